@@ -1,0 +1,40 @@
+//! The local signing key: from `TASKMASTER_JWT_SECRET`, else generated once into the data dir.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rand::RngCore;
+
+const FILE: &str = "jwt-secret";
+
+/// The secret to sign with: the environment's if set, else the one kept in
+/// `data_dir` (created on first use, readable by its owner only).
+pub fn load_or_create(data_dir: &Path) -> anyhow::Result<String> {
+    if let Some(secret) = shared::config::env("TASKMASTER_JWT_SECRET") {
+        return Ok(secret);
+    }
+    let path = data_dir.join(FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(secret) => return Ok(secret.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,7 @@
+//! Authentication: JWTs and password hashing.
+
+mod jwt;
+mod password;
+
+pub use jwt::{Claims, JwtKeys, TokenPair, TokenType};
+pub use password::{hash_password, verify_password, verify_password_or_dummy};

@@ -1,0 +1,71 @@
+//! Configuration, read once from the environment at cold start.
+
+use secrecy::SecretString;
+
+/// Everything taskmaster reads from its environment.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `TASKMASTER_JWT_SECRET` | HS256 signing key, at least 32 bytes | required (the local server makes one) |
+/// | `TASKMASTER_ACCESS_TOKEN_TTL` | access token lifetime, seconds | 900 |
+/// | `TASKMASTER_REFRESH_TOKEN_TTL` | refresh token lifetime, seconds | 1209600 (14 days) |
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub jwt_secret: SecretString,
+    pub access_ttl_seconds: i64,
+    pub refresh_ttl_seconds: i64,
+}
+
+/// The shortest signing key accepted: HS256 wants at least its own output size.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl AuthConfig {
+    pub const DEFAULT_ACCESS_TTL: i64 = 15 * 60;
+    pub const DEFAULT_REFRESH_TTL: i64 = 14 * 24 * 60 * 60;
+
+    /// With the given secret and the default lifetimes.
+    pub fn with_secret(secret: impl Into<String>) -> Self {
+        Self {
+            jwt_secret: SecretString::from(secret.into()),
+            access_ttl_seconds: Self::DEFAULT_ACCESS_TTL,
+            refresh_ttl_seconds: Self::DEFAULT_REFRESH_TTL,
+        }
+    }
+
+    /// Reads the variables above; the secret may be supplied instead by the caller (`fallback`).
+    pub fn from_env(fallback_secret: Option<String>) -> anyhow::Result<Self> {
+        let secret = match (env("TASKMASTER_JWT_SECRET"), fallback_secret) {
+            (Some(secret), _) | (None, Some(secret)) => secret,
+            (None, None) => anyhow::bail!("TASKMASTER_JWT_SECRET is not set"),
+        };
+        anyhow::ensure!(
+            secret.len() >= MIN_SECRET_BYTES,
+            "TASKMASTER_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+        );
+        Ok(Self {
+            jwt_secret: SecretString::from(secret),
+            access_ttl_seconds: seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?,
+            refresh_ttl_seconds: seconds("TASKMASTER_REFRESH_TOKEN_TTL", Self::DEFAULT_REFRESH_TTL)?,
+        })
+    }
+}
+
+/// A non-empty environment variable.
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A variable that must be set, with an error naming it.
+pub fn required_env(name: &str) -> anyhow::Result<String> {
+    env(name).ok_or_else(|| anyhow::anyhow!("{name} is not set"))
+}
+
+fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
+    match env(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(value) if value > 0 => Ok(value),
+            _ => anyhow::bail!("{name} must be a positive number of seconds, got {raw:?}"),
+        },
+    }
+}

@@ -1,0 +1,11 @@
+//! Domain types: values that are valid by construction (parse, don't validate).
+
+mod task;
+mod time;
+mod user;
+mod validation;
+
+pub use task::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle};
+pub use time::Timestamp;
+pub use user::{Email, Password, PersonName, User, UserId, Username};
+pub use validation::FieldErrors;

@@ -1,0 +1,136 @@
+//! Tasks and the values they are made of.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Timestamp, UserId, user::string_newtype, validation::check_length};
+
+/// A task's id. New ids are UUIDv7, so ordering ids orders tasks by creation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    /// A fresh, time-ordered id.
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// Any UUID spelling; `None` for anything else (the caller answers 404, never 400).
+    pub fn parse(value: &str) -> Option<Self> {
+        Uuid::parse_str(value).ok().map(Self)
+    }
+
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl Default for TaskId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// 1–100 characters once surrounding whitespace is trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    pub fn parse(value: String) -> Result<Self, String> {
+        let value = value.trim().to_owned();
+        check_length(&value, 1, 100)?;
+        Ok(Self(value))
+    }
+}
+
+/// Free text of at most 10,000 characters; empty by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TaskDescription(String);
+
+impl TaskDescription {
+    pub fn parse(value: String) -> Result<Self, String> {
+        check_length(&value, 0, 10_000)?;
+        Ok(Self(value))
+    }
+}
+
+string_newtype!(TaskTitle, TaskDescription);
+
+/// Where a task stands. Matched exactly: `"done"` is not `"DONE"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskStatus {
+    #[default]
+    #[serde(rename = "TO DO")]
+    ToDo,
+    #[serde(rename = "IN PROGRESS")]
+    InProgress,
+    #[serde(rename = "DONE")]
+    Done,
+}
+
+impl TaskStatus {
+    pub const ALL: [TaskStatus; 3] = [Self::ToDo, Self::InProgress, Self::Done];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ToDo => "TO DO",
+            Self::InProgress => "IN PROGRESS",
+            Self::Done => "DONE",
+        }
+    }
+
+    pub fn parse(value: String) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| format!("\"{value}\" is not a valid choice."))
+    }
+}
+
+/// A task as stored. `version` increases with every write, for optimistic concurrency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: TaskId,
+    pub owner: UserId,
+    pub title: TaskTitle,
+    pub description: TaskDescription,
+    pub status: TaskStatus,
+    pub date_created: Timestamp,
+    pub last_updated: Timestamp,
+    pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_are_trimmed_and_bounded() {
+        assert_eq!(TaskTitle::parse("  Write  ".into()).unwrap().as_ref(), "Write");
+        assert!(TaskTitle::parse("   ".into()).is_err());
+        assert!(TaskTitle::parse("x".repeat(101)).is_err());
+        assert!(TaskTitle::parse("é".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn status_is_matched_exactly() {
+        assert_eq!(TaskStatus::parse("IN PROGRESS".into()), Ok(TaskStatus::InProgress));
+        assert!(TaskStatus::parse("done".into()).is_err());
+    }
+
+    #[test]
+    fn new_task_ids_sort_by_creation() {
+        let first = TaskId::new();
+        let second = TaskId::new();
+        assert!(first < second);
+    }
+}

@@ -1,0 +1,203 @@
+//! Users and the values they are made of.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Timestamp, validation::check_length};
+
+/// A user's id: a UUID, shown with dashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(Uuid);
+
+impl UserId {
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Uuid::parse_str(value).ok().map(Self)
+    }
+
+    pub fn as_uuid(&self) -> &Uuid {
+        &self.0
+    }
+}
+
+impl Default for UserId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// 4–30 letters, digits or `_`, stored lowercased: `Ada_L` and `ada_l` are one name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: String) -> Result<Self, String> {
+        check_length(&value, 4, 30)?;
+        if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(
+                "Enter a valid username. It may contain only letters, numbers and _ characters."
+                    .into(),
+            );
+        }
+        Ok(Self(value.to_ascii_lowercase()))
+    }
+}
+
+/// An email address of at most 254 characters, stored lowercased.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(value: String) -> Result<Self, String> {
+        const INVALID: &str = "Enter a valid email address.";
+        let value = value.trim().to_lowercase();
+        if value.chars().count() > 254 {
+            return Err("Ensure this field has no more than 254 characters.".into());
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or(INVALID)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+        let labels: Vec<&str> = domain.split('.').collect();
+        let domain_ok = labels.len() >= 2
+            && labels.iter().all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            && labels.last().is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
+        if local_ok && domain_ok { Ok(Self(value)) } else { Err(INVALID.into()) }
+    }
+}
+
+/// A first or last name: free text of at most 150 characters, possibly empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(value: String) -> Result<Self, String> {
+        check_length(&value, 0, 150)?;
+        Ok(Self(value))
+    }
+}
+
+/// A plaintext password on its way to the hasher: 8–128 characters, not only digits. Never logged.
+#[derive(Debug)]
+pub struct Password(SecretString);
+
+impl Password {
+    pub fn parse(value: String) -> Result<Self, String> {
+        let len = value.chars().count();
+        if len < 8 {
+            return Err("This password is too short. It must contain at least 8 characters.".into());
+        }
+        if len > 128 {
+            return Err("This password is too long. It must contain at most 128 characters.".into());
+        }
+        if value.chars().all(|c| c.is_ascii_digit()) {
+            return Err("This password is entirely numeric.".into());
+        }
+        Ok(Self(SecretString::from(value)))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+macro_rules! string_newtype {
+    ($($name:ident),*) => {$(
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(value: String) -> Result<Self, String> {
+                Self::parse(value)
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+pub(crate) use string_newtype;
+string_newtype!(Username, Email, PersonName);
+
+/// A user as stored. `version` increases with every profile or password write (optimistic
+/// concurrency); `session_epoch` increases when all of the user's refresh tokens are revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub is_superuser: bool,
+    pub date_joined: Timestamp,
+    pub last_updated: Timestamp,
+    pub last_login: Option<Timestamp>,
+    pub version: u64,
+    pub session_epoch: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lowercased_and_limited_to_word_characters() {
+        assert_eq!(Username::parse("Ada_L0".into()).unwrap().as_ref(), "ada_l0");
+        for bad in ["abc", "has space", "dash-name", "émile_x", &"a".repeat(31)] {
+            assert!(Username::parse(bad.into()).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(Email::parse("Ada@Example.COM".into()).unwrap().as_ref(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@-x.com"] {
+            assert!(Email::parse(bad.into()).is_err(), "{bad} should be refused");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(long).is_err());
+    }
+
+    #[test]
+    fn passwords_need_eight_characters_and_not_only_digits() {
+        assert!(Password::parse("short1".into()).is_err());
+        assert!(Password::parse("1234567890".into()).is_err());
+        assert!(Password::parse("x".repeat(129)).is_err());
+        assert!(Password::parse("correct-horse".into()).is_ok());
+    }
+}

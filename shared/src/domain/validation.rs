@@ -1,0 +1,81 @@
+//! Field-keyed validation errors, collected so that one answer names every bad field.
+
+use std::collections::BTreeMap;
+
+/// Messages per field, in the original API's shape: `{"field": ["message", ...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    /// One error on one field.
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::default();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    /// Parses a required field, recording "required" when absent or the parser's message when invalid.
+    pub fn required<T>(
+        &mut self,
+        field: &str,
+        raw: Option<String>,
+        parse: impl FnOnce(String) -> Result<T, String>,
+    ) -> Option<T> {
+        match raw {
+            Some(raw) => self.check(field, parse(raw)),
+            None => {
+                self.add(field, "This field is required.");
+                None
+            }
+        }
+    }
+
+    /// Parses an optional field: `None` when absent, `Some(None)` when present but invalid
+    /// (then recorded). `.flatten()` gives the value when only validity matters.
+    pub fn optional<T>(
+        &mut self,
+        field: &str,
+        raw: Option<String>,
+        parse: impl FnOnce(String) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        raw.map(|raw| self.check(field, parse(raw)))
+    }
+
+    /// Keeps the value, or records the message under `field`.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        result.map_err(|message| self.add(field, message)).ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when no field failed.
+    pub fn into_result(self) -> Result<(), Self> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+    }
+}
+
+/// Checks a string's length in characters against `min..=max`, with the original API's messages.
+pub(crate) fn check_length(value: &str, min: usize, max: usize) -> Result<(), String> {
+    let len = value.chars().count();
+    if len < min {
+        if min == 1 {
+            return Err("This field may not be blank.".into());
+        }
+        return Err(format!("Ensure this field has at least {min} characters."));
+    }
+    if len > max {
+        return Err(format!("Ensure this field has no more than {max} characters."));
+    }
+    Ok(())
+}

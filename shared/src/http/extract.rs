@@ -1,0 +1,93 @@
+//! Extractors with the app's own rejections: a JSON body and the authenticated caller.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::auth::TokenType;
+use crate::domain::{FieldErrors, UserId};
+use crate::error::Error;
+
+/// A JSON object body. Bad JSON, a non-object, a wrong type, a non-JSON content type or an
+/// oversized body each get their own clear 4xx; an empty body without a content type reads as `{}`.
+#[derive(Debug)]
+pub struct AppJson<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or_default().to_owned());
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge
+            } else {
+                Error::BadRequest(rejection.body_text())
+            }
+        })?;
+        let bytes = match content_type {
+            None if bytes.is_empty() => Bytes::from_static(b"{}"),
+            Some(ct) if is_json(&ct) => bytes,
+            _ => return Err(Error::UnsupportedMediaType),
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(Error::Validation(FieldErrors::single(
+                "non_field_errors",
+                "Invalid data. Expected a JSON object.",
+            )));
+        };
+        match serde_path_to_error::deserialize(serde_json::Value::Object(fields.clone())) {
+            Ok(body) => Ok(AppJson(body)),
+            Err(_) => Err(Error::Validation(type_errors::<T>(fields))),
+        }
+    }
+}
+
+/// Names every field of `fields` whose value has the wrong type, by reading each one alone
+/// (request bodies have only optional fields, so a lone field reads unless it is the wrong type).
+fn type_errors<T: DeserializeOwned>(fields: serde_json::Map<String, serde_json::Value>) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for (name, value) in fields {
+        let alone = serde_json::Value::Object(serde_json::Map::from_iter([(name.clone(), value)]));
+        if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
+            let message = e.into_inner().to_string();
+            let message = message.split(" at line").next().unwrap_or_default();
+            errors.add(&name, format!("Invalid value: {message}."));
+        }
+    }
+    if errors.is_empty() {
+        errors.add("non_field_errors", "Invalid data.");
+    }
+    errors
+}
+
+/// The caller, authenticated by `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser(pub UserId);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or(Error::MissingCredentials)?;
+        let value = value.to_str().map_err(|_| Error::InvalidToken)?;
+        let mut words = value.split_whitespace();
+        if !words.next().is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer")) {
+            return Err(Error::MissingCredentials);
+        }
+        let (Some(token), None) = (words.next(), words.next()) else {
+            return Err(Error::InvalidToken);
+        };
+        let claims = state.jwt.decode(token, TokenType::Access).ok_or(Error::InvalidToken)?;
+        Ok(Self(claims.user_id))
+    }
+}

@@ -1,0 +1,75 @@
+//! The HTTP layer: axum handlers and DTOs, one router per endpoint, and the layers every host
+//! wraps them in. A Lambda mounts one endpoint's router; the local server merges them all.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod profile;
+pub mod tasks;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Request, Response};
+use axum::routing::MethodRouter;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::AppState;
+use crate::error::Error;
+
+/// Request bodies above this size get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A router serving `method_router` at `path` both with and without a trailing slash.
+pub(crate) fn route(path: &str, method_router: MethodRouter<AppState>) -> Router<AppState> {
+    Router::new().route(path, method_router.clone()).route(&format!("{path}/"), method_router)
+}
+
+/// Every endpoint, as the local server and the tests serve them.
+pub fn all_routes() -> Router<AppState> {
+    Router::new()
+        .merge(auth::register())
+        .merge(auth::login())
+        .merge(auth::token_verify())
+        .merge(auth::token_refresh())
+        .merge(auth::logout())
+        .merge(profile::get())
+        .merge(profile::update())
+        .merge(profile::password())
+        .merge(tasks::create())
+        .merge(tasks::list())
+        .merge(tasks::get())
+        .merge(tasks::update())
+        .merge(tasks::delete())
+}
+
+/// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
+/// line per request, and a JSON 500 for a panic.
+pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(|| async { Error::NotFound("Not found.") })
+        .method_not_allowed_fallback(|method: Method| async move { Error::MethodNotAllowed(method.to_string()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                .on_request(())
+                .on_response(|response: &Response<_>, latency: Duration, _: &Span| {
+                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "served");
+                }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

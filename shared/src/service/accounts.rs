@@ -1,0 +1,192 @@
+//! Accounts: registration, login, profile, password and the token lifecycle.
+
+use std::sync::Arc;
+
+use crate::auth::{JwtKeys, TokenPair, TokenType, hash_password, verify_password, verify_password_or_dummy};
+use crate::domain::{Email, Password, PersonName, Timestamp, User, UserId, Username};
+use crate::error::{Error, Result};
+use crate::store::{RefreshToken, StoreError, Stores, TokenStore, UserStore};
+
+/// How many times a write that lost a race is retried before answering 409.
+const ATTEMPTS: usize = 3;
+
+/// A registration, validated.
+#[derive(Debug)]
+pub struct NewUser {
+    pub username: Username,
+    pub email: Email,
+    pub password: Password,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+}
+
+/// Profile fields to change; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub username: Option<Username>,
+    pub email: Option<Email>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+}
+
+#[derive(Clone)]
+pub struct AccountService {
+    users: Arc<dyn UserStore>,
+    tokens: Arc<dyn TokenStore>,
+    jwt: Arc<JwtKeys>,
+}
+
+fn refresh_record(pair: &TokenPair) -> RefreshToken {
+    let claims = &pair.refresh_claims;
+    RefreshToken {
+        jti: claims.jti.clone(),
+        user_id: claims.user_id,
+        expires_at: Timestamp::from_unix(claims.exp).unwrap_or_else(Timestamp::now),
+    }
+}
+
+impl AccountService {
+    pub fn new(stores: &Stores, jwt: Arc<JwtKeys>) -> Self {
+        Self { users: stores.users.clone(), tokens: stores.tokens.clone(), jwt }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn register(&self, new: NewUser) -> Result<(User, TokenPair)> {
+        let password_hash = hash_password(&new.password).await?;
+        let now = Timestamp::now();
+        let user = User {
+            id: UserId::new(),
+            username: new.username,
+            email: new.email,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            password_hash,
+            is_superuser: false,
+            date_joined: now,
+            last_updated: now,
+            last_login: Some(now),
+            version: 0,
+            session_epoch: 0,
+        };
+        let pair = self.jwt.issue_pair(user.id)?;
+        self.users.create_user(&user, &refresh_record(&pair)).await?;
+        tracing::info!(user_id = %user.id, "user registered");
+        Ok((user, pair))
+    }
+
+    /// Logs in by username or email, in any case. Every failure is the same
+    /// `InvalidCredentials`, after the same amount of hashing work.
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, login: &str, password: &str) -> Result<(User, TokenPair)> {
+        let user = if login.contains('@') {
+            match Email::parse(login.to_owned()) {
+                Ok(email) => self.users.user_by_email(&email).await?,
+                Err(_) => None,
+            }
+        } else {
+            match Username::parse(login.to_owned()) {
+                Ok(name) => self.users.user_by_username(&name).await?,
+                Err(_) => None,
+            }
+        };
+        let valid = verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let (Some(mut user), true) = (user, valid) else {
+            return Err(Error::InvalidCredentials);
+        };
+        let pair = self.jwt.issue_pair(user.id)?;
+        let now = Timestamp::now();
+        self.users.record_login(&user, now, &refresh_record(&pair)).await.map_err(|e| match e {
+            StoreError::NotFound => Error::InvalidCredentials,
+            other => other.into(),
+        })?;
+        user.last_login = Some(now);
+        Ok((user, pair))
+    }
+
+    /// The user behind a valid access token; a token of a user who no longer exists gets nothing.
+    pub async fn profile(&self, id: UserId) -> Result<User> {
+        self.users.user(id).await?.ok_or(Error::InvalidToken)
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> Result<User> {
+        for _ in 0..ATTEMPTS {
+            let before = self.profile(id).await?;
+            let mut after = before.clone();
+            if let Some(username) = &changes.username {
+                after.username = username.clone();
+            }
+            if let Some(email) = &changes.email {
+                after.email = email.clone();
+            }
+            if let Some(first_name) = &changes.first_name {
+                after.first_name = first_name.clone();
+            }
+            if let Some(last_name) = &changes.last_name {
+                after.last_name = last_name.clone();
+            }
+            if after == before {
+                return Ok(before);
+            }
+            after.version += 1;
+            after.last_updated = Timestamp::now();
+            match self.users.update_user(&before, &after).await {
+                Ok(()) => return Ok(after),
+                Err(StoreError::Conflict) => continue,
+                Err(StoreError::NotFound) => return Err(Error::InvalidToken),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(Error::Conflict)
+    }
+
+    /// Changes the password after checking the old one, and revokes every refresh token.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn change_password(&self, id: UserId, old_password: &str, new_password: Password) -> Result<()> {
+        let before = self.profile(id).await?;
+        if !verify_password(old_password, &before.password_hash).await? {
+            return Err(Error::field("old_password", "Your old password was entered incorrectly."));
+        }
+        let mut after = before.clone();
+        after.password_hash = hash_password(&new_password).await?;
+        after.version += 1;
+        after.session_epoch += 1;
+        after.last_updated = Timestamp::now();
+        match self.users.update_user(&before, &after).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(Error::InvalidToken),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Accepts a valid access or refresh token of an existing user.
+    pub async fn verify_token(&self, token: &str) -> Result<()> {
+        let claims = self
+            .jwt
+            .decode(token, TokenType::Access)
+            .or_else(|| self.jwt.decode(token, TokenType::Refresh))
+            .ok_or(Error::TokenRejected)?;
+        match self.users.user(claims.user_id).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::TokenRejected),
+        }
+    }
+
+    /// Trades a refresh token for a new pair; the old refresh token is consumed.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh: &str) -> Result<TokenPair> {
+        let claims = self.jwt.decode(refresh, TokenType::Refresh).ok_or(Error::TokenRejected)?;
+        let pair = self.jwt.issue_pair(claims.user_id)?;
+        match self.tokens.rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair)).await {
+            Ok(()) => Ok(pair),
+            Err(StoreError::NotFound) => Err(Error::TokenRejected),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Revokes one refresh token. Revoking it twice is fine.
+    pub async fn logout(&self, refresh: &str) -> Result<()> {
+        let claims = self.jwt.decode(refresh, TokenType::Refresh).ok_or(Error::TokenRejected)?;
+        Ok(self.tokens.revoke_refresh(&claims.jti, claims.user_id).await?)
+    }
+}

@@ -1,0 +1,8 @@
+//! Services: the application's rules, over the storage traits.
+
+pub mod accounts;
+pub mod cursor;
+pub mod tasks;
+
+pub use accounts::AccountService;
+pub use tasks::TaskService;

@@ -1,0 +1,125 @@
+//! The embedded store: redb, an ACID key-value store in one file (or in memory, for tests).
+//!
+//! Tables mirror the DynamoDB model: users by id, guard tables mapping a case-folded username or
+//! email to its user, refresh tokens by jti, tasks by (owner, id), a by-status index, and one
+//! counts row per user. Each trait method is one redb transaction, so each is atomic.
+
+mod tasks;
+mod users;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use redb::backends::InMemoryBackend;
+use redb::{Database, ReadableDatabase, TableDefinition};
+use serde::{Serialize, de::DeserializeOwned};
+
+use super::StoreError;
+
+const USERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("users");
+const USERNAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("usernames");
+const EMAILS: TableDefinition<&str, &[u8]> = TableDefinition::new("emails");
+const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh_tokens");
+const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
+const TASKS_BY_STATUS: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_status");
+const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
+
+/// The embedded store. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore").finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => {
+                anyhow::anyhow!("{} is in use by another process", path.display())
+            }
+            other => anyhow::Error::new(other).context(format!("opening {}", path.display())),
+        })?;
+        Self::init(db)
+    }
+
+    /// A fresh database that lives in memory only.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        let db = Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .context("creating in-memory database")?;
+        Self::init(db)
+    }
+
+    /// Creates every table, and drops refresh tokens that expired while the store was closed.
+    fn init(db: Database) -> anyhow::Result<Self> {
+        let tx = db.begin_write().context("opening tables")?;
+        {
+            tx.open_table(USERS)?;
+            tx.open_table(USERNAMES)?;
+            tx.open_table(EMAILS)?;
+            tx.open_table(TASKS)?;
+            tx.open_table(TASKS_BY_STATUS)?;
+            tx.open_table(TASK_COUNTS)?;
+            users::drop_expired_tokens(&mut tx.open_table(REFRESH_TOKENS)?)?;
+        }
+        tx.commit().context("creating tables")?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs a blocking read off the async runtime.
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::ReadTransaction) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().context("starting read")?;
+            work(&tx)
+        })
+        .await
+        .context("store read task")?;
+        Ok(result?)
+    }
+
+    /// Runs a blocking write transaction off the async runtime; commits only when `work` succeeds.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().context("starting write")?;
+            let value = work(&tx)?;
+            tx.commit().context("committing")?;
+            Ok(value)
+        })
+        .await
+        .context("store write task")?
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> anyhow::Result<Vec<u8>> {
+    serde_json::to_vec(value).context("encoding record")
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<T> {
+    serde_json::from_slice(bytes).context("decoding record")
+}
+
+/// Turns any redb error into an unexpected store error, with context.
+trait Ctx<T> {
+    fn ctx(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> Ctx<T> for Result<T, E> {
+    fn ctx(self, what: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Unexpected(anyhow::Error::new(e.into()).context(what)))
+    }
+}

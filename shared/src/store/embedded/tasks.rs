@@ -1,0 +1,182 @@
+//! Tasks, their by-status index and the per-user counts.
+
+use std::ops::Bound;
+
+use async_trait::async_trait;
+use redb::{ReadableTable, WriteTransaction};
+
+use super::{Ctx, EmbeddedStore, TASK_COUNTS, TASKS, TASKS_BY_STATUS, decode, encode};
+use crate::domain::{Task, TaskId, TaskStatus, UserId};
+use crate::store::{ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+
+fn status_byte(status: TaskStatus) -> u8 {
+    match status {
+        TaskStatus::ToDo => 0,
+        TaskStatus::InProgress => 1,
+        TaskStatus::Done => 2,
+    }
+}
+
+/// `owner ++ [status] ++ id` in the index, `owner ++ id` in the tasks table.
+fn key(owner: UserId, status: Option<TaskStatus>, id: &[u8; 16]) -> Vec<u8> {
+    let mut key = owner.as_uuid().as_bytes().to_vec();
+    key.extend(status.map(status_byte));
+    key.extend_from_slice(id);
+    key
+}
+
+fn task_key(task: &Task) -> Vec<u8> {
+    key(task.owner, None, task.id.as_uuid().as_bytes())
+}
+
+fn index_key(task: &Task) -> Vec<u8> {
+    key(task.owner, Some(task.status), task.id.as_uuid().as_bytes())
+}
+
+fn stored_task(tx: &WriteTransaction, task: &Task) -> Result<Option<Task>, StoreError> {
+    let tasks = tx.open_table(TASKS).ctx("opening tasks")?;
+    let found = tasks.get(task_key(task).as_slice()).ctx("reading task")?;
+    Ok(found.map(|bytes| decode(bytes.value())).transpose()?)
+}
+
+/// Reads the stored copy of `task` and checks it is the version the caller read.
+fn check_unchanged(tx: &WriteTransaction, task: &Task) -> Result<Task, StoreError> {
+    let stored = stored_task(tx, task)?.ok_or(StoreError::NotFound)?;
+    if stored.version != task.version {
+        return Err(StoreError::Conflict);
+    }
+    Ok(stored)
+}
+
+fn put(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
+    let mut tasks = tx.open_table(TASKS).ctx("opening tasks")?;
+    tasks.insert(task_key(task).as_slice(), encode(task)?.as_slice()).ctx("writing task")?;
+    let mut index = tx.open_table(TASKS_BY_STATUS).ctx("opening index")?;
+    index.insert(index_key(task).as_slice(), ()).ctx("writing index")?;
+    Ok(())
+}
+
+fn remove(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
+    tx.open_table(TASKS).ctx("opening tasks")?.remove(task_key(task).as_slice()).ctx("deleting task")?;
+    let mut index = tx.open_table(TASKS_BY_STATUS).ctx("opening index")?;
+    index.remove(index_key(task).as_slice()).ctx("deleting index entry")?;
+    Ok(())
+}
+
+/// Applies `change` to `owner`'s counts.
+fn count(tx: &WriteTransaction, owner: UserId, change: impl FnOnce(&mut TaskCounts)) -> Result<(), StoreError> {
+    let mut table = tx.open_table(TASK_COUNTS).ctx("opening counts")?;
+    let key = owner.as_uuid().as_bytes().as_slice();
+    let mut counts: TaskCounts = match table.get(key).ctx("reading counts")? {
+        Some(bytes) => decode(bytes.value())?,
+        None => TaskCounts::default(),
+    };
+    change(&mut counts);
+    table.insert(key, encode(&counts)?.as_slice()).ctx("writing counts")?;
+    Ok(())
+}
+
+#[async_trait]
+impl TaskStore for EmbeddedStore {
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
+        let task = task.clone();
+        self.write(move |tx| {
+            if stored_task(tx, &task)?.is_some() {
+                return Err(StoreError::Conflict);
+            }
+            put(tx, &task)?;
+            count(tx, task.owner, |c| c.apply(task.status, 1))
+        })
+        .await
+    }
+
+    async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        self.read(move |tx| {
+            let tasks = tx.open_table(TASKS)?;
+            let found = tasks.get(key(owner, None, id.as_uuid().as_bytes()).as_slice())?;
+            found.map(|bytes| decode(bytes.value())).transpose()
+        })
+        .await
+    }
+
+    async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError> {
+        let (before, after) = (before.clone(), after.clone());
+        self.write(move |tx| {
+            let stored = check_unchanged(tx, &before)?;
+            remove(tx, &stored)?;
+            put(tx, &after)?;
+            if stored.status != after.status {
+                count(tx, after.owner, |c| {
+                    c.apply(stored.status, -1);
+                    c.apply(after.status, 1);
+                })?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_task(&self, task: &Task) -> Result<(), StoreError> {
+        let task = task.clone();
+        self.write(move |tx| {
+            let stored = check_unchanged(tx, &task)?;
+            remove(tx, &stored)?;
+            count(tx, stored.owner, |c| c.apply(stored.status, -1))
+        })
+        .await
+    }
+
+    async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
+        let query = *query;
+        self.read(move |tx| {
+            let counts: TaskCounts = match tx.open_table(TASK_COUNTS)?.get(owner.as_uuid().as_bytes().as_slice())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => TaskCounts::default(),
+            };
+            let lowest = key(owner, query.status, &[0; 16]);
+            let highest = key(owner, query.status, &[0xff; 16]);
+            let at = |id: TaskId| key(owner, query.status, id.as_uuid().as_bytes());
+            let (lower, upper, newest_first) = match query.position {
+                Position::First => (Bound::Included(lowest), Bound::Included(highest), true),
+                Position::After(id) => (Bound::Included(lowest), Bound::Excluded(at(id)), true),
+                Position::Before(id) => (Bound::Excluded(at(id)), Bound::Included(highest), false),
+            };
+            let bounds = (lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice));
+            // The last 16 bytes of either key are the task id.
+            let ids: Vec<[u8; 16]> = if query.status.is_some() {
+                let index = tx.open_table(TASKS_BY_STATUS)?;
+                collect_ids(index.range::<&[u8]>(bounds)?, newest_first, query.limit + 1)?
+            } else {
+                let tasks = tx.open_table(TASKS)?;
+                collect_ids(tasks.range::<&[u8]>(bounds)?, newest_first, query.limit + 1)?
+            };
+            let more = ids.len() > query.limit;
+            let tasks_table = tx.open_table(TASKS)?;
+            let mut tasks = Vec::with_capacity(query.limit);
+            for id in ids.iter().take(query.limit) {
+                let bytes = tasks_table.get(key(owner, None, id).as_slice())?;
+                let bytes = bytes.ok_or_else(|| anyhow::anyhow!("index entry without its task"))?;
+                tasks.push(decode::<Task>(bytes.value())?);
+            }
+            if !newest_first {
+                tasks.reverse();
+            }
+            Ok(TaskPage { count: counts.of(query.status), tasks, more })
+        })
+        .await
+    }
+}
+
+/// The ids of up to `limit` entries of `range`, from the high end when `descending`.
+fn collect_ids<V: redb::Value + 'static>(
+    range: redb::Range<'static, &'static [u8], V>,
+    descending: bool,
+    limit: usize,
+) -> anyhow::Result<Vec<[u8; 16]>> {
+    let id_of = |entry: Result<(redb::AccessGuard<'static, &'static [u8]>, redb::AccessGuard<'static, V>), redb::StorageError>| {
+        let (key, _) = entry?;
+        let key = key.value();
+        anyhow::Ok(<[u8; 16]>::try_from(&key[key.len() - 16..])?)
+    };
+    if descending { range.rev().take(limit).map(id_of).collect() } else { range.take(limit).map(id_of).collect() }
+}

@@ -1,0 +1,186 @@
+//! Users, their name and email guards, and refresh tokens.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use redb::{ReadableTable, Table};
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
+use crate::domain::{Email, Timestamp, User, UserId, Username};
+use crate::store::{RefreshToken, StoreError, TokenStore, UserStore};
+
+/// A stored refresh token: valid while the user's session epoch is still `epoch`.
+#[derive(Serialize, Deserialize)]
+struct TokenRecord {
+    user_id: UserId,
+    epoch: u64,
+    expires_at: i64,
+}
+
+impl TokenRecord {
+    fn new(token: &RefreshToken, epoch: u64) -> Self {
+        Self { user_id: token.user_id, epoch, expires_at: token.expires_at.unix() }
+    }
+}
+
+pub(super) fn drop_expired_tokens(table: &mut Table<&str, &[u8]>) -> anyhow::Result<()> {
+    let now = Timestamp::now().unix();
+    table.retain(|_, bytes| decode::<TokenRecord>(bytes).is_ok_and(|t| t.expires_at > now))?;
+    Ok(())
+}
+
+fn get_user(tx: &redb::WriteTransaction, id: UserId) -> Result<Option<User>, StoreError> {
+    let users = tx.open_table(USERS).ctx("opening users")?;
+    let found = users.get(id.as_uuid().as_bytes().as_slice()).ctx("reading user")?;
+    Ok(found.map(|bytes| decode(bytes.value())).transpose()?)
+}
+
+fn put_user(tx: &redb::WriteTransaction, user: &User) -> Result<(), StoreError> {
+    let mut users = tx.open_table(USERS).ctx("opening users")?;
+    users.insert(user.id.as_uuid().as_bytes().as_slice(), encode(user)?.as_slice()).ctx("writing user")?;
+    Ok(())
+}
+
+fn put_token(tx: &redb::WriteTransaction, token: &RefreshToken, epoch: u64) -> Result<(), StoreError> {
+    let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+    tokens.insert(token.jti.as_str(), encode(&TokenRecord::new(token, epoch))?.as_slice()).ctx("writing token")?;
+    Ok(())
+}
+
+/// Claims the guards `username`/`email` for `id`, or reports which are taken by someone else.
+fn claim_guards(tx: &redb::WriteTransaction, id: UserId, username: Option<&str>, email: Option<&str>) -> Result<(), StoreError> {
+    let mut names = tx.open_table(USERNAMES).ctx("opening usernames")?;
+    let mut emails = tx.open_table(EMAILS).ctx("opening emails")?;
+    let name_taken = match username {
+        Some(name) => names.get(name).ctx("reading username")?.is_some(),
+        None => false,
+    };
+    let email_taken = match email {
+        Some(email) => emails.get(email).ctx("reading email")?.is_some(),
+        None => false,
+    };
+    if name_taken || email_taken {
+        return Err(StoreError::Taken { username: name_taken, email: email_taken });
+    }
+    let id = id.as_uuid().as_bytes().as_slice();
+    if let Some(name) = username {
+        names.insert(name, id).ctx("writing username")?;
+    }
+    if let Some(email) = email {
+        emails.insert(email, id).ctx("writing email")?;
+    }
+    Ok(())
+}
+
+impl EmbeddedStore {
+    async fn user_by_guard(&self, email: bool, key: String) -> Result<Option<User>, StoreError> {
+        self.read(move |tx| {
+            let guard = if email { tx.open_table(EMAILS)? } else { tx.open_table(USERNAMES)? };
+            let Some(id) = guard.get(key.as_str())? else { return Ok(None) };
+            let users = tx.open_table(USERS)?;
+            let user = users.get(id.value())?.context("guard points at a missing user")?;
+            Ok(Some(decode(user.value())?))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl UserStore for EmbeddedStore {
+    async fn create_user(&self, user: &User, token: &RefreshToken) -> Result<(), StoreError> {
+        let (user, token) = (user.clone(), token.clone());
+        self.write(move |tx| {
+            claim_guards(tx, user.id, Some(user.username.as_ref()), Some(user.email.as_ref()))?;
+            put_user(tx, &user)?;
+            put_token(tx, &token, user.session_epoch)
+        })
+        .await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.read(move |tx| {
+            let users = tx.open_table(USERS)?;
+            let found = users.get(id.as_uuid().as_bytes().as_slice())?;
+            found.map(|bytes| decode(bytes.value())).transpose()
+        })
+        .await
+    }
+
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.user_by_guard(false, username.to_string()).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.user_by_guard(true, email.to_string()).await
+    }
+
+    async fn record_login(&self, user: &User, at: Timestamp, token: &RefreshToken) -> Result<(), StoreError> {
+        let (id, epoch, token) = (user.id, user.session_epoch, token.clone());
+        self.write(move |tx| {
+            let mut stored = get_user(tx, id)?.ok_or(StoreError::NotFound)?;
+            stored.last_login = Some(at);
+            put_user(tx, &stored)?;
+            put_token(tx, &token, epoch)
+        })
+        .await
+    }
+
+    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
+        let (before, after) = (before.clone(), after.clone());
+        self.write(move |tx| {
+            let stored = get_user(tx, before.id)?.ok_or(StoreError::NotFound)?;
+            if stored.version != before.version {
+                return Err(StoreError::Conflict);
+            }
+            let new_name = (after.username != before.username).then_some(after.username.as_ref());
+            let new_email = (after.email != before.email).then_some(after.email.as_ref());
+            claim_guards(tx, after.id, new_name, new_email)?;
+            if new_name.is_some() {
+                tx.open_table(USERNAMES).ctx("opening usernames")?.remove(before.username.as_ref()).ctx("freeing username")?;
+            }
+            if new_email.is_some() {
+                tx.open_table(EMAILS).ctx("opening emails")?.remove(before.email.as_ref()).ctx("freeing email")?;
+            }
+            put_user(tx, &after)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TokenStore for EmbeddedStore {
+    async fn rotate_refresh(&self, old_jti: &str, user: UserId, new: &RefreshToken) -> Result<(), StoreError> {
+        let (old_jti, new) = (old_jti.to_owned(), new.clone());
+        self.write(move |tx| {
+            let current_epoch = get_user(tx, user)?.ok_or(StoreError::NotFound)?.session_epoch;
+            let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+            let old: TokenRecord = match tokens.remove(old_jti.as_str()).ctx("consuming token")? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Err(StoreError::NotFound),
+            };
+            let live = old.user_id == user && old.epoch == current_epoch && old.expires_at > Timestamp::now().unix();
+            if !live {
+                return Err(StoreError::NotFound);
+            }
+            tokens.insert(new.jti.as_str(), encode(&TokenRecord::new(&new, old.epoch))?.as_slice()).ctx("writing token")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError> {
+        let jti = jti.to_owned();
+        self.write(move |tx| {
+            let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+            let owned = match tokens.get(jti.as_str()).ctx("reading token")? {
+                Some(bytes) => decode::<TokenRecord>(bytes.value())?.user_id == user,
+                None => false,
+            };
+            if owned {
+                tokens.remove(jti.as_str()).ctx("revoking token")?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}

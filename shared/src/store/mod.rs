@@ -1,0 +1,154 @@
+//! Storage: the traits the services own, and the stores that implement them.
+//!
+//! Every rule that matters for correctness lives in the store's atomic writes, identically in
+//! each implementation: uniqueness of case-folded usernames and emails, exact per-user counts,
+//! creation-ordered listing, optimistic concurrency on updates, single-use refresh tokens.
+//! `tests/contract/` holds the one suite every implementation must pass.
+
+pub mod embedded;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{Email, Task, TaskId, TaskStatus, Timestamp, User, UserId, Username};
+
+pub use embedded::EmbeddedStore;
+
+/// What a store can report. Everything unexpected is `Unexpected`, with its context.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("username or email already taken (username: {username}, email: {email})")]
+    Taken { username: bool, email: bool },
+    #[error("item not found")]
+    NotFound,
+    /// The item changed since it was read (optimistic concurrency).
+    #[error("item changed concurrently")]
+    Conflict,
+    #[error("store is throttling requests")]
+    Throttled,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A live refresh token: single use, revocable, gone at `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub jti: String,
+    pub user_id: UserId,
+    pub expires_at: Timestamp,
+}
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// The newest tasks.
+    First,
+    /// Tasks older than this one.
+    After(TaskId),
+    /// Tasks newer than this one.
+    Before(TaskId),
+}
+
+/// One page of a user's tasks, optionally of one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<TaskStatus>,
+    pub limit: usize,
+    pub position: Position,
+}
+
+/// A page of tasks, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPage {
+    /// The user's total, or the total of the status asked for: exact.
+    pub count: u64,
+    pub tasks: Vec<Task>,
+    /// Whether more tasks lie beyond this page in the direction it was read
+    /// (older for `First`/`After`, newer for `Before`).
+    pub more: bool,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Stores a new user, its username and email guards and its first refresh token, atomically.
+    /// `Taken` names what is already in use, whatever its case.
+    async fn create_user(&self, user: &User, token: &RefreshToken) -> Result<(), StoreError>;
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
+    /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically.
+    async fn record_login(&self, user: &User, at: Timestamp, token: &RefreshToken) -> Result<(), StoreError>;
+    /// Replaces `before` with `after` if it is unchanged (`Conflict` otherwise), moving the
+    /// username/email guards when they change (`Taken` if the new one is in use).
+    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically.
+    /// `NotFound` when the old one is unknown, used, revoked, expired, or older than the user's
+    /// last revocation of all tokens.
+    async fn rotate_refresh(&self, old_jti: &str, user: UserId, new: &RefreshToken) -> Result<(), StoreError>;
+    /// Revokes one refresh token of `user`; revoking an unknown token is not an error.
+    async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Stores a new task and counts it, atomically.
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
+    async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
+    /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
+    /// `NotFound` if it is gone, `Conflict` if it changed.
+    async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError>;
+    /// Deletes `task` if unchanged and uncounts it, atomically. `NotFound`/`Conflict` as above.
+    async fn delete_task(&self, task: &Task) -> Result<(), StoreError>;
+    async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError>;
+}
+
+/// One backend behind the three traits, as the services hold it.
+#[derive(Clone)]
+pub struct Stores {
+    pub users: Arc<dyn UserStore>,
+    pub tokens: Arc<dyn TokenStore>,
+    pub tasks: Arc<dyn TaskStore>,
+}
+
+impl Stores {
+    pub fn new<S: UserStore + TokenStore + TaskStore + 'static>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self { users: store.clone(), tokens: store.clone(), tasks: store }
+    }
+}
+
+/// A task's counts by status, kept exact in the same write as the task.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TaskCounts {
+    pub total: u64,
+    pub to_do: u64,
+    pub in_progress: u64,
+    pub done: u64,
+}
+
+impl TaskCounts {
+    pub fn of(&self, status: Option<TaskStatus>) -> u64 {
+        match status {
+            None => self.total,
+            Some(TaskStatus::ToDo) => self.to_do,
+            Some(TaskStatus::InProgress) => self.in_progress,
+            Some(TaskStatus::Done) => self.done,
+        }
+    }
+
+    /// Adds `delta` to the total and to `status`'s count (saturating at zero).
+    pub fn apply(&mut self, status: TaskStatus, delta: i64) {
+        let slot = match status {
+            TaskStatus::ToDo => &mut self.to_do,
+            TaskStatus::InProgress => &mut self.in_progress,
+            TaskStatus::Done => &mut self.done,
+        };
+        *slot = slot.saturating_add_signed(delta);
+        self.total = self.total.saturating_add_signed(delta);
+    }
+}
