@@ -1,4 +1,5 @@
-//! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store.
+//! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store or
+//! DynamoDB Local.
 
 mod secret;
 
@@ -8,13 +9,16 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use shared::AppState;
 use shared::config::AuthConfig;
 use shared::http::{all_routes, app};
-use shared::store::{EmbeddedStore, Stores};
-use shared::AppState;
+use shared::store::dynamo::local::DynamoDbLocal;
+use shared::store::dynamo::schema::create_tables;
+use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, Stores};
 
-/// Runs every taskmaster endpoint on one local HTTP server. Data lives in DATA_DIR and survives
-/// restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and kept there.
+/// Runs every taskmaster endpoint on one local HTTP server. Data lives in DATA_DIR (or in DynamoDB
+/// Local) and survives restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and
+/// kept in DATA_DIR.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -24,6 +28,33 @@ struct Args {
     /// Directory holding the database and the generated signing key.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     data_dir: PathBuf,
+    /// Use DynamoDB at this endpoint (e.g. DynamoDB Local) instead of the embedded store; the
+    /// tables are created from template.yaml if absent.
+    #[arg(
+        long,
+        env = "TASKMASTER_DYNAMODB_ENDPOINT",
+        value_name = "URL",
+        conflicts_with = "start_dynamodb_local"
+    )]
+    dynamodb_endpoint: Option<String>,
+    /// Start DynamoDB Local (needs Java and `scripts/install-tools`), keeping its data in
+    /// DATA_DIR/dynamodb, and use it.
+    #[arg(long)]
+    start_dynamodb_local: bool,
+    /// Users table name on DynamoDB.
+    #[arg(
+        long,
+        env = "TASKMASTER_USERS_TABLE",
+        default_value = "taskmaster-users"
+    )]
+    users_table: String,
+    /// Tasks table name on DynamoDB.
+    #[arg(
+        long,
+        env = "TASKMASTER_TASKS_TABLE",
+        default_value = "taskmaster-tasks"
+    )]
+    tasks_table: String,
 }
 
 #[tokio::main]
@@ -43,8 +74,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot use data dir {}", args.data_dir.display()))?;
     let secret = secret::load_or_create(&args.data_dir)?;
     let auth = AuthConfig::from_env(Some(secret))?;
-    let store = EmbeddedStore::open(&args.data_dir.join("taskmaster.redb"))?;
-    let state = AppState::new(Stores::new(store), &auth);
+    // Kept alive until the server stops; dropping it stops DynamoDB Local.
+    let mut _dynamodb_local = None;
+    let endpoint = if args.start_dynamodb_local {
+        let jar_dir = DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?;
+        let db_dir = args.data_dir.join("dynamodb");
+        let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir)).await?;
+        tracing::info!(endpoint = local.endpoint(), "started DynamoDB Local");
+        let endpoint = local.endpoint().to_owned();
+        _dynamodb_local = Some(local);
+        Some(endpoint)
+    } else {
+        args.dynamodb_endpoint.clone()
+    };
+    let stores = match endpoint {
+        Some(endpoint) => {
+            let config = DynamoConfig {
+                users_table: args.users_table,
+                tasks_table: args.tasks_table,
+                endpoint: Some(endpoint),
+            };
+            let client = config.client().await;
+            create_tables(&client, &config).await.with_context(|| {
+                format!(
+                    "preparing tables on {}",
+                    config.endpoint.as_deref().unwrap_or_default()
+                )
+            })?;
+            tracing::info!(endpoint = config.endpoint.as_deref(), "using DynamoDB");
+            Stores::new(DynamoStore::new(client, &config))
+        }
+        None => Stores::new(EmbeddedStore::open(&args.data_dir.join("taskmaster.redb"))?),
+    };
+    let state = AppState::new(stores, &auth);
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await

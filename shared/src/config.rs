@@ -45,7 +45,10 @@ impl AuthConfig {
         Ok(Self {
             jwt_secret: SecretString::from(secret),
             access_ttl_seconds: seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?,
-            refresh_ttl_seconds: seconds("TASKMASTER_REFRESH_TOKEN_TTL", Self::DEFAULT_REFRESH_TTL)?,
+            refresh_ttl_seconds: seconds(
+                "TASKMASTER_REFRESH_TOKEN_TTL",
+                Self::DEFAULT_REFRESH_TTL,
+            )?,
         })
     }
 }

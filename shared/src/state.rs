@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
 use crate::service::{AccountService, TaskService};
-use crate::store::Stores;
+use crate::store::{DynamoConfig, DynamoStore, Stores};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,6 +17,19 @@ pub struct AppState {
 impl AppState {
     pub fn new(stores: Stores, auth: &AuthConfig) -> Self {
         let jwt = Arc::new(JwtKeys::new(auth));
-        Self { accounts: AccountService::new(&stores, jwt.clone()), tasks: TaskService::new(&stores), jwt }
+        Self {
+            accounts: AccountService::new(&stores, jwt.clone()),
+            tasks: TaskService::new(&stores),
+            jwt,
+        }
+    }
+
+    /// The production state, for a Lambda's cold start: the DynamoDB tables and the JWT secret
+    /// from the environment (see [`AuthConfig`] and [`DynamoConfig`]).
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let auth = AuthConfig::from_env(None)?;
+        let dynamo = DynamoConfig::from_env()?;
+        let store = DynamoStore::new(dynamo.client().await, &dynamo);
+        Ok(Self::new(Stores::new(store), &auth))
     }
 }

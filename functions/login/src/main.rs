@@ -1,1 +1,10 @@
-fn main() {}
+//! Lambda `login`: `POST /api/v1/auth/login/`.
+
+use shared::http::{app, auth};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(auth::login(), state)).await
+}

@@ -1,1 +1,10 @@
-fn main() {}
+//! Lambda `password-update`: `POST /api/v1/auth/profile/password/`.
+
+use shared::http::{app, profile};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(profile::password(), state)).await
+}

@@ -1,1 +1,10 @@
-fn main() {}
+//! Lambda `task-create`: `POST /api/v1/tasks/` (and the original app's `POST /api/v1/tasks/create/`).
+
+use shared::http::{app, tasks};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(tasks::create(), state)).await
+}

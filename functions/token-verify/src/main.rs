@@ -1,1 +1,10 @@
-fn main() {}
+//! Lambda `token-verify`: `POST /api/v1/auth/token/verify/`.
+
+use shared::http::{app, auth};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(auth::token_verify(), state)).await
+}

@@ -72,7 +72,11 @@ impl JwtKeys {
         let access = self.sign(&self.claims(TokenType::Access, user, now))?;
         let refresh_claims = self.claims(TokenType::Refresh, user, now);
         let refresh = self.sign(&refresh_claims)?;
-        Ok(TokenPair { access, refresh, refresh_claims })
+        Ok(TokenPair {
+            access,
+            refresh,
+            refresh_claims,
+        })
     }
 
     /// Decodes a token of the expected type; `None` for anything invalid, expired or of the
@@ -89,7 +93,13 @@ impl JwtKeys {
             TokenType::Access => self.access_ttl,
             TokenType::Refresh => self.refresh_ttl,
         };
-        Claims { token_type, user_id, jti: Uuid::new_v4().simple().to_string(), iat: now, exp: now + ttl }
+        Claims {
+            token_type,
+            user_id,
+            jti: Uuid::new_v4().simple().to_string(),
+            iat: now,
+            exp: now + ttl,
+        }
     }
 
     fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
@@ -121,7 +131,10 @@ mod tests {
         assert_eq!(access.exp - access.iat, AuthConfig::DEFAULT_ACCESS_TTL);
         assert!(keys.decode(&pair.access, TokenType::Refresh).is_none());
         assert!(keys.decode(&pair.refresh, TokenType::Access).is_none());
-        assert_eq!(keys.decode(&pair.refresh, TokenType::Refresh).unwrap(), pair.refresh_claims);
+        assert_eq!(
+            keys.decode(&pair.refresh, TokenType::Refresh).unwrap(),
+            pair.refresh_claims
+        );
     }
 
     #[test]
@@ -129,16 +142,25 @@ mod tests {
         let ours = keys(SECRET);
         let theirs = keys("another-secret-that-is-also-32-bytes-long");
         let user = UserId::new();
-        assert!(ours.decode(&theirs.issue_pair(user).unwrap().access, TokenType::Access).is_none());
+        assert!(
+            ours.decode(&theirs.issue_pair(user).unwrap().access, TokenType::Access)
+                .is_none()
+        );
 
         let mut expired = ours.claims(TokenType::Access, user, Timestamp::now().unix() - 3600);
         expired.exp = expired.iat + 60;
-        assert!(ours.decode(&ours.sign(&expired).unwrap(), TokenType::Access).is_none());
+        assert!(
+            ours.decode(&ours.sign(&expired).unwrap(), TokenType::Access)
+                .is_none()
+        );
 
         let claims = ours.claims(TokenType::Access, user, Timestamp::now().unix());
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-        assert!(ours.decode(&format!("{header}.{body}."), TokenType::Access).is_none());
+        assert!(
+            ours.decode(&format!("{header}.{body}."), TokenType::Access)
+                .is_none()
+        );
 
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),

@@ -51,8 +51,8 @@ pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow
 }
 
 fn verify_blocking(plain: &str, hash: &str) -> anyhow::Result<bool> {
-    let parsed =
-        argon2::PasswordHash::new(hash).map_err(|e| anyhow::anyhow!("stored hash is malformed: {e}"))?;
+    let parsed = argon2::PasswordHash::new(hash)
+        .map_err(|e| anyhow::anyhow!("stored hash is malformed: {e}"))?;
     match hasher().verify_password(plain.as_bytes(), &parsed) {
         Ok(()) => Ok(true),
         Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
@@ -83,6 +83,10 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct-horse", &hash).await.unwrap());
         assert!(!verify_password("wrong-horse", &hash).await.unwrap());
-        assert!(!verify_password_or_dummy("correct-horse", None).await.unwrap());
+        assert!(
+            !verify_password_or_dummy("correct-horse", None)
+                .await
+                .unwrap()
+        );
     }
 }

@@ -115,7 +115,10 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed_and_bounded() {
-        assert_eq!(TaskTitle::parse("  Write  ".into()).unwrap().as_ref(), "Write");
+        assert_eq!(
+            TaskTitle::parse("  Write  ".into()).unwrap().as_ref(),
+            "Write"
+        );
         assert!(TaskTitle::parse("   ".into()).is_err());
         assert!(TaskTitle::parse("x".repeat(101)).is_err());
         assert!(TaskTitle::parse("é".repeat(100)).is_ok());
@@ -123,7 +126,10 @@ mod tests {
 
     #[test]
     fn status_is_matched_exactly() {
-        assert_eq!(TaskStatus::parse("IN PROGRESS".into()), Ok(TaskStatus::InProgress));
+        assert_eq!(
+            TaskStatus::parse("IN PROGRESS".into()),
+            Ok(TaskStatus::InProgress)
+        );
         assert!(TaskStatus::parse("done".into()).is_err());
     }
 

@@ -43,6 +43,10 @@ impl TryFrom<String> for Timestamp {
     type Error = chrono::ParseError;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Ok(Self(DateTime::parse_from_rfc3339(&value)?.with_timezone(&Utc).trunc_subsecs(6)))
+        Ok(Self(
+            DateTime::parse_from_rfc3339(&value)?
+                .with_timezone(&Utc)
+                .trunc_subsecs(6),
+        ))
     }
 }

@@ -73,7 +73,9 @@ impl Email {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
@@ -83,8 +85,14 @@ impl Email {
                     && !label.ends_with('-')
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
-        if local_ok && domain_ok { Ok(Self(value)) } else { Err(INVALID.into()) }
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
+        if local_ok && domain_ok {
+            Ok(Self(value))
+        } else {
+            Err(INVALID.into())
+        }
     }
 }
 
@@ -108,10 +116,14 @@ impl Password {
     pub fn parse(value: String) -> Result<Self, String> {
         let len = value.chars().count();
         if len < 8 {
-            return Err("This password is too short. It must contain at least 8 characters.".into());
+            return Err(
+                "This password is too short. It must contain at least 8 characters.".into(),
+            );
         }
         if len > 128 {
-            return Err("This password is too long. It must contain at most 128 characters.".into());
+            return Err(
+                "This password is too long. It must contain at most 128 characters.".into(),
+            );
         }
         if value.chars().all(|c| c.is_ascii_digit()) {
             return Err("This password is entirely numeric.".into());
@@ -179,14 +191,28 @@ mod tests {
     fn usernames_are_lowercased_and_limited_to_word_characters() {
         assert_eq!(Username::parse("Ada_L0".into()).unwrap().as_ref(), "ada_l0");
         for bad in ["abc", "has space", "dash-name", "émile_x", &"a".repeat(31)] {
-            assert!(Username::parse(bad.into()).is_err(), "{bad} should be refused");
+            assert!(
+                Username::parse(bad.into()).is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(Email::parse("Ada@Example.COM".into()).unwrap().as_ref(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a b@example.com", "ada@-x.com"] {
+        assert_eq!(
+            Email::parse("Ada@Example.COM".into()).unwrap().as_ref(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@-x.com",
+        ] {
             assert!(Email::parse(bad.into()).is_err(), "{bad} should be refused");
         }
         let long = format!("{}@example.com", "a".repeat(250));

@@ -16,7 +16,10 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_owned()).or_default().push(message.into());
+        self.0
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
     }
 
     /// Parses a required field, recording "required" when absent or the parser's message when invalid.
@@ -75,7 +78,9 @@ pub(crate) fn check_length(value: &str, min: usize, max: usize) -> Result<(), St
         return Err(format!("Ensure this field has at least {min} characters."));
     }
     if len > max {
-        return Err(format!("Ensure this field has no more than {max} characters."));
+        return Err(format!(
+            "Ensure this field has no more than {max} characters."
+        ));
     }
     Ok(())
 }

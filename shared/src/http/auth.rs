@@ -58,8 +58,12 @@ impl TryFrom<RegisterRequest> for NewUser {
         let username = errors.required("username", body.username, Username::parse);
         let email = errors.required("email", body.email, Email::parse);
         let password = errors.required("password", body.password, Password::parse);
-        let first_name = errors.optional("first_name", body.first_name, PersonName::parse).flatten();
-        let last_name = errors.optional("last_name", body.last_name, PersonName::parse).flatten();
+        let first_name = errors
+            .optional("first_name", body.first_name, PersonName::parse)
+            .flatten();
+        let last_name = errors
+            .optional("last_name", body.last_name, PersonName::parse)
+            .flatten();
         match (username, email, password) {
             (Some(username), Some(email), Some(password)) if errors.is_empty() => Ok(NewUser {
                 username,
@@ -81,7 +85,10 @@ pub struct TokensBody {
 
 impl From<TokenPair> for TokensBody {
     fn from(pair: TokenPair) -> Self {
-        Self { access: pair.access, refresh: pair.refresh }
+        Self {
+            access: pair.access,
+            refresh: pair.refresh,
+        }
     }
 }
 
@@ -95,11 +102,17 @@ pub struct AuthBody {
 
 impl AuthBody {
     fn new(user: &User, pair: TokenPair) -> Self {
-        Self { user: user.into(), tokens: pair.into() }
+        Self {
+            user: user.into(),
+            tokens: pair.into(),
+        }
     }
 }
 
-async fn register_user(State(state): State<AppState>, AppJson(body): AppJson<RegisterRequest>) -> Result<(StatusCode, Json<AuthBody>)> {
+async fn register_user(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RegisterRequest>,
+) -> Result<(StatusCode, Json<AuthBody>)> {
     let new = NewUser::try_from(body)?;
     let (user, pair) = state.accounts.register(new).await?;
     Ok((StatusCode::CREATED, Json(AuthBody::new(&user, pair))))
@@ -111,7 +124,10 @@ pub struct LoginRequest {
     password: Option<String>,
 }
 
-async fn login_user(State(state): State<AppState>, AppJson(body): AppJson<LoginRequest>) -> Result<Json<AuthBody>> {
+async fn login_user(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<LoginRequest>,
+) -> Result<Json<AuthBody>> {
     let mut errors = FieldErrors::default();
     let username = errors.required("username", body.username, Ok);
     let password = errors.required("password", body.password, Ok);
@@ -125,7 +141,9 @@ async fn login_user(State(state): State<AppState>, AppJson(body): AppJson<LoginR
 /// Reads one required string field of a token body.
 fn token_field(field: &str, value: Option<String>) -> Result<String> {
     let mut errors = FieldErrors::default();
-    errors.required(field, value, Ok).ok_or_else(|| errors.into())
+    errors
+        .required(field, value, Ok)
+        .ok_or_else(|| errors.into())
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,8 +151,14 @@ pub struct VerifyRequest {
     token: Option<String>,
 }
 
-async fn verify_token(State(state): State<AppState>, AppJson(body): AppJson<VerifyRequest>) -> Result<Json<serde_json::Value>> {
-    state.accounts.verify_token(&token_field("token", body.token)?).await?;
+async fn verify_token(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<VerifyRequest>,
+) -> Result<Json<serde_json::Value>> {
+    state
+        .accounts
+        .verify_token(&token_field("token", body.token)?)
+        .await?;
     Ok(Json(serde_json::json!({ "message": "Token is valid" })))
 }
 
@@ -143,12 +167,24 @@ pub struct RefreshRequest {
     refresh: Option<String>,
 }
 
-async fn refresh_token(State(state): State<AppState>, AppJson(body): AppJson<RefreshRequest>) -> Result<Json<TokensBody>> {
-    let pair = state.accounts.refresh(&token_field("refresh", body.refresh)?).await?;
+async fn refresh_token(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshRequest>,
+) -> Result<Json<TokensBody>> {
+    let pair = state
+        .accounts
+        .refresh(&token_field("refresh", body.refresh)?)
+        .await?;
     Ok(Json(pair.into()))
 }
 
-async fn logout_user(State(state): State<AppState>, AppJson(body): AppJson<RefreshRequest>) -> Result<StatusCode> {
-    state.accounts.logout(&token_field("refresh", body.refresh)?).await?;
+async fn logout_user(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshRequest>,
+) -> Result<StatusCode> {
+    state
+        .accounts
+        .logout(&token_field("refresh", body.refresh)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,9 +11,10 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::MissingCredentials | Self::InvalidToken | Self::TokenRejected | Self::InvalidCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::MissingCredentials
+            | Self::InvalidToken
+            | Self::TokenRejected
+            | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -34,7 +35,9 @@ impl Error {
                 "detail": "Given token not valid for any token type",
                 "code": "token_not_valid",
             }),
-            Self::TokenRejected => json!({ "detail": "Token is invalid or expired", "code": "token_not_valid" }),
+            Self::TokenRejected => {
+                json!({ "detail": "Token is invalid or expired", "code": "token_not_valid" })
+            }
             Self::InvalidCredentials => detail("Invalid login credentials"),
             Self::NotFound(text) => detail(text),
             Self::MethodNotAllowed(method) => detail(&format!("Method \"{method}\" not allowed.")),
@@ -56,7 +59,10 @@ impl IntoResponse for Error {
         let mut response = (status, Json(self.body())).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"api\""),
+            );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

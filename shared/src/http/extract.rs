@@ -16,15 +16,24 @@ use crate::error::Error;
 pub struct AppJson<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or_default().to_owned());
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
@@ -37,8 +46,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             Some(ct) if is_json(&ct) => bytes,
             _ => return Err(Error::UnsupportedMediaType),
         };
-        let value: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
         let serde_json::Value::Object(fields) = value else {
             return Err(Error::Validation(FieldErrors::single(
                 "non_field_errors",
@@ -54,7 +63,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
 
 /// Names every field of `fields` whose value has the wrong type, by reading each one alone
 /// (request bodies have only optional fields, so a lone field reads unless it is the wrong type).
-fn type_errors<T: DeserializeOwned>(fields: serde_json::Map<String, serde_json::Value>) -> FieldErrors {
+fn type_errors<T: DeserializeOwned>(
+    fields: serde_json::Map<String, serde_json::Value>,
+) -> FieldErrors {
     let mut errors = FieldErrors::default();
     for (name, value) in fields {
         let alone = serde_json::Value::Object(serde_json::Map::from_iter([(name.clone(), value)]));
@@ -78,16 +89,25 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or(Error::MissingCredentials)?;
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(Error::MissingCredentials)?;
         let value = value.to_str().map_err(|_| Error::InvalidToken)?;
         let mut words = value.split_whitespace();
-        if !words.next().is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer")) {
+        if !words
+            .next()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"))
+        {
             return Err(Error::MissingCredentials);
         }
         let (Some(token), None) = (words.next(), words.next()) else {
             return Err(Error::InvalidToken);
         };
-        let claims = state.jwt.decode(token, TokenType::Access).ok_or(Error::InvalidToken)?;
+        let claims = state
+            .jwt
+            .decode(token, TokenType::Access)
+            .ok_or(Error::InvalidToken)?;
         Ok(Self(claims.user_id))
     }
 }

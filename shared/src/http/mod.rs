@@ -26,7 +26,9 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A router serving `method_router` at `path` both with and without a trailing slash.
 pub(crate) fn route(path: &str, method_router: MethodRouter<AppState>) -> Router<AppState> {
-    Router::new().route(path, method_router.clone()).route(&format!("{path}/"), method_router)
+    Router::new()
+        .route(path, method_router.clone())
+        .route(&format!("{path}/"), method_router)
 }
 
 /// Every endpoint, as the local server and the tests serve them.
@@ -67,6 +69,7 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
                     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
                 })
                 .on_request(())
+                .on_failure(())
                 .on_response(|response: &Response<_>, latency: Duration, _: &Span| {
                     tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "served");
                 }),

@@ -21,7 +21,10 @@ pub fn get() -> Router<AppState> {
 
 /// PUT and PATCH alike: only the fields sent change.
 pub fn update() -> Router<AppState> {
-    route(PROFILE, axum::routing::put(update_profile).patch(update_profile))
+    route(
+        PROFILE,
+        axum::routing::put(update_profile).patch(update_profile),
+    )
 }
 
 pub fn password() -> Router<AppState> {
@@ -56,7 +59,10 @@ impl From<&User> for UserBody {
     }
 }
 
-async fn show_profile(State(state): State<AppState>, AuthUser(id): AuthUser) -> Result<Json<UserBody>> {
+async fn show_profile(
+    State(state): State<AppState>,
+    AuthUser(id): AuthUser,
+) -> Result<Json<UserBody>> {
     Ok(Json((&state.accounts.profile(id).await?).into()))
 }
 
@@ -74,10 +80,16 @@ impl TryFrom<ProfileRequest> for ProfileChanges {
     fn try_from(body: ProfileRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let changes = ProfileChanges {
-            username: errors.optional("username", body.username, Username::parse).flatten(),
+            username: errors
+                .optional("username", body.username, Username::parse)
+                .flatten(),
             email: errors.optional("email", body.email, Email::parse).flatten(),
-            first_name: errors.optional("first_name", body.first_name, PersonName::parse).flatten(),
-            last_name: errors.optional("last_name", body.last_name, PersonName::parse).flatten(),
+            first_name: errors
+                .optional("first_name", body.first_name, PersonName::parse)
+                .flatten(),
+            last_name: errors
+                .optional("last_name", body.last_name, PersonName::parse)
+                .flatten(),
         };
         errors.into_result().map(|()| changes)
     }
@@ -108,7 +120,10 @@ async fn change_password(
     let old = errors.required("old_password", body.old_password, Ok);
     let confirmation = errors.required("new_password_2", body.new_password_2, Ok);
     let new = errors.required("new_password_1", body.new_password_1, |new| {
-        if confirmation.as_deref().is_some_and(|confirmation| confirmation != new) {
+        if confirmation
+            .as_deref()
+            .is_some_and(|confirmation| confirmation != new)
+        {
             return Ok(None);
         }
         Password::parse(new).map(Some)
@@ -117,8 +132,14 @@ async fn change_password(
         return Err(errors.into());
     };
     let Some(new) = new else {
-        return Err(FieldErrors::single("new_password_2", "Value should be same as new_password_1").into());
+        return Err(FieldErrors::single(
+            "new_password_2",
+            "Value should be same as new_password_1",
+        )
+        .into());
     };
     state.accounts.change_password(id, &old, new).await?;
-    Ok(Json(serde_json::json!({ "detail": "password updated successfully" })))
+    Ok(Json(
+        serde_json::json!({ "detail": "password updated successfully" }),
+    ))
 }

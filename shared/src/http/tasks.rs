@@ -82,9 +82,15 @@ impl TryFrom<TaskRequest> for TaskChanges {
     fn try_from(body: TaskRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let changes = TaskChanges {
-            title: errors.optional("title", body.title, TaskTitle::parse).flatten(),
-            description: errors.optional("description", body.description, TaskDescription::parse).flatten(),
-            status: errors.optional("status_task", body.status_task, TaskStatus::parse).flatten(),
+            title: errors
+                .optional("title", body.title, TaskTitle::parse)
+                .flatten(),
+            description: errors
+                .optional("description", body.description, TaskDescription::parse)
+                .flatten(),
+            status: errors
+                .optional("status_task", body.status_task, TaskStatus::parse)
+                .flatten(),
         };
         errors.into_result().map(|()| changes)
     }
@@ -96,8 +102,12 @@ impl TryFrom<TaskRequest> for NewTask {
     fn try_from(body: TaskRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let title = errors.required("title", body.title, TaskTitle::parse);
-        let description = errors.optional("description", body.description, TaskDescription::parse).flatten();
-        let status = errors.optional("status_task", body.status_task, TaskStatus::parse).flatten();
+        let description = errors
+            .optional("description", body.description, TaskDescription::parse)
+            .flatten();
+        let status = errors
+            .optional("status_task", body.status_task, TaskStatus::parse)
+            .flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(NewTask {
                 title,
@@ -118,7 +128,11 @@ async fn create_task(
     Ok((StatusCode::CREATED, Json(task.into())))
 }
 
-async fn show_task(State(state): State<AppState>, AuthUser(owner): AuthUser, Path(id): Path<String>) -> Result<Json<TaskBody>> {
+async fn show_task(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<TaskBody>> {
     Ok(Json(state.tasks.get(owner, &id).await?.into()))
 }
 
@@ -132,9 +146,15 @@ async fn update_task(
     Ok(Json(task.into()))
 }
 
-async fn delete_task(State(state): State<AppState>, AuthUser(owner): AuthUser, Path(id): Path<String>) -> Result<Json<serde_json::Value>> {
+async fn delete_task(
+    State(state): State<AppState>,
+    AuthUser(owner): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
     state.tasks.delete(owner, &id).await?;
-    Ok(Json(serde_json::json!({ "message": "Task deleted successfully" })))
+    Ok(Json(
+        serde_json::json!({ "message": "Task deleted successfully" }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,9 +178,13 @@ impl TryFrom<ListParams> for PageRequest {
 
     fn try_from(params: ListParams) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let page_size = errors.optional("page_size", params.page_size, |raw| match raw.parse::<usize>() {
-            Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size),
-            _ => Err(format!("Ensure this value is a whole number from 1 to {MAX_PAGE_SIZE}.")),
+        let page_size = errors.optional("page_size", params.page_size, |raw| {
+            match raw.parse::<usize>() {
+                Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(size),
+                _ => Err(format!(
+                    "Ensure this value is a whole number from 1 to {MAX_PAGE_SIZE}."
+                )),
+            }
         });
         let status = errors.optional("status_task", params.status_task, TaskStatus::parse);
         let cursor = errors.optional("cursor", params.cursor, |raw| {
@@ -197,13 +221,29 @@ async fn list_tasks(
 
 /// `scheme://host/path` of this request, as the client addressed it (`X-Forwarded-Proto` honoured).
 fn base_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let first = |name| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(str::trim);
-    let scheme = first("x-forwarded-proto").or(uri.scheme_str()).unwrap_or("http");
-    let host = first(header::HOST.as_str()).or(uri.authority().map(|a| a.as_str())).unwrap_or("localhost");
+    let first = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+    };
+    let scheme = first("x-forwarded-proto")
+        .or(uri.scheme_str())
+        .unwrap_or("http");
+    let host = first(header::HOST.as_str())
+        .or(uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
     format!("{scheme}://{host}{}", uri.path())
 }
 
 fn page_url(base: &str, page_size: usize, cursor: &Cursor) -> String {
-    let status = cursor.status.map(|s| format!("&status_task={}", s.as_str().replace(' ', "%20"))).unwrap_or_default();
-    format!("{base}?page_size={page_size}{status}&cursor={}", cursor.encode())
+    let status = cursor
+        .status
+        .map(|s| format!("&status_task={}", s.as_str().replace(' ', "%20")))
+        .unwrap_or_default();
+    format!(
+        "{base}?page_size={page_size}{status}&cursor={}",
+        cursor.encode()
+    )
 }

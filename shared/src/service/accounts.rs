@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{JwtKeys, TokenPair, TokenType, hash_password, verify_password, verify_password_or_dummy};
+use crate::auth::{
+    JwtKeys, TokenPair, TokenType, hash_password, verify_password, verify_password_or_dummy,
+};
 use crate::domain::{Email, Password, PersonName, Timestamp, User, UserId, Username};
 use crate::error::{Error, Result};
 use crate::store::{RefreshToken, StoreError, Stores, TokenStore, UserStore};
@@ -47,7 +49,11 @@ fn refresh_record(pair: &TokenPair) -> RefreshToken {
 
 impl AccountService {
     pub fn new(stores: &Stores, jwt: Arc<JwtKeys>) -> Self {
-        Self { users: stores.users.clone(), tokens: stores.tokens.clone(), jwt }
+        Self {
+            users: stores.users.clone(),
+            tokens: stores.tokens.clone(),
+            jwt,
+        }
     }
 
     #[tracing::instrument(skip_all)]
@@ -69,7 +75,9 @@ impl AccountService {
             session_epoch: 0,
         };
         let pair = self.jwt.issue_pair(user.id)?;
-        self.users.create_user(&user, &refresh_record(&pair)).await?;
+        self.users
+            .create_user(&user, &refresh_record(&pair))
+            .await?;
         tracing::info!(user_id = %user.id, "user registered");
         Ok((user, pair))
     }
@@ -89,16 +97,21 @@ impl AccountService {
                 Err(_) => None,
             }
         };
-        let valid = verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+        let valid =
+            verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str()))
+                .await?;
         let (Some(mut user), true) = (user, valid) else {
             return Err(Error::InvalidCredentials);
         };
         let pair = self.jwt.issue_pair(user.id)?;
         let now = Timestamp::now();
-        self.users.record_login(&user, now, &refresh_record(&pair)).await.map_err(|e| match e {
-            StoreError::NotFound => Error::InvalidCredentials,
-            other => other.into(),
-        })?;
+        self.users
+            .record_login(&user, now, &refresh_record(&pair))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => Error::InvalidCredentials,
+                other => other.into(),
+            })?;
         user.last_login = Some(now);
         Ok((user, pair))
     }
@@ -142,10 +155,18 @@ impl AccountService {
 
     /// Changes the password after checking the old one, and revokes every refresh token.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    pub async fn change_password(&self, id: UserId, old_password: &str, new_password: Password) -> Result<()> {
+    pub async fn change_password(
+        &self,
+        id: UserId,
+        old_password: &str,
+        new_password: Password,
+    ) -> Result<()> {
         let before = self.profile(id).await?;
         if !verify_password(old_password, &before.password_hash).await? {
-            return Err(Error::field("old_password", "Your old password was entered incorrectly."));
+            return Err(Error::field(
+                "old_password",
+                "Your old password was entered incorrectly.",
+            ));
         }
         let mut after = before.clone();
         after.password_hash = hash_password(&new_password).await?;
@@ -175,9 +196,16 @@ impl AccountService {
     /// Trades a refresh token for a new pair; the old refresh token is consumed.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh: &str) -> Result<TokenPair> {
-        let claims = self.jwt.decode(refresh, TokenType::Refresh).ok_or(Error::TokenRejected)?;
+        let claims = self
+            .jwt
+            .decode(refresh, TokenType::Refresh)
+            .ok_or(Error::TokenRejected)?;
         let pair = self.jwt.issue_pair(claims.user_id)?;
-        match self.tokens.rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair)).await {
+        match self
+            .tokens
+            .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
+            .await
+        {
             Ok(()) => Ok(pair),
             Err(StoreError::NotFound) => Err(Error::TokenRejected),
             Err(other) => Err(other.into()),
@@ -186,7 +214,13 @@ impl AccountService {
 
     /// Revokes one refresh token. Revoking it twice is fine.
     pub async fn logout(&self, refresh: &str) -> Result<()> {
-        let claims = self.jwt.decode(refresh, TokenType::Refresh).ok_or(Error::TokenRejected)?;
-        Ok(self.tokens.revoke_refresh(&claims.jti, claims.user_id).await?)
+        let claims = self
+            .jwt
+            .decode(refresh, TokenType::Refresh)
+            .ok_or(Error::TokenRejected)?;
+        Ok(self
+            .tokens
+            .revoke_refresh(&claims.jti, claims.user_id)
+            .await?)
     }
 }

@@ -54,9 +54,16 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_garbage_is_refused() {
-        let cursor = Cursor { direction: Direction::Newer, task: TaskId::new(), status: Some(TaskStatus::Done) };
+        let cursor = Cursor {
+            direction: Direction::Newer,
+            task: TaskId::new(),
+            status: Some(TaskStatus::Done),
+        };
         assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
         assert_eq!(Cursor::decode("not a cursor"), None);
-        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(br#"{"d":"x","k":"1"}"#)), None);
+        assert_eq!(
+            Cursor::decode(&URL_SAFE_NO_PAD.encode(br#"{"d":"x","k":"1"}"#)),
+            None
+        );
     }
 }

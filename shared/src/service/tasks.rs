@@ -49,7 +49,9 @@ pub struct TaskService {
 
 impl TaskService {
     pub fn new(stores: &Stores) -> Self {
-        Self { tasks: stores.tasks.clone() }
+        Self {
+            tasks: stores.tasks.clone(),
+        }
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner))]
@@ -73,7 +75,10 @@ impl TaskService {
     /// the same: not found.
     pub async fn get(&self, owner: UserId, id: &str) -> Result<Task> {
         let id = TaskId::parse(id).ok_or_else(Error::task_not_found)?;
-        self.tasks.task(owner, id).await?.ok_or_else(Error::task_not_found)
+        self.tasks
+            .task(owner, id)
+            .await?
+            .ok_or_else(Error::task_not_found)
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
@@ -120,24 +125,52 @@ impl TaskService {
     pub async fn list(&self, owner: UserId, request: PageRequest) -> Result<TaskList> {
         let status = request.status;
         if request.cursor.is_some_and(|cursor| cursor.status != status) {
-            return Err(Error::field("cursor", "This cursor belongs to another listing."));
+            return Err(Error::field(
+                "cursor",
+                "This cursor belongs to another listing.",
+            ));
         }
-        let position = request.cursor.map_or(Position::First, |cursor| cursor.position());
-        let query = ListQuery { status, limit: request.page_size, position };
+        let position = request
+            .cursor
+            .map_or(Position::First, |cursor| cursor.position());
+        let query = ListQuery {
+            status,
+            limit: request.page_size,
+            position,
+        };
         let page = self.tasks.list_tasks(owner, &query).await?;
-        let at = |direction, task: Option<&Task>| task.map(|t| Cursor { direction, task: t.id, status });
+        let at = |direction, task: Option<&Task>| {
+            task.map(|t| Cursor {
+                direction,
+                task: t.id,
+                status,
+            })
+        };
         let (first, last) = (page.tasks.first(), page.tasks.last());
         let (next, previous) = match position {
             Position::First => (at(Direction::Older, last).filter(|_| page.more), None),
             Position::After(from) => (
                 at(Direction::Older, last).filter(|_| page.more),
-                at(Direction::Newer, first).or(Some(Cursor { direction: Direction::Newer, task: from, status })),
+                at(Direction::Newer, first).or(Some(Cursor {
+                    direction: Direction::Newer,
+                    task: from,
+                    status,
+                })),
             ),
             Position::Before(from) => (
-                at(Direction::Older, last).or(Some(Cursor { direction: Direction::Older, task: from, status })),
+                at(Direction::Older, last).or(Some(Cursor {
+                    direction: Direction::Older,
+                    task: from,
+                    status,
+                })),
                 at(Direction::Newer, first).filter(|_| page.more),
             ),
         };
-        Ok(TaskList { count: page.count, tasks: page.tasks, next, previous })
+        Ok(TaskList {
+            count: page.count,
+            tasks: page.tasks,
+            next,
+            previous,
+        })
     }
 }

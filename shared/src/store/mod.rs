@@ -5,6 +5,7 @@
 //! creation-ordered listing, optimistic concurrency on updates, single-use refresh tokens.
 //! `tests/contract/` holds the one suite every implementation must pass.
 
+pub mod dynamo;
 pub mod embedded;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Email, Task, TaskId, TaskStatus, Timestamp, User, UserId, Username};
 
+pub use dynamo::{DynamoConfig, DynamoStore};
 pub use embedded::EmbeddedStore;
 
 /// What a store can report. Everything unexpected is `Unexpected`, with its context.
@@ -78,7 +80,12 @@ pub trait UserStore: Send + Sync {
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically.
-    async fn record_login(&self, user: &User, at: Timestamp, token: &RefreshToken) -> Result<(), StoreError>;
+    async fn record_login(
+        &self,
+        user: &User,
+        at: Timestamp,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError>;
     /// Replaces `before` with `after` if it is unchanged (`Conflict` otherwise), moving the
     /// username/email guards when they change (`Taken` if the new one is in use).
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
@@ -89,7 +96,12 @@ pub trait TokenStore: Send + Sync {
     /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically.
     /// `NotFound` when the old one is unknown, used, revoked, expired, or older than the user's
     /// last revocation of all tokens.
-    async fn rotate_refresh(&self, old_jti: &str, user: UserId, new: &RefreshToken) -> Result<(), StoreError>;
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        user: UserId,
+        new: &RefreshToken,
+    ) -> Result<(), StoreError>;
     /// Revokes one refresh token of `user`; revoking an unknown token is not an error.
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError>;
 }
@@ -118,12 +130,17 @@ pub struct Stores {
 impl Stores {
     pub fn new<S: UserStore + TokenStore + TaskStore + 'static>(store: S) -> Self {
         let store = Arc::new(store);
-        Self { users: store.clone(), tokens: store.clone(), tasks: store }
+        Self {
+            users: store.clone(),
+            tokens: store.clone(),
+            tasks: store,
+        }
     }
 }
 
 /// A task's counts by status, kept exact in the same write as the task.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TaskCounts {
     pub total: u64,
     pub to_do: u64,

@@ -50,21 +50,34 @@ fn check_unchanged(tx: &WriteTransaction, task: &Task) -> Result<Task, StoreErro
 
 fn put(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
     let mut tasks = tx.open_table(TASKS).ctx("opening tasks")?;
-    tasks.insert(task_key(task).as_slice(), encode(task)?.as_slice()).ctx("writing task")?;
+    tasks
+        .insert(task_key(task).as_slice(), encode(task)?.as_slice())
+        .ctx("writing task")?;
     let mut index = tx.open_table(TASKS_BY_STATUS).ctx("opening index")?;
-    index.insert(index_key(task).as_slice(), ()).ctx("writing index")?;
+    index
+        .insert(index_key(task).as_slice(), ())
+        .ctx("writing index")?;
     Ok(())
 }
 
 fn remove(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
-    tx.open_table(TASKS).ctx("opening tasks")?.remove(task_key(task).as_slice()).ctx("deleting task")?;
+    tx.open_table(TASKS)
+        .ctx("opening tasks")?
+        .remove(task_key(task).as_slice())
+        .ctx("deleting task")?;
     let mut index = tx.open_table(TASKS_BY_STATUS).ctx("opening index")?;
-    index.remove(index_key(task).as_slice()).ctx("deleting index entry")?;
+    index
+        .remove(index_key(task).as_slice())
+        .ctx("deleting index entry")?;
     Ok(())
 }
 
 /// Applies `change` to `owner`'s counts.
-fn count(tx: &WriteTransaction, owner: UserId, change: impl FnOnce(&mut TaskCounts)) -> Result<(), StoreError> {
+fn count(
+    tx: &WriteTransaction,
+    owner: UserId,
+    change: impl FnOnce(&mut TaskCounts),
+) -> Result<(), StoreError> {
     let mut table = tx.open_table(TASK_COUNTS).ctx("opening counts")?;
     let key = owner.as_uuid().as_bytes().as_slice();
     let mut counts: TaskCounts = match table.get(key).ctx("reading counts")? {
@@ -72,7 +85,9 @@ fn count(tx: &WriteTransaction, owner: UserId, change: impl FnOnce(&mut TaskCoun
         None => TaskCounts::default(),
     };
     change(&mut counts);
-    table.insert(key, encode(&counts)?.as_slice()).ctx("writing counts")?;
+    table
+        .insert(key, encode(&counts)?.as_slice())
+        .ctx("writing counts")?;
     Ok(())
 }
 
@@ -129,7 +144,10 @@ impl TaskStore for EmbeddedStore {
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
         let query = *query;
         self.read(move |tx| {
-            let counts: TaskCounts = match tx.open_table(TASK_COUNTS)?.get(owner.as_uuid().as_bytes().as_slice())? {
+            let counts: TaskCounts = match tx
+                .open_table(TASK_COUNTS)?
+                .get(owner.as_uuid().as_bytes().as_slice())?
+            {
                 Some(bytes) => decode(bytes.value())?,
                 None => TaskCounts::default(),
             };
@@ -141,7 +159,10 @@ impl TaskStore for EmbeddedStore {
                 Position::After(id) => (Bound::Included(lowest), Bound::Excluded(at(id)), true),
                 Position::Before(id) => (Bound::Excluded(at(id)), Bound::Included(highest), false),
             };
-            let bounds = (lower.as_ref().map(Vec::as_slice), upper.as_ref().map(Vec::as_slice));
+            let bounds = (
+                lower.as_ref().map(Vec::as_slice),
+                upper.as_ref().map(Vec::as_slice),
+            );
             // The last 16 bytes of either key are the task id.
             let ids: Vec<[u8; 16]> = if query.status.is_some() {
                 let index = tx.open_table(TASKS_BY_STATUS)?;
@@ -161,7 +182,11 @@ impl TaskStore for EmbeddedStore {
             if !newest_first {
                 tasks.reverse();
             }
-            Ok(TaskPage { count: counts.of(query.status), tasks, more })
+            Ok(TaskPage {
+                count: counts.of(query.status),
+                tasks,
+                more,
+            })
         })
         .await
     }
@@ -173,10 +198,20 @@ fn collect_ids<V: redb::Value + 'static>(
     descending: bool,
     limit: usize,
 ) -> anyhow::Result<Vec<[u8; 16]>> {
-    let id_of = |entry: Result<(redb::AccessGuard<'static, &'static [u8]>, redb::AccessGuard<'static, V>), redb::StorageError>| {
+    let id_of = |entry: Result<
+        (
+            redb::AccessGuard<'static, &'static [u8]>,
+            redb::AccessGuard<'static, V>,
+        ),
+        redb::StorageError,
+    >| {
         let (key, _) = entry?;
         let key = key.value();
         anyhow::Ok(<[u8; 16]>::try_from(&key[key.len() - 16..])?)
     };
-    if descending { range.rev().take(limit).map(id_of).collect() } else { range.take(limit).map(id_of).collect() }
+    if descending {
+        range.rev().take(limit).map(id_of).collect()
+    } else {
+        range.take(limit).map(id_of).collect()
+    }
 }

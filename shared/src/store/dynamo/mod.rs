@@ -1,0 +1,222 @@
+//! The production store: DynamoDB through `aws-sdk-dynamodb`, items mapped with `serde_dynamo`.
+//!
+//! Two tables, declared once in `template.yaml` (see `docs/DYNAMODB.md` for the model and the cost
+//! of every endpoint):
+//! - users (`pk`): `USER#<id>` the user; `USERNAME#<name>` and `EMAIL#<email>` uniqueness guards
+//!   written in the same transaction as the user; `REFRESH#<jti>` live refresh tokens (TTL).
+//! - tasks (`pk`, `sk`): `USER#<uid>` / `TASK#<id>` a task, `USER#<uid>` / `COUNTS` the user's
+//!   exact counts; LSI `by_status` on `status_sk` = `<STATUS>#<id>`.
+//!
+//! No Scan anywhere: every method is a fixed number of key reads and writes or one Query.
+
+mod error;
+pub mod local;
+pub mod schema;
+mod tasks;
+mod users;
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use self::error::{Failure, transaction_failure};
+use crate::config::{env, required_env};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Where the tables are.
+///
+/// | variable | meaning |
+/// |---|---|
+/// | `TASKMASTER_USERS_TABLE` | users table name (required) |
+/// | `TASKMASTER_TASKS_TABLE` | tasks table name (required) |
+/// | `TASKMASTER_DYNAMODB_ENDPOINT` | endpoint override, e.g. DynamoDB Local (optional) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoConfig {
+    pub users_table: String,
+    pub tasks_table: String,
+    pub endpoint: Option<String>,
+}
+
+impl DynamoConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            users_table: required_env("TASKMASTER_USERS_TABLE")?,
+            tasks_table: required_env("TASKMASTER_TASKS_TABLE")?,
+            endpoint: env("TASKMASTER_DYNAMODB_ENDPOINT"),
+        })
+    }
+
+    /// The SDK client: the default AWS chain, or for an endpoint override (DynamoDB Local) that
+    /// endpoint with dummy credentials and region unless the environment sets real ones.
+    pub async fn client(&self) -> Client {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(endpoint) = &self.endpoint {
+            loader = loader.endpoint_url(endpoint);
+            if env("AWS_ACCESS_KEY_ID").is_none() {
+                loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    "taskmasterlocal",
+                    "local",
+                    None,
+                    None,
+                    "taskmaster-local",
+                ));
+            }
+            if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
+                loader = loader.region(aws_config::Region::new("us-east-1"));
+            }
+        }
+        Client::new(&loader.load().await)
+    }
+}
+
+/// The DynamoDB store. Cheap to clone: the SDK client is shared.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    users: String,
+    tasks: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, config: &DynamoConfig) -> Self {
+        Self {
+            client,
+            users: config.users_table.clone(),
+            tasks: config.tasks_table.clone(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failure> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(transaction_failure)
+    }
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// `serde_dynamo` mapping with the store's error type.
+fn to_item<T: serde::Serialize>(value: &T) -> anyhow::Result<Item> {
+    serde_dynamo::to_item(value).context("encoding item")
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> anyhow::Result<T> {
+    serde_dynamo::from_item(item).context("decoding item")
+}
+
+/// Builders for the items of a transaction.
+mod tx {
+    use aws_sdk_dynamodb::types::{
+        ConditionCheck, Delete, Put, ReturnValuesOnConditionCheckFailure as OnFail,
+        TransactWriteItem, Update,
+    };
+
+    use super::Item;
+
+    /// Expression values and names.
+    pub type Values = Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>;
+    pub type Names = Vec<(&'static str, &'static str)>;
+
+    pub fn put(
+        table: &str,
+        item: Item,
+        condition: Option<&str>,
+        values: Values,
+        names: Names,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(non_empty_values(values))
+            .set_expression_attribute_names(non_empty_names(names))
+            .return_values_on_condition_check_failure(OnFail::AllOld)
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    pub fn update(
+        table: &str,
+        key: Item,
+        expression: &str,
+        condition: Option<&str>,
+        values: Values,
+        names: Names,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(non_empty_values(values))
+            .set_expression_attribute_names(non_empty_names(names))
+            .return_values_on_condition_check_failure(OnFail::AllOld)
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    pub fn delete(
+        table: &str,
+        key: Item,
+        condition: Option<&str>,
+        values: Values,
+        names: Names,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(non_empty_values(values))
+            .set_expression_attribute_names(non_empty_names(names))
+            .return_values_on_condition_check_failure(OnFail::AllOld)
+            .build()?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    pub fn check(
+        table: &str,
+        key: Item,
+        condition: &str,
+        values: Values,
+        names: Names,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_values(non_empty_values(values))
+            .set_expression_attribute_names(non_empty_names(names))
+            .build()?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    pub fn non_empty_values(values: Values) -> Option<Item> {
+        (!values.is_empty()).then(|| values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    }
+
+    pub fn non_empty_names(names: Names) -> Option<std::collections::HashMap<String, String>> {
+        (!names.is_empty()).then(|| {
+            names
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+    }
+}

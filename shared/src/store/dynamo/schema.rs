@@ -1,0 +1,141 @@
+//! The tables as `template.yaml` declares them, created from that same file in DynamoDB Local,
+//! so the local and cloud schemas cannot drift.
+
+use anyhow::{Context, bail};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, LocalSecondaryIndex, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
+};
+use serde_norway::Value;
+
+use super::DynamoConfig;
+
+/// The SAM template, compiled in.
+pub const TEMPLATE: &str = include_str!("../../../../template.yaml");
+
+/// The `Properties` of the table resource `logical_id` in `template`.
+pub fn table_properties(template: &str, logical_id: &str) -> anyhow::Result<Value> {
+    let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
+    let resource = &doc["Resources"][logical_id];
+    if resource["Type"].as_str() != Some("AWS::DynamoDB::Table") {
+        bail!("template.yaml has no AWS::DynamoDB::Table named {logical_id}");
+    }
+    Ok(resource["Properties"].clone())
+}
+
+fn text<'a>(value: &'a Value, field: &str) -> anyhow::Result<&'a str> {
+    value[field]
+        .as_str()
+        .with_context(|| format!("{field} missing in a table definition"))
+}
+
+fn key_schema(list: &Value) -> anyhow::Result<Vec<KeySchemaElement>> {
+    let elements = list.as_sequence().context("KeySchema is not a list")?;
+    elements
+        .iter()
+        .map(|e| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(text(e, "AttributeName")?)
+                .key_type(KeyType::from(text(e, "KeyType")?))
+                .build()?)
+        })
+        .collect()
+}
+
+/// Creates the table `logical_id` of the template under `name` unless it exists, with its
+/// keys, indexes, stream and TTL.
+pub async fn create_table(
+    client: &Client,
+    template: &str,
+    logical_id: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let props = table_properties(template, logical_id)?;
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest);
+    for attribute in props["AttributeDefinitions"]
+        .as_sequence()
+        .context("AttributeDefinitions")?
+    {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(text(attribute, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(attribute, "AttributeType")?))
+                .build()?,
+        );
+    }
+    request = request.set_key_schema(Some(key_schema(&props["KeySchema"])?));
+    for index in props["LocalSecondaryIndexes"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        request = request.local_secondary_indexes(
+            LocalSecondaryIndex::builder()
+                .index_name(text(index, "IndexName")?)
+                .set_key_schema(Some(key_schema(&index["KeySchema"])?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(text(
+                            &index["Projection"],
+                            "ProjectionType",
+                        )?))
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    if let Some(view) = props["StreamSpecification"]["StreamViewType"].as_str() {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()?,
+        );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        // Created meanwhile by a concurrent caller (parallel tests).
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("creating table {name}"))),
+    }
+    if let Some(attribute) = props["TimeToLiveSpecification"]["AttributeName"].as_str() {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .with_context(|| format!("enabling TTL on {name}"))?;
+    }
+    Ok(())
+}
+
+/// Creates every table the store needs, as the compiled-in template declares them.
+pub async fn create_tables(client: &Client, config: &DynamoConfig) -> anyhow::Result<()> {
+    create_table(client, TEMPLATE, "UsersTable", &config.users_table).await?;
+    create_table(client, TEMPLATE, "TasksTable", &config.tasks_table).await
+}

@@ -1,0 +1,259 @@
+//! Tasks and their counts, in the tasks table: one partition per user.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure as OnFail, TransactWriteItem};
+
+use super::error::{ConditionalError, Failure, store_error};
+use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
+use crate::domain::{Task, TaskId, TaskStatus, UserId};
+use crate::store::{ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+
+fn key(owner: UserId, sk: String) -> Item {
+    Item::from([
+        ("pk".to_owned(), s(format!("USER#{owner}"))),
+        ("sk".to_owned(), s(sk)),
+    ])
+}
+
+fn task_key(owner: UserId, id: TaskId) -> Item {
+    key(owner, format!("TASK#{id}"))
+}
+
+fn counts_key(owner: UserId) -> Item {
+    key(owner, "COUNTS".to_owned())
+}
+
+fn status_sk(status: TaskStatus, id: TaskId) -> String {
+    format!("{}#{id}", status.as_str())
+}
+
+fn task_item(task: &Task) -> anyhow::Result<Item> {
+    let mut item = to_item(task)?;
+    item.extend(task_key(task.owner, task.id));
+    item.insert("status_sk".into(), s(status_sk(task.status, task.id)));
+    Ok(item)
+}
+
+/// The counts attribute of a status (the field names of [`TaskCounts`]).
+fn count_attribute(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::ToDo => "to_do",
+        TaskStatus::InProgress => "in_progress",
+        TaskStatus::Done => "done",
+    }
+}
+
+const UNCHANGED: &str = "#version = :before";
+
+impl DynamoStore {
+    /// Adds `delta` to the total and to `status`'s count, in a transaction.
+    fn count(
+        &self,
+        owner: UserId,
+        status: TaskStatus,
+        delta: i64,
+    ) -> anyhow::Result<TransactWriteItem> {
+        tx::update(
+            &self.tasks,
+            counts_key(owner),
+            "ADD #total :delta, #status :delta",
+            None,
+            vec![(":delta", n(delta))],
+            vec![("#total", "total"), ("#status", count_attribute(status))],
+        )
+    }
+
+    /// Moves one task from one status count to another, in a transaction.
+    fn recount(
+        &self,
+        owner: UserId,
+        from: TaskStatus,
+        to: TaskStatus,
+    ) -> anyhow::Result<TransactWriteItem> {
+        tx::update(
+            &self.tasks,
+            counts_key(owner),
+            "ADD #from :minus, #to :plus",
+            None,
+            vec![(":minus", n(-1)), (":plus", n(1))],
+            vec![
+                ("#from", count_attribute(from)),
+                ("#to", count_attribute(to)),
+            ],
+        )
+    }
+}
+
+/// A failed version condition means the task changed, or is gone.
+fn changed_or_gone(existed: bool) -> StoreError {
+    if existed {
+        StoreError::Conflict
+    } else {
+        StoreError::NotFound
+    }
+}
+
+#[async_trait]
+impl TaskStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
+        let items = vec![
+            tx::put(
+                &self.tasks,
+                task_item(task)?,
+                Some("attribute_not_exists(pk)"),
+                vec![],
+                vec![],
+            )?,
+            self.count(task.owner, task.status, 1)?,
+        ];
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) => StoreError::Conflict,
+            other => other.into(),
+        })
+    }
+
+    async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tasks)
+            .set_key(Some(task_key(owner, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(e, "reading task"))?;
+        Ok(output.item.map(from_item).transpose()?)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError> {
+        let values = vec![(":before", n(before.version))];
+        let names = vec![("#version", "version")];
+        if before.status == after.status {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.tasks)
+                .set_item(Some(task_item(after)?))
+                .condition_expression(UNCHANGED)
+                .set_expression_attribute_values(tx::non_empty_values(values))
+                .set_expression_attribute_names(tx::non_empty_names(names))
+                .return_values_on_condition_check_failure(OnFail::AllOld)
+                .send()
+                .await;
+            return match result.map_err(|e| PutItemError::classify(e, "updating task")) {
+                Ok(_) => Ok(()),
+                Err(Failure::Condition { existed }) => Err(changed_or_gone(existed)),
+                Err(other) => Err(other.into()),
+            };
+        }
+        let items = vec![
+            tx::put(
+                &self.tasks,
+                task_item(after)?,
+                Some(UNCHANGED),
+                values,
+                names,
+            )?,
+            self.recount(after.owner, before.status, after.status)?,
+        ];
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) => changed_or_gone(failure.existed_at(0)),
+            other => other.into(),
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_task(&self, task: &Task) -> Result<(), StoreError> {
+        let items = vec![
+            tx::delete(
+                &self.tasks,
+                task_key(task.owner, task.id),
+                Some(UNCHANGED),
+                vec![(":before", n(task.version))],
+                vec![("#version", "version")],
+            )?,
+            self.count(task.owner, task.status, -1)?,
+        ];
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) => changed_or_gone(failure.existed_at(0)),
+            other => other.into(),
+        })
+    }
+
+    /// One `GetItem` for the counts and one `Query` (on the `by_status` index when filtering);
+    /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.
+    async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
+        let counts = self
+            .client
+            .get_item()
+            .table_name(&self.tasks)
+            .set_key(Some(counts_key(owner)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(e, "reading task counts"))?;
+        let counts: TaskCounts = counts.item.map(from_item).transpose()?.unwrap_or_default();
+
+        let (newest_first, from) = match query.position {
+            Position::First => (true, None),
+            Position::After(id) => (true, Some(id)),
+            Position::Before(id) => (false, Some(id)),
+        };
+        let mut start = from.map(|id| {
+            let mut start = task_key(owner, id);
+            if let Some(status) = query.status {
+                start.insert("status_sk".into(), s(status_sk(status, id)));
+            }
+            start
+        });
+        let (index, sort_key, prefix) = match query.status {
+            Some(status) => (
+                Some("by_status"),
+                "status_sk",
+                format!("{}#", status.as_str()),
+            ),
+            None => (None, "sk", "TASK#".to_owned()),
+        };
+        let wanted = query.limit + 1;
+        let mut items = Vec::with_capacity(wanted);
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.tasks)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(format!("pk = :pk AND begins_with({sort_key}, :prefix)"))
+                .expression_attribute_values(":pk", s(format!("USER#{owner}")))
+                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .scan_index_forward(!newest_first)
+                .consistent_read(true)
+                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(e, "listing tasks"))?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) if items.len() < wanted => start = Some(last),
+                _ => break,
+            }
+        }
+        let more = items.len() > query.limit;
+        let mut tasks = items
+            .into_iter()
+            .take(query.limit)
+            .map(from_item)
+            .collect::<anyhow::Result<Vec<Task>>>()?;
+        if !newest_first {
+            tasks.reverse();
+        }
+        Ok(TaskPage {
+            count: counts.of(query.status),
+            tasks,
+            more,
+        })
+    }
+}

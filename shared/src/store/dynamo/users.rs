@@ -1,0 +1,327 @@
+//! Users, their uniqueness guards and refresh tokens, in the users table.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ConditionalError, Failure, store_error};
+use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
+use crate::domain::{Email, Timestamp, User, UserId, Username};
+use crate::store::{RefreshToken, StoreError, TokenStore, UserStore};
+
+fn key(pk: String) -> Item {
+    Item::from([("pk".to_owned(), s(pk))])
+}
+
+fn user_key(id: UserId) -> Item {
+    key(format!("USER#{id}"))
+}
+
+fn token_key(jti: &str) -> Item {
+    key(format!("REFRESH#{jti}"))
+}
+
+fn user_item(user: &User) -> anyhow::Result<Item> {
+    let mut item = to_item(user)?;
+    item.extend(user_key(user.id));
+    Ok(item)
+}
+
+fn guard_item(pk: String, id: UserId) -> Item {
+    let mut item = key(pk);
+    item.insert("user_id".into(), s(id.to_string()));
+    item
+}
+
+/// A stored refresh token; `expires_at` is the table's TTL attribute.
+#[derive(Debug, Serialize, Deserialize)]
+struct TokenItem {
+    user_id: UserId,
+    epoch: u64,
+    expires_at: i64,
+}
+
+fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Item> {
+    let mut item = to_item(&TokenItem {
+        user_id: token.user_id,
+        epoch,
+        expires_at: token.expires_at.unix(),
+    })?;
+    item.extend(token_key(&token.jti));
+    Ok(item)
+}
+
+const ABSENT: Option<&str> = Some("attribute_not_exists(pk)");
+
+impl DynamoStore {
+    async fn get(&self, key: Item, what: &'static str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.users)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(e, what))?;
+        Ok(output.item)
+    }
+
+    async fn user_by_guard(&self, guard: String) -> Result<Option<User>, StoreError> {
+        let Some(item) = self.get(key(guard), "reading guard").await? else {
+            return Ok(None);
+        };
+        let id = item
+            .get("user_id")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| UserId::parse(v));
+        let id = id.context("guard without a user id")?;
+        self.user(id).await
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn create_user(&self, user: &User, token: &RefreshToken) -> Result<(), StoreError> {
+        let items = vec![
+            tx::put(&self.users, user_item(user)?, ABSENT, vec![], vec![])?,
+            tx::put(
+                &self.users,
+                guard_item(format!("USERNAME#{}", user.username), user.id),
+                ABSENT,
+                vec![],
+                vec![],
+            )?,
+            tx::put(
+                &self.users,
+                guard_item(format!("EMAIL#{}", user.email), user.id),
+                ABSENT,
+                vec![],
+                vec![],
+            )?,
+            tx::put(
+                &self.users,
+                token_item(token, user.session_epoch)?,
+                None,
+                vec![],
+                vec![],
+            )?,
+        ];
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) if failure.failed_at(1) || failure.failed_at(2) => {
+                StoreError::Taken {
+                    username: failure.failed_at(1),
+                    email: failure.failed_at(2),
+                }
+            }
+            Failure::Cancelled(_) => StoreError::Conflict,
+            other => other.into(),
+        })
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let item = self.get(user_key(id), "reading user").await?;
+        Ok(item.map(from_item).transpose()?)
+    }
+
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.user_by_guard(format!("USERNAME#{username}")).await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.user_by_guard(format!("EMAIL#{email}")).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn record_login(
+        &self,
+        user: &User,
+        at: Timestamp,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        let items = vec![
+            tx::update(
+                &self.users,
+                user_key(user.id),
+                "SET last_login = :at",
+                Some("attribute_exists(pk)"),
+                vec![(":at", s(at.to_string()))],
+                vec![],
+            )?,
+            tx::put(
+                &self.users,
+                token_item(token, user.session_epoch)?,
+                None,
+                vec![],
+                vec![],
+            )?,
+        ];
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) => StoreError::NotFound,
+            other => other.into(),
+        })
+    }
+
+    /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;
+    /// moves guards in the same transaction when the username or email changes.
+    #[tracing::instrument(skip_all)]
+    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
+        let expression = "SET username = :username, email = :email, first_name = :first, last_name = :last, \
+            password_hash = :hash, last_updated = :updated, #version = :version, session_epoch = :epoch";
+        let values = vec![
+            (":username", s(after.username.to_string())),
+            (":email", s(after.email.to_string())),
+            (":first", s(after.first_name.to_string())),
+            (":last", s(after.last_name.to_string())),
+            (":hash", s(after.password_hash.clone())),
+            (":updated", s(after.last_updated.to_string())),
+            (":version", n(after.version)),
+            (":epoch", n(after.session_epoch)),
+            (":before", n(before.version)),
+        ];
+        let names = vec![("#version", "version")];
+        let condition = "#version = :before";
+        let unchanged = |existed: bool| {
+            if existed {
+                StoreError::Conflict
+            } else {
+                StoreError::NotFound
+            }
+        };
+
+        let mut guards = Vec::new();
+        if after.username != before.username {
+            guards.push((
+                format!("USERNAME#{}", after.username),
+                format!("USERNAME#{}", before.username),
+            ));
+        }
+        if after.email != before.email {
+            guards.push((
+                format!("EMAIL#{}", after.email),
+                format!("EMAIL#{}", before.email),
+            ));
+        }
+        if guards.is_empty() {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.users)
+                .set_key(Some(user_key(before.id)))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .set_expression_attribute_values(tx::non_empty_values(values))
+                .set_expression_attribute_names(tx::non_empty_names(names))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            return match result.map_err(|e| UpdateItemError::classify(e, "updating user")) {
+                Ok(_) => Ok(()),
+                Err(Failure::Condition { existed }) => Err(unchanged(existed)),
+                Err(other) => Err(other.into()),
+            };
+        }
+
+        let mut items = vec![tx::update(
+            &self.users,
+            user_key(before.id),
+            expression,
+            Some(condition),
+            values,
+            names,
+        )?];
+        let username_at = (after.username != before.username).then_some(1);
+        let email_at =
+            (after.email != before.email).then_some(if username_at.is_some() { 2 } else { 1 });
+        for (new, _) in &guards {
+            items.push(tx::put(
+                &self.users,
+                guard_item(new.clone(), after.id),
+                ABSENT,
+                vec![],
+                vec![],
+            )?);
+        }
+        for (_, old) in guards {
+            items.push(tx::delete(&self.users, key(old), None, vec![], vec![])?);
+        }
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) if failure.failed_at(0) => unchanged(failure.existed_at(0)),
+            Failure::Cancelled(_) => StoreError::Taken {
+                username: username_at.is_some_and(|i| failure.failed_at(i)),
+                email: email_at.is_some_and(|i| failure.failed_at(i)),
+            },
+            other => other.into(),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn rotate_refresh(
+        &self,
+        old_jti: &str,
+        user: UserId,
+        new: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        let Some(item) = self
+            .get(token_key(old_jti), "reading refresh token")
+            .await?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let old: TokenItem = from_item(item)?;
+        if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
+            return Err(StoreError::NotFound);
+        }
+        let items = vec![
+            tx::delete(
+                &self.users,
+                token_key(old_jti),
+                Some("attribute_exists(pk)"),
+                vec![],
+                vec![],
+            )?,
+            tx::check(
+                &self.users,
+                user_key(user),
+                "session_epoch = :epoch",
+                vec![(":epoch", n(old.epoch))],
+                vec![],
+            )?,
+            tx::put(
+                &self.users,
+                token_item(new, old.epoch)?,
+                None,
+                vec![],
+                vec![],
+            )?,
+        ];
+        self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) => StoreError::NotFound,
+            other => other.into(),
+        })
+    }
+
+    async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.users)
+            .set_key(Some(token_key(jti)))
+            .condition_expression("user_id = :user")
+            .expression_attribute_values(":user", s(user.to_string()))
+            .send()
+            .await;
+        match result.map_err(|e| DeleteItemError::classify(e, "revoking refresh token")) {
+            Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+}

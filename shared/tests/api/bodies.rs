@@ -1,0 +1,248 @@
+//! Request bodies: malformed JSON, wrong shapes and types, content types and the size limit.
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::helpers::{
+    LOGIN, PROFILE, REGISTER, TASKS, TestApp, assert_json_error, id_of, task_path,
+};
+
+#[tokio::test]
+async fn malformed_json_is_400_json() {
+    let app = TestApp::new();
+    for body in ["{", "{\"username\": }", "not json", "{\"a\": 1,}", "\u{0}"] {
+        let response = app
+            .raw(Method::POST, REGISTER, Some("application/json"), body, &[])
+            .await;
+
+        assert_json_error(&response, StatusCode::BAD_REQUEST);
+        let detail = response.str("detail");
+        assert!(
+            detail.starts_with("JSON parse error - "),
+            "{body:?}: {detail}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_400() {
+    let app = TestApp::new();
+    let (_, access, _) = app.register("ada_lovelace").await;
+    for body in [
+        "[]",
+        "[{\"title\": \"x\"}]",
+        "\"title\"",
+        "42",
+        "null",
+        "true",
+    ] {
+        let register = app
+            .raw(Method::POST, REGISTER, Some("application/json"), body, &[])
+            .await;
+        let create = app
+            .raw(
+                Method::POST,
+                TASKS,
+                Some("application/json"),
+                body,
+                &[("authorization", &format!("Bearer {access}"))],
+            )
+            .await;
+
+        for response in [register, create] {
+            assert_json_error(&response, StatusCode::BAD_REQUEST);
+            assert_eq!(
+                response.json,
+                json!({ "non_field_errors": ["Invalid data. Expected a JSON object."] }),
+                "{body}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn wrong_types_are_400_naming_each_wrong_field() {
+    let app = TestApp::new();
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let task = app.create_task(&access, &json!({ "title": "Typed" })).await;
+    let task_path = task_path(id_of(&task));
+    let cases: Vec<(Method, &str, Value, &[&str])> = vec![
+        (
+            Method::POST,
+            REGISTER,
+            json!({ "username": 12345, "email": true, "password": ["x"], "first_name": "ok" }),
+            &["username", "email", "password"],
+        ),
+        (
+            Method::POST,
+            LOGIN,
+            json!({ "username": {"a": 1}, "password": 1.5 }),
+            &["username", "password"],
+        ),
+        (
+            Method::POST,
+            TASKS,
+            json!({ "title": 7, "description": false, "status_task": ["DONE"] }),
+            &["title", "description", "status_task"],
+        ),
+        (
+            Method::PATCH,
+            &task_path,
+            json!({ "title": "fine", "status_task": 3 }),
+            &["status_task"],
+        ),
+        (
+            Method::PUT,
+            PROFILE,
+            json!({ "username": ["ada"], "last_name": 0 }),
+            &["username", "last_name"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let response = app
+            .request(method.clone(), path, Some(&body), Some(&access))
+            .await;
+
+        assert_json_error(&response, StatusCode::BAD_REQUEST);
+        response.assert_field_errors(fields);
+    }
+    app.get(&task_path, Some(&access))
+        .await
+        .assert_body(StatusCode::OK, task);
+}
+
+#[tokio::test]
+async fn null_fields_read_as_absent() {
+    let app = TestApp::new();
+    let body = json!({ "username": null, "email": null, "password": null });
+
+    let response = app.post_json(REGISTER, &body, None).await;
+
+    response.assert_field_errors(&["username", "email", "password"]);
+    assert_eq!(
+        response.json["username"],
+        json!(["This field is required."])
+    );
+}
+
+#[tokio::test]
+async fn a_write_without_a_json_content_type_is_415() {
+    let app = TestApp::new();
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let bearer = format!("Bearer {access}");
+    let body = r#"{"title": "x"}"#;
+    let content_types = [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/xml"),
+        None,
+    ];
+    for content_type in content_types {
+        let create = app
+            .raw(
+                Method::POST,
+                TASKS,
+                content_type,
+                body,
+                &[("authorization", &bearer)],
+            )
+            .await;
+        let register = app
+            .raw(Method::POST, REGISTER, content_type, body, &[])
+            .await;
+
+        for response in [create, register] {
+            assert_json_error(&response, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+            assert_eq!(
+                response.json,
+                json!({ "detail": "Unsupported media type; send application/json." })
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn json_content_types_with_parameters_or_suffixes_are_accepted() {
+    let app = TestApp::new();
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let bearer = format!("Bearer {access}");
+    for content_type in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.api+json",
+    ] {
+        let response = app
+            .raw(
+                Method::POST,
+                TASKS,
+                Some(content_type),
+                r#"{"title": "x"}"#,
+                &[("authorization", &bearer)],
+            )
+            .await;
+
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{content_type}: {}",
+            response.json
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_413() {
+    let app = TestApp::new();
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let bearer = format!("Bearer {access}");
+    let big = json!({ "title": "x", "description": "d".repeat(64 * 1024) }).to_string();
+
+    let create = app
+        .raw(
+            Method::POST,
+            TASKS,
+            Some("application/json"),
+            big.clone(),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    let register = app
+        .raw(Method::POST, REGISTER, Some("application/json"), big, &[])
+        .await;
+
+    for response in [create, register] {
+        assert_json_error(&response, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            response.json,
+            json!({ "detail": "Request body is too large (limit 64 KiB)." })
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_just_under_64_kib_is_read() {
+    let app = TestApp::new();
+    let padding = "p".repeat(60 * 1024);
+    let body = json!({ "username": "ab", "padding": padding }).to_string();
+    assert!(body.len() < 64 * 1024);
+
+    let response = app
+        .raw(Method::POST, REGISTER, Some("application/json"), body, &[])
+        .await;
+
+    response.assert_field_errors(&["username", "email", "password"]);
+}
+
+#[tokio::test]
+async fn an_empty_body_without_content_type_reads_as_an_empty_object() {
+    let app = TestApp::new();
+
+    let response = app.raw(Method::POST, LOGIN, None, Body::empty(), &[]).await;
+
+    response.assert_body(
+        StatusCode::BAD_REQUEST,
+        json!({ "username": ["This field is required."], "password": ["This field is required."] }),
+    );
+}

@@ -1,0 +1,226 @@
+//! Refresh tokens: single-use rotation, expiry, session epochs and revocation.
+
+use shared::domain::{Timestamp, User};
+use shared::store::{RefreshToken, StoreError, Stores};
+
+use super::{assert_not_found, changed, expired_token_for, random_hex, registered, token_for};
+
+/// Rotates `old` of `user` to a fresh token, returning the fresh one.
+async fn rotate(
+    stores: &Stores,
+    user: &User,
+    old: &RefreshToken,
+) -> Result<RefreshToken, StoreError> {
+    let new = token_for(user);
+    stores
+        .tokens
+        .rotate_refresh(&old.jti, user.id, &new)
+        .await?;
+    Ok(new)
+}
+
+pub async fn rotation_consumes_the_old_token(stores: &Stores) {
+    let (user, first) = registered(stores).await;
+
+    let second = rotate(stores, &user, &first)
+        .await
+        .expect("the registration's token rotates");
+
+    assert_not_found(
+        rotate(stores, &user, &first).await,
+        "reusing a consumed token",
+    );
+    let third = rotate(stores, &user, &second)
+        .await
+        .expect("the new token rotates");
+    assert_not_found(
+        rotate(stores, &user, &second).await,
+        "reusing the second token",
+    );
+    rotate(stores, &user, &third)
+        .await
+        .expect("the chain goes on");
+}
+
+pub async fn rotating_another_users_token_is_not_found_and_leaves_it_live(stores: &Stores) {
+    let (owner, token) = registered(stores).await;
+    let (thief, _) = registered(stores).await;
+
+    let result = rotate(stores, &thief, &token).await;
+
+    assert_not_found(result, "rotating someone else's token");
+    rotate(stores, &owner, &token)
+        .await
+        .expect("the owner's token still rotates");
+}
+
+pub async fn an_expired_token_does_not_rotate(stores: &Stores) {
+    let (user, _) = registered(stores).await;
+    let expired = expired_token_for(&user);
+    stores
+        .users
+        .record_login(&user, Timestamp::now(), &expired)
+        .await
+        .expect("recording a login");
+
+    assert_not_found(
+        rotate(stores, &user, &expired).await,
+        "rotating an expired token",
+    );
+}
+
+pub async fn an_unknown_token_does_not_rotate(stores: &Stores) {
+    let (user, _) = registered(stores).await;
+    let unknown = RefreshToken {
+        jti: random_hex(32),
+        ..token_for(&user)
+    };
+
+    assert_not_found(
+        rotate(stores, &user, &unknown).await,
+        "rotating an unknown jti",
+    );
+}
+
+pub async fn a_new_session_epoch_kills_every_older_token(stores: &Stores) {
+    let (user, registration) = registered(stores).await;
+    let login = token_for(&user);
+    stores
+        .users
+        .record_login(&user, Timestamp::now(), &login)
+        .await
+        .expect("recording a login");
+    let rotated = rotate(stores, &user, &registration)
+        .await
+        .expect("rotating before the revocation");
+    let revoked = changed(&user, |u| u.session_epoch += 1);
+
+    stores
+        .users
+        .update_user(&user, &revoked)
+        .await
+        .expect("bumping the session epoch");
+
+    assert_not_found(
+        rotate(stores, &user, &login).await,
+        "a login token from before",
+    );
+    assert_not_found(
+        rotate(stores, &user, &rotated).await,
+        "a rotated token from before",
+    );
+    let fresh = token_for(&revoked);
+    stores
+        .users
+        .record_login(&revoked, Timestamp::now(), &fresh)
+        .await
+        .expect("logging in again");
+    let next = rotate(stores, &revoked, &fresh)
+        .await
+        .expect("a token recorded after the revocation rotates");
+    rotate(stores, &revoked, &next)
+        .await
+        .expect("and its successor too");
+}
+
+pub async fn simultaneous_rotations_of_one_token_succeed_once(stores: &Stores) {
+    let (user, token) = registered(stores).await;
+    let replacements: Vec<RefreshToken> = (0..8).map(|_| token_for(&user)).collect();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(replacements.len()));
+
+    let handles: Vec<_> = replacements
+        .iter()
+        .cloned()
+        .map(|new| {
+            let (stores, barrier, old) = (stores.clone(), barrier.clone(), token.jti.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                stores.tokens.rotate_refresh(&old, user.id, &new).await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for handle in handles {
+        results.push(handle.await.expect("rotation task"));
+    }
+
+    let winners: Vec<&RefreshToken> = replacements
+        .iter()
+        .zip(&results)
+        .filter(|(_, result)| result.is_ok())
+        .map(|(new, _)| new)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation wins: {results:?}");
+    let winner = winners[0].clone();
+    for result in results.into_iter().filter(Result::is_err) {
+        assert_not_found(result, "a losing rotation");
+    }
+    for loser in replacements.iter().filter(|new| new.jti != winner.jti) {
+        assert_not_found(
+            rotate(stores, &user, loser).await,
+            "a losing rotation's token",
+        );
+    }
+    rotate(stores, &user, &winner)
+        .await
+        .expect("the winning rotation's token rotates");
+}
+
+pub async fn a_revoked_token_does_not_rotate(stores: &Stores) {
+    let (user, token) = registered(stores).await;
+    let other = token_for(&user);
+    stores
+        .users
+        .record_login(&user, Timestamp::now(), &other)
+        .await
+        .expect("recording a login");
+
+    stores
+        .tokens
+        .revoke_refresh(&token.jti, user.id)
+        .await
+        .expect("revoking a live token");
+
+    assert_not_found(
+        rotate(stores, &user, &token).await,
+        "rotating a revoked token",
+    );
+    rotate(stores, &user, &other)
+        .await
+        .expect("the user's other token is untouched");
+}
+
+pub async fn revoking_an_unknown_token_is_ok(stores: &Stores) {
+    let (user, token) = registered(stores).await;
+
+    stores
+        .tokens
+        .revoke_refresh(&random_hex(32), user.id)
+        .await
+        .expect("revoking an unknown jti");
+    stores
+        .tokens
+        .revoke_refresh(&token.jti, user.id)
+        .await
+        .expect("revoking");
+    stores
+        .tokens
+        .revoke_refresh(&token.jti, user.id)
+        .await
+        .expect("revoking the same token twice");
+}
+
+pub async fn revoking_someone_elses_token_leaves_it_working(stores: &Stores) {
+    let (owner, token) = registered(stores).await;
+    let (other, _) = registered(stores).await;
+
+    stores
+        .tokens
+        .revoke_refresh(&token.jti, other.id)
+        .await
+        .expect("revoking a token that is not yours is like revoking an unknown one");
+
+    rotate(stores, &owner, &token)
+        .await
+        .expect("the owner's token still rotates");
+}

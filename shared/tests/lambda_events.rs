@@ -1,0 +1,138 @@
+//! The Lambda path: each function's API Gateway HTTP API event from `events/` goes through
+//! `lambda_http`'s own request conversion into that function's router, exactly as on AWS
+//! (`$default` stage, trailing slash in `rawPath`, route key without it).
+
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::http::StatusCode;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shared::config::AuthConfig;
+use shared::domain::{Email, Password, PersonName, TaskStatus, TaskTitle, Username};
+use shared::http::app;
+use shared::service::accounts::NewUser;
+use shared::service::tasks::NewTask;
+use shared::store::{EmbeddedStore, Stores};
+
+mod support;
+use shared::AppState;
+use tower::ServiceExt;
+
+fn state() -> AppState {
+    let store = EmbeddedStore::in_memory().expect("in-memory store");
+    AppState::new(
+        Stores::new(store),
+        &AuthConfig::with_secret("lambda-event-tests-secret-of-32-bytes"),
+    )
+}
+
+/// The event of `function`, with its placeholders filled in for a user registered as the
+/// events expect (`ada_lovelace` / `correct-horse-battery`) who owns one task.
+async fn event(function: &str, state: &AppState, register_first: bool) -> String {
+    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    let mut event =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    if register_first {
+        let new = NewUser {
+            username: Username::parse("ada_lovelace".into()).unwrap(),
+            email: Email::parse("ada@example.com".into()).unwrap(),
+            password: Password::parse("correct-horse-battery".into()).unwrap(),
+            first_name: PersonName::default(),
+            last_name: PersonName::default(),
+        };
+        let (user, pair) = state.accounts.register(new).await.expect("registering");
+        let task = NewTask {
+            title: TaskTitle::parse("Existing task".into()).unwrap(),
+            description: Default::default(),
+            status: TaskStatus::ToDo,
+        };
+        let task = state
+            .tasks
+            .create(user.id, task)
+            .await
+            .expect("creating task");
+        event = event
+            .replace("<access-token>", &pair.access)
+            .replace("<refresh-token>", &pair.refresh)
+            .replace("<task-id>", &task.id.to_string());
+    }
+    event
+}
+
+/// Feeds `function`'s event through `lambda_http` into `router` and returns status and JSON body.
+async fn invoke(
+    function: &str,
+    router: Router<AppState>,
+    register_first: bool,
+) -> (StatusCode, Value) {
+    let state = state();
+    let event = event(function, &state, register_first).await;
+    let request = lambda_http::request::from_str(&event).expect("a valid API Gateway event");
+    let response = app(router, state)
+        .oneshot(request)
+        .await
+        .expect("router is infallible");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    if bytes.is_empty() {
+        return (status, Value::Null);
+    }
+    assert_eq!(
+        content_type.as_deref(),
+        Some("application/json"),
+        "{function}: JSON response"
+    );
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}
+
+/// What each function's event must produce: status and one field of the body.
+fn expected(function: &str) -> (StatusCode, &'static str, Value) {
+    use serde_json::json;
+    match function {
+        "register" => (StatusCode::CREATED, "/username", json!("ada_lovelace")),
+        "login" => (StatusCode::OK, "/username", json!("ada_lovelace")),
+        "token-verify" => (StatusCode::OK, "/message", json!("Token is valid")),
+        "token-refresh" => (StatusCode::OK, "/refresh", Value::Null),
+        "logout" => (StatusCode::NO_CONTENT, "", Value::Null),
+        "profile-get" => (StatusCode::OK, "/email", json!("ada@example.com")),
+        "profile-update" => (StatusCode::OK, "/first_name", json!("Augusta")),
+        "password-update" => (
+            StatusCode::OK,
+            "/detail",
+            json!("password updated successfully"),
+        ),
+        "task-create" => (StatusCode::CREATED, "/title", json!("Write the report")),
+        "task-get" => (StatusCode::OK, "/title", json!("Existing task")),
+        "task-update" => (StatusCode::OK, "/status_task", json!("DONE")),
+        "task-delete" => (
+            StatusCode::OK,
+            "/message",
+            json!("Task deleted successfully"),
+        ),
+        "task-list" => (StatusCode::OK, "/results/0/title", json!("Existing task")),
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_function_answers_its_api_gateway_event() {
+    for (function, router) in support::function_routers() {
+        let (status, body) = invoke(function, router, function != "register").await;
+        let (want_status, pointer, want) = expected(function);
+        assert_eq!(status, want_status, "{function}: {body}");
+        match (pointer, want) {
+            ("", _) => assert_eq!(body, Value::Null, "{function}: empty body"),
+            (pointer, Value::Null) => assert!(
+                body.pointer(pointer).is_some_and(Value::is_string),
+                "{function}: {body}"
+            ),
+            (pointer, want) => assert_eq!(body.pointer(pointer), Some(&want), "{function}: {body}"),
+        }
+    }
+}

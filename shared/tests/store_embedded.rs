@@ -1,0 +1,124 @@
+//! The embedded store against the store contract, in memory and on disk, and its data surviving
+//! a reopen of the same file.
+
+mod contract;
+
+use std::borrow::Borrow;
+
+use shared::domain::{TaskStatus, Timestamp};
+use shared::store::{EmbeddedStore, ListQuery, Position, Stores};
+use tempfile::TempDir;
+
+/// Stores over a database file in a temporary directory, removed when dropped (after the store).
+struct OnDisk {
+    stores: Stores,
+    _dir: TempDir,
+}
+
+impl Borrow<Stores> for OnDisk {
+    fn borrow(&self) -> &Stores {
+        &self.stores
+    }
+}
+
+async fn memory_stores() -> Stores {
+    Stores::new(EmbeddedStore::in_memory().expect("an in-memory store"))
+}
+
+async fn disk_stores() -> OnDisk {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = EmbeddedStore::open(&dir.path().join("file.redb")).expect("opening the file");
+    OnDisk {
+        stores: Stores::new(store),
+        _dir: dir,
+    }
+}
+
+mod in_memory {
+    crate::contract_tests!(super::memory_stores());
+}
+
+mod on_disk {
+    crate::contract_tests!(super::disk_stores());
+}
+
+#[tokio::test]
+async fn data_survives_closing_and_reopening_the_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("file.redb");
+    let user = contract::new_user();
+    let token = contract::token_for(&user);
+    let logged_in = contract::token_for(&user);
+    let login_at = Timestamp::now();
+    let tasks = [TaskStatus::ToDo, TaskStatus::Done, TaskStatus::Done]
+        .map(|status| contract::new_task(user.id, status));
+    {
+        let stores = Stores::new(EmbeddedStore::open(&path).expect("creating the file"));
+        stores
+            .users
+            .create_user(&user, &token)
+            .await
+            .expect("creating a user");
+        stores
+            .users
+            .record_login(&user, login_at, &logged_in)
+            .await
+            .expect("recording a login");
+        for task in &tasks {
+            stores
+                .tasks
+                .create_task(task)
+                .await
+                .expect("creating a task");
+        }
+    }
+
+    let stores = Stores::new(EmbeddedStore::open(&path).expect("reopening the file"));
+
+    let mut expected = user.clone();
+    expected.last_login = Some(login_at);
+    let by_name = stores.users.user_by_username(&user.username).await;
+    assert_eq!(by_name.expect("reading"), Some(expected.clone()));
+    let by_email = stores.users.user_by_email(&user.email).await;
+    assert_eq!(by_email.expect("reading"), Some(expected));
+    for task in &tasks {
+        let found = stores.tasks.task(user.id, task.id).await.expect("reading");
+        assert_eq!(found.as_ref(), Some(task));
+    }
+    let query = |status| ListQuery {
+        status,
+        limit: 10,
+        position: Position::First,
+    };
+    let all = stores
+        .tasks
+        .list_tasks(user.id, &query(None))
+        .await
+        .expect("listing");
+    assert_eq!(all.count, 3);
+    assert_eq!(all.tasks, tasks.iter().rev().cloned().collect::<Vec<_>>());
+    let done = stores
+        .tasks
+        .list_tasks(user.id, &query(Some(TaskStatus::Done)))
+        .await;
+    assert_eq!(done.expect("listing").count, 2);
+    for old in [&token, &logged_in] {
+        stores
+            .tokens
+            .rotate_refresh(&old.jti, user.id, &contract::token_for(&user))
+            .await
+            .expect("a token stored before the reopen rotates after it");
+    }
+}
+
+#[tokio::test]
+async fn a_file_in_use_cannot_be_opened_twice() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("file.redb");
+    let _open = EmbeddedStore::open(&path).expect("opening the file");
+
+    let second = EmbeddedStore::open(&path);
+
+    let message = format!("{:#}", second.expect_err("a second open must fail"));
+    assert!(message.contains("in use"), "unclear message: {message}");
+}

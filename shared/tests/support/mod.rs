@@ -1,0 +1,75 @@
+//! Test support shared by the test crates: the function → router table, and DynamoDB Local.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use shared::AppState;
+use shared::http::{auth, profile, tasks};
+use shared::store::dynamo::local::DynamoDbLocal;
+use shared::store::dynamo::schema::create_tables;
+use shared::store::{DynamoConfig, DynamoStore, Stores};
+use tokio::sync::OnceCell;
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Every function crate with the router its `main.rs` mounts.
+pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
+    vec![
+        ("register", auth::register()),
+        ("login", auth::login()),
+        ("token-verify", auth::token_verify()),
+        ("token-refresh", auth::token_refresh()),
+        ("logout", auth::logout()),
+        ("profile-get", profile::get()),
+        ("profile-update", profile::update()),
+        ("password-update", profile::password()),
+        ("task-create", tasks::create()),
+        ("task-get", tasks::get()),
+        ("task-update", tasks::update()),
+        ("task-delete", tasks::delete()),
+        ("task-list", tasks::list()),
+    ]
+}
+
+/// One DynamoDB Local per test process, started on first use (in memory, fresh each run).
+/// A test that needs it fails loudly when it cannot start: it never skips.
+static DYNAMODB_LOCAL: OnceCell<DynamoDbLocal> = OnceCell::const_new();
+
+pub async fn dynamodb_local() -> &'static DynamoDbLocal {
+    DYNAMODB_LOCAL
+        .get_or_init(|| async {
+            let jar_dir = DynamoDbLocal::find_jar_dir(&repo_root())
+                .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
+            DynamoDbLocal::start(&jar_dir, None)
+                .await
+                .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
+        })
+        .await
+}
+
+/// Stores on DynamoDB Local, over tables made from template.yaml for this test process. The
+/// client is built in the calling test's runtime.
+pub async fn dynamo_stores() -> Stores {
+    let config = dynamo_config().await;
+    Stores::new(DynamoStore::new(config.client().await, &config))
+}
+
+pub async fn dynamo_config() -> DynamoConfig {
+    let local = dynamodb_local().await;
+    let suffix = std::process::id();
+    let config = DynamoConfig {
+        users_table: format!("users-{suffix}"),
+        tasks_table: format!("tasks-{suffix}"),
+        endpoint: Some(local.endpoint().to_owned()),
+    };
+    create_tables(&config.client().await, &config)
+        .await
+        .expect("creating tables in DynamoDB Local");
+    config
+}

@@ -1,0 +1,158 @@
+//! `template.yaml` and the code agree: one function per crate and one crate per function, every
+//! route the template gives a function is served by that function's router, and the tables have
+//! the keys, index and TTL attribute the DynamoDB store uses.
+
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
+
+use axum::http::{Method, Request, StatusCode};
+use serde_norway::Value;
+use shared::AppState;
+use shared::config::AuthConfig;
+use shared::store::dynamo::schema::{TEMPLATE, table_properties};
+use shared::store::{EmbeddedStore, Stores};
+use tower::ServiceExt;
+
+mod support;
+
+fn template() -> Value {
+    serde_norway::from_str(TEMPLATE).expect("template.yaml parses")
+}
+
+/// (crate, [(method, path)]) of every serverless function in the template.
+fn template_functions() -> Vec<(String, Vec<(String, String)>)> {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let mut functions = Vec::new();
+    for (id, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap();
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id}: Binary"));
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id}"
+        );
+        assert_eq!(
+            resource["Properties"]["CodeUri"].as_str(),
+            Some(format!("./functions/{binary}").as_str()),
+            "{id}"
+        );
+        let routes = resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, event)| event["Type"].as_str() == Some("HttpApi"))
+            .map(|(_, event)| {
+                let props = &event["Properties"];
+                (
+                    props["Method"].as_str().unwrap().to_owned(),
+                    props["Path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        functions.push((binary.to_owned(), routes));
+    }
+    functions.sort();
+    functions
+}
+
+#[test]
+fn every_crate_has_a_function_and_every_function_a_crate() {
+    let mut crates: Vec<String> = std::fs::read_dir(support::repo_root().join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    crates.sort();
+    let functions: Vec<String> = template_functions()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(crates, functions);
+    let routed: Vec<&str> = support::function_routers()
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    for name in &functions {
+        assert!(
+            routed.contains(&name.as_str()),
+            "{name} missing from the test router table"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_template_route_is_served_by_its_function_router() {
+    let state = AppState::new(
+        Stores::new(EmbeddedStore::in_memory().unwrap()),
+        &AuthConfig::with_secret("template-tests-secret-of-at-least-32-bytes"),
+    );
+    let routers = support::function_routers();
+    for (function, routes) in template_functions() {
+        assert!(!routes.is_empty(), "{function} has no HttpApi route");
+        let router = &routers
+            .iter()
+            .find(|(name, _)| *name == function)
+            .unwrap()
+            .1;
+        for (method, path) in routes {
+            let path = path.replace("{id}", "0190f1d2-0000-7000-8000-000000000000");
+            for path in [path.clone(), format!("{path}/")] {
+                let request = Request::builder()
+                    .method(Method::from_bytes(method.as_bytes()).unwrap())
+                    .uri(&path)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                let app = shared::http::app(router.clone(), state.clone());
+                let status = app.oneshot(request).await.unwrap().status();
+                // Unauthenticated and bodiless: the handler answers 400 or 401, never the
+                // router's 404 or 405.
+                assert!(
+                    status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                    "{function}: {method} {path} answered {status}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tables_have_the_keys_index_and_ttl_the_store_uses() {
+    let users = table_properties(TEMPLATE, "UsersTable").unwrap();
+    assert_eq!(users["KeySchema"][0]["AttributeName"].as_str(), Some("pk"));
+    assert_eq!(
+        users["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some("expires_at")
+    );
+    assert_eq!(users["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+
+    let tasks = table_properties(TEMPLATE, "TasksTable").unwrap();
+    let keys: Vec<(&str, &str)> = tasks["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap(),
+                k["KeyType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
+    let index = &tasks["LocalSecondaryIndexes"][0];
+    assert_eq!(index["IndexName"].as_str(), Some("by_status"));
+    assert_eq!(
+        index["KeySchema"][1]["AttributeName"].as_str(),
+        Some("status_sk")
+    );
+    assert_eq!(index["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    assert_eq!(
+        tasks["StreamSpecification"]["StreamViewType"].as_str(),
+        Some("NEW_AND_OLD_IMAGES")
+    );
+    assert_eq!(tasks["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+}
