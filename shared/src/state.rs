@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
+use crate::service::cursor::CursorKey;
 use crate::service::{AccountService, TaskService};
 use crate::store::{DynamoConfig, DynamoStore, Stores};
 
@@ -17,9 +20,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(stores: Stores, auth: &AuthConfig) -> Self {
         let jwt = Arc::new(JwtKeys::new(auth));
+        let cursors = CursorKey::new(auth.jwt_secret.expose_secret().as_bytes());
         Self {
             accounts: AccountService::new(&stores, jwt.clone()),
-            tasks: TaskService::new(&stores),
+            tasks: TaskService::new(&stores, cursors),
             jwt,
         }
     }

@@ -1,5 +1,15 @@
 //! In-process HTTP tests of the whole API: every endpoint through the full router, driven with
-//! `tower::ServiceExt::oneshot` by the [`api::helpers::TestApp`] helper.
+//! `tower::ServiceExt::oneshot` by the [`api::helpers::TestApp`] helper, on the embedded store
+//! (in memory). `api_dynamo.rs` runs the very same tests on DynamoDB Local.
+
+/// Fresh, empty storage for each `TestApp`.
+mod backend {
+    pub async fn stores() -> shared::store::Stores {
+        shared::store::Stores::new(
+            shared::store::EmbeddedStore::in_memory().expect("in-memory store"),
+        )
+    }
+}
 
 mod api {
     pub mod helpers;

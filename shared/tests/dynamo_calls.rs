@@ -267,7 +267,16 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
             Some(json!({ "token": access })),
         )
         .await;
-    assert_eq!(calls, ["GetItem"], "token-verify");
+    assert_eq!(calls, ["GetItem"], "token-verify of an access token");
+    let calls = h
+        .calls_of(
+            "POST",
+            "/api/v1/auth/token/verify/",
+            None,
+            Some(json!({ "token": refresh })),
+        )
+        .await;
+    assert_eq!(calls, ["BatchGetItem"], "token-verify of a refresh token");
     let (_, pair, _) = h
         .send(
             "POST",
@@ -332,7 +341,7 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
     );
     assert_eq!(
         h.calls_of("GET", "/api/v1/tasks/", token, None).await,
-        ["GetItem", "Query"],
+        ["BatchGetItem", "Query"],
         "task-list"
     );
     let calls = h
@@ -343,7 +352,7 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
             None,
         )
         .await;
-    assert_eq!(calls, ["GetItem", "Query"], "task-list by status");
+    assert_eq!(calls, ["BatchGetItem", "Query"], "task-list by status");
     assert_eq!(
         h.calls_of("DELETE", &path, token, None).await,
         ["GetItem", "TransactWriteItems"],

@@ -24,6 +24,16 @@ impl TaskId {
     pub fn as_uuid(&self) -> &Uuid {
         &self.0
     }
+
+    /// The id just before this one in sort order (a position, not a task).
+    pub fn predecessor(&self) -> Self {
+        Self(Uuid::from_u128(self.0.as_u128().saturating_sub(1)))
+    }
+
+    /// The id just after this one in sort order (a position, not a task).
+    pub fn successor(&self) -> Self {
+        Self(Uuid::from_u128(self.0.as_u128().saturating_add(1)))
+    }
 }
 
 impl Default for TaskId {

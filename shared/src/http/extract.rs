@@ -1,7 +1,7 @@
 //! Extractors with the app's own rejections: a JSON body and the authenticated caller.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
@@ -109,5 +109,20 @@ impl FromRequestParts<AppState> for AuthUser {
             .decode(token, TokenType::Access)
             .ok_or(Error::InvalidToken)?;
         Ok(Self(claims.user_id))
+    }
+}
+
+/// The `{id}` of a task route. An id that is not even text is a task that does not exist: 404.
+#[derive(Debug, Clone)]
+pub struct TaskPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskPath {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::task_not_found())?;
+        Ok(Self(id))
     }
 }

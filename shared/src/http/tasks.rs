@@ -1,18 +1,17 @@
 //! The caller's tasks.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete as delete_method, get as get_method, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{AppJson, AuthUser};
+use super::extract::{AppJson, AuthUser, TaskPath};
 use super::route;
 use crate::AppState;
 use crate::domain::{FieldErrors, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp};
 use crate::error::{Error, Result};
-use crate::service::cursor::Cursor;
 use crate::service::tasks::{NewTask, PageRequest, TaskChanges};
 
 pub const TASKS: &str = "/api/v1/tasks";
@@ -131,7 +130,7 @@ async fn create_task(
 async fn show_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    TaskPath(id): TaskPath,
 ) -> Result<Json<TaskBody>> {
     Ok(Json(state.tasks.get(owner, &id).await?.into()))
 }
@@ -139,7 +138,7 @@ async fn show_task(
 async fn update_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    TaskPath(id): TaskPath,
     AppJson(body): AppJson<TaskRequest>,
 ) -> Result<Json<TaskBody>> {
     let task = state.tasks.update(owner, &id, body.try_into()?).await?;
@@ -149,7 +148,7 @@ async fn update_task(
 async fn delete_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
-    Path(id): Path<String>,
+    TaskPath(id): TaskPath,
 ) -> Result<Json<serde_json::Value>> {
     state.tasks.delete(owner, &id).await?;
     Ok(Json(
@@ -187,14 +186,11 @@ impl TryFrom<ListParams> for PageRequest {
             }
         });
         let status = errors.optional("status_task", params.status_task, TaskStatus::parse);
-        let cursor = errors.optional("cursor", params.cursor, |raw| {
-            Cursor::decode(&raw).ok_or_else(|| "Invalid cursor.".to_owned())
-        });
         errors.into_result()?;
         Ok(PageRequest {
             status: status.flatten(),
             page_size: page_size.flatten().unwrap_or(DEFAULT_PAGE_SIZE),
-            cursor: cursor.flatten(),
+            cursor: params.cursor,
         })
     }
 }
@@ -208,9 +204,10 @@ async fn list_tasks(
 ) -> Result<Json<TaskListBody>> {
     let Query(params) = params.map_err(|rejection| Error::BadRequest(rejection.body_text()))?;
     let request = PageRequest::try_from(params)?;
+    let (page_size, status) = (request.page_size, request.status);
     let list = state.tasks.list(owner, request).await?;
     let base = base_url(&headers, &uri);
-    let url = |cursor: Cursor| page_url(&base, request.page_size, &cursor);
+    let url = |cursor: String| page_url(&base, page_size, status, &cursor);
     Ok(Json(TaskListBody {
         count: list.count,
         next: list.next.map(url),
@@ -237,13 +234,9 @@ fn base_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
     format!("{scheme}://{host}{}", uri.path())
 }
 
-fn page_url(base: &str, page_size: usize, cursor: &Cursor) -> String {
-    let status = cursor
-        .status
+fn page_url(base: &str, page_size: usize, status: Option<TaskStatus>, cursor: &str) -> String {
+    let status = status
         .map(|s| format!("&status_task={}", s.as_str().replace(' ', "%20")))
         .unwrap_or_default();
-    format!(
-        "{base}?page_size={page_size}{status}&cursor={}",
-        cursor.encode()
-    )
+    format!("{base}?page_size={page_size}{status}&cursor={cursor}")
 }

@@ -180,16 +180,21 @@ impl AccountService {
         }
     }
 
-    /// Accepts a valid access or refresh token of an existing user.
+    /// Accepts an access token of an existing user, or a refresh token that would still rotate.
     pub async fn verify_token(&self, token: &str) -> Result<()> {
-        let claims = self
-            .jwt
-            .decode(token, TokenType::Access)
-            .or_else(|| self.jwt.decode(token, TokenType::Refresh))
-            .ok_or(Error::TokenRejected)?;
-        match self.users.user(claims.user_id).await? {
-            Some(_) => Ok(()),
-            None => Err(Error::TokenRejected),
+        let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access) {
+            self.users.user(claims.user_id).await?.is_some()
+        } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh) {
+            self.tokens
+                .refresh_is_live(&claims.jti, claims.user_id)
+                .await?
+        } else {
+            false
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(Error::TokenRejected)
         }
     }
 

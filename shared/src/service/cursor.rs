@@ -1,5 +1,7 @@
-//! Opaque, validated page cursors: base64url of a small JSON record naming a task and a direction.
+//! Opaque page cursors: a small JSON record (a task id, a direction, the status filter), base64url
+//! encoded and signed with HMAC-SHA256, so a client can follow them but neither read nor forge them.
 
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -29,15 +31,43 @@ pub struct Cursor {
     pub status: Option<TaskStatus>,
 }
 
+/// The key cursors are signed with, derived from the JWT secret.
+#[derive(Clone)]
+pub struct CursorKey(hmac::Key);
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey")
+    }
+}
+
+impl CursorKey {
+    pub fn new(secret: &[u8]) -> Self {
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            b"taskmaster page cursors",
+        );
+        Self(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+    }
+}
+
 impl Cursor {
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    pub fn encode(&self, key: &CursorKey) -> String {
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
+        let tag = hmac::sign(&key.0, payload.as_bytes());
+        format!("{payload}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
     }
 
-    /// `None` for anything that is not a cursor this server made.
-    pub fn decode(raw: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-        serde_json::from_slice(&bytes).ok()
+    /// `None` for anything that is not a cursor signed with `key`.
+    pub fn decode(raw: &str, key: &CursorKey) -> Option<Self> {
+        let (payload, tag) = raw.split_once('.')?;
+        hmac::verify(
+            &key.0,
+            payload.as_bytes(),
+            &URL_SAFE_NO_PAD.decode(tag).ok()?,
+        )
+        .ok()?;
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
     }
 
     pub fn position(&self) -> Position {
@@ -53,16 +83,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cursor_round_trips_and_garbage_is_refused() {
+    fn a_cursor_round_trips_and_anything_else_is_refused() {
+        let key = CursorKey::new(b"a-secret");
         let cursor = Cursor {
             direction: Direction::Newer,
             task: TaskId::new(),
             status: Some(TaskStatus::Done),
         };
-        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
-        assert_eq!(Cursor::decode("not a cursor"), None);
+        let encoded = cursor.encode(&key);
+        assert_eq!(Cursor::decode(&encoded, &key), Some(cursor));
+        assert_eq!(Cursor::decode("not a cursor", &key), None);
         assert_eq!(
-            Cursor::decode(&URL_SAFE_NO_PAD.encode(br#"{"d":"x","k":"1"}"#)),
+            Cursor::decode(&encoded, &CursorKey::new(b"another-secret")),
+            None
+        );
+
+        let forged = Cursor {
+            task: TaskId::new(),
+            ..cursor
+        };
+        let (_, tag) = encoded.split_once('.').unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(
+            Cursor::decode(&format!("{forged_payload}.{tag}"), &key),
             None
         );
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::cursor::{Cursor, Direction};
+use super::cursor::{Cursor, CursorKey, Direction};
 use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::store::{ListQuery, Position, StoreError, Stores, TaskStore};
@@ -25,32 +25,34 @@ pub struct TaskChanges {
     pub status: Option<TaskStatus>,
 }
 
-/// A page request: `cursor` must have been made for the same `status` filter.
-#[derive(Debug, Clone, Copy)]
+/// A page request: `cursor`, if any, is one this service issued for the same `status` filter.
+#[derive(Debug, Clone)]
 pub struct PageRequest {
     pub status: Option<TaskStatus>,
     pub page_size: usize,
-    pub cursor: Option<Cursor>,
+    pub cursor: Option<String>,
 }
 
-/// A page of tasks with the cursors of its neighbours.
+/// A page of tasks with the (opaque) cursors of its neighbours.
 #[derive(Debug)]
 pub struct TaskList {
     pub count: u64,
     pub tasks: Vec<Task>,
-    pub next: Option<Cursor>,
-    pub previous: Option<Cursor>,
+    pub next: Option<String>,
+    pub previous: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskStore>,
+    cursors: CursorKey,
 }
 
 impl TaskService {
-    pub fn new(stores: &Stores) -> Self {
+    pub fn new(stores: &Stores, cursors: CursorKey) -> Self {
         Self {
             tasks: stores.tasks.clone(),
+            cursors,
         }
     }
 
@@ -67,8 +69,12 @@ impl TaskService {
             last_updated: now,
             version: 0,
         };
-        self.tasks.create_task(&task).await?;
-        Ok(task)
+        match self.tasks.create_task(&task).await {
+            Ok(()) => Ok(task),
+            // A valid token of a user who no longer exists gets nothing.
+            Err(StoreError::NotFound) => Err(Error::InvalidToken),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// The task `id` of `owner`. A malformed id, a missing task and someone else's task all look
@@ -124,53 +130,58 @@ impl TaskService {
     /// One page, newest first. Following `next` and then `previous` returns to the same page.
     pub async fn list(&self, owner: UserId, request: PageRequest) -> Result<TaskList> {
         let status = request.status;
-        if request.cursor.is_some_and(|cursor| cursor.status != status) {
+        let cursor = match &request.cursor {
+            None => None,
+            Some(raw) => Some(
+                Cursor::decode(raw, &self.cursors)
+                    .ok_or_else(|| Error::field("cursor", "Invalid cursor."))?,
+            ),
+        };
+        if cursor.is_some_and(|cursor| cursor.status != status) {
             return Err(Error::field(
                 "cursor",
                 "This cursor belongs to another listing.",
             ));
         }
-        let position = request
-            .cursor
-            .map_or(Position::First, |cursor| cursor.position());
+        let position = cursor.map_or(Position::First, |cursor| cursor.position());
         let query = ListQuery {
             status,
             limit: request.page_size,
             position,
         };
-        let page = self.tasks.list_tasks(owner, &query).await?;
-        let at = |direction, task: Option<&Task>| {
-            task.map(|t| Cursor {
-                direction,
-                task: t.id,
-                status,
-            })
+        let page = match self.tasks.list_tasks(owner, &query).await {
+            Ok(page) => page,
+            Err(StoreError::NotFound) => return Err(Error::InvalidToken),
+            Err(other) => return Err(other.into()),
         };
+
+        let cursor = |direction, task| Cursor {
+            direction,
+            task,
+            status,
+        };
+        let older_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Older, t.id));
+        let newer_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Newer, t.id));
         let (first, last) = (page.tasks.first(), page.tasks.last());
+        // A page emptied by deletes still links back to where it came from, including the task
+        // its cursor named (cursors are exclusive, so the bound moves to the neighbouring id).
         let (next, previous) = match position {
-            Position::First => (at(Direction::Older, last).filter(|_| page.more), None),
+            Position::First => (older_than(last).filter(|_| page.more), None),
             Position::After(from) => (
-                at(Direction::Older, last).filter(|_| page.more),
-                at(Direction::Newer, first).or(Some(Cursor {
-                    direction: Direction::Newer,
-                    task: from,
-                    status,
-                })),
+                older_than(last).filter(|_| page.more),
+                newer_than(first).or(Some(cursor(Direction::Newer, from.predecessor()))),
             ),
             Position::Before(from) => (
-                at(Direction::Older, last).or(Some(Cursor {
-                    direction: Direction::Older,
-                    task: from,
-                    status,
-                })),
-                at(Direction::Newer, first).filter(|_| page.more),
+                older_than(last).or(Some(cursor(Direction::Older, from.successor()))),
+                newer_than(first).filter(|_| page.more),
             ),
         };
+        let encode = |c: Cursor| c.encode(&self.cursors);
         Ok(TaskList {
             count: page.count,
             tasks: page.tasks,
-            next,
-            previous,
+            next: next.map(encode),
+            previous: previous.map(encode),
         })
     }
 }

@@ -87,7 +87,8 @@ pub trait UserStore: Send + Sync {
         token: &RefreshToken,
     ) -> Result<(), StoreError>;
     /// Replaces `before` with `after` if it is unchanged (`Conflict` otherwise), moving the
-    /// username/email guards when they change (`Taken` if the new one is in use).
+    /// username/email guards when they change (`Taken` if the new one is in use). Never changes
+    /// `last_login` or `date_joined`.
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
 }
 
@@ -102,13 +103,16 @@ pub trait TokenStore: Send + Sync {
         user: UserId,
         new: &RefreshToken,
     ) -> Result<(), StoreError>;
+    /// Whether the refresh token `jti` of `user` would still rotate: stored, unexpired, and not
+    /// older than the user's last revocation of all tokens.
+    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError>;
     /// Revokes one refresh token of `user`; revoking an unknown token is not an error.
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError>;
 }
 
 #[async_trait]
 pub trait TaskStore: Send + Sync {
-    /// Stores a new task and counts it, atomically.
+    /// Stores a new task and counts it, atomically; `NotFound` if its owner does not exist.
     async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
@@ -116,6 +120,7 @@ pub trait TaskStore: Send + Sync {
     async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError>;
     /// Deletes `task` if unchanged and uncounts it, atomically. `NotFound`/`Conflict` as above.
     async fn delete_task(&self, task: &Task) -> Result<(), StoreError>;
+    /// A page of `owner`'s tasks; `NotFound` if the owner does not exist.
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError>;
 }
 

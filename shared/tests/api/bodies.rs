@@ -10,7 +10,7 @@ use super::helpers::{
 
 #[tokio::test]
 async fn malformed_json_is_400_json() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for body in ["{", "{\"username\": }", "not json", "{\"a\": 1,}", "\u{0}"] {
         let response = app
             .raw(Method::POST, REGISTER, Some("application/json"), body, &[])
@@ -27,7 +27,7 @@ async fn malformed_json_is_400_json() {
 
 #[tokio::test]
 async fn a_json_body_that_is_not_an_object_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     for body in [
         "[]",
@@ -63,7 +63,7 @@ async fn a_json_body_that_is_not_an_object_is_400() {
 
 #[tokio::test]
 async fn wrong_types_are_400_naming_each_wrong_field() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let task = app.create_task(&access, &json!({ "title": "Typed" })).await;
     let task_path = task_path(id_of(&task));
@@ -114,7 +114,7 @@ async fn wrong_types_are_400_naming_each_wrong_field() {
 
 #[tokio::test]
 async fn null_fields_read_as_absent() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let body = json!({ "username": null, "email": null, "password": null });
 
     let response = app.post_json(REGISTER, &body, None).await;
@@ -128,7 +128,7 @@ async fn null_fields_read_as_absent() {
 
 #[tokio::test]
 async fn a_write_without_a_json_content_type_is_415() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let bearer = format!("Bearer {access}");
     let body = r#"{"title": "x"}"#;
@@ -165,7 +165,7 @@ async fn a_write_without_a_json_content_type_is_415() {
 
 #[tokio::test]
 async fn json_content_types_with_parameters_or_suffixes_are_accepted() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let bearer = format!("Bearer {access}");
     for content_type in [
@@ -194,7 +194,7 @@ async fn json_content_types_with_parameters_or_suffixes_are_accepted() {
 
 #[tokio::test]
 async fn a_body_over_64_kib_is_413() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let bearer = format!("Bearer {access}");
     let big = json!({ "title": "x", "description": "d".repeat(64 * 1024) }).to_string();
@@ -223,7 +223,7 @@ async fn a_body_over_64_kib_is_413() {
 
 #[tokio::test]
 async fn a_body_just_under_64_kib_is_read() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let padding = "p".repeat(60 * 1024);
     let body = json!({ "username": "ab", "padding": padding }).to_string();
     assert!(body.len() < 64 * 1024);
@@ -237,7 +237,7 @@ async fn a_body_just_under_64_kib_is_read() {
 
 #[tokio::test]
 async fn an_empty_body_without_content_type_reads_as_an_empty_object() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let response = app.raw(Method::POST, LOGIN, None, Body::empty(), &[]).await;
 

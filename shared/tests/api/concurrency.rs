@@ -11,7 +11,7 @@ const RACERS: usize = 8;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_simultaneous_registrations_of_one_username_make_exactly_one_account() {
     // Arrange: eight bodies with one username in different cases and eight different emails.
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let bodies: Vec<_> = (0..RACERS)
         .map(|i| {
             let username = if i % 2 == 0 {
@@ -57,7 +57,7 @@ async fn eight_simultaneous_registrations_of_one_username_make_exactly_one_accou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_simultaneous_registrations_of_one_email_make_exactly_one_account() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let bodies: Vec<_> = (0..RACERS)
         .map(|i| {
             let username = format!("racer_{i}");
@@ -84,7 +84,7 @@ async fn eight_simultaneous_registrations_of_one_email_make_exactly_one_account(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_refreshes_of_one_token_succeed_once() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
 
     let responses = join_all((0..RACERS).map(|_| app.refresh(&refresh))).await;
@@ -102,7 +102,7 @@ async fn simultaneous_refreshes_of_one_token_succeed_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_creates_are_all_counted() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let bodies: Vec<_> = (0..20)
         .map(|i| json!({ "title": format!("Parallel {i}") }))
@@ -123,7 +123,7 @@ async fn simultaneous_creates_are_all_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn simultaneous_renames_to_one_free_name_give_it_to_exactly_one_user() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let mut tokens = Vec::new();
     for i in 0..4 {
         tokens.push(app.register(&format!("renamer_{i}")).await.1);
@@ -154,7 +154,7 @@ async fn simultaneous_renames_to_one_free_name_give_it_to_exactly_one_user() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_status_changes_and_deletes_keep_counts_exact() {
     // Arrange
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let tasks = app.create_tasks(&access, 6).await;
     let statuses = ["TO DO", "IN PROGRESS", "DONE"];

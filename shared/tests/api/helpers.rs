@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use shared::auth::{JwtKeys, TokenPair};
 use shared::config::AuthConfig;
 use shared::domain::UserId;
-use shared::store::{EmbeddedStore, Stores};
 use tower::ServiceExt;
 
 /// The signing key of every `TestApp`.
@@ -166,9 +165,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub fn new() -> Self {
-        let store = EmbeddedStore::in_memory().expect("in-memory store");
-        let state = shared::AppState::new(Stores::new(store), &AuthConfig::with_secret(SECRET));
+    /// A fresh app over fresh, empty storage of the store this test crate runs on.
+    pub async fn new() -> Self {
+        let state = shared::AppState::new(
+            crate::backend::stores().await,
+            &AuthConfig::with_secret(SECRET),
+        );
         Self {
             router: shared::http::app(shared::http::all_routes(), state),
         }

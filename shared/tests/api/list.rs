@@ -60,7 +60,7 @@ pub(super) fn cursor_of(url: &str) -> &str {
 
 #[tokio::test]
 async fn list_answers_the_envelope_newest_first() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let tasks = app.create_tasks(&access, 3).await;
 
@@ -83,7 +83,7 @@ async fn list_answers_the_envelope_newest_first() {
 
 #[tokio::test]
 async fn list_of_a_new_user_is_empty() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = list(&app, "/api/v1/tasks", &access).await;
@@ -96,7 +96,7 @@ async fn list_of_a_new_user_is_empty() {
 
 #[tokio::test]
 async fn list_pages_by_ten_by_default() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let tasks = app.create_tasks(&access, 11).await;
 
@@ -115,7 +115,7 @@ async fn list_pages_by_ten_by_default() {
 
 #[tokio::test]
 async fn list_with_page_size_out_of_bounds_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     for bad in [
         "0",
@@ -143,7 +143,7 @@ async fn list_with_page_size_out_of_bounds_is_400() {
 
 #[tokio::test]
 async fn list_accepts_page_sizes_one_and_a_hundred() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let tasks = app.create_tasks(&access, 3).await;
 
@@ -164,7 +164,7 @@ async fn list_accepts_page_sizes_one_and_a_hundred() {
 
 #[tokio::test]
 async fn list_links_are_absolute_urls_from_host_and_forwarded_proto() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     app.create_tasks(&access, 3).await;
     let bearer = format!("Bearer {access}");
@@ -213,7 +213,7 @@ async fn list_links_are_absolute_urls_from_host_and_forwarded_proto() {
 
 #[tokio::test]
 async fn list_with_a_bad_status_filter_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = list(&app, &format!("{TASKS}?status_task=done"), &access).await;
@@ -223,7 +223,7 @@ async fn list_with_a_bad_status_filter_is_400() {
 
 #[tokio::test]
 async fn another_user_sees_none_of_your_tasks() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, ada, _) = app.register("ada_lovelace").await;
     let (_, grace, _) = app.register("grace_hopper").await;
     app.create_tasks(&ada, 12).await;
@@ -246,7 +246,7 @@ async fn another_user_sees_none_of_your_tasks() {
 
 #[tokio::test]
 async fn count_follows_create_delete_and_status_change() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let count = |query: &'static str| {
         let (app, access) = (&app, &access);
@@ -331,7 +331,7 @@ async fn count_follows_create_delete_and_status_change() {
 
 #[tokio::test]
 async fn list_reflects_an_update_in_place() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let tasks = app.create_tasks(&access, 3).await;
 

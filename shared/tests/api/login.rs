@@ -9,7 +9,7 @@ use super::helpers::{
 
 #[tokio::test]
 async fn login_by_username_in_any_case_answers_the_user_and_tokens() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (registered, _, _) = app.register("ada_lovelace").await;
 
     let response = app.login("ADA_LoveLace", PASSWORD).await;
@@ -27,7 +27,7 @@ async fn login_by_username_in_any_case_answers_the_user_and_tokens() {
 
 #[tokio::test]
 async fn login_by_email_in_any_case_answers_the_user_and_tokens() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (registered, _, _) = app.register("ada_lovelace").await;
 
     let response = app.login("Ada_Lovelace@EXAMPLE.com", PASSWORD).await;
@@ -40,7 +40,7 @@ async fn login_by_email_in_any_case_answers_the_user_and_tokens() {
 
 #[tokio::test]
 async fn login_records_the_new_last_login() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (registered, _, _) = app.register("ada_lovelace").await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
@@ -53,7 +53,7 @@ async fn login_records_the_new_last_login() {
 
 #[tokio::test]
 async fn login_with_a_wrong_password_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("ada_lovelace").await;
 
     let response = app.login("ada_lovelace", "wrong-password").await;
@@ -66,7 +66,7 @@ async fn login_with_a_wrong_password_is_401() {
 
 #[tokio::test]
 async fn login_with_unknown_user_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let response = app.login("nobody_here", PASSWORD).await;
 
@@ -78,7 +78,7 @@ async fn login_with_unknown_user_is_401() {
 
 #[tokio::test]
 async fn login_failures_do_not_tell_whether_the_user_exists() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("ada_lovelace").await;
 
     let wrong_password = app.login("ada_lovelace", "wrong-password").await;
@@ -103,7 +103,7 @@ async fn login_with_missing_fields_is_400_naming_each() {
         (json!({ "username": "ada_lovelace" }), &["password"]),
         (json!({ "password": PASSWORD }), &["username"]),
     ];
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for (body, fields) in cases {
         let response = app.post_json(LOGIN, &body, None).await;
 
@@ -116,7 +116,7 @@ async fn login_with_missing_fields_is_400_naming_each() {
 
 #[tokio::test]
 async fn login_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("ada_lovelace").await;
 
     let response = app

@@ -15,7 +15,7 @@ fn change(old: &str, new_1: &str, new_2: &str) -> Value {
 
 #[tokio::test]
 async fn password_change_with_a_wrong_old_password_is_400_on_old_password() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -32,7 +32,7 @@ async fn password_change_with_a_wrong_old_password_is_400_on_old_password() {
 
 #[tokio::test]
 async fn password_change_with_a_mismatched_confirmation_is_400_on_new_password_2() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -57,7 +57,7 @@ async fn password_change_to_a_weak_password_is_400_on_new_password_1() {
         ("12345678901", "This password is entirely numeric."),
     ];
     let long = "p".repeat(129);
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     for (weak, message) in cases.into_iter().chain([(
         long.as_str(),
@@ -78,7 +78,7 @@ async fn password_change_to_a_weak_password_is_400_on_new_password_1() {
 
 #[tokio::test]
 async fn password_change_with_missing_fields_is_400_naming_each() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -97,7 +97,7 @@ async fn password_change_with_missing_fields_is_400_naming_each() {
 
 #[tokio::test]
 async fn password_change_needs_an_access_token() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
     let body = change(PASSWORD, NEW_PASSWORD, NEW_PASSWORD);
 
@@ -117,7 +117,7 @@ async fn password_change_needs_an_access_token() {
 
 #[tokio::test]
 async fn password_change_succeeds_and_swaps_which_password_logs_in() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -142,7 +142,7 @@ async fn password_change_succeeds_and_swaps_which_password_logs_in() {
 #[tokio::test]
 async fn password_change_revokes_every_refresh_token_issued_before_it() {
     // Arrange: one session from register, one from a login.
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, register_refresh) = app.register("ada_lovelace").await;
     let login = app.login_ok("ada_lovelace", PASSWORD).await;
 
@@ -175,7 +175,7 @@ async fn password_change_revokes_every_refresh_token_issued_before_it() {
 
 #[tokio::test]
 async fn password_change_revokes_refresh_tokens_obtained_by_rotation_too() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, refresh) = app.register("ada_lovelace").await;
     let rotated = app.refresh(&refresh).await;
     rotated.assert_status(StatusCode::OK);

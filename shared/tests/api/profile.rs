@@ -11,7 +11,7 @@ use super::helpers::{
 
 #[tokio::test]
 async fn profile_answers_the_callers_user() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, access, _) = app.register("ada_lovelace").await;
 
     let response = app.get(PROFILE, Some(&access)).await;
@@ -22,7 +22,7 @@ async fn profile_answers_the_callers_user() {
 
 #[tokio::test]
 async fn profile_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, access, _) = app.register("ada_lovelace").await;
 
     let response = app.get("/api/v1/auth/profile", Some(&access)).await;
@@ -32,7 +32,7 @@ async fn profile_accepts_the_path_without_trailing_slash() {
 
 #[tokio::test]
 async fn profile_without_a_token_is_401_with_a_bearer_challenge() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let response = app.get(PROFILE, None).await;
 
@@ -44,7 +44,7 @@ async fn profile_without_a_token_is_401_with_a_bearer_challenge() {
 
 #[tokio::test]
 async fn profile_with_a_bad_token_is_401_token_not_valid() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, access, _) = app.register("ada_lovelace").await;
     let id = id_of(&user);
     let expired = forge_tokens(SECRET, id, -60, -60).access;
@@ -87,7 +87,7 @@ fn alg_none_token(user: &str) -> String {
 
 #[tokio::test]
 async fn profile_with_a_refresh_token_as_access_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
 
     let response = app.get(PROFILE, Some(&refresh)).await;
@@ -97,7 +97,7 @@ async fn profile_with_a_refresh_token_as_access_is_401() {
 
 #[tokio::test]
 async fn profile_of_a_user_that_does_not_exist_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let ghost = forge_tokens(SECRET, &uuid::Uuid::new_v4().to_string(), 900, 900).access;
 
     let response = app.get(PROFILE, Some(&ghost)).await;
@@ -108,7 +108,7 @@ async fn profile_of_a_user_that_does_not_exist_is_401() {
 #[tokio::test]
 async fn profile_update_changes_only_the_fields_sent() {
     for method in [Method::PUT, Method::PATCH] {
-        let app = TestApp::new();
+        let app = TestApp::new().await;
         let (before, access, _) = app.register("ada_lovelace").await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
@@ -146,7 +146,7 @@ async fn profile_update_changes_only_the_fields_sent() {
 
 #[tokio::test]
 async fn profile_update_lowercases_and_validates_like_register() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -166,7 +166,7 @@ async fn profile_update_lowercases_and_validates_like_register() {
 
 #[tokio::test]
 async fn profile_update_with_bad_fields_is_400_naming_each() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (before, access, _) = app.register("ada_lovelace").await;
     let body = json!({
         "username": "a b",
@@ -185,7 +185,7 @@ async fn profile_update_with_bad_fields_is_400_naming_each() {
 
 #[tokio::test]
 async fn profile_rename_frees_the_old_name_for_someone_else() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     app.patch_json(
@@ -220,7 +220,7 @@ async fn profile_update_to_a_taken_name_or_email_is_400() {
             "User with this email already exists.",
         ),
     ];
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("grace_hopper").await;
     let (before, access, _) = app.register("ada_lovelace").await;
     for (body, field, message) in cases {
@@ -235,7 +235,7 @@ async fn profile_update_to_a_taken_name_or_email_is_400() {
 
 #[tokio::test]
 async fn profile_update_to_ones_own_name_in_another_case_is_fine() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (before, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -252,7 +252,7 @@ async fn profile_update_to_ones_own_name_in_another_case_is_fine() {
 
 #[tokio::test]
 async fn profile_update_ignores_id_superuser_dates_and_password() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (before, access, _) = app.register("ada_lovelace").await;
     let body = json!({
         "id": "00000000-0000-4000-8000-000000000001",
@@ -275,7 +275,7 @@ async fn profile_update_ignores_id_superuser_dates_and_password() {
 
 #[tokio::test]
 async fn profile_update_needs_a_token() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
     let body = json!({ "first_name": "Nobody" });
 
@@ -291,7 +291,7 @@ async fn profile_update_needs_a_token() {
 
 #[tokio::test]
 async fn profile_update_with_an_empty_body_changes_nothing() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (before, access, _) = app.register("ada_lovelace").await;
 
     let response = app.put_json(PROFILE, &json!({}), Some(&access)).await;
@@ -301,7 +301,7 @@ async fn profile_update_with_an_empty_body_changes_nothing() {
 
 #[tokio::test]
 async fn profile_updates_touch_only_the_callers_account() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, ada, _) = app.register("ada_lovelace").await;
     let (grace, grace_access, _) = app.register("grace_hopper").await;
 

@@ -23,7 +23,7 @@ fn mentions(value: &Value, needle: &str, key: &str) -> bool {
 #[tokio::test]
 async fn register_answers_201_with_the_user_and_a_token_pair() {
     // Arrange
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let body = json!({
         "username": "Ada_Lovelace",
         "email": "Ada.Lovelace@Example.COM",
@@ -59,7 +59,7 @@ async fn register_answers_201_with_the_user_and_a_token_pair() {
 
 #[tokio::test]
 async fn register_tokens_work_right_away() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, access, refresh) = app.register("grace_hopper").await;
 
     let profile = app.get(PROFILE, Some(&access)).await;
@@ -71,7 +71,7 @@ async fn register_tokens_work_right_away() {
 
 #[tokio::test]
 async fn register_without_names_gives_empty_names() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let body =
         json!({ "username": "no_names", "email": "no_names@example.com", "password": PASSWORD });
 
@@ -84,7 +84,7 @@ async fn register_without_names_gives_empty_names() {
 
 #[tokio::test]
 async fn register_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let response = app
         .post_json(
@@ -100,7 +100,7 @@ async fn register_accepts_the_path_without_trailing_slash() {
 
 #[tokio::test]
 async fn register_accepts_boundary_lengths() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let cases = [
         json!({ "username": "abcd", "email": "abcd@example.com", "password": "abcdefg1" }),
         json!({
@@ -120,7 +120,7 @@ async fn register_accepts_boundary_lengths() {
 
 #[tokio::test]
 async fn register_with_every_field_bad_names_them_all_at_once() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let body = json!({
         "username": "ab",
         "email": "not-an-email",
@@ -245,7 +245,7 @@ async fn register_with_an_invalid_field_is_400_naming_it() {
             "Ensure this field has no more than 150 characters.",
         ),
     ];
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for (case, value, field, message) in cases {
         let mut body = TestApp::registration("valid_name");
         body[field] = value;
@@ -280,7 +280,7 @@ async fn register_with_missing_fields_is_400_naming_each() {
             &["password"],
         ),
     ];
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for (body, fields) in cases {
         let response = app.post_json(REGISTER, &body, None).await;
 
@@ -297,7 +297,7 @@ async fn register_with_missing_fields_is_400_naming_each() {
 
 #[tokio::test]
 async fn register_with_a_taken_username_in_another_case_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("ada_lovelace").await;
     let body =
         json!({ "username": "ADA_Lovelace", "email": "other@example.com", "password": PASSWORD });
@@ -309,7 +309,7 @@ async fn register_with_a_taken_username_in_another_case_is_400() {
 
 #[tokio::test]
 async fn register_with_a_taken_email_in_another_case_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("ada_lovelace").await;
     let body = json!({
         "username": "someone_else",
@@ -324,7 +324,7 @@ async fn register_with_a_taken_email_in_another_case_is_400() {
 
 #[tokio::test]
 async fn register_with_taken_username_and_email_names_both() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.register("ada_lovelace").await;
 
     let response = app
@@ -342,7 +342,7 @@ async fn register_with_taken_username_and_email_names_both() {
 
 #[tokio::test]
 async fn register_ignores_mass_assigned_fields() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let chosen_id = "00000000-0000-4000-8000-000000000001";
     let mut body = TestApp::registration("sneaky_user");
     body["is_superuser"] = json!(true);

@@ -13,7 +13,7 @@ fn not_found() -> Value {
 
 #[tokio::test]
 async fn create_task_answers_201_with_defaults() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -35,7 +35,7 @@ async fn create_task_answers_201_with_defaults() {
 
 #[tokio::test]
 async fn create_task_keeps_every_field_sent() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     for status in ["TO DO", "IN PROGRESS", "DONE"] {
         let body =
@@ -51,7 +51,7 @@ async fn create_task_keeps_every_field_sent() {
 
 #[tokio::test]
 async fn create_task_accepts_boundary_lengths() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let body = json!({ "title": "t".repeat(100), "description": "d".repeat(10_000) });
 
@@ -63,7 +63,7 @@ async fn create_task_accepts_boundary_lengths() {
 
 #[tokio::test]
 async fn create_task_is_also_served_at_the_original_create_path() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     for path in [
         "/api/v1/tasks/create/",
@@ -131,7 +131,7 @@ async fn create_task_with_bad_fields_is_400_naming_each() {
             }),
         ),
     ];
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     for (case, body, errors) in cases {
         let response = app.post_json(TASKS, &body, Some(&access)).await;
@@ -153,7 +153,7 @@ async fn create_task_with_bad_fields_is_400_naming_each() {
 
 #[tokio::test]
 async fn create_task_ignores_mass_assigned_fields() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let (grace, grace_access, _) = app.register("grace_hopper").await;
     let chosen_id = "00000000-0000-7000-8000-000000000001";
@@ -181,7 +181,7 @@ async fn create_task_ignores_mass_assigned_fields() {
 
 #[tokio::test]
 async fn create_task_trims_the_title() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let task = app
@@ -193,7 +193,7 @@ async fn create_task_trims_the_title() {
 
 #[tokio::test]
 async fn get_task_answers_exactly_what_create_answered() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let created = app
         .create_task(
@@ -213,7 +213,7 @@ async fn get_task_answers_exactly_what_create_answered() {
 
 #[tokio::test]
 async fn get_task_accepts_an_uppercase_id() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let created = app.create_task(&access, &json!({ "title": "Read" })).await;
 
@@ -227,7 +227,7 @@ async fn get_task_accepts_an_uppercase_id() {
 #[tokio::test]
 async fn update_task_changes_only_the_fields_sent() {
     for method in [Method::PUT, Method::PATCH] {
-        let app = TestApp::new();
+        let app = TestApp::new().await;
         let (_, access, _) = app.register("ada_lovelace").await;
         let created = app
             .create_task(
@@ -295,7 +295,7 @@ async fn update_task_with_bad_fields_is_400_and_changes_nothing() {
             json!({ "status_task": ["\"in progress\" is not a valid choice."] }),
         ),
     ];
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let created = app
         .create_task(&access, &json!({ "title": "Keep me" }))
@@ -317,7 +317,7 @@ async fn update_task_with_bad_fields_is_400_and_changes_nothing() {
 
 #[tokio::test]
 async fn update_task_ignores_id_dates_and_owner_in_the_body() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let (other, _, _) = app.register("grace_hopper").await;
     let created = app.create_task(&access, &json!({ "title": "Mine" })).await;
@@ -344,7 +344,7 @@ async fn update_task_ignores_id_dates_and_owner_in_the_body() {
 
 #[tokio::test]
 async fn delete_task_answers_200_then_the_task_is_gone() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let created = app
         .create_task(&access, &json!({ "title": "Short-lived" }))
@@ -367,7 +367,7 @@ async fn delete_task_answers_200_then_the_task_is_gone() {
 
 #[tokio::test]
 async fn delete_task_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let created = app
         .create_task(&access, &json!({ "title": "Short-lived" }))

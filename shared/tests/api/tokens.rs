@@ -10,7 +10,7 @@ use super::helpers::{
 
 #[tokio::test]
 async fn verify_accepts_a_live_access_or_refresh_token() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, refresh) = app.register("ada_lovelace").await;
 
     for token in [&access, &refresh] {
@@ -24,7 +24,7 @@ async fn verify_accepts_a_live_access_or_refresh_token() {
 
 #[tokio::test]
 async fn verify_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
 
     let response = app
@@ -40,7 +40,7 @@ async fn verify_accepts_the_path_without_trailing_slash() {
 
 #[tokio::test]
 async fn verify_refuses_garbage_expired_foreign_and_orphan_tokens() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, _, _) = app.register("ada_lovelace").await;
     let id = id_of(&user);
     let cases = [
@@ -72,7 +72,7 @@ async fn verify_refuses_garbage_expired_foreign_and_orphan_tokens() {
 
 #[tokio::test]
 async fn verify_without_a_token_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let response = app.post_json(TOKEN_VERIFY, &json!({}), None).await;
 
@@ -81,7 +81,7 @@ async fn verify_without_a_token_is_400() {
 
 #[tokio::test]
 async fn refresh_answers_a_new_pair_that_works() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, access, refresh) = app.register("ada_lovelace").await;
 
     let response = app.refresh(&refresh).await;
@@ -99,7 +99,7 @@ async fn refresh_answers_a_new_pair_that_works() {
 
 #[tokio::test]
 async fn refresh_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
 
     let response = app
@@ -115,7 +115,7 @@ async fn refresh_accepts_the_path_without_trailing_slash() {
 
 #[tokio::test]
 async fn refresh_token_reuse_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
     app.refresh(&refresh).await.assert_status(StatusCode::OK);
 
@@ -126,7 +126,7 @@ async fn refresh_token_reuse_is_401() {
 
 #[tokio::test]
 async fn refresh_rotation_walks_a_chain_where_only_the_newest_works() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, mut current) = app.register("ada_lovelace").await;
     let mut used = Vec::new();
 
@@ -149,7 +149,7 @@ async fn refresh_rotation_walks_a_chain_where_only_the_newest_works() {
 
 #[tokio::test]
 async fn refresh_with_an_access_token_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, refresh) = app.register("ada_lovelace").await;
 
     let response = app.refresh(&access).await;
@@ -160,7 +160,7 @@ async fn refresh_with_an_access_token_is_401() {
 
 #[tokio::test]
 async fn refresh_with_a_bad_token_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (user, _, _) = app.register("ada_lovelace").await;
     let id = id_of(&user);
     let cases = [
@@ -187,7 +187,7 @@ async fn refresh_with_a_bad_token_is_401() {
 
 #[tokio::test]
 async fn refresh_without_a_token_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let response = app
         .post_json("/api/v1/auth/token/refresh/", &json!({}), None)
@@ -198,7 +198,7 @@ async fn refresh_without_a_token_is_400() {
 
 #[tokio::test]
 async fn logout_answers_204_and_the_refresh_token_stops_working() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
 
     let response = app
@@ -212,7 +212,7 @@ async fn logout_answers_204_and_the_refresh_token_stops_working() {
 
 #[tokio::test]
 async fn logout_ends_only_that_session() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, first) = app.register("ada_lovelace").await;
     let second = app.login_ok("ada_lovelace", PASSWORD).await;
 
@@ -228,7 +228,7 @@ async fn logout_ends_only_that_session() {
 
 #[tokio::test]
 async fn logout_with_an_access_token_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, refresh) = app.register("ada_lovelace").await;
 
     let response = app
@@ -241,7 +241,7 @@ async fn logout_with_an_access_token_is_401() {
 
 #[tokio::test]
 async fn logout_with_garbage_is_401_and_without_a_token_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
 
     let garbage = app
         .post_json(LOGOUT, &json!({ "refresh": "garbage" }), None)
@@ -254,7 +254,7 @@ async fn logout_with_garbage_is_401_and_without_a_token_is_400() {
 
 #[tokio::test]
 async fn logout_accepts_the_path_without_trailing_slash() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, _, refresh) = app.register("ada_lovelace").await;
 
     let response = app
@@ -268,9 +268,8 @@ async fn logout_accepts_the_path_without_trailing_slash() {
 /// contract (`Error::TokenRejected`) lists verify among the endpoints that reject revoked and
 /// used tokens.
 #[tokio::test]
-#[ignore = "BUG: verify_token (service/accounts.rs) only checks signature, expiry and user; it calls consumed, logged-out and password-revoked refresh tokens valid"]
 async fn verify_refuses_a_refresh_token_that_no_longer_works() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (_, access, rotated) = app.register("ada_lovelace").await;
     app.refresh(&rotated).await.assert_status(StatusCode::OK);
     let logged_out = app.login_ok("ada_lovelace", PASSWORD).await.refresh;

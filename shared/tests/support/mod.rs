@@ -61,8 +61,17 @@ pub async fn dynamo_stores() -> Stores {
 }
 
 pub async fn dynamo_config() -> DynamoConfig {
+    tables_named(&std::process::id().to_string()).await
+}
+
+/// Stores on their own, empty tables: for tests that need a store no other test touches.
+pub async fn fresh_dynamo_stores() -> Stores {
+    let config = tables_named(&uuid::Uuid::new_v4().simple().to_string()).await;
+    Stores::new(DynamoStore::new(config.client().await, &config))
+}
+
+async fn tables_named(suffix: &str) -> DynamoConfig {
     let local = dynamodb_local().await;
-    let suffix = std::process::id();
     let config = DynamoConfig {
         users_table: format!("users-{suffix}"),
         tasks_table: format!("tasks-{suffix}"),

@@ -1,8 +1,11 @@
 //! Tasks and their counts, in the tasks table: one partition per user.
 
+use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure as OnFail, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    KeysAndAttributes, ReturnValuesOnConditionCheckFailure as OnFail, TransactWriteItem,
+};
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
@@ -85,6 +88,49 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// `owner`'s counts, read in one `BatchGetItem` with the owner's user item (strongly
+    /// consistent): `NotFound` when the owner does not exist.
+    async fn counts_of_existing_owner(&self, owner: UserId) -> Result<TaskCounts, StoreError> {
+        let read = |key: Item| {
+            KeysAndAttributes::builder()
+                .keys(key)
+                .consistent_read(true)
+                .projection_expression("pk, #total, to_do, in_progress, done")
+                .expression_attribute_names("#total", "total")
+                .build()
+                .context("building batch read")
+        };
+        let user_key = Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]);
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.tasks, read(counts_key(owner))?)
+            .request_items(&self.users, read(user_key)?)
+            .send()
+            .await
+            .map_err(|e| store_error(e, "reading task counts and owner"))?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|keys| !keys.is_empty())
+        {
+            return Err(StoreError::Throttled);
+        }
+        let mut tables = output.responses.unwrap_or_default();
+        let owner_exists = tables
+            .remove(&self.users)
+            .is_some_and(|items| !items.is_empty());
+        if !owner_exists {
+            return Err(StoreError::NotFound);
+        }
+        let counts = tables
+            .remove(&self.tasks)
+            .and_then(|items| items.into_iter().next());
+        Ok(counts.map(from_item).transpose()?.unwrap_or_default())
+    }
+}
+
 /// A failed version condition means the task changed, or is gone.
 fn changed_or_gone(existed: bool) -> StoreError {
     if existed {
@@ -107,8 +153,16 @@ impl TaskStore for DynamoStore {
                 vec![],
             )?,
             self.count(task.owner, task.status, 1)?,
+            tx::check(
+                &self.users,
+                Item::from([("pk".to_owned(), s(format!("USER#{}", task.owner)))]),
+                "attribute_exists(pk)",
+                vec![],
+                vec![],
+            )?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) if failure.failed_at(2) => StoreError::NotFound,
             Failure::Cancelled(_) => StoreError::Conflict,
             other => other.into(),
         })
@@ -183,19 +237,11 @@ impl TaskStore for DynamoStore {
         })
     }
 
-    /// One `GetItem` for the counts and one `Query` (on the `by_status` index when filtering);
+    /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_status` index
+    /// when filtering);
     /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
-        let counts = self
-            .client
-            .get_item()
-            .table_name(&self.tasks)
-            .set_key(Some(counts_key(owner)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error(e, "reading task counts"))?;
-        let counts: TaskCounts = counts.item.map(from_item).transpose()?.unwrap_or_default();
+        let counts = self.counts_of_existing_owner(owner).await?;
 
         let (newest_first, from) = match query.position {
             Position::First => (true, None),

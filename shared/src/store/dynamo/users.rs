@@ -4,6 +4,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde::{Deserialize, Serialize};
 
 use super::error::{ConditionalError, Failure, store_error};
@@ -307,6 +308,49 @@ impl TokenStore for DynamoStore {
             Failure::Cancelled(_) => StoreError::NotFound,
             other => other.into(),
         })
+    }
+
+    /// One `BatchGetItem` (strongly consistent) of the token and its user.
+    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(token_key(jti))
+            .keys(user_key(user))
+            .consistent_read(true)
+            .build()
+            .context("building batch read")?;
+        let output = self
+            .client
+            .batch_get_item()
+            .request_items(&self.users, keys)
+            .send()
+            .await
+            .map_err(|e| store_error(e, "reading refresh token and user"))?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|keys| !keys.is_empty())
+        {
+            return Err(StoreError::Throttled);
+        }
+        let items = output
+            .responses
+            .and_then(|mut tables| tables.remove(&self.users))
+            .unwrap_or_default();
+        let is_token = |item: &Item| {
+            item.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("REFRESH#"))
+        };
+        let (tokens, users): (Vec<Item>, Vec<Item>) = items.into_iter().partition(is_token);
+        let (Some(token), Some(owner)) = (tokens.into_iter().next(), users.into_iter().next())
+        else {
+            return Ok(false);
+        };
+        let token: TokenItem = from_item(token)?;
+        let owner: User = from_item(owner)?;
+        Ok(token.user_id == user
+            && token.epoch == owner.session_epoch
+            && token.expires_at > Timestamp::now().unix())
     }
 
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError> {

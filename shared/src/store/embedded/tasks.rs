@@ -5,7 +5,7 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
 
-use super::{Ctx, EmbeddedStore, TASK_COUNTS, TASKS, TASKS_BY_STATUS, decode, encode};
+use super::{Ctx, EmbeddedStore, TASK_COUNTS, TASKS, TASKS_BY_STATUS, USERS, decode, encode};
 use crate::domain::{Task, TaskId, TaskStatus, UserId};
 use crate::store::{ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore};
 
@@ -96,6 +96,14 @@ impl TaskStore for EmbeddedStore {
     async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
         let task = task.clone();
         self.write(move |tx| {
+            let users = tx.open_table(USERS).ctx("opening users")?;
+            if users
+                .get(task.owner.as_uuid().as_bytes().as_slice())
+                .ctx("reading owner")?
+                .is_none()
+            {
+                return Err(StoreError::NotFound);
+            }
             if stored_task(tx, &task)?.is_some() {
                 return Err(StoreError::Conflict);
             }
@@ -144,6 +152,13 @@ impl TaskStore for EmbeddedStore {
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
         let query = *query;
         self.read(move |tx| {
+            if tx
+                .open_table(USERS)?
+                .get(owner.as_uuid().as_bytes().as_slice())?
+                .is_none()
+            {
+                return Ok(None);
+            }
             let counts: TaskCounts = match tx
                 .open_table(TASK_COUNTS)?
                 .get(owner.as_uuid().as_bytes().as_slice())?
@@ -182,13 +197,14 @@ impl TaskStore for EmbeddedStore {
             if !newest_first {
                 tasks.reverse();
             }
-            Ok(TaskPage {
+            Ok(Some(TaskPage {
                 count: counts.of(query.status),
                 tasks,
                 more,
-            })
+            }))
         })
-        .await
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 }
 

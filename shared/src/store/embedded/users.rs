@@ -181,6 +181,12 @@ impl UserStore for EmbeddedStore {
             let new_name = (after.username != before.username).then_some(after.username.as_ref());
             let new_email = (after.email != before.email).then_some(after.email.as_ref());
             claim_guards(tx, after.id, new_name, new_email)?;
+            // `last_login` and `date_joined` are not the caller's to change here.
+            let after = User {
+                last_login: stored.last_login,
+                date_joined: stored.date_joined,
+                ..after.clone()
+            };
             if new_name.is_some() {
                 tx.open_table(USERNAMES)
                     .ctx("opening usernames")?
@@ -230,6 +236,27 @@ impl TokenStore for EmbeddedStore {
                 )
                 .ctx("writing token")?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError> {
+        let jti = jti.to_owned();
+        self.read(move |tx| {
+            let Some(bytes) = tx.open_table(REFRESH_TOKENS)?.get(jti.as_str())? else {
+                return Ok(false);
+            };
+            let token: TokenRecord = decode(bytes.value())?;
+            let Some(bytes) = tx
+                .open_table(USERS)?
+                .get(user.as_uuid().as_bytes().as_slice())?
+            else {
+                return Ok(false);
+            };
+            let owner: User = decode(bytes.value())?;
+            Ok(token.user_id == user
+                && token.epoch == owner.session_epoch
+                && token.expires_at > Timestamp::now().unix())
         })
         .await
     }

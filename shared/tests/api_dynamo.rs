@@ -1,0 +1,29 @@
+//! The handler tests of `api.rs`, the very same files, on the DynamoDB store against DynamoDB
+//! Local (started by this test process; it fails loudly without it, never skips).
+
+mod support;
+
+/// Fresh, empty tables (made from template.yaml) for each `TestApp`.
+mod backend {
+    pub async fn stores() -> shared::store::Stores {
+        crate::support::fresh_dynamo_stores().await
+    }
+}
+
+#[path = "api"]
+mod api {
+    pub mod helpers;
+
+    mod bodies;
+    mod concurrency;
+    mod errors;
+    mod list;
+    mod login;
+    mod pagination;
+    mod password;
+    mod profile;
+    mod register;
+    mod task_access;
+    mod tasks;
+    mod tokens;
+}
