@@ -1,15 +1,22 @@
 //! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store or
 //! DynamoDB Local.
 
+mod management;
 mod secret;
+mod stream;
+mod ws;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use shared::AppState;
+use shared::realtime::{Gateway, Notifier};
+
+use crate::ws::Registry;
 use shared::config::AuthConfig;
 use shared::http::{all_routes, app};
 use shared::store::dynamo::local::DynamoDbLocal;
@@ -25,6 +32,13 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "TASKMASTER_ADDR", default_value = "127.0.0.1:3000")]
     addr: SocketAddr,
+    /// Address of the local API Gateway management API (`POST /@connections/{id}`).
+    #[arg(
+        long,
+        env = "TASKMASTER_MANAGEMENT_ADDR",
+        default_value = "127.0.0.1:0"
+    )]
+    management_addr: SocketAddr,
     /// Directory holding the database and the generated signing key.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     data_dir: PathBuf,
@@ -55,6 +69,13 @@ struct Args {
         default_value = "taskmaster-tasks"
     )]
     tasks_table: String,
+    /// WebSocket connections table name on DynamoDB.
+    #[arg(
+        long,
+        env = "TASKMASTER_CONNECTIONS_TABLE",
+        default_value = "taskmaster-connections"
+    )]
+    connections_table: String,
 }
 
 #[tokio::main]
@@ -78,8 +99,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut _dynamodb_local = None;
     let endpoint = if args.start_dynamodb_local {
         let jar_dir = DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?;
-        let db_dir = args.data_dir.join("dynamodb");
-        let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir)).await?;
+        let local = DynamoDbLocal::start(&jar_dir, Some(&args.data_dir.join("dynamodb"))).await?;
         tracing::info!(endpoint = local.endpoint(), "started DynamoDB Local");
         let endpoint = local.endpoint().to_owned();
         _dynamodb_local = Some(local);
@@ -87,11 +107,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         args.dynamodb_endpoint.clone()
     };
-    let stores = match endpoint {
+
+    // The management API first: the stream function needs its address.
+    let registry = Arc::new(Registry::default());
+    let management = tokio::net::TcpListener::bind(args.management_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.management_addr))?;
+    let management_url = format!("http://{}", management.local_addr()?);
+    tokio::spawn(serve(management, management::routes(registry.clone())));
+
+    let (stores, changes) = match endpoint {
         Some(endpoint) => {
             let config = DynamoConfig {
                 users_table: args.users_table,
                 tasks_table: args.tasks_table,
+                connections_table: args.connections_table,
                 endpoint: Some(endpoint),
             };
             let client = config.client().await;
@@ -102,11 +132,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 )
             })?;
             tracing::info!(endpoint = config.endpoint.as_deref(), "using DynamoDB");
-            Stores::new(DynamoStore::new(client, &config))
+            let streams = aws_sdk_dynamodbstreams::Client::new(&config.sdk_config().await);
+            let source = Changes::DynamoDb {
+                client: client.clone(),
+                streams,
+                table: config.tasks_table.clone(),
+            };
+            (Stores::new(DynamoStore::new(client, &config)), source)
         }
-        None => Stores::new(EmbeddedStore::open(&args.data_dir.join("taskmaster.redb"))?),
+        None => {
+            let store = EmbeddedStore::open(&args.data_dir.join("taskmaster.redb"))?;
+            let changes = Changes::Embedded(store.subscribe());
+            (Stores::new(store), changes)
+        }
     };
-    let state = AppState::new(stores, &auth);
+    let state = AppState::new(stores.clone(), &auth);
+    let notifier = Notifier::new(
+        &stores,
+        Notifier::management_client(&management_url, true).await,
+    );
+    match changes {
+        Changes::Embedded(receiver) => {
+            tokio::spawn(stream::drive_embedded(receiver, notifier));
+        }
+        Changes::DynamoDb {
+            client,
+            streams,
+            table,
+        } => {
+            let stream = stream::DynamoDbStream::open(&client, streams, &table).await?;
+            tokio::spawn(stream.run(notifier));
+        }
+    }
+    let gateway = Gateway::new(&stores, state.jwt.clone());
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -115,7 +173,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // The one line on stdout, so scripts and tests can find the port.
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(data_dir = %args.data_dir.display(), "serving the API at http://{addr}/api/v1/");
-    axum::serve(listener, app(all_routes(), state))
+    tracing::info!("task events at ws://{addr}/ws/tasks/, management API at {management_url}");
+    let app = app(all_routes(), state).merge(ws::routes(gateway, registry));
+    serve(listener, app).await
+}
+
+/// Where task changes come from.
+enum Changes {
+    Embedded(tokio::sync::mpsc::UnboundedReceiver<aws_lambda_events::event::dynamodb::EventRecord>),
+    DynamoDb {
+        client: aws_sdk_dynamodb::Client,
+        streams: aws_sdk_dynamodbstreams::Client,
+        table: String,
+    },
+}
+
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

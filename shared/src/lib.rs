@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod realtime;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -77,10 +77,12 @@ fn every_crate_has_a_function_and_every_function_a_crate() {
         .iter()
         .map(|(name, _)| *name)
         .collect();
-    for name in &functions {
-        assert!(
+    for (name, routes) in template_functions() {
+        // HTTP functions need a router in the test table; WebSocket and stream functions have none.
+        assert_eq!(
             routed.contains(&name.as_str()),
-            "{name} missing from the test router table"
+            !routes.is_empty(),
+            "{name}: router table vs HttpApi routes"
         );
     }
 }
@@ -92,8 +94,10 @@ async fn every_template_route_is_served_by_its_function_router() {
         &AuthConfig::with_secret("template-tests-secret-of-at-least-32-bytes"),
     );
     let routers = support::function_routers();
-    for (function, routes) in template_functions() {
-        assert!(!routes.is_empty(), "{function} has no HttpApi route");
+    for (function, routes) in template_functions()
+        .into_iter()
+        .filter(|(_, routes)| !routes.is_empty())
+    {
         let router = &routers
             .iter()
             .find(|(name, _)| *name == function)

@@ -70,7 +70,17 @@ pub struct Stopped {
 impl Server {
     /// Starts the server on a free port over `data_dir` and waits until it listens.
     pub fn start(data_dir: &Path) -> Self {
-        let mut child = command(&["--addr", "127.0.0.1:0"], data_dir)
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Like [`Self::start`], with more flags (e.g. `--dynamodb-endpoint URL`).
+    pub fn start_with(data_dir: &Path, flags: &[&str]) -> Self {
+        let args: Vec<&str> = ["--addr", "127.0.0.1:0"]
+            .iter()
+            .chain(flags)
+            .copied()
+            .collect();
+        let mut child = command(&args, data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -307,6 +317,22 @@ impl Api {
             self.url(path)
         };
         let request = self.http.get(url).bearer_auth(token);
+        Answer::of(request.send().await.expect("sending a request")).await
+    }
+
+    /// `PATCH path` with a JSON body and a bearer token.
+    pub async fn patch(&self, path: &str, body: Value, token: &str) -> Answer {
+        let request = self
+            .http
+            .patch(self.url(path))
+            .json(&body)
+            .bearer_auth(token);
+        Answer::of(request.send().await.expect("sending a request")).await
+    }
+
+    /// `DELETE path` with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> Answer {
+        let request = self.http.delete(self.url(path)).bearer_auth(token);
         Answer::of(request.send().await.expect("sending a request")).await
     }
 

@@ -5,8 +5,11 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::error::Message;
 use super::extract::AppJson;
+use super::openapi::{Conflict, JsonErrors, LoginFailed, TokenRejected};
 use super::profile::UserBody;
 use super::route;
 use crate::AppState;
@@ -41,12 +44,22 @@ pub fn logout() -> Router<AppState> {
     route(LOGOUT, post(logout_user))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new account. Username and email are case-insensitive: stored lowercased, unique in any case.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    #[schema(value_type = String, required = true, min_length = 4, max_length = 30)]
+    #[schema(pattern = "^[A-Za-z0-9_]+$", examples("ada_lovelace"))]
     username: Option<String>,
+    #[schema(value_type = String, required = true, format = Email, max_length = 254)]
+    #[schema(examples("ada@example.com"))]
     email: Option<String>,
+    /// Not entirely digits; never returned.
+    #[schema(value_type = String, required = true, format = Password)]
+    #[schema(min_length = 8, max_length = 128)]
     password: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150, examples("Ada"))]
     first_name: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150, examples("Lovelace"))]
     last_name: Option<String>,
 }
 
@@ -77,9 +90,12 @@ impl TryFrom<RegisterRequest> for NewUser {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A token pair: `access` for `Authorization: Bearer`, `refresh` (single use) for a new pair.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokensBody {
+    /// An HS256 JWT, valid for 15 minutes.
     pub access: String,
+    /// An HS256 JWT, valid for 14 days, consumed by its first use.
     pub refresh: String,
 }
 
@@ -93,7 +109,7 @@ impl From<TokenPair> for TokensBody {
 }
 
 /// The user plus a fresh token pair: what register and login answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuthBody {
     #[serde(flatten)]
     pub user: UserBody,
@@ -109,7 +125,19 @@ impl AuthBody {
     }
 }
 
-async fn register_user(
+/// Register a new user
+///
+/// Answers with the user and a first token pair. A taken username or email is a 400 naming that
+/// field.
+#[utoipa::path(
+    post, path = "/api/v1/auth/register/", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered: the user and a token pair", body = AuthBody),
+        (status = 409, response = Conflict),
+        JsonErrors,
+    )
+)]
+pub(crate) async fn register_user(
     State(state): State<AppState>,
     AppJson(body): AppJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<AuthBody>)> {
@@ -118,13 +146,28 @@ async fn register_user(
     Ok((StatusCode::CREATED, Json(AuthBody::new(&user, pair))))
 }
 
-#[derive(Debug, Deserialize)]
+/// Credentials: `username` takes the username or the email address, in any case.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(value_type = String, required = true, examples("ada_lovelace"))]
     username: Option<String>,
+    #[schema(value_type = String, required = true, format = Password)]
     password: Option<String>,
 }
 
-async fn login_user(
+/// Log in
+///
+/// By username or email, in any case. Answers with the user and a new token pair.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login/", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in: the user and a token pair", body = AuthBody),
+        (status = 401, response = LoginFailed),
+        (status = 409, response = Conflict),
+        JsonErrors,
+    )
+)]
+pub(crate) async fn login_user(
     State(state): State<AppState>,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Json<AuthBody>> {
@@ -146,28 +189,60 @@ fn token_field(field: &str, value: Option<String>) -> Result<String> {
         .ok_or_else(|| errors.into())
 }
 
-#[derive(Debug, Deserialize)]
+/// A token to check: an access token, or a refresh token.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyRequest {
+    #[schema(value_type = String, required = true)]
     token: Option<String>,
 }
 
-async fn verify_token(
+/// Verify a token
+///
+/// Valid for an access token of an existing user, or a refresh token that could still be used.
+#[utoipa::path(
+    post, path = "/api/v1/auth/token/verify/", tag = "auth", request_body = VerifyRequest,
+    responses(
+        (
+            status = 200, description = "The token is valid", body = Message,
+            example = json!({ "message": "Token is valid" })
+        ),
+        (status = 401, response = TokenRejected),
+        JsonErrors,
+    )
+)]
+pub(crate) async fn verify_token(
     State(state): State<AppState>,
     AppJson(body): AppJson<VerifyRequest>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<Message>> {
     state
         .accounts
         .verify_token(&token_field("token", body.token)?)
         .await?;
-    Ok(Json(serde_json::json!({ "message": "Token is valid" })))
+    Ok(Json(Message {
+        message: "Token is valid",
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A refresh token, for refresh and logout.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    #[schema(value_type = String, required = true)]
     refresh: Option<String>,
 }
 
-async fn refresh_token(
+/// Refresh the token pair
+///
+/// The refresh token rotates: it is consumed, and a second use is a 401.
+#[utoipa::path(
+    post, path = "/api/v1/auth/token/refresh/", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokensBody),
+        (status = 401, response = TokenRejected),
+        (status = 409, response = Conflict),
+        JsonErrors,
+    )
+)]
+pub(crate) async fn refresh_token(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshRequest>,
 ) -> Result<Json<TokensBody>> {
@@ -178,7 +253,18 @@ async fn refresh_token(
     Ok(Json(pair.into()))
 }
 
-async fn logout_user(
+/// Log out
+///
+/// Revokes the refresh token sent (revoking it twice is fine); access tokens run out by themselves.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout/", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The refresh token is revoked"),
+        (status = 401, response = TokenRejected),
+        JsonErrors,
+    )
+)]
+pub(crate) async fn logout_user(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshRequest>,
 ) -> Result<StatusCode> {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod profile;
 pub mod tasks;
 
@@ -47,6 +48,7 @@ pub fn all_routes() -> Router<AppState> {
         .merge(tasks::get())
         .merge(tasks::update())
         .merge(tasks::delete())
+        .merge(openapi::get())
 }
 
 /// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log

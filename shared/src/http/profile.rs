@@ -4,8 +4,11 @@ use axum::extract::State;
 use axum::routing::{get as get_method, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::error::Detail;
 use super::extract::{AppJson, AuthUser};
+use super::openapi::{BearerErrors, Conflict, JsonErrors};
 use super::route;
 use crate::AppState;
 use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
@@ -32,15 +35,21 @@ pub fn password() -> Router<AppState> {
 }
 
 /// A user as clients see it: never the password, never internal counters.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
+    #[schema(value_type = String, format = Uuid)]
     pub id: UserId,
     pub first_name: String,
     pub last_name: String,
+    /// Lowercased.
     pub username: String,
+    /// Lowercased.
     pub email: String,
+    #[schema(value_type = String, format = DateTime)]
     pub last_updated: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub last_login: Option<Timestamp>,
+    /// Always false for accounts made through the API.
     pub is_superuser: bool,
 }
 
@@ -59,18 +68,32 @@ impl From<&User> for UserBody {
     }
 }
 
-async fn show_profile(
+/// Show the caller's profile
+#[utoipa::path(
+    get, path = "/api/v1/auth/profile/", tag = "profile", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = UserBody),
+        BearerErrors,
+    )
+)]
+pub(crate) async fn show_profile(
     State(state): State<AppState>,
     AuthUser(id): AuthUser,
 ) -> Result<Json<UserBody>> {
     Ok(Json((&state.accounts.profile(id).await?).into()))
 }
 
-#[derive(Debug, Deserialize)]
+/// Profile changes: only the fields sent change; anything else in the body is ignored.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ProfileRequest {
+    #[schema(value_type = String, required = false, min_length = 4, max_length = 30)]
+    #[schema(pattern = "^[A-Za-z0-9_]+$")]
     username: Option<String>,
+    #[schema(value_type = String, required = false, format = Email, max_length = 254)]
     email: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150)]
     first_name: Option<String>,
+    #[schema(value_type = String, required = false, max_length = 150)]
     last_name: Option<String>,
 }
 
@@ -95,7 +118,20 @@ impl TryFrom<ProfileRequest> for ProfileChanges {
     }
 }
 
-async fn update_profile(
+/// Update the caller's profile
+///
+/// PUT and PATCH alike change only the fields sent, with the rules of registration.
+#[utoipa::path(
+    method(put, patch), path = "/api/v1/auth/profile/", tag = "profile", security(("bearer" = [])),
+    request_body = ProfileRequest,
+    responses(
+        (status = 200, description = "The updated user", body = UserBody),
+        (status = 409, response = Conflict),
+        BearerErrors,
+        JsonErrors,
+    )
+)]
+pub(crate) async fn update_profile(
     State(state): State<AppState>,
     AuthUser(id): AuthUser,
     AppJson(body): AppJson<ProfileRequest>,
@@ -104,18 +140,41 @@ async fn update_profile(
     Ok(Json((&user).into()))
 }
 
-#[derive(Debug, Deserialize)]
+/// A password change: the current password, and the new one twice.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordRequest {
+    #[schema(value_type = String, required = true, format = Password)]
     old_password: Option<String>,
+    /// Not entirely digits.
+    #[schema(value_type = String, required = true, format = Password)]
+    #[schema(min_length = 8, max_length = 128)]
     new_password_1: Option<String>,
+    /// Must equal `new_password_1`.
+    #[schema(value_type = String, required = true, format = Password)]
     new_password_2: Option<String>,
 }
 
-async fn change_password(
+/// Change the caller's password
+///
+/// Every refresh token the user holds stops working.
+#[utoipa::path(
+    post, path = "/api/v1/auth/profile/password/", tag = "profile", security(("bearer" = [])),
+    request_body = PasswordRequest,
+    responses(
+        (
+            status = 200, description = "The password is changed", body = Detail,
+            example = json!({ "detail": "password updated successfully" })
+        ),
+        (status = 409, response = Conflict),
+        BearerErrors,
+        JsonErrors,
+    )
+)]
+pub(crate) async fn change_password(
     State(state): State<AppState>,
     AuthUser(id): AuthUser,
     AppJson(body): AppJson<PasswordRequest>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<Detail>> {
     let mut errors = FieldErrors::default();
     let old = errors.required("old_password", body.old_password, Ok);
     let confirmation = errors.required("new_password_2", body.new_password_2, Ok);
@@ -139,7 +198,5 @@ async fn change_password(
         .into());
     };
     state.accounts.change_password(id, &old, new).await?;
-    Ok(Json(
-        serde_json::json!({ "detail": "password updated successfully" }),
-    ))
+    Ok(Json(Detail::new("password updated successfully")))
 }

@@ -6,8 +6,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete as delete_method, get as get_method, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+use super::error::Message;
 use super::extract::{AppJson, AuthUser, TaskPath};
+use super::openapi::{BearerErrors, Conflict, JsonErrors, TaskNotFound};
 use super::route;
 use crate::AppState;
 use crate::domain::{FieldErrors, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp};
@@ -44,14 +49,31 @@ pub fn delete() -> Router<AppState> {
 }
 
 /// A task as clients see it (no owner, no version).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskBody {
+    #[schema(value_type = String, format = Uuid)]
     pub id: TaskId,
     pub title: String,
     pub description: String,
+    #[schema(value_type = StatusSchema)]
     pub status_task: TaskStatus,
+    #[schema(value_type = String, format = DateTime)]
     pub date_created: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub last_updated: Timestamp,
+}
+
+// The schema of the domain's `TaskStatus` (the tests check that they agree).
+/// Where a task stands, matched exactly: `done` is not `DONE`.
+#[derive(ToSchema)]
+#[schema(as = TaskStatus)]
+pub enum StatusSchema {
+    #[serde(rename = "TO DO")]
+    ToDo,
+    #[serde(rename = "IN PROGRESS")]
+    InProgress,
+    #[serde(rename = "DONE")]
+    Done,
 }
 
 impl From<Task> for TaskBody {
@@ -67,12 +89,40 @@ impl From<Task> for TaskBody {
     }
 }
 
-/// Create and update bodies: every field optional here; create requires a title.
-#[derive(Debug, Deserialize)]
+/// Create and update bodies: every field optional here; create requires a title. Updates change
+/// only the fields sent.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TaskRequest {
+    /// Trimmed of surrounding whitespace.
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
+    #[schema(examples("Buy milk"))]
     title: Option<String>,
+    /// `""` when a task is created without one.
+    #[schema(value_type = String, required = false, max_length = 10000)]
     description: Option<String>,
+    /// `TO DO` when a task is created without one.
+    #[schema(value_type = StatusSchema, required = false)]
     status_task: Option<String>,
+}
+
+/// The create body's schema: a [`TaskRequest`] with `title` required.
+pub struct NewTaskRequest;
+
+impl PartialSchema for NewTaskRequest {
+    fn schema() -> RefOr<Schema> {
+        AllOfBuilder::new()
+            .item(Ref::from_schema_name(TaskRequest::name()))
+            .item(ObjectBuilder::new().required("title"))
+            .description(Some("A new task: `title` is required."))
+            .into()
+    }
+}
+
+impl ToSchema for NewTaskRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((TaskRequest::name().into(), TaskRequest::schema()));
+        TaskRequest::schemas(schemas);
+    }
 }
 
 impl TryFrom<TaskRequest> for TaskChanges {
@@ -118,7 +168,20 @@ impl TryFrom<TaskRequest> for NewTask {
     }
 }
 
-async fn create_task(
+/// Create a task
+///
+/// Also served at the original app's `/api/v1/tasks/create/` (deprecated).
+#[utoipa::path(
+    post, path = "/api/v1/tasks/", tag = "tasks", security(("bearer" = [])),
+    request_body = NewTaskRequest,
+    responses(
+        (status = 201, description = "The new task", body = TaskBody),
+        (status = 409, response = Conflict),
+        BearerErrors,
+        JsonErrors,
+    )
+)]
+pub(crate) async fn create_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     AppJson(body): AppJson<TaskRequest>,
@@ -127,7 +190,17 @@ async fn create_task(
     Ok((StatusCode::CREATED, Json(task.into())))
 }
 
-async fn show_task(
+/// Show a task
+#[utoipa::path(
+    get, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
+    params(TaskIdParam),
+    responses(
+        (status = 200, description = "The task", body = TaskBody),
+        (status = 404, response = TaskNotFound),
+        BearerErrors,
+    )
+)]
+pub(crate) async fn show_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
@@ -135,7 +208,21 @@ async fn show_task(
     Ok(Json(state.tasks.get(owner, &id).await?.into()))
 }
 
-async fn update_task(
+/// Update a task
+///
+/// PUT and PATCH alike change only the fields sent; `last_updated` moves, `date_created` stays.
+#[utoipa::path(
+    method(put, patch), path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
+    params(TaskIdParam), request_body = TaskRequest,
+    responses(
+        (status = 200, description = "The updated task", body = TaskBody),
+        (status = 404, response = TaskNotFound),
+        (status = 409, response = Conflict),
+        BearerErrors,
+        JsonErrors,
+    )
+)]
+pub(crate) async fn update_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
@@ -145,30 +232,64 @@ async fn update_task(
     Ok(Json(task.into()))
 }
 
-async fn delete_task(
+/// Delete a task
+#[utoipa::path(
+    delete, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
+    params(TaskIdParam),
+    responses(
+        (
+            status = 200, description = "The task is deleted", body = Message,
+            example = json!({ "message": "Task deleted successfully" })
+        ),
+        (status = 404, response = TaskNotFound),
+        (status = 409, response = Conflict),
+        BearerErrors,
+    )
+)]
+pub(crate) async fn delete_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<Message>> {
     state.tasks.delete(owner, &id).await?;
-    Ok(Json(
-        serde_json::json!({ "message": "Task deleted successfully" }),
-    ))
+    Ok(Json(Message {
+        message: "Task deleted successfully",
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// The `{id}` of a task route, as documented ([`TaskPath`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct TaskIdParam(
+    /// The task's id. Any other text, and another user's id, is a 404.
+    #[param(value_type = String, format = Uuid)]
+    pub String,
+);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Tasks per page.
+    #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
+    #[param(default = json!(DEFAULT_PAGE_SIZE))]
     page_size: Option<String>,
+    /// Only tasks with this status (`count` then counts only those).
+    #[param(value_type = StatusSchema, required = false)]
     status_task: Option<String>,
+    /// An opaque position: follow `next` and `previous` rather than building it.
     cursor: Option<String>,
 }
 
 /// The list envelope: `next`/`previous` are absolute URLs, or null at either end.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskListBody {
+    /// All of the caller's tasks that match, not only this page's.
     pub count: u64,
+    #[schema(format = "uri", required = true)]
     pub next: Option<String>,
+    #[schema(format = "uri", required = true)]
     pub previous: Option<String>,
+    /// Newest first.
     pub results: Vec<TaskBody>,
 }
 
@@ -195,7 +316,18 @@ impl TryFrom<ListParams> for PageRequest {
     }
 }
 
-async fn list_tasks(
+/// List tasks
+///
+/// The caller's tasks, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/tasks/", tag = "tasks", security(("bearer" = [])), params(ListParams),
+    responses(
+        (status = 200, description = "A page of tasks", body = TaskListBody),
+        (status = 400, response = super::openapi::BadRequest),
+        BearerErrors,
+    )
+)]
+pub(crate) async fn list_tasks(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     OriginalUri(uri): OriginalUri,

@@ -124,21 +124,46 @@ pub trait TaskStore: Send + Sync {
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError>;
 }
 
-/// One backend behind the three traits, as the services hold it.
+/// An open WebSocket connection of a user, until API Gateway's 2 h limit (plus a margin).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Connection {
+    pub id: String,
+    pub user_id: UserId,
+    pub connected_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Records a connection under its user, with a reverse entry by connection id.
+    async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError>;
+    /// The user a connection id belongs to, if it is recorded.
+    async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError>;
+    /// The ids of `user`'s recorded connections (expired ones excluded).
+    async fn connections_of(&self, user: UserId) -> Result<Vec<String>, StoreError>;
+    /// Forgets the connection `id` of `user` (both entries); unknown connections are fine.
+    async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError>;
+}
+
+/// One backend behind the four traits, as the services hold it.
 #[derive(Clone)]
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub tasks: Arc<dyn TaskStore>,
+    pub connections: Arc<dyn ConnectionStore>,
 }
 
 impl Stores {
-    pub fn new<S: UserStore + TokenStore + TaskStore + 'static>(store: S) -> Self {
+    pub fn new<S: UserStore + TokenStore + TaskStore + ConnectionStore + 'static>(
+        store: S,
+    ) -> Self {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             tokens: store.clone(),
-            tasks: store,
+            tasks: store.clone(),
+            connections: store,
         }
     }
 }

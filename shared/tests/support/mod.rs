@@ -75,6 +75,7 @@ async fn tables_named(suffix: &str) -> DynamoConfig {
     let config = DynamoConfig {
         users_table: format!("users-{suffix}"),
         tasks_table: format!("tasks-{suffix}"),
+        connections_table: format!("connections-{suffix}"),
         endpoint: Some(local.endpoint().to_owned()),
     };
     create_tables(&config.client().await, &config)

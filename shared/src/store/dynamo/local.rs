@@ -91,6 +91,7 @@ impl DynamoDbLocal {
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let config = DynamoConfig {
             users_table: String::new(),
+            connections_table: String::new(),
             tasks_table: String::new(),
             endpoint: Some(self.endpoint.clone()),
         };

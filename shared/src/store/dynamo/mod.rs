@@ -9,11 +9,14 @@
 //!
 //! No Scan anywhere: every method is a fixed number of key reads and writes or one Query.
 
+mod connections;
 mod error;
 pub mod local;
 pub mod schema;
 mod tasks;
 mod users;
+
+pub(crate) use tasks::task_item;
 
 use std::collections::HashMap;
 
@@ -32,11 +35,13 @@ type Item = HashMap<String, AttributeValue>;
 /// |---|---|
 /// | `TASKMASTER_USERS_TABLE` | users table name (required) |
 /// | `TASKMASTER_TASKS_TABLE` | tasks table name (required) |
+/// | `TASKMASTER_CONNECTIONS_TABLE` | WebSocket connections table name (required) |
 /// | `TASKMASTER_DYNAMODB_ENDPOINT` | endpoint override, e.g. DynamoDB Local (optional) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DynamoConfig {
     pub users_table: String,
     pub tasks_table: String,
+    pub connections_table: String,
     pub endpoint: Option<String>,
 }
 
@@ -45,6 +50,7 @@ impl DynamoConfig {
         Ok(Self {
             users_table: required_env("TASKMASTER_USERS_TABLE")?,
             tasks_table: required_env("TASKMASTER_TASKS_TABLE")?,
+            connections_table: required_env("TASKMASTER_CONNECTIONS_TABLE")?,
             endpoint: env("TASKMASTER_DYNAMODB_ENDPOINT"),
         })
     }
@@ -52,6 +58,12 @@ impl DynamoConfig {
     /// The SDK client: the default AWS chain, or for an endpoint override (DynamoDB Local) that
     /// endpoint with dummy credentials and region unless the environment sets real ones.
     pub async fn client(&self) -> Client {
+        Client::new(&self.sdk_config().await)
+    }
+
+    /// The AWS configuration of [`Self::client`], for other clients of the same endpoint
+    /// (DynamoDB Streams).
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(endpoint) = &self.endpoint {
             loader = loader.endpoint_url(endpoint);
@@ -68,7 +80,7 @@ impl DynamoConfig {
                 loader = loader.region(aws_config::Region::new("us-east-1"));
             }
         }
-        Client::new(&loader.load().await)
+        loader.load().await
     }
 }
 
@@ -78,6 +90,7 @@ pub struct DynamoStore {
     client: Client,
     users: String,
     tasks: String,
+    connections: String,
 }
 
 impl DynamoStore {
@@ -86,6 +99,7 @@ impl DynamoStore {
             client,
             users: config.users_table.clone(),
             tasks: config.tasks_table.clone(),
+            connections: config.connections_table.clone(),
         }
     }
 

@@ -137,5 +137,12 @@ pub async fn create_table(
 /// Creates every table the store needs, as the compiled-in template declares them.
 pub async fn create_tables(client: &Client, config: &DynamoConfig) -> anyhow::Result<()> {
     create_table(client, TEMPLATE, "UsersTable", &config.users_table).await?;
-    create_table(client, TEMPLATE, "TasksTable", &config.tasks_table).await
+    create_table(client, TEMPLATE, "TasksTable", &config.tasks_table).await?;
+    create_table(
+        client,
+        TEMPLATE,
+        "ConnectionsTable",
+        &config.connections_table,
+    )
+    .await
 }

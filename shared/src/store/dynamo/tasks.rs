@@ -31,7 +31,7 @@ fn status_sk(status: TaskStatus, id: TaskId) -> String {
     format!("{}#{id}", status.as_str())
 }
 
-fn task_item(task: &Task) -> anyhow::Result<Item> {
+pub(crate) fn task_item(task: &Task) -> anyhow::Result<Item> {
     let mut item = to_item(task)?;
     item.extend(task_key(task.owner, task.id));
     item.insert("status_sk".into(), s(status_sk(task.status, task.id)));

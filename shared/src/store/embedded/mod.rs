@@ -4,18 +4,24 @@
 //! email to its user, refresh tokens by jti, tasks by (owner, id), a by-status index, and one
 //! counts row per user. Each trait method is one redb transaction, so each is atomic.
 
+mod connections;
 mod tasks;
 mod users;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use redb::backends::InMemoryBackend;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
+use aws_lambda_events::event::dynamodb::EventRecord;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
 use super::StoreError;
+use crate::domain::Task;
+use crate::realtime::records::task_change_record;
 
 const USERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("users");
 const USERNAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("usernames");
@@ -24,12 +30,25 @@ const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("refre
 const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
 const TASKS_BY_STATUS: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_status");
 const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
+const CONNECTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("connections");
+const CONNECTION_OWNERS: TableDefinition<&str, &[u8]> = TableDefinition::new("connection_owners");
 
-/// The embedded store. Cheap to clone; all clones share one database.
+/// The embedded store. Cheap to clone; all clones share one database and one change feed.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    feed: Arc<Mutex<Feed>>,
 }
+
+/// Where committed task changes go, as DynamoDB stream records, numbered in commit order.
+#[derive(Default)]
+struct Feed {
+    sequence: u64,
+    subscriber: Option<UnboundedSender<EventRecord>>,
+}
+
+/// A task write, for the change feed: (before, after).
+type TaskChange = (Option<Task>, Option<Task>);
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,10 +86,15 @@ impl EmbeddedStore {
             tx.open_table(TASKS)?;
             tx.open_table(TASKS_BY_STATUS)?;
             tx.open_table(TASK_COUNTS)?;
+            tx.open_table(CONNECTIONS)?;
+            tx.open_table(CONNECTION_OWNERS)?;
             users::drop_expired_tokens(&mut tx.open_table(REFRESH_TOKENS)?)?;
         }
         tx.commit().context("creating tables")?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(Self {
+            db: Arc::new(db),
+            feed: Arc::default(),
+        })
     }
 
     /// Runs a blocking read off the async runtime.
@@ -88,16 +112,48 @@ impl EmbeddedStore {
         Ok(result?)
     }
 
+    /// Committed task changes from now on, as DynamoDB stream records (`INSERT`, `MODIFY`,
+    /// `REMOVE` with new and old images), in commit order. One subscriber; a new call replaces it.
+    pub fn subscribe(&self) -> UnboundedReceiver<EventRecord> {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        self.feed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .subscriber = Some(sender);
+        receiver
+    }
+
     /// Runs a blocking write transaction off the async runtime; commits only when `work` succeeds.
     async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
+        self.write_task(move |tx| Ok((work(tx)?, None))).await
+    }
+
+    /// Like [`Self::write`], for a task write: after the commit, and before any later write
+    /// commits, its change goes to the feed.
+    async fn write_task<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&redb::WriteTransaction) -> Result<(T, Option<TaskChange>), StoreError>
+        + Send
+        + 'static,
+    ) -> Result<T, StoreError> {
+        let (db, feed) = (self.db.clone(), self.feed.clone());
         tokio::task::spawn_blocking(move || {
+            // Held across the commit and the send, so records leave in commit order.
+            let mut feed = feed.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = db.begin_write().context("starting write")?;
-            let value = work(&tx)?;
+            let (value, change) = work(&tx)?;
             tx.commit().context("committing")?;
+            if let Some((before, after)) = change {
+                feed.sequence += 1;
+                let record = task_change_record(feed.sequence, before.as_ref(), after.as_ref())?;
+                if let Some(subscriber) = &feed.subscriber {
+                    // A closed subscriber only means nobody listens any more.
+                    let _ = subscriber.send(record);
+                }
+            }
             Ok(value)
         })
         .await

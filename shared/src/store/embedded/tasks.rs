@@ -95,7 +95,7 @@ fn count(
 impl TaskStore for EmbeddedStore {
     async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
         let task = task.clone();
-        self.write(move |tx| {
+        self.write_task(move |tx| {
             let users = tx.open_table(USERS).ctx("opening users")?;
             if users
                 .get(task.owner.as_uuid().as_bytes().as_slice())
@@ -108,7 +108,8 @@ impl TaskStore for EmbeddedStore {
                 return Err(StoreError::Conflict);
             }
             put(tx, &task)?;
-            count(tx, task.owner, |c| c.apply(task.status, 1))
+            count(tx, task.owner, |c| c.apply(task.status, 1))?;
+            Ok(((), Some((None, Some(task)))))
         })
         .await
     }
@@ -124,7 +125,7 @@ impl TaskStore for EmbeddedStore {
 
     async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError> {
         let (before, after) = (before.clone(), after.clone());
-        self.write(move |tx| {
+        self.write_task(move |tx| {
             let stored = check_unchanged(tx, &before)?;
             remove(tx, &stored)?;
             put(tx, &after)?;
@@ -134,17 +135,18 @@ impl TaskStore for EmbeddedStore {
                     c.apply(after.status, 1);
                 })?;
             }
-            Ok(())
+            Ok(((), Some((Some(stored), Some(after)))))
         })
         .await
     }
 
     async fn delete_task(&self, task: &Task) -> Result<(), StoreError> {
         let task = task.clone();
-        self.write(move |tx| {
+        self.write_task(move |tx| {
             let stored = check_unchanged(tx, &task)?;
             remove(tx, &stored)?;
-            count(tx, stored.owner, |c| c.apply(stored.status, -1))
+            count(tx, stored.owner, |c| c.apply(stored.status, -1))?;
+            Ok(((), Some((Some(stored), None))))
         })
         .await
     }

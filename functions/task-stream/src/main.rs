@@ -1,0 +1,16 @@
+//! Lambda `task-stream`: the tasks table's DynamoDB stream, posting task changes to their owners'
+//! WebSocket connections and reporting the records it could not deliver.
+
+use aws_lambda_events::event::dynamodb::Event;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let notifier = shared::realtime::Notifier::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
+        let notifier = notifier.clone();
+        async move { Ok::<_, lambda_runtime::Error>(notifier.handle(event.payload).await) }
+    }))
+    .await
+}

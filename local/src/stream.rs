@@ -1,0 +1,286 @@
+//! The local stand-in for Lambda's stream event source: task changes reach the stream function
+//! (`shared::realtime::Notifier`) in batches, in order, and failed records are retried.
+//! The embedded store pushes its changes; on DynamoDB Local the tasks table's stream is polled.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use shared::realtime::Notifier;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Records per batch, as the template's event source mapping.
+const BATCH: usize = 100;
+/// Attempts per record before it is dropped (the deployed stack sends it to a queue).
+const ATTEMPTS: u32 = 5;
+/// Pause between polls of an idle stream.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Feeds the embedded store's committed changes to the stream function.
+pub async fn drive_embedded(mut changes: UnboundedReceiver<EventRecord>, notifier: Notifier) {
+    while let Some(first) = changes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match changes.try_recv() {
+                Ok(record) => batch.push(record),
+                Err(_) => break,
+            }
+        }
+        deliver(&notifier, batch).await;
+    }
+}
+
+/// Hands a batch to the stream function, retrying only the records it reports as failed.
+async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
+    for attempt in 1..=ATTEMPTS {
+        let mut event = Event::default();
+        event.records = records.clone();
+        let response = notifier.handle(event).await;
+        let failed: Vec<Option<String>> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        if failed.is_empty() {
+            return;
+        }
+        records.retain(|record| failed.contains(&record.change.sequence_number));
+        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+    }
+    tracing::error!(
+        records = records.len(),
+        "task changes dropped after {ATTEMPTS} attempts"
+    );
+}
+
+/// A shard being read: its iterator (None once closed and drained) and the last record seen.
+struct Shard {
+    iterator: Option<String>,
+    last_sequence: Option<String>,
+}
+
+/// The tasks table's stream on DynamoDB Local, read like Lambda's event source mapping.
+pub struct DynamoDbStream {
+    streams: aws_sdk_dynamodbstreams::Client,
+    arn: String,
+    shards: HashMap<String, Shard>,
+}
+
+impl DynamoDbStream {
+    /// Opens the stream of `table` positioned after every record already in it, so only changes
+    /// from now on are delivered. (DynamoDB Local refuses `LATEST` iterators on an empty shard,
+    /// so the history is read from `TRIM_HORIZON` and skipped.) Call before serving requests.
+    pub async fn open(
+        dynamodb: &aws_sdk_dynamodb::Client,
+        streams: aws_sdk_dynamodbstreams::Client,
+        table: &str,
+    ) -> anyhow::Result<Self> {
+        let description = dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .context("describing tasks table")?;
+        let arn = description
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .context("the tasks table has no stream")?;
+        let mut stream = Self {
+            streams,
+            arn,
+            shards: HashMap::new(),
+        };
+        stream.discover_shards().await?;
+        let ids: Vec<String> = stream.shards.keys().cloned().collect();
+        for id in ids {
+            while let Some(records) = stream.read(&id).await? {
+                if records.is_empty() {
+                    break;
+                }
+            }
+        }
+        Ok(stream)
+    }
+
+    /// Delivers every new record to the stream function, forever.
+    pub async fn run(mut self, notifier: Notifier) {
+        let mut since_discovery = Duration::ZERO;
+        loop {
+            if since_discovery >= Duration::from_secs(2) {
+                if let Err(error) = self.discover_shards().await {
+                    tracing::warn!(error = format!("{error:#}"), "listing stream shards");
+                }
+                since_discovery = Duration::ZERO;
+            }
+            let mut got_records = false;
+            let ids: Vec<String> = self.shards.keys().cloned().collect();
+            for id in ids {
+                match self.read(&id).await {
+                    Ok(Some(records)) if !records.is_empty() => {
+                        got_records = true;
+                        deliver(&notifier, records).await;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(
+                        error = format!("{error:#}"),
+                        shard = id,
+                        "reading the stream"
+                    ),
+                }
+            }
+            if !got_records {
+                tokio::time::sleep(POLL).await;
+                since_discovery = since_discovery.saturating_add(POLL);
+            }
+        }
+    }
+
+    /// Adds shards not seen before, read from their beginning (new shards hold only new records).
+    async fn discover_shards(&mut self) -> anyhow::Result<()> {
+        for id in shards(&self.streams, &self.arn).await? {
+            if !self.shards.contains_key(&id) {
+                let iterator = self
+                    .iterator(&id, ShardIteratorType::TrimHorizon, None)
+                    .await?;
+                self.shards.insert(
+                    id,
+                    Shard {
+                        iterator,
+                        last_sequence: None,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn iterator(
+        &self,
+        shard: &str,
+        kind: ShardIteratorType,
+        after: Option<String>,
+    ) -> anyhow::Result<Option<String>> {
+        let output = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(&self.arn)
+            .shard_id(shard)
+            .shard_iterator_type(kind)
+            .set_sequence_number(after)
+            .send()
+            .await
+            .context("getting a shard iterator")?;
+        Ok(output.shard_iterator)
+    }
+
+    /// The next records of a shard; `None` once it is closed and drained. An expired or trimmed
+    /// iterator is replaced by one just after the last record seen.
+    async fn read(&mut self, id: &str) -> anyhow::Result<Option<Vec<EventRecord>>> {
+        let Some(shard) = self.shards.get(id) else {
+            return Ok(None);
+        };
+        let Some(iterator) = shard.iterator.clone() else {
+            return Ok(None);
+        };
+        let output = match self
+            .streams
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(BATCH as i32)
+            .send()
+            .await
+        {
+            Ok(output) => output,
+            Err(error) => {
+                let stale = error.as_service_error().is_some_and(|e| {
+                    e.is_expired_iterator_exception() || e.is_trimmed_data_access_exception()
+                });
+                if !stale {
+                    return Err(anyhow::Error::new(error).context("reading records"));
+                }
+                let last = shard.last_sequence.clone();
+                let kind = if last.is_some() {
+                    ShardIteratorType::AfterSequenceNumber
+                } else {
+                    ShardIteratorType::TrimHorizon
+                };
+                let fresh = self.iterator(id, kind, last).await?;
+                if let Some(shard) = self.shards.get_mut(id) {
+                    shard.iterator = fresh;
+                }
+                return Ok(Some(Vec::new()));
+            }
+        };
+        let records = output.records.unwrap_or_default();
+        let shard = self.shards.get_mut(id).context("shard vanished")?;
+        shard.iterator = output.next_shard_iterator;
+        if let Some(last) = records
+            .last()
+            .and_then(|r| r.dynamodb.as_ref())
+            .and_then(|d| d.sequence_number.clone())
+        {
+            shard.last_sequence = Some(last);
+        }
+        Ok(Some(records.into_iter().map(event_record).collect()))
+    }
+}
+
+async fn shards(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut start: Option<String> = None;
+    loop {
+        let output = streams
+            .describe_stream()
+            .stream_arn(arn)
+            .set_exclusive_start_shard_id(start.clone())
+            .send()
+            .await
+            .context("describing the stream")?;
+        let description = output.stream_description.context("no stream description")?;
+        ids.extend(
+            description
+                .shards
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|shard| shard.shard_id),
+        );
+        match description.last_evaluated_shard_id {
+            Some(last) => start = Some(last),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// A DynamoDB Streams record as Lambda delivers it.
+fn event_record(record: Record) -> EventRecord {
+    let mut event = EventRecord::default();
+    event.event_id = record.event_id.unwrap_or_default();
+    event.event_name = record
+        .event_name
+        .map(|name| name.as_str().to_owned())
+        .unwrap_or_default();
+    event.event_version = record.event_version;
+    event.event_source = record.event_source;
+    event.aws_region = record.aws_region.unwrap_or_default();
+    if let Some(change) = record.dynamodb {
+        let mut stream = StreamRecord::default();
+        stream.keys = change.keys.unwrap_or_default().into();
+        stream.new_image = change.new_image.unwrap_or_default().into();
+        stream.old_image = change.old_image.unwrap_or_default().into();
+        stream.sequence_number = change.sequence_number;
+        stream.size_bytes = change.size_bytes.unwrap_or_default();
+        stream.stream_view_type = Some(StreamViewType::NewAndOldImages);
+        if let Some(created) = change.approximate_creation_date_time {
+            stream.approximate_creation_date_time =
+                chrono::DateTime::from_timestamp(created.secs(), created.subsec_nanos())
+                    .unwrap_or_default();
+        }
+        event.change = stream;
+    }
+    event
+}

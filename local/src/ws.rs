@@ -1,0 +1,199 @@
+//! The local stand-in for API Gateway's WebSocket API: upgrades `ws://HOST/ws/tasks/`, gives each
+//! connection an id, and calls the same `$connect` / `$default` / `$disconnect` code the Lambdas
+//! run, with real API Gateway WebSocket events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::{SinkExt, StreamExt};
+use shared::domain::Timestamp;
+use shared::realtime::Gateway;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+/// An open connection: where its outgoing messages go, and what `GET @connections` reports.
+#[derive(Debug)]
+struct Client {
+    outgoing: UnboundedSender<Message>,
+    connected_at: Timestamp,
+    user_agent: String,
+}
+
+/// The open connections of this server, by connection id.
+#[derive(Debug, Default)]
+pub struct Registry(Mutex<HashMap<String, Client>>);
+
+impl Registry {
+    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, Client>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a message for a connection; `false` if it is not open (API Gateway's 410).
+    pub fn send(&self, id: &str, message: Message) -> bool {
+        self.clients()
+            .get(id)
+            .is_some_and(|client| client.outgoing.send(message).is_ok())
+    }
+
+    /// Closes a connection from the server side; `false` if it is not open.
+    pub fn close(&self, id: &str) -> bool {
+        match self.clients().remove(id) {
+            Some(client) => {
+                let _ = client.outgoing.send(Message::Close(None));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `(connected_at, user_agent)` of an open connection.
+    pub fn info(&self, id: &str) -> Option<(Timestamp, String)> {
+        self.clients()
+            .get(id)
+            .map(|client| (client.connected_at, client.user_agent.clone()))
+    }
+}
+
+#[derive(Clone)]
+struct WsState {
+    gateway: Gateway,
+    registry: Arc<Registry>,
+}
+
+/// `GET /ws/tasks` and `/ws/tasks/`.
+pub fn routes(gateway: Gateway, registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route("/ws/tasks", get(upgrade))
+        .route("/ws/tasks/", get(upgrade))
+        .with_state(WsState { gateway, registry })
+}
+
+/// An API Gateway-style connection id: 10 random bytes, base64.
+fn new_connection_id() -> String {
+    use base64::Engine;
+    let bytes: [u8; 10] = rand::random();
+    base64::engine::general_purpose::URL_SAFE.encode(bytes)
+}
+
+/// The event API Gateway would send for `route` on connection `id`.
+fn event(
+    route: &str,
+    event_type: &str,
+    id: &str,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+    body: Option<String>,
+) -> ApiGatewayWebsocketProxyRequest {
+    let mut request = ApiGatewayWebsocketProxyRequest::default();
+    request.headers = headers;
+    request.query_string_parameters = query.into();
+    request.body = body;
+    let context = &mut request.request_context;
+    context.route_key = Some(route.to_owned());
+    context.event_type = Some(event_type.to_owned());
+    context.connection_id = Some(id.to_owned());
+    context.stage = Some("local".to_owned());
+    context.domain_name = Some("localhost".to_owned());
+    context.request_id = Some(uuid::Uuid::new_v4().to_string());
+    context.request_time_epoch = Timestamp::now().unix() * 1000;
+    context.message_direction = Some("IN".to_owned());
+    request
+}
+
+fn body_text(response: &ApiGatewayProxyResponse) -> Option<String> {
+    match &response.body {
+        Some(Body::Text(text)) => Some(text.clone()),
+        Some(Body::Binary(bytes)) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        _ => None,
+    }
+}
+
+async fn upgrade(
+    State(state): State<WsState>,
+    upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let id = new_connection_id();
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let answer = state
+        .gateway
+        .connect(event("$connect", "CONNECT", &id, headers, query, None))
+        .await;
+    if answer.status_code != 200 {
+        // Refused at the handshake, as API Gateway does: no 101.
+        let status = u16::try_from(answer.status_code)
+            .ok()
+            .and_then(|s| StatusCode::from_u16(s).ok());
+        let body = body_text(&answer).unwrap_or_default();
+        let headers = [("content-type", "application/json")];
+        return (status.unwrap_or(StatusCode::FORBIDDEN), headers, body).into_response();
+    }
+    upgrade.on_upgrade(move |socket| session(socket, id, user_agent, state))
+}
+
+async fn session(socket: WebSocket, id: String, user_agent: String, state: WsState) {
+    let (mut sink, mut incoming) = socket.split();
+    let (outgoing, mut queue) = unbounded_channel();
+    state.registry.clients().insert(
+        id.clone(),
+        Client {
+            outgoing,
+            connected_at: Timestamp::now(),
+            user_agent,
+        },
+    );
+    tracing::info!(connection_id = id, "websocket connected");
+    let writer = tokio::spawn(async move {
+        while let Some(message) = queue.recv().await {
+            let closing = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || closing {
+                break;
+            }
+        }
+    });
+    while let Some(Ok(message)) = incoming.next().await {
+        let body = match message {
+            Message::Text(text) => text.to_string(),
+            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        let answer = state.gateway.message(event(
+            "$default",
+            "MESSAGE",
+            &id,
+            HeaderMap::new(),
+            HashMap::new(),
+            Some(body),
+        ));
+        if let Some(reply) = body_text(&answer) {
+            state.registry.send(&id, Message::Text(reply.into()));
+        }
+    }
+    state.registry.clients().remove(&id);
+    writer.abort();
+    state
+        .gateway
+        .disconnect(event(
+            "$disconnect",
+            "DISCONNECT",
+            &id,
+            HeaderMap::new(),
+            HashMap::new(),
+            None,
+        ))
+        .await;
+    tracing::info!(connection_id = id, "websocket disconnected");
+}

@@ -1,0 +1,279 @@
+//! Real time over the running server, on both stores: task changes reach their owner's WebSocket
+//! connections (and nobody else's), and the handshake refuses anything but an access token.
+//! The DynamoDB runs use DynamoDB Local with the tasks table's stream polled by the server.
+
+// Test helpers panic to report a failure; not every test uses every support helper.
+#![allow(clippy::unwrap_used, dead_code)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::store::dynamo::local::DynamoDbLocal;
+use support::{Api, Server, tokens, unique_name};
+use tokio::net::TcpStream;
+use tokio::sync::OnceCell;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a message may take: generous, the machine may be busy.
+const ARRIVAL: Duration = Duration::from_secs(10);
+/// How long to wait before concluding nothing will come.
+const SILENCE: Duration = Duration::from_millis(1500);
+
+static DYNAMODB_LOCAL: OnceCell<DynamoDbLocal> = OnceCell::const_new();
+
+/// A server on the embedded store, or on DynamoDB Local (one per test process, fresh tables per
+/// server). DynamoDB Local must start: the test fails, never skips, without it.
+async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
+    if !dynamodb {
+        return Server::start(dir);
+    }
+    let local = DYNAMODB_LOCAL
+        .get_or_init(|| async {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+            let jar = DynamoDbLocal::find_jar_dir(&root)
+                .expect("DynamoDB Local is required for this test");
+            DynamoDbLocal::start(&jar, None)
+                .await
+                .expect("DynamoDB Local is required for this test")
+        })
+        .await;
+    let suffix = unique_name("t").replace('_', "-");
+    let (users, tasks, connections) = (
+        format!("users-{suffix}"),
+        format!("tasks-{suffix}"),
+        format!("conns-{suffix}"),
+    );
+    let flags = [
+        "--dynamodb-endpoint",
+        local.endpoint(),
+        "--users-table",
+        &users,
+        "--tasks-table",
+        &tasks,
+        "--connections-table",
+        &connections,
+    ];
+    Server::start_with(dir, &flags)
+}
+
+fn ws_url(server: &Server, query: &str) -> String {
+    format!(
+        "{}/ws/tasks/{query}",
+        server
+            .base
+            .replace("http://", "ws://")
+            .trim_end_matches("/api/v1")
+    )
+}
+
+/// Connects with `authorization` as the header value (if any) and `query` appended to the URL.
+async fn connect(
+    server: &Server,
+    authorization: Option<&str>,
+    query: &str,
+) -> Result<Socket, WsError> {
+    let mut request = ws_url(server, query).into_client_request()?;
+    if let Some(value) = authorization {
+        request
+            .headers_mut()
+            .insert("authorization", value.parse().expect("a header value"));
+    }
+    let (socket, response) = connect_async(request).await?;
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+    Ok(socket)
+}
+
+/// The next JSON message, failing the test if none comes in time.
+async fn next_message(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(ARRIVAL, socket.next())
+            .await
+            .expect("a message within the time limit")
+            .expect("the socket stays open")
+            .expect("a valid frame");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).expect("a JSON message"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+async fn assert_silent(socket: &mut Socket) {
+    if let Ok(Some(message)) = tokio::time::timeout(SILENCE, socket.next()).await {
+        panic!("expected no message, got {message:?}");
+    }
+}
+
+async fn user(api: &Api) -> (String, String) {
+    let name = unique_name("rt");
+    let answer = api
+        .register(&name, &format!("{name}@example.com"))
+        .await
+        .expect(StatusCode::CREATED);
+    tokens(&answer)
+}
+
+async fn header_and_query_clients_get_new_tasks_and_others_get_nothing(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let (other_access, _) = user(&api).await;
+    let mut by_header = connect(&server, Some(&format!("Bearer {access}")), "")
+        .await
+        .expect("connect by header");
+    let mut by_query = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect by query");
+    let mut raw_header = connect(&server, Some(&access), "")
+        .await
+        .expect("connect by raw header");
+    let mut other = connect(&server, Some(&format!("Bearer {other_access}")), "")
+        .await
+        .expect("connect other");
+
+    let created = api
+        .post(
+            "/tasks/",
+            json!({ "title": "Live", "description": "pushed" }),
+            Some(&access),
+        )
+        .await;
+    let created = created.expect(StatusCode::CREATED).body;
+
+    let mut expected = created.clone();
+    expected["action"] = json!("task_create");
+    for socket in [&mut by_header, &mut by_query, &mut raw_header] {
+        assert_eq!(next_message(socket).await, expected);
+    }
+    assert_silent(&mut other).await;
+}
+
+async fn anonymous_and_forged_tokens_are_refused_at_the_handshake(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let api = Api::new(&server);
+    let (_, refresh) = user(&api).await;
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl";
+    for (case, header, query) in [
+        ("anonymous", None, String::new()),
+        (
+            "forged header",
+            Some(format!("Bearer {forged}")),
+            String::new(),
+        ),
+        ("forged query", None, format!("?token={forged}")),
+        (
+            "refresh token",
+            Some(format!("Bearer {refresh}")),
+            String::new(),
+        ),
+    ] {
+        match connect(&server, header.as_deref(), &query).await {
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}")
+            }
+            Err(other) => panic!("{case}: unexpected error {other}"),
+            Ok(_) => panic!("{case}: the handshake succeeded"),
+        }
+    }
+}
+
+async fn a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_deletes(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, Some(&format!("Bearer {access}")), "")
+        .await
+        .expect("connect");
+
+    let creates = (0..20).map(|i| {
+        api.post(
+            "/tasks/",
+            json!({ "title": format!("burst {i}") }),
+            Some(&access),
+        )
+    });
+    let ids: Vec<String> = futures::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|answer| answer.expect(StatusCode::CREATED).str("id"))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < ids.len() {
+        let message = next_message(&mut socket).await;
+        assert_eq!(message["action"], "task_create", "{message}");
+        seen.insert(message["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(seen, ids.iter().cloned().collect());
+
+    let id = &ids[0];
+    let updated = api
+        .patch(
+            &format!("/tasks/{id}/"),
+            json!({ "status_task": "DONE" }),
+            &access,
+        )
+        .await;
+    let mut expected = updated.expect(StatusCode::OK).body;
+    expected["action"] = json!("task_update");
+    assert_eq!(next_message(&mut socket).await, expected);
+
+    api.delete(&format!("/tasks/{id}/"), &access)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        next_message(&mut socket).await,
+        json!({ "id": id, "action": "task_delete" })
+    );
+}
+
+async fn a_client_message_gets_an_error_and_the_connection_stays(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+
+    socket
+        .send(Message::Text(r#"{"action":"subscribe"}"#.into()))
+        .await
+        .unwrap();
+    let reply = next_message(&mut socket).await;
+    assert_eq!(reply["action"], "error", "{reply}");
+
+    api.post("/tasks/", json!({ "title": "still open" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut socket).await["title"], "still open");
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),+ $(,)?) => {
+        mod embedded {
+            $(#[tokio::test] async fn $case() { super::$case(false).await })+
+        }
+        mod dynamodb {
+            $(#[tokio::test] async fn $case() { super::$case(true).await })+
+        }
+    };
+}
+
+on_both_stores!(
+    header_and_query_clients_get_new_tasks_and_others_get_nothing,
+    anonymous_and_forged_tokens_are_refused_at_the_handshake,
+    a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_deletes,
+    a_client_message_gets_an_error_and_the_connection_stays,
+);

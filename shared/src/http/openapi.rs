@@ -1,0 +1,301 @@
+//! The OpenAPI 3.1 document of the API, generated from the handlers' `#[utoipa::path]` and the
+//! DTOs' `ToSchema` annotations so that it cannot drift from the code. The local server serves
+//! it at [`OPENAPI`]; `UPDATE_OPENAPI=1 cargo test -p shared --test openapi` writes the
+//! committed copy, `openapi.json` at the repository root.
+
+use std::sync::LazyLock;
+
+use axum::routing::get as get_method;
+use axum::{Json, Router};
+use utoipa::openapi::path::{HttpMethod, Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Deprecated, OpenApi as Document};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
+
+use super::error::{Detail, TokenError, ValidationErrors};
+use super::{auth, profile, route, tasks};
+use crate::AppState;
+
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+
+/// The name of the bearer security scheme that authenticated operations require.
+pub const BEARER: &str = "bearer";
+
+const DESCRIPTION: &str = "\
+taskmaster keeps a to-do list per user. Register (or log in) to receive a short-lived access \
+token and a rotating refresh token, then send the access token as `Authorization: Bearer <token>` \
+to read and change your profile and to create, list, update and delete your own tasks; other \
+users' tasks are invisible (404). Bodies are JSON both ways, errors included: a failed validation \
+names every bad field (`{\"field\": [\"message\"]}`), any other error carries a `detail` message. \
+Every path is listed with its trailing slash and without it; both forms behave the same.";
+
+/// Every path, schema and shared response of the API; see [`document`].
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "taskmaster", version = env!("CARGO_PKG_VERSION"), description = DESCRIPTION),
+    paths(
+        auth::register_user,
+        auth::login_user,
+        auth::verify_token,
+        auth::refresh_token,
+        auth::logout_user,
+        profile::show_profile,
+        profile::update_profile,
+        profile::change_password,
+        tasks::create_task,
+        tasks::list_tasks,
+        tasks::show_task,
+        tasks::update_task,
+        tasks::delete_task,
+        serve_document,
+    ),
+    components(
+        schemas(Detail, TokenError, ValidationErrors),
+        responses(
+            BadRequest,
+            Unauthorized,
+            LoginFailed,
+            TokenRejected,
+            TaskNotFound,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            Unavailable,
+        )
+    ),
+    modifiers(&BearerScheme, &Aliases),
+    tags(
+        (name = "auth", description = "Registration, login and tokens"),
+        (name = "profile", description = "The caller's own account"),
+        (name = "tasks", description = "The caller's tasks"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The whole document, as served and as committed in `openapi.json`.
+pub fn document() -> Document {
+    ApiDoc::openapi()
+}
+
+/// `GET /api/v1/openapi.json`: the document, built once.
+pub fn get() -> Router<AppState> {
+    route(OPENAPI, get_method(serve_document))
+}
+
+static DOCUMENT: LazyLock<Document> = LazyLock::new(document);
+
+/// This OpenAPI document
+#[utoipa::path(
+    get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
+pub(crate) async fn serve_document() -> Json<&'static Document> {
+    Json(&DOCUMENT)
+}
+
+/// What a 400 carries.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum BadRequestBody {
+    Fields(ValidationErrors),
+    Detail(Detail),
+}
+
+/// What a 401 of an authenticated route carries: no credentials, or a bad token.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum AuthFailure {
+    Missing(Detail),
+    Token(TokenError),
+}
+
+/// Invalid input: every bad field with its messages (`non_field_errors` for a body that is not a
+/// JSON object), or a `detail` for a body or query that cannot be parsed at all.
+#[derive(ToResponse)]
+#[response(examples(
+    ("fields" = (value = json!({ "username": ["This field is required."] }))),
+    ("malformed" = (value = json!({
+        "detail": "JSON parse error - EOF while parsing an object at line 1 column 1"
+    }))),
+))]
+pub struct BadRequest(#[to_schema] pub BadRequestBody);
+
+/// No usable access token: none sent, or one that is malformed, expired, of the wrong type or
+/// of a user who no longer exists.
+#[derive(ToResponse)]
+#[response(
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+    examples(
+        ("missing" = (value = json!({
+            "detail": "Authentication credentials were not provided."
+        }))),
+        ("invalid" = (value = json!({
+            "detail": "Given token not valid for any token type",
+            "code": "token_not_valid"
+        }))),
+    )
+)]
+pub struct Unauthorized(#[to_schema] pub AuthFailure);
+
+/// Unknown user or wrong password (the same answer for both).
+#[derive(ToResponse)]
+#[response(
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+    example = json!({ "detail": "Invalid login credentials" })
+)]
+pub struct LoginFailed(pub Detail);
+
+/// The token in the body is invalid, expired, revoked or already used.
+#[derive(ToResponse)]
+#[response(
+    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"api\"`")),
+    example = json!({ "detail": "Token is invalid or expired", "code": "token_not_valid" })
+)]
+pub struct TokenRejected(pub TokenError);
+
+/// No such task of the caller's: unknown, deleted, another user's, or a malformed id.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "Task not found" }))]
+pub struct TaskNotFound(pub Detail);
+
+/// Concurrent writes kept winning over this one; retrying is safe.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "The resource was changed by another request; please retry."
+}))]
+pub struct Conflict(pub Detail);
+
+/// The body is over 64 KiB.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "Request body is too large (limit 64 KiB)." }))]
+pub struct PayloadTooLarge(pub Detail);
+
+/// A body was sent with a content type other than JSON.
+#[derive(ToResponse)]
+#[response(example = json!({ "detail": "Unsupported media type; send application/json." }))]
+pub struct UnsupportedMediaType(pub Detail);
+
+/// The store is throttling; retry after the given delay.
+#[derive(ToResponse)]
+#[response(
+    headers(("Retry-After" = String, description = "Seconds to wait before retrying")),
+    example = json!({ "detail": "The service is busy; please retry shortly." })
+)]
+pub struct Unavailable(pub Detail);
+
+/// The failures of every endpoint that reads a JSON body.
+#[derive(IntoResponses)]
+pub enum JsonErrors {
+    #[response(status = 400)]
+    BadRequest(#[ref_response] BadRequest),
+    #[response(status = 413)]
+    PayloadTooLarge(#[ref_response] PayloadTooLarge),
+    #[response(status = 415)]
+    UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] Unavailable),
+}
+
+/// The failures of every endpoint that needs an access token.
+#[derive(IntoResponses)]
+pub enum BearerErrors {
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] Unauthorized),
+    #[response(status = 503)]
+    Unavailable(#[ref_response] Unavailable),
+}
+
+/// Declares the `bearer` scheme: an access token from register, login or refresh.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut Document) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .description(Some("An access token (`token_type: access`, 15 minutes)."))
+            .build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(scheme));
+    }
+}
+
+/// Adds what the routers serve beyond the annotated paths: the original app's task-create path
+/// (deprecated), and every path in its other trailing-slash form. Operation ids stay unique: an
+/// operation serving several methods gets the method appended, an alias a suffix.
+struct Aliases;
+
+impl Modify for Aliases {
+    fn modify(&self, doc: &mut Document) {
+        let annotated = std::mem::take(&mut doc.paths.paths);
+        for (path, mut item) in annotated {
+            distinct_method_ids(&mut item);
+            let legacy = (path == format!("{}/", tasks::TASKS))
+                .then(|| legacy_create(&item))
+                .flatten();
+            for (path, item) in std::iter::once((path, item)).chain(legacy) {
+                let (other, suffix) = match path.strip_suffix('/') {
+                    Some(bare) => (bare.to_owned(), "_without_slash"),
+                    None => (format!("{path}/"), "_with_slash"),
+                };
+                let mut alias = item.clone();
+                operations(&mut alias).for_each(|(_, op)| suffix_id(op, suffix));
+                doc.paths.paths.insert(path, item);
+                doc.paths.paths.insert(other, alias);
+            }
+        }
+    }
+}
+
+/// The operations of `item`, with their method names.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (&'static str, &mut Operation)> {
+    [
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
+}
+
+/// `update_task` serving PUT and PATCH becomes `update_task_put` and `update_task_patch`.
+fn distinct_method_ids(item: &mut PathItem) {
+    let ids: Vec<String> = operations(item)
+        .filter_map(|(_, op)| op.operation_id.clone())
+        .collect();
+    for (method, op) in operations(item) {
+        let shared = op
+            .operation_id
+            .as_ref()
+            .is_some_and(|id| ids.iter().filter(|other| *other == id).count() > 1);
+        if shared {
+            suffix_id(op, &format!("_{method}"));
+        }
+    }
+}
+
+/// `POST /api/v1/tasks/create/`, where the original app created tasks: the same operation as
+/// `POST /api/v1/tasks/`, deprecated.
+fn legacy_create(item: &PathItem) -> Option<(String, PathItem)> {
+    let mut create = item.post.clone()?;
+    create.deprecated = Some(Deprecated::True);
+    create.description = Some(format!(
+        "Deprecated alias of `POST {}/`, kept for clients of the original app.",
+        tasks::TASKS
+    ));
+    suffix_id(&mut create, "_legacy");
+    Some((
+        format!("{}/", tasks::TASK_CREATE),
+        PathItem::new(HttpMethod::Post, create),
+    ))
+}
+
+fn suffix_id(op: &mut Operation, suffix: &str) {
+    if let Some(id) = &mut op.operation_id {
+        id.push_str(suffix);
+    }
+}

@@ -1,0 +1,149 @@
+//! The WebSocket API's routes: `$connect` authenticates and records the connection,
+//! `$disconnect` forgets it, `$default` answers any client message with a short JSON error.
+
+use std::sync::Arc;
+
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use serde_json::json;
+
+use crate::auth::{JwtKeys, TokenType};
+use crate::config::AuthConfig;
+use crate::domain::Timestamp;
+use crate::store::{Connection, ConnectionStore, DynamoConfig, DynamoStore, Stores, UserStore};
+
+/// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
+pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
+
+#[derive(Clone)]
+pub struct Gateway {
+    users: Arc<dyn UserStore>,
+    connections: Arc<dyn ConnectionStore>,
+    jwt: Arc<JwtKeys>,
+}
+
+fn response(status: i64, body: serde_json::Value) -> ApiGatewayProxyResponse {
+    let mut response = ApiGatewayProxyResponse::default();
+    response.status_code = status;
+    response.headers.insert(
+        "content-type",
+        "application/json".parse().expect("a valid header value"),
+    );
+    response.body = Some(Body::Text(body.to_string()));
+    response
+}
+
+/// The access token of a connection request: `Authorization: Bearer <token>`, the original
+/// clients' raw `Authorization: <token>`, or `?token=<token>` (browsers cannot set headers).
+fn access_token(request: &ApiGatewayWebsocketProxyRequest) -> Option<&str> {
+    if let Some(value) = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        let value = value.trim();
+        return match value.split_once(char::is_whitespace) {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token.trim()),
+            Some(_) => None,
+            None => Some(value),
+        };
+    }
+    request.query_string_parameters.first("token")
+}
+
+impl Gateway {
+    pub fn new(stores: &Stores, jwt: Arc<JwtKeys>) -> Self {
+        Self {
+            users: stores.users.clone(),
+            connections: stores.connections.clone(),
+            jwt,
+        }
+    }
+
+    /// For a Lambda's cold start: DynamoDB and the JWT secret from the environment.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let auth = AuthConfig::from_env(None)?;
+        let dynamo = DynamoConfig::from_env()?;
+        let stores = Stores::new(DynamoStore::new(dynamo.client().await, &dynamo));
+        Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth))))
+    }
+
+    /// `$connect`: only a valid access token of an existing user gets a connection; anything
+    /// else is refused at the handshake.
+    #[tracing::instrument(skip_all, fields(connection_id))]
+    pub async fn connect(
+        &self,
+        request: ApiGatewayWebsocketProxyRequest,
+    ) -> ApiGatewayProxyResponse {
+        let Some(id) = request.request_context.connection_id.clone() else {
+            return response(400, json!({ "detail": "No connection id." }));
+        };
+        tracing::Span::current().record("connection_id", id.as_str());
+        let Some(claims) =
+            access_token(&request).and_then(|token| self.jwt.decode(token, TokenType::Access))
+        else {
+            return response(
+                401,
+                json!({ "detail": "Authentication credentials were not provided or are not valid." }),
+            );
+        };
+        match self.users.user(claims.user_id).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return response(
+                    401,
+                    json!({ "detail": "Given token not valid for any token type" }),
+                );
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "reading user at connect");
+                return response(500, json!({ "detail": "Internal server error." }));
+            }
+        }
+        let now = Timestamp::now();
+        let connection = Connection {
+            id,
+            user_id: claims.user_id,
+            connected_at: now,
+            expires_at: now.plus_seconds(CONNECTION_LIFETIME_SECONDS),
+        };
+        match self.connections.add_connection(&connection).await {
+            Ok(()) => response(200, json!({ "detail": "Connected." })),
+            Err(error) => {
+                tracing::error!(error = %error, "recording connection");
+                response(500, json!({ "detail": "Internal server error." }))
+            }
+        }
+    }
+
+    /// `$disconnect`: forgets the connection.
+    #[tracing::instrument(skip_all)]
+    pub async fn disconnect(
+        &self,
+        request: ApiGatewayWebsocketProxyRequest,
+    ) -> ApiGatewayProxyResponse {
+        let Some(id) = request.request_context.connection_id else {
+            return response(400, json!({ "detail": "No connection id." }));
+        };
+        let result = match self.connections.connection_owner(&id).await {
+            Ok(Some(owner)) => self.connections.remove_connection(owner, &id).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => response(200, json!({ "detail": "Disconnected." })),
+            Err(error) => {
+                tracing::error!(error = %error, connection_id = id, "forgetting connection");
+                response(500, json!({ "detail": "Internal server error." }))
+            }
+        }
+    }
+
+    /// `$default`: clients only listen; a message gets a short error back, and the connection stays.
+    pub fn message(&self, _request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+        response(
+            200,
+            json!({ "action": "error", "detail": "This socket only delivers task events; it accepts no messages." }),
+        )
+    }
+}

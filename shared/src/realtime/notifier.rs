@@ -1,0 +1,194 @@
+//! The tasks table's stream function: each task change goes to every open connection of its
+//! owner, as the REST API shows the task plus an `action`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::config::required_env;
+use crate::domain::{Task, TaskId, UserId};
+use crate::http::tasks::TaskBody;
+use crate::store::{ConnectionStore, DynamoConfig, DynamoStore, Stores};
+
+/// How many posts to one owner's connections are in flight at once.
+const CONCURRENT_POSTS: usize = 16;
+
+#[derive(Clone)]
+pub struct Notifier {
+    connections: Arc<dyn ConnectionStore>,
+    management: aws_sdk_apigatewaymanagement::Client,
+}
+
+/// The key attributes of a stream record.
+#[derive(Deserialize)]
+struct Keys {
+    sk: String,
+}
+
+/// The message a stream record means for the task's owner, or `None` when the record is not a
+/// task change (the counts item shares the table). Creates and updates carry the task as the
+/// REST API returns it; a delete carries its id. Every message names the task, so clients can
+/// drop the duplicates at-least-once delivery may bring.
+pub fn message_of(record: &EventRecord) -> anyhow::Result<Option<(UserId, Value)>> {
+    let change = &record.change;
+    let keys: Keys = serde_dynamo::from_item(change.keys.clone()).context("reading record keys")?;
+    if !keys.sk.starts_with("TASK#") {
+        return Ok(None);
+    }
+    let task = |image: &serde_dynamo::Item| -> anyhow::Result<Task> {
+        serde_dynamo::from_item(image.clone()).context("reading task image")
+    };
+    // DynamoDB Local names TTL deletions UNKNOWN_TO_SDK_VERSION: an old image alone is a removal.
+    let removed = record.event_name == "REMOVE" || change.new_image.is_empty();
+    if removed {
+        #[derive(Deserialize)]
+        struct Removed {
+            id: TaskId,
+            owner: UserId,
+        }
+        let removed: Removed =
+            serde_dynamo::from_item(change.old_image.clone()).context("reading old image")?;
+        return Ok(Some((
+            removed.owner,
+            json!({ "id": removed.id, "action": "task_delete" }),
+        )));
+    }
+    let action = if record.event_name == "INSERT" {
+        "task_create"
+    } else {
+        "task_update"
+    };
+    let task = task(&change.new_image)?;
+    let owner = task.owner;
+    let mut message = serde_json::to_value(TaskBody::from(task))?;
+    message["action"] = json!(action);
+    Ok(Some((owner, message)))
+}
+
+impl Notifier {
+    pub fn new(stores: &Stores, management: aws_sdk_apigatewaymanagement::Client) -> Self {
+        Self {
+            connections: stores.connections.clone(),
+            management,
+        }
+    }
+
+    /// A management API client for `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`,
+    /// or the local server's), with dummy credentials when `local`.
+    pub async fn management_client(
+        endpoint: &str,
+        local: bool,
+    ) -> aws_sdk_apigatewaymanagement::Client {
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
+        if local {
+            loader = loader
+                .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+                    "taskmasterlocal",
+                    "local",
+                    None,
+                    None,
+                    "taskmaster-local",
+                ))
+                .region(aws_config::Region::new("us-east-1"));
+        }
+        aws_sdk_apigatewaymanagement::Client::new(&loader.load().await)
+    }
+
+    /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let dynamo = DynamoConfig::from_env()?;
+        let stores = Stores::new(DynamoStore::new(dynamo.client().await, &dynamo));
+        let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
+        Ok(Self::new(
+            &stores,
+            Self::management_client(&endpoint, false).await,
+        ))
+    }
+
+    /// Delivers every record of a stream batch; the records that could not be delivered are
+    /// reported, so only they are retried.
+    #[tracing::instrument(skip_all, fields(records = event.records.len()))]
+    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for record in &event.records {
+            if let Err(error) = self.deliver(record).await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    event_id = record.event_id,
+                    "delivery failed; record will be retried"
+                );
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    async fn deliver(&self, record: &EventRecord) -> anyhow::Result<()> {
+        let (owner, message) = match message_of(record) {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(()),
+            Err(error) => {
+                // Retrying cannot fix a record we cannot read: log it and move on.
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    event_id = record.event_id,
+                    "unreadable task record skipped"
+                );
+                return Ok(());
+            }
+        };
+        let connections = self
+            .connections
+            .connections_of(owner)
+            .await
+            .context("listing connections")?;
+        let body = message.to_string().into_bytes();
+        let failures = futures::stream::iter(connections)
+            .map(|id| self.post(owner, id, body.clone()))
+            .buffer_unordered(CONCURRENT_POSTS)
+            .filter_map(|result| async move { result.err() })
+            .collect::<Vec<_>>()
+            .await;
+        match failures.into_iter().next() {
+            None => Ok(()),
+            Some(error) => Err(error),
+        }
+    }
+
+    /// Posts to one connection; a connection that is gone (410) is forgotten, not an error.
+    async fn post(&self, owner: UserId, id: String, body: Vec<u8>) -> anyhow::Result<()> {
+        let sent = self
+            .management
+            .post_to_connection()
+            .connection_id(&id)
+            .data(Blob::new(body))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_gone_exception()) =>
+            {
+                tracing::info!(connection_id = id, "connection gone; forgetting it");
+                if let Err(error) = self.connections.remove_connection(owner, &id).await {
+                    tracing::warn!(error = %error, connection_id = id, "could not forget a gone connection");
+                }
+                Ok(())
+            }
+            Err(error) => {
+                Err(anyhow::Error::new(error).context(format!("posting to connection {id}")))
+            }
+        }
+    }
+}

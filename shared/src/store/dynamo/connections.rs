@@ -1,0 +1,109 @@
+//! Open WebSocket connections in the connections table: `USER#<uid>` / `CONN#<id>` lists a
+//! user's connections (one Query), `CONN#<id>` / `OWNER` finds a connection's user. Both carry the
+//! TTL attribute `expires_at`, a little past API Gateway's 2-hour connection limit.
+
+use anyhow::Context;
+use async_trait::async_trait;
+
+use super::error::store_error;
+use super::{DynamoStore, Item, n, s, tx};
+use crate::domain::{Timestamp, UserId};
+use crate::store::{Connection, ConnectionStore, StoreError};
+
+fn key(pk: String, sk: String) -> Item {
+    Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn by_user(user: UserId, id: &str) -> Item {
+    key(format!("USER#{user}"), format!("CONN#{id}"))
+}
+
+fn by_id(id: &str) -> Item {
+    key(format!("CONN#{id}"), "OWNER".to_owned())
+}
+
+#[async_trait]
+impl ConnectionStore for DynamoStore {
+    async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        let expires_at = n(connection.expires_at.unix());
+        let mut listed = by_user(connection.user_id, &connection.id);
+        listed.insert("connection_id".into(), s(connection.id.clone()));
+        listed.insert(
+            "connected_at".into(),
+            s(connection.connected_at.to_string()),
+        );
+        listed.insert("expires_at".into(), expires_at.clone());
+        let mut owner = by_id(&connection.id);
+        owner.insert("user_id".into(), s(connection.user_id.to_string()));
+        owner.insert("expires_at".into(), expires_at);
+        let items = vec![
+            tx::put(&self.connections, listed, None, vec![], vec![])?,
+            tx::put(&self.connections, owner, None, vec![], vec![])?,
+        ];
+        self.transact(items).await.map_err(StoreError::from)
+    }
+
+    async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.connections)
+            .set_key(Some(by_id(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(e, "reading connection owner"))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let owner = item
+            .get("user_id")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|v| UserId::parse(v));
+        Ok(Some(owner.context("connection without a user id")?))
+    }
+
+    async fn connections_of(&self, user: UserId) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.connections)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :conn)")
+                .filter_expression("expires_at > :now")
+                .expression_attribute_values(":pk", s(format!("USER#{user}")))
+                .expression_attribute_values(":conn", s("CONN#"))
+                .expression_attribute_values(":now", n(Timestamp::now().unix()))
+                .projection_expression("connection_id")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error(e, "listing connections"))?;
+            ids.extend(
+                output
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|item| {
+                        item.get("connection_id")
+                            .and_then(|v| v.as_s().ok())
+                            .cloned()
+                    }),
+            );
+            match output.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError> {
+        let items = vec![
+            tx::delete(&self.connections, by_user(user, id), None, vec![], vec![])?,
+            tx::delete(&self.connections, by_id(id), None, vec![], vec![])?,
+        ];
+        self.transact(items).await.map_err(StoreError::from)
+    }
+}
