@@ -284,3 +284,33 @@ async fn a_second_server_on_the_same_data_dir_fails_while_the_first_runs() {
     assert!(!failed.stdout.contains("listening"), "{failed:#?}");
     api.login(&name).await.expect(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn on_dynamodb_local_the_data_survives_a_restart() {
+    // `--start-dynamodb-local` keeps DynamoDB Local's files in the data dir (not in memory).
+    let dir = data_dir();
+    let flags = ["--start-dynamodb-local"];
+    let server = Server::start_with(dir.path(), &flags);
+    let api = Api::new(&server);
+    let name = unique_name("durable");
+    let registered = api.register(&name, &format!("{name}@example.com")).await;
+    let (access, _) = tokens(&registered.expect(StatusCode::CREATED));
+    let task = json!({ "title": "Kept by DynamoDB Local" });
+    let created = api
+        .post("tasks/", task, Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    let stopped = server.interrupt();
+    assert!(stopped.status.success(), "{stopped:#?}");
+    assert!(
+        dir.path().join("dynamodb").is_dir(),
+        "DynamoDB Local's files are in the data dir"
+    );
+
+    let server = Server::start_with(dir.path(), &flags);
+    let api = Api::new(&server);
+    api.login(&name).await.expect(StatusCode::OK);
+    let listed = api.get("tasks/", &access).await.expect(StatusCode::OK);
+    assert_eq!(listed.body["count"], 1);
+    assert_eq!(listed.body["results"][0], created.body);
+}

@@ -113,6 +113,8 @@ impl Fault {
 struct Harness {
     app: axum::Router,
     calls: Recorder,
+    stores: Stores,
+    jwt: std::sync::Arc<shared::auth::JwtKeys>,
 }
 
 impl Harness {
@@ -129,13 +131,16 @@ impl Harness {
             builder = builder.interceptor(fault).retry_config(retries);
         }
         let client = aws_sdk_dynamodb::Client::from_conf(builder.build());
+        let stores = Stores::new(DynamoStore::new(client, &config));
         let state = AppState::new(
-            Stores::new(DynamoStore::new(client, &config)),
+            stores.clone(),
             &AuthConfig::with_secret("dynamo-call-tests-secret-of-32-bytes!"),
         );
         Self {
+            jwt: state.jwt.clone(),
             app: app(all_routes(), state),
             calls,
+            stores,
         }
     }
 
@@ -434,4 +439,70 @@ async fn a_transaction_conflict_on_task_create_is_a_409() {
         .send("GET", "/api/v1/tasks/", Some(&access), None)
         .await;
     assert_eq!(list["count"], 0, "nothing half-written");
+}
+
+#[tokio::test]
+async fn the_websocket_routes_and_the_stream_function_make_their_documented_calls() {
+    use aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest;
+    use shared::realtime::{Gateway, Notifier};
+
+    let h = Harness::new(None).await;
+    let name = unique("socket_");
+    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
+    let (_, registered, _) = h
+        .send("POST", "/api/v1/auth/register/", None, Some(body))
+        .await;
+    let access = registered["tokens"]["access"].as_str().unwrap().to_owned();
+    let gateway = Gateway::new(&h.stores, h.jwt.clone());
+    let event = |route: &str| {
+        let mut event = ApiGatewayWebsocketProxyRequest::default();
+        event.request_context.connection_id = Some(unique("conn"));
+        event.request_context.route_key = Some(route.to_owned());
+        event
+            .headers
+            .insert("authorization", format!("Bearer {access}").parse().unwrap());
+        event
+    };
+    let connect = event("$connect");
+    let mut disconnect = event("$disconnect");
+    disconnect.request_context.connection_id = connect.request_context.connection_id.clone();
+
+    h.calls.take();
+    assert_eq!(gateway.connect(connect).await.status_code, 200);
+    assert_eq!(
+        h.calls.take(),
+        ["GetItem", "TransactWriteItems"],
+        "ws-connect"
+    );
+    assert_eq!(gateway.disconnect(disconnect).await.status_code, 200);
+    assert_eq!(
+        h.calls.take(),
+        ["GetItem", "TransactWriteItems"],
+        "ws-disconnect"
+    );
+    assert_eq!(gateway.message(event("$default")).status_code, 200);
+    assert!(h.calls.take().is_empty(), "ws-default");
+
+    let (_, task, _) = h
+        .send(
+            "POST",
+            "/api/v1/tasks/",
+            Some(&access),
+            Some(json!({ "title": "streamed" })),
+        )
+        .await;
+    let task = shared::domain::TaskId::parse(task["id"].as_str().unwrap()).unwrap();
+    let owner = shared::auth::JwtKeys::decode(&h.jwt, &access, shared::auth::TokenType::Access)
+        .unwrap()
+        .user_id;
+    let stored = h.stores.tasks.task(owner, task).await.unwrap().unwrap();
+    let mut event = aws_lambda_events::event::dynamodb::Event::default();
+    event.records =
+        vec![shared::realtime::records::task_change_record(1, None, Some(&stored)).unwrap()];
+    // No connection is open, so the stream function only looks: one Query, no post.
+    let management = Notifier::management_client("http://127.0.0.1:9", true).await;
+    h.calls.take();
+    let response = Notifier::new(&h.stores, management).handle(event).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(h.calls.take(), ["Query"], "task-stream per task change");
 }

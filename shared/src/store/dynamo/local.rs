@@ -23,18 +23,23 @@ pub struct DynamoDbLocal {
 
 impl DynamoDbLocal {
     /// The directory holding `DynamoDBLocal.jar`: `$TASKMASTER_DYNAMODB_LOCAL_DIR`, else the one
-    /// `scripts/install-tools` installed under `repo_root`.
-    pub fn find_jar_dir(repo_root: &Path) -> anyhow::Result<PathBuf> {
+    /// `scripts/install-tools` installed in `start` or the nearest parent directory holding one.
+    pub fn find_jar_dir(start: &Path) -> anyhow::Result<PathBuf> {
         if let Some(dir) = crate::config::env("TASKMASTER_DYNAMODB_LOCAL_DIR") {
             return Ok(PathBuf::from(dir));
         }
-        let lib = repo_root.join(PACKAGE_DIR);
-        let entries = std::fs::read_dir(&lib).with_context(|| {
-            format!(
-                "DynamoDB Local is not installed in {} (run scripts/install-tools)",
-                lib.display()
-            )
-        })?;
+        let lib = start
+            .ancestors()
+            .map(|dir| dir.join(PACKAGE_DIR))
+            .find(|lib| lib.is_dir())
+            .with_context(|| {
+                format!(
+                    "DynamoDB Local is not installed in {} or above (run scripts/install-tools)",
+                    start.display()
+                )
+            })?;
+        let entries =
+            std::fs::read_dir(&lib).with_context(|| format!("reading {}", lib.display()))?;
         entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
