@@ -2,8 +2,8 @@
 //! connections (and nobody else's), and the handshake refuses anything but an access token.
 //! The DynamoDB runs use DynamoDB Local with the tasks table's stream polled by the server.
 
-// Test helpers panic to report a failure; not every test uses every support helper.
-#![allow(clippy::unwrap_used, dead_code)]
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

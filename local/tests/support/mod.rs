@@ -1,5 +1,8 @@
 //! Runs the built `taskmaster-local` binary as a child process and talks to it over real HTTP.
 
+// Shared by several test crates, each using a part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
