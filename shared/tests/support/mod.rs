@@ -1,6 +1,8 @@
 //! Test support shared by the test crates: the function → router table, and DynamoDB Local.
 #![allow(dead_code)]
 
+pub mod dynamo_harness;
+
 use std::path::{Path, PathBuf};
 
 use axum::Router;

@@ -1,0 +1,193 @@
+//! A DynamoDB-backed app for tests, with SDK interceptors: one that records every operation
+//! sent, and one that makes an operation fail the way DynamoDB Local never does.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::body::SdkBody;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use shared::AppState;
+use shared::config::AuthConfig;
+use shared::http::{all_routes, app};
+use shared::store::{DynamoStore, Stores};
+
+use super::dynamo_config;
+use tower::ServiceExt;
+
+/// Records the name of every DynamoDB operation sent.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "Recorder"
+    }
+
+    /// Once per operation (retries are attempts of the same call).
+    fn read_after_serialization(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?");
+        let name = target.rsplit('.').next().unwrap_or(target).to_owned();
+        self.0.lock().unwrap().push(name);
+        Ok(())
+    }
+}
+
+impl Recorder {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Makes one operation fail with a DynamoDB error: its request is emptied before it is sent (so
+/// DynamoDB Local applies nothing) and the response is replaced by the error.
+#[derive(Debug)]
+pub struct Fault {
+    pub operation: &'static str,
+    pub error_body: Value,
+}
+
+impl Intercept for Fault {
+    fn name(&self) -> &'static str {
+        "Fault"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.applies(cfg) {
+            let request = context.request_mut();
+            *request.body_mut() = SdkBody::from("{}");
+            request.headers_mut().insert("content-length", "2");
+        }
+        Ok(())
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if self.applies(cfg) {
+            let response = context.response_mut();
+            *response.status_mut() = 400u16.try_into()?;
+            *response.body_mut() = SdkBody::from(self.error_body.to_string());
+        }
+        Ok(())
+    }
+}
+
+impl Fault {
+    fn applies(&self, cfg: &ConfigBag) -> bool {
+        cfg.load::<Metadata>()
+            .is_some_and(|m| m.name() == self.operation)
+    }
+}
+
+pub struct Harness {
+    pub app: axum::Router,
+    pub calls: Recorder,
+    pub stores: Stores,
+    pub jwt: std::sync::Arc<shared::auth::JwtKeys>,
+}
+
+impl Harness {
+    pub async fn new(fault: Option<Fault>) -> Self {
+        let config = dynamo_config().await;
+        let calls = Recorder::default();
+        let client = config.client().await;
+        let mut builder = client.config().to_builder().interceptor(calls.clone());
+        if let Some(fault) = fault {
+            // The SDK's own retries, with short pauses so the test is quick.
+            let retries = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(5));
+            builder = builder.interceptor(fault).retry_config(retries);
+        }
+        let client = aws_sdk_dynamodb::Client::from_conf(builder.build());
+        let stores = Stores::new(DynamoStore::new(client, &config));
+        let state = AppState::new(
+            stores.clone(),
+            &AuthConfig::with_secret("dynamo-call-tests-secret-of-32-bytes!"),
+        );
+        Self {
+            jwt: state.jwt.clone(),
+            app: app(all_routes(), state),
+            calls,
+            stores,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "api.test");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        let response = self.app.clone().oneshot(request.unwrap()).await.unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, json, headers)
+    }
+
+    /// Sends the request and returns the DynamoDB operations it made.
+    pub async fn calls_of(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Vec<String> {
+        self.calls.take();
+        let (status, json, _) = self.send(method, path, token, body).await;
+        assert!(status.is_success(), "{method} {path}: {status} {json}");
+        self.calls.take()
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
