@@ -1,6 +1,9 @@
 //! A DynamoDB-backed app for tests, with SDK interceptors: one that records every operation
 //! sent, and one that makes an operation fail the way DynamoDB Local never does.
 
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::{
