@@ -116,6 +116,7 @@ fn expected(function: &str) -> (StatusCode, &'static str, Value) {
             json!("Task deleted successfully"),
         ),
         "task-list" => (StatusCode::OK, "/results/0/title", json!("Existing task")),
+        "fallback" => (StatusCode::NOT_FOUND, "/detail", json!("Not found.")),
         other => panic!("no expectation for {other}"),
     }
 }

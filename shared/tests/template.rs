@@ -104,6 +104,9 @@ async fn every_template_route_is_served_by_its_function_router() {
             .unwrap()
             .1;
         for (method, path) in routes {
+            if path == "$default" {
+                continue; // the fallback: checked by `unmatched_requests_get_json_404_and_405`
+            }
             let path = path.replace("{id}", "0190f1d2-0000-7000-8000-000000000000");
             for path in [path.clone(), format!("{path}/")] {
                 let request = Request::builder()
@@ -159,4 +162,50 @@ fn tables_have_the_keys_index_and_ttl_the_store_uses() {
         Some("NEW_AND_OLD_IMAGES")
     );
     assert_eq!(tasks["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+}
+
+#[tokio::test]
+async fn unmatched_requests_get_json_404_and_405() {
+    let state = AppState::new(
+        Stores::new(EmbeddedStore::in_memory().unwrap()),
+        &AuthConfig::with_secret("template-tests-secret-of-at-least-32-bytes"),
+    );
+    let fallback = template_functions()
+        .into_iter()
+        .find(|(_, routes)| routes.iter().any(|(_, path)| path == "$default"));
+    assert_eq!(
+        fallback.map(|(name, _)| name).as_deref(),
+        Some("fallback"),
+        "the $default route goes to `fallback`"
+    );
+    for (method, path, status) in [
+        ("GET", "/api/v1/nowhere/", StatusCode::NOT_FOUND),
+        (
+            "DELETE",
+            "/api/v1/auth/register/",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        ("PUT", "/api/v1/tasks", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            "POST",
+            "/api/v1/tasks/0190f1d2-0000-7000-8000-000000000000/",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = shared::http::app(shared::http::unmatched(), state.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{method} {path}"
+        );
+    }
 }

@@ -51,6 +51,28 @@ pub fn all_routes() -> Router<AppState> {
         .merge(openapi::get())
 }
 
+/// What API Gateway's `$default` route serves: requests no other route took. Every known path
+/// answers 405 (its methods are served by other functions), anything else 404, both in JSON, so
+/// clients see the same errors on AWS as locally.
+pub fn unmatched() -> Router<AppState> {
+    let paths = [
+        auth::REGISTER,
+        auth::LOGIN,
+        auth::TOKEN_VERIFY,
+        auth::TOKEN_REFRESH,
+        auth::LOGOUT,
+        profile::PROFILE,
+        profile::PASSWORD,
+        tasks::TASKS,
+        tasks::TASK_CREATE,
+        tasks::TASK,
+        openapi::OPENAPI,
+    ];
+    paths.into_iter().fold(Router::new(), |router, path| {
+        router.merge(route(path, MethodRouter::new()))
+    })
+}
+
 /// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
 /// line per request, and a JSON 500 for a panic.
 pub fn app(routes: Router<AppState>, state: AppState) -> Router {

@@ -36,6 +36,7 @@ pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
         ("task-update", tasks::update()),
         ("task-delete", tasks::delete()),
         ("task-list", tasks::list()),
+        ("fallback", shared::http::unmatched()),
     ]
 }
 
