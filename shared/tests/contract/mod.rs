@@ -6,6 +6,7 @@
 //! directory alive). Every case makes its own users with random names and never relies on global
 //! state, so the cases may share one store instance (as DynamoDB Local will).
 
+pub mod connections;
 pub mod listing;
 pub mod tasks;
 pub mod tokens;
@@ -60,6 +61,15 @@ macro_rules! contract_tests {
             listing::list_pages_forward_with_after_and_back_with_before,
             listing::list_filters_by_status_with_its_own_count,
             listing::other_owners_tasks_never_appear,
+            connections::an_added_connection_is_listed_under_its_user,
+            connections::a_connections_owner_is_found_by_its_id,
+            connections::removing_a_connection_removes_it_from_the_list_and_the_owner_lookup,
+            connections::removing_an_unknown_connection_is_ok,
+            connections::removing_a_connection_twice_is_ok,
+            connections::a_users_connections_never_appear_for_another_user,
+            connections::an_expired_connection_is_not_listed,
+            connections::two_connections_of_one_user_are_both_listed,
+            connections::many_connections_of_one_user_are_all_listed,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),+ $(,)?) => {
