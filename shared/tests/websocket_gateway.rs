@@ -73,6 +73,9 @@ impl Harness {
             .connections_of(user)
             .await
             .expect("listing connections")
+            .into_iter()
+            .map(|connection| connection.id)
+            .collect()
     }
 
     async fn owner_of(&self, id: &str) -> Option<UserId> {

@@ -2,6 +2,7 @@
 //! owner, as the REST API shows the task plus an `action`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
@@ -12,12 +13,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::required_env;
-use crate::domain::{Task, TaskId, UserId};
+use crate::domain::{Task, TaskId, Timestamp, UserId};
 use crate::http::tasks::TaskBody;
-use crate::store::{ConnectionStore, DynamoConfig, DynamoStore, Stores};
+use crate::store::{Connection, ConnectionStore, DynamoConfig, DynamoStore, Stores};
 
 /// How many posts to one owner's connections are in flight at once.
 const CONCURRENT_POSTS: usize = 16;
+
+/// How long after it was recorded a connection that answers 410 is still taken to be opening.
+const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Notifier {
@@ -153,7 +157,7 @@ impl Notifier {
             .context("listing connections")?;
         let body = message.to_string().into_bytes();
         let failures = futures::stream::iter(connections)
-            .map(|id| self.post(owner, id, body.clone()))
+            .map(|connection| self.post(connection, body.clone()))
             .buffer_unordered(CONCURRENT_POSTS)
             .filter_map(|result| async move { result.err() })
             .collect::<Vec<_>>()
@@ -164,8 +168,11 @@ impl Notifier {
         }
     }
 
-    /// Posts to one connection; a connection that is gone (410) is forgotten, not an error.
-    async fn post(&self, owner: UserId, id: String, body: Vec<u8>) -> anyhow::Result<()> {
+    /// Posts to one connection; a connection that is gone (410) is forgotten, not an error. A
+    /// connection younger than [`HANDSHAKE_GRACE`] is kept: API Gateway answers 410 until its
+    /// `$connect` has returned, and the client is about to be there.
+    async fn post(&self, connection: Connection, body: Vec<u8>) -> anyhow::Result<()> {
+        let id = connection.id;
         let sent = self
             .management
             .post_to_connection()
@@ -180,8 +187,17 @@ impl Notifier {
                     .as_service_error()
                     .is_some_and(|e| e.is_gone_exception()) =>
             {
+                let age = Timestamp::now().unix() - connection.connected_at.unix();
+                if age < HANDSHAKE_GRACE.as_secs().cast_signed() {
+                    tracing::info!(connection_id = id, age, "connection not open yet; kept");
+                    return Ok(());
+                }
                 tracing::info!(connection_id = id, "connection gone; forgetting it");
-                if let Err(error) = self.connections.remove_connection(owner, &id).await {
+                if let Err(error) = self
+                    .connections
+                    .remove_connection(connection.user_id, &id)
+                    .await
+                {
                     tracing::warn!(error = %error, connection_id = id, "could not forget a gone connection");
                 }
                 Ok(())

@@ -139,8 +139,9 @@ pub trait ConnectionStore: Send + Sync {
     async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError>;
     /// The user a connection id belongs to, if it is recorded.
     async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError>;
-    /// The ids of `user`'s recorded connections (expired ones excluded).
-    async fn connections_of(&self, user: UserId) -> Result<Vec<String>, StoreError>;
+    /// `user`'s recorded connections (expired ones excluded), read strongly consistently so a
+    /// connection just made is among them.
+    async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError>;
     /// Forgets the connection `id` of `user` (both entries); unknown connections are fine.
     async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError>;
 }

@@ -36,7 +36,10 @@ async fn listed(stores: &Stores, user: UserId) -> Vec<String> {
         .connections
         .connections_of(user)
         .await
-        .expect("listing connections");
+        .expect("listing connections")
+        .into_iter()
+        .map(|connection| connection.id)
+        .collect::<Vec<_>>();
     ids.sort();
     ids
 }
@@ -171,4 +174,22 @@ pub async fn many_connections_of_one_user_are_all_listed(stores: &Stores) {
 
     expected.sort();
     assert_eq!(listed(stores, user).await, expected);
+}
+
+pub async fn a_listed_connection_says_whose_it_is_and_when_it_was_made(stores: &Stores) {
+    let user = UserId::new();
+    let connection = open_connection(user);
+    add(stores, &connection).await;
+
+    let listed = stores
+        .connections
+        .connections_of(user)
+        .await
+        .expect("listing connections");
+
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, connection.id);
+    assert_eq!(listed[0].user_id, user);
+    assert_eq!(listed[0].connected_at, connection.connected_at);
+    assert_eq!(listed[0].expires_at.unix(), connection.expires_at.unix());
 }

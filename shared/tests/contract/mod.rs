@@ -70,6 +70,7 @@ macro_rules! contract_tests {
             connections::an_expired_connection_is_not_listed,
             connections::two_connections_of_one_user_are_both_listed,
             connections::many_connections_of_one_user_are_all_listed,
+            connections::a_listed_connection_says_whose_it_is_and_when_it_was_made,
         );
     };
     (@cases $make:expr; $($module:ident :: $case:ident),+ $(,)?) => {

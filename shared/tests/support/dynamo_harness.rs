@@ -4,6 +4,7 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::{
@@ -14,6 +15,7 @@ use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
@@ -60,11 +62,22 @@ impl Recorder {
 }
 
 /// Makes one operation fail with a DynamoDB error: its request is emptied before it is sent (so
-/// DynamoDB Local applies nothing) and the response is replaced by the error.
+/// DynamoDB Local applies nothing) and the response is replaced by the error. It fails every
+/// attempt, or only the first `times` attempts.
 #[derive(Debug)]
 pub struct Fault {
-    pub operation: &'static str,
-    pub error_body: Value,
+    operation: &'static str,
+    error_body: Value,
+    /// Attempts still to fail; `None`: all of them.
+    remaining: Option<AtomicUsize>,
+}
+
+/// Marks an attempt the fault applies to, between its two hooks.
+#[derive(Debug, Clone)]
+struct Faulted;
+
+impl Storable for Faulted {
+    type Storer = StoreReplace<Self>;
 }
 
 impl Intercept for Fault {
@@ -82,6 +95,9 @@ impl Intercept for Fault {
             let request = context.request_mut();
             *request.body_mut() = SdkBody::from("{}");
             request.headers_mut().insert("content-length", "2");
+            cfg.interceptor_state().store_put(Faulted);
+        } else {
+            cfg.interceptor_state().unset::<Faulted>();
         }
         Ok(())
     }
@@ -92,7 +108,7 @@ impl Intercept for Fault {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if self.applies(cfg) {
+        if cfg.load::<Faulted>().is_some() {
             let response = context.response_mut();
             *response.status_mut() = 400u16.try_into()?;
             *response.body_mut() = SdkBody::from(self.error_body.to_string());
@@ -102,9 +118,34 @@ impl Intercept for Fault {
 }
 
 impl Fault {
+    /// Every attempt of `operation` fails with `error_body`.
+    pub fn always(operation: &'static str, error_body: Value) -> Self {
+        Self {
+            operation,
+            error_body,
+            remaining: None,
+        }
+    }
+
+    /// The first `times` attempts of `operation` fail with `error_body`, later ones go through.
+    pub fn times(operation: &'static str, error_body: Value, times: usize) -> Self {
+        Self {
+            operation,
+            error_body,
+            remaining: Some(AtomicUsize::new(times)),
+        }
+    }
+
+    /// Whether this attempt fails (and, when counted, uses up one failure).
     fn applies(&self, cfg: &ConfigBag) -> bool {
-        cfg.load::<Metadata>()
-            .is_some_and(|m| m.name() == self.operation)
+        let operation = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| m.name() == self.operation);
+        operation
+            && self.remaining.as_ref().is_none_or(|left| {
+                left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            })
     }
 }
 

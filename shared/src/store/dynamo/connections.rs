@@ -6,9 +6,17 @@ use anyhow::Context;
 use async_trait::async_trait;
 
 use super::error::store_error;
-use super::{DynamoStore, Item, n, s, tx};
+use super::{DynamoStore, Item, from_item, n, s, tx};
 use crate::domain::{Timestamp, UserId};
 use crate::store::{Connection, ConnectionStore, StoreError};
+
+/// What a user's listing item holds.
+#[derive(serde::Deserialize)]
+struct Listed {
+    connection_id: String,
+    connected_at: Timestamp,
+    expires_at: i64,
+}
 
 fn key(pk: String, sk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
@@ -63,8 +71,8 @@ impl ConnectionStore for DynamoStore {
         Ok(Some(owner.context("connection without a user id")?))
     }
 
-    async fn connections_of(&self, user: UserId) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
+    async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError> {
+        let mut connections = Vec::new();
         let mut start = None;
         loop {
             let output = self
@@ -72,29 +80,29 @@ impl ConnectionStore for DynamoStore {
                 .query()
                 .table_name(&self.connections)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :conn)")
+                .consistent_read(true)
                 .filter_expression("expires_at > :now")
                 .expression_attribute_values(":pk", s(format!("USER#{user}")))
                 .expression_attribute_values(":conn", s("CONN#"))
                 .expression_attribute_values(":now", n(Timestamp::now().unix()))
-                .projection_expression("connection_id")
+                .projection_expression("connection_id, connected_at, expires_at")
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| store_error(e, "listing connections"))?;
-            ids.extend(
-                output
-                    .items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|item| {
-                        item.get("connection_id")
-                            .and_then(|v| v.as_s().ok())
-                            .cloned()
-                    }),
-            );
+            for item in output.items.unwrap_or_default() {
+                let listed: Listed = from_item(item)?;
+                connections.push(Connection {
+                    id: listed.connection_id,
+                    user_id: user,
+                    connected_at: listed.connected_at,
+                    expires_at: Timestamp::from_unix(listed.expires_at)
+                        .context("connection expiry out of range")?,
+                });
+            }
             match output.last_evaluated_key {
                 Some(last) => start = Some(last),
-                None => return Ok(ids),
+                None => return Ok(connections),
             }
         }
     }

@@ -57,6 +57,14 @@ const THROTTLING: [&str; 4] = [
     "ThrottlingError",
 ];
 
+/// The cancellation reasons of a transaction that mean throttling (they differ from the error
+/// codes above: no `Exception` suffix).
+const THROTTLED_REASONS: [&str; 3] = [
+    "ProvisionedThroughputExceeded",
+    "ThrottlingError",
+    "RequestLimitExceeded",
+];
+
 /// Maps what every operation can fail with: throttling, conflicts, the rest.
 pub(super) fn store_error<E>(
     error: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
@@ -118,10 +126,7 @@ pub(super) fn transaction_failure(
         .iter()
         .map(|r| r.code().unwrap_or("None"))
         .collect();
-    if codes
-        .iter()
-        .any(|code| THROTTLING.iter().any(|t| code.starts_with(t)))
-    {
+    if codes.iter().any(|code| THROTTLED_REASONS.contains(code)) {
         return Failure::Store(StoreError::Throttled);
     }
     if codes.contains(&"ConditionalCheckFailed") {

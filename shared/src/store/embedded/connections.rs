@@ -54,12 +54,12 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
-    async fn connections_of(&self, user: UserId) -> Result<Vec<String>, StoreError> {
+    async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError> {
         self.read(move |tx| {
             let connections = tx.open_table(CONNECTIONS)?;
             let prefix = user.as_uuid().as_bytes().to_vec();
             let now = Timestamp::now();
-            let mut ids = Vec::new();
+            let mut live = Vec::new();
             for entry in connections.range(prefix.as_slice()..)? {
                 let (key, value) = entry?;
                 if !key.value().starts_with(&prefix) {
@@ -67,10 +67,10 @@ impl ConnectionStore for EmbeddedStore {
                 }
                 let connection: Connection = decode(value.value())?;
                 if connection.expires_at > now {
-                    ids.push(connection.id);
+                    live.push(connection);
                 }
             }
-            Ok(ids)
+            Ok(live)
         })
         .await
     }
