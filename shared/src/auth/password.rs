@@ -1,7 +1,5 @@
 //! Argon2id password hashing, run off the async runtime.
 
-use std::sync::OnceLock;
-
 use anyhow::Context;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 
@@ -41,7 +39,7 @@ pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow
         None => {
             let plain = plain.to_owned();
             tokio::task::spawn_blocking(move || {
-                let _ = verify_blocking(&plain, dummy_hash());
+                let _ = verify_blocking(&plain, DUMMY_HASH);
                 Ok(false)
             })
             .await
@@ -60,17 +58,10 @@ fn verify_blocking(plain: &str, hash: &str) -> anyhow::Result<bool> {
     }
 }
 
-/// A hash of a random password with the live parameters, made once per process.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let random = uuid::Uuid::new_v4().to_string();
-        hasher()
-            .hash_password(random.as_bytes())
-            .map(|hash| hash.to_string())
-            .unwrap_or_default()
-    })
-}
+/// The hash an unknown user's login is verified against: argon2id of a random, forgotten password,
+/// with the live parameters (a test checks they match). A constant, so even the first failed
+/// login of a cold Lambda costs exactly one verification, like a wrong password does.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$+Ff1utn2hzR9wJFKC9Xasw$dZ55hBK8Rkj4vDD8/8t8UFhhH67qRPJjr/Exz6FqIxI";
 
 #[cfg(test)]
 mod tests {
@@ -87,6 +78,21 @@ mod tests {
             !verify_password_or_dummy("correct-horse", None)
                 .await
                 .unwrap()
+        );
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_live_parameters() {
+        let dummy = argon2::PasswordHash::new(DUMMY_HASH).unwrap();
+        let live = hasher().hash_password(b"any password").unwrap().to_string();
+        let live = argon2::PasswordHash::new(&live).unwrap();
+        assert_eq!(dummy.algorithm, live.algorithm);
+        assert_eq!(dummy.version, live.version);
+        assert_eq!(dummy.params, live.params);
+        assert_eq!(
+            dummy.hash.map(|h| h.len()),
+            live.hash.map(|h| h.len()),
+            "same output length"
         );
     }
 }

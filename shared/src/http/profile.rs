@@ -176,26 +176,23 @@ pub(crate) async fn change_password(
     AppJson(body): AppJson<PasswordRequest>,
 ) -> Result<Json<Detail>> {
     let mut errors = FieldErrors::default();
+    let mismatch = body.new_password_1.is_some()
+        && body.new_password_2.is_some()
+        && body.new_password_1 != body.new_password_2;
     let old = errors.required("old_password", body.old_password, Ok);
-    let confirmation = errors.required("new_password_2", body.new_password_2, Ok);
-    let new = errors.required("new_password_1", body.new_password_1, |new| {
-        if confirmation
-            .as_deref()
-            .is_some_and(|confirmation| confirmation != new)
-        {
-            return Ok(None);
-        }
-        Password::parse(new).map(Some)
-    });
-    let (Some(old), Some(new), true) = (old, new, errors.is_empty()) else {
+    let new = errors.required("new_password_1", body.new_password_1, Password::parse);
+    errors.required("new_password_2", body.new_password_2, Ok);
+    if mismatch {
+        errors.add("new_password_2", "Value should be same as new_password_1");
+    }
+    let Some(old) = old else {
         return Err(errors.into());
     };
-    let Some(new) = new else {
-        return Err(FieldErrors::single(
-            "new_password_2",
-            "Value should be same as new_password_1",
-        )
-        .into());
+    // The old password is checked even when the new one is refused, so the answer names every
+    // field that is wrong.
+    let new = match new {
+        Some(new) if errors.is_empty() => Ok(new),
+        _ => Err(errors),
     };
     state.accounts.change_password(id, &old, new).await?;
     Ok(Json(Detail::new("password updated successfully")))

@@ -357,11 +357,21 @@ fn base_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
             .and_then(|v| v.split(',').next())
             .map(str::trim)
     };
+    // Only values that make a plain http(s) URL: a forged header cannot turn the links into
+    // `javascript:` ones or point them at a path or a user of its choosing.
     let scheme = first("x-forwarded-proto")
         .or(uri.scheme_str())
-        .unwrap_or("http");
+        .map(str::to_ascii_lowercase)
+        .filter(|s| s == "http" || s == "https")
+        .unwrap_or_else(|| "http".to_owned());
     let host = first(header::HOST.as_str())
         .or(uri.authority().map(|a| a.as_str()))
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
         .unwrap_or("localhost");
     format!("{scheme}://{host}{}", uri.path())
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::auth::{
     JwtKeys, TokenPair, TokenType, hash_password, verify_password, verify_password_or_dummy,
 };
-use crate::domain::{Email, Password, PersonName, Timestamp, User, UserId, Username};
+use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
 use crate::error::{Error, Result};
 use crate::store::{RefreshToken, StoreError, Stores, TokenStore, UserStore};
 
@@ -154,20 +154,27 @@ impl AccountService {
     }
 
     /// Changes the password after checking the old one, and revokes every refresh token.
+    /// `new_password` is the new password, or the field errors it was refused with; either way
+    /// a wrong old password is reported too.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn change_password(
         &self,
         id: UserId,
         old_password: &str,
-        new_password: Password,
+        new_password: Result<Password, FieldErrors>,
     ) -> Result<()> {
         let before = self.profile(id).await?;
-        if !verify_password(old_password, &before.password_hash).await? {
-            return Err(Error::field(
-                "old_password",
-                "Your old password was entered incorrectly.",
-            ));
-        }
+        let old_is_right = verify_password(old_password, &before.password_hash).await?;
+        let new_password = match (new_password, old_is_right) {
+            (Ok(new), true) => new,
+            (refused, _) => {
+                let mut errors = refused.err().unwrap_or_default();
+                if !old_is_right {
+                    errors.add("old_password", "Your old password was entered incorrectly.");
+                }
+                return Err(errors.into());
+            }
+        };
         let mut after = before.clone();
         after.password_hash = hash_password(&new_password).await?;
         after.version += 1;

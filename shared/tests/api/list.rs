@@ -163,12 +163,12 @@ async fn list_accepts_page_sizes_one_and_a_hundred() {
 }
 
 #[tokio::test]
-async fn list_links_are_absolute_urls_from_host_and_forwarded_proto() {
+async fn list_links_are_absolute_http_urls_from_host_and_forwarded_proto() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     app.create_tasks(&access, 3).await;
     let bearer = format!("Bearer {access}");
-    let cases: [(&[(&str, &str)], &str); 3] = [
+    let cases: [(&[(&str, &str)], &str); 5] = [
         (
             &[("host", "tasks.example.org")],
             "http://tasks.example.org/api/v1/tasks/?page_size=2&cursor=",
@@ -186,6 +186,17 @@ async fn list_links_are_absolute_urls_from_host_and_forwarded_proto() {
                 ("x-forwarded-proto", "https, http"),
             ],
             "https://localhost:3000/api/v1/tasks/?page_size=2&cursor=",
+        ),
+        (
+            &[
+                ("host", "tasks.example.org"),
+                ("x-forwarded-proto", "javascript"),
+            ],
+            "http://tasks.example.org/api/v1/tasks/?page_size=2&cursor=",
+        ),
+        (
+            &[("host", "evil.example@tasks.example.org/phish?")],
+            "http://localhost/api/v1/tasks/?page_size=2&cursor=",
         ),
     ];
     for (headers, prefix) in cases {

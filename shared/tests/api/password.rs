@@ -77,6 +77,30 @@ async fn password_change_to_a_weak_password_is_400_on_new_password_1() {
 }
 
 #[tokio::test]
+async fn password_change_names_every_wrong_field_at_once() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+
+    let response = app
+        .post_json(
+            PASSWORD_CHANGE,
+            &change("not-my-password", "short", "shorter"),
+            Some(&access),
+        )
+        .await;
+
+    response.assert_body(
+        StatusCode::BAD_REQUEST,
+        json!({
+            "old_password": ["Your old password was entered incorrectly."],
+            "new_password_1": ["This password is too short. It must contain at least 8 characters."],
+            "new_password_2": ["Value should be same as new_password_1"],
+        }),
+    );
+    app.login_ok("ada_lovelace", PASSWORD).await;
+}
+
+#[tokio::test]
 async fn password_change_with_missing_fields_is_400_naming_each() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
