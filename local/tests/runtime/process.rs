@@ -1,0 +1,267 @@
+//! A function's release binary as Lambda runs a `provided.al2023` bootstrap: Lambda's environment
+//! variables, the Runtime API address of the stand-in, and its answer read back as API Gateway
+//! would.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use shared::store::DynamoConfig;
+
+use super::api::{Outcome, RuntimeApi};
+use super::fixtures::SECRET;
+
+/// How long a binary may take from start to its answer (cold start + DynamoDB Local).
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Newest modification time of the files under `path` (recursively).
+pub fn newest_mtime(path: &Path) -> Option<SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_file() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| newest_mtime(&entry.path()))
+        .max()
+}
+
+/// `target/release/<function>` (or under `$CARGO_TARGET_DIR`), which must exist and be newer than
+/// the sources it is built from: this test runs the binary, it does not build it.
+pub fn release_binary(function: &str) -> PathBuf {
+    let root = repo_root();
+    let target = match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    };
+    let binary = target.join("release").join(function);
+    let build =
+        "cargo build --release --locked $(for f in functions/*; do echo -p $(basename $f); done)";
+    let built = std::fs::metadata(&binary)
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|e| {
+            panic!(
+                "release binary {} is missing ({e}): build the functions first, from the \
+                 repository root: {build}  (scripts/test does this before the tests)",
+                binary.display()
+            )
+        });
+    let sources = [
+        root.join("shared/src"),
+        root.join("shared/Cargo.toml"),
+        root.join("functions").join(function),
+        root.join("template.yaml"),
+        root.join("Cargo.toml"),
+        root.join("Cargo.lock"),
+    ];
+    if let Some(newest) = sources.iter().filter_map(|p| newest_mtime(p)).max() {
+        assert!(
+            newest <= built,
+            "release binary {} is older than its sources: rebuild it first: {build}",
+            binary.display()
+        );
+    }
+    binary
+}
+
+/// The environment Lambda gives a `provided.al2023` function, plus the function's configuration
+/// (what template.yaml sets), pointed at the stand-in and DynamoDB Local. Nothing is inherited.
+pub fn lambda_env(
+    function: &str,
+    api: &RuntimeApi,
+    config: &DynamoConfig,
+) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("AWS_LAMBDA_RUNTIME_API", api.address()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "1".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{function}"),
+        ),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            "2026/11/25/[1]0123456789abcdef".to_owned(),
+        ),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+        // Lambda hands the function its role's credentials this way; DynamoDB Local accepts any
+        // (letters and digits only in the key id).
+        ("AWS_ACCESS_KEY_ID", "ASIALAMBDATEST".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+        ("AWS_SESSION_TOKEN", "local".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("LAMBDA_TASK_ROOT", "/var/task".to_owned()),
+        ("_HANDLER", "bootstrap".to_owned()),
+        ("TZ", ":UTC".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+        ("TASKMASTER_USERS_TABLE", config.users_table.clone()),
+        ("TASKMASTER_TASKS_TABLE", config.tasks_table.clone()),
+        (
+            "TASKMASTER_CONNECTIONS_TABLE",
+            config.connections_table.clone(),
+        ),
+        ("TASKMASTER_JWT_SECRET", SECRET.to_owned()),
+        ("TASKMASTER_ACCESS_TOKEN_TTL", "900".to_owned()),
+        ("TASKMASTER_REFRESH_TOKEN_TTL", "1209600".to_owned()),
+    ];
+    if let Some(endpoint) = &config.endpoint {
+        env.push(("TASKMASTER_DYNAMODB_ENDPOINT", endpoint.clone()));
+    }
+    env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A function binary running under the stand-in; killed when dropped.
+pub struct Function {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+impl Function {
+    pub fn start(name: &str, env: Vec<(String, String)>) -> Self {
+        let binary = release_binary(name);
+        let log_dir = tempfile::tempdir().expect("log dir");
+        let log = log_dir.path().join("output.log");
+        let out = File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new(&binary)
+            .env_clear()
+            .envs(env)
+            .current_dir(log_dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        Self {
+            name: name.to_owned(),
+            child: Some(child),
+            log,
+            _log_dir: log_dir,
+        }
+    }
+
+    /// Everything the process printed (stdout and stderr).
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().expect("polling the function process"))
+    }
+
+    /// The next outcome from `api`, failing if the process exits or nothing comes in time.
+    pub async fn outcome(&mut self, api: &mut RuntimeApi) -> Outcome {
+        let deadline = Instant::now() + ANSWER_WITHIN;
+        loop {
+            if let Some(outcome) = api.outcome(Duration::from_millis(100)).await {
+                return outcome;
+            }
+            if let Some(status) = self.exited() {
+                // It may have posted just before exiting.
+                if let Some(outcome) = api.outcome(Duration::from_millis(200)).await {
+                    return outcome;
+                }
+                panic!(
+                    "{}: the process exited ({status}) without answering; its output:\n{}",
+                    self.name,
+                    self.output()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: no answer within {ANSWER_WITHIN:?}; its output:\n{}",
+                self.name,
+                self.output()
+            );
+        }
+    }
+
+    /// Waits for the process to exit by itself.
+    pub async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: still running after {within:?}; its output:\n{}",
+                self.name,
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// An API Gateway HTTP API (payload 2.0) response as the function posted it.
+#[derive(Debug)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    /// The body as JSON; `Null` when there is none.
+    pub body: Value,
+}
+
+pub fn api_response(function: &str, raw: &[u8]) -> ApiResponse {
+    let response: Value = serde_json::from_slice(raw).unwrap_or_else(|e| {
+        panic!(
+            "{function}: the response is not JSON ({e}): {}",
+            String::from_utf8_lossy(raw)
+        )
+    });
+    let status = response["statusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or_else(|| panic!("{function}: no statusCode in {response}"));
+    assert_ne!(
+        response["isBase64Encoded"],
+        json!(true),
+        "{function}: a JSON API answers in text: {response}"
+    );
+    let content_type = response["headers"]
+        .as_object()
+        .and_then(|headers| {
+            headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        })
+        .and_then(|(_, value)| value.as_str())
+        .map(str::to_owned);
+    let body = match response["body"].as_str() {
+        None | Some("") => Value::Null,
+        Some(text) => serde_json::from_str(text)
+            .unwrap_or_else(|e| panic!("{function}: body is not JSON ({e}): {text}")),
+    };
+    ApiResponse {
+        status,
+        content_type,
+        body,
+    }
+}
