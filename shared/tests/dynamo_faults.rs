@@ -5,7 +5,7 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 use support::dynamo_harness::{Fault, Harness, unique};
 
@@ -51,102 +51,107 @@ fn cancelled(code: &str) -> serde_json::Value {
     })
 }
 
-/// A user made through a fault-free app (register writes a transaction too); its access token.
-async fn user_of_a_clean_app(prefix: &str) -> (Harness, String) {
-    let clean = Harness::new(None).await;
-    let name = unique(prefix);
-    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
-    let (status, json, _) = clean
-        .send("POST", "/api/v1/auth/register/", None, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    let access = json["tokens"]["access"].as_str().unwrap().to_owned();
-    (clean, access)
+/// An app whose transactions fail as `fault` says, and a user made through a fault-free app on
+/// the same tables (register writes a transaction too), with that user's access token.
+struct Faulty {
+    faulty: Harness,
+    clean: Harness,
+    access: String,
+}
+
+impl Faulty {
+    async fn new(fault: Fault) -> Self {
+        let faulty = Harness::new(Some(fault)).await;
+        let clean = Harness::new(None).await;
+        let name = unique("faulty_");
+        let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
+        let (status, json, _) = clean
+            .send("POST", "/api/v1/auth/register/", None, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        let access = json["tokens"]["access"].as_str().unwrap().to_owned();
+        faulty.calls.take();
+        Self {
+            faulty,
+            clean,
+            access,
+        }
+    }
+
+    /// Creates a task through the faulty app.
+    async fn create_task(&self, title: &str) -> (StatusCode, serde_json::Value, HeaderMap) {
+        self.faulty
+            .send(
+                "POST",
+                "/api/v1/tasks/",
+                Some(&self.access),
+                Some(json!({ "title": title })),
+            )
+            .await
+    }
+
+    /// The user's task list, read through the clean app.
+    async fn stored(&self) -> serde_json::Value {
+        let (_, list, _) = self
+            .clean
+            .send("GET", "/api/v1/tasks/", Some(&self.access), None)
+            .await;
+        list
+    }
 }
 
 #[tokio::test]
 async fn a_transaction_that_conflicts_once_is_retried_and_succeeds() {
-    let h = Harness::new(Some(Fault::times(
+    let app = Faulty::new(Fault::times(
         "TransactWriteItems",
         cancelled("TransactionConflict"),
         1,
-    )))
+    ))
     .await;
-    let (clean, access) = user_of_a_clean_app("conflict_once_").await;
 
-    h.calls.take();
-    let (status, json, _) = h
-        .send(
-            "POST",
-            "/api/v1/tasks/",
-            Some(&access),
-            Some(json!({ "title": "racing" })),
-        )
-        .await;
+    let (status, json, _) = app.create_task("racing").await;
+
     assert_eq!(status, StatusCode::CREATED, "{json}");
     assert_eq!(
-        h.calls.take(),
+        app.faulty.calls.take(),
         ["TransactWriteItems", "TransactWriteItems"],
         "the cancelled transaction is sent once more"
     );
-    let (_, list, _) = clean
-        .send("GET", "/api/v1/tasks/", Some(&access), None)
-        .await;
-    assert_eq!(list["count"], 1, "written once, counted once");
-    assert_eq!(list["results"][0]["title"], "racing");
+    let stored = app.stored().await;
+    assert_eq!(stored["count"], 1, "written once, counted once");
+    assert_eq!(stored["results"][0]["title"], "racing");
 }
 
 #[tokio::test]
 async fn a_transaction_that_keeps_conflicting_is_a_409_and_writes_nothing() {
-    let h = Harness::new(Some(Fault::always(
+    let app = Faulty::new(Fault::always(
         "TransactWriteItems",
         cancelled("TransactionConflict"),
-    )))
+    ))
     .await;
-    let (clean, access) = user_of_a_clean_app("conflict_").await;
 
-    h.calls.take();
-    let (status, json, _) = h
-        .send(
-            "POST",
-            "/api/v1/tasks/",
-            Some(&access),
-            Some(json!({ "title": "racing" })),
-        )
-        .await;
+    let (status, json, _) = app.create_task("racing").await;
+
     assert_eq!(status, StatusCode::CONFLICT, "{json}");
     assert!(json["detail"].is_string(), "{json}");
-    assert_eq!(h.calls.take().len(), 4, "four attempts in all");
-    let (_, list, _) = clean
-        .send("GET", "/api/v1/tasks/", Some(&access), None)
-        .await;
-    assert_eq!(list["count"], 0, "nothing half-written");
+    assert_eq!(app.faulty.calls.take().len(), 4, "four attempts in all");
+    assert_eq!(app.stored().await["count"], 0, "nothing half-written");
 }
 
 #[tokio::test]
 async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
-    let h = Harness::new(Some(Fault::always(
+    let app = Faulty::new(Fault::always(
         "TransactWriteItems",
         cancelled("ProvisionedThroughputExceeded"),
-    )))
+    ))
     .await;
-    let (clean, access) = user_of_a_clean_app("throttled_tx_").await;
 
-    let (status, json, headers) = h
-        .send(
-            "POST",
-            "/api/v1/tasks/",
-            Some(&access),
-            Some(json!({ "title": "throttled" })),
-        )
-        .await;
+    let (status, json, headers) = app.create_task("throttled").await;
+
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     assert_eq!(
         headers.get("retry-after").and_then(|v| v.to_str().ok()),
         Some("1")
     );
-    let (_, list, _) = clean
-        .send("GET", "/api/v1/tasks/", Some(&access), None)
-        .await;
-    assert_eq!(list["count"], 0, "nothing written");
+    assert_eq!(app.stored().await["count"], 0, "nothing written");
 }
