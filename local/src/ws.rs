@@ -170,7 +170,7 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
-        let answer = state.gateway.message(event(
+        let answer = shared::realtime::message(event(
             "$default",
             "MESSAGE",
             &id,

@@ -8,7 +8,7 @@ use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
 use crate::service::cursor::CursorKey;
 use crate::service::{AccountService, TaskService};
-use crate::store::{DynamoConfig, DynamoStore, Stores};
+use crate::store::Stores;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,11 +29,9 @@ impl AppState {
     }
 
     /// The production state, for a Lambda's cold start: the DynamoDB tables and the JWT secret
-    /// from the environment (see [`AuthConfig`] and [`DynamoConfig`]).
+    /// from the environment (see [`AuthConfig`] and [`Stores::from_env`]).
     pub async fn from_env() -> anyhow::Result<Self> {
         let auth = AuthConfig::from_env(None)?;
-        let dynamo = DynamoConfig::from_env()?;
-        let store = DynamoStore::new(dynamo.client().await, &dynamo);
-        Ok(Self::new(Stores::new(store), &auth))
+        Ok(Self::new(Stores::from_env().await?, &auth))
     }
 }

@@ -226,7 +226,10 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         ["GetItem", "TransactWriteItems"],
         "ws-disconnect"
     );
-    assert_eq!(gateway.message(event("$default")).status_code, 200);
+    assert_eq!(
+        shared::realtime::message(event("$default")).status_code,
+        200
+    );
     assert!(h.calls.take().is_empty(), "ws-default");
 
     let (_, task, _) = h

@@ -209,3 +209,36 @@ async fn unmatched_requests_get_json_404_and_405() {
         );
     }
 }
+
+/// The signing key reaches only the functions that check or issue tokens: every HTTP endpoint
+/// but `fallback`, and `ws-connect`. The Globals give it to nobody.
+#[test]
+fn only_the_functions_that_check_tokens_get_the_jwt_secret() {
+    let template = template();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        globals.get("TASKMASTER_JWT_SECRET").is_none(),
+        "the secret is not a global"
+    );
+    let mut holders: Vec<&str> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .filter(|r| {
+            r["Properties"]["Environment"]["Variables"]
+                .get("TASKMASTER_JWT_SECRET")
+                .is_some()
+        })
+        .map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap())
+        .collect();
+    holders.sort_unstable();
+    let mut expected: Vec<&str> = support::function_routers()
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| *name != "fallback")
+        .chain(["ws-connect"])
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(holders, expected);
+}

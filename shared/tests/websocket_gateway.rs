@@ -390,7 +390,7 @@ async fn a_client_message_gets_a_json_error_and_the_connection_stays() {
         .await;
     assert_eq!(connected.status_code, 200);
 
-    let response = harness.gateway.message(recorded("ws-default"));
+    let response = shared::realtime::message(recorded("ws-default"));
 
     let (status, body) = status_and_body(&response);
     assert_eq!(status, 200);

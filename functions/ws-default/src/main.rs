@@ -6,11 +6,9 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let gateway = shared::realtime::Gateway::from_env().await?;
     lambda_runtime::run(service_fn(
-        |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            let gateway = gateway.clone();
-            async move { Ok::<_, lambda_runtime::Error>(gateway.message(event.payload)) }
+        |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+            Ok::<_, lambda_runtime::Error>(shared::realtime::message(event.payload))
         },
     ))
     .await

@@ -6,11 +6,14 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let gateway = shared::realtime::Gateway::from_env().await?;
+    let connections = shared::store::Stores::from_env().await?.connections;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-            let gateway = gateway.clone();
-            async move { Ok::<_, lambda_runtime::Error>(gateway.disconnect(event.payload).await) }
+            let connections = connections.clone();
+            async move {
+                let response = shared::realtime::disconnect(connections.as_ref(), event.payload);
+                Ok::<_, lambda_runtime::Error>(response.await)
+            }
         },
     ))
     .await

@@ -26,7 +26,10 @@ use crate::error::Error;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A router serving `method_router` at `path` both with and without a trailing slash.
-pub(crate) fn route(path: &str, method_router: MethodRouter<AppState>) -> Router<AppState> {
+pub(crate) fn route<S: Clone + Send + Sync + 'static>(
+    path: &str,
+    method_router: MethodRouter<S>,
+) -> Router<S> {
     Router::new()
         .route(path, method_router.clone())
         .route(&format!("{path}/"), method_router)
@@ -54,7 +57,7 @@ pub fn all_routes() -> Router<AppState> {
 /// What API Gateway's `$default` route serves: requests no other route took. Every known path
 /// answers 405 (its methods are served by other functions), anything else 404, both in JSON, so
 /// clients see the same errors on AWS as locally.
-pub fn unmatched() -> Router<AppState> {
+pub fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let paths = [
         auth::REGISTER,
         auth::LOGIN,
@@ -75,7 +78,7 @@ pub fn unmatched() -> Router<AppState> {
 
 /// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
 /// line per request, and a JSON 500 for a panic.
-pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
     routes
         .fallback(|| async { Error::NotFound("Not found.") })
         .method_not_allowed_fallback(|method: Method| async move { Error::MethodNotAllowed(method.to_string()) })

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::auth::{JwtKeys, TokenType};
 use crate::config::AuthConfig;
 use crate::domain::Timestamp;
-use crate::store::{Connection, ConnectionStore, DynamoConfig, DynamoStore, Stores, UserStore};
+use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
@@ -60,11 +60,10 @@ impl Gateway {
         }
     }
 
-    /// For a Lambda's cold start: DynamoDB and the JWT secret from the environment.
+    /// For `ws-connect`'s cold start: DynamoDB and the JWT secret from the environment.
     pub async fn from_env() -> anyhow::Result<Self> {
         let auth = AuthConfig::from_env(None)?;
-        let dynamo = DynamoConfig::from_env()?;
-        let stores = Stores::new(DynamoStore::new(dynamo.client().await, &dynamo));
+        let stores = Stores::from_env().await?;
         Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth))))
     }
 
@@ -116,34 +115,42 @@ impl Gateway {
         }
     }
 
-    /// `$disconnect`: forgets the connection.
-    #[tracing::instrument(skip_all)]
+    /// `$disconnect`, as [`disconnect`] with this gateway's connections.
     pub async fn disconnect(
         &self,
         request: ApiGatewayWebsocketProxyRequest,
     ) -> ApiGatewayProxyResponse {
-        let Some(id) = request.request_context.connection_id else {
-            return response(400, json!({ "detail": "No connection id." }));
-        };
-        let result = match self.connections.connection_owner(&id).await {
-            Ok(Some(owner)) => self.connections.remove_connection(owner, &id).await,
-            Ok(None) => Ok(()),
-            Err(error) => Err(error),
-        };
-        match result {
-            Ok(()) => response(200, json!({ "detail": "Disconnected." })),
-            Err(error) => {
-                tracing::error!(error = %error, connection_id = id, "forgetting connection");
-                response(500, json!({ "detail": "Internal server error." }))
-            }
+        disconnect(self.connections.as_ref(), request).await
+    }
+}
+
+/// `$disconnect`: forgets the connection. Needs no token, so `ws-disconnect` holds no secret.
+#[tracing::instrument(skip_all)]
+pub async fn disconnect(
+    connections: &dyn ConnectionStore,
+    request: ApiGatewayWebsocketProxyRequest,
+) -> ApiGatewayProxyResponse {
+    let Some(id) = request.request_context.connection_id else {
+        return response(400, json!({ "detail": "No connection id." }));
+    };
+    let result = match connections.connection_owner(&id).await {
+        Ok(Some(owner)) => connections.remove_connection(owner, &id).await,
+        Ok(None) => Ok(()),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => response(200, json!({ "detail": "Disconnected." })),
+        Err(error) => {
+            tracing::error!(error = %error, connection_id = id, "forgetting connection");
+            response(500, json!({ "detail": "Internal server error." }))
         }
     }
+}
 
-    /// `$default`: clients only listen; a message gets a short error back, and the connection stays.
-    pub fn message(&self, _request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-        response(
-            200,
-            json!({ "action": "error", "detail": "This socket only delivers task events; it accepts no messages." }),
-        )
-    }
+/// `$default`: clients only listen; a message gets a short error back, and the connection stays.
+pub fn message(_request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    response(
+        200,
+        json!({ "action": "error", "detail": "This socket only delivers task events; it accepts no messages." }),
+    )
 }

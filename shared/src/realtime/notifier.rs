@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::config::required_env;
 use crate::domain::{Task, TaskId, Timestamp, UserId};
 use crate::http::tasks::TaskBody;
-use crate::store::{Connection, ConnectionStore, DynamoConfig, DynamoStore, Stores};
+use crate::store::{Connection, ConnectionStore, Stores};
 
 /// How many posts to one owner's connections are in flight at once.
 const CONCURRENT_POSTS: usize = 16;
@@ -107,8 +107,7 @@ impl Notifier {
 
     /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let dynamo = DynamoConfig::from_env()?;
-        let stores = Stores::new(DynamoStore::new(dynamo.client().await, &dynamo));
+        let stores = Stores::from_env().await?;
         let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
         Ok(Self::new(
             &stores,

@@ -167,6 +167,13 @@ impl Stores {
             connections: store,
         }
     }
+
+    /// The production stores, for a Lambda's cold start: DynamoDB, tables from the environment
+    /// (see [`DynamoConfig`]); the SDK client is built here, once per container.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = DynamoConfig::from_env()?;
+        Ok(Self::new(DynamoStore::new(config.client().await, &config)))
+    }
 }
 
 /// A task's counts by status, kept exact in the same write as the task.
