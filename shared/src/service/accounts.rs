@@ -9,8 +9,10 @@ use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, U
 use crate::error::{Error, Result};
 use crate::store::{RefreshToken, StoreError, Stores, TokenStore, UserStore};
 
-/// How many times a write that lost a race is retried before answering 409.
+/// How many times a write that lost a race is tried before answering 409.
 const ATTEMPTS: usize = 3;
+
+const WRONG_OLD_PASSWORD: &str = "Your old password was entered incorrectly.";
 
 /// A registration, validated.
 #[derive(Debug)]
@@ -163,28 +165,44 @@ impl AccountService {
         old_password: &str,
         new_password: Result<Password, FieldErrors>,
     ) -> Result<()> {
-        let before = self.profile(id).await?;
+        let mut before = self.profile(id).await?;
         let old_is_right = verify_password(old_password, &before.password_hash).await?;
         let new_password = match (new_password, old_is_right) {
             (Ok(new), true) => new,
             (refused, _) => {
                 let mut errors = refused.err().unwrap_or_default();
                 if !old_is_right {
-                    errors.add("old_password", "Your old password was entered incorrectly.");
+                    errors.add("old_password", WRONG_OLD_PASSWORD);
                 }
                 return Err(errors.into());
             }
         };
-        let mut after = before.clone();
-        after.password_hash = hash_password(&new_password).await?;
-        after.version += 1;
-        after.session_epoch += 1;
-        after.last_updated = Timestamp::now();
-        match self.users.update_user(&before, &after).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(Error::InvalidToken),
-            Err(other) => Err(other.into()),
+        let password_hash = hash_password(&new_password).await?;
+        for attempt in 1..=ATTEMPTS {
+            let mut after = before.clone();
+            after.password_hash = password_hash.clone();
+            after.version += 1;
+            after.session_epoch += 1;
+            after.last_updated = Timestamp::now();
+            match self.users.update_user(&before, &after).await {
+                Ok(()) => return Ok(()),
+                // Another write to the user (a profile edit, a login) came first: apply the change
+                // on top of it, unless the password itself changed meanwhile and `old_password`
+                // no longer fits.
+                Err(StoreError::Conflict) if attempt < ATTEMPTS => {
+                    let current = self.profile(id).await?;
+                    if current.password_hash != before.password_hash
+                        && !verify_password(old_password, &current.password_hash).await?
+                    {
+                        return Err(Error::field("old_password", WRONG_OLD_PASSWORD));
+                    }
+                    before = current;
+                }
+                Err(StoreError::NotFound) => return Err(Error::InvalidToken),
+                Err(other) => return Err(other.into()),
+            }
         }
+        Err(Error::Conflict)
     }
 
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.

@@ -219,3 +219,27 @@ async fn racing_status_changes_and_deletes_keep_counts_exact() {
         );
     }
 }
+
+/// A profile edit landing while a password change is hashing: both land, neither is lost nor
+/// answered 409 (the password change applies itself again on top of the edit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_profile_edit_racing_a_password_change_loses_neither() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let change = json!({
+        "old_password": PASSWORD,
+        "new_password_1": "a-brand-new-passphrase",
+        "new_password_2": "a-brand-new-passphrase",
+    });
+    let edit = json!({ "first_name": "Augusta" });
+
+    let (password, profile) = tokio::join!(
+        app.post_json("/api/v1/auth/profile/password/", &change, Some(&access)),
+        app.patch_json("/api/v1/auth/profile/", &edit, Some(&access)),
+    );
+
+    password.assert_status(StatusCode::OK);
+    profile.assert_status(StatusCode::OK);
+    let user = app.login_ok("ada_lovelace", "a-brand-new-passphrase").await;
+    assert_eq!(user.user["first_name"], "Augusta");
+}
