@@ -1,12 +1,13 @@
 //! Opaque page cursors: a small JSON record (a task id, a direction, the status filter), base64url
-//! encoded and signed with HMAC-SHA256, so a client can follow them but neither read nor forge them.
+//! encoded and signed with HMAC-SHA256 together with the listing's owner, so a client can follow
+//! them but neither read nor forge them, nor use them in another user's listing.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{TaskId, TaskStatus};
+use crate::domain::{TaskId, TaskStatus, UserId};
 use crate::store::Position;
 
 /// Which way a cursor reads from its task.
@@ -52,18 +53,20 @@ impl CursorKey {
 }
 
 impl Cursor {
-    pub fn encode(&self, key: &CursorKey) -> String {
+    /// The cursor as `<payload>.<tag>`; the tag also covers `owner`, so the cursor works only in
+    /// that user's listing.
+    pub fn encode(&self, key: &CursorKey, owner: UserId) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
-        let tag = hmac::sign(&key.0, payload.as_bytes());
+        let tag = hmac::sign(&key.0, signed(owner, &payload).as_bytes());
         format!("{payload}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
     }
 
-    /// `None` for anything that is not a cursor signed with `key`.
-    pub fn decode(raw: &str, key: &CursorKey) -> Option<Self> {
+    /// `None` for anything that is not a cursor signed with `key` for `owner`.
+    pub fn decode(raw: &str, key: &CursorKey, owner: UserId) -> Option<Self> {
         let (payload, tag) = raw.split_once('.')?;
         hmac::verify(
             &key.0,
-            payload.as_bytes(),
+            signed(owner, payload).as_bytes(),
             &URL_SAFE_NO_PAD.decode(tag).ok()?,
         )
         .ok()?;
@@ -78,6 +81,11 @@ impl Cursor {
     }
 }
 
+/// What a cursor's tag signs: its owner and its payload.
+fn signed(owner: UserId, payload: &str) -> String {
+    format!("{owner}.{payload}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,17 +93,23 @@ mod tests {
     #[test]
     fn a_cursor_round_trips_and_anything_else_is_refused() {
         let key = CursorKey::new(b"a-secret");
+        let owner = UserId::new();
         let cursor = Cursor {
             direction: Direction::Newer,
             task: TaskId::new(),
             status: Some(TaskStatus::Done),
         };
-        let encoded = cursor.encode(&key);
-        assert_eq!(Cursor::decode(&encoded, &key), Some(cursor));
-        assert_eq!(Cursor::decode("not a cursor", &key), None);
+        let encoded = cursor.encode(&key, owner);
+        assert_eq!(Cursor::decode(&encoded, &key, owner), Some(cursor));
+        assert_eq!(Cursor::decode("not a cursor", &key, owner), None);
         assert_eq!(
-            Cursor::decode(&encoded, &CursorKey::new(b"another-secret")),
+            Cursor::decode(&encoded, &CursorKey::new(b"another-secret"), owner),
             None
+        );
+        assert_eq!(
+            Cursor::decode(&encoded, &key, UserId::new()),
+            None,
+            "another user's cursor"
         );
 
         let forged = Cursor {
@@ -105,7 +119,7 @@ mod tests {
         let (_, tag) = encoded.split_once('.').unwrap();
         let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
         assert_eq!(
-            Cursor::decode(&format!("{forged_payload}.{tag}"), &key),
+            Cursor::decode(&format!("{forged_payload}.{tag}"), &key, owner),
             None
         );
     }

@@ -133,7 +133,7 @@ impl TaskService {
         let cursor = match &request.cursor {
             None => None,
             Some(raw) => Some(
-                Cursor::decode(raw, &self.cursors)
+                Cursor::decode(raw, &self.cursors, owner)
                     .ok_or_else(|| Error::field("cursor", "Invalid cursor."))?,
             ),
         };
@@ -176,7 +176,7 @@ impl TaskService {
                 newer_than(first).filter(|_| page.more),
             ),
         };
-        let encode = |c: Cursor| c.encode(&self.cursors);
+        let encode = |c: Cursor| c.encode(&self.cursors, owner);
         Ok(TaskList {
             count: page.count,
             tasks: page.tasks,
