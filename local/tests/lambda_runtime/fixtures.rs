@@ -44,6 +44,7 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
 /// uses to seed and inspect them (the same services the binary runs, on the same tables).
 pub struct Tables {
     pub config: DynamoConfig,
+    pub stores: Stores,
     pub state: AppState,
 }
 
@@ -60,11 +61,13 @@ impl Tables {
         create_tables(&client, &config)
             .await
             .unwrap_or_else(|e| panic!("creating the tables for {prefix}: {e:#}"));
-        let state = AppState::new(
-            Stores::new(DynamoStore::new(client, &config)),
-            &AuthConfig::with_secret(SECRET),
-        );
-        Self { config, state }
+        let stores = Stores::new(DynamoStore::new(client, &config));
+        let state = AppState::new(stores.clone(), &AuthConfig::with_secret(SECRET));
+        Self {
+            config,
+            stores,
+            state,
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 use shared::store::DynamoConfig;
 
-use super::api::{Outcome, RuntimeApi};
+use axum::body::Bytes;
+
+use super::api::{Invocation, Outcome, RuntimeApi};
 use super::fixtures::SECRET;
 
 /// How long a binary may take from start to its answer (cold start + DynamoDB Local).
@@ -263,5 +265,53 @@ pub fn api_response(function: &str, raw: &[u8]) -> ApiResponse {
         status,
         content_type,
         body,
+    }
+}
+
+/// A binary that answered one event: what it posted back, and the process (still running, as
+/// on Lambda) with its stand-in.
+pub struct Invoked {
+    pub raw: Bytes,
+    pub process: Function,
+    pub api: RuntimeApi,
+}
+
+/// Runs `function`'s release binary on `event` under a fresh stand-in, with Lambda's environment
+/// for `config` plus `extra`, and waits for its answer, which must be a response.
+pub async fn invoke(
+    function: &str,
+    event: String,
+    config: &DynamoConfig,
+    extra: &[(&str, String)],
+) -> Invoked {
+    let request_id = format!("8f5e1e5c-0000-4000-8000-{:012}", function.len());
+    let mut api = RuntimeApi::start(vec![Invocation {
+        request_id: request_id.clone(),
+        function_name: function.to_owned(),
+        event,
+    }])
+    .await;
+    let mut env = lambda_env(function, &api, config);
+    env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    let mut process = Function::start(function, env);
+    match process.outcome(&mut api).await {
+        Outcome::Response {
+            request_id: id,
+            body,
+        } => {
+            assert_eq!(
+                id, request_id,
+                "{function}: answered the request it was given"
+            );
+            Invoked {
+                raw: body,
+                process,
+                api,
+            }
+        }
+        other => panic!(
+            "{function}: expected a response, got {other:?}; output:\n{}",
+            process.output()
+        ),
     }
 }
