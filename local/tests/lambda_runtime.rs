@@ -7,7 +7,7 @@
 //! the test fails, never skips, without it), each function on its own tables made from
 //! template.yaml, seeded with the user, task and connection the events expect.
 //!
-//! The binaries are x86_64 builds of the same code that `scripts/build-lambdas` / `sam build`
+//! The binaries are x86_64 builds of the same code that `scripts/sam-build` (`sam build`)
 //! cross-compile for arm64.
 
 mod lambda_runtime {
