@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use shared::store::dynamo::local::DynamoDbLocal;
 use support::{Api, Server, tokens, unique_name};
 use tokio::net::TcpStream;
-use tokio::sync::OnceCell;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
@@ -27,24 +26,16 @@ const ARRIVAL: Duration = Duration::from_secs(10);
 /// How long to wait before concluding nothing will come.
 const SILENCE: Duration = Duration::from_millis(1500);
 
-static DYNAMODB_LOCAL: OnceCell<DynamoDbLocal> = OnceCell::const_new();
-
 /// A server on the embedded store, or on DynamoDB Local (one per test process, fresh tables per
 /// server). DynamoDB Local must start: the test fails, never skips, without it.
 async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
     if !dynamodb {
         return Server::start(dir);
     }
-    let local = DYNAMODB_LOCAL
-        .get_or_init(|| async {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-            let jar = DynamoDbLocal::find_jar_dir(&root)
-                .expect("DynamoDB Local is required for this test");
-            DynamoDbLocal::start(&jar, None)
-                .await
-                .expect("DynamoDB Local is required for this test")
-        })
-        .await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let local = DynamoDbLocal::per_process(&root)
+        .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
     let suffix = unique_name("t").replace('_', "-");
     let (users, tasks, connections) = (
         format!("users-{suffix}"),

@@ -9,7 +9,6 @@ use shared::service::tasks::NewTask;
 use shared::store::dynamo::local::DynamoDbLocal;
 use shared::store::dynamo::schema::create_tables;
 use shared::store::{DynamoConfig, DynamoStore, Stores};
-use tokio::sync::OnceCell;
 
 use super::process::repo_root;
 
@@ -25,19 +24,11 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub const NEW_USERNAME: &str = "grace_hopper";
 pub const NEW_EMAIL: &str = "grace@example.com";
 
-pub static DYNAMODB_LOCAL: OnceCell<DynamoDbLocal> = OnceCell::const_new();
-
-/// One DynamoDB Local for this test process (in memory); fails the test if it cannot start.
+/// The test process's DynamoDB Local (in memory); fails the test if it cannot start.
 pub async fn dynamodb_local() -> &'static DynamoDbLocal {
-    DYNAMODB_LOCAL
-        .get_or_init(|| async {
-            let jar_dir = DynamoDbLocal::find_jar_dir(&repo_root())
-                .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
-            DynamoDbLocal::start(&jar_dir, None)
-                .await
-                .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
-        })
+    DynamoDbLocal::per_process(&repo_root())
         .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
 }
 
 /// A function's own tables in DynamoDB Local, created from template.yaml, and the state the test

@@ -11,7 +11,6 @@ use shared::http::{auth, profile, tasks};
 use shared::store::dynamo::local::DynamoDbLocal;
 use shared::store::dynamo::schema::create_tables;
 use shared::store::{DynamoConfig, DynamoStore, Stores};
-use tokio::sync::OnceCell;
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,20 +39,12 @@ pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
     ]
 }
 
-/// One DynamoDB Local per test process, started on first use (in memory, fresh each run).
-/// A test that needs it fails loudly when it cannot start: it never skips.
-static DYNAMODB_LOCAL: OnceCell<DynamoDbLocal> = OnceCell::const_new();
-
+/// The test process's DynamoDB Local (in memory, fresh each run). A test that needs it fails
+/// loudly when it cannot start: it never skips.
 pub async fn dynamodb_local() -> &'static DynamoDbLocal {
-    DYNAMODB_LOCAL
-        .get_or_init(|| async {
-            let jar_dir = DynamoDbLocal::find_jar_dir(&repo_root())
-                .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
-            DynamoDbLocal::start(&jar_dir, None)
-                .await
-                .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
-        })
+    DynamoDbLocal::per_process(&repo_root())
         .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
 }
 
 /// Stores on DynamoDB Local, over tables made from template.yaml for this test process. The

@@ -93,6 +93,16 @@ impl DynamoDbLocal {
         &self.endpoint
     }
 
+    /// One in-memory DynamoDB Local for this whole process, started on first use from the jar
+    /// found from `repo_root`: what the tests share. A test that needs it must fail when this
+    /// fails, never skip.
+    pub async fn per_process(repo_root: &Path) -> anyhow::Result<&'static Self> {
+        static INSTANCE: tokio::sync::OnceCell<DynamoDbLocal> = tokio::sync::OnceCell::const_new();
+        INSTANCE
+            .get_or_try_init(|| async { Self::start(&Self::find_jar_dir(repo_root)?, None).await })
+            .await
+    }
+
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let config = DynamoConfig {
             users_table: String::new(),
