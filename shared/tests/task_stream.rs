@@ -5,6 +5,16 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
+/// A fresh in-memory embedded store for each harness. `task_stream_dynamo.rs` runs the delivery
+/// tests on DynamoDB Local.
+mod backend {
+    pub async fn stores() -> shared::store::Stores {
+        shared::store::Stores::new(
+            shared::store::EmbeddedStore::in_memory().expect("an in-memory store"),
+        )
+    }
+}
+
 mod task_stream {
     pub mod harness;
 

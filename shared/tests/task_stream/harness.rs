@@ -1,5 +1,5 @@
-//! The harness: the recorded event and the messages it means, and a notifier over an in-memory
-//! store posting through the real management API client to a small local "management API" that
+//! The harness: the recorded event and the messages it means, and a notifier over the test
+//! binary's store (`crate::backend`: embedded in memory, or DynamoDB Local) posting through the real management API client to a small local "management API" that
 //! records every post and answers 200, 410 Gone or 500 per connection id.
 
 use std::collections::BTreeSet;
@@ -17,7 +17,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use shared::domain::{Timestamp, UserId};
 use shared::realtime::Notifier;
-use shared::store::{Connection, EmbeddedStore, Stores};
+use shared::store::{Connection, Stores};
 
 /// The owner of records 1–3 (and of the COUNTS item, record 4).
 pub const FIRST_OWNER: &str = "6f1c2a9e-8d0b-4c55-9a4e-1b2c3d4e5f60";
@@ -185,7 +185,7 @@ impl Harness {
                     .build(),
             )
         };
-        let stores = Stores::new(EmbeddedStore::in_memory().expect("an in-memory store"));
+        let stores = crate::backend::stores().await;
         let notifier = Notifier::new(&stores, client);
         Self {
             stores,
