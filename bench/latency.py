@@ -5,10 +5,12 @@ to reach its owner's WebSocket (from the start of the POST to the message's arri
     bench/latency.py http://127.0.0.1:3000 [--requests 200]
 
 Prints one line per measurement: p50 / p90 / p99 / max in milliseconds. Keep-alive HTTP over
-loopback, one client, sequential requests: the numbers are per-request latency, not throughput.
-Standard library only.
+loopback, one client, sequential requests: the numbers are per-request latency. Then throughput:
+8 clients on keep-alive connections for --seconds each (task create; list pages of a user with
+over 100 tasks), the load the original app was measured under (its notes: wrk, c=8). The clients
+run on the same two cores as the server, so the req/s are a floor. Standard library only.
 """
-import argparse, base64, http.client, json, os, socket, statistics, struct, sys, time, urllib.parse
+import argparse, base64, http.client, json, os, socket, struct, sys, threading, time, urllib.parse
 
 
 def percentiles(samples):
@@ -77,10 +79,36 @@ class WebSocket:
         return json.loads(payload) if first & 0x0F == 1 else None
 
 
+def throughput(name, base, request, seconds, concurrency=8):
+    """`request(api, i)` from `concurrency` threads, each on its own connection, for `seconds`."""
+    counts = [0] * concurrency
+    barrier = threading.Barrier(concurrency + 1)
+
+    def client(k):
+        api = Api(base)
+        barrier.wait()
+        while time.perf_counter() < deadline:
+            request(api, counts[k])
+            counts[k] += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    deadline = time.perf_counter() + 3600
+    barrier.wait()
+    start = time.perf_counter()
+    deadline = start + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    print(f"{name:<34} c={concurrency}  {sum(counts) / elapsed:8.1f} req/s  ({sum(counts)} in {elapsed:.1f} s)")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("base")
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     n = args.requests
     api = Api(args.base)
@@ -115,6 +143,11 @@ def main():
         notify.append((time.perf_counter() - start) * 1000)
     report("notify: POST start -> ws message", notify)
     report("task delete", [api.call("DELETE", f"/tasks/{i}/", token=access)[1] for i in ids])
+
+    throughput("throughput: task create", args.base,
+               lambda a, i: a.call("POST", "/tasks/", {"title": f"load {i}"}, access), args.seconds)
+    throughput("throughput: task list (page of 10)", args.base,
+               lambda a, i: a.call("GET", "/tasks/", token=access), args.seconds)
 
 
 if __name__ == "__main__":
