@@ -82,14 +82,18 @@ class WebSocket:
 def throughput(name, base, request, seconds, concurrency=8):
     """`request(api, i)` from `concurrency` threads, each on its own connection, for `seconds`."""
     counts = [0] * concurrency
+    errors = []
     barrier = threading.Barrier(concurrency + 1)
 
     def client(k):
         api = Api(base)
         barrier.wait()
-        while time.perf_counter() < deadline:
-            request(api, counts[k])
-            counts[k] += 1
+        try:
+            while time.perf_counter() < deadline:
+                request(api, counts[k])
+                counts[k] += 1
+        except BaseException as error:  # Api.call exits on an error status; a thread must report it
+            errors.append(repr(error))
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(concurrency)]
     for thread in threads:
@@ -101,6 +105,8 @@ def throughput(name, base, request, seconds, concurrency=8):
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
+    if errors:
+        sys.exit(f"{name}: {len(errors)} of {concurrency} clients failed: {errors[0]}")
     print(f"{name:<34} c={concurrency}  {sum(counts) / elapsed:8.1f} req/s  ({sum(counts)} in {elapsed:.1f} s)")
 
 
@@ -142,6 +148,7 @@ def main():
                 break
         notify.append((time.perf_counter() - start) * 1000)
     report("notify: POST start -> ws message", notify)
+    ws.sock.close()
     report("task delete", [api.call("DELETE", f"/tasks/{i}/", token=access)[1] for i in ids])
 
     throughput("throughput: task create", args.base,

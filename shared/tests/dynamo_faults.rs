@@ -150,6 +150,11 @@ async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
 
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     assert_eq!(
+        app.faulty.calls.take(),
+        ["TransactWriteItems"],
+        "throttling is not a conflict: sent once"
+    );
+    assert_eq!(
         headers.get("retry-after").and_then(|v| v.to_str().ok()),
         Some("1")
     );

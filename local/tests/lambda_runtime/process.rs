@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use shared::store::DynamoConfig;
+use shared::store::dynamo::schema::TEMPLATE;
 
 use axum::body::Bytes;
 
@@ -115,12 +116,14 @@ pub fn lambda_env(
             "TASKMASTER_CONNECTIONS_TABLE",
             config.connections_table.clone(),
         ),
-        ("TASKMASTER_JWT_SECRET", SECRET.to_owned()),
         ("TASKMASTER_ACCESS_TOKEN_TTL", "900".to_owned()),
         ("TASKMASTER_REFRESH_TOKEN_TTL", "1209600".to_owned()),
     ];
     if let Some(endpoint) = &config.endpoint {
         env.push(("TASKMASTER_DYNAMODB_ENDPOINT", endpoint.clone()));
+    }
+    if template_gives_secret(function) {
+        env.push(("TASKMASTER_JWT_SECRET", SECRET.to_owned()));
     }
     env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -314,4 +317,21 @@ pub async fn invoke(
             process.output()
         ),
     }
+}
+
+/// Whether `template.yaml` gives `function` the JWT secret: the binaries get exactly what they
+/// would get on AWS, so a function that needs a secret it is not given fails here too.
+fn template_gives_secret(function: &str) -> bool {
+    let template: serde_norway::Value =
+        serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .values()
+        .filter(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+        .any(|r| {
+            r["Properties"]["Environment"]["Variables"]
+                .get("TASKMASTER_JWT_SECRET")
+                .is_some()
+        })
 }

@@ -370,7 +370,7 @@ fn base_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
             !host.is_empty()
                 && host
                     .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+                    .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
         })
         .unwrap_or("localhost");
     format!("{scheme}://{host}{}", uri.path())

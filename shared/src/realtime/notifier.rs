@@ -168,8 +168,9 @@ impl Notifier {
     }
 
     /// Posts to one connection; a connection that is gone (410) is forgotten, not an error. A
-    /// connection younger than [`HANDSHAKE_GRACE`] is kept: API Gateway answers 410 until its
-    /// `$connect` has returned, and the client is about to be there.
+    /// connection younger than [`HANDSHAKE_GRACE`] is kept and the post fails, so the record is
+    /// retried: API Gateway answers 410 until `$connect` has returned, and the connection is
+    /// recorded just before that.
     async fn post(&self, connection: Connection, body: Vec<u8>) -> anyhow::Result<()> {
         let id = connection.id;
         let sent = self
@@ -188,8 +189,7 @@ impl Notifier {
             {
                 let age = Timestamp::now().unix() - connection.connected_at.unix();
                 if age < HANDSHAKE_GRACE.as_secs().cast_signed() {
-                    tracing::info!(connection_id = id, age, "connection not open yet; kept");
-                    return Ok(());
+                    anyhow::bail!("connection {id} is still opening (410 at {age} s); kept");
                 }
                 tracing::info!(connection_id = id, "connection gone; forgetting it");
                 if let Err(error) = self

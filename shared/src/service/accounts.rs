@@ -178,7 +178,8 @@ impl AccountService {
             }
         };
         let password_hash = hash_password(&new_password).await?;
-        for attempt in 1..=ATTEMPTS {
+        let mut attempt = 1;
+        loop {
             let mut after = before.clone();
             after.password_hash = password_hash.clone();
             after.version += 1;
@@ -186,9 +187,9 @@ impl AccountService {
             after.last_updated = Timestamp::now();
             match self.users.update_user(&before, &after).await {
                 Ok(()) => return Ok(()),
-                // Another write to the user (a profile edit, a login) came first: apply the change
-                // on top of it, unless the password itself changed meanwhile and `old_password`
-                // no longer fits.
+                // A profile edit came first (or, on DynamoDB, a transaction on the same item):
+                // apply the change on top of it, unless the password itself changed meanwhile
+                // and `old_password` no longer fits.
                 Err(StoreError::Conflict) if attempt < ATTEMPTS => {
                     let current = self.profile(id).await?;
                     if current.password_hash != before.password_hash
@@ -197,12 +198,12 @@ impl AccountService {
                         return Err(Error::field("old_password", WRONG_OLD_PASSWORD));
                     }
                     before = current;
+                    attempt += 1;
                 }
                 Err(StoreError::NotFound) => return Err(Error::InvalidToken),
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(Error::Conflict)
     }
 
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.

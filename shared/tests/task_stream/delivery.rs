@@ -120,7 +120,7 @@ async fn a_stale_connection_is_removed_and_fails_no_record() {
 }
 
 #[tokio::test]
-async fn a_410_from_a_connection_still_in_its_handshake_keeps_it() {
+async fn a_410_from_a_connection_still_in_its_handshake_keeps_it_and_retries_the_record() {
     // API Gateway answers 410 until `$connect` has returned; the connection is recorded before.
     let harness = Harness::new().await;
     harness
@@ -129,7 +129,7 @@ async fn a_410_from_a_connection_still_in_its_handshake_keeps_it() {
 
     let response = harness.handle(only(0)).await;
 
-    assert_eq!(failures(&response), Vec::<String>::new());
+    assert_eq!(failures(&response), vec![SEQUENCE_NUMBERS[0].to_owned()]);
     assert_eq!(harness.posts.to(STALE), vec![expected_create()]);
     assert_eq!(
         harness.connections_of(first_owner()).await,

@@ -10,12 +10,18 @@ use super::{DynamoStore, Item, from_item, n, s, tx};
 use crate::domain::{Timestamp, UserId};
 use crate::store::{Connection, ConnectionStore, StoreError};
 
-/// What a user's listing item holds.
-#[derive(serde::Deserialize)]
-struct Listed {
-    connection_id: String,
-    connected_at: Timestamp,
-    expires_at: i64,
+/// A user's listing item: the connection id, when it was made and when it expires.
+fn listed(item: Item) -> anyhow::Result<(String, Timestamp, Timestamp)> {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        connection_id: String,
+        connected_at: Timestamp,
+        expires_at: i64,
+    }
+    let listed: Listed = from_item(item)?;
+    let expires_at =
+        Timestamp::from_unix(listed.expires_at).context("connection expiry out of range")?;
+    Ok((listed.connection_id, listed.connected_at, expires_at))
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -91,14 +97,18 @@ impl ConnectionStore for DynamoStore {
                 .await
                 .map_err(|e| store_error(e, "listing connections"))?;
             for item in output.items.unwrap_or_default() {
-                let listed: Listed = from_item(item)?;
-                connections.push(Connection {
-                    id: listed.connection_id,
-                    user_id: user,
-                    connected_at: listed.connected_at,
-                    expires_at: Timestamp::from_unix(listed.expires_at)
-                        .context("connection expiry out of range")?,
-                });
+                // One unreadable item must not cost the owner's other connections the message.
+                match listed(item) {
+                    Ok((id, connected_at, expires_at)) => connections.push(Connection {
+                        id,
+                        user_id: user,
+                        connected_at,
+                        expires_at,
+                    }),
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), %user, "unreadable connection item skipped")
+                    }
+                }
             }
             match output.last_evaluated_key {
                 Some(last) => start = Some(last),
