@@ -14,7 +14,8 @@ use super::fixtures::{
     EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, Tables, USERNAME, event, seed,
 };
 use super::process::{
-    ANSWER_WITHIN, Function, Invoked, api_response, invoke, lambda_env, repo_root,
+    ANSWER_WITHIN, Function, Invoked, api_response, function_binaries, invoke, lambda_env,
+    repo_root,
 };
 
 /// The HTTP API functions under `functions/`, each with its event `events/<name>.json` (the
@@ -129,7 +130,7 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
     }
 }
 
-/// Runs `function`'s release binary on its event and checks the answer and what it stored.
+/// Runs `function`'s arm64 bootstrap on its event and checks the answer and what it stored.
 async fn run(function: &str) {
     let tables = Tables::create(function).await;
     let seeded = seed(&tables.state).await;
@@ -180,7 +181,7 @@ async fn run(function: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_release_binary_answers_its_event_under_the_runtime_api() {
+async fn every_bootstrap_answers_its_event_under_the_runtime_api() {
     let started = Instant::now();
     for function in FUNCTIONS {
         let one = Instant::now();
@@ -188,26 +189,25 @@ async fn every_release_binary_answers_its_event_under_the_runtime_api() {
         eprintln!("{function}: ok ({:?})", one.elapsed());
     }
     eprintln!(
-        "{} release binaries answered their events in {:?}",
+        "{} arm64 bootstraps answered their events in {:?}",
         FUNCTIONS.len(),
         started.elapsed()
     );
 }
 
-/// Every function crate whose event in `events/` is an API Gateway HTTP API event is run above.
+/// Every function binary whose event in `events/` is an API Gateway HTTP API event is run above.
 #[test]
 fn every_http_api_function_is_covered() {
     let root = repo_root();
     let mut http_functions = Vec::new();
-    for entry in std::fs::read_dir(root.join("functions")).expect("functions/") {
-        let entry = entry.expect("functions/ entry");
-        if !entry.path().join("Cargo.toml").is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for name in function_binaries() {
         let path = root.join("events").join(format!("{name}.json"));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("functions/{name} has no event {}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "functions/src/bin/{name}.rs has no event {}: {e}",
+                path.display()
+            )
+        });
         let event: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
         let http_api =

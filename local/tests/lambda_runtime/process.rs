@@ -1,4 +1,4 @@
-//! A function's release binary as Lambda runs a `provided.al2023` bootstrap: Lambda's environment
+//! A function's arm64 bootstrap as Lambda runs a `provided.al2023` bootstrap: Lambda's environment
 //! variables, the Runtime API address of the stand-in, and its answer read back as API Gateway
 //! would.
 
@@ -26,6 +26,24 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The Lambda binaries, `functions/src/bin/<name>.rs`, sorted by name.
+pub fn function_binaries() -> Vec<String> {
+    let dir = repo_root().join("functions/src/bin");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| {
+            path.file_stem()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Newest modification time of the files under `path` (recursively).
 pub fn newest_mtime(path: &Path) -> Option<SystemTime> {
     let meta = std::fs::metadata(path).ok()?;
@@ -39,31 +57,32 @@ pub fn newest_mtime(path: &Path) -> Option<SystemTime> {
         .max()
 }
 
-/// `target/release/<function>` (or under `$CARGO_TARGET_DIR`), which must exist and be newer than
-/// the sources it is built from: this test runs the binary, it does not build it.
-pub fn release_binary(function: &str) -> PathBuf {
+/// The arm64 bootstrap `scripts/lambdas` built for `function` (`target/lambda/<function>/bootstrap`,
+/// the file `sam build` packages), as a command that runs it: directly on an arm64 host, under
+/// qemu user-mode emulation with the arm64 glibc of `.tools/arm64/` elsewhere (both installed by
+/// `scripts/install-tools`). The bootstrap must exist and be newer than its sources: this test runs
+/// what ships, it does not build it.
+pub fn bootstrap(function: &str) -> Command {
     let root = repo_root();
     let target = match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
         Some(dir) => root.join(dir),
         None => root.join("target"),
     };
-    let binary = target.join("release").join(function);
-    let build =
-        "cargo build --release --locked $(for f in functions/*; do echo -p $(basename $f); done)";
+    let binary = target.join("lambda").join(function).join("bootstrap");
     let built = std::fs::metadata(&binary)
         .and_then(|meta| meta.modified())
         .unwrap_or_else(|e| {
             panic!(
-                "release binary {} is missing ({e}): build the functions first, from the \
-                 repository root: {build}  (scripts/test does this before the tests)",
+                "arm64 bootstrap {} is missing ({e}): build the functions first, from the \
+                 repository root: scripts/lambdas  (scripts/test does this before the tests)",
                 binary.display()
             )
         });
     let sources = [
         root.join("shared/src"),
         root.join("shared/Cargo.toml"),
-        root.join("functions").join(function),
+        root.join("functions"),
         root.join("template.yaml"),
         root.join("Cargo.toml"),
         root.join("Cargo.lock"),
@@ -71,11 +90,26 @@ pub fn release_binary(function: &str) -> PathBuf {
     if let Some(newest) = sources.iter().filter_map(|p| newest_mtime(p)).max() {
         assert!(
             newest <= built,
-            "release binary {} is older than its sources: rebuild it first: {build}",
+            "arm64 bootstrap {} is older than its sources: rebuild it first: scripts/lambdas",
             binary.display()
         );
     }
-    binary
+    if std::env::consts::ARCH == "aarch64" {
+        return Command::new(binary);
+    }
+    let arm64 = root.join(".tools/arm64");
+    let qemu = arm64.join("usr/bin/qemu-aarch64-static");
+    assert!(
+        qemu.is_file(),
+        "{} is missing: run scripts/install-tools",
+        qemu.display()
+    );
+    let mut command = Command::new(qemu);
+    command
+        .arg("-L")
+        .arg(arm64.join("usr/aarch64-linux-gnu"))
+        .arg(binary);
+    command
 }
 
 /// The environment Lambda gives a `provided.al2023` function, plus the function's configuration
@@ -138,12 +172,11 @@ pub struct Function {
 
 impl Function {
     pub fn start(name: &str, env: Vec<(String, String)>) -> Self {
-        let binary = release_binary(name);
         let log_dir = tempfile::tempdir().expect("log dir");
         let log = log_dir.path().join("output.log");
         let out = File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
-        let child = Command::new(&binary)
+        let child = bootstrap(name)
             .env_clear()
             .envs(env)
             .current_dir(log_dir.path())
@@ -151,7 +184,7 @@ impl Function {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+            .unwrap_or_else(|e| panic!("starting {name}'s bootstrap: {e}"));
         Self {
             name: name.to_owned(),
             child: Some(child),
@@ -279,7 +312,7 @@ pub struct Invoked {
     pub api: RuntimeApi,
 }
 
-/// Runs `function`'s release binary on `event` under a fresh stand-in, with Lambda's environment
+/// Runs `function`'s arm64 bootstrap on `event` under a fresh stand-in, with Lambda's environment
 /// for `config` plus `extra`, and waits for its answer, which must be a response.
 pub async fn invoke(
     function: &str,

@@ -13,7 +13,7 @@ use shared::store::Connection;
 
 use super::fixtures::{Tables, event, seed};
 use super::http_functions::FUNCTIONS;
-use super::process::{api_response, invoke, repo_root};
+use super::process::{api_response, function_binaries, invoke, repo_root};
 
 /// The functions run here, with events that are not API Gateway HTTP API events.
 const REALTIME: [&str; 4] = ["ws-connect", "ws-disconnect", "ws-default", "task-stream"];
@@ -161,20 +161,10 @@ async fn task_stream_posts_the_owners_task_changes_and_reports_no_failure() {
     );
 }
 
-/// Between them, this file and `http_functions.rs` run every crate under `functions/`.
+/// Between them, this file and `http_functions.rs` run every binary of `functions/src/bin/`.
 #[test]
-fn every_function_crate_is_run() {
-    let mut crates: Vec<String> = std::fs::read_dir(repo_root().join("functions"))
-        .expect("functions/")
-        .map(|entry| {
-            entry
-                .expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    crates.sort();
+fn every_function_binary_is_run() {
+    let crates = function_binaries();
     let mut run: Vec<String> = FUNCTIONS
         .iter()
         .chain(REALTIME.iter())

@@ -19,7 +19,25 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every function crate with the router its `main.rs` mounts.
+/// The Lambda binaries, `functions/src/bin/<name>.rs`, sorted by name.
+pub fn function_binaries() -> Vec<String> {
+    let dir = repo_root().join("functions/src/bin");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| {
+            path.file_stem()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every function binary with the router its `main.rs` mounts.
 pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
     vec![
         ("register", auth::register()),
