@@ -132,7 +132,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 )
             })?;
             tracing::info!(endpoint = config.endpoint.as_deref(), "using DynamoDB");
-            let streams = aws_sdk_dynamodbstreams::Client::new(&config.sdk_config().await);
+            let streams = aws_sdk_dynamodbstreams::Client::new(&config.sdk_config());
             let source = Changes::DynamoDb {
                 client: client.clone(),
                 streams,

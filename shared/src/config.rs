@@ -72,3 +72,44 @@ fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
         },
     }
 }
+
+/// The AWS SDK configuration every client here is built from (DynamoDB, DynamoDB Streams, the
+/// WebSocket management API): credentials and region from the environment alone, plus an endpoint
+/// override for an emulator (`local`: DynamoDB Local, the local management API), which gets dummy
+/// credentials and `us-east-1` unless the environment sets them.
+///
+/// Not `aws_config::defaults(..).load()`: its provider chains (profile files, SSO, web identity
+/// through STS, ECS, IMDS) and the settings it reads from profile files are code a Lambda never
+/// runs, since Lambda hands every function its role's credentials and its region in the
+/// environment, and that code would be linked into every bootstrap (see `docs/BUILD.md`). The SDK's
+/// own defaults (HTTPS client, retries, timeouts, identity cache) still apply. Elsewhere, export
+/// credentials first (for example `aws configure export-credentials --format env`).
+pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+
+    let credentials = if local && env("AWS_ACCESS_KEY_ID").is_none() {
+        SharedCredentialsProvider::new(Credentials::new(
+            "taskmasterlocal",
+            "local",
+            None,
+            None,
+            "taskmaster-local",
+        ))
+    } else {
+        SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
+    };
+    let region = env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or_else(|| local.then(|| "us-east-1".to_owned()));
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .credentials_provider(credentials);
+    if let Some(region) = region {
+        builder = builder.region(aws_config::Region::new(region));
+    }
+    if let Some(endpoint) = endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    builder.build()
+}

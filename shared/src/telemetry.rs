@@ -1,18 +1,38 @@
 //! Logging: JSON lines on Lambda (CloudWatch adds the time), readable lines everywhere else.
 
-use tracing_subscriber::EnvFilter;
+use std::str::FromStr;
+
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global subscriber once; `RUST_LOG` filters (default `info`). Safe to call twice.
+///
+/// `RUST_LOG` takes comma-separated `level` and `target=level` directives (`info`,
+/// `warn,shared=debug`); an unreadable value falls back to `info`. A [`Targets`] filter rather
+/// than `EnvFilter`, whose span and field matching needs a regex engine in every bootstrap.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|value| Targets::from_str(&value).ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder
-            .json()
-            .without_time()
-            .with_current_span(false)
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .without_time()
+                    .with_current_span(false),
+            )
             .try_init()
     } else {
-        builder.compact().with_writer(std::io::stderr).try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
     };
 }

@@ -84,25 +84,15 @@ impl Notifier {
     }
 
     /// A management API client for `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`,
-    /// or the local server's), with dummy credentials when `local`.
+    /// or the local server's), with dummy credentials when `local` (see [`crate::config::aws_sdk_config`]).
     pub async fn management_client(
         endpoint: &str,
         local: bool,
     ) -> aws_sdk_apigatewaymanagement::Client {
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
-        if local {
-            loader = loader
-                .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
-                    "taskmasterlocal",
-                    "local",
-                    None,
-                    None,
-                    "taskmaster-local",
-                ))
-                .region(aws_config::Region::new("us-east-1"));
-        }
-        aws_sdk_apigatewaymanagement::Client::new(&loader.load().await)
+        aws_sdk_apigatewaymanagement::Client::new(&crate::config::aws_sdk_config(
+            Some(endpoint),
+            local,
+        ))
     }
 
     /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`.

@@ -66,32 +66,17 @@ impl DynamoConfig {
         })
     }
 
-    /// The SDK client: the default AWS chain, or for an endpoint override (DynamoDB Local) that
-    /// endpoint with dummy credentials and region unless the environment sets real ones.
+    /// The SDK client: credentials and region from the environment, or for an endpoint override
+    /// (DynamoDB Local) that endpoint with dummy credentials and region unless the environment
+    /// sets real ones (see [`crate::config::aws_sdk_config`]).
     pub async fn client(&self) -> Client {
-        Client::new(&self.sdk_config().await)
+        Client::new(&self.sdk_config())
     }
 
     /// The AWS configuration of [`Self::client`], for other clients of the same endpoint
     /// (DynamoDB Streams).
-    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(endpoint) = &self.endpoint {
-            loader = loader.endpoint_url(endpoint);
-            if env("AWS_ACCESS_KEY_ID").is_none() {
-                loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    "taskmasterlocal",
-                    "local",
-                    None,
-                    None,
-                    "taskmaster-local",
-                ));
-            }
-            if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
-                loader = loader.region(aws_config::Region::new("us-east-1"));
-            }
-        }
-        loader.load().await
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        crate::config::aws_sdk_config(self.endpoint.as_deref(), self.endpoint.is_some())
     }
 }
 
