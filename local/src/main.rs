@@ -19,9 +19,9 @@ use shared::realtime::{Gateway, Notifier};
 use crate::ws::Registry;
 use shared::config::AuthConfig;
 use shared::http::{all_routes, app};
-use shared::store::dynamo::local::DynamoDbLocal;
-use shared::store::dynamo::schema::create_tables;
 use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, Stores};
+use testkit::DynamoDbLocal;
+use testkit::schema::create_tables;
 
 /// Runs every taskmaster endpoint on one local HTTP server. Data lives in DATA_DIR (or in DynamoDB
 /// Local) and survives restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and
@@ -124,7 +124,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 connections_table: args.connections_table,
                 endpoint: Some(endpoint),
             };
-            let client = config.client().await;
+            let client = config.client();
             create_tables(&client, &config).await.with_context(|| {
                 format!(
                     "preparing tables on {}",
@@ -147,10 +147,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let state = AppState::new(stores.clone(), &auth);
-    let notifier = Notifier::new(
-        &stores,
-        Notifier::management_client(&management_url, true).await,
-    );
+    let notifier = Notifier::new(&stores, Notifier::management_client(&management_url, true));
     match changes {
         Changes::Embedded(receiver) => {
             tokio::spawn(stream::drive_embedded(receiver, notifier));
@@ -180,7 +177,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 /// Where task changes come from.
 enum Changes {
-    Embedded(tokio::sync::mpsc::UnboundedReceiver<aws_lambda_events::event::dynamodb::EventRecord>),
+    Embedded(tokio::sync::mpsc::UnboundedReceiver<shared::domain::TaskChange>),
     DynamoDb {
         client: aws_sdk_dynamodb::Client,
         streams: aws_sdk_dynamodbstreams::Client,

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
+use shared::domain::TaskChange;
 use shared::realtime::Notifier;
+use shared::store::dynamo::stream_record;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Records per batch, as the template's event source mapping.
@@ -18,17 +20,28 @@ const ATTEMPTS: u32 = 5;
 /// Pause between polls of an idle stream.
 const POLL: Duration = Duration::from_millis(50);
 
-/// Feeds the embedded store's committed changes to the stream function.
-pub async fn drive_embedded(mut changes: UnboundedReceiver<EventRecord>, notifier: Notifier) {
+/// Feeds the embedded store's committed changes to the stream function, as the DynamoDB stream
+/// records the tasks table would carry for them.
+pub async fn drive_embedded(mut changes: UnboundedReceiver<TaskChange>, notifier: Notifier) {
     while let Some(first) = changes.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
             match changes.try_recv() {
-                Ok(record) => batch.push(record),
+                Ok(change) => batch.push(change),
                 Err(_) => break,
             }
         }
-        deliver(&notifier, batch).await;
+        let records = batch
+            .iter()
+            .filter_map(|change| {
+                stream_record(change)
+                    .inspect_err(
+                        |e| tracing::error!(error = %e, "a task change without a stream record"),
+                    )
+                    .ok()
+            })
+            .collect();
+        deliver(&notifier, records).await;
     }
 }
 

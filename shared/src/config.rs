@@ -82,20 +82,15 @@ fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
 /// through STS, ECS, IMDS) and the settings it reads from profile files are code a Lambda never
 /// runs, since Lambda hands every function its role's credentials and its region in the
 /// environment, and that code would be linked into every bootstrap (see `docs/BUILD.md`). The SDK's
-/// own defaults (HTTPS client, retries, timeouts, identity cache) still apply. Elsewhere, export
-/// credentials first (for example `aws configure export-credentials --format env`).
+/// own defaults (HTTPS client, retries, timeouts, identity cache) still apply; what the SDK would
+/// read from profile files or `AWS_ENDPOINT_URL`, `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` does not.
+/// Elsewhere, export credentials first (for example `aws configure export-credentials --format env`).
 pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
-    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
     let credentials = if local && env("AWS_ACCESS_KEY_ID").is_none() {
-        SharedCredentialsProvider::new(Credentials::new(
-            "taskmasterlocal",
-            "local",
-            None,
-            None,
-            "taskmaster-local",
-        ))
+        SharedCredentialsProvider::new(local_credentials())
     } else {
         SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
     };
@@ -112,4 +107,15 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
         builder = builder.endpoint_url(endpoint);
     }
     builder.build()
+}
+
+/// The dummy credentials an emulator gets (DynamoDB Local, the local management API).
+pub fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
+    aws_sdk_dynamodb::config::Credentials::new(
+        "taskmasterlocal",
+        "local",
+        None,
+        None,
+        "taskmaster-local",
+    )
 }

@@ -1,4 +1,12 @@
-//! The one error type every layer returns; [`crate::http::error`] turns it into a response.
+//! The one error type every layer returns, with the status and JSON body every host answers it
+//! with, in the original API's shapes: [`crate::http::error`] adds HTTP's headers, and the
+//! WebSocket gateway returns the same status and body from `$connect`. [`Detail`] and
+//! [`TokenError`] are also the OpenAPI schemas of those bodies.
+
+use axum::http::StatusCode;
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::domain::FieldErrors;
 use crate::store::StoreError;
@@ -57,6 +65,87 @@ impl Error {
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         Self::Validation(FieldErrors::single(field, message))
+    }
+}
+
+/// `{"detail": "..."}`: most errors, and the password change's success.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({ "detail": "Task not found" })))]
+pub struct Detail {
+    pub detail: String,
+}
+
+impl Detail {
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self {
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A rejected token: `{"detail": "...", "code": "token_not_valid"}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(examples(json!({
+    "detail": "Given token not valid for any token type",
+    "code": "token_not_valid",
+})))]
+pub struct TokenError {
+    pub detail: &'static str,
+    pub code: TokenErrorCode,
+}
+
+/// The `code` of a token error; the original API has only this one.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenErrorCode {
+    TokenNotValid,
+}
+
+impl Error {
+    /// The HTTP status this error answers with, on every host (REST and WebSocket alike).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MissingCredentials
+            | Self::InvalidToken
+            | Self::TokenRejected
+            | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body clients get for this error (never the cause of a 500).
+    pub fn body(&self) -> Value {
+        let detail = |text: &str| json!(Detail::new(text));
+        let token = |detail| {
+            json!(TokenError {
+                detail,
+                code: TokenErrorCode::TokenNotValid,
+            })
+        };
+        match self {
+            Self::Validation(errors) => json!(errors),
+            Self::BadRequest(text) => detail(text),
+            Self::MissingCredentials => detail("Authentication credentials were not provided."),
+            Self::InvalidToken => token("Given token not valid for any token type"),
+            Self::TokenRejected => token("Token is invalid or expired"),
+            Self::InvalidCredentials => detail("Invalid login credentials"),
+            Self::NotFound(text) => detail(text),
+            Self::MethodNotAllowed(method) => detail(&format!("Method \"{method}\" not allowed.")),
+            Self::Conflict => detail("The resource was changed by another request; please retry."),
+            Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
+            Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),
+            Self::Unavailable => detail("The service is busy; please retry shortly."),
+            Self::Unexpected(_) => detail("Internal server error."),
+        }
     }
 }
 

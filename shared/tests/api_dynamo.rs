@@ -13,6 +13,7 @@ mod backend {
 #[path = "api"]
 mod api {
     pub mod helpers;
+    pub mod response;
 
     mod bodies;
     mod concurrency;

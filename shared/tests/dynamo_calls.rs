@@ -246,10 +246,16 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         .user_id;
     let stored = h.stores.tasks.task(owner, task).await.unwrap().unwrap();
     let mut event = aws_lambda_events::event::dynamodb::Event::default();
-    event.records =
-        vec![shared::realtime::records::task_change_record(1, None, Some(&stored)).unwrap()];
+    event.records = vec![
+        shared::store::dynamo::stream_record(&shared::domain::TaskChange {
+            sequence: 1,
+            before: None,
+            after: Some(stored),
+        })
+        .unwrap(),
+    ];
     // No connection is open, so the stream function only looks: one Query, no post.
-    let management = Notifier::management_client("http://127.0.0.1:9", true).await;
+    let management = Notifier::management_client("http://127.0.0.1:9", true);
     h.calls.take();
     let response = Notifier::new(&h.stores, management).handle(event).await;
     assert!(response.batch_item_failures.is_empty());

@@ -10,10 +10,7 @@ use axum::http::StatusCode;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use shared::config::AuthConfig;
-use shared::domain::{Email, Password, PersonName, TaskStatus, TaskTitle, Username};
 use shared::http::app;
-use shared::service::accounts::NewUser;
-use shared::service::tasks::NewTask;
 use shared::store::{EmbeddedStore, Stores};
 
 mod support;
@@ -28,37 +25,15 @@ fn state() -> AppState {
     )
 }
 
-/// The event of `function`, with its placeholders filled in for a user registered as the
-/// events expect (`ada_lovelace` / `correct-horse-battery`) who owns one task.
+/// The event of `function`, with its placeholders filled in for the user the events are written
+/// for, who owns one task (registered first unless `register_first` is false).
 async fn event(function: &str, state: &AppState, register_first: bool) -> String {
-    let path = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
-    let mut event =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    if register_first {
-        let new = NewUser {
-            username: Username::parse("ada_lovelace".into()).unwrap(),
-            email: Email::parse("ada@example.com".into()).unwrap(),
-            password: Password::parse("correct-horse-battery".into()).unwrap(),
-            first_name: PersonName::default(),
-            last_name: PersonName::default(),
-        };
-        let (user, pair) = state.accounts.register(new).await.expect("registering");
-        let task = NewTask {
-            title: TaskTitle::parse("Existing task".into()).unwrap(),
-            description: Default::default(),
-            status: TaskStatus::ToDo,
-        };
-        let task = state
-            .tasks
-            .create(user.id, task)
-            .await
-            .expect("creating task");
-        event = event
-            .replace("<access-token>", &pair.access)
-            .replace("<refresh-token>", &pair.refresh)
-            .replace("<task-id>", &task.id.to_string());
-    }
-    event
+    let seeded = if register_first {
+        Some(testkit::events::seed(state).await)
+    } else {
+        None
+    };
+    testkit::events::event(function, seeded.as_ref())
 }
 
 /// Feeds `function`'s event through `lambda_http` into `router` and returns status and JSON body.

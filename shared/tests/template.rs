@@ -9,8 +9,8 @@ use axum::http::{Method, Request, StatusCode};
 use serde_norway::Value;
 use shared::AppState;
 use shared::config::AuthConfig;
-use shared::store::dynamo::schema::{TEMPLATE, table_properties};
 use shared::store::{EmbeddedStore, Stores};
+use testkit::schema::{TEMPLATE, table_properties};
 use tower::ServiceExt;
 
 mod support;
@@ -63,7 +63,7 @@ fn template_functions() -> Vec<(String, Vec<(String, String)>)> {
 
 #[test]
 fn every_binary_has_a_function_and_every_function_a_binary() {
-    let crates = support::function_binaries();
+    let crates = testkit::function_binaries();
     let functions: Vec<String> = template_functions()
         .into_iter()
         .map(|(name, _)| name)

@@ -10,9 +10,8 @@ use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsock
 use serde_json::{Value, json};
 use shared::AppState;
 use shared::config::AuthConfig;
-use shared::domain::{Email, Password, PersonName, UserId, Username};
+use shared::domain::UserId;
 use shared::realtime::{CONNECTION_LIFETIME_SECONDS, Gateway};
-use shared::service::accounts::NewUser;
 use shared::store::{EmbeddedStore, Stores};
 
 /// The connection id the three recorded events share.
@@ -47,17 +46,10 @@ impl Harness {
     }
 
     async fn register(&self) -> Registered {
-        let new = NewUser {
-            username: Username::parse("ada_lovelace".into()).unwrap(),
-            email: Email::parse("ada@example.com".into()).unwrap(),
-            password: Password::parse("correct-horse-battery".into()).unwrap(),
-            first_name: PersonName::default(),
-            last_name: PersonName::default(),
-        };
         let (user, pair) = self
             .state
             .accounts
-            .register(new)
+            .register(testkit::events::events_user())
             .await
             .expect("registering");
         Registered {
@@ -68,14 +60,7 @@ impl Harness {
     }
 
     async fn connections_of(&self, user: UserId) -> Vec<String> {
-        self.stores
-            .connections
-            .connections_of(user)
-            .await
-            .expect("listing connections")
-            .into_iter()
-            .map(|connection| connection.id)
-            .collect()
+        testkit::events::connection_ids(&self.stores, user).await
     }
 
     async fn owner_of(&self, id: &str) -> Option<UserId> {

@@ -18,24 +18,15 @@ use super::process::{
     repo_root,
 };
 
-/// The HTTP API functions under `functions/`, each with its event `events/<name>.json` (the
-/// WebSocket and stream functions take other kinds of events and are not run here).
-pub(super) const FUNCTIONS: &[&str] = &[
-    "register",
-    "login",
-    "token-verify",
-    "token-refresh",
-    "logout",
-    "profile-get",
-    "profile-update",
-    "password-update",
-    "task-create",
-    "task-get",
-    "task-update",
-    "task-delete",
-    "task-list",
-    "fallback",
-];
+/// The HTTP API functions, each with its event `events/<name>.json`: the endpoint table's, and
+/// `fallback` (the WebSocket and stream functions take other kinds of events and are not run here).
+pub(super) fn http_functions() -> Vec<&'static str> {
+    shared::http::ENDPOINTS
+        .iter()
+        .map(|endpoint| endpoint.function)
+        .chain(["fallback"])
+        .collect()
+}
 
 /// What each function's event must produce: status and one field of the body (`Null`: any
 /// string; empty pointer: no body). The same expectations as shared/tests/lambda_events.rs.
@@ -183,14 +174,14 @@ async fn run(function: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bootstrap_answers_its_event_under_the_runtime_api() {
     let started = Instant::now();
-    for function in FUNCTIONS {
+    for function in http_functions() {
         let one = Instant::now();
         run(function).await;
         eprintln!("{function}: ok ({:?})", one.elapsed());
     }
     eprintln!(
         "{} arm64 bootstraps answered their events in {:?}",
-        FUNCTIONS.len(),
+        http_functions().len(),
         started.elapsed()
     );
 }
@@ -199,7 +190,7 @@ async fn every_bootstrap_answers_its_event_under_the_runtime_api() {
 #[test]
 fn every_http_api_function_is_covered() {
     let root = repo_root();
-    let mut http_functions = Vec::new();
+    let mut http_api = Vec::new();
     for name in function_binaries() {
         let path = root.join("events").join(format!("{name}.json"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
@@ -210,17 +201,15 @@ fn every_http_api_function_is_covered() {
         });
         let event: Value = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
-        let http_api =
-            event["version"] == json!("2.0") && event["requestContext"]["http"].is_object();
-        if http_api {
-            http_functions.push(name);
+        if event["version"] == json!("2.0") && event["requestContext"]["http"].is_object() {
+            http_api.push(name);
         }
     }
-    http_functions.sort();
-    let mut covered: Vec<String> = FUNCTIONS.iter().map(|f| (*f).to_owned()).collect();
+    http_api.sort();
+    let mut covered: Vec<String> = http_functions().iter().map(|f| (*f).to_owned()).collect();
     covered.sort();
     assert_eq!(
-        http_functions, covered,
+        http_api, covered,
         "the HTTP API functions under functions/ and the ones this test runs differ"
     );
 }

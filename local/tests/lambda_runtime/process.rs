@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use shared::store::DynamoConfig;
-use shared::store::dynamo::schema::TEMPLATE;
+use testkit::schema::TEMPLATE;
 
 use axum::body::Bytes;
 
@@ -19,30 +19,7 @@ use super::fixtures::SECRET;
 /// How long a binary may take from start to its answer (cold start + DynamoDB Local).
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// The Lambda binaries, `functions/src/bin/<name>.rs`, sorted by name.
-pub fn function_binaries() -> Vec<String> {
-    let dir = repo_root().join("functions/src/bin");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .map(|path| {
-            path.file_stem()
-                .expect("a file name")
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
-    names
-}
+pub use testkit::{function_binaries, repo_root};
 
 /// Newest modification time of the files under `path` (recursively).
 pub fn newest_mtime(path: &Path) -> Option<SystemTime> {
@@ -83,7 +60,6 @@ pub fn bootstrap(function: &str) -> Command {
         root.join("shared/src"),
         root.join("shared/Cargo.toml"),
         root.join("functions"),
-        root.join("template.yaml"),
         root.join("Cargo.toml"),
         root.join("Cargo.lock"),
     ];

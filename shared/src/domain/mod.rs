@@ -5,7 +5,7 @@ mod time;
 mod user;
 mod validation;
 
-pub use task::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle};
+pub use task::{Task, TaskChange, TaskDescription, TaskId, TaskStatus, TaskTitle, TaskView};
 pub use time::Timestamp;
 pub use user::{Email, Password, PersonName, User, UserId, Username};
 pub use validation::FieldErrors;

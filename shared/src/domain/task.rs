@@ -1,6 +1,9 @@
 //! Tasks and the values they are made of.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use uuid::Uuid;
 
 use super::{Timestamp, UserId, user::string_newtype, validation::check_length};
@@ -75,15 +78,14 @@ impl TaskDescription {
 
 string_newtype!(TaskTitle, TaskDescription);
 
-/// Where a task stands. Matched exactly: `"done"` is not `"DONE"`.
+/// Where a task stands. Matched exactly: `"done"` is not `"DONE"`. Its spellings are written once,
+/// in [`TaskStatus::as_str`]: serde, the stores and the OpenAPI schema all go through it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
 pub enum TaskStatus {
     #[default]
-    #[serde(rename = "TO DO")]
     ToDo,
-    #[serde(rename = "IN PROGRESS")]
     InProgress,
-    #[serde(rename = "DONE")]
     Done,
 }
 
@@ -106,6 +108,34 @@ impl TaskStatus {
     }
 }
 
+impl From<TaskStatus> for &'static str {
+    fn from(status: TaskStatus) -> Self {
+        status.as_str()
+    }
+}
+
+impl TryFrom<String> for TaskStatus {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(value)
+    }
+}
+
+impl utoipa::PartialSchema for TaskStatus {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Where a task stands, matched exactly: `done` is not `DONE`.",
+            ))
+            .enum_values(Some(Self::ALL.map(|status| status.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for TaskStatus {}
+
 /// A task as stored. `version` increases with every write, for optimistic concurrency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
@@ -117,6 +147,44 @@ pub struct Task {
     pub date_created: Timestamp,
     pub last_updated: Timestamp,
     pub version: u64,
+}
+
+/// A committed task write, as a store publishes it: `before` absent for a create, `after` absent
+/// for a delete. `sequence` numbers a store's changes in commit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskChange {
+    pub sequence: u64,
+    pub before: Option<Task>,
+    pub after: Option<Task>,
+}
+
+// The same view in REST answers and WebSocket messages.
+/// A task as clients see it (no owner, no version).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TaskBody)]
+pub struct TaskView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: TaskId,
+    pub title: String,
+    pub description: String,
+    pub status_task: TaskStatus,
+    #[schema(value_type = String, format = DateTime)]
+    pub date_created: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_updated: Timestamp,
+}
+
+impl From<Task> for TaskView {
+    fn from(task: Task) -> Self {
+        Self {
+            id: task.id,
+            title: task.title.into(),
+            description: task.description.into(),
+            status_task: task.status,
+            date_created: task.date_created,
+            last_updated: task.last_updated,
+        }
+    }
 }
 
 #[cfg(test)]

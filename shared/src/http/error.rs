@@ -1,5 +1,6 @@
-//! How an [`Error`] looks on the wire: always JSON, in the original API's shapes. The body types
-//! here ([`Detail`], [`TokenError`], [`Message`]) are also the OpenAPI schemas of those shapes.
+//! An [`Error`] as an HTTP response: its status and JSON body ([`Error::status`], [`Error::body`],
+//! with the body types [`Detail`] and [`TokenError`], live with the error itself), plus the
+//! headers HTTP adds. [`Message`] and [`ValidationErrors`] are OpenAPI schemas of other shapes.
 
 use std::collections::BTreeMap;
 
@@ -7,45 +8,10 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::error::Error;
-
-/// `{"detail": "..."}`: most errors, and the password change's success.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({ "detail": "Task not found" })))]
-pub struct Detail {
-    pub detail: String,
-}
-
-impl Detail {
-    pub fn new(detail: impl Into<String>) -> Self {
-        Self {
-            detail: detail.into(),
-        }
-    }
-}
-
-/// A rejected token: `{"detail": "...", "code": "token_not_valid"}`.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(examples(json!({
-    "detail": "Given token not valid for any token type",
-    "code": "token_not_valid",
-})))]
-pub struct TokenError {
-    pub detail: &'static str,
-    pub code: TokenErrorCode,
-}
-
-/// The `code` of a token error; the original API has only this one.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenErrorCode {
-    TokenNotValid,
-}
+pub use crate::error::{Detail, TokenError};
 
 /// `{"message": "..."}`: token verification and task deletion answer this.
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,50 +26,6 @@ pub struct Message {
 /// whole is wrong).
 #[derive(Debug, ToSchema)]
 pub struct ValidationErrors(pub BTreeMap<String, Vec<String>>);
-
-impl Error {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Validation(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::MissingCredentials
-            | Self::InvalidToken
-            | Self::TokenRejected
-            | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn body(&self) -> Value {
-        let detail = |text: &str| json!(Detail::new(text));
-        let token = |detail| {
-            json!(TokenError {
-                detail,
-                code: TokenErrorCode::TokenNotValid,
-            })
-        };
-        match self {
-            Self::Validation(errors) => json!(errors),
-            Self::BadRequest(text) => detail(text),
-            Self::MissingCredentials => detail("Authentication credentials were not provided."),
-            Self::InvalidToken => token("Given token not valid for any token type"),
-            Self::TokenRejected => token("Token is invalid or expired"),
-            Self::InvalidCredentials => detail("Invalid login credentials"),
-            Self::NotFound(text) => detail(text),
-            Self::MethodNotAllowed(method) => detail(&format!("Method \"{method}\" not allowed.")),
-            Self::Conflict => detail("The resource was changed by another request; please retry."),
-            Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
-            Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),
-            Self::Unavailable => detail("The service is busy; please retry shortly."),
-            Self::Unexpected(_) => detail("Internal server error."),
-        }
-    }
-}
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {

@@ -2,12 +2,14 @@
 //! wraps them in. A Lambda mounts one endpoint's router; the local server merges them all.
 
 pub mod auth;
+pub mod endpoints;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod profile;
 pub mod tasks;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use axum::Router;
@@ -19,6 +21,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use self::endpoints::{ENDPOINTS, Endpoint, PATHS};
 use crate::AppState;
 use crate::error::Error;
 
@@ -35,22 +38,14 @@ pub(crate) fn route<S: Clone + Send + Sync + 'static>(
         .route(&format!("{path}/"), method_router)
 }
 
-/// Every endpoint, as the local server and the tests serve them.
+/// Every endpoint of [`ENDPOINTS`] and the OpenAPI document, as the local server and the tests
+/// serve them.
 pub fn all_routes() -> Router<AppState> {
-    Router::new()
-        .merge(auth::register())
-        .merge(auth::login())
-        .merge(auth::token_verify())
-        .merge(auth::token_refresh())
-        .merge(auth::logout())
-        .merge(profile::get())
-        .merge(profile::update())
-        .merge(profile::password())
-        .merge(tasks::create())
-        .merge(tasks::list())
-        .merge(tasks::get())
-        .merge(tasks::update())
-        .merge(tasks::delete())
+    ENDPOINTS
+        .iter()
+        .fold(Router::new(), |router, endpoint| {
+            router.merge((endpoint.router)())
+        })
         .merge(openapi::get())
 }
 
@@ -58,19 +53,8 @@ pub fn all_routes() -> Router<AppState> {
 /// answers 405 (its methods are served by other functions), anything else 404, both in JSON, so
 /// clients see the same errors on AWS as locally.
 pub fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let paths = [
-        auth::REGISTER,
-        auth::LOGIN,
-        auth::TOKEN_VERIFY,
-        auth::TOKEN_REFRESH,
-        auth::LOGOUT,
-        profile::PROFILE,
-        profile::PASSWORD,
-        tasks::TASKS,
-        tasks::TASK_CREATE,
-        tasks::TASK,
-        openapi::OPENAPI,
-    ];
+    // PATHS, not ENDPOINTS: the table's routers would link every handler into `fallback`.
+    let paths: BTreeSet<&str> = PATHS.into_iter().chain([openapi::OPENAPI]).collect();
     paths.into_iter().fold(Router::new(), |router, path| {
         router.merge(route(path, MethodRouter::new()))
     })

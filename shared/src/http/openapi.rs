@@ -5,15 +5,16 @@
 
 use std::sync::LazyLock;
 
+use axum::http::Method;
 use axum::routing::get as get_method;
 use axum::{Json, Router};
-use utoipa::openapi::path::{HttpMethod, Operation, PathItem};
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Deprecated, OpenApi as Document};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
 use super::error::{Detail, TokenError, ValidationErrors};
-use super::{auth, profile, route, tasks};
+use super::{ENDPOINTS, auth, profile, route, tasks};
 use crate::AppState;
 
 pub const OPENAPI: &str = "/api/v1/openapi.json";
@@ -232,9 +233,7 @@ impl Modify for Aliases {
         let annotated = std::mem::take(&mut doc.paths.paths);
         for (path, mut item) in annotated {
             distinct_method_ids(&mut item);
-            let legacy = (path == format!("{}/", tasks::TASKS))
-                .then(|| legacy_create(&item))
-                .flatten();
+            let legacy = legacy_aliases(&path, &item);
             for (path, item) in std::iter::once((path, item)).chain(legacy) {
                 let (other, suffix) = match path.strip_suffix('/') {
                     Some(bare) => (bare.to_owned(), "_without_slash"),
@@ -278,20 +277,50 @@ fn distinct_method_ids(item: &mut PathItem) {
     }
 }
 
-/// `POST /api/v1/tasks/create/`, where the original app created tasks: the same operation as
-/// `POST /api/v1/tasks/`, deprecated.
-fn legacy_create(item: &PathItem) -> Option<(String, PathItem)> {
-    let mut create = item.post.clone()?;
-    create.deprecated = Some(Deprecated::True);
-    create.description = Some(format!(
-        "Deprecated alias of `POST {}/`, kept for clients of the original app.",
-        tasks::TASKS
-    ));
-    suffix_id(&mut create, "_legacy");
-    Some((
-        format!("{}/", tasks::TASK_CREATE),
-        PathItem::new(HttpMethod::Post, create),
-    ))
+/// The original app's paths of the endpoint at `path` (the other paths of its row in
+/// [`ENDPOINTS`]), as deprecated copies of its operations.
+fn legacy_aliases(path: &str, item: &PathItem) -> Vec<(String, PathItem)> {
+    let mut aliases = Vec::new();
+    for endpoint in ENDPOINTS {
+        if format!("{}/", endpoint.paths[0]) != path {
+            continue;
+        }
+        for alias in &endpoint.paths[1..] {
+            let mut copy = PathItem::default();
+            for method in endpoint.methods {
+                let (Some(from), Some(to)) = (
+                    slot(&mut item.clone(), method).and_then(|op| op.clone()),
+                    slot(&mut copy, method),
+                ) else {
+                    continue;
+                };
+                let mut operation = from;
+                operation.deprecated = Some(Deprecated::True);
+                operation.description = Some(format!(
+                    "Deprecated alias of `{method} {}/`, kept for clients of the original app.",
+                    endpoint.paths[0]
+                ));
+                suffix_id(&mut operation, "_legacy");
+                *to = Some(operation);
+            }
+            if copy != PathItem::default() {
+                aliases.push((format!("{alias}/"), copy));
+            }
+        }
+    }
+    aliases
+}
+
+/// The operation slot of `method` in `item`.
+fn slot<'a>(item: &'a mut PathItem, method: &Method) -> Option<&'a mut Option<Operation>> {
+    Some(match *method {
+        Method::GET => &mut item.get,
+        Method::PUT => &mut item.put,
+        Method::POST => &mut item.post,
+        Method::DELETE => &mut item.delete,
+        Method::PATCH => &mut item.patch,
+        _ => return None,
+    })
 }
 
 fn suffix_id(op: &mut Operation, suffix: &str) {

@@ -15,7 +15,7 @@ use super::extract::{AppJson, AuthUser, TaskPath};
 use super::openapi::{BearerErrors, Conflict, JsonErrors, TaskNotFound};
 use super::route;
 use crate::AppState;
-use crate::domain::{FieldErrors, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp};
+use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView};
 use crate::error::{Error, Result};
 use crate::service::tasks::{NewTask, PageRequest, TaskChanges};
 
@@ -48,47 +48,6 @@ pub fn delete() -> Router<AppState> {
     route(TASK, delete_method(delete_task))
 }
 
-/// A task as clients see it (no owner, no version).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskBody {
-    #[schema(value_type = String, format = Uuid)]
-    pub id: TaskId,
-    pub title: String,
-    pub description: String,
-    #[schema(value_type = StatusSchema)]
-    pub status_task: TaskStatus,
-    #[schema(value_type = String, format = DateTime)]
-    pub date_created: Timestamp,
-    #[schema(value_type = String, format = DateTime)]
-    pub last_updated: Timestamp,
-}
-
-// The schema of the domain's `TaskStatus` (the tests check that they agree).
-/// Where a task stands, matched exactly: `done` is not `DONE`.
-#[derive(ToSchema)]
-#[schema(as = TaskStatus)]
-pub enum StatusSchema {
-    #[serde(rename = "TO DO")]
-    ToDo,
-    #[serde(rename = "IN PROGRESS")]
-    InProgress,
-    #[serde(rename = "DONE")]
-    Done,
-}
-
-impl From<Task> for TaskBody {
-    fn from(task: Task) -> Self {
-        Self {
-            id: task.id,
-            title: task.title.into(),
-            description: task.description.into(),
-            status_task: task.status,
-            date_created: task.date_created,
-            last_updated: task.last_updated,
-        }
-    }
-}
-
 /// Create and update bodies: every field optional here; create requires a title. Updates change
 /// only the fields sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -101,7 +60,7 @@ pub struct TaskRequest {
     #[schema(value_type = String, required = false, max_length = 10000)]
     description: Option<String>,
     /// `TO DO` when a task is created without one.
-    #[schema(value_type = StatusSchema, required = false)]
+    #[schema(value_type = TaskStatus, required = false)]
     status_task: Option<String>,
 }
 
@@ -175,7 +134,7 @@ impl TryFrom<TaskRequest> for NewTask {
     post, path = "/api/v1/tasks/", tag = "tasks", security(("bearer" = [])),
     request_body = NewTaskRequest,
     responses(
-        (status = 201, description = "The new task", body = TaskBody),
+        (status = 201, description = "The new task", body = TaskView),
         (status = 409, response = Conflict),
         BearerErrors,
         JsonErrors,
@@ -185,7 +144,7 @@ pub(crate) async fn create_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     AppJson(body): AppJson<TaskRequest>,
-) -> Result<(StatusCode, Json<TaskBody>)> {
+) -> Result<(StatusCode, Json<TaskView>)> {
     let task = state.tasks.create(owner, body.try_into()?).await?;
     Ok((StatusCode::CREATED, Json(task.into())))
 }
@@ -195,7 +154,7 @@ pub(crate) async fn create_task(
     get, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
     params(TaskIdParam),
     responses(
-        (status = 200, description = "The task", body = TaskBody),
+        (status = 200, description = "The task", body = TaskView),
         (status = 404, response = TaskNotFound),
         BearerErrors,
     )
@@ -204,7 +163,7 @@ pub(crate) async fn show_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
-) -> Result<Json<TaskBody>> {
+) -> Result<Json<TaskView>> {
     Ok(Json(state.tasks.get(owner, &id).await?.into()))
 }
 
@@ -215,7 +174,7 @@ pub(crate) async fn show_task(
     method(put, patch), path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
     params(TaskIdParam), request_body = TaskRequest,
     responses(
-        (status = 200, description = "The updated task", body = TaskBody),
+        (status = 200, description = "The updated task", body = TaskView),
         (status = 404, response = TaskNotFound),
         (status = 409, response = Conflict),
         BearerErrors,
@@ -227,7 +186,7 @@ pub(crate) async fn update_task(
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
     AppJson(body): AppJson<TaskRequest>,
-) -> Result<Json<TaskBody>> {
+) -> Result<Json<TaskView>> {
     let task = state.tasks.update(owner, &id, body.try_into()?).await?;
     Ok(Json(task.into()))
 }
@@ -274,7 +233,7 @@ pub struct ListParams {
     #[param(default = json!(DEFAULT_PAGE_SIZE))]
     page_size: Option<String>,
     /// Only tasks with this status (`count` then counts only those).
-    #[param(value_type = StatusSchema, required = false)]
+    #[param(value_type = TaskStatus, required = false)]
     status_task: Option<String>,
     /// An opaque position: follow `next` and `previous` rather than building it.
     cursor: Option<String>,
@@ -290,7 +249,7 @@ pub struct TaskListBody {
     #[schema(format = "uri", required = true)]
     pub previous: Option<String>,
     /// Newest first.
-    pub results: Vec<TaskBody>,
+    pub results: Vec<TaskView>,
 }
 
 impl TryFrom<ListParams> for PageRequest {
@@ -344,7 +303,7 @@ pub(crate) async fn list_tasks(
         count: list.count,
         next: list.next.map(url),
         previous: list.previous.map(url),
-        results: list.tasks.into_iter().map(TaskBody::from).collect(),
+        results: list.tasks.into_iter().map(TaskView::from).collect(),
     }))
 }
 

@@ -10,7 +10,8 @@ use serde_json::json;
 use crate::auth::{JwtKeys, TokenType};
 use crate::config::AuthConfig;
 use crate::domain::Timestamp;
-use crate::store::{Connection, ConnectionStore, Stores, UserStore};
+use crate::error::Error;
+use crate::store::{Connection, ConnectionStore, StoreError, Stores, UserStore};
 
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
@@ -20,6 +21,19 @@ pub struct Gateway {
     users: Arc<dyn UserStore>,
     connections: Arc<dyn ConnectionStore>,
     jwt: Arc<JwtKeys>,
+}
+
+/// A refusal or failure, with the status and body the REST API gives the same [`Error`] (a 500's
+/// cause is logged, never sent).
+fn error_response(error: &Error) -> ApiGatewayProxyResponse {
+    match error {
+        Error::Unexpected(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "WebSocket route failed");
+        }
+        Error::Unavailable => tracing::warn!("WebSocket route: the store is throttling"),
+        _ => {}
+    }
+    response(i64::from(error.status().as_u16()), error.body())
 }
 
 fn response(status: i64, body: serde_json::Value) -> ApiGatewayProxyResponse {
@@ -75,29 +89,19 @@ impl Gateway {
         request: ApiGatewayWebsocketProxyRequest,
     ) -> ApiGatewayProxyResponse {
         let Some(id) = request.request_context.connection_id.clone() else {
-            return response(400, json!({ "detail": "No connection id." }));
+            return error_response(&no_connection_id());
         };
         tracing::Span::current().record("connection_id", id.as_str());
-        let Some(claims) =
-            access_token(&request).and_then(|token| self.jwt.decode(token, TokenType::Access))
-        else {
-            return response(
-                401,
-                json!({ "detail": "Authentication credentials were not provided or are not valid." }),
-            );
+        let Some(token) = access_token(&request) else {
+            return error_response(&Error::MissingCredentials);
+        };
+        let Some(claims) = self.jwt.decode(token, TokenType::Access) else {
+            return error_response(&Error::InvalidToken);
         };
         match self.users.user(claims.user_id).await {
             Ok(Some(_)) => {}
-            Ok(None) => {
-                return response(
-                    401,
-                    json!({ "detail": "Given token not valid for any token type" }),
-                );
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "reading user at connect");
-                return response(500, json!({ "detail": "Internal server error." }));
-            }
+            Ok(None) => return error_response(&Error::InvalidToken),
+            Err(error) => return error_response(&Error::from(error)),
         }
         let now = Timestamp::now();
         let connection = Connection {
@@ -108,10 +112,7 @@ impl Gateway {
         };
         match self.connections.add_connection(&connection).await {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
-            Err(error) => {
-                tracing::error!(error = %error, "recording connection");
-                response(500, json!({ "detail": "Internal server error." }))
-            }
+            Err(error) => error_response(&Error::from(error)),
         }
     }
 
@@ -124,27 +125,30 @@ impl Gateway {
     }
 }
 
-/// `$disconnect`: forgets the connection. Needs no token, so `ws-disconnect` holds no secret.
-#[tracing::instrument(skip_all)]
+/// `$disconnect`: forgets the connection (one already gone is fine). Needs no token, so
+/// `ws-disconnect` holds no secret.
+#[tracing::instrument(skip_all, fields(connection_id))]
 pub async fn disconnect(
     connections: &dyn ConnectionStore,
     request: ApiGatewayWebsocketProxyRequest,
 ) -> ApiGatewayProxyResponse {
     let Some(id) = request.request_context.connection_id else {
-        return response(400, json!({ "detail": "No connection id." }));
+        return error_response(&no_connection_id());
     };
+    tracing::Span::current().record("connection_id", id.as_str());
     let result = match connections.connection_owner(&id).await {
         Ok(Some(owner)) => connections.remove_connection(owner, &id).await,
         Ok(None) => Ok(()),
         Err(error) => Err(error),
     };
     match result {
-        Ok(()) => response(200, json!({ "detail": "Disconnected." })),
-        Err(error) => {
-            tracing::error!(error = %error, connection_id = id, "forgetting connection");
-            response(500, json!({ "detail": "Internal server error." }))
-        }
+        Ok(()) | Err(StoreError::NotFound) => response(200, json!({ "detail": "Disconnected." })),
+        Err(error) => error_response(&Error::from(error)),
     }
+}
+
+fn no_connection_id() -> Error {
+    Error::BadRequest("No connection id.".to_owned())
 }
 
 /// `$default`: clients only listen; a message gets a short error back, and the connection stays.

@@ -7,7 +7,6 @@
 
 mod gateway;
 mod notifier;
-pub mod records;
 
 pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, disconnect, message};
 pub use notifier::{Notifier, message_of};

@@ -13,8 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::required_env;
-use crate::domain::{Task, TaskId, Timestamp, UserId};
-use crate::http::tasks::TaskBody;
+use crate::domain::{Task, TaskId, TaskView, Timestamp, UserId};
 use crate::store::{Connection, ConnectionStore, Stores};
 
 /// How many posts to one owner's connections are in flight at once.
@@ -70,7 +69,7 @@ pub fn message_of(record: &EventRecord) -> anyhow::Result<Option<(UserId, Value)
     };
     let task = task(&change.new_image)?;
     let owner = task.owner;
-    let mut message = serde_json::to_value(TaskBody::from(task))?;
+    let mut message = serde_json::to_value(TaskView::from(task))?;
     message["action"] = json!(action);
     Ok(Some((owner, message)))
 }
@@ -85,14 +84,20 @@ impl Notifier {
 
     /// A management API client for `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`,
     /// or the local server's), with dummy credentials when `local` (see [`crate::config::aws_sdk_config`]).
-    pub async fn management_client(
-        endpoint: &str,
-        local: bool,
-    ) -> aws_sdk_apigatewaymanagement::Client {
-        aws_sdk_apigatewaymanagement::Client::new(&crate::config::aws_sdk_config(
-            Some(endpoint),
-            local,
-        ))
+    pub fn management_client(endpoint: &str, local: bool) -> aws_sdk_apigatewaymanagement::Client {
+        let mut config = crate::config::aws_sdk_config(Some(endpoint), local);
+        if local {
+            // The local management API is ours: never sign for it with real credentials.
+            config = config
+                .to_builder()
+                .credentials_provider(
+                    aws_sdk_apigatewaymanagement::config::SharedCredentialsProvider::new(
+                        crate::config::local_credentials(),
+                    ),
+                )
+                .build();
+        }
+        aws_sdk_apigatewaymanagement::Client::new(&config)
     }
 
     /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`.
@@ -101,7 +106,7 @@ impl Notifier {
         let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
         Ok(Self::new(
             &stores,
-            Self::management_client(&endpoint, false).await,
+            Self::management_client(&endpoint, false),
         ))
     }
 

@@ -172,7 +172,7 @@ impl Stores {
     /// (see [`DynamoConfig`]); the SDK client is built here, once per container.
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = DynamoConfig::from_env()?;
-        Ok(Self::new(DynamoStore::new(config.client().await, &config)))
+        Ok(Self::new(DynamoStore::new(config.client(), &config)))
     }
 }
 

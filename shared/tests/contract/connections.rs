@@ -32,16 +32,7 @@ async fn add(stores: &Stores, connection: &Connection) {
 
 /// `user`'s connection ids, sorted.
 async fn listed(stores: &Stores, user: UserId) -> Vec<String> {
-    let mut ids = stores
-        .connections
-        .connections_of(user)
-        .await
-        .expect("listing connections")
-        .into_iter()
-        .map(|connection| connection.id)
-        .collect::<Vec<_>>();
-    ids.sort();
-    ids
+    testkit::events::connection_ids(stores, user).await
 }
 
 async fn owner(stores: &Stores, id: &str) -> Option<UserId> {

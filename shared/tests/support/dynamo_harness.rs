@@ -160,7 +160,7 @@ impl Harness {
     pub async fn new(fault: Option<Fault>) -> Self {
         let config = dynamo_config().await;
         let calls = Recorder::default();
-        let client = config.client().await;
+        let client = config.client();
         let mut builder = client.config().to_builder().interceptor(calls.clone());
         if let Some(fault) = fault {
             // The SDK's own retries, with short pauses so the test is quick.

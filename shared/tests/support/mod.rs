@@ -3,58 +3,22 @@
 
 pub mod dynamo_harness;
 
-use std::path::{Path, PathBuf};
-
 use axum::Router;
 use shared::AppState;
-use shared::http::{auth, profile, tasks};
-use shared::store::dynamo::local::DynamoDbLocal;
-use shared::store::dynamo::schema::create_tables;
+use shared::http::ENDPOINTS;
 use shared::store::{DynamoConfig, DynamoStore, Stores};
+use testkit::DynamoDbLocal;
+use testkit::schema::create_tables;
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+use testkit::repo_root;
 
-/// The Lambda binaries, `functions/src/bin/<name>.rs`, sorted by name.
-pub fn function_binaries() -> Vec<String> {
-    let dir = repo_root().join("functions/src/bin");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
-        .map(|path| {
-            path.file_stem()
-                .expect("a file name")
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
-    names
-}
-
-/// Every function binary with the router its `main.rs` mounts.
+/// Every HTTP function with the router its main mounts: the endpoint table, and `fallback`.
 pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
-    vec![
-        ("register", auth::register()),
-        ("login", auth::login()),
-        ("token-verify", auth::token_verify()),
-        ("token-refresh", auth::token_refresh()),
-        ("logout", auth::logout()),
-        ("profile-get", profile::get()),
-        ("profile-update", profile::update()),
-        ("password-update", profile::password()),
-        ("task-create", tasks::create()),
-        ("task-get", tasks::get()),
-        ("task-update", tasks::update()),
-        ("task-delete", tasks::delete()),
-        ("task-list", tasks::list()),
-        ("fallback", shared::http::unmatched()),
-    ]
+    ENDPOINTS
+        .iter()
+        .map(|endpoint| (endpoint.function, (endpoint.router)()))
+        .chain([("fallback", shared::http::unmatched())])
+        .collect()
 }
 
 /// The test process's DynamoDB Local (in memory, fresh each run). A test that needs it fails
@@ -69,7 +33,7 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
 /// client is built in the calling test's runtime.
 pub async fn dynamo_stores() -> Stores {
     let config = dynamo_config().await;
-    Stores::new(DynamoStore::new(config.client().await, &config))
+    Stores::new(DynamoStore::new(config.client(), &config))
 }
 
 pub async fn dynamo_config() -> DynamoConfig {
@@ -79,7 +43,7 @@ pub async fn dynamo_config() -> DynamoConfig {
 /// Stores on their own, empty tables: for tests that need a store no other test touches.
 pub async fn fresh_dynamo_stores() -> Stores {
     let config = tables_named(&uuid::Uuid::new_v4().simple().to_string()).await;
-    Stores::new(DynamoStore::new(config.client().await, &config))
+    Stores::new(DynamoStore::new(config.client(), &config))
 }
 
 async fn tables_named(suffix: &str) -> DynamoConfig {
@@ -90,7 +54,7 @@ async fn tables_named(suffix: &str) -> DynamoConfig {
         connections_table: format!("connections-{suffix}"),
         endpoint: Some(local.endpoint().to_owned()),
     };
-    create_tables(&config.client().await, &config)
+    create_tables(&config.client(), &config)
         .await
         .expect("creating tables in DynamoDB Local");
     config

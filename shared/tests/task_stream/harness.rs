@@ -173,7 +173,7 @@ impl Harness {
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-        let client = Notifier::management_client(&format!("http://{address}"), true).await;
+        let client = Notifier::management_client(&format!("http://{address}"), true);
         let client = if retries {
             client
         } else {
@@ -215,13 +215,9 @@ impl Harness {
     }
 
     pub async fn connections_of(&self, user: UserId) -> BTreeSet<String> {
-        self.stores
-            .connections
-            .connections_of(user)
+        testkit::events::connection_ids(&self.stores, user)
             .await
-            .expect("listing connections")
             .into_iter()
-            .map(|connection| connection.id)
             .collect()
     }
 

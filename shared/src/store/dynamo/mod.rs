@@ -11,12 +11,12 @@
 
 mod connections;
 mod error;
-pub mod local;
-pub mod schema;
+mod stream;
 mod tasks;
 mod users;
 
-pub(crate) use tasks::task_item;
+pub use stream::stream_record;
+use tasks::task_item;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -69,7 +69,7 @@ impl DynamoConfig {
     /// The SDK client: credentials and region from the environment, or for an endpoint override
     /// (DynamoDB Local) that endpoint with dummy credentials and region unless the environment
     /// sets real ones (see [`crate::config::aws_sdk_config`]).
-    pub async fn client(&self) -> Client {
+    pub fn client(&self) -> Client {
         Client::new(&self.sdk_config())
     }
 

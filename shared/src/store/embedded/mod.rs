@@ -16,12 +16,10 @@ use redb::backends::InMemoryBackend;
 use redb::{Database, ReadableDatabase, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
-use aws_lambda_events::event::dynamodb::EventRecord;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::StoreError;
-use crate::domain::Task;
-use crate::realtime::records::task_change_record;
+use crate::domain::{Task, TaskChange};
 
 const USERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("users");
 const USERNAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("usernames");
@@ -40,15 +38,15 @@ pub struct EmbeddedStore {
     feed: Arc<Mutex<Feed>>,
 }
 
-/// Where committed task changes go, as DynamoDB stream records, numbered in commit order.
+/// Where committed task changes go, numbered in commit order.
 #[derive(Default)]
 struct Feed {
     sequence: u64,
-    subscriber: Option<UnboundedSender<EventRecord>>,
+    subscriber: Option<UnboundedSender<TaskChange>>,
 }
 
 /// A task write, for the change feed: (before, after).
-type TaskChange = (Option<Task>, Option<Task>);
+type Change = (Option<Task>, Option<Task>);
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,9 +110,8 @@ impl EmbeddedStore {
         Ok(result?)
     }
 
-    /// Committed task changes from now on, as DynamoDB stream records (`INSERT`, `MODIFY`,
-    /// `REMOVE` with new and old images), in commit order. One subscriber; a new call replaces it.
-    pub fn subscribe(&self) -> UnboundedReceiver<EventRecord> {
+    /// Committed task changes from now on, in commit order. One subscriber; a new call replaces it.
+    pub fn subscribe(&self) -> UnboundedReceiver<TaskChange> {
         let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
         self.feed
             .lock()
@@ -135,23 +132,27 @@ impl EmbeddedStore {
     /// commits, its change goes to the feed.
     async fn write_task<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&redb::WriteTransaction) -> Result<(T, Option<TaskChange>), StoreError>
+        work: impl FnOnce(&redb::WriteTransaction) -> Result<(T, Option<Change>), StoreError>
         + Send
         + 'static,
     ) -> Result<T, StoreError> {
         let (db, feed) = (self.db.clone(), self.feed.clone());
         tokio::task::spawn_blocking(move || {
-            // Held across the commit and the send, so records leave in commit order.
+            // Held across the commit and the send, so changes leave in commit order.
             let mut feed = feed.lock().unwrap_or_else(PoisonError::into_inner);
             let tx = db.begin_write().context("starting write")?;
             let (value, change) = work(&tx)?;
             tx.commit().context("committing")?;
             if let Some((before, after)) = change {
                 feed.sequence += 1;
-                let record = task_change_record(feed.sequence, before.as_ref(), after.as_ref())?;
+                let change = TaskChange {
+                    sequence: feed.sequence,
+                    before,
+                    after,
+                };
                 if let Some(subscriber) = &feed.subscriber {
                     // A closed subscriber only means nobody listens any more.
-                    let _ = subscriber.send(record);
+                    let _ = subscriber.send(change);
                 }
             }
             Ok(value)

