@@ -12,6 +12,7 @@ use serde_json::Value;
 use shared::config::AuthConfig;
 use shared::http::app;
 use shared::store::{EmbeddedStore, Stores};
+use testkit::events::{EMAIL, TASK_TITLE, USERNAME};
 
 mod support;
 use shared::AppState;
@@ -70,12 +71,12 @@ async fn invoke(
 fn expected(function: &str) -> (StatusCode, &'static str, Value) {
     use serde_json::json;
     match function {
-        "register" => (StatusCode::CREATED, "/username", json!("ada_lovelace")),
-        "login" => (StatusCode::OK, "/username", json!("ada_lovelace")),
+        "register" => (StatusCode::CREATED, "/username", json!(USERNAME)),
+        "login" => (StatusCode::OK, "/username", json!(USERNAME)),
         "token-verify" => (StatusCode::OK, "/message", json!("Token is valid")),
         "token-refresh" => (StatusCode::OK, "/refresh", Value::Null),
         "logout" => (StatusCode::NO_CONTENT, "", Value::Null),
-        "profile-get" => (StatusCode::OK, "/email", json!("ada@example.com")),
+        "profile-get" => (StatusCode::OK, "/email", json!(EMAIL)),
         "profile-update" => (StatusCode::OK, "/first_name", json!("Augusta")),
         "password-update" => (
             StatusCode::OK,
@@ -83,14 +84,14 @@ fn expected(function: &str) -> (StatusCode, &'static str, Value) {
             json!("password updated successfully"),
         ),
         "task-create" => (StatusCode::CREATED, "/title", json!("Write the report")),
-        "task-get" => (StatusCode::OK, "/title", json!("Existing task")),
+        "task-get" => (StatusCode::OK, "/title", json!(TASK_TITLE)),
         "task-update" => (StatusCode::OK, "/status_task", json!("DONE")),
         "task-delete" => (
             StatusCode::OK,
             "/message",
             json!("Task deleted successfully"),
         ),
-        "task-list" => (StatusCode::OK, "/results/0/title", json!("Existing task")),
+        "task-list" => (StatusCode::OK, "/results/0/title", json!(TASK_TITLE)),
         "fallback" => (StatusCode::NOT_FOUND, "/detail", json!("Not found.")),
         other => panic!("no expectation for {other}"),
     }

@@ -12,7 +12,9 @@ use super::process::repo_root;
 /// The JWT key the functions get in `TASKMASTER_JWT_SECRET` (at least 32 bytes).
 pub const SECRET: &str = "lambda-runtime-test-secret-of-at-least-32-bytes";
 
-pub use testkit::events::{EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, USERNAME, seed};
+pub use testkit::events::{
+    EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, TASK_TITLE, USERNAME, seed,
+};
 
 /// The test process's DynamoDB Local (in memory); fails the test if it cannot start.
 pub async fn dynamodb_local() -> &'static DynamoDbLocal {

@@ -11,7 +11,7 @@ use shared::store::DynamoConfig;
 
 use super::api::{Invocation, Outcome, RuntimeApi};
 use super::fixtures::{
-    EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, Tables, USERNAME, event, seed,
+    EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, TASK_TITLE, Tables, USERNAME, event, seed,
 };
 use super::process::{
     ANSWER_WITHIN, Function, Invoked, api_response, function_binaries, invoke, lambda_env,
@@ -41,10 +41,10 @@ fn expected(function: &str) -> (u16, &'static str, Value) {
         "profile-update" => (200, "/first_name", json!("Augusta")),
         "password-update" => (200, "/detail", json!("password updated successfully")),
         "task-create" => (201, "/title", json!("Write the report")),
-        "task-get" => (200, "/title", json!("Existing task")),
+        "task-get" => (200, "/title", json!(TASK_TITLE)),
         "task-update" => (200, "/status_task", json!("DONE")),
         "task-delete" => (200, "/message", json!("Task deleted successfully")),
-        "task-list" => (200, "/results/0/title", json!("Existing task")),
+        "task-list" => (200, "/results/0/title", json!(TASK_TITLE)),
         "fallback" => (404, "/detail", json!("Not found.")),
         other => panic!("no expectation for {other}"),
     }

@@ -286,10 +286,10 @@ fn legacy_aliases(path: &str, item: &PathItem) -> Vec<(String, PathItem)> {
             continue;
         }
         for alias in &endpoint.paths[1..] {
-            let mut copy = PathItem::default();
+            let (mut source, mut copy) = (item.clone(), PathItem::default());
             for method in endpoint.methods {
                 let (Some(from), Some(to)) = (
-                    slot(&mut item.clone(), method).and_then(|op| op.clone()),
+                    slot(&mut source, method).and_then(Option::take),
                     slot(&mut copy, method),
                 ) else {
                     continue;

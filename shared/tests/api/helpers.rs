@@ -17,8 +17,8 @@ pub use super::response::{Response, keys, path_of, str_field};
 pub const SECRET: &str = "api-tests-signing-secret-0123456789-abcdef";
 /// Another key of valid length, for tokens this app must refuse.
 pub const OTHER_SECRET: &str = "somebody-elses-signing-secret-9876543210-zyx";
-/// The password `TestApp::register` gives every user.
-pub const PASSWORD: &str = "correct-horse-battery";
+/// The password `TestApp::register` gives every user: the one the recorded events use.
+pub use testkit::events::PASSWORD;
 
 pub const REGISTER: &str = "/api/v1/auth/register/";
 pub const LOGIN: &str = "/api/v1/auth/login/";
