@@ -5,9 +5,8 @@ use std::sync::Arc;
 use super::cursor::{Cursor, CursorKey, Direction};
 use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
 use crate::error::{Error, Result};
+use crate::retry;
 use crate::store::{ListQuery, Position, StoreError, Stores, TaskStore};
-
-const ATTEMPTS: usize = 3;
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -89,7 +88,8 @@ impl TaskService {
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
     pub async fn update(&self, owner: UserId, id: &str, changes: TaskChanges) -> Result<Task> {
-        for _ in 0..ATTEMPTS {
+        let changes = &changes;
+        retry::optimistic(|| async move {
             let before = self.get(owner, id).await?;
             let mut after = before.clone();
             if let Some(title) = &changes.title {
@@ -104,27 +104,25 @@ impl TaskService {
             after.version += 1;
             after.last_updated = Timestamp::now();
             match self.tasks.update_task(&before, &after).await {
-                Ok(()) => return Ok(after),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::task_not_found()),
-                Err(other) => return Err(other.into()),
+                Ok(()) => Ok(after),
+                Err(StoreError::NotFound) => Err(Error::task_not_found()),
+                Err(other) => Err(other.into()),
             }
-        }
-        Err(Error::Conflict)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
     pub async fn delete(&self, owner: UserId, id: &str) -> Result<()> {
-        for _ in 0..ATTEMPTS {
+        retry::optimistic(|| async move {
             let task = self.get(owner, id).await?;
             match self.tasks.delete_task(&task).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::task_not_found()),
-                Err(other) => return Err(other.into()),
+                Ok(()) => Ok(()),
+                Err(StoreError::NotFound) => Err(Error::task_not_found()),
+                Err(other) => Err(other.into()),
             }
-        }
-        Err(Error::Conflict)
+        })
+        .await
     }
 
     /// One page, newest first. Following `next` and then `previous` returns to the same page.

@@ -28,7 +28,7 @@ use shared::store::{DynamoStore, Stores};
 use super::dynamo_config;
 use tower::ServiceExt;
 
-/// Records the name of every DynamoDB operation sent.
+/// Records the operation name of every DynamoDB request sent, retries included.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder(Arc<Mutex<Vec<String>>>);
 
@@ -37,8 +37,8 @@ impl Intercept for Recorder {
         "Recorder"
     }
 
-    /// Once per operation (retries are attempts of the same call).
-    fn read_after_serialization(
+    /// Once per attempt: a call the SDK retries appears once per send.
+    fn read_before_transmit(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
@@ -164,8 +164,7 @@ impl Harness {
         let mut builder = client.config().to_builder().interceptor(calls.clone());
         if let Some(fault) = fault {
             // The SDK's own retries, with short pauses so the test is quick.
-            let retries = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
+            let retries = shared::retry::sdk_retry_config()
                 .with_initial_backoff(std::time::Duration::from_millis(5));
             builder = builder.interceptor(fault).retry_config(retries);
         }
