@@ -13,7 +13,6 @@ mod backend {
 #[path = "api"]
 mod api {
     pub mod helpers;
-    pub mod response;
 
     mod bodies;
     mod concurrency;

@@ -11,7 +11,7 @@ use crate::auth::{JwtKeys, TokenType};
 use crate::config::AuthConfig;
 use crate::domain::Timestamp;
 use crate::error::Error;
-use crate::store::{Connection, ConnectionStore, StoreError, Stores, UserStore};
+use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
@@ -142,7 +142,7 @@ pub async fn disconnect(
         Err(error) => Err(error),
     };
     match result {
-        Ok(()) | Err(StoreError::NotFound) => response(200, json!({ "detail": "Disconnected." })),
+        Ok(()) => response(200, json!({ "detail": "Disconnected." })),
         Err(error) => error_response(&Error::from(error)),
     }
 }

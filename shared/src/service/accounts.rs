@@ -109,7 +109,7 @@ impl AccountService {
             .record_login(&user, now, &refresh_record(&pair))
             .await
             .map_err(|e| match e {
-                StoreError::NotFound => Error::InvalidCredentials,
+                StoreError::Missing(_) => Error::InvalidCredentials,
                 other => other.into(),
             })?;
         user.last_login = Some(now);
@@ -144,11 +144,8 @@ impl AccountService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            match self.users.update_user(&before, &after).await {
-                Ok(()) => Ok(after),
-                Err(StoreError::NotFound) => Err(Error::InvalidToken),
-                Err(other) => Err(other.into()),
-            }
+            self.users.update_user(&before, &after).await?;
+            Ok(after)
         })
         .await
     }
@@ -201,11 +198,7 @@ impl AccountService {
                 after.version += 1;
                 after.session_epoch += 1;
                 after.last_updated = Timestamp::now();
-                match self.users.update_user(&before, &after).await {
-                    Ok(()) => Ok(()),
-                    Err(StoreError::NotFound) => Err(Error::InvalidToken),
-                    Err(other) => Err(other.into()),
-                }
+                Ok(self.users.update_user(&before, &after).await?)
             }
         })
         .await
@@ -237,15 +230,10 @@ impl AccountService {
             .decode(refresh, TokenType::Refresh)
             .ok_or(Error::TokenRejected)?;
         let pair = self.jwt.issue_pair(claims.user_id)?;
-        match self
-            .tokens
+        self.tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
-            .await
-        {
-            Ok(()) => Ok(pair),
-            Err(StoreError::NotFound) => Err(Error::TokenRejected),
-            Err(other) => Err(other.into()),
-        }
+            .await?;
+        Ok(pair)
     }
 
     /// Revokes one refresh token. Revoking it twice is fine.

@@ -6,7 +6,7 @@ use super::cursor::{Cursor, CursorKey, Direction};
 use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::retry;
-use crate::store::{ListQuery, Position, StoreError, Stores, TaskStore};
+use crate::store::{ListQuery, Position, Stores, TaskStore};
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -68,12 +68,8 @@ impl TaskService {
             last_updated: now,
             version: 0,
         };
-        match self.tasks.create_task(&task).await {
-            Ok(()) => Ok(task),
-            // A valid token of a user who no longer exists gets nothing.
-            Err(StoreError::NotFound) => Err(Error::InvalidToken),
-            Err(other) => Err(other.into()),
-        }
+        self.tasks.create_task(&task).await?;
+        Ok(task)
     }
 
     /// The task `id` of `owner`. A malformed id, a missing task and someone else's task all look
@@ -103,11 +99,8 @@ impl TaskService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            match self.tasks.update_task(&before, &after).await {
-                Ok(()) => Ok(after),
-                Err(StoreError::NotFound) => Err(Error::task_not_found()),
-                Err(other) => Err(other.into()),
-            }
+            self.tasks.update_task(&before, &after).await?;
+            Ok(after)
         })
         .await
     }
@@ -116,11 +109,7 @@ impl TaskService {
     pub async fn delete(&self, owner: UserId, id: &str) -> Result<()> {
         retry::optimistic(|| async move {
             let task = self.get(owner, id).await?;
-            match self.tasks.delete_task(&task).await {
-                Ok(()) => Ok(()),
-                Err(StoreError::NotFound) => Err(Error::task_not_found()),
-                Err(other) => Err(other.into()),
-            }
+            Ok(self.tasks.delete_task(&task).await?)
         })
         .await
     }
@@ -147,11 +136,7 @@ impl TaskService {
             limit: request.page_size,
             position,
         };
-        let page = match self.tasks.list_tasks(owner, &query).await {
-            Ok(page) => page,
-            Err(StoreError::NotFound) => return Err(Error::InvalidToken),
-            Err(other) => return Err(other.into()),
-        };
+        let page = self.tasks.list_tasks(owner, &query).await?;
 
         let cursor = |direction, task| Cursor {
             direction,

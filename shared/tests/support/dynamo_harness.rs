@@ -16,9 +16,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::Value;
 use shared::AppState;
 use shared::config::AuthConfig;
@@ -26,7 +24,6 @@ use shared::http::{all_routes, app};
 use shared::store::{DynamoStore, Stores};
 
 use super::dynamo_config;
-use tower::ServiceExt;
 
 /// Records the operation name of every DynamoDB request sent, retries included.
 #[derive(Debug, Clone, Default)]
@@ -189,28 +186,10 @@ impl Harness {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "api.test");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        let response = self.app.clone().oneshot(request.unwrap()).await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, json, headers)
+        let method = method.parse().expect("an HTTP method");
+        let request = testkit::http::request(method, path, body.as_ref(), token);
+        let response = testkit::http::send(&self.app, request).await;
+        (response.status, response.json, response.headers)
     }
 
     /// Sends the request and returns the DynamoDB operations it made.
