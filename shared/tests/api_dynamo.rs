@@ -17,6 +17,7 @@ mod api {
     mod bodies;
     mod concurrency;
     mod errors;
+    mod headers;
     mod list;
     mod login;
     mod pagination;

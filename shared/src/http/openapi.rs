@@ -13,8 +13,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Deprecated, OpenApi as Document};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
-use super::error::{Detail, TokenError, ValidationErrors};
 use super::endpoints::EndpointDocs;
+use super::error::{Detail, TokenError, ValidationErrors};
 use super::{ENDPOINTS, route};
 use crate::AppState;
 
