@@ -7,6 +7,7 @@ mod stream;
 mod ws;
 
 use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -90,9 +91,28 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Creates the data directory readable by its owner only (0700). One that already exists keeps
+/// its mode, since it may be a directory the user chose for other things too; if others can read
+/// it, a warning says so.
+fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot use data dir {}", dir.display()))?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            data_dir = %dir.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the data directory is open to other users; chmod 700 it"
+        );
+    }
+    Ok(())
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot use data dir {}", args.data_dir.display()))?;
+    private_dir(&args.data_dir)?;
     let secret = secret::load_or_create(&args.data_dir)?;
     let auth = AuthConfig::from_env(Some(secret))?;
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
@@ -141,7 +161,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             (Stores::new(DynamoStore::new(client, &config)), source)
         }
         None => {
-            let store = EmbeddedStore::open(&args.data_dir.join("taskmaster.redb"))?;
+            let file = args.data_dir.join("taskmaster.redb");
+            let store = EmbeddedStore::open(&file)?;
+            // It holds password hashes and tokens' records: its owner's eyes only.
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", file.display()))?;
             let changes = Changes::Embedded(store.subscribe());
             (Stores::new(store), changes)
         }

@@ -154,7 +154,7 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             user_agent,
         },
     );
-    tracing::info!(connection_id = id, "websocket connected");
+    tracing::debug!(connection_id = id, "websocket connected");
     let writer = tokio::spawn(async move {
         while let Some(message) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
@@ -195,5 +195,5 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             None,
         ))
         .await;
-    tracing::info!(connection_id = id, "websocket disconnected");
+    tracing::debug!(connection_id = id, "websocket disconnected");
 }

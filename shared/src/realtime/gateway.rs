@@ -83,7 +83,8 @@ impl Gateway {
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything
     /// else is refused at the handshake.
-    #[tracing::instrument(skip_all, fields(connection_id))]
+    // Connection ids are capabilities (they address a socket): logged at DEBUG only.
+    #[tracing::instrument(level = "debug", skip_all, fields(connection_id))]
     pub async fn connect(
         &self,
         request: ApiGatewayWebsocketProxyRequest,
@@ -127,7 +128,8 @@ impl Gateway {
 
 /// `$disconnect`: forgets the connection (one already gone is fine). Needs no token, so
 /// `ws-disconnect` holds no secret.
-#[tracing::instrument(skip_all, fields(connection_id))]
+// Connection ids are capabilities (they address a socket): logged at DEBUG only.
+#[tracing::instrument(level = "debug", skip_all, fields(connection_id))]
 pub async fn disconnect(
     connections: &dyn ConnectionStore,
     request: ApiGatewayWebsocketProxyRequest,

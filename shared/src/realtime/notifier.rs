@@ -186,13 +186,14 @@ impl Notifier {
                 if age < HANDSHAKE_GRACE.as_secs().cast_signed() {
                     anyhow::bail!("connection {id} is still opening (410 at {age} s); kept");
                 }
-                tracing::info!(connection_id = id, "connection gone; forgetting it");
+                tracing::debug!(connection_id = id, "connection gone; forgetting it");
                 if let Err(error) = self
                     .connections
                     .remove_connection(connection.user_id, &id)
                     .await
                 {
-                    tracing::warn!(error = %error, connection_id = id, "could not forget a gone connection");
+                    tracing::warn!(error = %error, "could not forget a gone connection");
+                    tracing::debug!(connection_id = id, "the connection not forgotten");
                 }
                 Ok(())
             }
