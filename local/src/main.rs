@@ -134,7 +134,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     let management_url = format!("http://{}", management.local_addr()?);
-    tokio::spawn(serve(management, management::routes(registry.clone())));
+    // This run's key to the management API: only our own notifier holds it.
+    let management_key = uuid::Uuid::new_v4().simple().to_string();
+    tokio::spawn(serve(
+        management,
+        management::routes(registry.clone(), management_key.clone()),
+    ));
 
     let (stores, changes) = match endpoint {
         Some(endpoint) => {
@@ -171,7 +176,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let state = AppState::new(stores.clone(), &auth);
-    let notifier = Notifier::new(&stores, Notifier::management_client(&management_url, true));
+    let notifier = Notifier::new(
+        &stores,
+        Notifier::management_client(&management_url, Some(&management_key)),
+    );
     match changes {
         Changes::Embedded(receiver) => {
             tokio::spawn(stream::drive_embedded(receiver, notifier));

@@ -268,3 +268,39 @@ on_both_stores!(
     a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_deletes,
     a_client_message_gets_an_error_and_the_connection_stays,
 );
+
+#[tokio::test]
+async fn the_management_api_refuses_any_caller_without_this_runs_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let _server = Server::start_with(dir.path(), &["--management-addr", &addr]);
+    let url = format!("http://{addr}/@connections/some-connection");
+    let client = reqwest::Client::new();
+    // The fixed key every run used before keys were per run.
+    let old_key = "AWS4-HMAC-SHA256 Credential=taskmasterlocal/20261202/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00";
+
+    let attempts = [
+        client.post(&url).body("forged"),
+        client
+            .post(&url)
+            .header("authorization", old_key)
+            .body("forged"),
+        client.get(&url),
+        client.delete(&url),
+        client
+            .delete(&url)
+            .header("authorization", old_key)
+            .header("origin", "http://evil.example"),
+    ];
+    for attempt in attempts {
+        let response = attempt.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["message"], "Forbidden");
+    }
+}
