@@ -11,6 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -40,6 +41,23 @@ struct Args {
         default_value = "127.0.0.1:0"
     )]
     management_addr: SocketAddr,
+    /// Close a WebSocket after this many seconds without a message from its client, as API
+    /// Gateway does after 10 minutes (clients keep theirs open with `{"action": "ping"}`).
+    #[arg(
+        long,
+        env = "TASKMASTER_WS_IDLE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 600
+    )]
+    ws_idle_timeout: u64,
+    /// Close every WebSocket after this many seconds, as API Gateway does after 2 hours.
+    #[arg(
+        long,
+        env = "TASKMASTER_WS_MAX_DURATION",
+        value_name = "SECONDS",
+        default_value_t = 7200
+    )]
+    ws_max_duration: u64,
     /// Directory holding the database and the generated signing key.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     data_dir: PathBuf,
@@ -203,7 +221,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(data_dir = %args.data_dir.display(), "serving the API at http://{addr}/api/v1/");
     tracing::info!("task events at ws://{addr}/ws/tasks/, management API at {management_url}");
-    let app = app(all_routes(), state).merge(ws::routes(gateway, registry));
+    let app = app(all_routes(), state).merge(ws::routes(
+        gateway,
+        registry,
+        ws::Limits {
+            idle: Duration::from_secs(args.ws_idle_timeout),
+            max_duration: Duration::from_secs(args.ws_max_duration),
+        },
+    ));
     serve(listener, app).await
 }
 

@@ -29,8 +29,13 @@ const SILENCE: Duration = Duration::from_millis(1500);
 /// A server on the embedded store, or on DynamoDB Local (one per test process, fresh tables per
 /// server). DynamoDB Local must start: the test fails, never skips, without it.
 async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
+    server_with(dynamodb, dir, &[]).await
+}
+
+/// Like [`server`], with more flags.
+async fn server_with(dynamodb: bool, dir: &std::path::Path, extra: &[&str]) -> Server {
     if !dynamodb {
-        return Server::start(dir);
+        return Server::start_with(dir, extra);
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let local = DynamoDbLocal::per_process(&root)
@@ -42,7 +47,7 @@ async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
         format!("tasks-{suffix}"),
         format!("conns-{suffix}"),
     );
-    let flags = [
+    let mut flags = vec![
         "--dynamodb-endpoint",
         local.endpoint(),
         "--users-table",
@@ -52,6 +57,7 @@ async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
         "--connections-table",
         &connections,
     ];
+    flags.extend(extra);
     Server::start_with(dir, &flags)
 }
 
@@ -251,6 +257,86 @@ async fn a_client_message_gets_an_error_and_the_connection_stays(dynamodb: bool)
     assert_eq!(next_message(&mut socket).await["title"], "still open");
 }
 
+async fn a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+
+    // Four idle timeouts' worth of time, a ping every second.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        socket
+            .send(Message::Text(r#"{"action":"ping"}"#.into()))
+            .await
+            .unwrap();
+        assert_eq!(next_message(&mut socket).await, json!({ "action": "pong" }));
+    }
+    api.post("/tasks/", json!({ "title": "kept alive" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut socket).await["title"], "kept alive");
+}
+
+/// Waits for the server to close `socket` as API Gateway does (1001, "Going away").
+async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
+    let closed = tokio::time::timeout(within, async {
+        while let Some(frame) = socket.next().await {
+            if let Ok(Message::Close(frame)) = frame {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time")
+    .expect("a close frame");
+    assert_eq!(u16::from(closed.code), 1001, "{closed:?}");
+}
+
+async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+
+    assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
+
+    // The close runs `$disconnect` on the same path as a client's own close; the client then
+    // reconnects (and re-lists), and hears the next change on its new socket.
+    let mut fresh = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect again");
+    api.post("/tasks/", json!({ "title": "after" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut fresh).await["title"], "after");
+}
+
+async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--ws-idle-timeout", "60", "--ws-max-duration", "3"];
+    let server = server_with(dynamodb, dir.path(), &flags).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+    socket
+        .send(Message::Text(r#"{"action":"ping"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut socket).await["action"], "pong");
+
+    assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
+}
+
 macro_rules! on_both_stores {
     ($($case:ident),+ $(,)?) => {
         mod embedded {
@@ -267,6 +353,9 @@ on_both_stores!(
     anonymous_and_forged_tokens_are_refused_at_the_handshake,
     a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_deletes,
     a_client_message_gets_an_error_and_the_connection_stays,
+    a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout,
+    a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects,
+    every_socket_is_closed_at_the_maximum_duration_even_when_busy,
 );
 
 #[tokio::test]

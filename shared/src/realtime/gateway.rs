@@ -1,5 +1,6 @@
 //! The WebSocket API's routes: `$connect` authenticates and records the connection,
-//! `$disconnect` forgets it, `$default` answers any client message with a short JSON error.
+//! `$disconnect` forgets it, `$default` answers a ping with a pong and anything else with a short
+//! JSON error.
 
 use std::sync::Arc;
 
@@ -153,10 +154,20 @@ fn no_connection_id() -> Error {
     Error::BadRequest("No connection id.".to_owned())
 }
 
-/// `$default`: clients only listen; a message gets a short error back, and the connection stays.
-pub fn message(_request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    response(
-        200,
-        json!({ "action": "error", "detail": "This socket only delivers task events; it accepts no messages." }),
-    )
+/// `$default`: clients mostly listen. `{"action": "ping"}` is answered `{"action": "pong"}`: a
+/// client sends it every few minutes so API Gateway's 10-minute idle timeout never closes its
+/// socket. Any other message gets a short error back, and the connection stays.
+pub fn message(request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let action = request
+        .body
+        .as_deref()
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
+        .and_then(|body| body.get("action")?.as_str().map(str::to_owned));
+    match action.as_deref() {
+        Some("ping") => response(200, json!({ "action": "pong" })),
+        _ => response(
+            200,
+            json!({ "action": "error", "detail": "This socket delivers task events; the only message it accepts is {\"action\": \"ping\"}." }),
+        ),
+    }
 }
