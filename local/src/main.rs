@@ -1,6 +1,7 @@
 //! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store or
 //! DynamoDB Local.
 
+mod cors;
 mod management;
 mod secret;
 mod stream;
@@ -58,6 +59,10 @@ struct Args {
         default_value_t = 7200
     )]
     ws_max_duration: u64,
+    /// Origins a browser page may call the API from, comma separated, as the stack's
+    /// `CorsAllowOrigins` parameter (default: the template's default, `*`).
+    #[arg(long, env = "TASKMASTER_CORS_ALLOW_ORIGINS", value_delimiter = ',')]
+    cors_allow_origins: Option<Vec<String>>,
     /// Directory holding the database and the generated signing key.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     data_dir: PathBuf,
@@ -221,7 +226,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(data_dir = %args.data_dir.display(), "serving the API at http://{addr}/api/v1/");
     tracing::info!("task events at ws://{addr}/ws/tasks/, management API at {management_url}");
-    let app = app(all_routes(), state).merge(ws::routes(
+    let cors = cors::layer(args.cors_allow_origins.as_deref())?;
+    let app = app(all_routes(), state).layer(cors).merge(ws::routes(
         gateway,
         registry,
         ws::Limits {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::stores::server_on;
 use support::{Api, Server, tokens, unique_name};
-use testkit::DynamoDbLocal;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -26,39 +26,8 @@ const ARRIVAL: Duration = Duration::from_secs(10);
 /// How long to wait before concluding nothing will come.
 const SILENCE: Duration = Duration::from_millis(1500);
 
-/// A server on the embedded store, or on DynamoDB Local (one per test process, fresh tables per
-/// server). DynamoDB Local must start: the test fails, never skips, without it.
 async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
-    server_with(dynamodb, dir, &[]).await
-}
-
-/// Like [`server`], with more flags.
-async fn server_with(dynamodb: bool, dir: &std::path::Path, extra: &[&str]) -> Server {
-    if !dynamodb {
-        return Server::start_with(dir, extra);
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let local = DynamoDbLocal::per_process(&root)
-        .await
-        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
-    let suffix = unique_name("t").replace('_', "-");
-    let (users, tasks, connections) = (
-        format!("users-{suffix}"),
-        format!("tasks-{suffix}"),
-        format!("conns-{suffix}"),
-    );
-    let mut flags = vec![
-        "--dynamodb-endpoint",
-        local.endpoint(),
-        "--users-table",
-        &users,
-        "--tasks-table",
-        &tasks,
-        "--connections-table",
-        &connections,
-    ];
-    flags.extend(extra);
-    Server::start_with(dir, &flags)
+    server_on(dynamodb, dir, &[]).await
 }
 
 fn ws_url(server: &Server, query: &str) -> String {
@@ -259,7 +228,7 @@ async fn a_client_message_gets_an_error_and_the_connection_stays(dynamodb: bool)
 
 async fn a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let server = server_with(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
+    let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
     let api = Api::new(&server);
     let (access, _) = user(&api).await;
     let mut socket = connect(&server, None, &format!("?token={access}"))
@@ -299,7 +268,7 @@ async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
 
 async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let server = server_with(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
+    let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
     let api = Api::new(&server);
     let (access, _) = user(&api).await;
     let mut socket = connect(&server, None, &format!("?token={access}"))
@@ -322,7 +291,7 @@ async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnect
 async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
     let flags = ["--ws-idle-timeout", "60", "--ws-max-duration", "3"];
-    let server = server_with(dynamodb, dir.path(), &flags).await;
+    let server = server_on(dynamodb, dir.path(), &flags).await;
     let api = Api::new(&server);
     let (access, _) = user(&api).await;
     let mut socket = connect(&server, None, &format!("?token={access}"))
@@ -335,17 +304,6 @@ async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb:
     assert_eq!(next_message(&mut socket).await["action"], "pong");
 
     assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
-}
-
-macro_rules! on_both_stores {
-    ($($case:ident),+ $(,)?) => {
-        mod embedded {
-            $(#[tokio::test] async fn $case() { super::$case(false).await })+
-        }
-        mod dynamodb {
-            $(#[tokio::test] async fn $case() { super::$case(true).await })+
-        }
-    };
 }
 
 on_both_stores!(

@@ -3,6 +3,7 @@
 //! `template.yaml` declares them, created in DynamoDB Local from that same file), [`http`] (a
 //! router driven in-process), and where things are in the repository.
 
+pub mod cors;
 mod dynamodb_local;
 pub mod events;
 pub mod http;

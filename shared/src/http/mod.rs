@@ -69,6 +69,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         .method_not_allowed_fallback(|method: Method| async move { Error::MethodNotAllowed(method.to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+        .layer(axum::middleware::from_fn(answer_options))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
@@ -89,6 +90,22 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(axum::middleware::map_request(screen_request_id))
         .layer(axum::middleware::map_response(default_cache_policy))
+}
+
+/// `OPTIONS` on any path is a 204 with no body. On AWS the HTTP API's `$default` route sends a
+/// CORS preflight to the `fallback` function (a route catching every method catches `OPTIONS`
+/// too), and API Gateway adds its configured CORS headers to what the function answers; locally the
+/// server's CORS layer answers preflights before this.
+async fn answer_options(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response<axum::body::Body> {
+    if request.method() == Method::OPTIONS {
+        let mut response = Response::new(axum::body::Body::empty());
+        *response.status_mut() = axum::http::StatusCode::NO_CONTENT;
+        return response;
+    }
+    next.run(request).await
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

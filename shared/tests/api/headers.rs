@@ -94,3 +94,13 @@ async fn a_plain_client_request_id_is_kept_and_any_other_is_replaced() {
         );
     }
 }
+
+#[tokio::test]
+async fn options_anywhere_is_204_with_no_body() {
+    let app = TestApp::new().await;
+    for path in [TASKS, "/api/v1/tasks/some-id/", "/nowhere"] {
+        let response = app.raw(Method::OPTIONS, path, None, "", &[]).await;
+        assert_eq!(response.status, StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(response.json, serde_json::Value::Null, "{path}");
+    }
+}
