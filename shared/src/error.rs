@@ -44,6 +44,9 @@ pub enum Error {
     /// 409: a concurrent write won; the client may retry.
     #[error("conflicting concurrent update")]
     Conflict,
+    /// 412: `If-Match` named a version that is no longer current.
+    #[error("precondition failed")]
+    PreconditionFailed,
     /// 413: the body is over the limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -115,6 +118,7 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -141,6 +145,9 @@ impl Error {
             Self::NotFound(text) => detail(text),
             Self::MethodNotAllowed(method) => detail(&format!("Method \"{method}\" not allowed.")),
             Self::Conflict => detail("The resource was changed by another request; please retry."),
+            Self::PreconditionFailed => detail(
+                "The task has changed since the version in If-Match; read it again and reapply your change.",
+            ),
             Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
             Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),
             Self::Unavailable => detail("The service is busy; please retry shortly."),

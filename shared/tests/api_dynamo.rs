@@ -16,6 +16,7 @@ mod api {
 
     mod bodies;
     mod concurrency;
+    mod conditional;
     mod errors;
     mod headers;
     mod list;

@@ -45,6 +45,7 @@ Every path is listed with its trailing slash and without it; both forms behave t
             TokenRejected,
             TaskNotFound,
             Conflict,
+            PreconditionFailed,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unavailable,
@@ -155,6 +156,13 @@ pub struct TaskNotFound(pub Detail);
     "detail": "The resource was changed by another request; please retry."
 }))]
 pub struct Conflict(pub Detail);
+
+/// `If-Match` named a version that is no longer current: read the task again.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "The task has changed since the version in If-Match; read it again and reapply your change."
+}))]
+pub struct PreconditionFailed(pub Detail);
 
 /// The body is over 64 KiB.
 #[derive(ToResponse)]

@@ -41,6 +41,15 @@ pub struct TaskList {
     pub previous: Option<String>,
 }
 
+/// A conditional write's precondition: `expected`, if any, lists the versions the client accepts
+/// (its `If-Match`); any other current version is a 412.
+fn expect_version(expected: Option<&[u64]>, task: &Task) -> Result<()> {
+    match expected {
+        Some(versions) if !versions.contains(&task.version) => Err(Error::PreconditionFailed),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskStore>,
@@ -83,10 +92,18 @@ impl TaskService {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
-    pub async fn update(&self, owner: UserId, id: &str, changes: TaskChanges) -> Result<Task> {
+    pub async fn update(
+        &self,
+        owner: UserId,
+        id: &str,
+        changes: TaskChanges,
+        expected: Option<&[u64]>,
+    ) -> Result<Task> {
         let changes = &changes;
         retry::optimistic(|| async move {
             let before = self.get(owner, id).await?;
+            // Checked against the version the conditional write then requires: one atomic step.
+            expect_version(expected, &before)?;
             let mut after = before.clone();
             if let Some(title) = &changes.title {
                 after.title = title.clone();
@@ -106,9 +123,10 @@ impl TaskService {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
-    pub async fn delete(&self, owner: UserId, id: &str) -> Result<()> {
+    pub async fn delete(&self, owner: UserId, id: &str, expected: Option<&[u64]>) -> Result<()> {
         retry::optimistic(|| async move {
             let task = self.get(owner, id).await?;
+            expect_version(expected, &task)?;
             Ok(self.tasks.delete_task(&task).await?)
         })
         .await
