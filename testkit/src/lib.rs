@@ -1,11 +1,12 @@
 //! Development tooling that no Lambda ships, shared by `taskmaster-local` and the tests:
 //! [`DynamoDbLocal`] (starts the jar `scripts/install-tools` installed), [`schema`] (the tables as
-//! `template.yaml` declares them, created in DynamoDB Local from that same file), and where things
-//! are in the repository.
+//! `template.yaml` declares them, created in DynamoDB Local from that same file), a Secrets Manager
+//! stand-in ([`secrets_manager`]), and where things are in the repository.
 
 mod dynamodb_local;
 pub mod events;
 pub mod schema;
+pub mod secrets_manager;
 
 use std::path::{Path, PathBuf};
 

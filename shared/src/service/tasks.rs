@@ -70,7 +70,10 @@ impl TaskService {
             version: 0,
         };
         match self.tasks.create_task(&task).await {
-            Ok(()) => Ok(task),
+            Ok(()) => {
+                crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
+                Ok(task)
+            }
             // A valid token of a user who no longer exists gets nothing.
             Err(StoreError::NotFound) => Err(Error::InvalidToken),
             Err(other) => Err(other.into()),
