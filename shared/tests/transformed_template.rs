@@ -322,32 +322,25 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
     );
     assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
     assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
-    for table in ["UsersTable", "TasksTable", "ConnectionsTable"] {
-        assert_eq!(
-            watched("AWS/DynamoDB", "ReadThrottleEvents", table),
-            1,
-            "{table}"
-        );
-        assert_eq!(
-            watched("AWS/DynamoDB", "WriteThrottleEvents", table),
-            1,
-            "{table}"
-        );
-    }
-    for (id, _) in resources()
+    let tables = ["UsersTable", "TasksTable", "ConnectionsTable"].map(|table| {
+        (
+            "AWS/DynamoDB",
+            table,
+            ["ReadThrottleEvents", "WriteThrottleEvents"],
+        )
+    });
+    let functions = resources()
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
-    {
-        assert_eq!(
-            watched("AWS/Lambda", "Errors", id),
-            1,
-            "{id}: errors watched once"
-        );
-        assert_eq!(
-            watched("AWS/Lambda", "Throttles", id),
-            1,
-            "{id}: throttles watched once"
-        );
+        .map(|(id, _)| ("AWS/Lambda", id.as_str(), ["Errors", "Throttles"]));
+    for (namespace, id, names) in tables.into_iter().chain(functions) {
+        for name in names {
+            assert_eq!(
+                watched(namespace, name, id),
+                1,
+                "{name} of {id}: watched once"
+            );
+        }
     }
 }
 
