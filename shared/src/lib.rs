@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod realtime;
+pub mod retry;
 pub mod service;
 pub mod signing_keys;
 pub mod state;
