@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::domain::FieldErrors;
-use crate::store::StoreError;
+use crate::store::{Missing, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -169,7 +169,11 @@ impl From<StoreError> for Error {
                 }
                 Self::Validation(errors)
             }
-            StoreError::NotFound => Self::NotFound("Not found."),
+            // A valid token of a user who no longer exists gets nothing.
+            StoreError::Missing(Missing::User) => Self::InvalidToken,
+            // Someone else's task and no task look the same.
+            StoreError::Missing(Missing::Task) => Self::task_not_found(),
+            StoreError::Missing(Missing::RefreshToken) => Self::TokenRejected,
             StoreError::Conflict => Self::Conflict,
             StoreError::Throttled => Self::Unavailable,
             StoreError::Unexpected(cause) => Self::Unexpected(cause),

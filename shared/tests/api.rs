@@ -13,11 +13,11 @@ mod backend {
 
 mod api {
     pub mod helpers;
-    pub mod response;
 
     mod bodies;
     mod concurrency;
     mod errors;
+    mod headers;
     mod list;
     mod login;
     mod pagination;

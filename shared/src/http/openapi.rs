@@ -13,8 +13,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Deprecated, OpenApi as Document};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
+use super::endpoints::EndpointDocs;
 use super::error::{Detail, TokenError, ValidationErrors};
-use super::{ENDPOINTS, auth, profile, route, tasks};
+use super::{ENDPOINTS, route};
 use crate::AppState;
 
 pub const OPENAPI: &str = "/api/v1/openapi.json";
@@ -30,26 +31,11 @@ users' tasks are invisible (404). Bodies are JSON both ways, errors included: a 
 names every bad field (`{\"field\": [\"message\"]}`), any other error carries a `detail` message. \
 Every path is listed with its trailing slash and without it; both forms behave the same.";
 
-/// Every path, schema and shared response of the API; see [`document`].
+/// The document's frame: its description, shared schemas and responses, security and tags. The
+/// operations come from the endpoint table ([`EndpointDocs`]); see [`document`].
 #[derive(OpenApi)]
 #[openapi(
     info(title = "taskmaster", version = env!("CARGO_PKG_VERSION"), description = DESCRIPTION),
-    paths(
-        auth::register_user,
-        auth::login_user,
-        auth::verify_token,
-        auth::refresh_token,
-        auth::logout_user,
-        profile::show_profile,
-        profile::update_profile,
-        profile::change_password,
-        tasks::create_task,
-        tasks::list_tasks,
-        tasks::show_task,
-        tasks::update_task,
-        tasks::delete_task,
-        serve_document,
-    ),
     components(
         schemas(Detail, TokenError, ValidationErrors),
         responses(
@@ -64,7 +50,7 @@ Every path is listed with its trailing slash and without it; both forms behave t
             Unavailable,
         )
     ),
-    modifiers(&BearerScheme, &Aliases),
+    modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "profile", description = "The caller's own account"),
@@ -76,7 +62,10 @@ pub struct ApiDoc;
 
 /// The whole document, as served and as committed in `openapi.json`.
 pub fn document() -> Document {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(EndpointDocs::openapi());
+    Aliases.modify(&mut doc);
+    doc
 }
 
 /// `GET /api/v1/openapi.json`: the document, built once.

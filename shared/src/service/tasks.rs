@@ -5,9 +5,8 @@ use std::sync::Arc;
 use super::cursor::{Cursor, CursorKey, Direction};
 use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
 use crate::error::{Error, Result};
-use crate::store::{ListQuery, Position, StoreError, Stores, TaskStore};
-
-const ATTEMPTS: usize = 3;
+use crate::retry;
+use crate::store::{ListQuery, Position, Stores, TaskStore};
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -69,12 +68,8 @@ impl TaskService {
             last_updated: now,
             version: 0,
         };
-        match self.tasks.create_task(&task).await {
-            Ok(()) => Ok(task),
-            // A valid token of a user who no longer exists gets nothing.
-            Err(StoreError::NotFound) => Err(Error::InvalidToken),
-            Err(other) => Err(other.into()),
-        }
+        self.tasks.create_task(&task).await?;
+        Ok(task)
     }
 
     /// The task `id` of `owner`. A malformed id, a missing task and someone else's task all look
@@ -89,7 +84,8 @@ impl TaskService {
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
     pub async fn update(&self, owner: UserId, id: &str, changes: TaskChanges) -> Result<Task> {
-        for _ in 0..ATTEMPTS {
+        let changes = &changes;
+        retry::optimistic(|| async move {
             let before = self.get(owner, id).await?;
             let mut after = before.clone();
             if let Some(title) = &changes.title {
@@ -103,28 +99,19 @@ impl TaskService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            match self.tasks.update_task(&before, &after).await {
-                Ok(()) => return Ok(after),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::task_not_found()),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(Error::Conflict)
+            self.tasks.update_task(&before, &after).await?;
+            Ok(after)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
     pub async fn delete(&self, owner: UserId, id: &str) -> Result<()> {
-        for _ in 0..ATTEMPTS {
+        retry::optimistic(|| async move {
             let task = self.get(owner, id).await?;
-            match self.tasks.delete_task(&task).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::task_not_found()),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(Error::Conflict)
+            Ok(self.tasks.delete_task(&task).await?)
+        })
+        .await
     }
 
     /// One page, newest first. Following `next` and then `previous` returns to the same page.
@@ -149,11 +136,7 @@ impl TaskService {
             limit: request.page_size,
             position,
         };
-        let page = match self.tasks.list_tasks(owner, &query).await {
-            Ok(page) => page,
-            Err(StoreError::NotFound) => return Err(Error::InvalidToken),
-            Err(other) => return Err(other.into()),
-        };
+        let page = self.tasks.list_tasks(owner, &query).await?;
 
         let cursor = |direction, task| Cursor {
             direction,

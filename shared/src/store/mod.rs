@@ -22,8 +22,9 @@ pub use embedded::EmbeddedStore;
 pub enum StoreError {
     #[error("username or email already taken (username: {username}, email: {email})")]
     Taken { username: bool, email: bool },
-    #[error("item not found")]
-    NotFound,
+    /// What the call needed is not there; which thing says what the caller answers.
+    #[error("{0:?} not found")]
+    Missing(Missing),
     /// The item changed since it was read (optimistic concurrency).
     #[error("item changed concurrently")]
     Conflict,
@@ -31,6 +32,18 @@ pub enum StoreError {
     Throttled,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// What a store call found missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The user the call is about (a task's owner, a token's subject) no longer exists.
+    User,
+    /// The task is gone (deleted, or never this owner's).
+    Task,
+    /// No live refresh token: unknown, used, revoked, expired, or older than the user's last
+    /// revocation of all tokens.
+    RefreshToken,
 }
 
 /// A live refresh token: single use, revocable, gone at `expires_at`.
@@ -79,7 +92,8 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
-    /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically.
+    /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically;
+    /// `Missing(User)` if the user is gone.
     async fn record_login(
         &self,
         user: &User,
@@ -88,15 +102,14 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Replaces `before` with `after` if it is unchanged (`Conflict` otherwise), moving the
     /// username/email guards when they change (`Taken` if the new one is in use). Never changes
-    /// `last_login` or `date_joined`.
+    /// `last_login` or `date_joined`. `Missing(User)` if the user is gone.
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
 }
 
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically.
-    /// `NotFound` when the old one is unknown, used, revoked, expired, or older than the user's
-    /// last revocation of all tokens.
+    /// `Missing(RefreshToken)` when the old one is not live (see [`Missing::RefreshToken`]).
     async fn rotate_refresh(
         &self,
         old_jti: &str,
@@ -112,15 +125,15 @@ pub trait TokenStore: Send + Sync {
 
 #[async_trait]
 pub trait TaskStore: Send + Sync {
-    /// Stores a new task and counts it, atomically; `NotFound` if its owner does not exist.
+    /// Stores a new task and counts it, atomically; `Missing(User)` if its owner does not exist.
     async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
-    /// `NotFound` if it is gone, `Conflict` if it changed.
+    /// `Missing(Task)` if it is gone, `Conflict` if it changed.
     async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError>;
-    /// Deletes `task` if unchanged and uncounts it, atomically. `NotFound`/`Conflict` as above.
+    /// Deletes `task` if unchanged and uncounts it, atomically. `Missing(Task)`/`Conflict` as above.
     async fn delete_task(&self, task: &Task) -> Result<(), StoreError>;
-    /// A page of `owner`'s tasks; `NotFound` if the owner does not exist.
+    /// A page of `owner`'s tasks; `Missing(User)` if the owner does not exist.
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError>;
 }
 

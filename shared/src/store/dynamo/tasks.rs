@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Task, TaskId, TaskStatus, UserId};
-use crate::store::{ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+use crate::store::{ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage, TaskStore};
 
 fn key(owner: UserId, sk: String) -> Item {
     Item::from([
@@ -122,7 +122,7 @@ impl DynamoStore {
             .remove(&self.users)
             .is_some_and(|items| !items.is_empty());
         if !owner_exists {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Missing(Missing::User));
         }
         let counts = tables
             .remove(&self.tasks)
@@ -136,7 +136,7 @@ fn changed_or_gone(existed: bool) -> StoreError {
     if existed {
         StoreError::Conflict
     } else {
-        StoreError::NotFound
+        StoreError::Missing(Missing::Task)
     }
 }
 
@@ -162,7 +162,7 @@ impl TaskStore for DynamoStore {
             )?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) if failure.failed_at(2) => StoreError::NotFound,
+            Failure::Cancelled(_) if failure.failed_at(2) => StoreError::Missing(Missing::User),
             Failure::Cancelled(_) => StoreError::Conflict,
             other => other.into(),
         })

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{RefreshToken, StoreError, TokenStore, UserStore};
+use crate::store::{Missing, RefreshToken, StoreError, TokenStore, UserStore};
 
 fn key(pk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk))])
@@ -161,7 +161,7 @@ impl UserStore for DynamoStore {
             )?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) => StoreError::NotFound,
+            Failure::Cancelled(_) => StoreError::Missing(Missing::User),
             other => other.into(),
         })
     }
@@ -189,7 +189,7 @@ impl UserStore for DynamoStore {
             if existed {
                 StoreError::Conflict
             } else {
-                StoreError::NotFound
+                StoreError::Missing(Missing::User)
             }
         };
 
@@ -275,11 +275,11 @@ impl TokenStore for DynamoStore {
             .get(token_key(old_jti), "reading refresh token")
             .await?
         else {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Missing(Missing::RefreshToken));
         };
         let old: TokenItem = from_item(item)?;
         if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Missing(Missing::RefreshToken));
         }
         let items = vec![
             tx::delete(
@@ -305,7 +305,7 @@ impl TokenStore for DynamoStore {
             )?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) => StoreError::NotFound,
+            Failure::Cancelled(_) => StoreError::Missing(Missing::RefreshToken),
             other => other.into(),
         })
     }

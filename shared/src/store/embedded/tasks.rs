@@ -7,7 +7,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::{Ctx, EmbeddedStore, TASK_COUNTS, TASKS, TASKS_BY_STATUS, USERS, decode, encode};
 use crate::domain::{Task, TaskId, TaskStatus, UserId};
-use crate::store::{ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+use crate::store::{ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage, TaskStore};
 
 fn status_byte(status: TaskStatus) -> u8 {
     match status {
@@ -41,7 +41,7 @@ fn stored_task(tx: &WriteTransaction, task: &Task) -> Result<Option<Task>, Store
 
 /// Reads the stored copy of `task` and checks it is the version the caller read.
 fn check_unchanged(tx: &WriteTransaction, task: &Task) -> Result<Task, StoreError> {
-    let stored = stored_task(tx, task)?.ok_or(StoreError::NotFound)?;
+    let stored = stored_task(tx, task)?.ok_or(StoreError::Missing(Missing::Task))?;
     if stored.version != task.version {
         return Err(StoreError::Conflict);
     }
@@ -102,7 +102,7 @@ impl TaskStore for EmbeddedStore {
                 .ctx("reading owner")?
                 .is_none()
             {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::Missing(Missing::User));
             }
             if stored_task(tx, &task)?.is_some() {
                 return Err(StoreError::Conflict);
@@ -206,7 +206,7 @@ impl TaskStore for EmbeddedStore {
             }))
         })
         .await?
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::Missing(Missing::User))
     }
 }
 
