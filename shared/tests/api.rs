@@ -16,8 +16,10 @@ mod api {
 
     mod bodies;
     mod concurrency;
+    mod conditional;
     mod errors;
     mod headers;
+    mod idempotency;
     mod list;
     mod login;
     mod pagination;

@@ -45,6 +45,8 @@ Every path is listed with its trailing slash and without it; both forms behave t
             TokenRejected,
             TaskNotFound,
             Conflict,
+            PreconditionFailed,
+            IdempotencyKeyReused,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unavailable,
@@ -155,6 +157,20 @@ pub struct TaskNotFound(pub Detail);
     "detail": "The resource was changed by another request; please retry."
 }))]
 pub struct Conflict(pub Detail);
+
+/// `If-Match` named a version that is no longer current: read the task again.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "The task has changed since the version in If-Match; read it again and reapply your change."
+}))]
+pub struct PreconditionFailed(pub Detail);
+
+/// The `Idempotency-Key` was used before for a create with other fields.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "This Idempotency-Key was already used for a different request; use a new key for a new task."
+}))]
+pub struct IdempotencyKeyReused(pub Detail);
 
 /// The body is over 64 KiB.
 #[derive(ToResponse)]
