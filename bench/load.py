@@ -19,6 +19,7 @@ failure or inconsistency. Prints req/s and p50/p99 per operation. Standard libra
 clients share the machine's cores with the server, so their req/s are a floor.
 """
 import argparse, asyncio, json, random, sys, time, urllib.parse
+from collections import Counter
 
 MIX = [("create", 30), ("list", 25), ("get", 25), ("update", 12), ("delete", 8)]
 STATUSES = ["TO DO", "IN PROGRESS", "DONE"]
@@ -225,7 +226,8 @@ async def level(base, args, concurrency, run_id):
     total = sum(o["n"] for op, o in ops.items() if op not in setup)
     return {"concurrency": concurrency, "seconds": elapsed, "rps": total / elapsed, "ops": ops,
             "books": books, "retried_503": stats.retried, "failures": stats.failures[:20],
-            "failure_count": len(stats.failures)}
+            "failure_count": len(stats.failures),
+            "failure_kinds": dict(Counter(f"{op} {what.split(':')[0]}" for op, what in stats.failures))}
 
 
 def report(label, result):
@@ -239,6 +241,8 @@ def report(label, result):
     print(f"   books: {b.get('tasks', 0)} tasks checked; lost {b.get('lost', 0)}, duplicated "
           f"{b.get('duplicated', 0)}, never acknowledged {b.get('extra', 0)}, wrong counts "
           f"{b.get('count_wrong', 0)}, unreadable users {b.get('unreadable', 0)}")
+    if result["failure_kinds"]:
+        print(f"   failures by operation and status: {result['failure_kinds']}")
     for op, what in result["failures"][:5]:
         print(f"   failure: {op}: {what}")
 
