@@ -189,7 +189,7 @@ impl From<StoreError> for Error {
             StoreError::Missing(Missing::Task) => Self::task_not_found(),
             StoreError::Missing(Missing::RefreshToken) => Self::TokenRejected,
             StoreError::Conflict => Self::Conflict,
-            StoreError::Throttled => Self::Unavailable,
+            StoreError::Throttled | StoreError::Unavailable => Self::Unavailable,
             StoreError::Unexpected(cause) => Self::Unexpected(cause),
         }
     }

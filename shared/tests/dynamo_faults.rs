@@ -9,7 +9,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, WRITE_ATTEMPTS};
-use support::dynamo_harness::{Fault, Harness, unique};
+use support::dynamo_harness::{Fault, Harness, unique, unreachable_app};
 
 mod support;
 
@@ -206,4 +206,39 @@ async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
         Some("1")
     );
     assert_eq!(app.stored().await["count"], 0, "nothing written");
+}
+
+#[tokio::test]
+async fn dynamodb_unreachable_is_a_503_with_retry_after_not_a_500() {
+    let h = Harness::new(None).await;
+    let name = unique("down_");
+    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
+    let (status, json, _) = h
+        .send("POST", "/api/v1/auth/register/", None, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{json}");
+    let access = json["tokens"]["access"].as_str().unwrap().to_owned();
+    let down = unreachable_app().await;
+
+    for (method, path, body) in [
+        ("GET", "/api/v1/auth/profile/", None),
+        ("GET", "/api/v1/tasks/", None),
+        (
+            "POST",
+            "/api/v1/tasks/",
+            Some(json!({ "title": "while down" })),
+        ),
+    ] {
+        let method = method.parse().unwrap();
+        let request = testkit::http::request(method, path, body.as_ref(), Some(&access));
+        let response = testkit::http::send(&down, request).await;
+        assert_eq!(
+            response.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {}",
+            response.json
+        );
+        assert_eq!(response.header("retry-after"), Some("1"), "{path}");
+        assert!(response.json["detail"].is_string());
+    }
 }

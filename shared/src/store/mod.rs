@@ -30,6 +30,9 @@ pub enum StoreError {
     Conflict,
     #[error("store is throttling requests")]
     Throttled,
+    /// The store could not be reached or did not answer in time (after the SDK's retries).
+    #[error("store unreachable")]
+    Unavailable,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

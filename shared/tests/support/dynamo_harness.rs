@@ -207,6 +207,24 @@ impl Harness {
     }
 }
 
+/// The API over a DynamoDB endpoint that refuses every connection (DynamoDB down), signing with
+/// the same key as [`Harness`], with the SDK's retries paced for a quick test.
+pub async fn unreachable_app() -> axum::Router {
+    let mut config = dynamo_config().await;
+    config.endpoint = Some("http://127.0.0.1:9".to_owned());
+    let client = config.client();
+    let retries =
+        shared::retry::sdk_retry_config().with_initial_backoff(std::time::Duration::from_millis(5));
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        client.config().to_builder().retry_config(retries).build(),
+    );
+    let state = AppState::new(
+        Stores::new(DynamoStore::new(client, &config)),
+        &AuthConfig::with_secret("dynamo-call-tests-secret-of-32-bytes!"),
+    );
+    app(all_routes(), state)
+}
+
 pub fn unique(prefix: &str) -> String {
     format!(
         "{prefix}{}",

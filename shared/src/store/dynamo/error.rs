@@ -85,6 +85,13 @@ pub(super) fn store_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if matches!(
+        error,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
+    ) {
+        // No connection, or no answer in time, after the SDK's retries: the client may retry.
+        return StoreError::Unavailable;
+    }
     match error.code() {
         Some(code) if THROTTLING.contains(&code) => StoreError::Throttled,
         Some("TransactionConflictException") => StoreError::Conflict,
