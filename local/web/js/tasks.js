@@ -112,10 +112,10 @@ function item(task) {
       el("span", { class: `status status-${slug}` }, task.status_task),
     ),
     task.description ? el("p", { class: "task-description" }, task.description) : "",
-    el("p", { class: "task-meta" }, "Updated ", el("time", { datetime: task.last_updated }, updated.toLocaleString())),
     el(
       "div",
-      { class: "task-actions" },
+      { class: "task-foot" },
+      el("p", { class: "task-meta" }, "Updated ", el("time", { datetime: task.last_updated }, updated.toLocaleString())),
       button("Edit", `Edit “${task.title}”`, "edit", () => editHandler(task.id)),
       button("Delete", `Delete “${task.title}”`, "delete danger", () => remove(task)),
     ),
