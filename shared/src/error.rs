@@ -47,6 +47,9 @@ pub enum Error {
     /// 412: `If-Match` named a version that is no longer current.
     #[error("precondition failed")]
     PreconditionFailed,
+    /// 422: an `Idempotency-Key` already used for a different request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     /// 413: the body is over the limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -119,6 +122,7 @@ impl Error {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -147,6 +151,9 @@ impl Error {
             Self::Conflict => detail("The resource was changed by another request; please retry."),
             Self::PreconditionFailed => detail(
                 "The task has changed since the version in If-Match; read it again and reapply your change.",
+            ),
+            Self::IdempotencyKeyReused => detail(
+                "This Idempotency-Key was already used for a different request; use a new key for a new task.",
             ),
             Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
             Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),

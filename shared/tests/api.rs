@@ -19,6 +19,7 @@ mod api {
     mod conditional;
     mod errors;
     mod headers;
+    mod idempotency;
     mod list;
     mod login;
     mod pagination;

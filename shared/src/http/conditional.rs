@@ -1,7 +1,8 @@
 //! Conditional requests on a task (RFC 9110 §13): every task answer carries the task's version as a
 //! strong `ETag`; `If-Match` lets a PUT, PATCH or DELETE happen only to that version (412
 //! otherwise), and `If-None-Match` turns a GET of an unchanged task into a 304 with no body.
-//! Without these headers nothing changes.
+//! Without these headers nothing changes. Also `Idempotency-Key`, which makes a create safe to
+//! retry.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
@@ -89,6 +90,27 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             None | Some(Tags::Any) => None,
             Some(Tags::Versions(versions)) => Some(versions),
         }))
+    }
+}
+
+/// A create's `Idempotency-Key`, if sent: 1 to 255 visible ASCII characters, else a 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value.as_bytes();
+        if key.is_empty() || key.len() > 255 || !key.iter().all(u8::is_ascii_graphic) {
+            return Err(Error::BadRequest(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.".into(),
+            ));
+        }
+        Ok(Self(Some(String::from_utf8_lossy(key).into_owned())))
     }
 }
 

@@ -46,6 +46,7 @@ Every path is listed with its trailing slash and without it; both forms behave t
             TaskNotFound,
             Conflict,
             PreconditionFailed,
+            IdempotencyKeyReused,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unavailable,
@@ -163,6 +164,13 @@ pub struct Conflict(pub Detail);
     "detail": "The task has changed since the version in If-Match; read it again and reapply your change."
 }))]
 pub struct PreconditionFailed(pub Detail);
+
+/// The `Idempotency-Key` was used before for a create with other fields.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "This Idempotency-Key was already used for a different request; use a new key for a new task."
+}))]
+pub struct IdempotencyKeyReused(pub Detail);
 
 /// The body is over 64 KiB.
 #[derive(ToResponse)]

@@ -11,10 +11,12 @@ use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::conditional::{IfMatch, IfNoneMatch, etag};
+use super::conditional::{IdempotencyKey, IfMatch, IfNoneMatch, etag};
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, TaskPath};
-use super::openapi::{BearerErrors, Conflict, JsonErrors, PreconditionFailed, TaskNotFound};
+use super::openapi::{
+    BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, TaskNotFound,
+};
 use super::route;
 use crate::AppState;
 use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView};
@@ -131,13 +133,18 @@ impl TryFrom<TaskRequest> for NewTask {
 
 /// Create a task
 ///
-/// Also served at the original app's `/api/v1/tasks/create/` (deprecated).
+/// With an `Idempotency-Key`, retrying is safe: a repeat of the same request within 24 hours
+/// answers the first answer again (201, the same task, `Idempotent-Replayed: true`) and creates
+/// nothing; the same key with other fields is a 422. Also served at the original app's
+/// `/api/v1/tasks/create/` (deprecated).
 #[utoipa::path(
     post, path = "/api/v1/tasks/", tag = "tasks", security(("bearer" = [])),
+    params(IdempotencyKeyParam),
     request_body = NewTaskRequest,
     responses(
         (status = 201, description = "The new task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 409, response = Conflict),
+        (status = 422, response = IdempotencyKeyReused),
         BearerErrors,
         JsonErrors,
     )
@@ -145,10 +152,23 @@ impl TryFrom<TaskRequest> for NewTask {
 pub(crate) async fn create_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
+    key: IdempotencyKey,
     AppJson(body): AppJson<TaskRequest>,
 ) -> Result<Response> {
-    let task = state.tasks.create(owner, body.try_into()?).await?;
-    Ok((StatusCode::CREATED, etag(&task), Json(TaskView::from(task))).into_response())
+    let created = state.tasks.create(owner, body.try_into()?, key.0).await?;
+    let mut response = (
+        StatusCode::CREATED,
+        etag(&created.task),
+        Json(TaskView::from(created.task)),
+    )
+        .into_response();
+    if created.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
 
 /// Show a task
@@ -230,6 +250,16 @@ pub(crate) async fn delete_task(
         message: "Task deleted successfully",
     }))
 }
+
+/// `Idempotency-Key`, as documented ([`IdempotencyKey`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+pub struct IdempotencyKeyParam(
+    /// A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes this
+    /// create safe to retry: the same key and fields within 24 hours create one task.
+    #[param(value_type = Option<String>, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
+    pub Option<String>,
+);
 
 /// `If-Match`, as documented ([`IfMatch`] reads it).
 #[derive(IntoParams)]

@@ -6,7 +6,7 @@ use super::cursor::{Cursor, CursorKey, Direction};
 use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::retry;
-use crate::store::{ListQuery, Position, Stores, TaskStore};
+use crate::store::{self, IdempotentCreate, ListQuery, Position, Stores, TaskStore};
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -41,6 +41,30 @@ pub struct TaskList {
     pub previous: Option<String>,
 }
 
+/// A created task, and whether it was created by an earlier request with the same key.
+#[derive(Debug)]
+pub struct Created {
+    pub task: Task,
+    pub replayed: bool,
+}
+
+impl Created {
+    fn new(task: Task) -> Self {
+        Self {
+            task,
+            replayed: false,
+        }
+    }
+}
+
+/// What identifies a create request's content: a SHA-256 of its validated fields.
+fn fingerprint(new: &NewTask) -> String {
+    let fields = serde_json::json!([new.title, new.description, new.status]);
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fields.to_string().as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A conditional write's precondition: `expected`, if any, lists the versions the client accepts
 /// (its `If-Match`); any other current version is a 412.
 fn expect_version(expected: Option<&[u64]>, task: &Task) -> Result<()> {
@@ -64,8 +88,18 @@ impl TaskService {
         }
     }
 
+    /// Creates a task. With an idempotency `key`, a repeat of an earlier request (same key, same
+    /// fields, within 24 hours) creates nothing and returns the task the first one created
+    /// (`replayed`); the same key with other fields is refused (422). The key is stored in the
+    /// same atomic write as the task, so concurrent repeats also make exactly one task.
     #[tracing::instrument(skip_all, fields(user_id = %owner))]
-    pub async fn create(&self, owner: UserId, new: NewTask) -> Result<Task> {
+    pub async fn create(
+        &self,
+        owner: UserId,
+        new: NewTask,
+        key: Option<String>,
+    ) -> Result<Created> {
+        let fingerprint = fingerprint(&new);
         let now = Timestamp::now();
         let task = Task {
             id: TaskId::new(),
@@ -77,8 +111,26 @@ impl TaskService {
             last_updated: now,
             version: 0,
         };
-        self.tasks.create_task(&task).await?;
-        Ok(task)
+        let Some(key) = key else {
+            self.tasks.create_task(&task).await?;
+            return Ok(Created::new(task));
+        };
+        let create = IdempotentCreate {
+            key,
+            fingerprint,
+            task,
+            expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
+        };
+        match self.tasks.create_task_once(&create).await? {
+            store::Created::New => Ok(Created::new(create.task)),
+            store::Created::Earlier(earlier) if earlier.fingerprint == create.fingerprint => {
+                Ok(Created {
+                    task: earlier.task,
+                    replayed: true,
+                })
+            }
+            store::Created::Earlier(_) => Err(Error::IdempotencyKeyReused),
+        }
     }
 
     /// The task `id` of `owner`. A malformed id, a missing task and someone else's task all look

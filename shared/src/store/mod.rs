@@ -54,6 +54,30 @@ pub struct RefreshToken {
     pub expires_at: Timestamp,
 }
 
+/// A task created with an `Idempotency-Key`: the key, a fingerprint of what the first request
+/// asked, and the task it got. Written in the same atomic write as the task, kept
+/// [`IdempotentCreate::LIFETIME_SECONDS`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdempotentCreate {
+    pub key: String,
+    pub fingerprint: String,
+    pub task: Task,
+    pub expires_at: Timestamp,
+}
+
+impl IdempotentCreate {
+    pub const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+}
+
+/// What [`TaskStore::create_task_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The task is stored, and the key with it.
+    New,
+    /// The owner used this key before (and it has not expired): nothing was written.
+    Earlier(IdempotentCreate),
+}
+
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
@@ -127,6 +151,9 @@ pub trait TokenStore: Send + Sync {
 pub trait TaskStore: Send + Sync {
     /// Stores a new task and counts it, atomically; `Missing(User)` if its owner does not exist.
     async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
+    /// Like `create_task`, recording `create` under its task's owner and key in the same atomic
+    /// write; if that owner already used the key, writes nothing and returns the earlier record.
+    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError>;
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
     /// `Missing(Task)` if it is gone, `Conflict` if it changed.

@@ -1,7 +1,6 @@
 //! Listing: newest first, limits, both directions, status filters and owner scoping.
 
 use std::borrow::Borrow;
-
 use std::collections::BTreeMap;
 
 use shared::domain::TaskId;

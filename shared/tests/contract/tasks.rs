@@ -1,12 +1,11 @@
 //! Tasks: reads scoped to their owner, optimistic updates and exact counts.
 
 use std::borrow::Borrow;
-
 use std::collections::BTreeMap;
 
 use shared::domain::TaskStatus::{Done, InProgress, ToDo};
-use shared::domain::{Task, TaskId, TaskTitle};
-use shared::store::{Missing, Position, Stores};
+use shared::domain::{Task, TaskId, TaskTitle, Timestamp};
+use shared::store::{Created, IdempotentCreate, Missing, Position, Stores};
 
 use super::{
     assert_conflict, assert_counts, assert_missing, changed_task, created_tasks, list, new_task,
@@ -289,4 +288,48 @@ async fn simultaneous_creates_are_all_counted() {
 
     let model: BTreeMap<TaskId, Task> = tasks.into_iter().map(|t| (t.id, t)).collect();
     assert_counts(stores, owner, &model).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_is_used_once_until_it_expires() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let owner = owner(stores).await;
+    let once = |task: Task, expires_at: Timestamp| IdempotentCreate {
+        key: "the-key".to_owned(),
+        fingerprint: "f".to_owned(),
+        task,
+        expires_at,
+    };
+    let soon = Timestamp::now().plus_seconds(2);
+    let first = once(new_task(owner, ToDo), soon);
+
+    let created = stores.tasks.create_task_once(&first).await.expect("first");
+    let repeat = once(new_task(owner, ToDo), soon);
+    let repeated = stores
+        .tasks
+        .create_task_once(&repeat)
+        .await
+        .expect("repeat");
+
+    assert_eq!(created, Created::New);
+    assert_eq!(repeated, Created::Earlier(first.clone()), "nothing written");
+    assert_eq!(
+        stores
+            .tasks
+            .task(owner, repeat.task.id)
+            .await
+            .expect("reading"),
+        None
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let later = once(new_task(owner, Done), Timestamp::now().plus_seconds(60));
+    let reused = stores
+        .tasks
+        .create_task_once(&later)
+        .await
+        .expect("after expiry");
+    assert_eq!(reused, Created::New, "an expired key is free again");
+    let page = list(stores, owner, None, 10, Position::First).await;
+    assert_eq!(page.count, 2, "the first task and the one after expiry");
 }

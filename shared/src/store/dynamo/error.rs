@@ -23,16 +23,26 @@ pub(super) enum Failure {
     Store(StoreError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reason {
     pub failed: bool,
     pub existed: bool,
+    /// The item as it was, when its condition failed (`ALL_OLD`).
+    pub item: Option<super::Item>,
 }
 
 impl Failure {
     /// Whether the condition of item `index` of a cancelled transaction failed.
     pub fn failed_at(&self, index: usize) -> bool {
         matches!(self, Self::Cancelled(reasons) if reasons.get(index).is_some_and(|r| r.failed))
+    }
+
+    /// Item `index` as it was when its condition failed, if it existed.
+    pub fn item_at(&self, index: usize) -> Option<&super::Item> {
+        match self {
+            Self::Cancelled(reasons) => reasons.get(index)?.item.as_ref(),
+            _ => None,
+        }
     }
 
     /// Whether item `index` existed when its condition failed.
@@ -185,6 +195,7 @@ pub(super) fn transaction_failure(
                 .map(|r| Reason {
                     failed: r.code() == Some("ConditionalCheckFailed"),
                     existed: r.item().is_some_and(|item| !item.is_empty()),
+                    item: r.item().filter(|item| !item.is_empty()).cloned(),
                 })
                 .collect(),
         );

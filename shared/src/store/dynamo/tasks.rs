@@ -9,8 +9,11 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Task, TaskId, TaskStatus, UserId};
-use crate::store::{ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+use crate::domain::{Task, TaskId, TaskStatus, Timestamp, UserId};
+use crate::store::{
+    Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
+    TaskStore,
+};
 
 fn key(owner: UserId, sk: String) -> Item {
     Item::from([
@@ -140,11 +143,15 @@ fn changed_or_gone(existed: bool) -> StoreError {
     }
 }
 
-#[async_trait]
-impl TaskStore for DynamoStore {
-    #[tracing::instrument(skip_all)]
-    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
-        let items = vec![
+/// The users-table key of `owner`'s idempotency key `key`.
+fn idempotency_key(owner: UserId, key: &str) -> String {
+    format!("IDEMPOTENCY#{owner}#{key}")
+}
+
+impl DynamoStore {
+    /// The writes of a new task: the task (new), its count, and its owner's existence.
+    fn insert(&self, task: &Task) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(vec![
             tx::put(
                 &self.tasks,
                 task_item(task)?,
@@ -160,12 +167,59 @@ impl TaskStore for DynamoStore {
                 vec![],
                 vec![],
             )?,
-        ];
+        ])
+    }
+}
+
+#[async_trait]
+impl TaskStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
+        let items = self.insert(task)?;
         self.transact(items).await.map_err(|failure| match failure {
             Failure::Cancelled(_) if failure.failed_at(2) => StoreError::Missing(Missing::User),
             Failure::Cancelled(_) => StoreError::Conflict,
             other => other.into(),
         })
+    }
+
+    /// One transaction: the task, its count, the owner's existence and the key, which may be
+    /// taken again only once its earlier use has expired (TTL deletion may lag).
+    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError> {
+        let mut items = self.insert(&create.task)?;
+        let record = Item::from([
+            (
+                "pk".to_owned(),
+                s(idempotency_key(create.task.owner, &create.key)),
+            ),
+            (
+                "record".to_owned(),
+                s(serde_json::to_string(create).context("encoding key record")?),
+            ),
+            ("expires_at".to_owned(), n(create.expires_at.unix())),
+        ]);
+        items.push(tx::put(
+            &self.users,
+            record,
+            Some("attribute_not_exists(pk) OR expires_at < :now"),
+            vec![(":now", n(Timestamp::now().unix()))],
+            vec![],
+        )?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Created::New),
+            Err(failure) if failure.failed_at(3) => {
+                let earlier = failure
+                    .item_at(3)
+                    .and_then(|item| item.get("record")?.as_s().ok())
+                    .context("a used idempotency key without its record")?;
+                Ok(Created::Earlier(
+                    serde_json::from_str(earlier).context("decoding key record")?,
+                ))
+            }
+            Err(failure) if failure.failed_at(2) => Err(StoreError::Missing(Missing::User)),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {

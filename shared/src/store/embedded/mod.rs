@@ -28,6 +28,9 @@ const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("refre
 const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
 const TASKS_BY_STATUS: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_status");
 const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
+/// `owner ++ key` → [`crate::store::IdempotentCreate`].
+const IDEMPOTENT_CREATES: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("idempotent_creates");
 const CONNECTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("connections");
 const CONNECTION_OWNERS: TableDefinition<&str, &[u8]> = TableDefinition::new("connection_owners");
 

@@ -5,9 +5,15 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
 
-use super::{Ctx, EmbeddedStore, TASK_COUNTS, TASKS, TASKS_BY_STATUS, USERS, decode, encode};
-use crate::domain::{Task, TaskId, TaskStatus, UserId};
-use crate::store::{ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+use super::{
+    Ctx, EmbeddedStore, IDEMPOTENT_CREATES, TASK_COUNTS, TASKS, TASKS_BY_STATUS, USERS, decode,
+    encode,
+};
+use crate::domain::{Task, TaskId, TaskStatus, Timestamp, UserId};
+use crate::store::{
+    Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
+    TaskStore,
+};
 
 fn status_byte(status: TaskStatus) -> u8 {
     match status {
@@ -91,25 +97,54 @@ fn count(
     Ok(())
 }
 
+/// Stores a new task of an existing owner and counts it.
+fn insert(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
+    let users = tx.open_table(USERS).ctx("opening users")?;
+    if users
+        .get(task.owner.as_uuid().as_bytes().as_slice())
+        .ctx("reading owner")?
+        .is_none()
+    {
+        return Err(StoreError::Missing(Missing::User));
+    }
+    if stored_task(tx, task)?.is_some() {
+        return Err(StoreError::Conflict);
+    }
+    put(tx, task)?;
+    count(tx, task.owner, |c| c.apply(task.status, 1))
+}
+
 #[async_trait]
 impl TaskStore for EmbeddedStore {
     async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
         let task = task.clone();
         self.write_task(move |tx| {
-            let users = tx.open_table(USERS).ctx("opening users")?;
-            if users
-                .get(task.owner.as_uuid().as_bytes().as_slice())
-                .ctx("reading owner")?
-                .is_none()
-            {
-                return Err(StoreError::Missing(Missing::User));
-            }
-            if stored_task(tx, &task)?.is_some() {
-                return Err(StoreError::Conflict);
-            }
-            put(tx, &task)?;
-            count(tx, task.owner, |c| c.apply(task.status, 1))?;
+            insert(tx, &task)?;
             Ok(((), Some((None, Some(task)))))
+        })
+        .await
+    }
+
+    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError> {
+        let create = create.clone();
+        self.write_task(move |tx| {
+            let mut table = tx.open_table(IDEMPOTENT_CREATES).ctx("opening keys")?;
+            let mut key = create.task.owner.as_uuid().as_bytes().to_vec();
+            key.extend_from_slice(create.key.as_bytes());
+            let earlier: Option<IdempotentCreate> =
+                match table.get(key.as_slice()).ctx("reading key")? {
+                    Some(bytes) => Some(decode(bytes.value())?),
+                    None => None,
+                };
+            if let Some(earlier) = earlier.filter(|e| e.expires_at > Timestamp::now()) {
+                return Ok((Created::Earlier(earlier), None));
+            }
+            table
+                .insert(key.as_slice(), encode(&create)?.as_slice())
+                .ctx("writing key")?;
+            drop(table);
+            insert(tx, &create.task)?;
+            Ok((Created::New, Some((None, Some(create.task)))))
         })
         .await
     }
