@@ -9,6 +9,7 @@ const PAGE_SIZE = 10;
 
 const state = { page: null, results: [], count: 0, next: null, previous: null, filter: "" };
 let relistTimer = null;
+let latestLoad = 0;
 let editHandler = () => {};
 
 /** What Edit on a task calls: `(id) => ...`. */
@@ -23,7 +24,9 @@ function firstPage() {
 
 /** Fetches a page (the current one by default) and shows it. */
 export async function load(page = state.page ?? firstPage()) {
+  const ticket = ++latestLoad;
   const { data } = await call(page);
+  if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
   Object.assign(state, { page, results: data.results, count: data.count, next: data.next, previous: data.previous });
   render();
 }
@@ -75,7 +78,7 @@ export function apply({ action, ...task }) {
     }
   } else if (!matches(task)) {
     return;
-  } else if (action === "task_create" && !state.previous) {
+  } else if (action === "task_create" && !state.previous && newest(task)) {
     state.results.unshift(task);
     state.count += 1;
     if (state.results.length > PAGE_SIZE) relist();
@@ -84,6 +87,10 @@ export function apply({ action, ...task }) {
   }
   render();
 }
+
+/** Whether `task` belongs before every task shown (a late or repeated event may be older). */
+const newest = (task) =>
+  !state.results.length || Date.parse(task.date_created) >= Date.parse(state.results[0].date_created);
 
 /** The task shown on this page, if it is. */
 export const shown = (id) => state.results.find((task) => task.id === id);
