@@ -105,7 +105,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::telemetry::init();
+    shared::telemetry::init("taskmaster-local");
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -15,6 +15,7 @@ mod lambda_runtime {
     pub mod fixtures;
     pub mod process;
 
+    mod cold_start;
     mod http_functions;
     mod realtime_functions;
 }

@@ -1,17 +1,23 @@
 //! Configuration, read once from the environment at cold start.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Everything taskmaster reads from its environment.
 ///
 /// | variable | meaning | default |
 /// |---|---|---|
-/// | `TASKMASTER_JWT_SECRET` | HS256 signing key, at least 32 bytes | required (the local server makes one) |
+/// | `TASKMASTER_JWT_SECRET_ARN` | Secrets Manager secret holding the signing keys (Lambda; see [`crate::signing_keys`]) | unset |
+/// | `TASKMASTER_SECRETSMANAGER_ENDPOINT` | Secrets Manager endpoint override (tests) | AWS |
+/// | `TASKMASTER_JWT_SECRET` | HS256 signing key, at least 32 bytes, when no ARN is set | required then (the local server makes one) |
 /// | `TASKMASTER_ACCESS_TOKEN_TTL` | access token lifetime, seconds | 900 |
 /// | `TASKMASTER_REFRESH_TOKEN_TTL` | refresh token lifetime, seconds | 1209600 (14 days) |
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
+    /// The key new tokens are signed with.
     pub jwt_secret: SecretString,
+    /// Keys whose tokens are accepted too, never used to sign: the previous key after a rotation,
+    /// the next one before it.
+    pub accepted_jwt_secrets: Vec<SecretString>,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
 }
@@ -27,6 +33,7 @@ impl AuthConfig {
     pub fn with_secret(secret: impl Into<String>) -> Self {
         Self {
             jwt_secret: SecretString::from(secret.into()),
+            accepted_jwt_secrets: Vec::new(),
             access_ttl_seconds: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl_seconds: Self::DEFAULT_REFRESH_TTL,
         }
@@ -36,14 +43,14 @@ impl AuthConfig {
     pub fn from_env(fallback_secret: Option<String>) -> anyhow::Result<Self> {
         let secret = match (env("TASKMASTER_JWT_SECRET"), fallback_secret) {
             (Some(secret), _) | (None, Some(secret)) => secret,
-            (None, None) => anyhow::bail!("TASKMASTER_JWT_SECRET is not set"),
+            (None, None) => {
+                anyhow::bail!("neither TASKMASTER_JWT_SECRET_ARN nor TASKMASTER_JWT_SECRET is set")
+            }
         };
-        anyhow::ensure!(
-            secret.len() >= MIN_SECRET_BYTES,
-            "TASKMASTER_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes"
-        );
+        check_length("TASKMASTER_JWT_SECRET", &secret)?;
         Ok(Self {
             jwt_secret: SecretString::from(secret),
+            accepted_jwt_secrets: Vec::new(),
             access_ttl_seconds: seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?,
             refresh_ttl_seconds: seconds(
                 "TASKMASTER_REFRESH_TOKEN_TTL",
@@ -51,6 +58,45 @@ impl AuthConfig {
             )?,
         })
     }
+
+    /// For a Lambda's cold start: the signing keys from the Secrets Manager secret named by
+    /// `TASKMASTER_JWT_SECRET_ARN`, fetched once (see [`crate::signing_keys`]), or else as
+    /// [`AuthConfig::from_env`] reads them; the lifetimes from the environment either way.
+    pub async fn load() -> anyhow::Result<Self> {
+        let Some(arn) = env("TASKMASTER_JWT_SECRET_ARN") else {
+            return Self::from_env(None);
+        };
+        let endpoint = env("TASKMASTER_SECRETSMANAGER_ENDPOINT");
+        let config = aws_sdk_config(endpoint.as_deref(), false);
+        Self::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(&config), &arn).await
+    }
+
+    /// The signing keys of the secret `arn` ([`crate::signing_keys::fetch`]) with the lifetimes
+    /// from the environment.
+    pub async fn from_secrets_manager(
+        client: &aws_sdk_secretsmanager::Client,
+        arn: &str,
+    ) -> anyhow::Result<Self> {
+        let keys = crate::signing_keys::fetch(client, arn).await?;
+        for secret in std::iter::once(&keys.current).chain(&keys.accepted) {
+            check_length("the signing key secret", secret.expose_secret())?;
+        }
+        let mut config = Self::with_secret(keys.current.expose_secret());
+        config.accepted_jwt_secrets = keys.accepted;
+        config.access_ttl_seconds =
+            seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?;
+        config.refresh_ttl_seconds =
+            seconds("TASKMASTER_REFRESH_TOKEN_TTL", Self::DEFAULT_REFRESH_TTL)?;
+        Ok(config)
+    }
+}
+
+fn check_length(name: &str, secret: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        secret.len() >= MIN_SECRET_BYTES,
+        "{name} must be at least {MIN_SECRET_BYTES} bytes"
+    );
+    Ok(())
 }
 
 /// A non-empty environment variable.

@@ -28,10 +28,10 @@ impl AppState {
         }
     }
 
-    /// The production state, for a Lambda's cold start: the DynamoDB tables and the JWT secret
-    /// from the environment (see [`AuthConfig`] and [`Stores::from_env`]).
+    /// The production state, for a Lambda's cold start: the DynamoDB tables from the environment
+    /// and the signing keys from Secrets Manager (see [`AuthConfig::load`] and [`Stores::from_env`]).
     pub async fn from_env() -> anyhow::Result<Self> {
-        let auth = AuthConfig::from_env(None)?;
+        let auth = AuthConfig::load().await?;
         Ok(Self::new(Stores::from_env().await?, &auth))
     }
 }

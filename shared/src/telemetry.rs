@@ -1,4 +1,5 @@
-//! Logging: JSON lines on Lambda (CloudWatch adds the time), readable lines everywhere else.
+//! Logging: JSON lines on Lambda (CloudWatch adds the time), readable lines everywhere else; and
+//! the metrics ([`crate::metrics`]), on Lambda only.
 
 use std::str::FromStr;
 
@@ -7,11 +8,16 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the global subscriber once; `RUST_LOG` filters (default `info`). Safe to call twice.
+/// `function` names the process in its metrics (a Lambda passes its binary's name).
+///
+/// On Lambda each line keeps the invocation's span, `Lambda runtime invoke`, with the Lambda
+/// `requestId` and the X-Ray `xrayTraceId` (the runtime's `_X_AMZN_TRACE_ID`).
 ///
 /// `RUST_LOG` takes comma-separated `level` and `target=level` directives (`info`,
 /// `warn,shared=debug`); an unreadable value falls back to `info`. A [`Targets`] filter rather
 /// than `EnvFilter`, whose span and field matching needs a regex engine in every bootstrap.
-pub fn init() {
+pub fn init(function: &'static str) {
+    crate::metrics::init(function);
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|value| Targets::from_str(&value).ok())

@@ -4,6 +4,7 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
+use axum::http::StatusCode;
 use serde_json::json;
 use support::dynamo_harness::{Harness, unique};
 
@@ -42,6 +43,22 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
         )
         .await;
     assert_eq!(calls, ["GetItem", "GetItem", "TransactWriteItems"], "login");
+    for (who, username) in [
+        ("a known user", name.as_str()),
+        ("nobody", "no_such_user_here"),
+    ] {
+        h.calls.take();
+        let body = json!({ "username": username, "password": "wrong-password-1" });
+        let (status, _, _) = h
+            .send("POST", "/api/v1/auth/login/", None, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            h.calls.take(),
+            ["GetItem", "GetItem"],
+            "a failed login of {who} reads the same"
+        );
+    }
 
     assert_eq!(
         h.calls_of("GET", "/api/v1/auth/profile/", token, None)

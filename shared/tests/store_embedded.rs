@@ -1,13 +1,19 @@
 //! The embedded store against the store contract, on disk as `taskmaster-local` runs it (the API
-//! suite in `api.rs` runs on its in-memory form), and its data surviving a reopen of the file.
+//! suite in `api.rs` runs on its in-memory form), its data surviving a reopen of the file, and
+//! its group commit: isolation within a shared commit, the change feed's order.
 
 mod contract;
 
 use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-use shared::domain::{TaskStatus, Timestamp};
-use shared::store::{EmbeddedStore, ListQuery, Position, Stores};
+use futures::future::join_all;
+use shared::domain::{Task, TaskChange, TaskId, TaskStatus, Timestamp};
+use shared::store::{EmbeddedStore, ListQuery, Missing, Position, StoreError, Stores};
 use tempfile::TempDir;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinHandle;
 
 /// Stores over a database file in a temporary directory, removed when dropped (after the store).
 struct OnDisk {
@@ -113,4 +119,129 @@ async fn a_file_in_use_cannot_be_opened_twice() {
 
     let message = format!("{:#}", second.expect_err("a second open must fail"));
     assert!(message.contains("in use"), "unclear message: {message}");
+}
+
+/// Writes sent together share one durable commit; each is still its own transaction. A rotation
+/// by the wrong user removes the token before it finds it is not theirs, so it must roll back;
+/// a second create of the same task must fail; neither may take the writes beside it along.
+#[tokio::test]
+async fn a_failing_write_rolls_back_alone_beside_the_writes_it_shares_a_commit_with() {
+    let disk = backend::stores().await;
+    let stores = &disk.stores;
+    let (owner, token) = contract::registered(stores).await;
+    let intruder = contract::registered(stores).await.0;
+    let tasks: Vec<Task> = (0..32)
+        .map(|n| contract::new_task(owner.id, TaskStatus::ALL[n % 3]))
+        .collect();
+
+    let replacements: Vec<_> = (0..16).map(|_| contract::token_for(&intruder)).collect();
+
+    let thefts = replacements
+        .iter()
+        .map(|new| stores.tokens.rotate_refresh(&token.jti, intruder.id, new));
+    let creates = tasks
+        .iter()
+        .chain(&tasks)
+        .map(|t| stores.tasks.create_task(t));
+    let (thefts, creates) = tokio::join!(join_all(thefts), join_all(creates));
+
+    for theft in thefts {
+        contract::assert_missing(
+            theft,
+            Missing::RefreshToken,
+            "rotating another user's token",
+        );
+    }
+    let (first, second) = creates.split_at(tasks.len());
+    assert!(first.iter().all(Result::is_ok), "first creates: {first:?}");
+    for again in second.iter() {
+        assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    }
+    let expected: BTreeMap<TaskId, Task> = tasks.iter().map(|t| (t.id, t.clone())).collect();
+    contract::assert_counts(stores, owner.id, &expected).await;
+    stores
+        .tokens
+        .rotate_refresh(&token.jti, owner.id, &contract::token_for(&owner))
+        .await
+        .expect("the token survives every failed theft");
+}
+
+/// What a feed watcher saw: each change, and whether a read made the moment it arrived found
+/// the task as the change left it.
+type Seen = Vec<(TaskChange, bool)>;
+
+/// Takes `n` changes from `feed`, reading each one's task as soon as it arrives.
+fn watch(
+    mut feed: UnboundedReceiver<TaskChange>,
+    stores: &Stores,
+    n: usize,
+) -> JoinHandle<(UnboundedReceiver<TaskChange>, Seen)> {
+    let reader = stores.tasks.clone();
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while seen.len() < n {
+            let change = feed.recv().await.expect("the feed stays open");
+            let task = change.after.as_ref().or(change.before.as_ref());
+            let task = task.expect("a change has a task");
+            let stored = reader.task(task.owner, task.id).await.expect("reading");
+            let readable = stored == change.after;
+            seen.push((change, readable));
+        }
+        (feed, seen)
+    })
+}
+
+/// Concurrent task writes reach the feed numbered 1, 2, 3… in commit order, one change per
+/// committed write, each only once it is durable: a read (reads see durable state only) made
+/// the moment a change arrives already finds the write.
+#[tokio::test]
+async fn the_feed_follows_commit_order_and_each_change_is_durable_when_it_arrives() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = EmbeddedStore::open(&dir.path().join("file.redb")).expect("opening the file");
+    let feed = store.subscribe();
+    let stores = Stores::new(store);
+    let owner = contract::owner(&stores).await;
+    let tasks: Vec<Task> = (0..48)
+        .map(|_| contract::new_task(owner, TaskStatus::ToDo))
+        .collect();
+    let (to_update, to_delete) = tasks.split_at(24);
+    let done: Vec<Task> = to_update
+        .iter()
+        .map(|t| contract::changed_task(t, |t| t.status = TaskStatus::Done))
+        .collect();
+    let within = |watcher| tokio::time::timeout(Duration::from_secs(10), watcher);
+
+    let watcher = watch(feed, &stores, 48);
+    let creates = join_all(tasks.iter().map(|t| stores.tasks.create_task(t))).await;
+    let (feed, mut seen) = within(watcher).await.expect("in time").expect("watched");
+    let watcher = watch(feed, &stores, 48);
+    let updates = to_update
+        .iter()
+        .zip(&done)
+        .map(|(before, after)| stores.tasks.update_task(before, after));
+    let deletes = to_delete.iter().map(|t| stores.tasks.delete_task(t));
+    let (updates, deletes) = tokio::join!(join_all(updates), join_all(deletes));
+    let (_, more) = within(watcher).await.expect("in time").expect("watched");
+    seen.extend(more);
+
+    let all_ok = creates.iter().chain(&updates).chain(&deletes);
+    assert!(
+        all_ok.clone().all(Result::is_ok),
+        "{:?}",
+        all_ok.collect::<Vec<_>>()
+    );
+    let sequences: Vec<u64> = seen.iter().map(|(change, _)| change.sequence).collect();
+    assert_eq!(sequences, (1..=96).collect::<Vec<_>>(), "numbered in order");
+    for (change, readable) in &seen {
+        assert!(readable, "published before it was durable: {change:?}");
+    }
+    let kinds = |range: std::ops::Range<usize>, before: bool, after: bool| {
+        seen[range]
+            .iter()
+            .filter(|(c, _)| c.before.is_some() == before && c.after.is_some() == after)
+            .count()
+    };
+    assert_eq!(kinds(0..48, false, true), 48, "the creates");
+    assert_eq!(kinds(48..96, true, true), 24, "the updates");
+    assert_eq!(kinds(48..96, true, false), 24, "the deletes");
 }

@@ -206,14 +206,15 @@ async fn unmatched_requests_get_json_404_and_405() {
     }
 }
 
-/// The signing key reaches only the functions that check or issue tokens: every HTTP endpoint
-/// but `fallback`, and `ws-connect`. The Globals give it to nobody.
+/// The signing key's ARN reaches only the functions that check or issue tokens: every HTTP
+/// endpoint but `fallback`, and `ws-connect`. The Globals give it to nobody, and no function gets
+/// a key itself (`shared/tests/transformed_template.rs` checks the values and the permissions).
 #[test]
-fn only_the_functions_that_check_tokens_get_the_jwt_secret() {
+fn only_the_functions_that_check_tokens_get_the_signing_key_arn() {
     let template = template();
     let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert!(
-        globals.get("TASKMASTER_JWT_SECRET").is_none(),
+        globals.get("TASKMASTER_JWT_SECRET_ARN").is_none(),
         "the secret is not a global"
     );
     let mut holders: Vec<&str> = template["Resources"]
@@ -222,9 +223,12 @@ fn only_the_functions_that_check_tokens_get_the_jwt_secret() {
         .values()
         .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
         .filter(|r| {
-            r["Properties"]["Environment"]["Variables"]
-                .get("TASKMASTER_JWT_SECRET")
-                .is_some()
+            let variables = &r["Properties"]["Environment"]["Variables"];
+            assert!(
+                variables.get("TASKMASTER_JWT_SECRET").is_none(),
+                "no key by value"
+            );
+            variables.get("TASKMASTER_JWT_SECRET_ARN").is_some()
         })
         .map(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap())
         .collect();
@@ -237,4 +241,90 @@ fn only_the_functions_that_check_tokens_get_the_jwt_secret() {
         .collect();
     expected.sort_unstable();
     assert_eq!(holders, expected);
+}
+
+/// The route API Gateway's HTTP API picks for `method path` among the template's routes: an exact
+/// path beats one with a path variable, and a request no route takes goes to `$default`
+/// (API Gateway developer guide, "Routing API requests"). The trailing slash plays no part.
+fn aws_route<'a>(routes: &'a [(String, String, String)], method: &str, path: &str) -> &'a str {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let matches = |pattern: &str| {
+        let pattern: Vec<&str> = pattern.split('/').collect();
+        pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()))
+    };
+    routes
+        .iter()
+        .filter(|(_, m, p)| (m == method || m == "ANY") && p != "$default" && matches(p))
+        .min_by_key(|(_, _, p)| p.matches('{').count())
+        .or_else(|| routes.iter().find(|(_, _, p)| p == "$default"))
+        .map(|(function, _, _)| function.as_str())
+        .unwrap()
+}
+
+/// Whatever function API Gateway hands a request to, it answers what the local server answers
+/// for it: a wrong method on a known path is 405 everywhere (`GET /tasks/create` reaches task-get
+/// through the `GET /tasks/{id}` route on AWS), an unknown path 404, and the OpenAPI document is
+/// served by `fallback`.
+#[tokio::test]
+async fn every_request_gets_the_same_status_on_aws_as_locally() {
+    let state = AppState::new(
+        Stores::new(EmbeddedStore::in_memory().unwrap()),
+        &AuthConfig::with_secret("template-tests-secret-of-at-least-32-bytes"),
+    );
+    let routes: Vec<(String, String, String)> = template_functions()
+        .into_iter()
+        .flat_map(|(function, routes)| {
+            routes
+                .into_iter()
+                .map(move |(m, p)| (function.clone(), m, p))
+        })
+        .collect();
+    let routers = support::function_routers();
+    let local = shared::http::app(shared::http::all_routes(), state.clone());
+    let id = "0190f1d2-0000-7000-8000-000000000000";
+    let paths = shared::http::PATHS
+        .iter()
+        .chain([&shared::http::openapi::OPENAPI, &"/api/v1/nowhere"])
+        .map(|path| path.replace("{id}", id));
+    let mut checked = 0;
+    for path in paths {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            for path in [path.clone(), format!("{path}/")] {
+                let function = aws_route(&routes, method, &path);
+                let router = &routers
+                    .iter()
+                    .find(|(name, _)| *name == function)
+                    .unwrap()
+                    .1;
+                let request = || {
+                    Request::builder()
+                        .method(method)
+                        .uri(&path)
+                        .body(axum::body::Body::empty())
+                        .unwrap()
+                };
+                let on_aws = shared::http::app(router.clone(), state.clone())
+                    .oneshot(request())
+                    .await
+                    .unwrap()
+                    .status();
+                let locally = local.clone().oneshot(request()).await.unwrap().status();
+                assert_eq!(on_aws, locally, "{method} {path} (on AWS: {function})");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked} requests");
+    assert_eq!(
+        aws_route(&routes, "GET", "/api/v1/tasks/create"),
+        "task-get"
+    );
+    assert_eq!(
+        aws_route(&routes, "GET", "/api/v1/openapi.json"),
+        "fallback"
+    );
 }

@@ -6,11 +6,15 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
+    shared::telemetry::init(env!("CARGO_BIN_NAME"));
     let notifier = shared::realtime::Notifier::from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let notifier = notifier.clone();
-        async move { Ok::<_, lambda_runtime::Error>(notifier.handle(event.payload).await) }
+        async move {
+            let handled = notifier.handle(event.payload);
+            let handled = shared::metrics::stream_batch(&event.context, handled);
+            Ok::<_, lambda_runtime::Error>(handled.await)
+        }
     }))
     .await
 }

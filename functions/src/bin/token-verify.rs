@@ -4,7 +4,7 @@ use shared::http::{app, auth};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
+    shared::telemetry::init(env!("CARGO_BIN_NAME"));
     let state = shared::AppState::from_env().await?;
     lambda_http::run(app(auth::token_verify(), state)).await
 }

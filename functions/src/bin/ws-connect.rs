@@ -5,12 +5,16 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
+    shared::telemetry::init(env!("CARGO_BIN_NAME"));
     let gateway = shared::realtime::Gateway::from_env().await?;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
             let gateway = gateway.clone();
-            async move { Ok::<_, lambda_runtime::Error>(gateway.connect(event.payload).await) }
+            async move {
+                let response = gateway.connect(event.payload);
+                let response = shared::metrics::websocket_route(&event.context, response);
+                Ok::<_, lambda_runtime::Error>(response.await)
+            }
         },
     ))
     .await

@@ -5,10 +5,12 @@ use lambda_runtime::{LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::telemetry::init();
+    shared::telemetry::init(env!("CARGO_BIN_NAME"));
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-            Ok::<_, lambda_runtime::Error>(shared::realtime::message(event.payload))
+            let response = async { shared::realtime::message(event.payload) };
+            let response = shared::metrics::websocket_route(&event.context, response);
+            Ok::<_, lambda_runtime::Error>(response.await)
         },
     ))
     .await

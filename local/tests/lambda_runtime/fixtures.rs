@@ -9,7 +9,7 @@ use testkit::schema::create_tables;
 
 use super::process::repo_root;
 
-/// The JWT key the functions get in `TASKMASTER_JWT_SECRET` (at least 32 bytes).
+/// The JWT signing key the functions read from the Secrets Manager stand-in (at least 32 bytes).
 pub const SECRET: &str = "lambda-runtime-test-secret-of-at-least-32-bytes";
 
 pub use testkit::events::{

@@ -5,11 +5,13 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 use shared::store::DynamoConfig;
 use testkit::schema::TEMPLATE;
+use testkit::secrets_manager::{SECRET_ARN, SecretsManager};
 
 use axum::body::Bytes;
 
@@ -132,8 +134,10 @@ pub fn lambda_env(
     if let Some(endpoint) = &config.endpoint {
         env.push(("TASKMASTER_DYNAMODB_ENDPOINT", endpoint.clone()));
     }
-    if template_gives_secret(function) {
-        env.push(("TASKMASTER_JWT_SECRET", SECRET.to_owned()));
+    if template_gives_signing_key(function) {
+        let secrets = secrets_manager();
+        env.push(("TASKMASTER_JWT_SECRET_ARN", SECRET_ARN.to_owned()));
+        env.push(("TASKMASTER_SECRETSMANAGER_ENDPOINT", secrets.endpoint()));
     }
     env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
@@ -328,9 +332,17 @@ pub async fn invoke(
     }
 }
 
-/// Whether `template.yaml` gives `function` the JWT secret: the binaries get exactly what they
-/// would get on AWS, so a function that needs a secret it is not given fails here too.
-fn template_gives_secret(function: &str) -> bool {
+/// The test process's Secrets Manager stand-in, holding [`SECRET`] as the signing key's current
+/// version: the functions read it at cold start as they read the real one on AWS.
+pub fn secrets_manager() -> &'static SecretsManager {
+    static STAND_IN: LazyLock<SecretsManager> =
+        LazyLock::new(|| SecretsManager::start(&[("AWSCURRENT", SECRET)]));
+    &STAND_IN
+}
+
+/// Whether `template.yaml` gives `function` the signing key's ARN: the binaries get exactly what
+/// they would get on AWS, so a function that needs the key and is not given it fails here too.
+fn template_gives_signing_key(function: &str) -> bool {
     let template: serde_norway::Value =
         serde_norway::from_str(TEMPLATE).expect("template.yaml parses");
     template["Resources"]
@@ -340,7 +352,7 @@ fn template_gives_secret(function: &str) -> bool {
         .filter(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
         .any(|r| {
             r["Properties"]["Environment"]["Variables"]
-                .get("TASKMASTER_JWT_SECRET")
+                .get("TASKMASTER_JWT_SECRET_ARN")
                 .is_some()
         })
 }

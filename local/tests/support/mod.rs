@@ -244,6 +244,11 @@ pub struct Answer {
 
 impl Answer {
     async fn of(response: Response) -> Self {
+        Self::try_of(response).await.expect("reading the body")
+    }
+
+    /// Like [`Self::of`], but a body cut short is an error.
+    async fn try_of(response: Response) -> Result<Self, reqwest::Error> {
         let status = response.status();
         let content_type = response
             .headers()
@@ -251,7 +256,7 @@ impl Answer {
             .and_then(|value| value.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let text = response.text().await.expect("reading the body");
+        let text = response.text().await?;
         let body = if text.is_empty() {
             Value::Null
         } else {
@@ -261,7 +266,7 @@ impl Answer {
             );
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
         };
-        Self { status, body }
+        Ok(Self { status, body })
     }
 
     /// The body's string field `name`.
@@ -307,11 +312,22 @@ impl Api {
 
     /// `POST path` with a JSON body, with a bearer token if given.
     pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Answer {
+        let answer = self.try_post(path, body, token).await;
+        answer.expect("sending a request")
+    }
+
+    /// Like [`Self::post`], but a request that gets no answer (the server is gone) is an error.
+    pub async fn try_post(
+        &self,
+        path: &str,
+        body: Value,
+        token: Option<&str>,
+    ) -> Result<Answer, reqwest::Error> {
         let mut request = self.http.post(self.url(path)).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        Answer::of(request.send().await.expect("sending a request")).await
+        Answer::try_of(request.send().await?).await
     }
 
     /// `GET path` (or an absolute URL) with a bearer token.

@@ -1,4 +1,6 @@
-//! HS256 JWTs: access and refresh tokens, with the algorithm pinned on decode.
+//! HS256 JWTs: access and refresh tokens, with the algorithm pinned on decode. Tokens name their
+//! signing key (`kid` header); a key set signs with its current key and also accepts the others it
+//! holds (Secrets Manager's AWSPREVIOUS and AWSPENDING versions), so a key rotation logs nobody out.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
@@ -35,11 +37,42 @@ pub struct TokenPair {
     pub refresh_claims: Claims,
 }
 
-/// Signing and verifying keys with the token lifetimes.
+/// One HMAC key and its id.
 #[derive(Clone)]
-pub struct JwtKeys {
+struct Key {
+    kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+impl Key {
+    fn new(secret: &[u8]) -> Self {
+        Self {
+            kid: key_id(secret),
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+}
+
+/// A key's id: the first 8 bytes of its SHA-256, in hex. The same key has the same id on every
+/// host and after every restart, and it reveals nothing a token signed with it does not (anyone
+/// holding a token can already test guesses of the key against it).
+pub fn key_id(secret: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret);
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Signing and verifying keys with the token lifetimes: tokens are signed with the current key
+/// and accepted under any key of the set.
+#[derive(Clone)]
+pub struct JwtKeys {
+    current: Key,
+    /// Keys accepted but never used to sign (the previous one, a pending one).
+    accepted: Vec<Key>,
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
@@ -53,13 +86,19 @@ impl std::fmt::Debug for JwtKeys {
 
 impl JwtKeys {
     pub fn new(config: &AuthConfig) -> Self {
-        let secret = config.jwt_secret.expose_secret().as_bytes();
+        let current = Key::new(config.jwt_secret.expose_secret().as_bytes());
+        let accepted = config
+            .accepted_jwt_secrets
+            .iter()
+            .map(|secret| Key::new(secret.expose_secret().as_bytes()))
+            .filter(|key| key.kid != current.kid)
+            .collect();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iat"]);
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            current,
+            accepted,
             validation,
             access_ttl: config.access_ttl_seconds,
             refresh_ttl: config.refresh_ttl_seconds,
@@ -79,11 +118,22 @@ impl JwtKeys {
         })
     }
 
-    /// Decodes a token of the expected type; `None` for anything invalid, expired or of the
-    /// other type.
+    /// The id of the key new tokens are signed with.
+    pub fn current_kid(&self) -> &str {
+        &self.current.kid
+    }
+
+    /// Decodes a token of the expected type; `None` for anything invalid, expired, of the other
+    /// type or signed by a key this set does not hold. A token naming its key is checked against
+    /// that key only; one without a `kid` (issued before tokens had one) against each key.
     pub fn decode(&self, token: &str, expected: TokenType) -> Option<Claims> {
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()?
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid;
+        let claims = std::iter::once(&self.current)
+            .chain(&self.accepted)
+            .filter(|key| kid.as_deref().is_none_or(|kid| kid == key.kid))
+            .find_map(|key| {
+                jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).ok()
+            })?
             .claims;
         (claims.token_type == expected).then_some(claims)
     }
@@ -103,7 +153,9 @@ impl JwtKeys {
     }
 
     fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.current.encoding)
             .map_err(|e| anyhow::anyhow!("signing token: {e}"))
     }
 }
@@ -169,5 +221,67 @@ mod tests {
         )
         .unwrap();
         assert!(ours.decode(&hs512, TokenType::Access).is_none());
+    }
+
+    fn rotated(current: &str, accepted: &[&str]) -> JwtKeys {
+        let mut config = AuthConfig::with_secret(current);
+        config.accepted_jwt_secrets = accepted.iter().map(|s| (*s).into()).collect();
+        JwtKeys::new(&config)
+    }
+
+    const NEXT: &str = "the-next-signing-key-also-32-bytes-long!";
+
+    #[test]
+    fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
+        let before = keys(SECRET);
+        let old = before.issue_pair(UserId::new()).unwrap();
+        let after = rotated(NEXT, &[SECRET]);
+
+        // Tokens issued before the rotation stay valid, access and refresh alike.
+        assert!(after.decode(&old.access, TokenType::Access).is_some());
+        assert!(after.decode(&old.refresh, TokenType::Refresh).is_some());
+
+        // New tokens name the new key and are signed with it: a container that only knows the
+        // old key refuses them, one that holds both accepts them.
+        let new = after.issue_pair(UserId::new()).unwrap();
+        let kid = jsonwebtoken::decode_header(&new.access).unwrap().kid;
+        assert_eq!(kid.as_deref(), Some(key_id(NEXT.as_bytes()).as_str()));
+        assert_eq!(after.current_kid(), key_id(NEXT.as_bytes()));
+        assert!(before.decode(&new.access, TokenType::Access).is_none());
+        assert!(after.decode(&new.access, TokenType::Access).is_some());
+
+        // A pending key (introduced before the rotation) is accepted but never signs.
+        let introduced = rotated(SECRET, &[NEXT]);
+        assert_eq!(introduced.current_kid(), key_id(SECRET.as_bytes()));
+        assert!(introduced.decode(&new.access, TokenType::Access).is_some());
+
+        // Once the old key is dropped from the set, its tokens are refused.
+        assert!(keys(NEXT).decode(&old.access, TokenType::Access).is_none());
+    }
+
+    #[test]
+    fn a_token_is_checked_against_the_key_it_names_or_every_key_without_a_kid() {
+        let set = rotated(NEXT, &[SECRET]);
+        let claims = set.claims(TokenType::Access, UserId::new(), Timestamp::now().unix());
+
+        // Signed by the previous key but naming the current one: refused.
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(key_id(NEXT.as_bytes()));
+        let mislabelled = jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert!(set.decode(&mislabelled, TokenType::Access).is_none());
+
+        // No kid (tokens issued before key ids existed): any key of the set will do.
+        let unlabelled = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        assert_eq!(set.decode(&unlabelled, TokenType::Access), Some(claims));
     }
 }

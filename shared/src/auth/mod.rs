@@ -3,5 +3,5 @@
 mod jwt;
 mod password;
 
-pub use jwt::{Claims, JwtKeys, TokenPair, TokenType};
+pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
 pub use password::{hash_password, verify_password, verify_password_or_dummy};

@@ -23,6 +23,9 @@ impl UserId {
     pub fn as_uuid(&self) -> &Uuid {
         &self.0
     }
+
+    /// The id no user has (all zeroes): read where an unknown user must cost what a known one does.
+    pub const NOBODY: Self = Self(Uuid::nil());
 }
 
 impl Default for UserId {

@@ -177,7 +177,15 @@ pub(crate) async fn login_user(
     let (Some(username), Some(password)) = (username, password) else {
         return Err(errors.into());
     };
-    let (user, pair) = state.accounts.login(&username, &password).await?;
+    let (user, pair) = state
+        .accounts
+        .login(&username, &password)
+        .await
+        .inspect_err(|error| {
+            if matches!(error, crate::Error::InvalidCredentials) {
+                crate::metrics::count(crate::metrics::Counter::LoginsFailed, 1);
+            }
+        })?;
     Ok(Json(AuthBody::new(&user, pair)))
 }
 

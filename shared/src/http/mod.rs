@@ -63,9 +63,15 @@ pub fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
-/// line per request, and a JSON 500 for a panic.
+/// line and a metrics line ([`crate::metrics`]) per request, and a JSON 500 for a panic.
+///
+/// Every known path is routed (to [`unmatched`]'s empty method router when `routes` does not serve
+/// it), so a Lambda answers a request API Gateway gave it for another endpoint's path exactly as
+/// the local server does: `GET /tasks/create` matches the `GET /tasks/{id}` route on AWS, and
+/// task-get answers 405, not 404 for a task named "create".
 pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
     routes
+        .merge(unmatched())
         .fallback(|| async { Error::NotFound("Not found.") })
         .method_not_allowed_fallback(|method: Method| async move { Error::MethodNotAllowed(method.to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -75,6 +81,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
             tracing::error!("handler panicked");
             axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
         }))
+        .layer(axum::middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -149,4 +156,18 @@ pub(crate) fn carrying_tokens<S: Clone + Send + Sync + 'static>(router: Router<S
             response
         },
     ))
+}
+
+/// The request's metrics line: status, latency and what the handler counted.
+async fn record_metrics(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let context = request.extensions().get::<lambda_http::Context>().cloned();
+    crate::metrics::invocation(
+        context.as_ref(),
+        |response: &axum::response::Response| Some(response.status().as_u16()),
+        next.run(request),
+    )
+    .await
 }

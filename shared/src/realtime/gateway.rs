@@ -75,9 +75,9 @@ impl Gateway {
         }
     }
 
-    /// For `ws-connect`'s cold start: DynamoDB and the JWT secret from the environment.
+    /// For `ws-connect`'s cold start: DynamoDB, and the signing keys ([`AuthConfig::load`]).
     pub async fn from_env() -> anyhow::Result<Self> {
-        let auth = AuthConfig::from_env(None)?;
+        let auth = AuthConfig::load().await?;
         let stores = Stores::from_env().await?;
         Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth))))
     }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::config::required_env;
 use crate::domain::{Task, TaskId, TaskView, Timestamp, UserId};
+use crate::metrics::Counter;
 use crate::store::{Connection, ConnectionStore, Stores};
 
 /// How many posts to one owner's connections are in flight at once.
@@ -136,6 +137,8 @@ impl Notifier {
                 response.batch_item_failures.push(failure);
             }
         }
+        let failed = response.batch_item_failures.len() as u64;
+        crate::metrics::count(Counter::RecordsFailed, failed);
         response
     }
 
@@ -185,7 +188,10 @@ impl Notifier {
             .send()
             .await;
         match sent {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                crate::metrics::count(Counter::NotificationsDelivered, 1);
+                Ok(())
+            }
             Err(error)
                 if error
                     .as_service_error()
@@ -196,13 +202,16 @@ impl Notifier {
                     anyhow::bail!("connection {id} is still opening (410 at {age} s); kept");
                 }
                 tracing::debug!(connection_id = id, "connection gone; forgetting it");
-                if let Err(error) = self
+                match self
                     .connections
                     .remove_connection(connection.user_id, &id)
                     .await
                 {
-                    tracing::warn!(error = %error, "could not forget a gone connection");
-                    tracing::debug!(connection_id = id, "the connection not forgotten");
+                    Ok(()) => crate::metrics::count(Counter::StaleConnectionsRemoved, 1),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not forget a gone connection");
+                        tracing::debug!(connection_id = id, "the connection not forgotten");
+                    }
                 }
                 Ok(())
             }

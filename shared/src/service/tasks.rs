@@ -113,6 +113,7 @@ impl TaskService {
         };
         let Some(key) = key else {
             self.tasks.create_task(&task).await?;
+            crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
             return Ok(Created::new(task));
         };
         let create = IdempotentCreate {
@@ -122,7 +123,10 @@ impl TaskService {
             expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
         };
         match self.tasks.create_task_once(&create).await? {
-            store::Created::New => Ok(Created::new(create.task)),
+            store::Created::New => {
+                crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
+                Ok(Created::new(create.task))
+            }
             store::Created::Earlier(earlier) if earlier.fingerprint == create.fingerprint => {
                 Ok(Created {
                     task: earlier.task,

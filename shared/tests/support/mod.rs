@@ -17,7 +17,7 @@ pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
     ENDPOINTS
         .iter()
         .map(|endpoint| (endpoint.function, (endpoint.router)()))
-        .chain([("fallback", shared::http::unmatched())])
+        .chain([("fallback", shared::http::openapi::get())])
         .collect()
 }
 

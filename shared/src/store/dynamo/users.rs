@@ -70,8 +70,12 @@ impl DynamoStore {
         Ok(output.item)
     }
 
+    /// The user a username or email guard points to. An unknown name costs the same two reads
+    /// in sequence as a known one (the second of a user id nobody has), so neither the time nor
+    /// the consumed capacity of a login tells whether the account exists.
     async fn user_by_guard(&self, guard: String) -> Result<Option<User>, StoreError> {
         let Some(item) = self.get(key(guard), "reading guard").await? else {
+            self.user(UserId::NOBODY).await?;
             return Ok(None);
         };
         let id = item

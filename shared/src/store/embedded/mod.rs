@@ -2,24 +2,28 @@
 //!
 //! Tables mirror the DynamoDB model: users by id, guard tables mapping a case-folded username or
 //! email to its user, refresh tokens by jti, tasks by (owner, id), a by-status index, and one
-//! counts row per user. Each trait method is one redb transaction, so each is atomic.
+//! counts row per user. Each trait method is one redb transaction, so each is atomic; writes
+//! share their fsync with the writes running beside them (`commit`), and reads see only what is
+//! durable.
 
+mod commit;
 mod connections;
 mod tasks;
 mod users;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use anyhow::Context;
 use redb::backends::InMemoryBackend;
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::StoreError;
 use crate::domain::{Task, TaskChange};
+use commit::Committer;
 
 const USERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("users");
 const USERNAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("usernames");
@@ -34,18 +38,11 @@ const IDEMPOTENT_CREATES: TableDefinition<&[u8], &[u8]> =
 const CONNECTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("connections");
 const CONNECTION_OWNERS: TableDefinition<&str, &[u8]> = TableDefinition::new("connection_owners");
 
-/// The embedded store. Cheap to clone; all clones share one database and one change feed.
+/// The embedded store. Cheap to clone; all clones share one database, its writer thread and one
+/// change feed. The database closes when the last clone is dropped.
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    db: Arc<Database>,
-    feed: Arc<Mutex<Feed>>,
-}
-
-/// Where committed task changes go, numbered in commit order.
-#[derive(Default)]
-struct Feed {
-    sequence: u64,
-    subscriber: Option<UnboundedSender<TaskChange>>,
+    committer: Arc<Committer>,
 }
 
 /// A task write, for the change feed: (before, after).
@@ -93,37 +90,29 @@ impl EmbeddedStore {
         }
         tx.commit().context("creating tables")?;
         Ok(Self {
-            db: Arc::new(db),
-            feed: Arc::default(),
+            committer: Arc::new(Committer::start(db)?),
         })
     }
 
-    /// Runs a blocking read off the async runtime.
+    /// Runs a blocking read off the async runtime, on the state as of the last durable commit.
     async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&redb::ReadTransaction) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let db = self.db.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let tx = db.begin_read().context("starting read")?;
-            work(&tx)
-        })
-        .await
-        .context("store read task")?;
+        let snapshot = self.committer.snapshot();
+        let result = tokio::task::spawn_blocking(move || work(&snapshot))
+            .await
+            .context("store read task")?;
         Ok(result?)
     }
 
     /// Committed task changes from now on, in commit order. One subscriber; a new call replaces it.
     pub fn subscribe(&self) -> UnboundedReceiver<TaskChange> {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        self.feed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .subscriber = Some(sender);
-        receiver
+        self.committer.subscribe()
     }
 
-    /// Runs a blocking write transaction off the async runtime; commits only when `work` succeeds.
+    /// Runs a write transaction on the writer thread; commits only when `work` succeeds, and
+    /// answers once the commit is durable.
     async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
@@ -131,37 +120,15 @@ impl EmbeddedStore {
         self.write_task(move |tx| Ok((work(tx)?, None))).await
     }
 
-    /// Like [`Self::write`], for a task write: after the commit, and before any later write
-    /// commits, its change goes to the feed.
+    /// Like [`Self::write`], for a task write: its change goes to the feed once durable, in
+    /// commit order.
     async fn write_task<T: Send + 'static>(
         &self,
         work: impl FnOnce(&redb::WriteTransaction) -> Result<(T, Option<Change>), StoreError>
         + Send
         + 'static,
     ) -> Result<T, StoreError> {
-        let (db, feed) = (self.db.clone(), self.feed.clone());
-        tokio::task::spawn_blocking(move || {
-            // Held across the commit and the send, so changes leave in commit order.
-            let mut feed = feed.lock().unwrap_or_else(PoisonError::into_inner);
-            let tx = db.begin_write().context("starting write")?;
-            let (value, change) = work(&tx)?;
-            tx.commit().context("committing")?;
-            if let Some((before, after)) = change {
-                feed.sequence += 1;
-                let change = TaskChange {
-                    sequence: feed.sequence,
-                    before,
-                    after,
-                };
-                if let Some(subscriber) = &feed.subscriber {
-                    // A closed subscriber only means nobody listens any more.
-                    let _ = subscriber.send(change);
-                }
-            }
-            Ok(value)
-        })
-        .await
-        .context("store write task")?
+        self.committer.submit(work).await
     }
 }
 

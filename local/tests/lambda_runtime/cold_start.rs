@@ -1,0 +1,192 @@
+//! A cold start as it ships: `profile-get`'s arm64 bootstrap reads the signing key from the Secrets
+//! Manager stand-in once per container (three staging labels, concurrently) and never on a warm
+//! invocation; its log lines carry the Lambda request id and the X-Ray trace id, and each
+//! invocation writes its metrics line. Also measures what the key read adds to a cold start:
+//! time from process start to the first request for an event, with the key in the environment
+//! (how taskmaster-local and tests configure it) and from Secrets Manager.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::secrets_manager::SecretsManager;
+
+use super::api::{Invocation, Outcome, RuntimeApi};
+use super::fixtures::{SECRET, Tables, event, seed};
+use super::process::{ANSWER_WITHIN, Function, api_response, lambda_env};
+
+const FUNCTION: &str = "profile-get";
+
+fn invocation(request_id: &str, event: &str) -> Invocation {
+    Invocation {
+        request_id: request_id.to_owned(),
+        function_name: FUNCTION.to_owned(),
+        event: event.to_owned(),
+    }
+}
+
+/// Lambda's environment for [`FUNCTION`] with its key from `secrets`, or in the environment.
+fn env_with_key(
+    api: &RuntimeApi,
+    tables: &Tables,
+    secrets: Option<&SecretsManager>,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = lambda_env(FUNCTION, api, &tables.config)
+        .into_iter()
+        .filter(|(name, _)| {
+            !name.starts_with("TASKMASTER_JWT_SECRET")
+                && name != "TASKMASTER_SECRETSMANAGER_ENDPOINT"
+        })
+        .collect();
+    match secrets {
+        Some(secrets) => {
+            env.push((
+                "TASKMASTER_JWT_SECRET_ARN".to_owned(),
+                testkit::secrets_manager::SECRET_ARN.to_owned(),
+            ));
+            env.push((
+                "TASKMASTER_SECRETSMANAGER_ENDPOINT".to_owned(),
+                secrets.endpoint(),
+            ));
+        }
+        None => env.push(("TASKMASTER_JWT_SECRET".to_owned(), SECRET.to_owned())),
+    }
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and_traced() {
+    let tables = Tables::create("cold-start").await;
+    let seeded = seed(&tables.state).await;
+    let event = event(FUNCTION, &seeded);
+    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET)]);
+    let mut api = RuntimeApi::start(vec![
+        invocation("req-cold", &event),
+        invocation("req-warm", &event),
+    ])
+    .await;
+    let mut process = Function::start(FUNCTION, env_with_key(&api, &tables, Some(&secrets)));
+    for request_id in ["req-cold", "req-warm"] {
+        match process.outcome(&mut api).await {
+            Outcome::Response {
+                request_id: id,
+                body,
+            } => {
+                assert_eq!(id, request_id);
+                assert_eq!(api_response(FUNCTION, &body).status, 200, "{request_id}");
+            }
+            other => panic!("{other:?}; output:\n{}", process.output()),
+        }
+    }
+    assert_eq!(
+        secrets.calls(),
+        3,
+        "AWSCURRENT, AWSPREVIOUS, AWSPENDING at cold start, then none"
+    );
+
+    let output = process.output();
+    let lines: Vec<Value> = output
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let metrics: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    assert_eq!(
+        metrics.len(),
+        2,
+        "one metrics line per invocation; output:\n{output}"
+    );
+    assert_eq!(
+        (
+            metrics[0]["ColdStart"].clone(),
+            metrics[1]["ColdStart"].clone()
+        ),
+        (1.into(), 0.into())
+    );
+    assert_eq!(metrics[0]["Function"], FUNCTION);
+    assert_eq!(metrics[1]["requestId"], "req-warm");
+    assert!(
+        metrics[1]["xrayTraceId"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Root="))
+    );
+    let served: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "served")
+        .collect();
+    assert_eq!(served.len(), 2, "output:\n{output}");
+    for line in served {
+        let invoke = line["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "Lambda runtime invoke")
+            .unwrap();
+        assert!(
+            invoke["requestId"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("req-")),
+            "{line}"
+        );
+        assert!(
+            invoke["xrayTraceId"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Root=")),
+            "{line}"
+        );
+    }
+    assert!(!output.contains(SECRET), "the key is never logged");
+}
+
+/// (time to the first `next` poll, time to the first answer), in ms: the cold start up to the
+/// handler, and with the first invocation (whose DynamoDB call sets up the HTTPS client when the
+/// key was not read through one).
+async fn cold_start(
+    tables: &Tables,
+    event: &str,
+    secrets: Option<&SecretsManager>,
+) -> (u128, u128) {
+    let mut api = RuntimeApi::start(vec![invocation("req-timed", event)]).await;
+    let env = env_with_key(&api, tables, secrets);
+    let started = Instant::now();
+    let mut process = Function::start(FUNCTION, env);
+    assert!(
+        api.wait_for_next_polls(1, ANSWER_WITHIN).await,
+        "not ready; output:\n{}",
+        process.output()
+    );
+    let ready = started.elapsed().as_millis();
+    match process.outcome(&mut api).await {
+        Outcome::Response { body, .. } => assert_eq!(api_response(FUNCTION, &body).status, 200),
+        other => panic!("{other:?}; output:\n{}", process.output()),
+    }
+    (ready, started.elapsed().as_millis())
+}
+
+fn median(mut runs: Vec<u128>) -> u128 {
+    runs.sort_unstable();
+    runs[runs.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_reading_the_key_adds_to_a_cold_start() {
+    let tables = Tables::create("cold-start-cost").await;
+    let seeded = seed(&tables.state).await;
+    let event = event(FUNCTION, &seeded);
+    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET)]);
+    let (mut from_env, mut from_secrets) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        from_env.push(cold_start(&tables, &event, None).await);
+        from_secrets.push(cold_start(&tables, &event, Some(&secrets)).await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (how, runs) in [
+        ("key in the environment", &from_env),
+        ("key from Secrets Manager", &from_secrets),
+    ] {
+        eprintln!(
+            "{how}: {runs:?} (ms to first poll, ms to first answer); medians {} and {}",
+            median(runs.iter().map(|r| r.0).collect()),
+            median(runs.iter().map(|r| r.1).collect()),
+        );
+    }
+    assert_eq!(secrets.calls(), 15, "three reads per cold start");
+}

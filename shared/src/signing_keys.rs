@@ -1,0 +1,70 @@
+//! The JWT signing keys on AWS: the versions of one Secrets Manager secret, read once per Lambda
+//! container, at cold start.
+//!
+//! The secret's `AWSCURRENT` version signs; `AWSPREVIOUS` (the key before the last rotation) and
+//! `AWSPENDING` (a key being introduced) are accepted too. Rotating is then two moves of Secrets
+//! Manager's own staging labels, each followed by new containers (docs/OPERATIONS.md): first the
+//! new key goes in as `AWSPENDING`, so every container accepts it before any signs with it; then it
+//! becomes `AWSCURRENT`, and Secrets Manager labels the old one `AWSPREVIOUS`, still accepted.
+//!
+//! The three reads run concurrently; a stage with no version is simply absent. The functions get
+//! the secret's ARN, never its value, and may call only `secretsmanager:GetSecretValue` on it.
+
+use anyhow::Context;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use secrecy::SecretString;
+
+/// The staging labels read, the signing one first.
+pub const STAGES: [&str; 3] = ["AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"];
+
+/// The keys of the secret: the one that signs and the others that are accepted.
+#[derive(Debug)]
+pub struct SigningKeys {
+    pub current: SecretString,
+    pub accepted: Vec<SecretString>,
+}
+
+/// Reads every stage of [`STAGES`] of `secret` (its ARN) at once.
+#[tracing::instrument(skip_all)]
+pub async fn fetch(client: &Client, secret: &str) -> anyhow::Result<SigningKeys> {
+    let [current, previous, pending] = STAGES.map(|stage| version(client, secret, stage));
+    let (current, previous, pending) = tokio::try_join!(current, previous, pending)?;
+    let current = current.context("the signing key secret has no AWSCURRENT version")?;
+    Ok(SigningKeys {
+        current,
+        accepted: previous.into_iter().chain(pending).collect(),
+    })
+}
+
+/// One stage's value; `None` when no version carries that label.
+async fn version(
+    client: &Client,
+    secret: &str,
+    stage: &str,
+) -> anyhow::Result<Option<SecretString>> {
+    let result = client
+        .get_secret_value()
+        .secret_id(secret)
+        .version_stage(stage)
+        .send()
+        .await;
+    match result {
+        Ok(output) => {
+            let value = output
+                .secret_string
+                .with_context(|| format!("the signing key's {stage} version is not a string"))?;
+            Ok(Some(SecretString::from(value.trim().to_owned())))
+        }
+        Err(error)
+            if stage != STAGES[0]
+                && error
+                    .as_service_error()
+                    .is_some_and(GetSecretValueError::is_resource_not_found_exception) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(anyhow::Error::new(error))
+            .with_context(|| format!("reading the signing key ({stage}) from Secrets Manager")),
+    }
+}

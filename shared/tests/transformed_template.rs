@@ -1,0 +1,374 @@
+//! `template.yaml` as CloudFormation receives it: the SAM transform, made offline by the pinned
+//! samtranslator (`scripts/transformed-template`, the code `sam validate` runs), checked for what
+//! a deploy must get right and no linter checks: every function's exact permissions, tracing, no
+//! signing key by value anywhere, the alarms' targets and what they watch, the tables' retention.
+//! Needs `.tools/venv` (scripts/install-tools); fails, never skips, without it.
+
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::sync::LazyLock;
+
+use serde_json::{Value, json};
+
+static TRANSFORMED: LazyLock<Value> = LazyLock::new(|| {
+    let root = testkit::repo_root();
+    let python = root.join(".tools/venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run scripts/install-tools",
+        python.display()
+    );
+    let output = Command::new(python)
+        .arg(root.join("scripts/transformed-template"))
+        .output()
+        .expect("running scripts/transformed-template");
+    assert!(
+        output.status.success(),
+        "the SAM transform failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the transformed template is JSON")
+});
+
+fn resources() -> &'static serde_json::Map<String, Value> {
+    TRANSFORMED["Resources"].as_object().unwrap()
+}
+
+/// The logical id a `Ref`, `Fn::GetAtt` or `Fn::Sub` points at (its text when it names none).
+fn target(value: &Value) -> String {
+    if let Some(id) = value["Ref"].as_str() {
+        return id.to_owned();
+    }
+    if let Some(id) = value["Fn::GetAtt"][0].as_str() {
+        return id.to_owned();
+    }
+    match &value["Fn::Sub"] {
+        Value::Array(sub) => target(sub[1].as_object().unwrap().values().next().unwrap()),
+        Value::String(text) => text.clone(),
+        _ => value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned),
+    }
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// binary → (inline grants as "action target", managed policy names), for every function.
+fn permissions() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    let mut all = BTreeMap::new();
+    for resource in resources().values() {
+        if resource["Type"] != "AWS::Lambda::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let role = &resources()[&target(&resource["Properties"]["Role"])]["Properties"];
+        let mut grants = BTreeSet::new();
+        for policy in role["Policies"].as_array().into_iter().flatten() {
+            for statement in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+                assert_eq!(
+                    statement["Effect"], "Allow",
+                    "{binary}: only Allow statements"
+                );
+                for action in as_list(&statement["Action"]) {
+                    for resource in as_list(&statement["Resource"]) {
+                        let action = action.as_str().unwrap();
+                        assert!(!action.contains('*'), "{binary}: wildcard action {action}");
+                        assert_ne!(
+                            resource,
+                            &json!("*"),
+                            "{binary}: {action} on every resource"
+                        );
+                        grants.insert(format!("{action} {}", target(resource)));
+                    }
+                }
+            }
+        }
+        let managed = role["ManagedPolicyArns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|arn| arn.as_str().unwrap().rsplit('/').next().unwrap().to_owned())
+            .collect();
+        all.insert(binary.to_owned(), (grants, managed));
+    }
+    all
+}
+
+const KEY: &str = "secretsmanager:GetSecretValue JwtSigningKey";
+
+/// What each function may do beyond logging and tracing, and nothing else.
+fn expected_grants(binary: &str) -> Vec<String> {
+    let (users, tasks, connections) = ("UsersTable", "TasksTable", "ConnectionsTable");
+    let on = |table: &'static str, actions: &[&'static str]| -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| format!("dynamodb:{a} {table}"))
+            .collect()
+    };
+    match binary {
+        "register" => on(users, &["PutItem"]),
+        "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
+        "ws-connect" => [on(users, &["GetItem"]), on(connections, &["PutItem"])].concat(),
+        "logout" => on(users, &["DeleteItem"]),
+        "password-update" => on(users, &["GetItem", "UpdateItem"]),
+        "profile-get" => on(users, &["GetItem"]),
+        "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
+        "token-refresh" => on(users, &["ConditionCheckItem", "DeleteItem", "GetItem", "PutItem"]),
+        "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
+        "task-create" => [on(users, &["ConditionCheckItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
+        "task-delete" => on(tasks, &["DeleteItem", "GetItem", "UpdateItem"]),
+        "task-get" => on(tasks, &["GetItem"]),
+        "task-update" => on(tasks, &["GetItem", "PutItem", "UpdateItem"]),
+        "task-list" => [
+            on(users, &["BatchGetItem"]),
+            on(tasks, &["BatchGetItem", "Query"]),
+            on("${TasksTable.Arn}/index/*", &["BatchGetItem", "Query"]),
+        ]
+        .concat(),
+        "ws-disconnect" => on(connections, &["DeleteItem", "GetItem"]),
+        "task-stream" => [
+            on(connections, &["DeleteItem", "Query"]),
+            vec![
+                "sqs:SendMessage TaskStreamFailures".to_owned(),
+                "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/POST/@connections/*".to_owned(),
+            ],
+        ]
+        .concat(),
+        "fallback" | "ws-default" => Vec::new(),
+        other => panic!("no expected permissions for {other}"),
+    }
+}
+
+/// The functions that check or issue tokens: every REST endpoint, and `$connect`.
+fn key_holders() -> BTreeSet<String> {
+    shared::http::ENDPOINTS
+        .iter()
+        .map(|e| e.function.to_owned())
+        .chain(["ws-connect".to_owned()])
+        .collect()
+}
+
+#[test]
+fn every_function_has_exactly_its_permissions_and_is_traced() {
+    let permissions = permissions();
+    assert_eq!(permissions.len(), testkit::function_binaries().len());
+    for (binary, (grants, managed)) in &permissions {
+        let mut expected: BTreeSet<String> = expected_grants(binary).into_iter().collect();
+        if key_holders().contains(binary) {
+            expected.insert(KEY.to_owned());
+        }
+        assert_eq!(grants, &expected, "{binary}: inline permissions");
+        let mut want: BTreeSet<String> = ["AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"]
+            .map(str::to_owned)
+            .into();
+        if binary == "task-stream" {
+            want.insert("AWSLambdaDynamoDBExecutionRole".to_owned());
+        }
+        assert_eq!(managed, &want, "{binary}: managed policies");
+    }
+    for resource in resources()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Function")
+    {
+        assert_eq!(resource["Properties"]["TracingConfig"]["Mode"], "Active");
+    }
+}
+
+#[test]
+fn no_function_environment_holds_a_secret_and_the_key_holders_get_only_its_arn() {
+    let text = TRANSFORMED.to_string();
+    assert!(
+        !text.contains("{{resolve:"),
+        "no dynamic reference resolves a secret into the stack"
+    );
+    let mut holders = BTreeSet::new();
+    for resource in resources()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Function")
+    {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let variables = resource["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .unwrap();
+        for (name, value) in variables {
+            if name == "TASKMASTER_JWT_SECRET_ARN" {
+                assert_eq!(
+                    value,
+                    &json!({ "Ref": "JwtSigningKey" }),
+                    "{binary}: the ARN"
+                );
+                assert_eq!(
+                    resources()["JwtSigningKey"]["Type"],
+                    "AWS::SecretsManager::Secret"
+                );
+                holders.insert(binary.to_owned());
+                continue;
+            }
+            let upper = name.to_uppercase();
+            for word in ["SECRET", "PASSWORD", "KEY", "TOKEN"] {
+                assert!(
+                    !upper.contains(word) || upper.ends_with("_TTL"),
+                    "{binary}: {name} looks like a secret"
+                );
+            }
+            assert!(
+                value.is_string()
+                    || value.get("Ref").is_some()
+                    || value.get("Fn::Sub").is_some()
+                    || value.get("Fn::GetAtt").is_some(),
+                "{binary}: {name} = {value}"
+            );
+        }
+    }
+    assert_eq!(holders, key_holders());
+    let generated = &resources()["JwtSigningKey"]["Properties"];
+    assert!(
+        generated.get("SecretString").is_none(),
+        "the value is generated, never written"
+    );
+    assert!(
+        generated["GenerateSecretString"]["PasswordLength"]
+            .as_u64()
+            .unwrap()
+            >= 32
+    );
+}
+
+/// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.
+fn alarm_metrics() -> Vec<(String, String, String, String)> {
+    let mut metrics = Vec::new();
+    for (id, alarm) in resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+    {
+        let props = &alarm["Properties"];
+        let stats: Vec<Value> = match props["Metrics"].as_array() {
+            Some(queries) => queries
+                .iter()
+                .filter_map(|q| q.get("MetricStat"))
+                .map(|s| s["Metric"].clone())
+                .collect(),
+            None => vec![props.clone()],
+        };
+        for metric in stats {
+            let dimension = metric["Dimensions"][0]["Value"].clone();
+            metrics.push((
+                id.clone(),
+                metric["Namespace"].as_str().unwrap().to_owned(),
+                metric["MetricName"].as_str().unwrap().to_owned(),
+                target(&dimension),
+            ));
+        }
+    }
+    metrics
+}
+
+#[test]
+fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack() {
+    let notify = json!({ "Fn::If": ["NotifyAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] });
+    let alarms: Vec<_> = resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    assert!(alarms.len() >= 5, "{} alarms", alarms.len());
+    for (id, alarm) in &alarms {
+        let props = &alarm["Properties"];
+        assert_eq!(props["AlarmActions"], notify, "{id}: AlarmActions");
+        assert_eq!(props["OKActions"], notify, "{id}: OKActions");
+        assert!(
+            props["AlarmDescription"]
+                .as_str()
+                .is_some_and(|d| d.len() > 20),
+            "{id}: says why"
+        );
+        assert_eq!(props["TreatMissingData"], "notBreaching", "{id}");
+    }
+    let metrics = alarm_metrics();
+    for (alarm, _, _, dimension) in &metrics {
+        assert!(
+            resources().contains_key(dimension) || dimension == "$default",
+            "{alarm}: watches {dimension}, not a resource of this stack"
+        );
+    }
+    let watched = |namespace: &str, name: &str, on: &str| {
+        metrics
+            .iter()
+            .filter(|(_, n, m, d)| n == namespace && m == name && d == on)
+            .count()
+    };
+    assert_eq!(
+        watched(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "TaskStreamFailures"
+        ),
+        1
+    );
+    assert_eq!(
+        watched("AWS/Lambda", "IteratorAge", "TaskStreamFunction"),
+        1
+    );
+    assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
+    assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
+    let tables = ["UsersTable", "TasksTable", "ConnectionsTable"].map(|table| {
+        (
+            "AWS/DynamoDB",
+            table,
+            ["ReadThrottleEvents", "WriteThrottleEvents"],
+        )
+    });
+    let functions = resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+        .map(|(id, _)| ("AWS/Lambda", id.as_str(), ["Errors", "Throttles"]));
+    for (namespace, id, names) in tables.into_iter().chain(functions) {
+        for name in names {
+            assert_eq!(
+                watched(namespace, name, id),
+                1,
+                "{name} of {id}: watched once"
+            );
+        }
+    }
+}
+
+#[test]
+fn data_survives_a_delete_but_not_a_failed_first_create() {
+    for table in ["UsersTable", "TasksTable", "ConnectionsTable"] {
+        let resource = &resources()[table];
+        assert_eq!(
+            resource["DeletionPolicy"], "RetainExceptOnCreate",
+            "{table}"
+        );
+        assert_eq!(resource["UpdateReplacePolicy"], "Retain", "{table}");
+    }
+    let parameter = &TRANSFORMED["Parameters"]["WebSocketAccessLogs"];
+    assert_eq!(
+        parameter["Default"], "off",
+        "the account-wide log role is opt-in"
+    );
+    for id in ["ApiGatewayLogRole", "ApiGatewayAccount"] {
+        assert_eq!(
+            resources()[id]["Condition"],
+            "CreateApiGatewayLogRole",
+            "{id}"
+        );
+        assert_eq!(
+            resources()[id]["DeletionPolicy"],
+            "RetainExceptOnCreate",
+            "{id}"
+        );
+    }
+}
