@@ -3,6 +3,7 @@
 
 mod cors;
 mod management;
+mod pages;
 mod secret;
 mod stream;
 mod ws;
@@ -226,15 +227,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(data_dir = %args.data_dir.display(), "serving the API at http://{addr}/api/v1/");
     tracing::info!("task events at ws://{addr}/ws/tasks/, management API at {management_url}");
+    tracing::info!(
+        "web client at http://{addr}/, API docs at http://{addr}{}/",
+        pages::DOCS
+    );
     let cors = cors::layer(args.cors_allow_origins.as_deref())?;
-    let app = app(all_routes(), state).layer(cors).merge(ws::routes(
-        gateway,
-        registry,
-        ws::Limits {
-            idle: Duration::from_secs(args.ws_idle_timeout),
-            max_duration: Duration::from_secs(args.ws_max_duration),
-        },
-    ));
+    let app = app(all_routes().merge(pages::routes()), state)
+        .layer(cors)
+        .merge(ws::routes(
+            gateway,
+            registry,
+            ws::Limits {
+                idle: Duration::from_secs(args.ws_idle_timeout),
+                max_duration: Duration::from_secs(args.ws_max_duration),
+            },
+        ));
     serve(listener, app).await
 }
 

@@ -1,0 +1,69 @@
+//! The pages a person opens: the web client at `/` (the files of `local/web/`, built into the
+//! binary) and interactive API docs at [`DOCS`] (Swagger UI, vendored by `utoipa-swagger-ui`)
+//! over the served OpenAPI document. Nothing on either page is fetched from another server.
+
+use axum::Router;
+use axum::http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::routing::get;
+use shared::http::openapi::OPENAPI;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+/// Where the API docs are served.
+pub const DOCS: &str = "/api/v1/docs";
+
+/// The web client's files, by their path under `local/web/`; each is served at `/<path>`, and
+/// `index.html` at `/` too.
+macro_rules! web_files {
+    ($($path:literal),+ $(,)?) => {
+        &[$(($path, include_bytes!(concat!("../web/", $path)))),+]
+    };
+}
+
+const WEB_CLIENT: &[(&str, &[u8])] = web_files![
+    "index.html",
+    "style.css",
+    "js/main.js",
+    "js/settings.js",
+    "js/session.js",
+    "js/live.js",
+    "js/tasks.js",
+    "js/editor.js",
+    "js/view.js",
+];
+
+/// The content type of a web client file, by its extension.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The web client and the API docs, for the local server to merge with the API.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    let client = WEB_CLIENT
+        .iter()
+        .fold(Router::new(), |router, &(path, bytes)| {
+            let file = get(move || async move {
+                (
+                    [
+                        (CONTENT_TYPE, content_type(path)),
+                        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                    ],
+                    bytes,
+                )
+            });
+            let router = router.route(&format!("/{path}"), file.clone());
+            if path == "index.html" {
+                router.route("/", file)
+            } else {
+                router
+            }
+        });
+    // The UI reads the document the server already serves; "none" keeps Swagger UI from sending
+    // it to an online validator.
+    let docs = SwaggerUi::new(DOCS).config(Config::new([OPENAPI]).validator_url("none"));
+    client.merge(docs)
+}

@@ -1,0 +1,82 @@
+// Editing one task in a dialog. Opening it reads the task and its ETag (its version); saving sends
+// `If-Match` with that ETag, so a change made meanwhile elsewhere (another tab, another device) is
+// never overwritten: the API answers 412, and the dialog says so and shows the task as it is now.
+
+import { call } from "./session.js";
+import { apply } from "./tasks.js";
+import { $, busy, notify, values } from "./view.js";
+
+const editing = { id: null, etag: null };
+
+const dialog = () => $("#editor");
+const form = () => $("#editor-form");
+
+function say(text) {
+  $("#editor-message").textContent = text;
+}
+
+/** Shows `task` in the form, holding `etag` for the next save. */
+function fill(task, etag) {
+  Object.assign(editing, { id: task.id, etag });
+  const fields = form().elements;
+  fields.title.value = task.title;
+  fields.description.value = task.description;
+  fields.status_task.value = task.status_task;
+}
+
+/** Opens the dialog on the task as the server has it now. */
+export async function open(id) {
+  const { data, etag } = await call(`tasks/${id}/`);
+  say("");
+  fill(data, etag);
+  dialog().showModal();
+  form().elements.title.focus();
+}
+
+/** A live event about the task being edited: the save will be refused, so say it early. */
+export function changedElsewhere(message) {
+  if (!dialog().open || message.id !== editing.id) return;
+  say(
+    message.action === "task_delete"
+      ? "This task was deleted elsewhere."
+      : "This task was just changed elsewhere: saving now will be refused, and the dialog will show the latest version.",
+  );
+}
+
+export const close = () => dialog().open && dialog().close();
+
+/** The dialog's submit: a conditional PATCH. */
+export async function save() {
+  await busy(form(), async () => {
+    const { title, description, status_task } = values(form());
+    try {
+      const { data } = await call(`tasks/${editing.id}/`, {
+        method: "PATCH",
+        headers: { "if-match": editing.etag },
+        body: { title, description, status_task },
+      });
+      apply({ action: "task_update", ...data });
+      close();
+      notify(`Saved “${data.title}”.`);
+    } catch (error) {
+      if (error.status === 412) return reload();
+      if (error.status === 404) {
+        apply({ action: "task_delete", id: editing.id });
+        close();
+        throw error;
+      }
+      say(error.message);
+    }
+  });
+}
+
+/** After a 412: the latest version in the form, and why the change was not saved. */
+async function reload() {
+  const { data, etag } = await call(`tasks/${editing.id}/`);
+  fill(data, etag);
+  apply({ action: "task_update", ...data });
+  say(
+    "Not saved: this task was changed elsewhere after you opened it. It now shows the latest version; make your change again and save.",
+  );
+  form().elements.title.focus();
+}

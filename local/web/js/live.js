@@ -1,0 +1,68 @@
+// Live task events over the API's WebSocket (`?token=<access>`, as browsers cannot set headers).
+// API Gateway closes a socket after 10 idle minutes and any socket after 2 hours, so this pings
+// every few minutes, and after any close reconnects with backoff (1 s, 2 s, 4 s, ... up to a
+// minute, with jitter) and a fresh token; `onConnect` then re-lists, since changes made while
+// away were not delivered.
+
+const PING_EVERY_MS = 4 * 60_000;
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * Connects and stays connected until `stop()`. `url()` gives the WebSocket URL with a fresh
+ * token; `onEvent(message)` gets every task_create, task_update and task_delete; `onStatus(state,
+ * retryInMs)` is told "connecting", "live" or "offline".
+ */
+export function connect({ url, onEvent, onConnect, onStatus }) {
+  let socket = null;
+  let pinger = null;
+  let retry = null;
+  let failures = 0;
+  let stopped = false;
+
+  async function open() {
+    if (stopped) return;
+    onStatus("connecting");
+    try {
+      socket = new WebSocket(await url());
+    } catch {
+      return reconnect();
+    }
+    socket.addEventListener("open", () => {
+      failures = 0;
+      onStatus("live");
+      pinger = setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_EVERY_MS);
+      onConnect();
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (typeof message?.action === "string" && message.action.startsWith("task_")) onEvent(message);
+    });
+    socket.addEventListener("close", () => {
+      clearInterval(pinger);
+      reconnect();
+    });
+  }
+
+  function reconnect() {
+    if (stopped) return;
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** failures++);
+    const delay = Math.round(backoff * (0.8 + 0.4 * Math.random()));
+    onStatus("offline", delay);
+    retry = setTimeout(open, delay);
+  }
+
+  open();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(retry);
+      clearInterval(pinger);
+      socket?.close(1000);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+// The page's wiring: the settings, the login and register forms, and once signed in the task
+// list, the editor and the live connection.
+
+import * as editor from "./editor.js";
+import * as live from "./live.js";
+import * as session from "./session.js";
+import * as settings from "./settings.js";
+import * as tasks from "./tasks.js";
+import { $, busy, fail, fillStatuses, notify, values } from "./view.js";
+
+let connection = null;
+
+function showSettings() {
+  const { api, saved } = settings.current();
+  const fields = $("#settings-form").elements;
+  fields.api.value = saved.api;
+  fields.api.placeholder = settings.defaultApiUrl();
+  fields.ws.value = saved.ws;
+  fields.ws.placeholder = settings.wsUrlFor(api);
+  $("#server").textContent = api;
+}
+
+const LIVE_TEXT = {
+  connecting: () => "Connecting…",
+  live: () => "Live",
+  offline: (ms) => `Offline: retrying in ${Math.ceil(ms / 1000)} s`,
+};
+
+function signedIn() {
+  $("#auth").hidden = true;
+  $("#app").hidden = false;
+  $("#who").hidden = false;
+  $("#who-name").textContent = session.user().username;
+  const status = $("#live-status");
+  status.hidden = false;
+  status.dataset.connections = "0";
+  connection = live.connect({
+    url: async () => {
+      const url = new URL(settings.current().ws);
+      url.searchParams.set("token", await session.accessToken());
+      return url.href;
+    },
+    onEvent: (message) => {
+      tasks.apply(message);
+      editor.changedElsewhere(message);
+    },
+    onConnect: () => {
+      status.dataset.connections = String(Number(status.dataset.connections) + 1);
+      tasks.load().catch(fail);
+    },
+    onStatus: (state, ms) => {
+      status.dataset.state = state;
+      status.textContent = LIVE_TEXT[state](ms);
+    },
+  });
+}
+
+function signedOut(reason) {
+  connection?.stop();
+  connection = null;
+  editor.close();
+  tasks.clear();
+  $("#app").hidden = true;
+  $("#who").hidden = true;
+  $("#live-status").hidden = true;
+  $("#auth").hidden = false;
+  if (reason) fail(new Error(reason));
+}
+
+/** Register and login both answer the user and a token pair. */
+async function enter(form, path, body, greeting) {
+  await busy(form, async () => {
+    const { data } = await session.call(path, { method: "POST", body, auth: false });
+    session.start(data);
+    form.reset();
+    signedIn();
+    notify(greeting(data));
+  });
+}
+
+function wire() {
+  $("#login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const { username, password } = values(event.target);
+    enter(event.target, "auth/login/", { username, password }, (user) => `Welcome back, ${user.username}.`);
+  });
+  $("#register-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    enter(event.target, "auth/register/", values(event.target), (user) => `Account ${user.username} created.`);
+  });
+  $("#logout").addEventListener("click", async () => {
+    await session.logout();
+    signedOut();
+    notify("Logged out.");
+  });
+  $("#settings-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    let urls;
+    try {
+      urls = settings.checked(values(event.target));
+    } catch (error) {
+      return fail(error);
+    }
+    use(urls, "Settings saved.");
+  });
+  $("#settings-reset").addEventListener("click", () => use({ api: "", ws: "" }, "Using this server's API."));
+  $("#create-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    tasks.create(event.target);
+  });
+  $("#status-filter").addEventListener("change", (event) => tasks.filter(event.target.value).catch(fail));
+  $("#next-page").addEventListener("click", () => tasks.nextPage()?.catch(fail));
+  $("#previous-page").addEventListener("click", () => tasks.previousPage()?.catch(fail));
+  tasks.onEdit((id) => editor.open(id));
+  $("#editor-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    editor.save();
+  });
+  $("#editor-cancel").addEventListener("click", editor.close);
+  session.onEnd(signedOut);
+}
+
+/** New server settings. Tokens are for the server they came from: log out of it first. */
+async function use(urls, message) {
+  if (session.signedIn()) {
+    await session.logout();
+    signedOut();
+  }
+  settings.save(urls);
+  showSettings();
+  notify(message);
+}
+
+fillStatuses($("#create-form").elements.status_task);
+fillStatuses($("#editor-form").elements.status_task);
+fillStatuses($("#status-filter"), "All");
+wire();
+showSettings();
+if (session.signedIn()) {
+  session.resume();
+  signedIn();
+} else {
+  signedOut();
+}

@@ -1,0 +1,148 @@
+// The signed-in session and every call to the API. Tokens live in sessionStorage, so each tab has
+// its own refresh chain (refresh tokens are single use: two tabs sharing one would spend it
+// twice). The access token is refreshed shortly before it expires, and before any request that
+// would carry an expired one.
+
+import * as settings from "./settings.js";
+
+const KEY = "taskmaster.session";
+/** Refresh this long before expiry at most (a quarter of a short lifetime at least). */
+const MARGIN_MS = 60_000;
+
+let session = JSON.parse(sessionStorage.getItem(KEY) || "null");
+let timer = null;
+let refreshing = null;
+const ended = new Set();
+
+/** An answer other than 2xx, with the message to show. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(describe(status, body));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The API's error bodies as one sentence: `{"detail"}` or `{"field": ["message", ...]}`. */
+function describe(status, body) {
+  if (typeof body?.detail === "string") return body.detail;
+  if (body && typeof body === "object") {
+    const fields = Object.entries(body)
+      .filter(([, messages]) => Array.isArray(messages))
+      .map(([field, messages]) =>
+        field === "non_field_errors"
+          ? messages.join(" ")
+          : `${field.replaceAll("_", " ")}: ${messages.join(" ")}`,
+      );
+    if (fields.length) return fields.join(" ");
+  }
+  return `The server answered ${status}.`;
+}
+
+/** The payload of a JWT (base64url JSON). */
+function claims(token) {
+  const part = token.split(".")[1] ?? "";
+  const base64 = part.replaceAll("-", "+").replaceAll("_", "/");
+  return JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
+}
+
+/** When to refresh `access`: a minute before it expires, or sooner for a short-lived one. */
+function refreshAt(access) {
+  const { iat, exp } = claims(access);
+  const margin = Math.min(MARGIN_MS, ((exp - iat) * 1000) / 4);
+  return exp * 1000 - margin;
+}
+
+export const user = () => session?.user ?? null;
+export const signedIn = () => session !== null;
+
+/** Calls `listener(reason)` when the session ends without a logout (a refresh refused). */
+export const onEnd = (listener) => ended.add(listener);
+
+/** Starts a session from what register and login answer: the user plus `tokens`. */
+export function start({ tokens, ...user }) {
+  keep({ access: tokens.access, refresh: tokens.refresh, user });
+}
+
+function keep(next) {
+  session = next;
+  clearTimeout(timer);
+  if (session) {
+    sessionStorage.setItem(KEY, JSON.stringify(session));
+    timer = setTimeout(() => refresh().catch(() => {}), Math.max(0, refreshAt(session.access) - Date.now()));
+  } else {
+    sessionStorage.removeItem(KEY);
+  }
+}
+
+/** Resumes a session kept in this tab (after a reload): its refresh timer restarts. */
+export function resume() {
+  if (session) keep(session);
+}
+
+/** A fresh token pair; the old refresh token is spent. One refresh at a time. */
+function refresh() {
+  refreshing ??= call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })
+    .then(({ data }) => keep({ ...session, access: data.access, refresh: data.refresh }))
+    .catch((error) => {
+      if (error.status === 401) end("Your session has ended: please log in again.");
+      throw error;
+    })
+    .finally(() => (refreshing = null));
+  return refreshing;
+}
+
+/** An access token that is not about to expire. */
+export async function accessToken() {
+  if (!session) throw new Error("Not logged in.");
+  if (Date.now() >= refreshAt(session.access)) await refresh();
+  return session.access;
+}
+
+function end(reason) {
+  keep(null);
+  ended.forEach((listener) => listener(reason));
+}
+
+/** Logs out: the refresh token stops working on the server too. */
+export async function logout() {
+  const refreshToken = session?.refresh;
+  keep(null);
+  if (refreshToken) {
+    await call("auth/logout/", { method: "POST", body: { refresh: refreshToken }, auth: false }).catch(() => {});
+  }
+}
+
+/**
+ * Calls the API: `path` relative to its base URL, or an absolute link it gave (`next`). Answers
+ * `{status, data, etag}`; throws an ApiError for any status but 2xx and 304.
+ */
+export async function call(path, { method = "GET", body, headers = {}, auth = true } = {}) {
+  const base = new URL(settings.current().api);
+  const url = new URL(path, base);
+  if (url.origin !== base.origin) throw new Error(`Refusing to send a token to ${url.origin}.`);
+  const sent = new Headers(headers);
+  if (body !== undefined) sent.set("content-type", "application/json");
+  if (auth) sent.set("authorization", `Bearer ${await accessToken()}`);
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new ApiError(0, { detail: `Cannot reach the API at ${base.href} (${error.message}).` });
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: `The server answered ${response.status} with something other than JSON.` };
+  }
+  if (auth && response.status === 401) end("Your session has ended: please log in again.");
+  if (!response.ok && response.status !== 304) throw new ApiError(response.status, data);
+  return { status: response.status, data, etag: response.headers.get("etag") };
+}

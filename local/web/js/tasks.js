@@ -1,0 +1,160 @@
+// The task list: one page at a time (following the API's `next`/`previous` links), the status
+// filter, creating and deleting, and live events applied in place. What an event cannot settle
+// locally (a count, a page boundary) is settled by fetching the current page again.
+
+import { call } from "./session.js";
+import { $, busy, el, fail, notify, values } from "./view.js";
+
+const PAGE_SIZE = 10;
+
+const state = { page: null, results: [], count: 0, next: null, previous: null, filter: "" };
+let relistTimer = null;
+let latestLoad = 0;
+let editHandler = () => {};
+
+/** What Edit on a task calls: `(id) => ...`. */
+export const onEdit = (handler) => (editHandler = handler);
+
+/** The first page, for the current filter. */
+function firstPage() {
+  const query = new URLSearchParams({ page_size: PAGE_SIZE });
+  if (state.filter) query.set("status_task", state.filter);
+  return `tasks/?${query}`;
+}
+
+/** Fetches a page (the current one by default) and shows it. */
+export async function load(page = state.page ?? firstPage()) {
+  const ticket = ++latestLoad;
+  const { data } = await call(page);
+  if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
+  Object.assign(state, { page, results: data.results, count: data.count, next: data.next, previous: data.previous });
+  render();
+}
+
+/** The first page with another status filter ("" for all). */
+export function filter(status) {
+  state.filter = status;
+  return load(firstPage());
+}
+
+export const nextPage = () => state.next && load(state.next);
+export const previousPage = () => state.previous && load(state.previous);
+
+/** Forgets everything (on logout). */
+export function clear() {
+  Object.assign(state, { page: null, results: [], count: 0, next: null, previous: null, filter: "" });
+  clearTimeout(relistTimer);
+  render();
+}
+
+/** Fetches the current page again soon; several events in a row cost one request. */
+function relist() {
+  clearTimeout(relistTimer);
+  relistTimer = setTimeout(() => load().catch(() => {}), 300);
+}
+
+const matches = (task) => !state.filter || task.status_task === state.filter;
+const indexOf = (id) => state.results.findIndex((task) => task.id === id);
+
+/**
+ * Applies a WebSocket message (or our own write's answer) to the page. Delivery is at least once,
+ * so a task already shown is replaced only by a newer one.
+ */
+export function apply({ action, ...task }) {
+  const at = indexOf(task.id);
+  if (action === "task_delete") {
+    if (at >= 0) {
+      state.results.splice(at, 1);
+      state.count -= 1;
+    }
+    relist();
+  } else if (at >= 0) {
+    if (Date.parse(task.last_updated) < Date.parse(state.results[at].last_updated)) return;
+    if (matches(task)) state.results[at] = task;
+    else {
+      state.results.splice(at, 1);
+      state.count -= 1;
+      relist();
+    }
+  } else if (!matches(task)) {
+    return;
+  } else if (action === "task_create" && !state.previous && newest(task)) {
+    state.results.unshift(task);
+    state.count += 1;
+    if (state.results.length > PAGE_SIZE) relist();
+  } else {
+    relist();
+  }
+  render();
+}
+
+/** Whether `task` belongs before every task shown (a late or repeated event may be older). */
+const newest = (task) =>
+  !state.results.length || Date.parse(task.date_created) >= Date.parse(state.results[0].date_created);
+
+/** The task shown on this page, if it is. */
+export const shown = (id) => state.results.find((task) => task.id === id);
+
+function render() {
+  const list = $("#task-list");
+  list.replaceChildren(...state.results.map(item));
+  $("#task-count").textContent =
+    state.count === 0
+      ? state.filter ? `No tasks are ${state.filter}.` : "No tasks yet: add one above."
+      : `${state.count} ${state.count === 1 ? "task" : "tasks"}${state.filter ? ` ${state.filter}` : ""}.`;
+  $("#previous-page").disabled = !state.previous;
+  $("#next-page").disabled = !state.next;
+}
+
+function item(task) {
+  const updated = new Date(task.last_updated);
+  const slug = task.status_task.toLowerCase().replace(" ", "-");
+  return el(
+    "li",
+    { class: "task", "data-id": task.id },
+    el(
+      "div",
+      { class: "task-head" },
+      el("h3", { class: "task-title" }, task.title),
+      el("span", { class: `status status-${slug}` }, task.status_task),
+    ),
+    task.description ? el("p", { class: "task-description" }, task.description) : "",
+    el(
+      "div",
+      { class: "task-foot" },
+      el("p", { class: "task-meta" }, "Updated ", el("time", { datetime: task.last_updated }, updated.toLocaleString())),
+      button("Edit", `Edit “${task.title}”`, "edit", () => editHandler(task.id)),
+      button("Delete", `Delete “${task.title}”`, "delete danger", () => remove(task)),
+    ),
+  );
+}
+
+function button(text, label, className, onClick) {
+  const node = el("button", { type: "button", class: className, "aria-label": label }, text);
+  node.addEventListener("click", () => Promise.resolve(onClick()).catch(fail));
+  return node;
+}
+
+/** The create form's submit. */
+export async function create(form) {
+  await busy(form, async () => {
+    const { title, description, status_task } = values(form);
+    const { data } = await call("tasks/", { method: "POST", body: { title, description, status_task } });
+    apply({ action: "task_create", ...data });
+    form.reset();
+    form.elements.title.focus();
+    notify(`Added “${data.title}”.`);
+  });
+}
+
+async function remove(task) {
+  if (!confirm(`Delete “${task.title}”? This cannot be undone.`)) return;
+  try {
+    await call(`tasks/${task.id}/`, { method: "DELETE" });
+    apply({ action: "task_delete", id: task.id });
+    notify(`Deleted “${task.title}”.`);
+  } catch (error) {
+    if (error.status === 404) relist();
+    throw error;
+  }
+}
