@@ -7,6 +7,7 @@
 //! state, so the cases may share one store instance (as DynamoDB Local will).
 
 pub mod connections;
+pub mod imports;
 pub mod listing;
 pub mod tasks;
 pub mod tokens;
@@ -15,8 +16,8 @@ pub mod users;
 use std::collections::BTreeMap;
 
 use shared::domain::{
-    Email, PersonName, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, User,
-    UserId, Username,
+    Email, PersonName, Task, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, Timestamp,
+    User, UserId, Username,
 };
 use shared::store::{ListQuery, Position, RefreshToken, StoreError, Stores, TaskPage};
 
@@ -61,6 +62,11 @@ macro_rules! contract_tests {
             listing::list_pages_forward_with_after_and_back_with_before,
             listing::list_filters_by_status_with_its_own_count,
             listing::other_owners_tasks_never_appear,
+            imports::imported_tasks_list_by_creation_time_not_by_id,
+            imports::importing_tasks_again_adds_only_the_new_ones,
+            imports::importing_tasks_of_a_missing_owner_is_not_found,
+            imports::imported_users_are_created_then_present_and_clashes_are_taken,
+            imports::an_imported_user_clashing_with_a_registered_one_is_taken,
             connections::an_added_connection_is_listed_under_its_user,
             connections::a_connections_owner_is_found_by_its_id,
             connections::removing_a_connection_removes_it_from_the_list_and_the_owner_lookup,
@@ -215,6 +221,11 @@ pub async fn owner(stores: &Stores) -> UserId {
 /// The ids of `tasks` (given oldest first), newest first.
 pub fn newest_first(tasks: &[Task]) -> Vec<TaskId> {
     tasks.iter().rev().map(|task| task.id).collect()
+}
+
+/// The list positions of `tasks` (given oldest first), newest first.
+pub fn positions(tasks: &[Task]) -> Vec<TaskOrder> {
+    tasks.iter().rev().map(Task::order).collect()
 }
 
 /// Asserts that `owner`'s total and per-status counts, and full listings, match `expected`.

@@ -9,8 +9,10 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Task, TaskId, TaskStatus, UserId};
-use crate::store::{ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore};
+use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, UserId};
+use crate::store::{
+    ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore, check_import,
+};
 
 fn key(owner: UserId, sk: String) -> Item {
     Item::from([
@@ -27,14 +29,22 @@ fn counts_key(owner: UserId) -> Item {
     key(owner, "COUNTS".to_owned())
 }
 
-fn status_sk(status: TaskStatus, id: TaskId) -> String {
-    format!("{}#{id}", status.as_str())
+/// The `by_created` index's sort key: `<date_created>#<id>`. Timestamps are fixed-width RFC 3339
+/// in UTC, so the strings sort as the times do.
+fn created_sk(order: &TaskOrder) -> String {
+    format!("{}#{}", order.created, order.id)
+}
+
+/// The `by_status` index's sort key: `<STATUS>#<date_created>#<id>`.
+fn status_sk(status: TaskStatus, order: &TaskOrder) -> String {
+    format!("{}#{}", status.as_str(), created_sk(order))
 }
 
 pub(crate) fn task_item(task: &Task) -> anyhow::Result<Item> {
     let mut item = to_item(task)?;
     item.extend(task_key(task.owner, task.id));
-    item.insert("status_sk".into(), s(status_sk(task.status, task.id)));
+    item.insert("created_sk".into(), s(created_sk(&task.order())));
+    item.insert("status_sk".into(), s(status_sk(task.status, &task.order())));
     Ok(item)
 }
 
@@ -64,6 +74,41 @@ impl DynamoStore {
             None,
             vec![(":delta", n(delta))],
             vec![("#total", "total"), ("#status", count_attribute(status))],
+        )
+    }
+
+    /// Adds a batch's counts, in a transaction.
+    fn add_counts(&self, owner: UserId, added: &TaskCounts) -> anyhow::Result<TransactWriteItem> {
+        let mut values = vec![(":total", n(added.total))];
+        let mut names = vec![("#total", "total")];
+        let mut expression = "ADD #total :total".to_owned();
+        for (status, name, value) in [
+            (TaskStatus::ToDo, "#to_do", ":to_do"),
+            (TaskStatus::InProgress, "#in_progress", ":in_progress"),
+            (TaskStatus::Done, "#done", ":done"),
+        ] {
+            expression.push_str(&format!(", {name} {value}"));
+            values.push((value, n(added.of(Some(status)))));
+            names.push((name, count_attribute(status)));
+        }
+        tx::update(
+            &self.tasks,
+            counts_key(owner),
+            &expression,
+            None,
+            values,
+            names,
+        )
+    }
+
+    /// A transaction's check that `owner`'s user item exists.
+    fn owner_check(&self, owner: UserId) -> anyhow::Result<TransactWriteItem> {
+        tx::check(
+            &self.users,
+            Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
+            "attribute_exists(pk)",
+            vec![],
+            vec![],
         )
     }
 
@@ -153,13 +198,7 @@ impl TaskStore for DynamoStore {
                 vec![],
             )?,
             self.count(task.owner, task.status, 1)?,
-            tx::check(
-                &self.users,
-                Item::from([("pk".to_owned(), s(format!("USER#{}", task.owner)))]),
-                "attribute_exists(pk)",
-                vec![],
-                vec![],
-            )?,
+            self.owner_check(task.owner)?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
             Failure::Cancelled(_) if failure.failed_at(2) => StoreError::NotFound,
@@ -237,8 +276,51 @@ impl TaskStore for DynamoStore {
         })
     }
 
-    /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_status` index
-    /// when filtering);
+    /// One transaction per try: the tasks not yet stored (`attribute_not_exists`), the counts
+    /// update and the owner check. Tasks a cancelled try names as already there are dropped and
+    /// the rest sent again, so a batch a crashed run already wrote costs two round trips.
+    #[tracing::instrument(skip_all, fields(tasks = tasks.len()))]
+    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
+        check_import(owner, tasks)?;
+        let mut pending: Vec<&Task> = tasks.iter().collect();
+        while !pending.is_empty() {
+            let mut added = TaskCounts::default();
+            let mut items = Vec::with_capacity(pending.len() + 2);
+            for task in &pending {
+                items.push(tx::put(
+                    &self.tasks,
+                    task_item(task)?,
+                    Some("attribute_not_exists(pk)"),
+                    vec![],
+                    vec![],
+                )?);
+                added.apply(task.status, 1);
+            }
+            items.push(self.add_counts(owner, &added)?);
+            items.push(self.owner_check(owner)?);
+            let failure = match self.transact(items).await {
+                Ok(()) => return Ok(added.total),
+                Err(failure @ Failure::Cancelled(_)) => failure,
+                Err(other) => return Err(other.into()),
+            };
+            if failure.failed_at(pending.len() + 1) {
+                return Err(StoreError::NotFound);
+            }
+            let before = pending.len();
+            let mut index = 0;
+            pending.retain(|_| {
+                index += 1;
+                !failure.failed_at(index - 1)
+            });
+            if pending.len() == before {
+                return Err(StoreError::Conflict);
+            }
+        }
+        Ok(0)
+    }
+
+    /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_created` index,
+    /// or `by_status` when filtering);
     /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
         let counts = self.counts_of_existing_owner(owner).await?;
@@ -248,21 +330,29 @@ impl TaskStore for DynamoStore {
             Position::After(id) => (true, Some(id)),
             Position::Before(id) => (false, Some(id)),
         };
-        let mut start = from.map(|id| {
-            let mut start = task_key(owner, id);
-            if let Some(status) = query.status {
-                start.insert("status_sk".into(), s(status_sk(status, id)));
-            }
+        let (index, sort_key) = match query.status {
+            Some(_) => ("by_status", "status_sk"),
+            None => ("by_created", "created_sk"),
+        };
+        let mut start = from.map(|order: TaskOrder| {
+            let mut start = task_key(owner, order.id);
+            let position = match query.status {
+                Some(status) => status_sk(status, &order),
+                None => created_sk(&order),
+            };
+            start.insert(sort_key.into(), s(position));
             start
         });
-        let (index, sort_key, prefix) = match query.status {
+        // The COUNTS item has neither index key, so both indexes hold tasks only.
+        let (condition, prefix) = match query.status {
             Some(status) => (
-                Some("by_status"),
-                "status_sk",
-                format!("{}#", status.as_str()),
+                "pk = :pk AND begins_with(status_sk, :prefix)",
+                Some(format!("{}#", status.as_str())),
             ),
-            None => (None, "sk", "TASK#".to_owned()),
+            None => ("pk = :pk", None),
         };
+        let mut values = Item::from([(":pk".to_owned(), s(format!("USER#{owner}")))]);
+        values.extend(prefix.map(|prefix| (":prefix".to_owned(), s(prefix))));
         let wanted = query.limit + 1;
         let mut items = Vec::with_capacity(wanted);
         loop {
@@ -270,10 +360,9 @@ impl TaskStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.tasks)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression(format!("pk = :pk AND begins_with({sort_key}, :prefix)"))
-                .expression_attribute_values(":pk", s(format!("USER#{owner}")))
-                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .index_name(index)
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(!newest_first)
                 .consistent_read(true)
                 .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))

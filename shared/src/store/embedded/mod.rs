@@ -1,8 +1,9 @@
 //! The embedded store: redb, an ACID key-value store in one file (or in memory, for tests).
 //!
 //! Tables mirror the DynamoDB model: users by id, guard tables mapping a case-folded username or
-//! email to its user, refresh tokens by jti, tasks by (owner, id), a by-status index, and one
-//! counts row per user. Each trait method is one redb transaction, so each is atomic.
+//! email to its user, refresh tokens by jti, tasks by (owner, id), two list indexes (by creation
+//! time, and by status then creation time), and one counts row per user. Each trait method is
+//! one redb transaction, so each is atomic.
 
 mod connections;
 mod tasks;
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use redb::backends::InMemoryBackend;
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -26,7 +27,12 @@ const USERNAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("usernames"
 const EMAILS: TableDefinition<&str, &[u8]> = TableDefinition::new("emails");
 const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh_tokens");
 const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
+const TASKS_BY_CREATED: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_created");
 const TASKS_BY_STATUS: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_status");
+/// The layout version of a database file (`"layout"`); see [`LAYOUT`].
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// 2: tasks are listed by creation time, then id (version 1 listed them by id).
+const LAYOUT: u64 = 2;
 const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
 const CONNECTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("connections");
 const CONNECTION_OWNERS: TableDefinition<&str, &[u8]> = TableDefinition::new("connection_owners");
@@ -74,7 +80,8 @@ impl EmbeddedStore {
         Self::init(db)
     }
 
-    /// Creates every table, and drops refresh tokens that expired while the store was closed.
+    /// Creates every table, brings an older file's indexes up to [`LAYOUT`], and drops refresh
+    /// tokens that expired while the store was closed.
     fn init(db: Database) -> anyhow::Result<Self> {
         let tx = db.begin_write().context("opening tables")?;
         {
@@ -82,7 +89,14 @@ impl EmbeddedStore {
             tx.open_table(USERNAMES)?;
             tx.open_table(EMAILS)?;
             tx.open_table(TASKS)?;
+            tx.open_table(TASKS_BY_CREATED)?;
             tx.open_table(TASKS_BY_STATUS)?;
+            let mut meta = tx.open_table(META)?;
+            let layout = meta.get("layout")?.map(|v| v.value());
+            if layout.is_none_or(|layout| layout < LAYOUT) {
+                tasks::rebuild_indexes(&tx)?;
+                meta.insert("layout", LAYOUT)?;
+            }
             tx.open_table(TASK_COUNTS)?;
             tx.open_table(CONNECTIONS)?;
             tx.open_table(CONNECTION_OWNERS)?;
