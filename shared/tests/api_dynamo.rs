@@ -18,6 +18,7 @@ mod api {
     mod bodies;
     mod concurrency;
     mod errors;
+    mod legacy;
     mod list;
     mod login;
     mod pagination;

@@ -10,4 +10,4 @@ pub use task::{
 };
 pub use time::Timestamp;
 pub use user::{Email, Password, PersonName, User, UserId, Username};
-pub use validation::FieldErrors;
+pub use validation::{FieldErrors, non_null};

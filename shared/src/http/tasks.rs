@@ -11,11 +11,11 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::error::Message;
-use super::extract::{AppJson, AuthUser, TaskPath};
+use super::extract::{AppJson, AuthUser, TaskPath, nullable};
 use super::openapi::{BearerErrors, Conflict, JsonErrors, TaskNotFound};
 use super::route;
 use crate::AppState;
-use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView};
+use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, non_null};
 use crate::error::{Error, Result};
 use crate::service::tasks::{NewTask, PageRequest, TaskChanges};
 
@@ -49,19 +49,22 @@ pub fn delete() -> Router<AppState> {
 }
 
 /// Create and update bodies: every field optional here; create requires a title. Updates change
-/// only the fields sent.
+/// only the fields sent. A field sent as `null` is a 400 naming it, as the original app answered.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TaskRequest {
     /// Trimmed of surrounding whitespace.
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
     #[schema(examples("Buy milk"))]
-    title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    title: Option<Option<String>>,
     /// `""` when a task is created without one.
     #[schema(value_type = String, required = false, max_length = 10000)]
-    description: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    description: Option<Option<String>>,
     /// `TO DO` when a task is created without one.
     #[schema(value_type = TaskStatus, required = false)]
-    status_task: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    status_task: Option<Option<String>>,
 }
 
 /// The create body's schema: a [`TaskRequest`] with `title` required.
@@ -91,13 +94,17 @@ impl TryFrom<TaskRequest> for TaskChanges {
         let mut errors = FieldErrors::default();
         let changes = TaskChanges {
             title: errors
-                .optional("title", body.title, TaskTitle::parse)
+                .optional("title", body.title, non_null(TaskTitle::parse))
                 .flatten(),
             description: errors
-                .optional("description", body.description, TaskDescription::parse)
+                .optional(
+                    "description",
+                    body.description,
+                    non_null(TaskDescription::parse),
+                )
                 .flatten(),
             status: errors
-                .optional("status_task", body.status_task, TaskStatus::parse)
+                .optional("status_task", body.status_task, non_null(TaskStatus::parse))
                 .flatten(),
         };
         errors.into_result().map(|()| changes)
@@ -109,12 +116,16 @@ impl TryFrom<TaskRequest> for NewTask {
 
     fn try_from(body: TaskRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let title = errors.required("title", body.title, TaskTitle::parse);
+        let title = errors.required("title", body.title, non_null(TaskTitle::parse));
         let description = errors
-            .optional("description", body.description, TaskDescription::parse)
+            .optional(
+                "description",
+                body.description,
+                non_null(TaskDescription::parse),
+            )
             .flatten();
         let status = errors
-            .optional("status_task", body.status_task, TaskStatus::parse)
+            .optional("status_task", body.status_task, non_null(TaskStatus::parse))
             .flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(NewTask {
