@@ -1,6 +1,7 @@
 //! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store or
-//! DynamoDB Local.
+//! DynamoDB Local; and `taskmaster-local import-django`, the move-in from the original app.
 
+mod import;
 mod management;
 mod secret;
 mod stream;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use shared::AppState;
 use shared::realtime::{Gateway, Notifier};
 
@@ -23,11 +24,28 @@ use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, Stores};
 use testkit::DynamoDbLocal;
 use testkit::schema::create_tables;
 
+/// The embedded store's file in the data directory.
+pub const DATABASE_FILE: &str = "taskmaster.redb";
+
 /// Runs every taskmaster endpoint on one local HTTP server. Data lives in DATA_DIR (or in DynamoDB
 /// Local) and survives restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and
 /// kept in DATA_DIR.
 #[derive(Debug, Parser)]
 #[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import the original Django app's database: users (old passwords keep working) and tasks.
+    ImportDjango(import::ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "TASKMASTER_ADDR", default_value = "127.0.0.1:3000")]
@@ -55,6 +73,13 @@ struct Args {
     /// DATA_DIR/dynamodb, and use it.
     #[arg(long)]
     start_dynamodb_local: bool,
+    #[command(flatten)]
+    tables: Tables,
+}
+
+/// The DynamoDB table names, for a DynamoDB endpoint.
+#[derive(Debug, clap::Args)]
+struct Tables {
     /// Users table name on DynamoDB.
     #[arg(
         long,
@@ -78,16 +103,34 @@ struct Args {
     connections_table: String,
 }
 
+impl Tables {
+    fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
+        DynamoConfig {
+            users_table: self.users_table.clone(),
+            tasks_table: self.tasks_table.clone(),
+            connections_table: self.connections_table.clone(),
+            endpoint: Some(endpoint.to_owned()),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     shared::telemetry::init();
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("taskmaster-local: {error:#}");
-            ExitCode::FAILURE
+    let cli = Cli::parse();
+    let (name, result) = match cli.command {
+        None => (
+            "taskmaster-local",
+            run(cli.serve).await.map(|()| ExitCode::SUCCESS),
+        ),
+        Some(Command::ImportDjango(args)) => {
+            ("taskmaster-local import-django", import::run(args).await)
         }
-    }
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("{name}: {error:#}");
+        ExitCode::FAILURE
+    })
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -118,12 +161,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let (stores, changes) = match endpoint {
         Some(endpoint) => {
-            let config = DynamoConfig {
-                users_table: args.users_table,
-                tasks_table: args.tasks_table,
-                connections_table: args.connections_table,
-                endpoint: Some(endpoint),
-            };
+            let config = args.tables.dynamo_config(&endpoint);
             let client = config.client();
             create_tables(&client, &config).await.with_context(|| {
                 format!(
@@ -141,7 +179,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             (Stores::new(DynamoStore::new(client, &config)), source)
         }
         None => {
-            let store = EmbeddedStore::open(&args.data_dir.join("taskmaster.redb"))?;
+            let store = EmbeddedStore::open(&args.data_dir.join(DATABASE_FILE))?;
             let changes = Changes::Embedded(store.subscribe());
             (Stores::new(store), changes)
         }

@@ -29,7 +29,11 @@ async fn imported(app: &TestApp, username: &str, email: &str, iterations: u32) -
         version: 0,
         session_epoch: 0,
     };
-    let outcome = app.stores.users.import_users(std::slice::from_ref(&user)).await;
+    let outcome = app
+        .stores
+        .users
+        .import_users(std::slice::from_ref(&user))
+        .await;
     assert_eq!(outcome.expect("importing"), [Imported::Created]);
     user
 }
