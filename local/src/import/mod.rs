@@ -8,6 +8,7 @@
 
 mod report;
 mod source;
+mod writer;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -24,6 +25,7 @@ use testkit::schema::create_tables;
 
 use self::report::Report;
 use self::source::{Source, TaskRow, UserRow};
+use self::writer::TaskWriter;
 use crate::Tables;
 
 /// Exit code of a run that finished but left rows out (listed in its report).
@@ -77,7 +79,6 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
 
     let users = source.users()?;
     let mut import = Import {
-        stores,
         dry_run: args.dry_run,
         bar: bar.clone(),
         owners: HashMap::new(),
@@ -87,8 +88,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .map(|u| u.id)
             .collect(),
         claimed: HashMap::new(),
-        batches: 0,
-        crash_after: args.crash_after_batches,
+        writer: TaskWriter::new(stores.tasks.clone(), args.dry_run, args.crash_after_batches),
+        stores,
     };
     import.users(users, &mut report).await?;
     let orphans_to = match &args.orphans_to {
@@ -114,7 +115,10 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         pending.push(row);
     }
     import.tasks(pending, orphans_to, &mut report).await?;
+    import.writer.finish().await?;
     reader.await.context("reading tasks")??;
+    report.tasks.imported = import.writer.imported;
+    report.tasks.present = import.writer.present;
 
     bar.finish_and_clear();
     print!("{report}");
@@ -183,9 +187,7 @@ struct Import {
     /// Case-folded usernames and emails claimed by the users before, with their labels: for the
     /// report to name whom a clash is with, and for a dry run to find such clashes.
     claimed: HashMap<String, String>,
-    /// Task batches written so far, and the `--crash-after-batches` test hook.
-    batches: u64,
-    crash_after: Option<u64>,
+    writer: TaskWriter,
 }
 
 impl Import {
@@ -309,7 +311,7 @@ impl Import {
         }
     }
 
-    /// Imports one batch of task rows of one owner (or of none).
+    /// Checks one batch of task rows of one owner (or of none) and hands it to the writer.
     async fn tasks(
         &mut self,
         rows: Vec<TaskRow>,
@@ -345,25 +347,9 @@ impl Import {
                 Err(why) => report.refuse_task(&row.label, &why),
             }
         }
-        let Some(owner) = tasks.first().map(|task| task.owner) else {
-            return Ok(());
-        };
-        let added = if self.dry_run {
-            let mut new = 0;
-            for task in &tasks {
-                new += u64::from(self.stores.tasks.task(owner, task.id).await?.is_none());
-            }
-            new
-        } else {
-            let added = self.stores.tasks.import_tasks(owner, &tasks).await?;
-            self.batches += 1;
-            if self.crash_after == Some(self.batches) {
-                std::process::abort();
-            }
-            added
-        };
-        report.tasks.imported += added;
-        report.tasks.present += tasks.len() as u64 - added;
-        Ok(())
+        match tasks.first().map(|task| task.owner) {
+            Some(owner) => self.writer.write(owner, tasks).await,
+            None => Ok(()),
+        }
     }
 }
