@@ -28,6 +28,10 @@ use self::source::{Source, TaskRow, UserRow};
 use self::writer::TaskWriter;
 use crate::Tables;
 
+/// Task batches written to DynamoDB at once (each of another owner): a transaction's round trip
+/// is network time, which batches of several owners can share.
+const DYNAMODB_IN_FLIGHT: usize = 8;
+
 /// Exit code of a run that finished but left rows out (listed in its report).
 pub const INCOMPLETE: u8 = 2;
 
@@ -67,7 +71,7 @@ pub struct ImportArgs {
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let source = Source::open(&args.from)?;
-    let (stores, target) = open_target(&args).await?;
+    let (stores, target, width) = open_target(&args).await?;
     let (user_count, task_count) = source.counts()?;
     println!(
         "importing {} into {target}{}",
@@ -88,7 +92,12 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .map(|u| u.id)
             .collect(),
         claimed: HashMap::new(),
-        writer: TaskWriter::new(stores.tasks.clone(), args.dry_run, args.crash_after_batches),
+        writer: TaskWriter::new(
+            stores.tasks.clone(),
+            width,
+            args.dry_run,
+            args.crash_after_batches,
+        ),
         stores,
     };
     import.users(users, &mut report).await?;
@@ -129,8 +138,9 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The store to import into, and how to name it.
-async fn open_target(args: &ImportArgs) -> anyhow::Result<(Stores, String)> {
+/// The store to import into, how to name it, and how many task batches to write at once: one
+/// for the embedded store (it has one writer), [`DYNAMODB_IN_FLIGHT`] for DynamoDB.
+async fn open_target(args: &ImportArgs) -> anyhow::Result<(Stores, String, usize)> {
     let config = if args.aws {
         DynamoConfig::from_env()?
     } else if let Some(endpoint) = &args.dynamodb_endpoint {
@@ -144,10 +154,8 @@ async fn open_target(args: &ImportArgs) -> anyhow::Result<(Stores, String)> {
             .with_context(|| format!("cannot use data dir {}", args.data_dir.display()))?;
         let path = args.data_dir.join(crate::DATABASE_FILE);
         let store = EmbeddedStore::open(&path)?;
-        return Ok((
-            Stores::new(store),
-            format!("the embedded store {}", path.display()),
-        ));
+        let name = format!("the embedded store {}", path.display());
+        return Ok((Stores::new(store), name, 1));
     };
     let name = format!(
         "DynamoDB tables {} and {}{}",
@@ -159,10 +167,8 @@ async fn open_target(args: &ImportArgs) -> anyhow::Result<(Stores, String)> {
             .map(|e| format!(" at {e}"))
             .unwrap_or_default()
     );
-    Ok((
-        Stores::new(DynamoStore::new(config.client(), &config)),
-        name,
-    ))
+    let stores = Stores::new(DynamoStore::new(config.client(), &config));
+    Ok((stores, name, DYNAMODB_IN_FLIGHT))
 }
 
 fn progress_bar(rows: u64) -> ProgressBar {

@@ -1,6 +1,6 @@
 //! Task batches written several at a time: one batch at a time per owner (each of an owner's
 //! batches updates its counts item, and DynamoDB cancels transactions that meet on an item), up
-//! to [`IN_FLIGHT`] owners at once.
+//! to a given number of owners at once.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -9,9 +9,6 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use shared::domain::{Task, UserId};
 use shared::store::TaskStore;
-
-/// Batches written at the same time (each of another owner).
-const IN_FLIGHT: usize = 8;
 
 /// One written batch: whose, how many tasks were new, out of how many.
 struct Written {
@@ -24,6 +21,8 @@ pub struct TaskWriter {
     tasks: Arc<dyn TaskStore>,
     dry_run: bool,
     in_flight: FuturesUnordered<BoxFuture<'static, anyhow::Result<Written>>>,
+    /// How many batches may be under way at once.
+    width: usize,
     busy: HashSet<UserId>,
     /// Batches done, and the `--crash-after-batches` test hook.
     batches: u64,
@@ -34,11 +33,17 @@ pub struct TaskWriter {
 }
 
 impl TaskWriter {
-    pub fn new(tasks: Arc<dyn TaskStore>, dry_run: bool, crash_after: Option<u64>) -> Self {
+    pub fn new(
+        tasks: Arc<dyn TaskStore>,
+        width: usize,
+        dry_run: bool,
+        crash_after: Option<u64>,
+    ) -> Self {
         Self {
             tasks,
             dry_run,
             in_flight: FuturesUnordered::new(),
+            width: width.max(1),
             busy: HashSet::new(),
             batches: 0,
             crash_after,
@@ -48,9 +53,9 @@ impl TaskWriter {
     }
 
     /// Starts writing `tasks` (all `owner`'s), after the owner's previous batch and once fewer
-    /// than [`IN_FLIGHT`] batches are under way.
+    /// than `width` batches are under way.
     pub async fn write(&mut self, owner: UserId, tasks: Vec<Task>) -> anyhow::Result<()> {
-        while self.busy.contains(&owner) || self.in_flight.len() >= IN_FLIGHT {
+        while self.busy.contains(&owner) || self.in_flight.len() >= self.width {
             self.settle_one().await?;
         }
         self.busy.insert(owner);
