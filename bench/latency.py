@@ -30,8 +30,9 @@ class Api:
         self.host, self.port = url.hostname, url.port
         self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
 
-    def call(self, method, path, body=None, token=None):
+    def call(self, method, path, body=None, token=None, extra=None):
         headers = {"content-type": "application/json"} if body is not None else {}
+        headers.update(extra or {})
         if token:
             headers["authorization"] = f"Bearer {token}"
         start = time.perf_counter()
@@ -131,6 +132,9 @@ def main():
         task, t = api.call("POST", "/tasks/", {"title": f"task {i}", "description": "benchmark"}, access)
         ids.append(task["id"]); creates.append(t)
     report("task create", creates)
+    keyed = [api.call("POST", "/tasks/", {"title": f"keyed {i}", "description": "benchmark"}, access,
+                      {"idempotency-key": f"bench-{i}"})[1] for i in range(n)]
+    report("task create (Idempotency-Key)", keyed)
     report("task get", [api.call("GET", f"/tasks/{ids[i % len(ids)]}/", token=access)[1] for i in range(n)])
     report("task list (page of 10)", [api.call("GET", "/tasks/?page_size=10", token=access)[1] for _ in range(n)])
     report("task list (status filter)", [api.call("GET", "/tasks/?status_task=TO%20DO", token=access)[1] for _ in range(n)])

@@ -1,6 +1,7 @@
 //! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store or
 //! DynamoDB Local; and `taskmaster-local import-django`, the move-in from the original app.
 
+mod cors;
 mod import;
 mod management;
 mod secret;
@@ -8,9 +9,11 @@ mod stream;
 mod ws;
 
 use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -57,6 +60,27 @@ struct Args {
         default_value = "127.0.0.1:0"
     )]
     management_addr: SocketAddr,
+    /// Close a WebSocket after this many seconds without a message from its client, as API
+    /// Gateway does after 10 minutes (clients keep theirs open with `{"action": "ping"}`).
+    #[arg(
+        long,
+        env = "TASKMASTER_WS_IDLE_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 600
+    )]
+    ws_idle_timeout: u64,
+    /// Close every WebSocket after this many seconds, as API Gateway does after 2 hours.
+    #[arg(
+        long,
+        env = "TASKMASTER_WS_MAX_DURATION",
+        value_name = "SECONDS",
+        default_value_t = 7200
+    )]
+    ws_max_duration: u64,
+    /// Origins a browser page may call the API from, comma separated, as the stack's
+    /// `CorsAllowOrigins` parameter (default: the template's default, `*`).
+    #[arg(long, env = "TASKMASTER_CORS_ALLOW_ORIGINS", value_delimiter = ',')]
+    cors_allow_origins: Option<Vec<String>>,
     /// Directory holding the database and the generated signing key.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     data_dir: PathBuf,
@@ -133,9 +157,38 @@ async fn main() -> ExitCode {
     })
 }
 
+/// Creates the data directory readable by its owner only (0700). One that already exists keeps
+/// its mode, since it may be a directory the user chose for other things too; if others can read
+/// it, a warning says so.
+pub(crate) fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot use data dir {}", dir.display()))?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            data_dir = %dir.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the data directory is open to other users; chmod 700 it"
+        );
+    }
+    Ok(())
+}
+
+/// The embedded store in `data_dir` (which must exist), readable by its owner only: it holds
+/// password hashes and tokens' records.
+pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
+    let file = data_dir.join(DATABASE_FILE);
+    let store = EmbeddedStore::open(&file)?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {}", file.display()))?;
+    Ok(store)
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot use data dir {}", args.data_dir.display()))?;
+    private_dir(&args.data_dir)?;
     let secret = secret::load_or_create(&args.data_dir)?;
     let auth = AuthConfig::from_env(Some(secret))?;
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
@@ -157,7 +210,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     let management_url = format!("http://{}", management.local_addr()?);
-    tokio::spawn(serve(management, management::routes(registry.clone())));
+    // This run's key to the management API: only our own notifier holds it.
+    let management_key = uuid::Uuid::new_v4().simple().to_string();
+    tokio::spawn(serve(
+        management,
+        management::routes(registry.clone(), management_key.clone()),
+    ));
 
     let (stores, changes) = match endpoint {
         Some(endpoint) => {
@@ -179,13 +237,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
             (Stores::new(DynamoStore::new(client, &config)), source)
         }
         None => {
-            let store = EmbeddedStore::open(&args.data_dir.join(DATABASE_FILE))?;
+            let store = open_embedded(&args.data_dir)?;
             let changes = Changes::Embedded(store.subscribe());
             (Stores::new(store), changes)
         }
     };
     let state = AppState::new(stores.clone(), &auth);
-    let notifier = Notifier::new(&stores, Notifier::management_client(&management_url, true));
+    let notifier = Notifier::new(
+        &stores,
+        Notifier::management_client(&management_url, Some(&management_key)),
+    );
     match changes {
         Changes::Embedded(receiver) => {
             tokio::spawn(stream::drive_embedded(receiver, notifier));
@@ -209,7 +270,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(data_dir = %args.data_dir.display(), "serving the API at http://{addr}/api/v1/");
     tracing::info!("task events at ws://{addr}/ws/tasks/, management API at {management_url}");
-    let app = app(all_routes(), state).merge(ws::routes(gateway, registry));
+    let cors = cors::layer(args.cors_allow_origins.as_deref())?;
+    let app = app(all_routes(), state).layer(cors).merge(ws::routes(
+        gateway,
+        registry,
+        ws::Limits {
+            idle: Duration::from_secs(args.ws_idle_timeout),
+            max_duration: Duration::from_secs(args.ws_max_duration),
+        },
+    ));
     serve(listener, app).await
 }
 

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,7 @@ use futures::{SinkExt, StreamExt};
 use shared::domain::Timestamp;
 use shared::realtime::Gateway;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::time::Instant;
 
 /// An open connection: where its outgoing messages go, and what `GET @connections` reports.
 #[derive(Debug)]
@@ -61,18 +63,32 @@ impl Registry {
     }
 }
 
+/// API Gateway's limits on a WebSocket connection, which the local server applies the same way:
+/// closed after `idle` without a message from the client, and after `max_duration` in any case
+/// (API Gateway: 10 minutes and 2 hours). Either close runs `$disconnect`, as on AWS.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub idle: Duration,
+    pub max_duration: Duration,
+}
+
 #[derive(Clone)]
 struct WsState {
     gateway: Gateway,
     registry: Arc<Registry>,
+    limits: Limits,
 }
 
 /// `GET /ws/tasks` and `/ws/tasks/`.
-pub fn routes(gateway: Gateway, registry: Arc<Registry>) -> Router {
+pub fn routes(gateway: Gateway, registry: Arc<Registry>, limits: Limits) -> Router {
     Router::new()
         .route("/ws/tasks", get(upgrade))
         .route("/ws/tasks/", get(upgrade))
-        .with_state(WsState { gateway, registry })
+        .with_state(WsState {
+            gateway,
+            registry,
+            limits,
+        })
 }
 
 /// An API Gateway-style connection id: 10 random bytes, base64.
@@ -154,7 +170,7 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             user_agent,
         },
     );
-    tracing::info!(connection_id = id, "websocket connected");
+    tracing::debug!(connection_id = id, "websocket connected");
     let writer = tokio::spawn(async move {
         while let Some(message) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
@@ -163,7 +179,24 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             }
         }
     });
-    while let Some(Ok(message)) = incoming.next().await {
+    let end = Instant::now() + state.limits.max_duration;
+    loop {
+        let next =
+            tokio::time::timeout_at(end.min(Instant::now() + state.limits.idle), incoming.next());
+        let message = match next.await {
+            Ok(Some(Ok(message))) => message,
+            Ok(_) => break,
+            Err(_) => {
+                // What API Gateway sends when its idle or duration limit ends a connection.
+                let frame = CloseFrame {
+                    code: close_code::AWAY,
+                    reason: "Going away".into(),
+                };
+                state.registry.send(&id, Message::Close(Some(frame)));
+                tracing::debug!(connection_id = id, "websocket limit reached; closing");
+                break;
+            }
+        };
         let body = match message {
             Message::Text(text) => text.to_string(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -183,7 +216,8 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
         }
     }
     state.registry.clients().remove(&id);
-    writer.abort();
+    // Let a close frame already queued go out before the writer stops.
+    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
     state
         .gateway
         .disconnect(event(
@@ -195,5 +229,5 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             None,
         ))
         .await;
-    tracing::info!(connection_id = id, "websocket disconnected");
+    tracing::debug!(connection_id = id, "websocket disconnected");
 }

@@ -314,3 +314,24 @@ async fn on_dynamodb_local_the_data_survives_a_restart() {
     assert_eq!(listed.body["count"], 1);
     assert_eq!(listed.body["results"][0], created.body);
 }
+
+#[tokio::test]
+async fn a_new_data_directory_and_its_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = data_dir();
+    let dir = parent.path().join("fresh");
+    let server = Server::start(&dir);
+    Api::new(&server)
+        .register(&unique_name("Private"), "private@example.com")
+        .await
+        .expect(StatusCode::CREATED);
+
+    let mode = |name: &str| {
+        let path = dir.join(name);
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        meta.permissions().mode() & 0o777
+    };
+    assert_eq!(mode(""), 0o700, "the data directory");
+    assert_eq!(mode("taskmaster.redb"), 0o600, "the database");
+    assert_eq!(mode("jwt-secret"), 0o600, "the signing key");
+}

@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::stores::server_on;
 use support::{Api, Server, tokens, unique_name};
-use testkit::DynamoDbLocal;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -26,33 +26,8 @@ const ARRIVAL: Duration = Duration::from_secs(10);
 /// How long to wait before concluding nothing will come.
 const SILENCE: Duration = Duration::from_millis(1500);
 
-/// A server on the embedded store, or on DynamoDB Local (one per test process, fresh tables per
-/// server). DynamoDB Local must start: the test fails, never skips, without it.
 async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
-    if !dynamodb {
-        return Server::start(dir);
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let local = DynamoDbLocal::per_process(&root)
-        .await
-        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
-    let suffix = unique_name("t").replace('_', "-");
-    let (users, tasks, connections) = (
-        format!("users-{suffix}"),
-        format!("tasks-{suffix}"),
-        format!("conns-{suffix}"),
-    );
-    let flags = [
-        "--dynamodb-endpoint",
-        local.endpoint(),
-        "--users-table",
-        &users,
-        "--tasks-table",
-        &tasks,
-        "--connections-table",
-        &connections,
-    ];
-    Server::start_with(dir, &flags)
+    server_on(dynamodb, dir, &[]).await
 }
 
 fn ws_url(server: &Server, query: &str) -> String {
@@ -251,15 +226,84 @@ async fn a_client_message_gets_an_error_and_the_connection_stays(dynamodb: bool)
     assert_eq!(next_message(&mut socket).await["title"], "still open");
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),+ $(,)?) => {
-        mod embedded {
-            $(#[tokio::test] async fn $case() { super::$case(false).await })+
+async fn a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+
+    // Four idle timeouts' worth of time, a ping every second.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        socket
+            .send(Message::Text(r#"{"action":"ping"}"#.into()))
+            .await
+            .unwrap();
+        assert_eq!(next_message(&mut socket).await, json!({ "action": "pong" }));
+    }
+    api.post("/tasks/", json!({ "title": "kept alive" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut socket).await["title"], "kept alive");
+}
+
+/// Waits for the server to close `socket` as API Gateway does (1001, "Going away").
+async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
+    let closed = tokio::time::timeout(within, async {
+        while let Some(frame) = socket.next().await {
+            if let Ok(Message::Close(frame)) = frame {
+                return frame;
+            }
         }
-        mod dynamodb {
-            $(#[tokio::test] async fn $case() { super::$case(true).await })+
-        }
-    };
+        None
+    })
+    .await
+    .expect("closed in time")
+    .expect("a close frame");
+    assert_eq!(u16::from(closed.code), 1001, "{closed:?}");
+}
+
+async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+
+    assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
+
+    // The close runs `$disconnect` on the same path as a client's own close; the client then
+    // reconnects (and re-lists), and hears the next change on its new socket.
+    let mut fresh = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect again");
+    api.post("/tasks/", json!({ "title": "after" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut fresh).await["title"], "after");
+}
+
+async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--ws-idle-timeout", "60", "--ws-max-duration", "3"];
+    let server = server_on(dynamodb, dir.path(), &flags).await;
+    let api = Api::new(&server);
+    let (access, _) = user(&api).await;
+    let mut socket = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+    socket
+        .send(Message::Text(r#"{"action":"ping"}"#.into()))
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut socket).await["action"], "pong");
+
+    assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
 }
 
 on_both_stores!(
@@ -267,4 +311,43 @@ on_both_stores!(
     anonymous_and_forged_tokens_are_refused_at_the_handshake,
     a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_deletes,
     a_client_message_gets_an_error_and_the_connection_stays,
+    a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout,
+    a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects,
+    every_socket_is_closed_at_the_maximum_duration_even_when_busy,
 );
+
+#[tokio::test]
+async fn the_management_api_refuses_any_caller_without_this_runs_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let _server = Server::start_with(dir.path(), &["--management-addr", &addr]);
+    let url = format!("http://{addr}/@connections/some-connection");
+    let client = reqwest::Client::new();
+    // The fixed key every run used before keys were per run.
+    let old_key = "AWS4-HMAC-SHA256 Credential=taskmasterlocal/20261202/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00";
+
+    let attempts = [
+        client.post(&url).body("forged"),
+        client
+            .post(&url)
+            .header("authorization", old_key)
+            .body("forged"),
+        client.get(&url),
+        client.delete(&url),
+        client
+            .delete(&url)
+            .header("authorization", old_key)
+            .header("origin", "http://evil.example"),
+    ];
+    for attempt in attempts {
+        let response = attempt.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["message"], "Forbidden");
+    }
+}

@@ -6,9 +6,6 @@
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shared::AppState;
 use shared::auth::TokenType;
@@ -16,7 +13,6 @@ use shared::config::AuthConfig;
 use shared::domain::UserId;
 use shared::http::{all_routes, app};
 use shared::store::{EmbeddedStore, Stores};
-use tower::ServiceExt;
 
 const PASSWORD: &str = "correct-horse-battery";
 
@@ -27,34 +23,17 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> Value {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "bench.local");
-    if !token.is_empty() {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let request = match body {
-        Some(body) => request
-            .header("content-type", "application/json")
-            .body(Body::from(body.to_string())),
-        None => request.body(Body::empty()),
-    }
-    .expect("a request");
-    let response = router.clone().oneshot(request).await.expect("a response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
+    let method = method.parse().expect("an HTTP method");
+    let token = Some(token).filter(|token| !token.is_empty());
+    let request = testkit::http::request(method, path, body.as_ref(), token);
+    let response = testkit::http::send(router, request).await;
     assert!(
-        status.is_success() || status == StatusCode::NO_CONTENT,
-        "{method} {path}: {status} {}",
-        String::from_utf8_lossy(&bytes)
+        response.status.is_success(),
+        "{path}: {} {}",
+        response.status,
+        response.json
     );
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    response.json
 }
 
 /// Runs `op(0..n)` and prints its latency, after a few unmeasured warm-up runs `op(n..n + 5)`.

@@ -82,8 +82,9 @@ fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
 /// through STS, ECS, IMDS) and the settings it reads from profile files are code a Lambda never
 /// runs, since Lambda hands every function its role's credentials and its region in the
 /// environment, and that code would be linked into every bootstrap (see `docs/BUILD.md`). The SDK's
-/// own defaults (HTTPS client, retries, timeouts, identity cache) still apply; what the SDK would
-/// read from profile files or `AWS_ENDPOINT_URL`, `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` does not.
+/// own defaults (HTTPS client, timeouts, identity cache) still apply and its retries follow
+/// [`crate::retry`]; what the SDK would read from profile files or `AWS_ENDPOINT_URL`,
+/// `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` does not.
 /// Elsewhere, export credentials first (for example `aws configure export-credentials --format env`).
 pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
@@ -99,6 +100,7 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
         .or_else(|| local.then(|| "us-east-1".to_owned()));
     let mut builder = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .retry_config(crate::retry::sdk_retry_config())
         .credentials_provider(credentials);
     if let Some(region) = region {
         builder = builder.region(aws_config::Region::new(region));

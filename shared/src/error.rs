@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::domain::FieldErrors;
-use crate::store::StoreError;
+use crate::store::{Missing, StoreError};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -44,6 +44,12 @@ pub enum Error {
     /// 409: a concurrent write won; the client may retry.
     #[error("conflicting concurrent update")]
     Conflict,
+    /// 412: `If-Match` named a version that is no longer current.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// 422: an `Idempotency-Key` already used for a different request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     /// 413: the body is over the limit.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -115,6 +121,8 @@ impl Error {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -141,6 +149,12 @@ impl Error {
             Self::NotFound(text) => detail(text),
             Self::MethodNotAllowed(method) => detail(&format!("Method \"{method}\" not allowed.")),
             Self::Conflict => detail("The resource was changed by another request; please retry."),
+            Self::PreconditionFailed => detail(
+                "The task has changed since the version in If-Match; read it again and reapply your change.",
+            ),
+            Self::IdempotencyKeyReused => detail(
+                "This Idempotency-Key was already used for a different request; use a new key for a new task.",
+            ),
             Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
             Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),
             Self::Unavailable => detail("The service is busy; please retry shortly."),
@@ -169,7 +183,11 @@ impl From<StoreError> for Error {
                 }
                 Self::Validation(errors)
             }
-            StoreError::NotFound => Self::NotFound("Not found."),
+            // A valid token of a user who no longer exists gets nothing.
+            StoreError::Missing(Missing::User) => Self::InvalidToken,
+            // Someone else's task and no task look the same.
+            StoreError::Missing(Missing::Task) => Self::task_not_found(),
+            StoreError::Missing(Missing::RefreshToken) => Self::TokenRejected,
             StoreError::Conflict => Self::Conflict,
             StoreError::Throttled => Self::Unavailable,
             StoreError::Unexpected(cause) => Self::Unexpected(cause),

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod realtime;
+pub mod retry;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -13,11 +13,13 @@ mod backend {
 
 mod api {
     pub mod helpers;
-    pub mod response;
 
     mod bodies;
     mod concurrency;
+    mod conditional;
     mod errors;
+    mod headers;
+    mod idempotency;
     mod legacy;
     mod list;
     mod login;

@@ -255,7 +255,7 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         .unwrap(),
     ];
     // No connection is open, so the stream function only looks: one Query, no post.
-    let management = Notifier::management_client("http://127.0.0.1:9", true);
+    let management = Notifier::management_client("http://127.0.0.1:9", Some("test-key"));
     h.calls.take();
     let response = Notifier::new(&h.stores, management).handle(event).await;
     assert!(response.batch_item_failures.is_empty());

@@ -1,12 +1,14 @@
 //! The fault paths DynamoDB Local cannot produce, injected into real requests through an SDK
 //! interceptor: throttling after the SDK's retries is a 503 with `Retry-After`, a transaction
-//! conflict is retried and then a 409, and nothing is half-written.
+//! conflict is retried by the SDK and then a 409, an optimistic write sends at most
+//! `retry::MAX_SENDS_PER_WRITE` transactions, and nothing is half-written.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
+use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, WRITE_ATTEMPTS};
 use support::dynamo_harness::{Fault, Harness, unique};
 
 mod support;
@@ -36,9 +38,10 @@ async fn throttling_after_the_sdk_retries_is_a_503_with_retry_after() {
         Some("1")
     );
     assert!(json["detail"].is_string());
-    assert!(
-        h.calls.take().len() == 1,
-        "one operation, retried inside the SDK"
+    assert_eq!(
+        h.calls.take(),
+        vec!["GetItem"; SDK_ATTEMPTS as usize],
+        "one call, sent as many times as the SDK's retry policy allows"
     );
 }
 
@@ -115,7 +118,7 @@ async fn a_transaction_that_conflicts_once_is_retried_and_succeeds() {
     assert_eq!(
         app.faulty.calls.take(),
         ["TransactWriteItems", "TransactWriteItems"],
-        "the cancelled transaction is sent once more"
+        "the SDK sends the cancelled transaction once more"
     );
     let stored = app.stored().await;
     assert_eq!(stored["count"], 1, "written once, counted once");
@@ -134,8 +137,52 @@ async fn a_transaction_that_keeps_conflicting_is_a_409_and_writes_nothing() {
 
     assert_eq!(status, StatusCode::CONFLICT, "{json}");
     assert!(json["detail"].is_string(), "{json}");
-    assert_eq!(app.faulty.calls.take().len(), 4, "four attempts in all");
+    assert_eq!(
+        app.faulty.calls.take(),
+        vec!["TransactWriteItems"; SDK_ATTEMPTS as usize],
+        "a create is not an optimistic write: only the SDK retries it"
+    );
     assert_eq!(app.stored().await["count"], 0, "nothing half-written");
+}
+
+#[tokio::test]
+async fn an_update_that_keeps_conflicting_sends_at_most_the_bound_then_409() {
+    let app = Faulty::new(Fault::always(
+        "TransactWriteItems",
+        cancelled("TransactionConflict"),
+    ))
+    .await;
+    let (status, created, _) = app
+        .clean
+        .send(
+            "POST",
+            "/api/v1/tasks/",
+            Some(&app.access),
+            Some(json!({ "title": "before" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/api/v1/tasks/{}/", created["id"].as_str().unwrap());
+
+    let (status, json, _) = app
+        .faulty
+        .send(
+            "PATCH",
+            &path,
+            Some(&app.access),
+            Some(json!({ "status_task": "DONE" })),
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+    let calls = app.faulty.calls.take();
+    let sends = calls.iter().filter(|c| *c == "TransactWriteItems").count();
+    let reads = calls.iter().filter(|c| *c == "GetItem").count();
+    assert_eq!(sends as u32, MAX_SENDS_PER_WRITE, "{calls:?}");
+    assert_eq!(reads as u32, WRITE_ATTEMPTS, "one read per try: {calls:?}");
+    let (_, stored, _) = app.clean.send("GET", &path, Some(&app.access), None).await;
+    assert_eq!(stored["title"], "before");
+    assert_eq!(stored["status_task"], "TO DO", "nothing half-written");
 }
 
 #[tokio::test]
@@ -151,8 +198,8 @@ async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     assert_eq!(
         app.faulty.calls.take(),
-        ["TransactWriteItems"],
-        "throttling is not a conflict: sent once"
+        vec!["TransactWriteItems"; SDK_ATTEMPTS as usize],
+        "retried by the SDK like any throttling, then given up"
     );
     assert_eq!(
         headers.get("retry-after").and_then(|v| v.to_str().ok()),

@@ -2,7 +2,13 @@
 //! from the jar `scripts/install-tools` installs; the tests fail, never skip, without it). The
 //! tables are created from `template.yaml`.
 
-mod contract;
 mod support;
 
-contract_tests!(support::dynamo_stores());
+/// One set of tables for every case.
+mod backend {
+    pub async fn stores() -> shared::store::Stores {
+        crate::support::dynamo_stores().await
+    }
+}
+
+mod contract;

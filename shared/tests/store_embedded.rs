@@ -1,5 +1,5 @@
-//! The embedded store against the store contract, in memory and on disk, and its data surviving
-//! a reopen of the same file.
+//! The embedded store against the store contract, on disk as `taskmaster-local` runs it (the API
+//! suite in `api.rs` runs on its in-memory form), and its data surviving a reopen of the file.
 
 mod contract;
 
@@ -21,25 +21,17 @@ impl Borrow<Stores> for OnDisk {
     }
 }
 
-async fn memory_stores() -> Stores {
-    Stores::new(EmbeddedStore::in_memory().expect("an in-memory store"))
-}
-
-async fn disk_stores() -> OnDisk {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = EmbeddedStore::open(&dir.path().join("file.redb")).expect("opening the file");
-    OnDisk {
-        stores: Stores::new(store),
-        _dir: dir,
+/// A fresh database file for each case.
+mod backend {
+    pub async fn stores() -> super::OnDisk {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = shared::store::EmbeddedStore::open(&dir.path().join("file.redb"))
+            .expect("opening the file");
+        super::OnDisk {
+            stores: shared::store::Stores::new(store),
+            _dir: dir,
+        }
     }
-}
-
-mod in_memory {
-    crate::contract_tests!(super::memory_stores());
-}
-
-mod on_disk {
-    crate::contract_tests!(super::disk_stores());
 }
 
 #[tokio::test]

@@ -382,4 +382,12 @@ async fn a_client_message_gets_a_json_error_and_the_connection_stays() {
     assert_eq!(body["action"], "error", "{body}");
     assert!(body["detail"].is_string(), "{body}");
     assert_eq!(harness.connections_of(user.id).await, vec![CONNECTION_ID]);
+
+    let mut ping = recorded("ws-default");
+    ping.body = Some(r#"{"action":"ping"}"#.to_owned());
+    let (status, body) = status_and_body(&shared::realtime::message(ping));
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({ "action": "pong" }))
+    );
 }

@@ -54,9 +54,10 @@ pub async fn seed(state: &AppState) -> Seeded {
     };
     let task = state
         .tasks
-        .create(user.id, task)
+        .create(user.id, task, None)
         .await
-        .expect("creating task");
+        .expect("creating task")
+        .task;
     Seeded {
         user_id: user.id,
         access: pair.access,

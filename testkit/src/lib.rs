@@ -1,10 +1,13 @@
 //! Development tooling that no Lambda ships, shared by `taskmaster-local` and the tests:
 //! [`DynamoDbLocal`] (starts the jar `scripts/install-tools` installed), [`schema`] (the tables as
-//! `template.yaml` declares them, created in DynamoDB Local from that same file), [`original`]
-//! (what the original Django app stored and issued), and where things are in the repository.
+//! `template.yaml` declares them, created in DynamoDB Local from that same file), [`http`] (a
+//! router driven in-process), [`original`] (what the original Django app stored and issued), and
+//! where things are in the repository.
 
+pub mod cors;
 mod dynamodb_local;
 pub mod events;
+pub mod http;
 pub mod original;
 pub mod schema;
 

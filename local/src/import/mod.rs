@@ -18,8 +18,7 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use shared::domain::{Task, User, UserId, Username};
 use shared::store::{
-    DynamoConfig, DynamoStore, EmbeddedStore, IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, Imported,
-    Stores,
+    DynamoConfig, DynamoStore, IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, Imported, Stores,
 };
 use testkit::schema::create_tables;
 
@@ -150,10 +149,9 @@ async fn open_target(args: &ImportArgs) -> anyhow::Result<(Stores, String, usize
             .with_context(|| format!("preparing tables on {endpoint}"))?;
         config
     } else {
-        std::fs::create_dir_all(&args.data_dir)
-            .with_context(|| format!("cannot use data dir {}", args.data_dir.display()))?;
+        crate::private_dir(&args.data_dir)?;
+        let store = crate::open_embedded(&args.data_dir)?;
         let path = args.data_dir.join(crate::DATABASE_FILE);
-        let store = EmbeddedStore::open(&path)?;
         let name = format!("the embedded store {}", path.display());
         return Ok((Stores::new(store), name, 1));
     };

@@ -3,6 +3,8 @@
 // Shared by several test crates, each using a part of it.
 #![allow(dead_code)]
 
+pub mod stores;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};

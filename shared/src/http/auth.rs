@@ -11,7 +11,7 @@ use super::error::Message;
 use super::extract::AppJson;
 use super::openapi::{Conflict, JsonErrors, LoginFailed, TokenRejected};
 use super::profile::UserBody;
-use super::route;
+use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::auth::TokenPair;
 use crate::domain::{Email, FieldErrors, Password, PersonName, User, Username};
@@ -25,11 +25,11 @@ pub const TOKEN_REFRESH: &str = "/api/v1/auth/token/refresh";
 pub const LOGOUT: &str = "/api/v1/auth/logout";
 
 pub fn register() -> Router<AppState> {
-    route(REGISTER, post(register_user))
+    carrying_tokens(route(REGISTER, post(register_user)))
 }
 
 pub fn login() -> Router<AppState> {
-    route(LOGIN, post(login_user))
+    carrying_tokens(route(LOGIN, post(login_user)))
 }
 
 pub fn token_verify() -> Router<AppState> {
@@ -37,7 +37,7 @@ pub fn token_verify() -> Router<AppState> {
 }
 
 pub fn token_refresh() -> Router<AppState> {
-    route(TOKEN_REFRESH, post(refresh_token))
+    carrying_tokens(route(TOKEN_REFRESH, post(refresh_token)))
 }
 
 pub fn logout() -> Router<AppState> {

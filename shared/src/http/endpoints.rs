@@ -3,9 +3,13 @@
 //! all derived from [`ENDPOINTS`]; `template.yaml` and `events/` are checked against it by the
 //! tests (`shared/tests/template.rs`, `shared/tests/lambda_events.rs`, `local/tests/lambda_runtime`).
 //!
+//! A row names the Lambda, its methods, its paths (the first its own, any other an alias the
+//! original app used), its router and its handler, whose `#[utoipa::path]` documents it: the
+//! OpenAPI document's operations come from these rows too ([`EndpointDocs`]).
+//!
 //! A new endpoint: its handler and router in `auth.rs`, `profile.rs` or `tasks.rs` (with
-//! `#[utoipa::path]`, listed in `openapi.rs`), one row here, its `functions/src/bin/<function>.rs`
-//! main (three lines, as the others), its function in `template.yaml` and its event in `events/`.
+//! `#[utoipa::path]`), one row here, its `functions/src/bin/<function>.rs` main (three lines, as
+//! the others), its function in `template.yaml` and its event in `events/`.
 
 use axum::Router;
 use axum::http::Method;
@@ -24,87 +28,44 @@ pub struct Endpoint {
     pub router: fn() -> Router<AppState>,
 }
 
-/// Every REST endpoint, in the order the README lists them.
-pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        function: "register",
-        methods: &[Method::POST],
-        paths: &[auth::REGISTER],
-        router: auth::register,
-    },
-    Endpoint {
-        function: "login",
-        methods: &[Method::POST],
-        paths: &[auth::LOGIN],
-        router: auth::login,
-    },
-    Endpoint {
-        function: "token-verify",
-        methods: &[Method::POST],
-        paths: &[auth::TOKEN_VERIFY],
-        router: auth::token_verify,
-    },
-    Endpoint {
-        function: "token-refresh",
-        methods: &[Method::POST],
-        paths: &[auth::TOKEN_REFRESH],
-        router: auth::token_refresh,
-    },
-    Endpoint {
-        function: "logout",
-        methods: &[Method::POST],
-        paths: &[auth::LOGOUT],
-        router: auth::logout,
-    },
-    Endpoint {
-        function: "profile-get",
-        methods: &[Method::GET],
-        paths: &[profile::PROFILE],
-        router: profile::get,
-    },
-    Endpoint {
-        function: "profile-update",
-        methods: &[Method::PUT, Method::PATCH],
-        paths: &[profile::PROFILE],
-        router: profile::update,
-    },
-    Endpoint {
-        function: "password-update",
-        methods: &[Method::POST],
-        paths: &[profile::PASSWORD],
-        router: profile::password,
-    },
-    Endpoint {
-        function: "task-create",
-        methods: &[Method::POST],
-        paths: &[tasks::TASKS, tasks::TASK_CREATE],
-        router: tasks::create,
-    },
-    Endpoint {
-        function: "task-list",
-        methods: &[Method::GET],
-        paths: &[tasks::TASKS],
-        router: tasks::list,
-    },
-    Endpoint {
-        function: "task-get",
-        methods: &[Method::GET],
-        paths: &[tasks::TASK],
-        router: tasks::get,
-    },
-    Endpoint {
-        function: "task-update",
-        methods: &[Method::PUT, Method::PATCH],
-        paths: &[tasks::TASK],
-        router: tasks::update,
-    },
-    Endpoint {
-        function: "task-delete",
-        methods: &[Method::DELETE],
-        paths: &[tasks::TASK],
-        router: tasks::delete,
-    },
-];
+/// Writes [`ENDPOINTS`] and, from the same rows, the list of handlers whose `#[utoipa::path]`
+/// makes the OpenAPI document's operations ([`EndpointDocs`]).
+macro_rules! endpoints {
+    ($($function:literal: [$($method:ident),+] [$($path:expr),+] => $router:path,
+        documented by $doc:path;)+) => {
+        /// Every REST endpoint, in the order the README lists them.
+        pub const ENDPOINTS: &[Endpoint] = &[$(
+            Endpoint {
+                function: $function,
+                methods: &[$(Method::$method),+],
+                paths: &[$($path),+],
+                router: $router,
+            },
+        )+];
+
+        /// The operations of [`ENDPOINTS`] (and of the document itself), with every schema they
+        /// use; `openapi.rs` merges them into the document and adds the aliases.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($doc,)+ super::openapi::serve_document))]
+        pub(super) struct EndpointDocs;
+    };
+}
+
+endpoints! {
+    "register": [POST] [auth::REGISTER] => auth::register, documented by auth::register_user;
+    "login": [POST] [auth::LOGIN] => auth::login, documented by auth::login_user;
+    "token-verify": [POST] [auth::TOKEN_VERIFY] => auth::token_verify, documented by auth::verify_token;
+    "token-refresh": [POST] [auth::TOKEN_REFRESH] => auth::token_refresh, documented by auth::refresh_token;
+    "logout": [POST] [auth::LOGOUT] => auth::logout, documented by auth::logout_user;
+    "profile-get": [GET] [profile::PROFILE] => profile::get, documented by profile::show_profile;
+    "profile-update": [PUT, PATCH] [profile::PROFILE] => profile::update, documented by profile::update_profile;
+    "password-update": [POST] [profile::PASSWORD] => profile::password, documented by profile::change_password;
+    "task-create": [POST] [tasks::TASKS, tasks::TASK_CREATE] => tasks::create, documented by tasks::create_task;
+    "task-list": [GET] [tasks::TASKS] => tasks::list, documented by tasks::list_tasks;
+    "task-get": [GET] [tasks::TASK] => tasks::get, documented by tasks::show_task;
+    "task-update": [PUT, PATCH] [tasks::TASK] => tasks::update, documented by tasks::update_task;
+    "task-delete": [DELETE] [tasks::TASK] => tasks::delete, documented by tasks::delete_task;
+}
 
 /// Every path of [`ENDPOINTS`], aliases included, worked out at compile time. Code that needs only
 /// the paths (the `fallback` function's 404/405 answers) reads this array, which holds no router,

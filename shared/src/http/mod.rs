@@ -2,6 +2,7 @@
 //! wraps them in. A Lambda mounts one endpoint's router; the local server merges them all.
 
 pub mod auth;
+pub mod conditional;
 pub mod endpoints;
 pub mod error;
 pub mod extract;
@@ -14,7 +15,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, Request, Response};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response};
 use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -68,6 +70,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         .method_not_allowed_fallback(|method: Method| async move { Error::MethodNotAllowed(method.to_string()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+        .layer(axum::middleware::from_fn(answer_options))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
@@ -86,4 +89,64 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
                 }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(screen_request_id))
+        .layer(axum::middleware::map_response(default_cache_policy))
+}
+
+/// `OPTIONS` on any path is a 204 with no body. On AWS the HTTP API's `$default` route sends a
+/// CORS preflight to the `fallback` function (a route catching every method catches `OPTIONS`
+/// too), and API Gateway adds its configured CORS headers to what the function answers; locally the
+/// server's CORS layer answers preflights before this.
+async fn answer_options(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response<axum::body::Body> {
+    if request.method() == Method::OPTIONS {
+        let mut response = Response::new(axum::body::Body::empty());
+        *response.status_mut() = axum::http::StatusCode::NO_CONTENT;
+        return response;
+    }
+    next.run(request).await
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client's `x-request-id` is kept (and echoed, and logged) only if it is a plain token of 1 to
+/// 64 letters, digits and hyphens; any other value is dropped and the request gets an id of ours,
+/// so no client-made text reaches the logs through it.
+async fn screen_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let plain = |id: &[u8]| {
+        (1..=64).contains(&id.len()) && id.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    };
+    if request
+        .headers()
+        .get(X_REQUEST_ID)
+        .is_some_and(|id| !plain(id.as_bytes()))
+    {
+        request.headers_mut().remove(X_REQUEST_ID);
+    }
+    request
+}
+
+/// Every answer is one user's data: shared caches must not keep it, and a browser must check
+/// with us before reusing it. Responses that carry tokens are stricter ([`carrying_tokens`]).
+async fn default_cache_policy<B>(mut response: Response<B>) -> Response<B> {
+    response
+        .headers_mut()
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+/// Marks every answer of `router` `Cache-Control: no-store`: it carries tokens, which no cache
+/// (browser, proxy, or a mobile HTTP library's) may keep.
+pub(crate) fn carrying_tokens<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(axum::middleware::map_response(
+        async |mut response: Response<axum::body::Body>| {
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        },
+    ))
 }

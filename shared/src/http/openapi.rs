@@ -13,8 +13,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Deprecated, OpenApi as Document};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
+use super::endpoints::EndpointDocs;
 use super::error::{Detail, TokenError, ValidationErrors};
-use super::{ENDPOINTS, auth, profile, route, tasks};
+use super::{ENDPOINTS, route};
 use crate::AppState;
 
 pub const OPENAPI: &str = "/api/v1/openapi.json";
@@ -30,26 +31,11 @@ users' tasks are invisible (404). Bodies are JSON both ways, errors included: a 
 names every bad field (`{\"field\": [\"message\"]}`), any other error carries a `detail` message. \
 Every path is listed with its trailing slash and without it; both forms behave the same.";
 
-/// Every path, schema and shared response of the API; see [`document`].
+/// The document's frame: its description, shared schemas and responses, security and tags. The
+/// operations come from the endpoint table ([`EndpointDocs`]); see [`document`].
 #[derive(OpenApi)]
 #[openapi(
     info(title = "taskmaster", version = env!("CARGO_PKG_VERSION"), description = DESCRIPTION),
-    paths(
-        auth::register_user,
-        auth::login_user,
-        auth::verify_token,
-        auth::refresh_token,
-        auth::logout_user,
-        profile::show_profile,
-        profile::update_profile,
-        profile::change_password,
-        tasks::create_task,
-        tasks::list_tasks,
-        tasks::show_task,
-        tasks::update_task,
-        tasks::delete_task,
-        serve_document,
-    ),
     components(
         schemas(Detail, TokenError, ValidationErrors),
         responses(
@@ -59,12 +45,14 @@ Every path is listed with its trailing slash and without it; both forms behave t
             TokenRejected,
             TaskNotFound,
             Conflict,
+            PreconditionFailed,
+            IdempotencyKeyReused,
             PayloadTooLarge,
             UnsupportedMediaType,
             Unavailable,
         )
     ),
-    modifiers(&BearerScheme, &Aliases),
+    modifiers(&BearerScheme),
     tags(
         (name = "auth", description = "Registration, login and tokens"),
         (name = "profile", description = "The caller's own account"),
@@ -76,7 +64,10 @@ pub struct ApiDoc;
 
 /// The whole document, as served and as committed in `openapi.json`.
 pub fn document() -> Document {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(EndpointDocs::openapi());
+    Aliases.modify(&mut doc);
+    doc
 }
 
 /// `GET /api/v1/openapi.json`: the document, built once.
@@ -166,6 +157,20 @@ pub struct TaskNotFound(pub Detail);
     "detail": "The resource was changed by another request; please retry."
 }))]
 pub struct Conflict(pub Detail);
+
+/// `If-Match` named a version that is no longer current: read the task again.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "The task has changed since the version in If-Match; read it again and reapply your change."
+}))]
+pub struct PreconditionFailed(pub Detail);
+
+/// The `Idempotency-Key` was used before for a create with other fields.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "This Idempotency-Key was already used for a different request; use a new key for a new task."
+}))]
+pub struct IdempotencyKeyReused(pub Detail);
 
 /// The body is over 64 KiB.
 #[derive(ToResponse)]

@@ -3,6 +3,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete as delete_method, get as get_method, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -10,9 +11,12 @@ use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+use super::conditional::{IdempotencyKey, IfMatch, IfNoneMatch, etag};
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, TaskPath, nullable};
-use super::openapi::{BearerErrors, Conflict, JsonErrors, TaskNotFound};
+use super::openapi::{
+    BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, TaskNotFound,
+};
 use super::route;
 use crate::AppState;
 use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, non_null};
@@ -140,13 +144,18 @@ impl TryFrom<TaskRequest> for NewTask {
 
 /// Create a task
 ///
-/// Also served at the original app's `/api/v1/tasks/create/` (deprecated).
+/// With an `Idempotency-Key`, retrying is safe: a repeat of the same request within 24 hours
+/// answers the first answer again (201, the same task, `Idempotent-Replayed: true`) and creates
+/// nothing; the same key with other fields is a 422. Also served at the original app's
+/// `/api/v1/tasks/create/` (deprecated).
 #[utoipa::path(
     post, path = "/api/v1/tasks/", tag = "tasks", security(("bearer" = [])),
+    params(IdempotencyKeyParam),
     request_body = NewTaskRequest,
     responses(
-        (status = 201, description = "The new task", body = TaskView),
+        (status = 201, description = "The new task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 409, response = Conflict),
+        (status = 422, response = IdempotencyKeyReused),
         BearerErrors,
         JsonErrors,
     )
@@ -154,18 +163,32 @@ impl TryFrom<TaskRequest> for NewTask {
 pub(crate) async fn create_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
+    key: IdempotencyKey,
     AppJson(body): AppJson<TaskRequest>,
-) -> Result<(StatusCode, Json<TaskView>)> {
-    let task = state.tasks.create(owner, body.try_into()?).await?;
-    Ok((StatusCode::CREATED, Json(task.into())))
+) -> Result<Response> {
+    let created = state.tasks.create(owner, body.try_into()?, key.0).await?;
+    let mut response = (
+        StatusCode::CREATED,
+        etag(&created.task),
+        Json(TaskView::from(created.task)),
+    )
+        .into_response();
+    if created.replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
 
 /// Show a task
 #[utoipa::path(
     get, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
-    params(TaskIdParam),
+    params(TaskIdParam, IfNoneMatchParam),
     responses(
-        (status = 200, description = "The task", body = TaskView),
+        (status = 200, description = "The task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
+        (status = 304, description = "Unchanged since the version in If-None-Match: no body", headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 404, response = TaskNotFound),
         BearerErrors,
     )
@@ -174,8 +197,13 @@ pub(crate) async fn show_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
-) -> Result<Json<TaskView>> {
-    Ok(Json(state.tasks.get(owner, &id).await?.into()))
+    if_none_match: IfNoneMatch,
+) -> Result<Response> {
+    let task = state.tasks.get(owner, &id).await?;
+    if if_none_match.matches(&task) {
+        return Ok((StatusCode::NOT_MODIFIED, etag(&task)).into_response());
+    }
+    Ok((etag(&task), Json(TaskView::from(task))).into_response())
 }
 
 /// Update a task
@@ -183,11 +211,12 @@ pub(crate) async fn show_task(
 /// PUT and PATCH alike change only the fields sent; `last_updated` moves, `date_created` stays.
 #[utoipa::path(
     method(put, patch), path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
-    params(TaskIdParam), request_body = TaskRequest,
+    params(TaskIdParam, IfMatchParam), request_body = TaskRequest,
     responses(
-        (status = 200, description = "The updated task", body = TaskView),
+        (status = 200, description = "The updated task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 404, response = TaskNotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         BearerErrors,
         JsonErrors,
     )
@@ -196,16 +225,20 @@ pub(crate) async fn update_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
+    if_match: IfMatch,
     AppJson(body): AppJson<TaskRequest>,
-) -> Result<Json<TaskView>> {
-    let task = state.tasks.update(owner, &id, body.try_into()?).await?;
-    Ok(Json(task.into()))
+) -> Result<Response> {
+    let task = state
+        .tasks
+        .update(owner, &id, body.try_into()?, if_match.versions())
+        .await?;
+    Ok((etag(&task), Json(TaskView::from(task))).into_response())
 }
 
 /// Delete a task
 #[utoipa::path(
     delete, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
-    params(TaskIdParam),
+    params(TaskIdParam, IfMatchParam),
     responses(
         (
             status = 200, description = "The task is deleted", body = Message,
@@ -213,6 +246,7 @@ pub(crate) async fn update_task(
         ),
         (status = 404, response = TaskNotFound),
         (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
         BearerErrors,
     )
 )]
@@ -220,12 +254,43 @@ pub(crate) async fn delete_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
+    if_match: IfMatch,
 ) -> Result<Json<Message>> {
-    state.tasks.delete(owner, &id).await?;
+    state.tasks.delete(owner, &id, if_match.versions()).await?;
     Ok(Json(Message {
         message: "Task deleted successfully",
     }))
 }
+
+/// `Idempotency-Key`, as documented ([`IdempotencyKey`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+pub struct IdempotencyKeyParam(
+    /// A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes this
+    /// create safe to retry: the same key and fields within 24 hours create one task.
+    #[param(value_type = Option<String>, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
+    pub Option<String>,
+);
+
+/// `If-Match`, as documented ([`IfMatch`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("If-Match"), parameter_in = Header)]
+pub struct IfMatchParam(
+    /// Apply the change only if the task is still at this version (its `ETag`); 412 otherwise.
+    /// Without it, the change applies to whatever version is current.
+    #[param(value_type = Option<String>, example = "\"3\"")]
+    pub Option<String>,
+);
+
+/// `If-None-Match`, as documented ([`IfNoneMatch`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("If-None-Match"), parameter_in = Header)]
+pub struct IfNoneMatchParam(
+    /// The `ETag` of the copy the client holds: if the task is still at that version the answer
+    /// is 304 with no body.
+    #[param(value_type = Option<String>, example = "\"3\"")]
+    pub Option<String>,
+);
 
 /// The `{id}` of a task route, as documented ([`TaskPath`] reads it).
 #[derive(IntoParams)]

@@ -1,5 +1,6 @@
 //! The WebSocket API's routes: `$connect` authenticates and records the connection,
-//! `$disconnect` forgets it, `$default` answers any client message with a short JSON error.
+//! `$disconnect` forgets it, `$default` answers a ping with a pong and anything else with a short
+//! JSON error.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use crate::auth::{JwtKeys, TokenType};
 use crate::config::AuthConfig;
 use crate::domain::Timestamp;
 use crate::error::Error;
-use crate::store::{Connection, ConnectionStore, StoreError, Stores, UserStore};
+use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
@@ -83,7 +84,8 @@ impl Gateway {
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything
     /// else is refused at the handshake.
-    #[tracing::instrument(skip_all, fields(connection_id))]
+    // Connection ids are capabilities (they address a socket): logged at DEBUG only.
+    #[tracing::instrument(level = "debug", skip_all, fields(connection_id))]
     pub async fn connect(
         &self,
         request: ApiGatewayWebsocketProxyRequest,
@@ -127,7 +129,8 @@ impl Gateway {
 
 /// `$disconnect`: forgets the connection (one already gone is fine). Needs no token, so
 /// `ws-disconnect` holds no secret.
-#[tracing::instrument(skip_all, fields(connection_id))]
+// Connection ids are capabilities (they address a socket): logged at DEBUG only.
+#[tracing::instrument(level = "debug", skip_all, fields(connection_id))]
 pub async fn disconnect(
     connections: &dyn ConnectionStore,
     request: ApiGatewayWebsocketProxyRequest,
@@ -142,7 +145,7 @@ pub async fn disconnect(
         Err(error) => Err(error),
     };
     match result {
-        Ok(()) | Err(StoreError::NotFound) => response(200, json!({ "detail": "Disconnected." })),
+        Ok(()) => response(200, json!({ "detail": "Disconnected." })),
         Err(error) => error_response(&Error::from(error)),
     }
 }
@@ -151,10 +154,20 @@ fn no_connection_id() -> Error {
     Error::BadRequest("No connection id.".to_owned())
 }
 
-/// `$default`: clients only listen; a message gets a short error back, and the connection stays.
-pub fn message(_request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    response(
-        200,
-        json!({ "action": "error", "detail": "This socket only delivers task events; it accepts no messages." }),
-    )
+/// `$default`: clients mostly listen. `{"action": "ping"}` is answered `{"action": "pong"}`: a
+/// client sends it every few minutes so API Gateway's 10-minute idle timeout never closes its
+/// socket. Any other message gets a short error back, and the connection stays.
+pub fn message(request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let action = request
+        .body
+        .as_deref()
+        .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
+        .and_then(|body| body.get("action")?.as_str().map(str::to_owned));
+    match action.as_deref() {
+        Some("ping") => response(200, json!({ "action": "pong" })),
+        _ => response(
+            200,
+            json!({ "action": "error", "detail": "This socket delivers task events; the only message it accepts is {\"action\": \"ping\"}." }),
+        ),
+    }
 }

@@ -82,17 +82,29 @@ impl Notifier {
         }
     }
 
-    /// A management API client for `endpoint` (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`,
-    /// or the local server's), with dummy credentials when `local` (see [`crate::config::aws_sdk_config`]).
-    pub fn management_client(endpoint: &str, local: bool) -> aws_sdk_apigatewaymanagement::Client {
-        let mut config = crate::config::aws_sdk_config(Some(endpoint), local);
-        if local {
-            // The local management API is ours: never sign for it with real credentials.
+    /// The management API client. On AWS (`local_key: None`) it signs with the function's role
+    /// credentials from the environment. For the local emulator, `local_key` is that server run's
+    /// secret, sent as the access key id, which the emulator checks: no other local program can
+    /// post to, read or close a socket.
+    pub fn management_client(
+        endpoint: &str,
+        local_key: Option<&str>,
+    ) -> aws_sdk_apigatewaymanagement::Client {
+        let mut config = crate::config::aws_sdk_config(Some(endpoint), local_key.is_some());
+        if let Some(key) = local_key {
+            // Never sign for our own emulator with real credentials.
+            let credentials = aws_sdk_apigatewaymanagement::config::Credentials::new(
+                key,
+                "local",
+                None,
+                None,
+                "taskmaster-local",
+            );
             config = config
                 .to_builder()
                 .credentials_provider(
                     aws_sdk_apigatewaymanagement::config::SharedCredentialsProvider::new(
-                        crate::config::local_credentials(),
+                        credentials,
                     ),
                 )
                 .build();
@@ -104,10 +116,7 @@ impl Notifier {
     pub async fn from_env() -> anyhow::Result<Self> {
         let stores = Stores::from_env().await?;
         let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
-        Ok(Self::new(
-            &stores,
-            Self::management_client(&endpoint, false),
-        ))
+        Ok(Self::new(&stores, Self::management_client(&endpoint, None)))
     }
 
     /// Delivers every record of a stream batch; the records that could not be delivered are
@@ -186,13 +195,14 @@ impl Notifier {
                 if age < HANDSHAKE_GRACE.as_secs().cast_signed() {
                     anyhow::bail!("connection {id} is still opening (410 at {age} s); kept");
                 }
-                tracing::info!(connection_id = id, "connection gone; forgetting it");
+                tracing::debug!(connection_id = id, "connection gone; forgetting it");
                 if let Err(error) = self
                     .connections
                     .remove_connection(connection.user_id, &id)
                     .await
                 {
-                    tracing::warn!(error = %error, connection_id = id, "could not forget a gone connection");
+                    tracing::warn!(error = %error, "could not forget a gone connection");
+                    tracing::debug!(connection_id = id, "the connection not forgotten");
                 }
                 Ok(())
             }

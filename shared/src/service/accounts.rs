@@ -8,10 +8,8 @@ use crate::auth::{
 };
 use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
 use crate::error::{Error, Result};
+use crate::retry;
 use crate::store::{RefreshToken, StoreError, Stores, TokenStore, UserStore};
-
-/// How many times a write that lost a race is tried before answering 409.
-const ATTEMPTS: usize = 3;
 
 const WRONG_OLD_PASSWORD: &str = "Your old password was entered incorrectly.";
 
@@ -106,7 +104,7 @@ impl AccountService {
             .record_login(&user, now, &refresh_record(&pair))
             .await
             .map_err(|e| match e {
-                StoreError::NotFound => Error::InvalidCredentials,
+                StoreError::Missing(_) => Error::InvalidCredentials,
                 other => other.into(),
             })?;
         user.last_login = Some(now);
@@ -140,7 +138,7 @@ impl AccountService {
                 tracing::info!(user_id = %user.id, "legacy password hash upgraded to argon2id");
                 Ok(after)
             }
-            Err(StoreError::Conflict | StoreError::NotFound) => Ok(user),
+            Err(StoreError::Conflict | StoreError::Missing(_)) => Ok(user),
             Err(other) => Err(other.into()),
         }
     }
@@ -152,7 +150,8 @@ impl AccountService {
 
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> Result<User> {
-        for _ in 0..ATTEMPTS {
+        let changes = &changes;
+        retry::optimistic(|| async move {
             let before = self.profile(id).await?;
             let mut after = before.clone();
             if let Some(username) = &changes.username
@@ -176,14 +175,10 @@ impl AccountService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            match self.users.update_user(&before, &after).await {
-                Ok(()) => return Ok(after),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::InvalidToken),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(Error::Conflict)
+            self.users.update_user(&before, &after).await?;
+            Ok(after)
+        })
+        .await
     }
 
     /// Changes the password after checking the old one, and revokes every refresh token.
@@ -196,7 +191,7 @@ impl AccountService {
         old_password: &str,
         new_password: Result<Password, FieldErrors>,
     ) -> Result<()> {
-        let mut before = self.profile(id).await?;
+        let before = self.profile(id).await?;
         let old_is_right = verify_password(old_password, &before.password_hash).await?;
         let new_password = match (new_password, old_is_right) {
             (Ok(new), true) => new,
@@ -209,32 +204,35 @@ impl AccountService {
             }
         };
         let password_hash = hash_password(&new_password).await?;
-        let mut attempt = 1;
-        loop {
-            let mut after = before.clone();
-            after.password_hash = password_hash.clone();
-            after.version += 1;
-            after.session_epoch += 1;
-            after.last_updated = Timestamp::now();
-            match self.users.update_user(&before, &after).await {
-                Ok(()) => return Ok(()),
-                // A profile edit came first (or, on DynamoDB, a transaction on the same item):
-                // apply the change on top of it, unless the password itself changed meanwhile
-                // and `old_password` no longer fits.
-                Err(StoreError::Conflict) if attempt < ATTEMPTS => {
-                    let current = self.profile(id).await?;
-                    if current.password_hash != before.password_hash
-                        && !verify_password(old_password, &current.password_hash).await?
-                    {
-                        return Err(Error::field("old_password", WRONG_OLD_PASSWORD));
+        let (password_hash, checked_hash) = (&password_hash, &before.password_hash.clone());
+        let mut read = Some(before);
+        retry::optimistic(|| {
+            let first = read.take();
+            async move {
+                // After a lost race (a profile edit came first), apply the change on top of the
+                // current user, unless the password itself changed meanwhile and `old_password` no
+                // longer fits.
+                let before = match first {
+                    Some(before) => before,
+                    None => {
+                        let current = self.profile(id).await?;
+                        if current.password_hash != *checked_hash
+                            && !verify_password(old_password, &current.password_hash).await?
+                        {
+                            return Err(Error::field("old_password", WRONG_OLD_PASSWORD));
+                        }
+                        current
                     }
-                    before = current;
-                    attempt += 1;
-                }
-                Err(StoreError::NotFound) => return Err(Error::InvalidToken),
-                Err(other) => return Err(other.into()),
+                };
+                let mut after = before.clone();
+                after.password_hash = password_hash.clone();
+                after.version += 1;
+                after.session_epoch += 1;
+                after.last_updated = Timestamp::now();
+                Ok(self.users.update_user(&before, &after).await?)
             }
-        }
+        })
+        .await
     }
 
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.
@@ -263,15 +261,10 @@ impl AccountService {
             .decode(refresh, TokenType::Refresh)
             .ok_or(Error::TokenRejected)?;
         let pair = self.jwt.issue_pair(claims.user_id)?;
-        match self
-            .tokens
+        self.tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
-            .await
-        {
-            Ok(()) => Ok(pair),
-            Err(StoreError::NotFound) => Err(Error::TokenRejected),
-            Err(other) => Err(other.into()),
-        }
+            .await?;
+        Ok(pair)
     }
 
     /// Revokes one refresh token. Revoking it twice is fine.

@@ -5,9 +5,8 @@ use std::sync::Arc;
 use super::cursor::{Cursor, CursorKey, Direction};
 use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
 use crate::error::{Error, Result};
-use crate::store::{ListQuery, Position, StoreError, Stores, TaskStore};
-
-const ATTEMPTS: usize = 3;
+use crate::retry;
+use crate::store::{self, IdempotentCreate, ListQuery, Position, Stores, TaskStore};
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -42,6 +41,39 @@ pub struct TaskList {
     pub previous: Option<String>,
 }
 
+/// A created task, and whether it was created by an earlier request with the same key.
+#[derive(Debug)]
+pub struct Created {
+    pub task: Task,
+    pub replayed: bool,
+}
+
+impl Created {
+    fn new(task: Task) -> Self {
+        Self {
+            task,
+            replayed: false,
+        }
+    }
+}
+
+/// What identifies a create request's content: a SHA-256 of its validated fields.
+fn fingerprint(new: &NewTask) -> String {
+    let fields = serde_json::json!([new.title, new.description, new.status]);
+    let digest =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, fields.to_string().as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A conditional write's precondition: `expected`, if any, lists the versions the client accepts
+/// (its `If-Match`); any other current version is a 412.
+fn expect_version(expected: Option<&[u64]>, task: &Task) -> Result<()> {
+    match expected {
+        Some(versions) if !versions.contains(&task.version) => Err(Error::PreconditionFailed),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskStore>,
@@ -56,8 +88,18 @@ impl TaskService {
         }
     }
 
+    /// Creates a task. With an idempotency `key`, a repeat of an earlier request (same key, same
+    /// fields, within 24 hours) creates nothing and returns the task the first one created
+    /// (`replayed`); the same key with other fields is refused (422). The key is stored in the
+    /// same atomic write as the task, so concurrent repeats also make exactly one task.
     #[tracing::instrument(skip_all, fields(user_id = %owner))]
-    pub async fn create(&self, owner: UserId, new: NewTask) -> Result<Task> {
+    pub async fn create(
+        &self,
+        owner: UserId,
+        new: NewTask,
+        key: Option<String>,
+    ) -> Result<Created> {
+        let fingerprint = fingerprint(&new);
         let now = Timestamp::now();
         let task = Task {
             id: TaskId::new(),
@@ -69,11 +111,25 @@ impl TaskService {
             last_updated: now,
             version: 0,
         };
-        match self.tasks.create_task(&task).await {
-            Ok(()) => Ok(task),
-            // A valid token of a user who no longer exists gets nothing.
-            Err(StoreError::NotFound) => Err(Error::InvalidToken),
-            Err(other) => Err(other.into()),
+        let Some(key) = key else {
+            self.tasks.create_task(&task).await?;
+            return Ok(Created::new(task));
+        };
+        let create = IdempotentCreate {
+            key,
+            fingerprint,
+            task,
+            expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
+        };
+        match self.tasks.create_task_once(&create).await? {
+            store::Created::New => Ok(Created::new(create.task)),
+            store::Created::Earlier(earlier) if earlier.fingerprint == create.fingerprint => {
+                Ok(Created {
+                    task: earlier.task,
+                    replayed: true,
+                })
+            }
+            store::Created::Earlier(_) => Err(Error::IdempotencyKeyReused),
         }
     }
 
@@ -88,9 +144,18 @@ impl TaskService {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
-    pub async fn update(&self, owner: UserId, id: &str, changes: TaskChanges) -> Result<Task> {
-        for _ in 0..ATTEMPTS {
+    pub async fn update(
+        &self,
+        owner: UserId,
+        id: &str,
+        changes: TaskChanges,
+        expected: Option<&[u64]>,
+    ) -> Result<Task> {
+        let changes = &changes;
+        retry::optimistic(|| async move {
             let before = self.get(owner, id).await?;
+            // Checked against the version the conditional write then requires: one atomic step.
+            expect_version(expected, &before)?;
             let mut after = before.clone();
             if let Some(title) = &changes.title {
                 after.title = title.clone();
@@ -103,28 +168,20 @@ impl TaskService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            match self.tasks.update_task(&before, &after).await {
-                Ok(()) => return Ok(after),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::task_not_found()),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(Error::Conflict)
+            self.tasks.update_task(&before, &after).await?;
+            Ok(after)
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
-    pub async fn delete(&self, owner: UserId, id: &str) -> Result<()> {
-        for _ in 0..ATTEMPTS {
+    pub async fn delete(&self, owner: UserId, id: &str, expected: Option<&[u64]>) -> Result<()> {
+        retry::optimistic(|| async move {
             let task = self.get(owner, id).await?;
-            match self.tasks.delete_task(&task).await {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(StoreError::NotFound) => return Err(Error::task_not_found()),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(Error::Conflict)
+            expect_version(expected, &task)?;
+            Ok(self.tasks.delete_task(&task).await?)
+        })
+        .await
     }
 
     /// One page, newest first. Following `next` and then `previous` returns to the same page.
@@ -149,11 +206,7 @@ impl TaskService {
             limit: request.page_size,
             position,
         };
-        let page = match self.tasks.list_tasks(owner, &query).await {
-            Ok(page) => page,
-            Err(StoreError::NotFound) => return Err(Error::InvalidToken),
-            Err(other) => return Err(other.into()),
-        };
+        let page = self.tasks.list_tasks(owner, &query).await?;
 
         let cursor = |direction, task| Cursor {
             direction,

@@ -24,8 +24,9 @@ pub use embedded::EmbeddedStore;
 pub enum StoreError {
     #[error("username or email already taken (username: {username}, email: {email})")]
     Taken { username: bool, email: bool },
-    #[error("item not found")]
-    NotFound,
+    /// What the call needed is not there; which thing says what the caller answers.
+    #[error("{0:?} not found")]
+    Missing(Missing),
     /// The item changed since it was read (optimistic concurrency).
     #[error("item changed concurrently")]
     Conflict,
@@ -35,12 +36,48 @@ pub enum StoreError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// What a store call found missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// The user the call is about (a task's owner, a token's subject) no longer exists.
+    User,
+    /// The task is gone (deleted, or never this owner's).
+    Task,
+    /// No live refresh token: unknown, used, revoked, expired, or older than the user's last
+    /// revocation of all tokens.
+    RefreshToken,
+}
+
 /// A live refresh token: single use, revocable, gone at `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub jti: String,
     pub user_id: UserId,
     pub expires_at: Timestamp,
+}
+
+/// A task created with an `Idempotency-Key`: the key, a fingerprint of what the first request
+/// asked, and the task it got. Written in the same atomic write as the task, kept
+/// [`IdempotentCreate::LIFETIME_SECONDS`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdempotentCreate {
+    pub key: String,
+    pub fingerprint: String,
+    pub task: Task,
+    pub expires_at: Timestamp,
+}
+
+impl IdempotentCreate {
+    pub const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+}
+
+/// What [`TaskStore::create_task_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// The task is stored, and the key with it.
+    New,
+    /// The owner used this key before (and it has not expired): nothing was written.
+    Earlier(IdempotentCreate),
 }
 
 /// Where a page starts. Lists run by creation time, then id ([`TaskOrder`]), newest first.
@@ -100,7 +137,8 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
-    /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically.
+    /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically;
+    /// `Missing(User)` if the user is gone.
     async fn record_login(
         &self,
         user: &User,
@@ -109,7 +147,7 @@ pub trait UserStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Replaces `before` with `after` if it is unchanged (`Conflict` otherwise), moving the
     /// username/email guards when they change (`Taken` if the new one is in use). Never changes
-    /// `last_login` or `date_joined`.
+    /// `last_login` or `date_joined`. `Missing(User)` if the user is gone.
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
     /// Stores users brought over from another system (at most [`IMPORT_USERS_BATCH`]), each with
     /// its guards and under the same uniqueness rules as [`UserStore::create_user`], but with no
@@ -121,8 +159,7 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically.
-    /// `NotFound` when the old one is unknown, used, revoked, expired, or older than the user's
-    /// last revocation of all tokens.
+    /// `Missing(RefreshToken)` when the old one is not live (see [`Missing::RefreshToken`]).
     async fn rotate_refresh(
         &self,
         old_jti: &str,
@@ -138,19 +175,22 @@ pub trait TokenStore: Send + Sync {
 
 #[async_trait]
 pub trait TaskStore: Send + Sync {
-    /// Stores a new task and counts it, atomically; `NotFound` if its owner does not exist.
+    /// Stores a new task and counts it, atomically; `Missing(User)` if its owner does not exist.
     async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
+    /// Like `create_task`, recording `create` under its task's owner and key in the same atomic
+    /// write; if that owner already used the key, writes nothing and returns the earlier record.
+    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError>;
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
-    /// `NotFound` if it is gone, `Conflict` if it changed.
+    /// `Missing(Task)` if it is gone, `Conflict` if it changed.
     async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError>;
-    /// Deletes `task` if unchanged and uncounts it, atomically. `NotFound`/`Conflict` as above.
+    /// Deletes `task` if unchanged and uncounts it, atomically. `Missing(Task)`/`Conflict` as above.
     async fn delete_task(&self, task: &Task) -> Result<(), StoreError>;
     /// Stores those of `tasks` (all `owner`'s, at most [`IMPORT_TASKS_BATCH`]) whose ids are not
     /// stored yet and counts them, atomically; answers how many were new. Importing a task again
-    /// changes nothing. `NotFound` if the owner does not exist.
+    /// changes nothing. `Missing(User)` if the owner does not exist.
     async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError>;
-    /// A page of `owner`'s tasks; `NotFound` if the owner does not exist.
+    /// A page of `owner`'s tasks; `Missing(User)` if the owner does not exist.
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError>;
 }
 

@@ -3,15 +3,13 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::{JwtKeys, TokenPair};
 use shared::config::AuthConfig;
 use shared::domain::UserId;
-use tower::ServiceExt;
 
-pub use super::response::{Response, keys, path_of, str_field};
+pub use testkit::http::{Response, keys, path_of, str_field};
 
 /// The signing key of every `TestApp`.
 pub const SECRET: &str = "api-tests-signing-secret-0123456789-abcdef";
@@ -79,30 +77,7 @@ impl TestApp {
 
     /// Sends one request through a clone of the router.
     pub async fn send(&self, request: Request<Body>) -> Response {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
-        let (parts, body) = response.into_parts();
-        let bytes = body.collect().await.expect("reading the body").to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                panic!(
-                    "{} answered a body that is not JSON ({e}): {}",
-                    parts.status,
-                    String::from_utf8_lossy(&bytes)
-                )
-            })
-        };
-        Response {
-            status: parts.status,
-            headers: parts.headers,
-            json,
-        }
+        testkit::http::send(&self.router, request).await
     }
 
     /// A request with a raw body and the given content type and headers.
@@ -114,15 +89,14 @@ impl TestApp {
         body: impl Into<Body>,
         headers: &[(&str, &str)],
     ) -> Response {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(content_type) = content_type {
-            request = request.header(header::CONTENT_TYPE, content_type);
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        self.send(request.body(body.into()).expect("a valid request"))
-            .await
+        self.send(testkit::http::raw_request(
+            method,
+            path,
+            content_type,
+            body,
+            headers,
+        ))
+        .await
     }
 
     /// A request with an optional JSON body and an optional bearer token.
@@ -133,24 +107,8 @@ impl TestApp {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> Response {
-        let bearer = token.map(|token| format!("Bearer {token}"));
-        let auth: Vec<(&str, &str)> = bearer
-            .iter()
-            .map(|b| ("authorization", b.as_str()))
-            .collect();
-        match body {
-            Some(body) => {
-                self.raw(
-                    method,
-                    path,
-                    Some("application/json"),
-                    body.to_string(),
-                    &auth,
-                )
-                .await
-            }
-            None => self.raw(method, path, None, Body::empty(), &auth).await,
-        }
+        self.send(testkit::http::request(method, path, body, token))
+            .await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {

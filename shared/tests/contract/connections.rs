@@ -1,6 +1,8 @@
 //! WebSocket connections: listed under their user, found by id, removed in both places, expired
 //! ones never listed.
 
+use std::borrow::Borrow;
+
 use shared::domain::{Timestamp, UserId};
 use shared::store::{Connection, Stores};
 
@@ -43,7 +45,10 @@ async fn owner(stores: &Stores, id: &str) -> Option<UserId> {
         .expect("reading a connection's owner")
 }
 
-pub async fn an_added_connection_is_listed_under_its_user(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_added_connection_is_listed_under_its_user() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let connection = open_connection(user);
 
@@ -52,7 +57,10 @@ pub async fn an_added_connection_is_listed_under_its_user(stores: &Stores) {
     assert_eq!(listed(stores, user).await, vec![connection.id]);
 }
 
-pub async fn a_connections_owner_is_found_by_its_id(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_connections_owner_is_found_by_its_id() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let connection = open_connection(user);
 
@@ -62,7 +70,10 @@ pub async fn a_connections_owner_is_found_by_its_id(stores: &Stores) {
     assert_eq!(owner(stores, &connection_id()).await, None, "an unknown id");
 }
 
-pub async fn removing_a_connection_removes_it_from_the_list_and_the_owner_lookup(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn removing_a_connection_removes_it_from_the_list_and_the_owner_lookup() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let connection = open_connection(user);
     add(stores, &connection).await;
@@ -77,7 +88,10 @@ pub async fn removing_a_connection_removes_it_from_the_list_and_the_owner_lookup
     assert_eq!(owner(stores, &connection.id).await, None);
 }
 
-pub async fn removing_an_unknown_connection_is_ok(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn removing_an_unknown_connection_is_ok() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
 
     let result = stores
@@ -88,7 +102,10 @@ pub async fn removing_an_unknown_connection_is_ok(stores: &Stores) {
     assert!(result.is_ok(), "{result:?}");
 }
 
-pub async fn removing_a_connection_twice_is_ok(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn removing_a_connection_twice_is_ok() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let connection = open_connection(user);
     add(stores, &connection).await;
@@ -103,7 +120,10 @@ pub async fn removing_a_connection_twice_is_ok(stores: &Stores) {
     assert_eq!(listed(stores, user).await, Vec::<String>::new());
 }
 
-pub async fn a_users_connections_never_appear_for_another_user(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_users_connections_never_appear_for_another_user() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let other = UserId::new();
     let mine = open_connection(user);
@@ -127,7 +147,10 @@ pub async fn a_users_connections_never_appear_for_another_user(stores: &Stores) 
     );
 }
 
-pub async fn an_expired_connection_is_not_listed(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_connection_is_not_listed() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let long_ago = Timestamp::now().plus_seconds(-3 * 3600);
     let expired = Connection {
@@ -142,7 +165,10 @@ pub async fn an_expired_connection_is_not_listed(stores: &Stores) {
     assert_eq!(listed(stores, user).await, vec![live.id]);
 }
 
-pub async fn two_connections_of_one_user_are_both_listed(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_of_one_user_are_both_listed() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let first = open_connection(user);
     let second = open_connection(user);
@@ -154,7 +180,10 @@ pub async fn two_connections_of_one_user_are_both_listed(stores: &Stores) {
     assert_eq!(listed(stores, user).await, expected);
 }
 
-pub async fn many_connections_of_one_user_are_all_listed(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_connections_of_one_user_are_all_listed() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let mut expected = Vec::new();
     for _ in 0..25 {
@@ -167,7 +196,10 @@ pub async fn many_connections_of_one_user_are_all_listed(stores: &Stores) {
     assert_eq!(listed(stores, user).await, expected);
 }
 
-pub async fn a_listed_connection_says_whose_it_is_and_when_it_was_made(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_listed_connection_says_whose_it_is_and_when_it_was_made() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let user = UserId::new();
     let connection = open_connection(user);
     add(stores, &connection).await;

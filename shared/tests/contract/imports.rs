@@ -1,9 +1,11 @@
 //! Imports from the original app: users under the same uniqueness rules, tasks idempotently with
 //! exact counts, and lists in creation order whatever the ids.
 
+use std::borrow::Borrow;
+
 use shared::domain::TaskStatus::{Done, InProgress, ToDo};
 use shared::domain::{Email, Task, TaskId, TaskStatus, Timestamp, UserId, Username};
-use shared::store::{Imported, Position, Stores};
+use shared::store::{Imported, Missing, Position, Stores};
 
 use super::{ids, list, new_task, new_user, owner, positions, random_hex, user_named};
 
@@ -32,7 +34,10 @@ fn expected(tasks: &[Task], status: Option<TaskStatus>) -> Vec<TaskId> {
     sorted.into_iter().map(|task| task.id).collect()
 }
 
-pub async fn imported_tasks_list_by_creation_time_not_by_id(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imported_tasks_list_by_creation_time_not_by_id() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = imported_tasks(owner, 9);
     let mut by_id = tasks.clone();
@@ -66,7 +71,10 @@ pub async fn imported_tasks_list_by_creation_time_not_by_id(stores: &Stores) {
     assert_eq!(one.as_ref(), Some(&tasks[4]), "read back by id, unchanged");
 }
 
-pub async fn importing_tasks_again_adds_only_the_new_ones(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn importing_tasks_again_adds_only_the_new_ones() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = imported_tasks(owner, 12);
 
@@ -93,16 +101,22 @@ pub async fn importing_tasks_again_adds_only_the_new_ones(stores: &Stores) {
     }
 }
 
-pub async fn importing_tasks_of_a_missing_owner_is_not_found(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn importing_tasks_of_a_missing_owner_is_missing_user() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let nobody = UserId::new();
     let result = stores
         .tasks
         .import_tasks(nobody, &imported_tasks(nobody, 2))
         .await;
-    super::assert_not_found(result, "tasks of nobody");
+    super::assert_missing(result, Missing::User, "tasks of nobody");
 }
 
-pub async fn imported_users_are_created_then_present_and_clashes_are_taken(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn imported_users_are_created_then_present_and_clashes_are_taken() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (first, second) = (new_user(), new_user());
     let shouting = Email::parse(first.email.as_ref().to_uppercase()).expect("an email");
     let same_email = user_named(super::unique_username(), shouting);
@@ -138,7 +152,10 @@ pub async fn imported_users_are_created_then_present_and_clashes_are_taken(store
     );
 }
 
-pub async fn an_imported_user_clashing_with_a_registered_one_is_taken(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_imported_user_clashing_with_a_registered_one_is_taken() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (registered, _) = super::registered(stores).await;
     let name_clash = user_named(registered.username.clone(), super::unique_email());
     let both = user_named(registered.username.clone(), registered.email.clone());

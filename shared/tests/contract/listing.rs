@@ -1,5 +1,6 @@
 //! Listing: newest first, limits, both directions, status filters and owner scoping.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use shared::domain::Task;
@@ -8,7 +9,10 @@ use shared::store::{Position, Stores};
 
 use super::{assert_counts, created_tasks, ids, list, new_task, newest_first, owner, positions};
 
-pub async fn an_owner_without_tasks_lists_nothing(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_owner_without_tasks_lists_nothing() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
 
     for status in [None, Some(ToDo), Some(Done)] {
@@ -26,7 +30,10 @@ pub async fn an_owner_without_tasks_lists_nothing(stores: &Stores) {
     assert_eq!((page.count, page.tasks.len(), page.more), (0, 0, false));
 }
 
-pub async fn list_is_newest_first_with_limit_and_more(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_is_newest_first_with_limit_and_more() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = created_tasks(stores, owner, ToDo, 5).await;
     assert!(
@@ -54,7 +61,10 @@ pub async fn list_is_newest_first_with_limit_and_more(stores: &Stores) {
     );
 }
 
-pub async fn list_pages_forward_with_after_and_back_with_before(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_pages_forward_with_after_and_back_with_before() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = created_tasks(stores, owner, ToDo, 5).await;
     let all = newest_first(&tasks);
@@ -87,7 +97,10 @@ pub async fn list_pages_forward_with_after_and_back_with_before(stores: &Stores)
     assert_eq!((ids(&none), none.more), (vec![], false));
 }
 
-pub async fn list_filters_by_status_with_its_own_count(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_filters_by_status_with_its_own_count() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let statuses = [ToDo, Done, InProgress, Done, ToDo, Done, ToDo];
     let mut tasks = Vec::new();
@@ -127,7 +140,10 @@ pub async fn list_filters_by_status_with_its_own_count(stores: &Stores) {
     assert_eq!((total.count, total.more), (7, true));
 }
 
-pub async fn other_owners_tasks_never_appear(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn other_owners_tasks_never_appear() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (alice, bob) = (owner(stores).await, owner(stores).await);
     let mut mine = BTreeMap::new();
     for status in [ToDo, Done, ToDo] {

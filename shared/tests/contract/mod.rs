@@ -1,17 +1,19 @@
 //! The store contract: one suite every storage implementation must pass, so that behaviour
 //! (uniqueness, ordering, counts, conflicts, token rotation) cannot drift between stores.
 //!
-//! A store's test file is `mod contract; contract_tests!(<future of a fixture>);`. The fixture is
-//! anything that borrows as a [`Stores`] (a `Stores` itself, or a struct that also keeps a temporary
-//! directory alive). Every case makes its own users with random names and never relies on global
-//! state, so the cases may share one store instance (as DynamoDB Local will).
+//! A store's test file declares `mod backend { pub async fn stores() -> F }`, where `F` borrows
+//! as a [`Stores`] (a `Stores` itself, or a struct that also keeps a temporary directory alive),
+//! and then `mod contract;`: every case is a test that takes its stores from that backend. The API
+//! and task-stream suites run on both stores the same way. Every case makes its own users with
+//! random names and never relies on global state, so the cases may share one store instance (as
+//! they do on DynamoDB Local).
 
-pub mod connections;
-pub mod imports;
-pub mod listing;
-pub mod tasks;
-pub mod tokens;
-pub mod users;
+mod connections;
+mod imports;
+mod listing;
+mod tasks;
+mod tokens;
+mod users;
 
 use std::collections::BTreeMap;
 
@@ -19,77 +21,7 @@ use shared::domain::{
     Email, PersonName, Task, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, Timestamp,
     User, UserId, Username,
 };
-use shared::store::{ListQuery, Position, RefreshToken, StoreError, Stores, TaskPage};
-
-/// Expands to one `#[tokio::test]` per contract case, each running on a fixture from `$make`
-/// (an expression giving a future whose output borrows as `Stores`; evaluated once per case).
-#[macro_export]
-macro_rules! contract_tests {
-    ($make:expr) => {
-        $crate::contract_tests!(@cases $make;
-            users::a_user_reads_back_by_id_username_and_email,
-            users::a_taken_username_and_email_are_both_reported,
-            users::a_taken_username_writes_nothing_and_leaves_the_email_free,
-            users::a_taken_email_writes_nothing_and_leaves_the_username_free,
-            users::simultaneous_registrations_of_one_username_make_one_user,
-            users::simultaneous_registrations_of_one_email_make_one_user,
-            users::record_login_sets_last_login_and_stores_a_rotatable_token,
-            users::update_user_replaces_the_user_and_refuses_a_stale_version,
-            users::a_rename_moves_the_username_guard,
-            users::an_email_change_moves_the_email_guard,
-            users::a_rename_to_a_taken_name_changes_nothing,
-            tokens::rotation_consumes_the_old_token,
-            tokens::rotating_another_users_token_is_not_found_and_leaves_it_live,
-            tokens::an_expired_token_does_not_rotate,
-            tokens::an_unknown_token_does_not_rotate,
-            tokens::a_new_session_epoch_kills_every_older_token,
-            tokens::simultaneous_rotations_of_one_token_succeed_once,
-            tokens::a_revoked_token_does_not_rotate,
-            tokens::revoking_an_unknown_token_is_ok,
-            tokens::revoking_someone_elses_token_leaves_it_working,
-            tasks::a_task_reads_back_as_created,
-            tasks::another_owners_task_is_not_found,
-            tasks::update_task_moves_the_status_counts,
-            tasks::update_task_refuses_a_stale_version,
-            tasks::updating_a_deleted_task_is_not_found,
-            tasks::delete_task_uncounts_and_a_second_delete_is_not_found,
-            tasks::delete_task_refuses_a_stale_version,
-            tasks::simultaneous_updates_of_one_task_succeed_once,
-            tasks::counts_stay_exact_after_a_mix_of_writes,
-            tasks::simultaneous_creates_are_all_counted,
-            listing::an_owner_without_tasks_lists_nothing,
-            listing::list_is_newest_first_with_limit_and_more,
-            listing::list_pages_forward_with_after_and_back_with_before,
-            listing::list_filters_by_status_with_its_own_count,
-            listing::other_owners_tasks_never_appear,
-            imports::imported_tasks_list_by_creation_time_not_by_id,
-            imports::importing_tasks_again_adds_only_the_new_ones,
-            imports::importing_tasks_of_a_missing_owner_is_not_found,
-            imports::imported_users_are_created_then_present_and_clashes_are_taken,
-            imports::an_imported_user_clashing_with_a_registered_one_is_taken,
-            connections::an_added_connection_is_listed_under_its_user,
-            connections::a_connections_owner_is_found_by_its_id,
-            connections::removing_a_connection_removes_it_from_the_list_and_the_owner_lookup,
-            connections::removing_an_unknown_connection_is_ok,
-            connections::removing_a_connection_twice_is_ok,
-            connections::a_users_connections_never_appear_for_another_user,
-            connections::an_expired_connection_is_not_listed,
-            connections::two_connections_of_one_user_are_both_listed,
-            connections::many_connections_of_one_user_are_all_listed,
-            connections::a_listed_connection_says_whose_it_is_and_when_it_was_made,
-        );
-    };
-    (@cases $make:expr; $($module:ident :: $case:ident),+ $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $case() {
-                let fixture = $make.await;
-                let stores: &::shared::store::Stores = ::std::borrow::Borrow::borrow(&fixture);
-                $crate::contract::$module::$case(stores).await;
-            }
-        )+
-    };
-}
+use shared::store::{ListQuery, Missing, Position, RefreshToken, StoreError, Stores, TaskPage};
 
 /// A random lowercase hex string of `len` (≤ 32) characters.
 pub fn random_hex(len: usize) -> String {
@@ -270,12 +202,16 @@ pub fn ids(page: &TaskPage) -> Vec<TaskId> {
     page.tasks.iter().map(|task| task.id).collect()
 }
 
-/// Panics unless `result` is `Err(NotFound)`.
+/// Panics unless `result` is `Err(Missing(missing))`.
 #[track_caller]
-pub fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+pub fn assert_missing<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    missing: Missing,
+    what: &str,
+) {
     assert!(
-        matches!(result, Err(StoreError::NotFound)),
-        "{what}: expected NotFound, got {result:?}"
+        matches!(result, Err(StoreError::Missing(m)) if m == missing),
+        "{what}: expected Missing({missing:?}), got {result:?}"
     );
 }
 

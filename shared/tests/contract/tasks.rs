@@ -1,17 +1,21 @@
 //! Tasks: reads scoped to their owner, optimistic updates and exact counts.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use shared::domain::TaskStatus::{Done, InProgress, ToDo};
-use shared::domain::{Task, TaskId, TaskTitle};
-use shared::store::{Position, Stores};
+use shared::domain::{Task, TaskId, TaskTitle, Timestamp};
+use shared::store::{Created, IdempotentCreate, Missing, Position, Stores};
 
 use super::{
-    assert_conflict, assert_counts, assert_not_found, changed_task, created_tasks, list, new_task,
+    assert_conflict, assert_counts, assert_missing, changed_task, created_tasks, list, new_task,
     owner,
 };
 
-pub async fn a_task_reads_back_as_created(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_task_reads_back_as_created() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let task = new_task(owner, InProgress);
 
@@ -27,7 +31,10 @@ pub async fn a_task_reads_back_as_created(stores: &Stores) {
     assert_eq!(unknown, None, "an id never created");
 }
 
-pub async fn another_owners_task_is_not_found(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_owners_task_is_not_found() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (alice, bob) = (owner(stores).await, owner(stores).await);
     let task = created_tasks(stores, alice, ToDo, 1).await.remove(0);
 
@@ -42,7 +49,10 @@ pub async fn another_owners_task_is_not_found(stores: &Stores) {
     );
 }
 
-pub async fn update_task_moves_the_status_counts(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn update_task_moves_the_status_counts() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = created_tasks(stores, owner, ToDo, 3).await;
     let done = changed_task(&tasks[1], |t| {
@@ -65,7 +75,10 @@ pub async fn update_task_moves_the_status_counts(stores: &Stores) {
     assert_counts(stores, owner, &expected).await;
 }
 
-pub async fn update_task_refuses_a_stale_version(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn update_task_refuses_a_stale_version() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let task = created_tasks(stores, owner, ToDo, 1).await.remove(0);
     let first = changed_task(&task, |t| t.status = InProgress);
@@ -88,7 +101,10 @@ pub async fn update_task_refuses_a_stale_version(stores: &Stores) {
     assert_counts(stores, owner, &BTreeMap::from([(first.id, first)])).await;
 }
 
-pub async fn updating_a_deleted_task_is_not_found(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn updating_a_deleted_task_is_not_found() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let task = created_tasks(stores, owner, ToDo, 1).await.remove(0);
     stores.tasks.delete_task(&task).await.expect("deleting");
@@ -98,7 +114,7 @@ pub async fn updating_a_deleted_task_is_not_found(stores: &Stores) {
         .update_task(&task, &changed_task(&task, |t| t.status = Done))
         .await;
 
-    assert_not_found(result, "updating a deleted task");
+    assert_missing(result, Missing::Task, "updating a deleted task");
     assert_eq!(
         stores.tasks.task(owner, task.id).await.expect("reading"),
         None
@@ -106,7 +122,10 @@ pub async fn updating_a_deleted_task_is_not_found(stores: &Stores) {
     assert_counts(stores, owner, &BTreeMap::new()).await;
 }
 
-pub async fn delete_task_uncounts_and_a_second_delete_is_not_found(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_task_uncounts_and_a_second_delete_is_not_found() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = created_tasks(stores, owner, Done, 2).await;
 
@@ -122,11 +141,18 @@ pub async fn delete_task_uncounts_and_a_second_delete_is_not_found(stores: &Stor
     );
     let kept = BTreeMap::from([(tasks[1].id, tasks[1].clone())]);
     assert_counts(stores, owner, &kept).await;
-    assert_not_found(stores.tasks.delete_task(&tasks[0]).await, "deleting twice");
+    assert_missing(
+        stores.tasks.delete_task(&tasks[0]).await,
+        Missing::Task,
+        "deleting twice",
+    );
     assert_counts(stores, owner, &kept).await;
 }
 
-pub async fn delete_task_refuses_a_stale_version(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_task_refuses_a_stale_version() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let task = created_tasks(stores, owner, ToDo, 1).await.remove(0);
     let updated = changed_task(&task, |t| t.status = InProgress);
@@ -144,7 +170,10 @@ pub async fn delete_task_refuses_a_stale_version(stores: &Stores) {
     assert_counts(stores, owner, &BTreeMap::from([(updated.id, updated)])).await;
 }
 
-pub async fn simultaneous_updates_of_one_task_succeed_once(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_updates_of_one_task_succeed_once() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let task = created_tasks(stores, owner, ToDo, 1).await.remove(0);
     let attempts: Vec<Task> = (0..8)
@@ -183,7 +212,10 @@ pub async fn simultaneous_updates_of_one_task_succeed_once(stores: &Stores) {
     assert_counts(stores, owner, &BTreeMap::from([(winner.id, winner)])).await;
 }
 
-pub async fn counts_stay_exact_after_a_mix_of_writes(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn counts_stay_exact_after_a_mix_of_writes() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let mut model = BTreeMap::new();
     for (status, n) in [(ToDo, 4), (InProgress, 3), (Done, 2)] {
@@ -229,7 +261,10 @@ pub async fn counts_stay_exact_after_a_mix_of_writes(stores: &Stores) {
     assert_counts(stores, owner, &model).await;
 }
 
-pub async fn simultaneous_creates_are_all_counted(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_creates_are_all_counted() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks: Vec<Task> = (0..20)
         .map(|i| new_task(owner, [ToDo, InProgress, Done][i % 3]))
@@ -253,4 +288,48 @@ pub async fn simultaneous_creates_are_all_counted(stores: &Stores) {
 
     let model: BTreeMap<TaskId, Task> = tasks.into_iter().map(|t| (t.id, t)).collect();
     assert_counts(stores, owner, &model).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_is_used_once_until_it_expires() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let owner = owner(stores).await;
+    let once = |task: Task, expires_at: Timestamp| IdempotentCreate {
+        key: "the-key".to_owned(),
+        fingerprint: "f".to_owned(),
+        task,
+        expires_at,
+    };
+    let soon = Timestamp::now().plus_seconds(2);
+    let first = once(new_task(owner, ToDo), soon);
+
+    let created = stores.tasks.create_task_once(&first).await.expect("first");
+    let repeat = once(new_task(owner, ToDo), soon);
+    let repeated = stores
+        .tasks
+        .create_task_once(&repeat)
+        .await
+        .expect("repeat");
+
+    assert_eq!(created, Created::New);
+    assert_eq!(repeated, Created::Earlier(first.clone()), "nothing written");
+    assert_eq!(
+        stores
+            .tasks
+            .task(owner, repeat.task.id)
+            .await
+            .expect("reading"),
+        None
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let later = once(new_task(owner, Done), Timestamp::now().plus_seconds(60));
+    let reused = stores
+        .tasks
+        .create_task_once(&later)
+        .await
+        .expect("after expiry");
+    assert_eq!(reused, Created::New, "an expired key is free again");
+    let page = list(stores, owner, None, 10, Position::First).await;
+    assert_eq!(page.count, 2, "the first task and the one after expiry");
 }

@@ -1,9 +1,11 @@
 //! Refresh tokens: single-use rotation, expiry, session epochs and revocation.
 
-use shared::domain::{Timestamp, User};
-use shared::store::{RefreshToken, StoreError, Stores};
+use std::borrow::Borrow;
 
-use super::{assert_not_found, changed, expired_token_for, random_hex, registered, token_for};
+use shared::domain::{Timestamp, User};
+use shared::store::{Missing, RefreshToken, StoreError, Stores};
+
+use super::{assert_missing, changed, expired_token_for, random_hex, registered, token_for};
 
 /// Rotates `old` of `user` to a fresh token, returning the fresh one.
 async fn rotate(
@@ -19,22 +21,27 @@ async fn rotate(
     Ok(new)
 }
 
-pub async fn rotation_consumes_the_old_token(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotation_consumes_the_old_token() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, first) = registered(stores).await;
 
     let second = rotate(stores, &user, &first)
         .await
         .expect("the registration's token rotates");
 
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &first).await,
+        Missing::RefreshToken,
         "reusing a consumed token",
     );
     let third = rotate(stores, &user, &second)
         .await
         .expect("the new token rotates");
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &second).await,
+        Missing::RefreshToken,
         "reusing the second token",
     );
     rotate(stores, &user, &third)
@@ -42,19 +49,29 @@ pub async fn rotation_consumes_the_old_token(stores: &Stores) {
         .expect("the chain goes on");
 }
 
-pub async fn rotating_another_users_token_is_not_found_and_leaves_it_live(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotating_another_users_token_is_not_found_and_leaves_it_live() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (owner, token) = registered(stores).await;
     let (thief, _) = registered(stores).await;
 
     let result = rotate(stores, &thief, &token).await;
 
-    assert_not_found(result, "rotating someone else's token");
+    assert_missing(
+        result,
+        Missing::RefreshToken,
+        "rotating someone else's token",
+    );
     rotate(stores, &owner, &token)
         .await
         .expect("the owner's token still rotates");
 }
 
-pub async fn an_expired_token_does_not_rotate(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_token_does_not_rotate() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     let expired = expired_token_for(&user);
     stores
@@ -63,26 +80,34 @@ pub async fn an_expired_token_does_not_rotate(stores: &Stores) {
         .await
         .expect("recording a login");
 
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &expired).await,
+        Missing::RefreshToken,
         "rotating an expired token",
     );
 }
 
-pub async fn an_unknown_token_does_not_rotate(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_token_does_not_rotate() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     let unknown = RefreshToken {
         jti: random_hex(32),
         ..token_for(&user)
     };
 
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &unknown).await,
+        Missing::RefreshToken,
         "rotating an unknown jti",
     );
 }
 
-pub async fn a_new_session_epoch_kills_every_older_token(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_session_epoch_kills_every_older_token() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, registration) = registered(stores).await;
     let login = token_for(&user);
     stores
@@ -101,12 +126,14 @@ pub async fn a_new_session_epoch_kills_every_older_token(stores: &Stores) {
         .await
         .expect("bumping the session epoch");
 
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &login).await,
+        Missing::RefreshToken,
         "a login token from before",
     );
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &rotated).await,
+        Missing::RefreshToken,
         "a rotated token from before",
     );
     let fresh = token_for(&revoked);
@@ -123,7 +150,10 @@ pub async fn a_new_session_epoch_kills_every_older_token(stores: &Stores) {
         .expect("and its successor too");
 }
 
-pub async fn simultaneous_rotations_of_one_token_succeed_once(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_rotations_of_one_token_succeed_once() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, token) = registered(stores).await;
     let replacements: Vec<RefreshToken> = (0..8).map(|_| token_for(&user)).collect();
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(replacements.len()));
@@ -153,11 +183,12 @@ pub async fn simultaneous_rotations_of_one_token_succeed_once(stores: &Stores) {
     assert_eq!(winners.len(), 1, "exactly one rotation wins: {results:?}");
     let winner = winners[0].clone();
     for result in results.into_iter().filter(Result::is_err) {
-        assert_not_found(result, "a losing rotation");
+        assert_missing(result, Missing::RefreshToken, "a losing rotation");
     }
     for loser in replacements.iter().filter(|new| new.jti != winner.jti) {
-        assert_not_found(
+        assert_missing(
             rotate(stores, &user, loser).await,
+            Missing::RefreshToken,
             "a losing rotation's token",
         );
     }
@@ -166,7 +197,10 @@ pub async fn simultaneous_rotations_of_one_token_succeed_once(stores: &Stores) {
         .expect("the winning rotation's token rotates");
 }
 
-pub async fn a_revoked_token_does_not_rotate(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_token_does_not_rotate() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, token) = registered(stores).await;
     let other = token_for(&user);
     stores
@@ -181,8 +215,9 @@ pub async fn a_revoked_token_does_not_rotate(stores: &Stores) {
         .await
         .expect("revoking a live token");
 
-    assert_not_found(
+    assert_missing(
         rotate(stores, &user, &token).await,
+        Missing::RefreshToken,
         "rotating a revoked token",
     );
     rotate(stores, &user, &other)
@@ -190,7 +225,10 @@ pub async fn a_revoked_token_does_not_rotate(stores: &Stores) {
         .expect("the user's other token is untouched");
 }
 
-pub async fn revoking_an_unknown_token_is_ok(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoking_an_unknown_token_is_ok() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, token) = registered(stores).await;
 
     stores
@@ -210,7 +248,10 @@ pub async fn revoking_an_unknown_token_is_ok(stores: &Stores) {
         .expect("revoking the same token twice");
 }
 
-pub async fn revoking_someone_elses_token_leaves_it_working(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoking_someone_elses_token_leaves_it_working() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (owner, token) = registered(stores).await;
     let (other, _) = registered(stores).await;
 

@@ -1,11 +1,13 @@
 //! Users: lookups, the username and email guards, logins and optimistic updates.
 
+use std::borrow::Borrow;
+
 use shared::domain::{PersonName, Timestamp, User, Username};
-use shared::store::{StoreError, Stores};
+use shared::store::{Missing, StoreError, Stores};
 
 use super::{
-    assert_conflict, assert_taken, changed, new_user, registered, token_for, unique_email,
-    unique_username, user_named,
+    assert_conflict, assert_missing, assert_taken, changed, new_user, registered, token_for,
+    unique_email, unique_username, user_named,
 };
 
 /// Asserts that `user` is what the store holds, by id, by username and by email.
@@ -44,13 +46,19 @@ async fn assert_absent(stores: &Stores, user: &User) {
     assert_eq!(by_email, None, "by email");
 }
 
-pub async fn a_user_reads_back_by_id_username_and_email(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_reads_back_by_id_username_and_email() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     assert_stored(stores, &user).await;
     assert_absent(stores, &new_user()).await;
 }
 
-pub async fn a_taken_username_and_email_are_both_reported(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_taken_username_and_email_are_both_reported() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (existing, _) = registered(stores).await;
     let mut copycat = user_named(existing.username.clone(), existing.email.clone());
     copycat.first_name = PersonName::parse("Eve".into()).expect("a name");
@@ -65,7 +73,10 @@ pub async fn a_taken_username_and_email_are_both_reported(stores: &Stores) {
     assert_stored(stores, &existing).await;
 }
 
-pub async fn a_taken_username_writes_nothing_and_leaves_the_email_free(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_taken_username_writes_nothing_and_leaves_the_email_free() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (existing, _) = registered(stores).await;
     let refused = user_named(existing.username.clone(), unique_email());
 
@@ -92,7 +103,10 @@ pub async fn a_taken_username_writes_nothing_and_leaves_the_email_free(stores: &
     assert_stored(stores, &later).await;
 }
 
-pub async fn a_taken_email_writes_nothing_and_leaves_the_username_free(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_taken_email_writes_nothing_and_leaves_the_username_free() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (existing, _) = registered(stores).await;
     let refused = user_named(unique_username(), existing.email.clone());
 
@@ -140,7 +154,10 @@ async fn create_all_at_once(stores: &Stores, users: &[User]) -> Vec<Result<(), S
     results
 }
 
-pub async fn simultaneous_registrations_of_one_username_make_one_user(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_registrations_of_one_username_make_one_user() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let username = unique_username();
     let users: Vec<User> = (0..8)
         .map(|_| user_named(username.clone(), unique_email()))
@@ -174,7 +191,10 @@ pub async fn simultaneous_registrations_of_one_username_make_one_user(stores: &S
     }
 }
 
-pub async fn simultaneous_registrations_of_one_email_make_one_user(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_registrations_of_one_email_make_one_user() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let email = unique_email();
     let users: Vec<User> = (0..8)
         .map(|_| user_named(unique_username(), email.clone()))
@@ -195,7 +215,10 @@ pub async fn simultaneous_registrations_of_one_email_make_one_user(stores: &Stor
     );
 }
 
-pub async fn record_login_sets_last_login_and_stores_a_rotatable_token(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn record_login_sets_last_login_and_stores_a_rotatable_token() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     assert_eq!(user.last_login, None);
     let at = Timestamp::now();
@@ -222,7 +245,10 @@ pub async fn record_login_sets_last_login_and_stores_a_rotatable_token(stores: &
         .expect("the rotated token rotates in turn");
 }
 
-pub async fn update_user_replaces_the_user_and_refuses_a_stale_version(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn update_user_replaces_the_user_and_refuses_a_stale_version() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     let renamed = changed(&user, |u| {
         u.first_name = PersonName::parse("Grace".into()).expect("a name");
@@ -243,7 +269,10 @@ pub async fn update_user_replaces_the_user_and_refuses_a_stale_version(stores: &
     assert_stored(stores, &renamed).await;
 }
 
-pub async fn a_rename_moves_the_username_guard(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rename_moves_the_username_guard() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     let new_name = unique_username();
     let renamed = changed(&user, |u| u.username = new_name.clone());
@@ -273,7 +302,10 @@ pub async fn a_rename_moves_the_username_guard(stores: &Stores) {
     assert_stored(stores, &heir).await;
 }
 
-pub async fn an_email_change_moves_the_email_guard(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_email_change_moves_the_email_guard() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     let new_email = unique_email();
     let moved = changed(&user, |u| u.email = new_email.clone());
@@ -302,7 +334,10 @@ pub async fn an_email_change_moves_the_email_guard(stores: &Stores) {
         .expect("the old email is free for someone else");
 }
 
-pub async fn a_rename_to_a_taken_name_changes_nothing(stores: &Stores) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rename_to_a_taken_name_changes_nothing() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
     let (first, _) = registered(stores).await;
     let (second, _) = registered(stores).await;
     let fresh_email = unique_email();
@@ -355,4 +390,33 @@ pub async fn a_rename_to_a_taken_name_changes_nothing(stores: &Stores) {
         "moving onto both of another user's guards",
     );
     assert_stored(stores, &second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_call_about_a_user_who_does_not_exist_says_the_user_is_missing() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let ghost = new_user();
+    let task = super::new_task(ghost.id, shared::domain::TaskStatus::ToDo);
+    let query = shared::store::ListQuery {
+        status: None,
+        limit: 10,
+        position: shared::store::Position::First,
+    };
+
+    let login = stores
+        .users
+        .record_login(&ghost, Timestamp::now(), &token_for(&ghost))
+        .await;
+    let update = stores
+        .users
+        .update_user(&ghost, &changed(&ghost, |_| {}))
+        .await;
+    let create = stores.tasks.create_task(&task).await;
+    let list = stores.tasks.list_tasks(ghost.id, &query).await;
+
+    assert_missing(login, Missing::User, "recording a login");
+    assert_missing(update, Missing::User, "updating the user");
+    assert_missing(create, Missing::User, "creating a task");
+    assert_missing(list, Missing::User, "listing tasks");
 }

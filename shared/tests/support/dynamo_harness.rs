@@ -16,9 +16,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::Value;
 use shared::AppState;
 use shared::config::AuthConfig;
@@ -26,9 +24,8 @@ use shared::http::{all_routes, app};
 use shared::store::{DynamoStore, Stores};
 
 use super::dynamo_config;
-use tower::ServiceExt;
 
-/// Records the name of every DynamoDB operation sent.
+/// Records the operation name of every DynamoDB request sent, retries included.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder(Arc<Mutex<Vec<String>>>);
 
@@ -37,8 +34,8 @@ impl Intercept for Recorder {
         "Recorder"
     }
 
-    /// Once per operation (retries are attempts of the same call).
-    fn read_after_serialization(
+    /// Once per attempt: a call the SDK retries appears once per send.
+    fn read_before_transmit(
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _: &RuntimeComponents,
@@ -164,8 +161,7 @@ impl Harness {
         let mut builder = client.config().to_builder().interceptor(calls.clone());
         if let Some(fault) = fault {
             // The SDK's own retries, with short pauses so the test is quick.
-            let retries = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-                .with_max_attempts(3)
+            let retries = shared::retry::sdk_retry_config()
                 .with_initial_backoff(std::time::Duration::from_millis(5));
             builder = builder.interceptor(fault).retry_config(retries);
         }
@@ -190,28 +186,10 @@ impl Harness {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "api.test");
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        let response = self.app.clone().oneshot(request.unwrap()).await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let json = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, json, headers)
+        let method = method.parse().expect("an HTTP method");
+        let request = testkit::http::request(method, path, body.as_ref(), token);
+        let response = testkit::http::send(&self.app, request).await;
+        (response.status, response.json, response.headers)
     }
 
     /// Sends the request and returns the DynamoDB operations it made.

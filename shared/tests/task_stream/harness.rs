@@ -173,7 +173,7 @@ impl Harness {
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-        let client = Notifier::management_client(&format!("http://{address}"), true);
+        let client = Notifier::management_client(&format!("http://{address}"), Some("test-key"));
         let client = if retries {
             client
         } else {

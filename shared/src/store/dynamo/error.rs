@@ -1,6 +1,8 @@
 //! DynamoDB failures mapped to store errors, in one place: conditions, cancelled transactions,
 //! throttling and conflicts. The adapters then decide what a failed condition means.
 
+use aws_sdk_dynamodb::config::interceptors::InterceptorContext;
+use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -21,16 +23,26 @@ pub(super) enum Failure {
     Store(StoreError),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reason {
     pub failed: bool,
     pub existed: bool,
+    /// The item as it was, when its condition failed (`ALL_OLD`).
+    pub item: Option<super::Item>,
 }
 
 impl Failure {
     /// Whether the condition of item `index` of a cancelled transaction failed.
     pub fn failed_at(&self, index: usize) -> bool {
         matches!(self, Self::Cancelled(reasons) if reasons.get(index).is_some_and(|r| r.failed))
+    }
+
+    /// Item `index` as it was when its condition failed, if it existed.
+    pub fn item_at(&self, index: usize) -> Option<&super::Item> {
+        match self {
+            Self::Cancelled(reasons) => reasons.get(index)?.item.as_ref(),
+            _ => None,
+        }
     }
 
     /// Whether item `index` existed when its condition failed.
@@ -112,7 +124,54 @@ macro_rules! conditional {
 }
 conditional!(PutItemError, UpdateItemError, DeleteItemError);
 
-/// Classifies a `TransactWriteItems` failure.
+/// The cancellation reason codes of a cancelled transaction, per item (`"None"` where an item
+/// was not the cause); `None` for any other failure.
+fn cancellation_codes(error: &TransactWriteItemsError) -> Option<Vec<&str>> {
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else {
+        return None;
+    };
+    Some(
+        cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code().unwrap_or("None"))
+            .collect(),
+    )
+}
+
+/// Tells the SDK's retry strategy which cancelled transactions are worth sending again as they
+/// are (see [`crate::retry`]): one cancelled only by a conflict with another transaction
+/// (transient), or by throttling on an item. One cancelled by a failed condition is final.
+#[derive(Debug)]
+pub(super) struct RetryCancelledTransactions;
+
+impl ClassifyRetry for RetryCancelledTransactions {
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = context.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let codes = error
+            .as_operation_error()
+            .and_then(|e| e.downcast_ref::<TransactWriteItemsError>())
+            .and_then(cancellation_codes)
+            .unwrap_or_default();
+        if codes.contains(&"ConditionalCheckFailed") {
+            RetryAction::NoActionIndicated
+        } else if codes.iter().any(|code| THROTTLED_REASONS.contains(code)) {
+            RetryAction::throttling_error()
+        } else if codes.contains(&"TransactionConflict") {
+            RetryAction::transient_error()
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "RetryCancelledTransactions"
+    }
+}
+
+/// Classifies a `TransactWriteItems` failure, after the SDK's retries.
 pub(super) fn transaction_failure(
     error: SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> Failure {
@@ -121,11 +180,10 @@ pub(super) fn transaction_failure(
     else {
         return Failure::Store(store_error(error, "writing transaction"));
     };
-    let codes: Vec<&str> = cancelled
-        .cancellation_reasons()
-        .iter()
-        .map(|r| r.code().unwrap_or("None"))
-        .collect();
+    let codes = error
+        .as_service_error()
+        .and_then(cancellation_codes)
+        .unwrap_or_default();
     if codes.iter().any(|code| THROTTLED_REASONS.contains(code)) {
         return Failure::Store(StoreError::Throttled);
     }
@@ -137,6 +195,7 @@ pub(super) fn transaction_failure(
                 .map(|r| Reason {
                     failed: r.code() == Some("ConditionalCheckFailed"),
                     existed: r.item().is_some_and(|item| !item.is_empty()),
+                    item: r.item().filter(|item| !item.is_empty()).cloned(),
                 })
                 .collect(),
         );

@@ -19,7 +19,6 @@ pub use stream::stream_record;
 use tasks::task_item;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use anyhow::Context;
 use aws_sdk_dynamodb::Client;
@@ -27,18 +26,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use self::error::{Failure, transaction_failure};
 use crate::config::{env, required_env};
-use crate::store::StoreError;
 
 type Item = HashMap<String, AttributeValue>;
-
-/// How many times a transaction cancelled by a conflict with another transaction is sent.
-const TRANSACTION_ATTEMPTS: u32 = 4;
-
-/// A random pause before retry `attempt` of a conflicting transaction: up to 10, 20, 40 ms.
-fn conflict_pause(attempt: u32) -> Duration {
-    let ceiling = 10u64 << attempt.saturating_sub(1).min(4);
-    Duration::from_millis(rand::random_range(1..=ceiling))
-}
 
 /// Where the tables are.
 ///
@@ -70,7 +59,10 @@ impl DynamoConfig {
     /// (DynamoDB Local) that endpoint with dummy credentials and region unless the environment
     /// sets real ones (see [`crate::config::aws_sdk_config`]).
     pub fn client(&self) -> Client {
-        Client::new(&self.sdk_config())
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk_config())
+            .retry_classifier(error::RetryCancelledTransactions)
+            .build();
+        Client::from_conf(config)
     }
 
     /// The AWS configuration of [`Self::client`], for other clients of the same endpoint
@@ -103,30 +95,16 @@ impl DynamoStore {
         &self.client
     }
 
-    /// Writes `items` as one transaction. DynamoDB cancels a transaction that collides with
-    /// another one on an item (`TransactionConflict`; here mostly a user's `COUNTS` item under
-    /// parallel task writes) and the SDK does not retry that, so it is retried here, after a
-    /// short jittered pause. A cancelled transaction wrote nothing, so sending it again is safe.
+    /// Writes `items` as one transaction. The SDK sends it again when it was cancelled only by a
+    /// conflict with another transaction or by throttling (see [`crate::retry`]).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failure> {
-        let mut attempt = 1;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(transaction_failure);
-            match result {
-                Err(Failure::Store(StoreError::Conflict)) if attempt < TRANSACTION_ATTEMPTS => {
-                    tracing::debug!(attempt, "transaction conflict, retrying");
-                    tokio::time::sleep(conflict_pause(attempt)).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(transaction_failure)
     }
 }
 

@@ -9,9 +9,10 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, UserId};
+use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
-    ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore, check_import,
+    Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
+    TaskStore, check_import,
 };
 
 fn key(owner: UserId, sk: String) -> Item {
@@ -135,7 +136,7 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// `owner`'s counts, read in one `BatchGetItem` with the owner's user item (strongly
-    /// consistent): `NotFound` when the owner does not exist.
+    /// consistent): `Missing(User)` when the owner does not exist.
     async fn counts_of_existing_owner(&self, owner: UserId) -> Result<TaskCounts, StoreError> {
         let read = |key: Item| {
             KeysAndAttributes::builder()
@@ -167,7 +168,7 @@ impl DynamoStore {
             .remove(&self.users)
             .is_some_and(|items| !items.is_empty());
         if !owner_exists {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Missing(Missing::User));
         }
         let counts = tables
             .remove(&self.tasks)
@@ -181,15 +182,19 @@ fn changed_or_gone(existed: bool) -> StoreError {
     if existed {
         StoreError::Conflict
     } else {
-        StoreError::NotFound
+        StoreError::Missing(Missing::Task)
     }
 }
 
-#[async_trait]
-impl TaskStore for DynamoStore {
-    #[tracing::instrument(skip_all)]
-    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
-        let items = vec![
+/// The users-table key of `owner`'s idempotency key `key`.
+fn idempotency_key(owner: UserId, key: &str) -> String {
+    format!("IDEMPOTENCY#{owner}#{key}")
+}
+
+impl DynamoStore {
+    /// The writes of a new task: the task (new), its count, and its owner's existence.
+    fn insert(&self, task: &Task) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(vec![
             tx::put(
                 &self.tasks,
                 task_item(task)?,
@@ -199,12 +204,59 @@ impl TaskStore for DynamoStore {
             )?,
             self.count(task.owner, task.status, 1)?,
             self.owner_check(task.owner)?,
-        ];
+        ])
+    }
+}
+
+#[async_trait]
+impl TaskStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
+        let items = self.insert(task)?;
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) if failure.failed_at(2) => StoreError::NotFound,
+            Failure::Cancelled(_) if failure.failed_at(2) => StoreError::Missing(Missing::User),
             Failure::Cancelled(_) => StoreError::Conflict,
             other => other.into(),
         })
+    }
+
+    /// One transaction: the task, its count, the owner's existence and the key, which may be
+    /// taken again only once its earlier use has expired (TTL deletion may lag).
+    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError> {
+        let mut items = self.insert(&create.task)?;
+        let record = Item::from([
+            (
+                "pk".to_owned(),
+                s(idempotency_key(create.task.owner, &create.key)),
+            ),
+            (
+                "record".to_owned(),
+                s(serde_json::to_string(create).context("encoding key record")?),
+            ),
+            ("expires_at".to_owned(), n(create.expires_at.unix())),
+        ]);
+        items.push(tx::put(
+            &self.users,
+            record,
+            Some("attribute_not_exists(pk) OR expires_at < :now"),
+            vec![(":now", n(Timestamp::now().unix()))],
+            vec![],
+        )?);
+        match self.transact(items).await {
+            Ok(()) => Ok(Created::New),
+            Err(failure) if failure.failed_at(3) => {
+                let earlier = failure
+                    .item_at(3)
+                    .and_then(|item| item.get("record")?.as_s().ok())
+                    .context("a used idempotency key without its record")?;
+                Ok(Created::Earlier(
+                    serde_json::from_str(earlier).context("decoding key record")?,
+                ))
+            }
+            Err(failure) if failure.failed_at(2) => Err(StoreError::Missing(Missing::User)),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
@@ -304,7 +356,7 @@ impl TaskStore for DynamoStore {
                 Err(other) => return Err(other.into()),
             };
             if failure.failed_at(pending.len() + 1) {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::Missing(Missing::User));
             }
             let before = pending.len();
             let mut index = 0;

@@ -11,7 +11,8 @@ use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
 use crate::store::{
-    IMPORT_USERS_BATCH, Imported, RefreshToken, StoreError, TokenStore, UserStore, check_batch,
+    IMPORT_USERS_BATCH, Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore,
+    check_batch,
 };
 
 fn key(pk: String) -> Item {
@@ -176,7 +177,7 @@ impl UserStore for DynamoStore {
             )?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) => StoreError::NotFound,
+            Failure::Cancelled(_) => StoreError::Missing(Missing::User),
             other => other.into(),
         })
     }
@@ -227,7 +228,7 @@ impl UserStore for DynamoStore {
             if existed {
                 StoreError::Conflict
             } else {
-                StoreError::NotFound
+                StoreError::Missing(Missing::User)
             }
         };
 
@@ -323,11 +324,11 @@ impl TokenStore for DynamoStore {
             .get(token_key(old_jti), "reading refresh token")
             .await?
         else {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Missing(Missing::RefreshToken));
         };
         let old: TokenItem = from_item(item)?;
         if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::Missing(Missing::RefreshToken));
         }
         let items = vec![
             tx::delete(
@@ -353,7 +354,7 @@ impl TokenStore for DynamoStore {
             )?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) => StoreError::NotFound,
+            Failure::Cancelled(_) => StoreError::Missing(Missing::RefreshToken),
             other => other.into(),
         })
     }

@@ -34,6 +34,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// 2: tasks are listed by creation time, then id (version 1 listed them by id).
 const LAYOUT: u64 = 2;
 const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
+/// `owner ++ key` → [`crate::store::IdempotentCreate`].
+const IDEMPOTENT_CREATES: TableDefinition<&[u8], &[u8]> =
+    TableDefinition::new("idempotent_creates");
 const CONNECTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("connections");
 const CONNECTION_OWNERS: TableDefinition<&str, &[u8]> = TableDefinition::new("connection_owners");
 

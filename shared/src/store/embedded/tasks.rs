@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::{
-    Ctx, EmbeddedStore, TASK_COUNTS, TASKS, TASKS_BY_CREATED, TASKS_BY_STATUS, USERS, decode,
-    encode,
+    Ctx, EmbeddedStore, IDEMPOTENT_CREATES, TASK_COUNTS, TASKS, TASKS_BY_CREATED, TASKS_BY_STATUS,
+    USERS, decode, encode,
 };
-use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, UserId};
+use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
-    ListQuery, Position, StoreError, TaskCounts, TaskPage, TaskStore, check_import,
+    Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
+    TaskStore, check_import,
 };
 
 fn status_byte(status: TaskStatus) -> u8 {
@@ -93,7 +94,7 @@ fn stored_task(tx: &WriteTransaction, task: &Task) -> Result<Option<Task>, Store
 
 /// Reads the stored copy of `task` and checks it is the version the caller read.
 fn check_unchanged(tx: &WriteTransaction, task: &Task) -> Result<Task, StoreError> {
-    let stored = stored_task(tx, task)?.ok_or(StoreError::NotFound)?;
+    let stored = stored_task(tx, task)?.ok_or(StoreError::Missing(Missing::Task))?;
     if stored.version != task.version {
         return Err(StoreError::Conflict);
     }
@@ -143,20 +144,49 @@ fn count(
     Ok(())
 }
 
+/// Stores a new task of an existing owner and counts it.
+fn insert(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
+    if !owner_exists(tx, task.owner)? {
+        return Err(StoreError::Missing(Missing::User));
+    }
+    if stored_task(tx, task)?.is_some() {
+        return Err(StoreError::Conflict);
+    }
+    put(tx, task)?;
+    count(tx, task.owner, |c| c.apply(task.status, 1))
+}
+
 #[async_trait]
 impl TaskStore for EmbeddedStore {
     async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
         let task = task.clone();
         self.write_task(move |tx| {
-            if !owner_exists(tx, task.owner)? {
-                return Err(StoreError::NotFound);
-            }
-            if stored_task(tx, &task)?.is_some() {
-                return Err(StoreError::Conflict);
-            }
-            put(tx, &task)?;
-            count(tx, task.owner, |c| c.apply(task.status, 1))?;
+            insert(tx, &task)?;
             Ok(((), Some((None, Some(task)))))
+        })
+        .await
+    }
+
+    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError> {
+        let create = create.clone();
+        self.write_task(move |tx| {
+            let mut table = tx.open_table(IDEMPOTENT_CREATES).ctx("opening keys")?;
+            let mut key = create.task.owner.as_uuid().as_bytes().to_vec();
+            key.extend_from_slice(create.key.as_bytes());
+            let earlier: Option<IdempotentCreate> =
+                match table.get(key.as_slice()).ctx("reading key")? {
+                    Some(bytes) => Some(decode(bytes.value())?),
+                    None => None,
+                };
+            if let Some(earlier) = earlier.filter(|e| e.expires_at > Timestamp::now()) {
+                return Ok((Created::Earlier(earlier), None));
+            }
+            table
+                .insert(key.as_slice(), encode(&create)?.as_slice())
+                .ctx("writing key")?;
+            drop(table);
+            insert(tx, &create.task)?;
+            Ok((Created::New, Some((None, Some(create.task)))))
         })
         .await
     }
@@ -203,7 +233,7 @@ impl TaskStore for EmbeddedStore {
         let tasks = tasks.to_vec();
         self.write(move |tx| {
             if !owner_exists(tx, owner)? {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::Missing(Missing::User));
             }
             let mut added = TaskCounts::default();
             for task in &tasks {
@@ -278,7 +308,7 @@ impl TaskStore for EmbeddedStore {
             }))
         })
         .await?
-        .ok_or(StoreError::NotFound)
+        .ok_or(StoreError::Missing(Missing::User))
     }
 }
 

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
 use crate::store::{
-    IMPORT_USERS_BATCH, Imported, RefreshToken, StoreError, TokenStore, UserStore, check_batch,
+    IMPORT_USERS_BATCH, Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore,
+    check_batch,
 };
 
 /// A stored refresh token: valid while the user's session epoch is still `epoch`.
@@ -165,7 +166,7 @@ impl UserStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let (id, epoch, token) = (user.id, user.session_epoch, token.clone());
         self.write(move |tx| {
-            let mut stored = get_user(tx, id)?.ok_or(StoreError::NotFound)?;
+            let mut stored = get_user(tx, id)?.ok_or(StoreError::Missing(Missing::User))?;
             stored.last_login = Some(at);
             put_user(tx, &stored)?;
             put_token(tx, &token, epoch)
@@ -176,7 +177,7 @@ impl UserStore for EmbeddedStore {
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
         let (before, after) = (before.clone(), after.clone());
         self.write(move |tx| {
-            let stored = get_user(tx, before.id)?.ok_or(StoreError::NotFound)?;
+            let stored = get_user(tx, before.id)?.ok_or(StoreError::Missing(Missing::User))?;
             if stored.version != before.version {
                 return Err(StoreError::Conflict);
             }
@@ -245,18 +246,18 @@ impl TokenStore for EmbeddedStore {
         let (old_jti, new) = (old_jti.to_owned(), new.clone());
         self.write(move |tx| {
             let current_epoch = get_user(tx, user)?
-                .ok_or(StoreError::NotFound)?
+                .ok_or(StoreError::Missing(Missing::RefreshToken))?
                 .session_epoch;
             let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
             let old: TokenRecord = match tokens.remove(old_jti.as_str()).ctx("consuming token")? {
                 Some(bytes) => decode(bytes.value())?,
-                None => return Err(StoreError::NotFound),
+                None => return Err(StoreError::Missing(Missing::RefreshToken)),
             };
             let live = old.user_id == user
                 && old.epoch == current_epoch
                 && old.expires_at > Timestamp::now().unix();
             if !live {
-                return Err(StoreError::NotFound);
+                return Err(StoreError::Missing(Missing::RefreshToken));
             }
             tokens
                 .insert(

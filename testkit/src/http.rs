@@ -1,7 +1,83 @@
-//! What an in-process request answered, and the JSON helpers the API tests read it with.
+//! Driving a router in-process, as the API tests, the DynamoDB fault and call tests and the
+//! benches do: one request builder, one sender, and what came back, with the assertions and JSON
+//! helpers the tests read it with.
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A request with a raw body, an optional content type and extra headers.
+pub fn raw_request(
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(body.into()).expect("a valid request")
+}
+
+/// A request with an optional JSON body and an optional bearer token.
+pub fn request(
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+) -> Request<Body> {
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let auth: Vec<(&str, &str)> = bearer
+        .iter()
+        .map(|b| ("authorization", b.as_str()))
+        .collect();
+    match body {
+        Some(body) => raw_request(
+            method,
+            path,
+            Some("application/json"),
+            body.to_string(),
+            &auth,
+        ),
+        None => raw_request(method, path, None, Body::empty(), &auth),
+    }
+}
+
+/// Sends `request` through a clone of `router`. Every answer of this API is JSON or empty; any
+/// other body panics, naming the status and the body.
+pub async fn send(router: &Router, request: Request<Body>) -> Response {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.expect("reading the body").to_bytes();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{} answered a body that is not JSON ({e}): {}",
+                parts.status,
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    Response {
+        status: parts.status,
+        headers: parts.headers,
+        json,
+    }
+}
 
 /// What came back: the status, the headers and the body as JSON (`Null` for an empty body).
 #[derive(Debug)]

@@ -1,0 +1,123 @@
+//! Conditional requests on a task (RFC 9110 §13): every task answer carries the task's version as a
+//! strong `ETag`; `If-Match` lets a PUT, PATCH or DELETE happen only to that version (412
+//! otherwise), and `If-None-Match` turns a GET of an unchanged task into a 304 with no body.
+//! Without these headers nothing changes. Also `Idempotency-Key`, which makes a create safe to
+//! retry.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+
+use crate::domain::Task;
+use crate::error::Error;
+
+/// A task's entity tag: its version, quoted.
+pub fn etag(task: &Task) -> [(axum::http::HeaderName, HeaderValue); 1] {
+    let value = HeaderValue::try_from(format!("\"{}\"", task.version))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    [(ETAG, value)]
+}
+
+/// Which versions a request's `If-Match` accepts: `None` when it has none, or `*` (any current
+/// task); otherwise the versions its strong entity tags name. A weak or malformed tag names none,
+/// so it can never match (RFC 9110 §13.1.1: `If-Match` compares strongly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfMatch(pub Option<Vec<u64>>);
+
+/// Which versions a request's `If-None-Match` names (weak comparison); `None` without the header.
+/// `*` matches any current task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IfNoneMatch(Option<Tags>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tags {
+    Any,
+    Versions(Vec<u64>),
+}
+
+/// The entity tags of a list header, `W/` kept or dropped.
+fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Option<Tags> {
+    let values: Vec<&HeaderValue> = headers.get_all(name).iter().collect();
+    if values.is_empty() {
+        return None;
+    }
+    let mut versions = Vec::new();
+    for value in values {
+        let Ok(text) = value.to_str() else { continue };
+        for tag in text.split(',').map(str::trim) {
+            if tag == "*" {
+                return Some(Tags::Any);
+            }
+            let tag = match tag.strip_prefix("W/") {
+                Some(weak) if weak_too => weak,
+                Some(_) => continue,
+                None => tag,
+            };
+            let version = tag
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|t| t.parse::<u64>().ok());
+            versions.extend(version);
+        }
+    }
+    Some(Tags::Versions(versions))
+}
+
+impl IfMatch {
+    /// The versions a write may apply to, for the service; `None`: any.
+    pub fn versions(&self) -> Option<&[u64]> {
+        self.0.as_deref()
+    }
+}
+
+impl IfNoneMatch {
+    /// Whether the client's copy of `task` is current (answer 304).
+    pub fn matches(&self, task: &Task) -> bool {
+        match &self.0 {
+            None => false,
+            Some(Tags::Any) => true,
+            Some(Tags::Versions(versions)) => versions.contains(&task.version),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(match tags(&parts.headers, IF_MATCH, false) {
+            None | Some(Tags::Any) => None,
+            Some(Tags::Versions(versions)) => Some(versions),
+        }))
+    }
+}
+
+/// A create's `Idempotency-Key`, if sent: 1 to 255 visible ASCII characters, else a 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let key = value.as_bytes();
+        if key.is_empty() || key.len() > 255 || !key.iter().all(u8::is_ascii_graphic) {
+            return Err(Error::BadRequest(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters.".into(),
+            ));
+        }
+        Ok(Self(Some(String::from_utf8_lossy(key).into_owned())))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(tags(&parts.headers, IF_NONE_MATCH, true)))
+    }
+}

@@ -1,0 +1,59 @@
+//! The one retry policy: what is tried again, by whom, and how many requests one write can send.
+//!
+//! Two kinds of failure are worth another try, and each is retried in exactly one layer:
+//!
+//! - **Transient failures**, which the same request may well survive when sent again unchanged:
+//!   throttling, 5xx answers, timeouts, and on DynamoDB a transaction cancelled only because
+//!   another transaction held one of its items (`TransactionConflict`; a cancelled transaction
+//!   wrote nothing). The AWS SDK retries these, [`SDK_ATTEMPTS`] sends in all per call, with its
+//!   standard exponential backoff and jitter and its retry quota (so a struggling table is not
+//!   hammered). The SDK does not know `TransactionConflict` is transient; the DynamoDB store adds a
+//!   classifier that tells it (`store::dynamo`).
+//! - **Lost races** of an optimistic write ([`crate::store::StoreError::Conflict`]): the item
+//!   changed between the read and the conditional write. Sending the same write again cannot help;
+//!   the service reads again and rebuilds it, [`WRITE_ATTEMPTS`] tries in all ([`optimistic`]),
+//!   then answers 409.
+//!
+//! So one service call sends at most [`MAX_SENDS_PER_WRITE`] write requests (`docs/DYNAMODB.md`).
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Sends per SDK call, the first included (the SDK's standard mode default, made explicit).
+pub const SDK_ATTEMPTS: u32 = 3;
+
+/// Tries of one optimistic write (read, change, conditional write) before a 409.
+pub const WRITE_ATTEMPTS: u32 = 3;
+
+/// The most write requests one service call can send.
+pub const MAX_SENDS_PER_WRITE: u32 = SDK_ATTEMPTS * WRITE_ATTEMPTS;
+
+/// The SDK's retry settings, for every AWS client here.
+pub fn sdk_retry_config() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(SDK_ATTEMPTS)
+}
+
+/// Runs one optimistic write, `attempt` reading what it changes and writing it conditionally,
+/// until it does not lose a race (`Error::Conflict`), at most [`WRITE_ATTEMPTS`] times, with a
+/// short random pause before each retry so racing writers spread out. The last answer stands.
+pub async fn optimistic<T, F>(mut attempt: impl FnMut() -> F) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(Error::Conflict) if tries < WRITE_ATTEMPTS => {
+                tokio::time::sleep(pause(tries)).await;
+                tries += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// Up to 5 ms after the first lost race, up to 10 ms after the second.
+fn pause(tries: u32) -> Duration {
+    Duration::from_millis(rand::random_range(1..=5u64 << (tries - 1).min(3)))
+}
