@@ -12,7 +12,7 @@ use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
-    TaskStore, check_import,
+    TaskStore,
 };
 
 fn key(owner: UserId, sk: String) -> Item {
@@ -26,7 +26,7 @@ fn task_key(owner: UserId, id: TaskId) -> Item {
     key(owner, format!("TASK#{id}"))
 }
 
-fn counts_key(owner: UserId) -> Item {
+pub(super) fn counts_key(owner: UserId) -> Item {
     key(owner, "COUNTS".to_owned())
 }
 
@@ -50,7 +50,7 @@ pub(crate) fn task_item(task: &Task) -> anyhow::Result<Item> {
 }
 
 /// The counts attribute of a status (the field names of [`TaskCounts`]).
-fn count_attribute(status: TaskStatus) -> &'static str {
+pub(super) fn count_attribute(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::ToDo => "to_do",
         TaskStatus::InProgress => "in_progress",
@@ -78,32 +78,8 @@ impl DynamoStore {
         )
     }
 
-    /// Adds a batch's counts, in a transaction.
-    fn add_counts(&self, owner: UserId, added: &TaskCounts) -> anyhow::Result<TransactWriteItem> {
-        let mut values = vec![(":total", n(added.total))];
-        let mut names = vec![("#total", "total")];
-        let mut expression = "ADD #total :total".to_owned();
-        for (status, name, value) in [
-            (TaskStatus::ToDo, "#to_do", ":to_do"),
-            (TaskStatus::InProgress, "#in_progress", ":in_progress"),
-            (TaskStatus::Done, "#done", ":done"),
-        ] {
-            expression.push_str(&format!(", {name} {value}"));
-            values.push((value, n(added.of(Some(status)))));
-            names.push((name, count_attribute(status)));
-        }
-        tx::update(
-            &self.tasks,
-            counts_key(owner),
-            &expression,
-            None,
-            values,
-            names,
-        )
-    }
-
     /// A transaction's check that `owner`'s user item exists.
-    fn owner_check(&self, owner: UserId) -> anyhow::Result<TransactWriteItem> {
+    pub(super) fn owner_check(&self, owner: UserId) -> anyhow::Result<TransactWriteItem> {
         tx::check(
             &self.users,
             Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
@@ -328,47 +304,8 @@ impl TaskStore for DynamoStore {
         })
     }
 
-    /// One transaction per try: the tasks not yet stored (`attribute_not_exists`), the counts
-    /// update and the owner check. Tasks a cancelled try names as already there are dropped and
-    /// the rest sent again, so a batch a crashed run already wrote costs two round trips.
-    #[tracing::instrument(skip_all, fields(tasks = tasks.len()))]
     async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
-        check_import(owner, tasks)?;
-        let mut pending: Vec<&Task> = tasks.iter().collect();
-        while !pending.is_empty() {
-            let mut added = TaskCounts::default();
-            let mut items = Vec::with_capacity(pending.len() + 2);
-            for task in &pending {
-                items.push(tx::put(
-                    &self.tasks,
-                    task_item(task)?,
-                    Some("attribute_not_exists(pk)"),
-                    vec![],
-                    vec![],
-                )?);
-                added.apply(task.status, 1);
-            }
-            items.push(self.add_counts(owner, &added)?);
-            items.push(self.owner_check(owner)?);
-            let failure = match self.transact(items).await {
-                Ok(()) => return Ok(added.total),
-                Err(failure @ Failure::Cancelled(_)) => failure,
-                Err(other) => return Err(other.into()),
-            };
-            if failure.failed_at(pending.len() + 1) {
-                return Err(StoreError::Missing(Missing::User));
-            }
-            let before = pending.len();
-            let mut index = 0;
-            pending.retain(|_| {
-                index += 1;
-                !failure.failed_at(index - 1)
-            });
-            if pending.len() == before {
-                return Err(StoreError::Conflict);
-            }
-        }
-        Ok(0)
+        self.import_task_batch(owner, tasks).await
     }
 
     /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_created` index,

@@ -10,10 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{
-    IMPORT_USERS_BATCH, Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore,
-    check_batch,
-};
+use crate::store::{Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore};
 
 fn key(pk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk))])
@@ -89,7 +86,7 @@ impl DynamoStore {
 impl DynamoStore {
     /// A new user's items, each on condition that it is absent: the user, then its username and
     /// email guards.
-    fn new_user_items(&self, user: &User) -> anyhow::Result<Vec<TransactWriteItem>> {
+    pub(super) fn new_user_items(&self, user: &User) -> anyhow::Result<Vec<TransactWriteItem>> {
         let guard = |pk: String| guard_item(pk, user.id);
         [
             user_item(user)?,
@@ -99,19 +96,6 @@ impl DynamoStore {
         .into_iter()
         .map(|item| tx::put(&self.users, item, ABSENT, vec![], vec![]))
         .collect()
-    }
-
-    /// Imports one user in its own transaction, reading what stopped it from the cancellation.
-    async fn import_user(&self, user: &User) -> Result<Imported, StoreError> {
-        match self.transact(self.new_user_items(user)?).await {
-            Ok(()) => Ok(Imported::Created),
-            Err(failure @ Failure::Cancelled(_)) if failure.failed_at(0) => Ok(Imported::Present),
-            Err(failure @ Failure::Cancelled(_)) => Ok(Imported::Taken {
-                username: failure.failed_at(1),
-                email: failure.failed_at(2),
-            }),
-            Err(other) => Err(other.into()),
-        }
     }
 }
 
@@ -182,27 +166,8 @@ impl UserStore for DynamoStore {
         })
     }
 
-    /// The whole batch in one transaction (three puts a user); if that is cancelled (a user of
-    /// an earlier run, a taken name or email), each user in a transaction of its own.
-    #[tracing::instrument(skip_all, fields(users = users.len()))]
     async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
-        check_batch(users.len(), IMPORT_USERS_BATCH)?;
-        if users.len() > 1 && !guards_repeat(users) {
-            let mut items = Vec::with_capacity(users.len() * 3);
-            for user in users {
-                items.extend(self.new_user_items(user)?);
-            }
-            match self.transact(items).await {
-                Ok(()) => return Ok(vec![Imported::Created; users.len()]),
-                Err(Failure::Cancelled(_)) => {}
-                Err(other) => return Err(other.into()),
-            }
-        }
-        let mut outcomes = Vec::with_capacity(users.len());
-        for user in users {
-            outcomes.push(self.import_user(user).await?);
-        }
-        Ok(outcomes)
+        self.import_user_batch(users).await
     }
 
     /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;
@@ -299,16 +264,6 @@ impl UserStore for DynamoStore {
             other => other.into(),
         })
     }
-}
-
-/// Whether two users of `users` would write the same guard (one transaction may not write an
-/// item twice).
-fn guards_repeat(users: &[User]) -> bool {
-    let mut seen = std::collections::HashSet::new();
-    users.iter().any(|user| {
-        !seen.insert(format!("USERNAME#{}", user.username))
-            || !seen.insert(format!("EMAIL#{}", user.email))
-    })
 }
 
 #[async_trait]
