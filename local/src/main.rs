@@ -1,7 +1,8 @@
 //! `taskmaster-local`: the whole taskmaster API on one machine, over the embedded store or
-//! DynamoDB Local.
+//! DynamoDB Local; and `taskmaster-local import-django`, the move-in from the original app.
 
 mod cors;
+mod import;
 mod management;
 mod pages;
 mod secret;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use shared::AppState;
 use shared::realtime::{Gateway, Notifier};
 
@@ -27,11 +28,28 @@ use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, Stores};
 use testkit::DynamoDbLocal;
 use testkit::schema::create_tables;
 
+/// The embedded store's file in the data directory.
+pub const DATABASE_FILE: &str = "taskmaster.redb";
+
 /// Runs every taskmaster endpoint on one local HTTP server. Data lives in DATA_DIR (or in DynamoDB
 /// Local) and survives restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and
 /// kept in DATA_DIR.
 #[derive(Debug, Parser)]
 #[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import the original Django app's database: users (old passwords keep working) and tasks.
+    ImportDjango(import::ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "TASKMASTER_ADDR", default_value = "127.0.0.1:3000")]
@@ -80,6 +98,13 @@ struct Args {
     /// DATA_DIR/dynamodb, and use it.
     #[arg(long)]
     start_dynamodb_local: bool,
+    #[command(flatten)]
+    tables: Tables,
+}
+
+/// The DynamoDB table names, for a DynamoDB endpoint.
+#[derive(Debug, clap::Args)]
+struct Tables {
     /// Users table name on DynamoDB.
     #[arg(
         long,
@@ -103,22 +128,40 @@ struct Args {
     connections_table: String,
 }
 
+impl Tables {
+    fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
+        DynamoConfig {
+            users_table: self.users_table.clone(),
+            tasks_table: self.tasks_table.clone(),
+            connections_table: self.connections_table.clone(),
+            endpoint: Some(endpoint.to_owned()),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     shared::telemetry::init("taskmaster-local");
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("taskmaster-local: {error:#}");
-            ExitCode::FAILURE
+    let cli = Cli::parse();
+    let (name, result) = match cli.command {
+        None => (
+            "taskmaster-local",
+            run(cli.serve).await.map(|()| ExitCode::SUCCESS),
+        ),
+        Some(Command::ImportDjango(args)) => {
+            ("taskmaster-local import-django", import::run(args).await)
         }
-    }
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("{name}: {error:#}");
+        ExitCode::FAILURE
+    })
 }
 
 /// Creates the data directory readable by its owner only (0700). One that already exists keeps
 /// its mode, since it may be a directory the user chose for other things too; if others can read
 /// it, a warning says so.
-fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -133,6 +176,16 @@ fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The embedded store in `data_dir` (which must exist), readable by its owner only: it holds
+/// password hashes and tokens' records.
+pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
+    let file = data_dir.join(DATABASE_FILE);
+    let store = EmbeddedStore::open(&file)?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {}", file.display()))?;
+    Ok(store)
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -167,12 +220,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let (stores, changes) = match endpoint {
         Some(endpoint) => {
-            let config = DynamoConfig {
-                users_table: args.users_table,
-                tasks_table: args.tasks_table,
-                connections_table: args.connections_table,
-                endpoint: Some(endpoint),
-            };
+            let config = args.tables.dynamo_config(&endpoint);
             let client = config.client();
             create_tables(&client, &config).await.with_context(|| {
                 format!(
@@ -190,11 +238,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             (Stores::new(DynamoStore::new(client, &config)), source)
         }
         None => {
-            let file = args.data_dir.join("taskmaster.redb");
-            let store = EmbeddedStore::open(&file)?;
-            // It holds password hashes and tokens' records: its owner's eyes only.
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("cannot restrict {}", file.display()))?;
+            let store = open_embedded(&args.data_dir)?;
             let changes = Changes::Embedded(store.subscribe());
             (Stores::new(store), changes)
         }

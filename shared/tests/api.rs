@@ -20,6 +20,7 @@ mod api {
     mod errors;
     mod headers;
     mod idempotency;
+    mod legacy;
     mod list;
     mod login;
     mod pagination;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use shared::AppState;
 use shared::auth::{JwtKeys, TokenType};
 use shared::config::AuthConfig;
-use shared::domain::{TaskId, TaskStatus, UserId};
+use shared::domain::{TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use shared::service::cursor::{Cursor, CursorKey, Direction};
 use shared::store::{EmbeddedStore, Stores};
 use testkit::http::{Response, raw_request, send};
@@ -87,7 +87,8 @@ proptest! {
     ) {
         let key = CursorKey::new(SECRET.as_bytes());
         let (owner, other) = (UserId::new(), UserId::new());
-        let cursor = Cursor { direction: Direction::Older, task: TaskId::new(), status: Some(TaskStatus::Done) };
+        let task = TaskOrder { created: Timestamp::now(), id: TaskId::new() };
+        let cursor = Cursor { direction: Direction::Older, task, status: Some(TaskStatus::Done) };
         let encoded = cursor.encode(&key, owner);
         prop_assert_eq!(Cursor::decode(&encoded, &key, other), None);
         let mut changed = encoded.clone().into_bytes();

@@ -245,3 +245,80 @@ async fn the_feed_follows_commit_order_and_each_change_is_durable_when_it_arrive
     assert_eq!(kinds(48..96, true, true), 24, "the updates");
     assert_eq!(kinds(48..96, true, false), 24, "the deletes");
 }
+
+#[tokio::test]
+async fn a_file_of_the_layout_that_listed_by_id_is_reindexed_by_creation_time() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("file.redb");
+    let user = contract::new_user();
+    // Random ids, created an hour apart: id order is not creation order.
+    let tasks: Vec<_> = [
+        TaskStatus::ToDo,
+        TaskStatus::Done,
+        TaskStatus::ToDo,
+        TaskStatus::Done,
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, status)| {
+        let mut task = contract::new_task(user.id, status);
+        task.id = shared::domain::TaskId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
+        task.date_created = Timestamp::now().plus_seconds(3600 * i as i64 - 86_400);
+        task
+    })
+    .collect();
+    {
+        let stores = Stores::new(EmbeddedStore::open(&path).expect("creating the file"));
+        stores
+            .users
+            .create_user(&user, &contract::token_for(&user))
+            .await
+            .expect("creating a user");
+        let added = stores.tasks.import_tasks(user.id, &tasks).await;
+        assert_eq!(added.expect("importing"), 4);
+    }
+    // Rewrite the file as the earlier layout left it: no layout mark, no by-created index, and
+    // by-status keys of owner, status byte and id only.
+    {
+        let db = redb::Database::create(&path).expect("opening the file raw");
+        let tx = db.begin_write().expect("a write");
+        tx.delete_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .expect("dropping meta");
+        let by_created = redb::TableDefinition::<&[u8], ()>::new("tasks_by_created");
+        tx.delete_table(by_created).expect("dropping by_created");
+        let by_status = redb::TableDefinition::<&[u8], ()>::new("tasks_by_status");
+        tx.delete_table(by_status).expect("dropping by_status");
+        {
+            let mut table = tx.open_table(by_status).expect("by_status");
+            for task in &tasks {
+                let mut key = user.id.as_uuid().as_bytes().to_vec();
+                key.push(u8::from(task.status == TaskStatus::Done) * 2);
+                key.extend_from_slice(task.id.as_uuid().as_bytes());
+                table.insert(key.as_slice(), ()).expect("an old entry");
+            }
+        }
+        tx.commit().expect("committing");
+    }
+
+    let stores = Stores::new(EmbeddedStore::open(&path).expect("reopening the file"));
+
+    let mut newest_first = tasks.clone();
+    newest_first.reverse();
+    let list = |status| ListQuery {
+        status,
+        limit: 10,
+        position: Position::First,
+    };
+    let all = stores.tasks.list_tasks(user.id, &list(None)).await;
+    assert_eq!(all.expect("listing").tasks, newest_first);
+    let done = stores
+        .tasks
+        .list_tasks(user.id, &list(Some(TaskStatus::Done)))
+        .await;
+    let want: Vec<_> = newest_first
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done)
+        .cloned()
+        .collect();
+    assert_eq!(done.expect("listing").tasks, want);
+}

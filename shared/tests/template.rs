@@ -146,13 +146,18 @@ fn tables_have_the_keys_index_and_ttl_the_store_uses() {
         })
         .collect();
     assert_eq!(keys, [("pk", "HASH"), ("sk", "RANGE")]);
-    let index = &tasks["LocalSecondaryIndexes"][0];
-    assert_eq!(index["IndexName"].as_str(), Some("by_status"));
-    assert_eq!(
-        index["KeySchema"][1]["AttributeName"].as_str(),
-        Some("status_sk")
-    );
-    assert_eq!(index["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    for (at, (name, sort_key)) in [("by_created", "created_sk"), ("by_status", "status_sk")]
+        .into_iter()
+        .enumerate()
+    {
+        let index = &tasks["LocalSecondaryIndexes"][at];
+        assert_eq!(index["IndexName"].as_str(), Some(name));
+        assert_eq!(
+            index["KeySchema"][1]["AttributeName"].as_str(),
+            Some(sort_key)
+        );
+        assert_eq!(index["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+    }
     assert_eq!(
         tasks["StreamSpecification"]["StreamViewType"].as_str(),
         Some("NEW_AND_OLD_IMAGES")

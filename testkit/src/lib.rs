@@ -1,13 +1,14 @@
 //! Development tooling that no Lambda ships, shared by `taskmaster-local` and the tests:
 //! [`DynamoDbLocal`] (starts the jar `scripts/install-tools` installed), [`schema`] (the tables as
 //! `template.yaml` declares them, created in DynamoDB Local from that same file), [`http`] (a
-//! router driven in-process), a Secrets Manager stand-in ([`secrets_manager`]), and where things
-//! are in the repository.
+//! router driven in-process), a Secrets Manager stand-in ([`secrets_manager`]), [`original`] (what
+//! the original Django app stored and issued), and where things are in the repository.
 
 pub mod cors;
 mod dynamodb_local;
 pub mod events;
 pub mod http;
+pub mod original;
 pub mod schema;
 pub mod secrets_manager;
 

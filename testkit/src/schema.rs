@@ -45,23 +45,35 @@ fn key_schema(list: &Value) -> anyhow::Result<Vec<KeySchemaElement>> {
 }
 
 /// Creates the table `logical_id` of the template under `name` unless it exists, with its
-/// keys, indexes, stream and TTL.
+/// keys, indexes, stream and TTL. An existing table must have the template's local secondary
+/// indexes (they cannot be added later): one made by an older template is refused, by name.
 pub async fn create_table(
     client: &Client,
     template: &str,
     logical_id: &str,
     name: &str,
 ) -> anyhow::Result<()> {
-    if client
-        .describe_table()
-        .table_name(name)
-        .send()
-        .await
-        .is_ok()
-    {
+    let props = table_properties(template, logical_id)?;
+    if let Ok(existing) = client.describe_table().table_name(name).send().await {
+        let has: Vec<&str> = existing
+            .table()
+            .map(|table| table.local_secondary_indexes())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|index| index.index_name())
+            .collect();
+        let wanted = props["LocalSecondaryIndexes"].as_sequence();
+        for index in wanted.into_iter().flatten() {
+            let index = text(index, "IndexName")?;
+            if !has.contains(&index) {
+                bail!(
+                    "table {name} predates its index {index}, which only a new table can have: \
+                     delete the table (with DynamoDB Local's files, DATA_DIR/dynamodb) and start again"
+                );
+            }
+        }
         return Ok(());
     }
-    let props = table_properties(template, logical_id)?;
     let mut request = client
         .create_table()
         .table_name(name)

@@ -18,7 +18,10 @@ pub enum TokenType {
     Refresh,
 }
 
-/// The claims of every token, as the original app issued them.
+/// The claims of every token, as the original app issued them. Its access tokens decode as ours
+/// when `TASKMASTER_JWT_SECRET` is its signing key, and its refresh tokens are refused because no
+/// store holds them. They carry no session epoch: a check of epochs is to read a token without one
+/// as epoch 0, the epoch imported users start with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub token_type: TokenType,

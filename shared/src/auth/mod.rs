@@ -4,4 +4,6 @@ mod jwt;
 mod password;
 
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
-pub use password::{hash_password, verify_password, verify_password_or_dummy};
+pub use password::{
+    hash_password, is_legacy_hash, rehash_password, verify_password, verify_password_or_dummy,
+};

@@ -1,7 +1,13 @@
-//! Argon2id password hashing, run off the async runtime.
+//! Argon2id password hashing, run off the async runtime; and verification of the Django
+//! `pbkdf2_sha256` hashes that users imported from the original app arrive with.
+
+use std::num::NonZeroU32;
 
 use anyhow::Context;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use aws_lc_rs::pbkdf2;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 use crate::domain::Password;
 
@@ -12,7 +18,13 @@ fn hasher() -> Argon2<'static> {
 
 /// Hashes a new password into a PHC string.
 pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
-    let plain = password.expose().to_owned();
+    rehash_password(password.expose()).await
+}
+
+/// Hashes a password that has just been proven against a legacy hash: it was chosen under the
+/// original app's rules, so it need not pass [`Password::parse`].
+pub async fn rehash_password(plain: &str) -> anyhow::Result<String> {
+    let plain = plain.to_owned();
     tokio::task::spawn_blocking(move || {
         hasher()
             .hash_password(plain.as_bytes())
@@ -23,7 +35,17 @@ pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
     .context("password hashing task")?
 }
 
-/// Whether `plain` matches the PHC string `hash`.
+/// Django's PBKDF2 hash prefix: `pbkdf2_sha256$<iterations>$<salt>$<base64 of the key>`.
+const DJANGO_PBKDF2: &str = "pbkdf2_sha256$";
+
+/// Whether `hash` is the original app's kind, to be replaced by argon2id at the next login that
+/// proves the password.
+pub fn is_legacy_hash(hash: &str) -> bool {
+    hash.starts_with(DJANGO_PBKDF2)
+}
+
+/// Whether `plain` matches `hash`: an argon2id PHC string, or a Django `pbkdf2_sha256` hash.
+/// Anything else stored (Django's unusable `!…` password) matches nothing, after the same work.
 pub async fn verify_password(plain: &str, hash: &str) -> anyhow::Result<bool> {
     let (plain, hash) = (plain.to_owned(), hash.to_owned());
     tokio::task::spawn_blocking(move || verify_blocking(&plain, &hash))
@@ -49,6 +71,13 @@ pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow
 }
 
 fn verify_blocking(plain: &str, hash: &str) -> anyhow::Result<bool> {
+    if let Some(django) = hash.strip_prefix(DJANGO_PBKDF2) {
+        return Ok(verify_django(plain, django));
+    }
+    if !hash.starts_with("$argon2") {
+        let _ = verify_blocking(plain, DUMMY_HASH);
+        return Ok(false);
+    }
     let parsed = argon2::PasswordHash::new(hash)
         .map_err(|e| anyhow::anyhow!("stored hash is malformed: {e}"))?;
     match hasher().verify_password(plain.as_bytes(), &parsed) {
@@ -56,6 +85,28 @@ fn verify_blocking(plain: &str, hash: &str) -> anyhow::Result<bool> {
         Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
         Err(e) => Err(anyhow::anyhow!("verifying password: {e}")),
     }
+}
+
+/// PBKDF2-HMAC-SHA256 of the UTF-8 password over the salt's ASCII bytes, compared in constant
+/// time with the stored key; `false` for a malformed hash too.
+fn verify_django(plain: &str, hash: &str) -> bool {
+    let mut parts = hash.splitn(3, '$');
+    let (Some(iterations), Some(salt), Some(key)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let (Ok(iterations), Ok(key)) = (iterations.parse::<NonZeroU32>(), STANDARD.decode(key)) else {
+        return false;
+    };
+    let algorithm = pbkdf2::PBKDF2_HMAC_SHA256;
+    pbkdf2::verify(
+        algorithm,
+        iterations,
+        salt.as_bytes(),
+        plain.as_bytes(),
+        &key,
+    )
+    .is_ok()
 }
 
 /// The hash an unknown user's login is verified against: argon2id of a random, forgotten password,
@@ -79,6 +130,33 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn django_pbkdf2_hashes_verify_their_password_only() {
+        // Computed independently: Python's hashlib.pbkdf2_hmac("sha256", ...), base64.
+        let hashes = [
+            "pbkdf2_sha256$1000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=",
+            "pbkdf2_sha256$390000$seasalt$8xBlGd3jVgvJ+92hWPxi5ww0uuAuAnKgC45eudxro7c=",
+        ];
+        for hash in hashes {
+            assert!(is_legacy_hash(hash));
+            assert!(verify_password("lètmein", hash).await.unwrap(), "{hash}");
+            assert!(!verify_password("letmein", hash).await.unwrap(), "{hash}");
+        }
+        for malformed in [
+            "pbkdf2_sha256$x$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=",
+            "pbkdf2_sha256$1000$seasalt",
+            "pbkdf2_sha256$1000$seasalt$not base64",
+            "!unusable-django-password",
+            "",
+        ] {
+            assert!(
+                !verify_password("lètmein", malformed).await.unwrap(),
+                "{malformed}"
+            );
+        }
+        assert!(!is_legacy_hash(DUMMY_HASH));
     }
 
     #[test]

@@ -5,7 +5,9 @@ mod time;
 mod user;
 mod validation;
 
-pub use task::{Task, TaskChange, TaskDescription, TaskId, TaskStatus, TaskTitle, TaskView};
+pub use task::{
+    Task, TaskChange, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, TaskView,
+};
 pub use time::Timestamp;
 pub use user::{Email, Password, PersonName, User, UserId, Username};
-pub use validation::FieldErrors;
+pub use validation::{FieldErrors, non_null};

@@ -27,15 +27,36 @@ impl TaskId {
     pub fn as_uuid(&self) -> &Uuid {
         &self.0
     }
+}
 
-    /// The id just before this one in sort order (a position, not a task).
+/// Where a task stands in its owner's list: by creation time, then by id. Imported tasks keep
+/// the original app's random (UUIDv4) ids, so the id alone does not order a list; for new tasks
+/// (UUIDv7) both orders agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TaskOrder {
+    #[serde(rename = "t")]
+    pub created: Timestamp,
+    #[serde(rename = "k")]
+    pub id: TaskId,
+}
+
+impl TaskOrder {
+    /// The position just before this one (a position, not a task).
     pub fn predecessor(&self) -> Self {
-        Self(Uuid::from_u128(self.0.as_u128().saturating_sub(1)))
+        let id = Uuid::from_u128(self.id.0.as_u128().saturating_sub(1));
+        Self {
+            id: TaskId(id),
+            ..*self
+        }
     }
 
-    /// The id just after this one in sort order (a position, not a task).
+    /// The position just after this one (a position, not a task).
     pub fn successor(&self) -> Self {
-        Self(Uuid::from_u128(self.0.as_u128().saturating_add(1)))
+        let id = Uuid::from_u128(self.id.0.as_u128().saturating_add(1));
+        Self {
+            id: TaskId(id),
+            ..*self
+        }
     }
 }
 
@@ -147,6 +168,16 @@ pub struct Task {
     pub date_created: Timestamp,
     pub last_updated: Timestamp,
     pub version: u64,
+}
+
+impl Task {
+    /// Where this task stands in its owner's list.
+    pub fn order(&self) -> TaskOrder {
+        TaskOrder {
+            created: self.date_created,
+            id: self.id,
+        }
+    }
 }
 
 /// A committed task write, as a store publishes it: `before` absent for a create, `after` absent

@@ -21,9 +21,20 @@ impl Timestamp {
         self.0.timestamp()
     }
 
+    /// Microseconds since the Unix epoch (exact: timestamps hold no finer digits).
+    pub fn unix_micros(&self) -> i64 {
+        self.0.timestamp_micros()
+    }
+
     /// This instant moved by `seconds`.
     pub fn plus_seconds(&self, seconds: i64) -> Self {
         Self(self.0 + chrono::Duration::seconds(seconds))
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(value: DateTime<Utc>) -> Self {
+        Self(value.trunc_subsecs(6))
     }
 }
 

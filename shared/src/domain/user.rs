@@ -40,10 +40,25 @@ impl std::fmt::Display for UserId {
     }
 }
 
-/// 4–30 letters, digits or `_`, stored lowercased: `Ada_L` and `ada_l` are one name.
+/// 4–30 letters, digits or `_`, stored lowercased: `Ada_L` and `ada_l` are one name. Accounts
+/// imported from the original app may keep a name of its wider shape ([`Username::existing`]),
+/// so that is what a stored name is read with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(try_from = "StoredName", into = "String")]
 pub struct Username(String);
+
+/// A username as read back from a store.
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct StoredName(String);
+
+impl TryFrom<StoredName> for Username {
+    type Error = String;
+
+    fn try_from(value: StoredName) -> Result<Self, String> {
+        Self::existing(value.0)
+    }
+}
 
 impl Username {
     pub fn parse(value: String) -> Result<Self, String> {
@@ -55,6 +70,20 @@ impl Username {
             );
         }
         Ok(Self(value.to_ascii_lowercase()))
+    }
+
+    /// A name that may already exist: today's names, and the original app's (Django's rule:
+    /// 1–150 letters, digits and `_ . @ + -`), lowercased. For finding and keeping existing
+    /// accounts only; a new or changed name must pass [`Username::parse`].
+    pub fn existing(value: String) -> Result<Self, String> {
+        check_length(&value, 1, 150)?;
+        if !value
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_.@+-".contains(c))
+        {
+            return Err("Enter a valid username.".into());
+        }
+        Ok(Self(value.to_lowercase()))
     }
 }
 
@@ -199,6 +228,25 @@ mod tests {
                 "{bad} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn existing_names_may_have_the_original_apps_shape() {
+        for (name, folded) in [
+            ("First.Last", "first.last"),
+            ("a+b@x-y", "a+b@x-y"),
+            ("Ada_L0", "ada_l0"),
+        ] {
+            assert_eq!(Username::existing(name.into()).unwrap().as_ref(), folded);
+        }
+        for bad in ["", "has space", "semi;colon", &"a".repeat(151)] {
+            assert!(
+                Username::existing(bad.into()).is_err(),
+                "{bad} should be refused"
+            );
+        }
+        let stored: Username = serde_json::from_str("\"first.last\"").unwrap();
+        assert_eq!(stored.as_ref(), "first.last");
     }
 
     #[test]

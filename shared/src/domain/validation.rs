@@ -23,11 +23,11 @@ impl FieldErrors {
     }
 
     /// Parses a required field, recording "required" when absent or the parser's message when invalid.
-    pub fn required<T>(
+    pub fn required<R, T>(
         &mut self,
         field: &str,
-        raw: Option<String>,
-        parse: impl FnOnce(String) -> Result<T, String>,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<T> {
         match raw {
             Some(raw) => self.check(field, parse(raw)),
@@ -40,11 +40,11 @@ impl FieldErrors {
 
     /// Parses an optional field: `None` when absent, `Some(None)` when present but invalid
     /// (then recorded). `.flatten()` gives the value when only validity matters.
-    pub fn optional<T>(
+    pub fn optional<R, T>(
         &mut self,
         field: &str,
-        raw: Option<String>,
-        parse: impl FnOnce(String) -> Result<T, String>,
+        raw: Option<R>,
+        parse: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<Option<T>> {
         raw.map(|raw| self.check(field, parse(raw)))
     }
@@ -66,6 +66,14 @@ impl FieldErrors {
     pub fn fields(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
+}
+
+/// `parse` for a field that may be left out but not sent as `null` (read as `Option<String>`,
+/// `None` being the `null`), with the original API's message.
+pub fn non_null<T>(
+    parse: impl FnOnce(String) -> Result<T, String>,
+) -> impl FnOnce(Option<String>) -> Result<T, String> {
+    move |value| parse(value.ok_or_else(|| "This field may not be null.".to_owned())?)
 }
 
 /// Checks a string's length in characters against `min..=max`, with the original API's messages.

@@ -8,6 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
+use utoipa::IntoParams;
 
 use crate::domain::Task;
 use crate::error::Error;
@@ -121,3 +122,33 @@ impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
         Ok(Self(tags(&parts.headers, IF_NONE_MATCH, true)))
     }
 }
+
+/// `Idempotency-Key`, as documented ([`IdempotencyKey`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+pub struct IdempotencyKeyParam(
+    /// A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes this
+    /// create safe to retry: the same key and fields within 24 hours create one task.
+    #[param(value_type = Option<String>, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
+    pub Option<String>,
+);
+
+/// `If-Match`, as documented ([`IfMatch`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("If-Match"), parameter_in = Header)]
+pub struct IfMatchParam(
+    /// Apply the change only if the task is still at this version (its `ETag`); 412 otherwise.
+    /// Without it, the change applies to whatever version is current.
+    #[param(value_type = Option<String>, example = "\"3\"")]
+    pub Option<String>,
+);
+
+/// `If-None-Match`, as documented ([`IfNoneMatch`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("If-None-Match"), parameter_in = Header)]
+pub struct IfNoneMatchParam(
+    /// The `ETag` of the copy the client holds: if the task is still at that version the answer
+    /// is 304 with no body.
+    #[param(value_type = Option<String>, example = "\"3\"")]
+    pub Option<String>,
+);

@@ -81,6 +81,16 @@ fn type_errors<T: DeserializeOwned>(
     errors
 }
 
+/// Reads a body field that may be absent (`None`), `null` (`Some(None)`) or a value, for use
+/// with `#[serde(default, deserialize_with = "nullable")]`.
+pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// The caller, authenticated by `Authorization: Bearer <access token>`.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser(pub UserId);

@@ -103,8 +103,10 @@ impl TryFrom<ProfileRequest> for ProfileChanges {
     fn try_from(body: ProfileRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let changes = ProfileChanges {
+            // Checked in full by the service when it changes: an imported account may send
+            // back its own legacy-shaped name unchanged.
             username: errors
-                .optional("username", body.username, Username::parse)
+                .optional("username", body.username, Username::existing)
                 .flatten(),
             email: errors.optional("email", body.email, Email::parse).flatten(),
             first_name: errors

@@ -11,15 +11,17 @@ use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::conditional::{IdempotencyKey, IfMatch, IfNoneMatch, etag};
+use super::conditional::{
+    IdempotencyKey, IdempotencyKeyParam, IfMatch, IfMatchParam, IfNoneMatch, IfNoneMatchParam, etag,
+};
 use super::error::Message;
-use super::extract::{AppJson, AuthUser, TaskPath};
+use super::extract::{AppJson, AuthUser, TaskPath, nullable};
 use super::openapi::{
     BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, TaskNotFound,
 };
 use super::route;
 use crate::AppState;
-use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView};
+use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, non_null};
 use crate::error::{Error, Result};
 use crate::service::tasks::{NewTask, PageRequest, TaskChanges};
 
@@ -53,19 +55,22 @@ pub fn delete() -> Router<AppState> {
 }
 
 /// Create and update bodies: every field optional here; create requires a title. Updates change
-/// only the fields sent.
+/// only the fields sent. A field sent as `null` is a 400 naming it, as the original app answered.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TaskRequest {
     /// Trimmed of surrounding whitespace.
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
     #[schema(examples("Buy milk"))]
-    title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    title: Option<Option<String>>,
     /// `""` when a task is created without one.
     #[schema(value_type = String, required = false, max_length = 10000)]
-    description: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    description: Option<Option<String>>,
     /// `TO DO` when a task is created without one.
     #[schema(value_type = TaskStatus, required = false)]
-    status_task: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    status_task: Option<Option<String>>,
 }
 
 /// The create body's schema: a [`TaskRequest`] with `title` required.
@@ -95,13 +100,17 @@ impl TryFrom<TaskRequest> for TaskChanges {
         let mut errors = FieldErrors::default();
         let changes = TaskChanges {
             title: errors
-                .optional("title", body.title, TaskTitle::parse)
+                .optional("title", body.title, non_null(TaskTitle::parse))
                 .flatten(),
             description: errors
-                .optional("description", body.description, TaskDescription::parse)
+                .optional(
+                    "description",
+                    body.description,
+                    non_null(TaskDescription::parse),
+                )
                 .flatten(),
             status: errors
-                .optional("status_task", body.status_task, TaskStatus::parse)
+                .optional("status_task", body.status_task, non_null(TaskStatus::parse))
                 .flatten(),
         };
         errors.into_result().map(|()| changes)
@@ -113,12 +122,16 @@ impl TryFrom<TaskRequest> for NewTask {
 
     fn try_from(body: TaskRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let title = errors.required("title", body.title, TaskTitle::parse);
+        let title = errors.required("title", body.title, non_null(TaskTitle::parse));
         let description = errors
-            .optional("description", body.description, TaskDescription::parse)
+            .optional(
+                "description",
+                body.description,
+                non_null(TaskDescription::parse),
+            )
             .flatten();
         let status = errors
-            .optional("status_task", body.status_task, TaskStatus::parse)
+            .optional("status_task", body.status_task, non_null(TaskStatus::parse))
             .flatten();
         match title {
             Some(title) if errors.is_empty() => Ok(NewTask {
@@ -250,36 +263,6 @@ pub(crate) async fn delete_task(
         message: "Task deleted successfully",
     }))
 }
-
-/// `Idempotency-Key`, as documented ([`IdempotencyKey`] reads it).
-#[derive(IntoParams)]
-#[into_params(names("Idempotency-Key"), parameter_in = Header)]
-pub struct IdempotencyKeyParam(
-    /// A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes this
-    /// create safe to retry: the same key and fields within 24 hours create one task.
-    #[param(value_type = Option<String>, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
-    pub Option<String>,
-);
-
-/// `If-Match`, as documented ([`IfMatch`] reads it).
-#[derive(IntoParams)]
-#[into_params(names("If-Match"), parameter_in = Header)]
-pub struct IfMatchParam(
-    /// Apply the change only if the task is still at this version (its `ETag`); 412 otherwise.
-    /// Without it, the change applies to whatever version is current.
-    #[param(value_type = Option<String>, example = "\"3\"")]
-    pub Option<String>,
-);
-
-/// `If-None-Match`, as documented ([`IfNoneMatch`] reads it).
-#[derive(IntoParams)]
-#[into_params(names("If-None-Match"), parameter_in = Header)]
-pub struct IfNoneMatchParam(
-    /// The `ETag` of the copy the client holds: if the task is still at that version the answer
-    /// is 304 with no body.
-    #[param(value_type = Option<String>, example = "\"3\"")]
-    pub Option<String>,
-);
 
 /// The `{id}` of a task route, as documented ([`TaskPath`] reads it).
 #[derive(IntoParams)]

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use crate::auth::{
-    JwtKeys, TokenPair, TokenType, hash_password, verify_password, verify_password_or_dummy,
+    JwtKeys, TokenPair, TokenType, hash_password, is_legacy_hash, rehash_password, verify_password,
+    verify_password_or_dummy,
 };
 use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
 use crate::error::{Error, Result};
@@ -22,7 +23,8 @@ pub struct NewUser {
     pub last_name: PersonName,
 }
 
-/// Profile fields to change; `None` leaves a field as it is.
+/// Profile fields to change; `None` leaves a field as it is. A `username` may have an existing
+/// name's wider shape ([`Username::existing`]); a changed one must pass [`Username::parse`].
 #[derive(Debug, Default)]
 pub struct ProfileChanges {
     pub username: Option<Username>,
@@ -86,23 +88,16 @@ impl AccountService {
     /// `InvalidCredentials`, after the same amount of hashing work.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, login: &str, password: &str) -> Result<(User, TokenPair)> {
-        let user = if login.contains('@') {
-            match Email::parse(login.to_owned()) {
-                Ok(email) => self.users.user_by_email(&email).await?,
-                Err(_) => None,
-            }
-        } else {
-            match Username::parse(login.to_owned()) {
-                Ok(name) => self.users.user_by_username(&name).await?,
-                Err(_) => None,
-            }
-        };
+        let user = self.find_login(login).await?;
         let valid =
             verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str()))
                 .await?;
         let (Some(mut user), true) = (user, valid) else {
             return Err(Error::InvalidCredentials);
         };
+        if is_legacy_hash(&user.password_hash) {
+            user = self.upgrade_hash(user, password).await?;
+        }
         let pair = self.jwt.issue_pair(user.id)?;
         let now = Timestamp::now();
         self.users
@@ -116,6 +111,38 @@ impl AccountService {
         Ok((user, pair))
     }
 
+    /// The account a login names: by email when it reads as one (and someone has it), else by
+    /// username, in any case, including the original app's wider shapes (`first.last`,
+    /// `a+b@host`): a looser rule than registration's, for finding existing names only.
+    async fn find_login(&self, login: &str) -> Result<Option<User>> {
+        if login.contains('@')
+            && let Ok(email) = Email::parse(login.to_owned())
+            && let Some(user) = self.users.user_by_email(&email).await?
+        {
+            return Ok(Some(user));
+        }
+        match Username::existing(login.to_owned()) {
+            Ok(name) => Ok(self.users.user_by_username(&name).await?),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Replaces an imported user's legacy hash by an argon2id hash of the password just proven.
+    /// A concurrent change to the user wins: the upgrade then waits for the next login.
+    async fn upgrade_hash(&self, user: User, password: &str) -> Result<User> {
+        let mut after = user.clone();
+        after.password_hash = rehash_password(password).await?;
+        after.version += 1;
+        match self.users.update_user(&user, &after).await {
+            Ok(()) => {
+                tracing::info!(user_id = %user.id, "legacy password hash upgraded to argon2id");
+                Ok(after)
+            }
+            Err(StoreError::Conflict | StoreError::Missing(_)) => Ok(user),
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// The user behind a valid access token; a token of a user who no longer exists gets nothing.
     pub async fn profile(&self, id: UserId) -> Result<User> {
         self.users.user(id).await?.ok_or(Error::InvalidToken)
@@ -127,7 +154,11 @@ impl AccountService {
         retry::optimistic(|| async move {
             let before = self.profile(id).await?;
             let mut after = before.clone();
-            if let Some(username) = &changes.username {
+            if let Some(username) = &changes.username
+                && *username != before.username
+            {
+                // A new name follows today's rules, whatever the shape of the old one.
+                Username::parse(username.to_string()).map_err(|e| Error::field("username", e))?;
                 after.username = username.clone();
             }
             if let Some(email) = &changes.email {

@@ -1,4 +1,5 @@
-//! Opaque page cursors: a small JSON record (a task id, a direction, the status filter), base64url
+//! Opaque page cursors: a small JSON record (a task's list position: its creation time and id; a
+//! direction; the status filter), base64url
 //! encoded and signed with HMAC-SHA256 together with the listing's owner, so a client can follow
 //! them but neither read nor forge them, nor use them in another user's listing.
 
@@ -7,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{TaskId, TaskStatus, UserId};
+use crate::domain::{TaskOrder, TaskStatus, UserId};
 use crate::store::Position;
 
 /// Which way a cursor reads from its task.
@@ -26,8 +27,8 @@ pub enum Direction {
 pub struct Cursor {
     #[serde(rename = "d")]
     pub direction: Direction,
-    #[serde(rename = "k")]
-    pub task: TaskId,
+    #[serde(flatten)]
+    pub task: TaskOrder,
     #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TaskStatus>,
 }
@@ -94,9 +95,13 @@ mod tests {
     fn a_cursor_round_trips_and_anything_else_is_refused() {
         let key = CursorKey::new(b"a-secret");
         let owner = UserId::new();
+        let position = |id| TaskOrder {
+            created: crate::domain::Timestamp::now(),
+            id,
+        };
         let cursor = Cursor {
             direction: Direction::Newer,
-            task: TaskId::new(),
+            task: position(crate::domain::TaskId::new()),
             status: Some(TaskStatus::Done),
         };
         let encoded = cursor.encode(&key, owner);
@@ -113,7 +118,7 @@ mod tests {
         );
 
         let forged = Cursor {
-            task: TaskId::new(),
+            task: position(crate::domain::TaskId::new()),
             ..cursor
         };
         let (_, tag) = encoded.split_once('.').unwrap();

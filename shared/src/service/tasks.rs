@@ -217,11 +217,11 @@ impl TaskService {
             task,
             status,
         };
-        let older_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Older, t.id));
-        let newer_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Newer, t.id));
+        let older_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Older, t.order()));
+        let newer_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Newer, t.order()));
         let (first, last) = (page.tasks.first(), page.tasks.last());
         // A page emptied by deletes still links back to where it came from, including the task
-        // its cursor named (cursors are exclusive, so the bound moves to the neighbouring id).
+        // its cursor named (cursors are exclusive, so the bound moves to the neighbouring position).
         let (next, previous) = match position {
             Position::First => (older_than(last).filter(|_| page.more), None),
             Position::After(from) => (

@@ -60,17 +60,18 @@ pub struct Registered {
 #[derive(Clone)]
 pub struct TestApp {
     router: Router,
+    /// The app's storage, for seeding what the API cannot make (imported accounts).
+    pub stores: shared::store::Stores,
 }
 
 impl TestApp {
     /// A fresh app over fresh, empty storage of the store this test crate runs on.
     pub async fn new() -> Self {
-        let state = shared::AppState::new(
-            crate::backend::stores().await,
-            &AuthConfig::with_secret(SECRET),
-        );
+        let stores = crate::backend::stores().await;
+        let state = shared::AppState::new(stores.clone(), &AuthConfig::with_secret(SECRET));
         Self {
             router: shared::http::app(shared::http::all_routes(), state),
+            stores,
         }
     }
 

@@ -3,11 +3,11 @@
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
-use shared::domain::TaskId;
+use shared::domain::Task;
 use shared::domain::TaskStatus::{Done, InProgress, ToDo};
 use shared::store::{Position, Stores};
 
-use super::{assert_counts, created_tasks, ids, list, new_task, newest_first, owner};
+use super::{assert_counts, created_tasks, ids, list, new_task, newest_first, owner, positions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_owner_without_tasks_lists_nothing() {
@@ -19,7 +19,14 @@ async fn an_owner_without_tasks_lists_nothing() {
         let page = list(stores, owner, status, 10, Position::First).await;
         assert_eq!((page.count, page.tasks.len(), page.more), (0, 0, false));
     }
-    let page = list(stores, owner, None, 10, Position::After(TaskId::new())).await;
+    let page = list(
+        stores,
+        owner,
+        None,
+        10,
+        Position::After(new_task(owner, ToDo).order()),
+    )
+    .await;
     assert_eq!((page.count, page.tasks.len(), page.more), (0, 0, false));
 }
 
@@ -61,31 +68,32 @@ async fn list_pages_forward_with_after_and_back_with_before() {
     let owner = owner(stores).await;
     let tasks = created_tasks(stores, owner, ToDo, 5).await;
     let all = newest_first(&tasks);
+    let at = positions(&tasks);
 
-    let second = list(stores, owner, None, 2, Position::After(all[1])).await;
+    let second = list(stores, owner, None, 2, Position::After(at[1])).await;
     assert_eq!(
         (second.count, ids(&second), second.more),
         (5, all[2..4].to_vec(), true)
     );
-    let last = list(stores, owner, None, 2, Position::After(all[3])).await;
+    let last = list(stores, owner, None, 2, Position::After(at[3])).await;
     assert_eq!((ids(&last), last.more), (all[4..].to_vec(), false));
-    let beyond = list(stores, owner, None, 2, Position::After(all[4])).await;
+    let beyond = list(stores, owner, None, 2, Position::After(at[4])).await;
     assert_eq!(
         (beyond.count, ids(&beyond), beyond.more),
         (5, vec![], false)
     );
 
     // Back from the last page gives the page before it, still newest first.
-    let back = list(stores, owner, None, 2, Position::Before(all[4])).await;
+    let back = list(stores, owner, None, 2, Position::Before(at[4])).await;
     assert_eq!(
         (back.count, ids(&back), back.more),
         (5, all[2..4].to_vec(), true)
     );
-    let front = list(stores, owner, None, 2, Position::Before(all[2])).await;
+    let front = list(stores, owner, None, 2, Position::Before(at[2])).await;
     assert_eq!((ids(&front), front.more), (all[..2].to_vec(), false));
-    let short = list(stores, owner, None, 10, Position::Before(all[3])).await;
+    let short = list(stores, owner, None, 10, Position::Before(at[3])).await;
     assert_eq!((ids(&short), short.more), (all[..3].to_vec(), false));
-    let none = list(stores, owner, None, 2, Position::Before(all[0])).await;
+    let none = list(stores, owner, None, 2, Position::Before(at[0])).await;
     assert_eq!((ids(&none), none.more), (vec![], false));
 }
 
@@ -99,12 +107,9 @@ async fn list_filters_by_status_with_its_own_count() {
     for status in statuses {
         tasks.extend(created_tasks(stores, owner, status, 1).await);
     }
-    let done: Vec<TaskId> = tasks
-        .iter()
-        .rev()
-        .filter(|t| t.status == Done)
-        .map(|t| t.id)
-        .collect();
+    let done_tasks: Vec<Task> = tasks.iter().filter(|t| t.status == Done).cloned().collect();
+    let done = newest_first(&done_tasks);
+    let done_at = positions(&done_tasks);
 
     let page = list(stores, owner, Some(Done), 10, Position::First).await;
     assert_eq!(
@@ -118,12 +123,12 @@ async fn list_filters_by_status_with_its_own_count() {
         (first.count, ids(&first), first.more),
         (3, done[..1].to_vec(), true)
     );
-    let rest = list(stores, owner, Some(Done), 5, Position::After(done[0])).await;
+    let rest = list(stores, owner, Some(Done), 5, Position::After(done_at[0])).await;
     assert_eq!(
         (rest.count, ids(&rest), rest.more),
         (3, done[1..].to_vec(), false)
     );
-    let back = list(stores, owner, Some(Done), 1, Position::Before(done[2])).await;
+    let back = list(stores, owner, Some(Done), 1, Position::Before(done_at[2])).await;
     assert_eq!(
         (back.count, ids(&back), back.more),
         (3, done[1..2].to_vec(), true)
@@ -160,7 +165,7 @@ async fn other_owners_tasks_never_appear() {
             .iter()
             .all(|task| task.owner == bob && !mine.contains_key(&task.id))
     );
-    let newest_of_alice = *mine.keys().next_back().expect("a task");
+    let newest_of_alice = mine.values().map(Task::order).max().expect("a task");
     let after = list(stores, bob, None, 100, Position::Before(newest_of_alice)).await;
     assert!(after.tasks.iter().all(|task| task.owner == bob));
 }

@@ -9,6 +9,7 @@
 //! they do on DynamoDB Local).
 
 mod connections;
+mod imports;
 mod listing;
 mod tasks;
 mod tokens;
@@ -17,8 +18,8 @@ mod users;
 use std::collections::BTreeMap;
 
 use shared::domain::{
-    Email, PersonName, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, User,
-    UserId, Username,
+    Email, PersonName, Task, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, Timestamp,
+    User, UserId, Username,
 };
 use shared::store::{ListQuery, Missing, Position, RefreshToken, StoreError, Stores, TaskPage};
 
@@ -152,6 +153,11 @@ pub async fn owner(stores: &Stores) -> UserId {
 /// The ids of `tasks` (given oldest first), newest first.
 pub fn newest_first(tasks: &[Task]) -> Vec<TaskId> {
     tasks.iter().rev().map(|task| task.id).collect()
+}
+
+/// The list positions of `tasks` (given oldest first), newest first.
+pub fn positions(tasks: &[Task]) -> Vec<TaskOrder> {
+    tasks.iter().rev().map(Task::order).collect()
 }
 
 /// Asserts that `owner`'s total and per-status counts, and full listings, match `expected`.

@@ -265,3 +265,32 @@ async fn revoking_someone_elses_token_leaves_it_working() {
         .await
         .expect("the owner's token still rotates");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_call_about_a_user_who_does_not_exist_says_the_user_is_missing() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let ghost = super::new_user();
+    let task = super::new_task(ghost.id, shared::domain::TaskStatus::ToDo);
+    let query = shared::store::ListQuery {
+        status: None,
+        limit: 10,
+        position: shared::store::Position::First,
+    };
+
+    let login = stores
+        .users
+        .record_login(&ghost, Timestamp::now(), &token_for(&ghost))
+        .await;
+    let update = stores
+        .users
+        .update_user(&ghost, &changed(&ghost, |_| {}))
+        .await;
+    let create = stores.tasks.create_task(&task).await;
+    let list = stores.tasks.list_tasks(ghost.id, &query).await;
+
+    assert_missing(login, Missing::User, "recording a login");
+    assert_missing(update, Missing::User, "updating the user");
+    assert_missing(create, Missing::User, "creating a task");
+    assert_missing(list, Missing::User, "listing tasks");
+}

@@ -11,6 +11,7 @@
 
 mod connections;
 mod error;
+mod import;
 mod stream;
 mod tasks;
 mod users;

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Task, TaskId, TaskStatus, Timestamp, UserId};
+use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
     TaskStore,
@@ -26,23 +26,31 @@ fn task_key(owner: UserId, id: TaskId) -> Item {
     key(owner, format!("TASK#{id}"))
 }
 
-fn counts_key(owner: UserId) -> Item {
+pub(super) fn counts_key(owner: UserId) -> Item {
     key(owner, "COUNTS".to_owned())
 }
 
-fn status_sk(status: TaskStatus, id: TaskId) -> String {
-    format!("{}#{id}", status.as_str())
+/// The `by_created` index's sort key: `<date_created>#<id>`. Timestamps are fixed-width RFC 3339
+/// in UTC, so the strings sort as the times do.
+fn created_sk(order: &TaskOrder) -> String {
+    format!("{}#{}", order.created, order.id)
+}
+
+/// The `by_status` index's sort key: `<STATUS>#<date_created>#<id>`.
+fn status_sk(status: TaskStatus, order: &TaskOrder) -> String {
+    format!("{}#{}", status.as_str(), created_sk(order))
 }
 
 pub(crate) fn task_item(task: &Task) -> anyhow::Result<Item> {
     let mut item = to_item(task)?;
     item.extend(task_key(task.owner, task.id));
-    item.insert("status_sk".into(), s(status_sk(task.status, task.id)));
+    item.insert("created_sk".into(), s(created_sk(&task.order())));
+    item.insert("status_sk".into(), s(status_sk(task.status, &task.order())));
     Ok(item)
 }
 
 /// The counts attribute of a status (the field names of [`TaskCounts`]).
-fn count_attribute(status: TaskStatus) -> &'static str {
+pub(super) fn count_attribute(status: TaskStatus) -> &'static str {
     match status {
         TaskStatus::ToDo => "to_do",
         TaskStatus::InProgress => "in_progress",
@@ -70,6 +78,17 @@ impl DynamoStore {
         )
     }
 
+    /// A transaction's check that `owner`'s user item exists.
+    pub(super) fn owner_check(&self, owner: UserId) -> anyhow::Result<TransactWriteItem> {
+        tx::check(
+            &self.users,
+            Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
+            "attribute_exists(pk)",
+            vec![],
+            vec![],
+        )
+    }
+
     /// Moves one task from one status count to another, in a transaction.
     fn recount(
         &self,
@@ -93,7 +112,7 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// `owner`'s counts, read in one `BatchGetItem` with the owner's user item (strongly
-    /// consistent): `NotFound` when the owner does not exist.
+    /// consistent): `Missing(User)` when the owner does not exist.
     async fn counts_of_existing_owner(&self, owner: UserId) -> Result<TaskCounts, StoreError> {
         let read = |key: Item| {
             KeysAndAttributes::builder()
@@ -160,13 +179,7 @@ impl DynamoStore {
                 vec![],
             )?,
             self.count(task.owner, task.status, 1)?,
-            tx::check(
-                &self.users,
-                Item::from([("pk".to_owned(), s(format!("USER#{}", task.owner)))]),
-                "attribute_exists(pk)",
-                vec![],
-                vec![],
-            )?,
+            self.owner_check(task.owner)?,
         ])
     }
 }
@@ -291,8 +304,12 @@ impl TaskStore for DynamoStore {
         })
     }
 
-    /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_status` index
-    /// when filtering);
+    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
+        self.import_task_batch(owner, tasks).await
+    }
+
+    /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_created` index,
+    /// or `by_status` when filtering);
     /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
         let counts = self.counts_of_existing_owner(owner).await?;
@@ -302,21 +319,29 @@ impl TaskStore for DynamoStore {
             Position::After(id) => (true, Some(id)),
             Position::Before(id) => (false, Some(id)),
         };
-        let mut start = from.map(|id| {
-            let mut start = task_key(owner, id);
-            if let Some(status) = query.status {
-                start.insert("status_sk".into(), s(status_sk(status, id)));
-            }
+        let (index, sort_key) = match query.status {
+            Some(_) => ("by_status", "status_sk"),
+            None => ("by_created", "created_sk"),
+        };
+        let mut start = from.map(|order: TaskOrder| {
+            let mut start = task_key(owner, order.id);
+            let position = match query.status {
+                Some(status) => status_sk(status, &order),
+                None => created_sk(&order),
+            };
+            start.insert(sort_key.into(), s(position));
             start
         });
-        let (index, sort_key, prefix) = match query.status {
+        // The COUNTS item has neither index key, so both indexes hold tasks only.
+        let (condition, prefix) = match query.status {
             Some(status) => (
-                Some("by_status"),
-                "status_sk",
-                format!("{}#", status.as_str()),
+                "pk = :pk AND begins_with(status_sk, :prefix)",
+                Some(format!("{}#", status.as_str())),
             ),
-            None => (None, "sk", "TASK#".to_owned()),
+            None => ("pk = :pk", None),
         };
+        let mut values = Item::from([(":pk".to_owned(), s(format!("USER#{owner}")))]);
+        values.extend(prefix.map(|prefix| (":prefix".to_owned(), s(prefix))));
         let wanted = query.limit + 1;
         let mut items = Vec::with_capacity(wanted);
         loop {
@@ -324,10 +349,9 @@ impl TaskStore for DynamoStore {
                 .client
                 .query()
                 .table_name(&self.tasks)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression(format!("pk = :pk AND begins_with({sort_key}, :prefix)"))
-                .expression_attribute_values(":pk", s(format!("USER#{owner}")))
-                .expression_attribute_values(":prefix", s(prefix.clone()))
+                .index_name(index)
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
                 .scan_index_forward(!newest_first)
                 .consistent_read(true)
                 .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))

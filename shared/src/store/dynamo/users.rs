@@ -4,13 +4,13 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::KeysAndAttributes;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{Missing, RefreshToken, StoreError, TokenStore, UserStore};
+use crate::store::{Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore};
 
 fn key(pk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk))])
@@ -87,34 +87,34 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A new user's items, each on condition that it is absent: the user, then its username and
+    /// email guards.
+    pub(super) fn new_user_items(&self, user: &User) -> anyhow::Result<Vec<TransactWriteItem>> {
+        let guard = |pk: String| guard_item(pk, user.id);
+        [
+            user_item(user)?,
+            guard(format!("USERNAME#{}", user.username)),
+            guard(format!("EMAIL#{}", user.email)),
+        ]
+        .into_iter()
+        .map(|item| tx::put(&self.users, item, ABSENT, vec![], vec![]))
+        .collect()
+    }
+}
+
 #[async_trait]
 impl UserStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn create_user(&self, user: &User, token: &RefreshToken) -> Result<(), StoreError> {
-        let items = vec![
-            tx::put(&self.users, user_item(user)?, ABSENT, vec![], vec![])?,
-            tx::put(
-                &self.users,
-                guard_item(format!("USERNAME#{}", user.username), user.id),
-                ABSENT,
-                vec![],
-                vec![],
-            )?,
-            tx::put(
-                &self.users,
-                guard_item(format!("EMAIL#{}", user.email), user.id),
-                ABSENT,
-                vec![],
-                vec![],
-            )?,
-            tx::put(
-                &self.users,
-                token_item(token, user.session_epoch)?,
-                None,
-                vec![],
-                vec![],
-            )?,
-        ];
+        let mut items = self.new_user_items(user)?;
+        items.push(tx::put(
+            &self.users,
+            token_item(token, user.session_epoch)?,
+            None,
+            vec![],
+            vec![],
+        )?);
         self.transact(items).await.map_err(|failure| match failure {
             Failure::Cancelled(_) if failure.failed_at(1) || failure.failed_at(2) => {
                 StoreError::Taken {
@@ -168,6 +168,10 @@ impl UserStore for DynamoStore {
             Failure::Cancelled(_) => StoreError::Missing(Missing::User),
             other => other.into(),
         })
+    }
+
+    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
+        self.import_user_batch(users).await
     }
 
     /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;

@@ -1,10 +1,10 @@
 //! The embedded store: redb, an ACID key-value store in one file (or in memory, for tests).
 //!
 //! Tables mirror the DynamoDB model: users by id, guard tables mapping a case-folded username or
-//! email to its user, refresh tokens by jti, tasks by (owner, id), a by-status index, and one
-//! counts row per user. Each trait method is one redb transaction, so each is atomic; writes
-//! share their fsync with the writes running beside them (`commit`), and reads see only what is
-//! durable.
+//! email to its user, refresh tokens by jti, tasks by (owner, id), two list indexes (by creation
+//! time, and by status then creation time), and one counts row per user. Each trait method is one
+//! redb transaction, so each is atomic; writes share their fsync with the writes running beside
+//! them (`commit`), and reads see only what is durable.
 
 mod commit;
 mod connections;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use redb::backends::InMemoryBackend;
-use redb::{Database, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Serialize, de::DeserializeOwned};
 
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -30,7 +30,12 @@ const USERNAMES: TableDefinition<&str, &[u8]> = TableDefinition::new("usernames"
 const EMAILS: TableDefinition<&str, &[u8]> = TableDefinition::new("emails");
 const REFRESH_TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("refresh_tokens");
 const TASKS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tasks");
+const TASKS_BY_CREATED: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_created");
 const TASKS_BY_STATUS: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_by_status");
+/// The layout version of a database file (`"layout"`); see [`LAYOUT`].
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// 2: tasks are listed by creation time, then id (version 1 listed them by id).
+const LAYOUT: u64 = 2;
 const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
 /// `owner ++ key` → [`crate::store::IdempotentCreate`].
 const IDEMPOTENT_CREATES: TableDefinition<&[u8], &[u8]> =
@@ -74,7 +79,8 @@ impl EmbeddedStore {
         Self::init(db)
     }
 
-    /// Creates every table, and drops refresh tokens that expired while the store was closed.
+    /// Creates every table, brings an older file's indexes up to [`LAYOUT`], and drops refresh
+    /// tokens that expired while the store was closed.
     fn init(db: Database) -> anyhow::Result<Self> {
         let tx = db.begin_write().context("opening tables")?;
         {
@@ -82,7 +88,14 @@ impl EmbeddedStore {
             tx.open_table(USERNAMES)?;
             tx.open_table(EMAILS)?;
             tx.open_table(TASKS)?;
+            tx.open_table(TASKS_BY_CREATED)?;
             tx.open_table(TASKS_BY_STATUS)?;
+            let mut meta = tx.open_table(META)?;
+            let layout = meta.get("layout")?.map(|v| v.value());
+            if layout.is_none_or(|layout| layout < LAYOUT) {
+                tasks::rebuild_indexes(&tx)?;
+                meta.insert("layout", LAYOUT)?;
+            }
             tx.open_table(TASK_COUNTS)?;
             tx.open_table(CONNECTIONS)?;
             tx.open_table(CONNECTION_OWNERS)?;

@@ -6,13 +6,13 @@ use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
 
 use super::{
-    Ctx, EmbeddedStore, IDEMPOTENT_CREATES, TASK_COUNTS, TASKS, TASKS_BY_STATUS, USERS, decode,
-    encode,
+    Ctx, EmbeddedStore, IDEMPOTENT_CREATES, TASK_COUNTS, TASKS, TASKS_BY_CREATED, TASKS_BY_STATUS,
+    USERS, decode, encode,
 };
-use crate::domain::{Task, TaskId, TaskStatus, Timestamp, UserId};
+use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
-    TaskStore,
+    TaskStore, check_import,
 };
 
 fn status_byte(status: TaskStatus) -> u8 {
@@ -23,25 +23,72 @@ fn status_byte(status: TaskStatus) -> u8 {
     }
 }
 
-/// `owner ++ [status] ++ id` in the index, `owner ++ id` in the tasks table.
-fn key(owner: UserId, status: Option<TaskStatus>, id: &[u8; 16]) -> Vec<u8> {
+/// `owner ++ id`: a task, in the tasks table.
+fn task_key(owner: UserId, id: &[u8; 16]) -> Vec<u8> {
     let mut key = owner.as_uuid().as_bytes().to_vec();
-    key.extend(status.map(status_byte));
     key.extend_from_slice(id);
     key
 }
 
-fn task_key(task: &Task) -> Vec<u8> {
-    key(task.owner, None, task.id.as_uuid().as_bytes())
+/// `owner ++ [status] ++ created ++ id`: a list position, in the by-created index (no status) or
+/// the by-status index. `created` is big-endian microseconds with the sign bit flipped, so the
+/// bytes sort as the times do.
+fn order_key(owner: UserId, status: Option<TaskStatus>, order: &TaskOrder) -> Vec<u8> {
+    let mut key = owner.as_uuid().as_bytes().to_vec();
+    key.extend(status.map(status_byte));
+    let created = order.created.unix_micros().cast_unsigned() ^ (1 << 63);
+    key.extend_from_slice(&created.to_be_bytes());
+    key.extend_from_slice(order.id.as_uuid().as_bytes());
+    key
 }
 
-fn index_key(task: &Task) -> Vec<u8> {
-    key(task.owner, Some(task.status), task.id.as_uuid().as_bytes())
+/// The lowest or highest key of a listing (`fill` 0x00 or 0xff after the prefix).
+fn listing_bound(owner: UserId, status: Option<TaskStatus>, fill: u8) -> Vec<u8> {
+    let mut key = owner.as_uuid().as_bytes().to_vec();
+    key.extend(status.map(status_byte));
+    key.extend_from_slice(&[fill; 24]);
+    key
+}
+
+fn stored_key(task: &Task) -> Vec<u8> {
+    task_key(task.owner, task.id.as_uuid().as_bytes())
+}
+
+/// Writes the list entries of `task`, or removes them.
+fn index(tx: &WriteTransaction, task: &Task, present: bool) -> Result<(), StoreError> {
+    for (table, status) in [
+        (TASKS_BY_CREATED, None),
+        (TASKS_BY_STATUS, Some(task.status)),
+    ] {
+        let mut table = tx.open_table(table).ctx("opening index")?;
+        let key = order_key(task.owner, status, &task.order());
+        if present {
+            table.insert(key.as_slice(), ()).ctx("writing index")?;
+        } else {
+            table.remove(key.as_slice()).ctx("deleting index entry")?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds both list indexes from the tasks table: for a database written before tasks were
+/// listed by creation time (its by-status keys had no time in them).
+pub(super) fn rebuild_indexes(tx: &WriteTransaction) -> Result<(), StoreError> {
+    tx.delete_table(TASKS_BY_STATUS).ctx("dropping index")?;
+    tx.delete_table(TASKS_BY_CREATED).ctx("dropping index")?;
+    tx.open_table(TASKS_BY_STATUS).ctx("creating index")?;
+    tx.open_table(TASKS_BY_CREATED).ctx("creating index")?;
+    let tasks = tx.open_table(TASKS).ctx("opening tasks")?;
+    for entry in tasks.iter().ctx("reading tasks")? {
+        let (_, bytes) = entry.ctx("reading task")?;
+        index(tx, &decode::<Task>(bytes.value())?, true)?;
+    }
+    Ok(())
 }
 
 fn stored_task(tx: &WriteTransaction, task: &Task) -> Result<Option<Task>, StoreError> {
     let tasks = tx.open_table(TASKS).ctx("opening tasks")?;
-    let found = tasks.get(task_key(task).as_slice()).ctx("reading task")?;
+    let found = tasks.get(stored_key(task).as_slice()).ctx("reading task")?;
     Ok(found.map(|bytes| decode(bytes.value())).transpose()?)
 }
 
@@ -57,25 +104,25 @@ fn check_unchanged(tx: &WriteTransaction, task: &Task) -> Result<Task, StoreErro
 fn put(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
     let mut tasks = tx.open_table(TASKS).ctx("opening tasks")?;
     tasks
-        .insert(task_key(task).as_slice(), encode(task)?.as_slice())
+        .insert(stored_key(task).as_slice(), encode(task)?.as_slice())
         .ctx("writing task")?;
-    let mut index = tx.open_table(TASKS_BY_STATUS).ctx("opening index")?;
-    index
-        .insert(index_key(task).as_slice(), ())
-        .ctx("writing index")?;
-    Ok(())
+    index(tx, task, true)
 }
 
 fn remove(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
     tx.open_table(TASKS)
         .ctx("opening tasks")?
-        .remove(task_key(task).as_slice())
+        .remove(stored_key(task).as_slice())
         .ctx("deleting task")?;
-    let mut index = tx.open_table(TASKS_BY_STATUS).ctx("opening index")?;
-    index
-        .remove(index_key(task).as_slice())
-        .ctx("deleting index entry")?;
-    Ok(())
+    index(tx, task, false)
+}
+
+fn owner_exists(tx: &WriteTransaction, owner: UserId) -> Result<bool, StoreError> {
+    let users = tx.open_table(USERS).ctx("opening users")?;
+    let found = users
+        .get(owner.as_uuid().as_bytes().as_slice())
+        .ctx("reading owner")?;
+    Ok(found.is_some())
 }
 
 /// Applies `change` to `owner`'s counts.
@@ -99,12 +146,7 @@ fn count(
 
 /// Stores a new task of an existing owner and counts it.
 fn insert(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
-    let users = tx.open_table(USERS).ctx("opening users")?;
-    if users
-        .get(task.owner.as_uuid().as_bytes().as_slice())
-        .ctx("reading owner")?
-        .is_none()
-    {
+    if !owner_exists(tx, task.owner)? {
         return Err(StoreError::Missing(Missing::User));
     }
     if stored_task(tx, task)?.is_some() {
@@ -152,7 +194,7 @@ impl TaskStore for EmbeddedStore {
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
         self.read(move |tx| {
             let tasks = tx.open_table(TASKS)?;
-            let found = tasks.get(key(owner, None, id.as_uuid().as_bytes()).as_slice())?;
+            let found = tasks.get(task_key(owner, id.as_uuid().as_bytes()).as_slice())?;
             found.map(|bytes| decode(bytes.value())).transpose()
         })
         .await
@@ -186,6 +228,30 @@ impl TaskStore for EmbeddedStore {
         .await
     }
 
+    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
+        check_import(owner, tasks)?;
+        let tasks = tasks.to_vec();
+        self.write(move |tx| {
+            if !owner_exists(tx, owner)? {
+                return Err(StoreError::Missing(Missing::User));
+            }
+            let mut added = TaskCounts::default();
+            for task in &tasks {
+                if stored_task(tx, task)?.is_none() {
+                    put(tx, task)?;
+                    added.apply(task.status, 1);
+                }
+            }
+            count(tx, owner, |counts| {
+                for status in TaskStatus::ALL {
+                    counts.apply(status, added.of(Some(status)).cast_signed());
+                }
+            })?;
+            Ok(added.total)
+        })
+        .await
+    }
+
     async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
         let query = *query;
         self.read(move |tx| {
@@ -203,31 +269,32 @@ impl TaskStore for EmbeddedStore {
                 Some(bytes) => decode(bytes.value())?,
                 None => TaskCounts::default(),
             };
-            let lowest = key(owner, query.status, &[0; 16]);
-            let highest = key(owner, query.status, &[0xff; 16]);
-            let at = |id: TaskId| key(owner, query.status, id.as_uuid().as_bytes());
+            let lowest = listing_bound(owner, query.status, 0);
+            let highest = listing_bound(owner, query.status, 0xff);
+            let at = |order: TaskOrder| order_key(owner, query.status, &order);
             let (lower, upper, newest_first) = match query.position {
                 Position::First => (Bound::Included(lowest), Bound::Included(highest), true),
-                Position::After(id) => (Bound::Included(lowest), Bound::Excluded(at(id)), true),
-                Position::Before(id) => (Bound::Excluded(at(id)), Bound::Included(highest), false),
+                Position::After(at_) => (Bound::Included(lowest), Bound::Excluded(at(at_)), true),
+                Position::Before(at_) => {
+                    (Bound::Excluded(at(at_)), Bound::Included(highest), false)
+                }
             };
             let bounds = (
                 lower.as_ref().map(Vec::as_slice),
                 upper.as_ref().map(Vec::as_slice),
             );
-            // The last 16 bytes of either key are the task id.
-            let ids: Vec<[u8; 16]> = if query.status.is_some() {
-                let index = tx.open_table(TASKS_BY_STATUS)?;
-                collect_ids(index.range::<&[u8]>(bounds)?, newest_first, query.limit + 1)?
-            } else {
-                let tasks = tx.open_table(TASKS)?;
-                collect_ids(tasks.range::<&[u8]>(bounds)?, newest_first, query.limit + 1)?
+            // The last 16 bytes of either index's keys are the task id.
+            let table = match query.status {
+                Some(_) => TASKS_BY_STATUS,
+                None => TASKS_BY_CREATED,
             };
+            let index = tx.open_table(table)?;
+            let ids = collect_ids(index.range::<&[u8]>(bounds)?, newest_first, query.limit + 1)?;
             let more = ids.len() > query.limit;
             let tasks_table = tx.open_table(TASKS)?;
             let mut tasks = Vec::with_capacity(query.limit);
             for id in ids.iter().take(query.limit) {
-                let bytes = tasks_table.get(key(owner, None, id).as_slice())?;
+                let bytes = tasks_table.get(task_key(owner, id).as_slice())?;
                 let bytes = bytes.ok_or_else(|| anyhow::anyhow!("index entry without its task"))?;
                 tasks.push(decode::<Task>(bytes.value())?);
             }

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{Missing, RefreshToken, StoreError, TokenStore, UserStore};
+use crate::store::{
+    IMPORT_USERS_BATCH, Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore,
+    check_batch,
+};
 
 /// A stored refresh token: valid while the user's session epoch is still `epoch`.
 #[derive(Serialize, Deserialize)]
@@ -200,6 +203,33 @@ impl UserStore for EmbeddedStore {
                     .ctx("freeing email")?;
             }
             put_user(tx, &after)
+        })
+        .await
+    }
+
+    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
+        check_batch(users.len(), IMPORT_USERS_BATCH)?;
+        let users = users.to_vec();
+        self.write(move |tx| {
+            let mut outcomes = Vec::with_capacity(users.len());
+            for user in &users {
+                if get_user(tx, user.id)?.is_some() {
+                    outcomes.push(Imported::Present);
+                    continue;
+                }
+                let name = Some(user.username.as_ref());
+                match claim_guards(tx, user.id, name, Some(user.email.as_ref())) {
+                    Ok(()) => {
+                        put_user(tx, user)?;
+                        outcomes.push(Imported::Created);
+                    }
+                    Err(StoreError::Taken { username, email }) => {
+                        outcomes.push(Imported::Taken { username, email });
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            Ok(outcomes)
         })
         .await
     }

@@ -1,0 +1,96 @@
+//! What an import did, row by row where it matters: every row not imported with its reason,
+//! notes on rows brought over with a change, and the totals.
+
+use std::fmt;
+
+/// Rows of one table.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Rows in the source.
+    pub source: u64,
+    /// Written by this run (a dry run: would be written).
+    pub imported: u64,
+    /// Already in the target from an earlier run.
+    pub present: u64,
+    /// Not imported; each has its line under `refused`.
+    pub refused: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub dry_run: bool,
+    pub users: Tally,
+    pub tasks: Tally,
+    refused: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    pub fn new(dry_run: bool, users: u64, tasks: u64) -> Self {
+        let tally = |source| Tally {
+            source,
+            ..Tally::default()
+        };
+        Self {
+            dry_run,
+            users: tally(users),
+            tasks: tally(tasks),
+            ..Self::default()
+        }
+    }
+
+    /// A user not imported, and why.
+    pub fn refuse_user(&mut self, label: &str, why: &str) {
+        self.users.refused += 1;
+        self.refused.push(format!("user {label}: {why}"));
+    }
+
+    /// A task not imported, and why.
+    pub fn refuse_task(&mut self, id: &str, why: &str) {
+        self.tasks.refused += 1;
+        self.refused.push(format!("task {id}: {why}"));
+    }
+
+    /// Something an operator should know about a row that was imported.
+    pub fn note(&mut self, line: String) {
+        self.notes.push(line);
+    }
+
+    /// Whether every row of the source is in the target (or would be, for a dry run).
+    pub fn complete(&self) -> bool {
+        self.refused.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (done, there) = if self.dry_run {
+            ("to import", "already there")
+        } else {
+            ("imported", "already there")
+        };
+        for (name, tally) in [("users", self.users), ("tasks", self.tasks)] {
+            writeln!(
+                f,
+                "{name}: {} in the source: {} {done}, {} {there}, {} not imported",
+                tally.source, tally.imported, tally.present, tally.refused
+            )?;
+        }
+        if !self.refused.is_empty() {
+            writeln!(f, "not imported ({}):", self.refused.len())?;
+            for line in &self.refused {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        if !self.notes.is_empty() {
+            writeln!(f, "notes ({}):", self.notes.len())?;
+            for line in &self.notes {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        if self.dry_run {
+            writeln!(f, "dry run: nothing was written")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,255 @@
+//! The original app's SQLite database, read only: its users and tasks in the order the import
+//! writes them, each row turned into our domain values or into the reason it cannot be.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, Row};
+use shared::domain::{
+    Email, PersonName, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, User,
+    UserId, Username,
+};
+
+/// The columns the import reads, per table (see the original app's model).
+const USER_COLUMNS: &str = "id, username, email, password, first_name, last_name, last_login, \
+    date_joined, last_updated, is_superuser, is_active";
+const TASK_COLUMNS: &str =
+    "id, user_id, title, description, status_task, date_created, last_updated";
+
+/// What a user stored as its password in Django when it has none it can log in with.
+pub const UNUSABLE_PASSWORD: &str = "!";
+
+/// A user row: how the report names it, and the user or why it cannot be imported, with a note
+/// about how it was brought over when that needs saying.
+#[derive(Debug)]
+pub struct UserRow {
+    pub label: String,
+    pub user: Result<User, String>,
+    pub note: Option<String>,
+}
+
+/// A task row: its id as stored, its owner's (`None`: an ownerless task), and the task (owned
+/// by that owner, or by nobody yet) or why it cannot be imported.
+#[derive(Debug)]
+pub struct TaskRow {
+    pub label: String,
+    pub owner: Option<UserId>,
+    pub task: Result<Task, String>,
+}
+
+pub struct Source {
+    connection: Connection,
+}
+
+impl Source {
+    /// Opens `path` read-only and checks it has the original app's two tables.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if !path.is_file() {
+            bail!("{} is not a file", path.display());
+        }
+        let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("opening {}", path.display()))?;
+        for (table, columns) in [
+            ("accounts_user", USER_COLUMNS),
+            ("taskmanager_task", TASK_COLUMNS),
+        ] {
+            connection
+                .prepare(&format!("SELECT {columns} FROM {table} LIMIT 0"))
+                .with_context(|| {
+                    format!(
+                        "{} is not the original app's database (table {table} with {columns})",
+                        path.display()
+                    )
+                })?;
+        }
+        Ok(Self { connection })
+    }
+
+    /// How many users and tasks the database holds.
+    pub fn counts(&self) -> anyhow::Result<(u64, u64)> {
+        let count = |table: &str| {
+            self.connection
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                    row.get::<_, i64>(0)
+                })
+                .map(i64::cast_unsigned)
+                .with_context(|| format!("counting {table}"))
+        };
+        Ok((count("accounts_user")?, count("taskmanager_task")?))
+    }
+
+    /// Every user, earliest joined first (so of two accounts that clash, the older one is kept).
+    pub fn users(&self) -> anyhow::Result<Vec<UserRow>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM accounts_user ORDER BY date_joined, id");
+        let mut statement = self.connection.prepare(&sql).context("reading users")?;
+        let rows = statement.query_map([], |row| Ok(user_row(row)))?;
+        rows.map(|row| row.context("reading a user")).collect()
+    }
+
+    /// Every task, grouped by owner (ownerless ones first), oldest first within each, to `each`.
+    pub fn tasks(&self, mut each: impl FnMut(TaskRow) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM taskmanager_task ORDER BY user_id, date_created, id"
+        );
+        let mut statement = self.connection.prepare(&sql).context("reading tasks")?;
+        let mut rows = statement.query([]).context("reading tasks")?;
+        while let Some(row) = rows.next().context("reading a task")? {
+            each(task_row(row))?;
+        }
+        Ok(())
+    }
+}
+
+/// A text column: `None` for NULL; other types are refused.
+fn text(row: &Row, index: usize) -> Result<Option<String>, String> {
+    match row.get_ref(index) {
+        Ok(ValueRef::Null) => Ok(None),
+        Ok(ValueRef::Text(bytes)) => String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|_| format!("column {index} is not UTF-8")),
+        Ok(ValueRef::Integer(n)) => Ok(Some(n.to_string())),
+        _ => Err(format!("column {index} is not text")),
+    }
+}
+
+fn required(row: &Row, index: usize, name: &str) -> Result<String, String> {
+    text(row, index)?.ok_or_else(|| format!("no {name}"))
+}
+
+/// A boolean column (SQLite stores Django's as 0/1).
+fn flag(row: &Row, index: usize) -> bool {
+    matches!(row.get_ref(index), Ok(ValueRef::Integer(n)) if n != 0)
+        || matches!(text(row, index), Ok(Some(t)) if t == "1" || t.eq_ignore_ascii_case("true"))
+}
+
+/// The original's UUIDs are 32 hex characters (dashes are accepted too).
+fn user_id(raw: &str, what: &str) -> Result<UserId, String> {
+    UserId::parse(raw).ok_or_else(|| format!("its {what} {raw:?} is not a UUID"))
+}
+
+/// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; RFC 3339 is read too.
+pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(time.with_timezone(&Utc).into());
+    }
+    NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S%.f")
+        .map(|time| time.and_utc().into())
+        .map_err(|_| format!("its {what} {raw:?} is not a date and time"))
+}
+
+fn user_row(row: &Row) -> UserRow {
+    let username = text(row, 1).ok().flatten().unwrap_or_default();
+    let mut note = None;
+    let user = user(row, &mut note);
+    UserRow {
+        label: format!("{:?}", username),
+        user,
+        note,
+    }
+}
+
+fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
+    let id = user_id(&required(row, 0, "id")?, "id")?;
+    let username = required(row, 1, "username")?;
+    let username = Username::existing(username.clone())
+        .map_err(|e| format!("its username {username:?} is refused: {e}"))?;
+    let email = text(row, 2)?.unwrap_or_default();
+    let email =
+        Email::parse(email.clone()).map_err(|e| format!("its email {email:?} is refused: {e}"))?;
+    let name = |index: usize, what: &str| {
+        PersonName::parse(text(row, index)?.unwrap_or_default())
+            .map_err(|e| format!("its {what} is refused: {e}"))
+    };
+    let date_joined = parse_time(&required(row, 7, "date_joined")?, "date_joined")?;
+    let last_updated = match text(row, 8)? {
+        Some(raw) => parse_time(&raw, "last_updated")?,
+        None => date_joined,
+    };
+    let last_login = text(row, 6)?
+        .map(|raw| parse_time(&raw, "last_login"))
+        .transpose()?;
+    let mut password_hash = text(row, 3)?.unwrap_or_default();
+    if password_hash.is_empty() || password_hash.starts_with(UNUSABLE_PASSWORD) {
+        password_hash = UNUSABLE_PASSWORD.to_owned();
+        *note = Some("had no usable password in the original: imported, cannot log in".into());
+    } else if !password_hash.starts_with("pbkdf2_sha256$") {
+        let algorithm = password_hash
+            .split('$')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        *note = Some(format!(
+            "its password hash ({algorithm}) cannot be checked here: imported, cannot log in"
+        ));
+    }
+    if !flag(row, 10) {
+        // Kept whole behind the marker, so nothing is lost; it never verifies.
+        password_hash = format!("{UNUSABLE_PASSWORD}{password_hash}");
+        *note = Some("inactive in the original: imported, cannot log in".into());
+    }
+    Ok(User {
+        id,
+        username,
+        email,
+        first_name: name(4, "first_name")?,
+        last_name: name(5, "last_name")?,
+        password_hash,
+        is_superuser: flag(row, 9),
+        date_joined,
+        last_updated,
+        last_login,
+        version: 0,
+        session_epoch: 0,
+    })
+}
+
+fn task_row(row: &Row) -> TaskRow {
+    let label = text(row, 0).ok().flatten().unwrap_or_default();
+    let owner = match text(row, 1) {
+        Ok(Some(raw)) => user_id(&raw, "owner").map(Some),
+        Ok(None) => Ok(None),
+        Err(why) => Err(why),
+    };
+    match owner {
+        Ok(owner) => {
+            // An ownerless task gets its owner later, if it gets one at all.
+            let nobody = UserId::parse(&uuid::Uuid::nil().to_string()).expect("a UUID");
+            let task = task(row, owner.unwrap_or(nobody));
+            TaskRow { label, owner, task }
+        }
+        Err(why) => TaskRow {
+            label,
+            owner: None,
+            task: Err(why),
+        },
+    }
+}
+
+fn task(row: &Row, owner: UserId) -> Result<Task, String> {
+    let raw = required(row, 0, "id")?;
+    let id = TaskId::parse(&raw).ok_or_else(|| format!("its id {raw:?} is not a UUID"))?;
+    let title = text(row, 2)?.unwrap_or_default();
+    let title = TaskTitle::parse(title.clone())
+        .map_err(|e| format!("its title {title:?} is refused: {e}"))?;
+    let description = TaskDescription::parse(text(row, 3)?.unwrap_or_default())
+        .map_err(|e| format!("its description is refused: {e}"))?;
+    let status = required(row, 4, "status_task")?;
+    let status = TaskStatus::parse(status).map_err(|e| format!("its status_task: {e}"))?;
+    let date_created = parse_time(&required(row, 5, "date_created")?, "date_created")?;
+    let last_updated = match text(row, 6)? {
+        Some(raw) => parse_time(&raw, "last_updated")?,
+        None => date_created,
+    };
+    Ok(Task {
+        id,
+        owner,
+        title,
+        description,
+        status,
+        date_created,
+        last_updated,
+        version: 0,
+    })
+}

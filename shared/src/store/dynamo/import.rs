@@ -1,0 +1,135 @@
+//! Imports from the original app: users in batches of up to 33 (three puts each), tasks in
+//! batches of up to 98 of one owner with their counts and the owner check, each batch one
+//! transaction that skips what an earlier run stored.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::error::Failure;
+use super::tasks::{count_attribute, counts_key, task_item};
+use super::{DynamoStore, n, tx};
+use crate::domain::{Task, TaskStatus, User, UserId};
+use crate::store::{
+    IMPORT_USERS_BATCH, Imported, Missing, StoreError, TaskCounts, check_batch, check_import,
+};
+
+impl DynamoStore {
+    /// The whole batch in one transaction (three puts a user); if that is cancelled (a user of
+    /// an earlier run, a taken name or email), each user in a transaction of its own.
+    #[tracing::instrument(skip_all, fields(users = users.len()))]
+    pub(super) async fn import_user_batch(
+        &self,
+        users: &[User],
+    ) -> Result<Vec<Imported>, StoreError> {
+        check_batch(users.len(), IMPORT_USERS_BATCH)?;
+        if users.len() > 1 && !guards_repeat(users) {
+            let mut items = Vec::with_capacity(users.len() * 3);
+            for user in users {
+                items.extend(self.new_user_items(user)?);
+            }
+            match self.transact(items).await {
+                Ok(()) => return Ok(vec![Imported::Created; users.len()]),
+                Err(Failure::Cancelled(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        let mut outcomes = Vec::with_capacity(users.len());
+        for user in users {
+            outcomes.push(self.import_user(user).await?);
+        }
+        Ok(outcomes)
+    }
+
+    /// Imports one user in its own transaction, reading what stopped it from the cancellation.
+    async fn import_user(&self, user: &User) -> Result<Imported, StoreError> {
+        match self.transact(self.new_user_items(user)?).await {
+            Ok(()) => Ok(Imported::Created),
+            Err(failure @ Failure::Cancelled(_)) if failure.failed_at(0) => Ok(Imported::Present),
+            Err(failure @ Failure::Cancelled(_)) => Ok(Imported::Taken {
+                username: failure.failed_at(1),
+                email: failure.failed_at(2),
+            }),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// One transaction per try: the tasks not yet stored (`attribute_not_exists`), the counts
+    /// update and the owner check. Tasks a cancelled try names as already there are dropped and
+    /// the rest sent again, so a batch a crashed run already wrote costs two round trips.
+    #[tracing::instrument(skip_all, fields(tasks = tasks.len()))]
+    pub(super) async fn import_task_batch(
+        &self,
+        owner: UserId,
+        tasks: &[Task],
+    ) -> Result<u64, StoreError> {
+        check_import(owner, tasks)?;
+        let mut pending: Vec<&Task> = tasks.iter().collect();
+        while !pending.is_empty() {
+            let mut added = TaskCounts::default();
+            let mut items = Vec::with_capacity(pending.len() + 2);
+            for task in &pending {
+                items.push(tx::put(
+                    &self.tasks,
+                    task_item(task)?,
+                    Some("attribute_not_exists(pk)"),
+                    vec![],
+                    vec![],
+                )?);
+                added.apply(task.status, 1);
+            }
+            items.push(self.add_counts(owner, &added)?);
+            items.push(self.owner_check(owner)?);
+            let failure = match self.transact(items).await {
+                Ok(()) => return Ok(added.total),
+                Err(failure @ Failure::Cancelled(_)) => failure,
+                Err(other) => return Err(other.into()),
+            };
+            if failure.failed_at(pending.len() + 1) {
+                return Err(StoreError::Missing(Missing::User));
+            }
+            let before = pending.len();
+            let mut index = 0;
+            pending.retain(|_| {
+                index += 1;
+                !failure.failed_at(index - 1)
+            });
+            if pending.len() == before {
+                return Err(StoreError::Conflict);
+            }
+        }
+        Ok(0)
+    }
+
+    /// Adds a batch's counts, in a transaction.
+    fn add_counts(&self, owner: UserId, added: &TaskCounts) -> anyhow::Result<TransactWriteItem> {
+        let mut values = vec![(":total", n(added.total))];
+        let mut names = vec![("#total", "total")];
+        let mut expression = "ADD #total :total".to_owned();
+        for (status, name, value) in [
+            (TaskStatus::ToDo, "#to_do", ":to_do"),
+            (TaskStatus::InProgress, "#in_progress", ":in_progress"),
+            (TaskStatus::Done, "#done", ":done"),
+        ] {
+            expression.push_str(&format!(", {name} {value}"));
+            values.push((value, n(added.of(Some(status)))));
+            names.push((name, count_attribute(status)));
+        }
+        tx::update(
+            &self.tasks,
+            counts_key(owner),
+            &expression,
+            None,
+            values,
+            names,
+        )
+    }
+}
+
+/// Whether two users of `users` would write the same guard (one transaction may not write an
+/// item twice).
+fn guards_repeat(users: &[User]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    users.iter().any(|user| {
+        !seen.insert(format!("USERNAME#{}", user.username))
+            || !seen.insert(format!("EMAIL#{}", user.email))
+    })
+}
