@@ -135,11 +135,28 @@ function button(text, label, className, onClick) {
   return node;
 }
 
+/** A fresh idempotency key: a random UUID where the browser has one, else 128 random bits. */
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The create form's submit. */
 export async function create(form) {
   await busy(form, async () => {
     const { title, description, status_task } = values(form);
-    const { data } = await call("tasks/", { method: "POST", body: { title, description, status_task } });
+    const body = { title, description, status_task };
+    // One Idempotency-Key per intended task: submitting the same fields again after a timeout or
+    // an error creates the task at most once; changed fields are a new task, with a new key.
+    const fields = JSON.stringify(body);
+    if (form.dataset.keyFor !== fields) {
+      form.dataset.key = newKey();
+      form.dataset.keyFor = fields;
+    }
+    const headers = { "idempotency-key": form.dataset.key };
+    const { data } = await call("tasks/", { method: "POST", body, headers });
+    delete form.dataset.keyFor;
     apply({ action: "task_create", ...data });
     form.reset();
     form.elements.title.focus();
