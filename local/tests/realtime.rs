@@ -88,6 +88,16 @@ async fn user(api: &Api) -> (String, String) {
     tokens(&answer)
 }
 
+/// A fresh user of `server`, its access token, and its socket connected by `?token=`.
+async fn listening(server: &Server) -> (Api, String, Socket) {
+    let api = Api::new(server);
+    let (access, _) = user(&api).await;
+    let socket = connect(server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+    (api, access, socket)
+}
+
 async fn header_and_query_clients_get_new_tasks_and_others_get_nothing(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = server(dynamodb, dir.path()).await;
@@ -207,11 +217,7 @@ async fn a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_delete
 async fn a_client_message_gets_an_error_and_the_connection_stays(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = server(dynamodb, dir.path()).await;
-    let api = Api::new(&server);
-    let (access, _) = user(&api).await;
-    let mut socket = connect(&server, None, &format!("?token={access}"))
-        .await
-        .expect("connect");
+    let (api, access, mut socket) = listening(&server).await;
 
     socket
         .send(Message::Text(r#"{"action":"subscribe"}"#.into()))
@@ -229,11 +235,7 @@ async fn a_client_message_gets_an_error_and_the_connection_stays(dynamodb: bool)
 async fn a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
-    let api = Api::new(&server);
-    let (access, _) = user(&api).await;
-    let mut socket = connect(&server, None, &format!("?token={access}"))
-        .await
-        .expect("connect");
+    let (api, access, mut socket) = listening(&server).await;
 
     // Four idle timeouts' worth of time, a ping every second.
     for _ in 0..8 {
@@ -269,11 +271,7 @@ async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
 async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
-    let api = Api::new(&server);
-    let (access, _) = user(&api).await;
-    let mut socket = connect(&server, None, &format!("?token={access}"))
-        .await
-        .expect("connect");
+    let (api, access, mut socket) = listening(&server).await;
 
     assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
 
@@ -292,11 +290,7 @@ async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb:
     let dir = tempfile::tempdir().unwrap();
     let flags = ["--ws-idle-timeout", "60", "--ws-max-duration", "3"];
     let server = server_on(dynamodb, dir.path(), &flags).await;
-    let api = Api::new(&server);
-    let (access, _) = user(&api).await;
-    let mut socket = connect(&server, None, &format!("?token={access}"))
-        .await
-        .expect("connect");
+    let (_, _, mut socket) = listening(&server).await;
     socket
         .send(Message::Text(r#"{"action":"ping"}"#.into()))
         .await

@@ -9,7 +9,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, WRITE_ATTEMPTS};
-use support::dynamo_harness::{Fault, Harness, unique, unreachable_app};
+use support::dynamo_harness::{Fault, Harness, unreachable_app};
 
 mod support;
 
@@ -20,13 +20,7 @@ async fn throttling_after_the_sdk_retries_is_a_503_with_retry_after() {
         json!({ "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded" }),
     );
     let h = Harness::new(Some(fault)).await;
-    let name = unique("throttled_");
-    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
-    let (status, json, _) = h
-        .send("POST", "/api/v1/auth/register/", None, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    let access = json["tokens"]["access"].as_str().unwrap().to_owned();
+    let access = h.register("throttled_").await;
 
     h.calls.take();
     let (status, json, headers) = h
@@ -66,13 +60,7 @@ impl Faulty {
     async fn new(fault: Fault) -> Self {
         let faulty = Harness::new(Some(fault)).await;
         let clean = Harness::new(None).await;
-        let name = unique("faulty_");
-        let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
-        let (status, json, _) = clean
-            .send("POST", "/api/v1/auth/register/", None, Some(body))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{json}");
-        let access = json["tokens"]["access"].as_str().unwrap().to_owned();
+        let access = clean.register("faulty_").await;
         faulty.calls.take();
         Self {
             faulty,
@@ -210,14 +198,7 @@ async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
 
 #[tokio::test]
 async fn dynamodb_unreachable_is_a_503_with_retry_after_not_a_500() {
-    let h = Harness::new(None).await;
-    let name = unique("down_");
-    let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
-    let (status, json, _) = h
-        .send("POST", "/api/v1/auth/register/", None, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{json}");
-    let access = json["tokens"]["access"].as_str().unwrap().to_owned();
+    let access = Harness::new(None).await.register("down_").await;
     let down = unreachable_app().await;
 
     for (method, path, body) in [

@@ -192,6 +192,17 @@ impl Harness {
         (response.status, response.json, response.headers)
     }
 
+    /// Registers a fresh user whose name starts with `prefix`; returns its access token.
+    pub async fn register(&self, prefix: &str) -> String {
+        let name = unique(prefix);
+        let body = serde_json::json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
+        let (status, json, _) = self
+            .send("POST", "/api/v1/auth/register/", None, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{json}");
+        json["tokens"]["access"].as_str().unwrap().to_owned()
+    }
+
     /// Sends the request and returns the DynamoDB operations it made.
     pub async fn calls_of(
         &self,
