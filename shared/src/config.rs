@@ -128,7 +128,7 @@ fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
 /// through STS, ECS, IMDS) and the settings it reads from profile files are code a Lambda never
 /// runs, since Lambda hands every function its role's credentials and its region in the
 /// environment, and that code would be linked into every bootstrap (see `docs/BUILD.md`). The SDK's
-/// own defaults (HTTPS client, timeouts, identity cache) still apply and its retries follow
+/// own defaults (timeouts, identity cache) still apply, with our HTTPS client ([`https_client`]) and its retries follow
 /// [`crate::retry`]; what the SDK would read from profile files or `AWS_ENDPOINT_URL`,
 /// `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` does not.
 /// Elsewhere, export credentials first (for example `aws configure export-credentials --format env`).
@@ -146,6 +146,7 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
         .or_else(|| local.then(|| "us-east-1".to_owned()));
     let mut builder = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(crate::retry::sdk_retry_config())
         .credentials_provider(credentials);
     if let Some(region) = region {
@@ -155,6 +156,17 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
         builder = builder.endpoint_url(endpoint);
     }
     builder.build()
+}
+
+/// An AWS client's HTTP client: hyper with rustls on `ring`, from the SDK's own builder with the
+/// TLS provider chosen, where the SDK's default client would bring aws-lc, a second cryptography
+/// library (see `auth/jwt_crypto.rs`). One per SDK config, as the default is: a pool shared by the
+/// whole process would hold connections whose tokio runtime may be gone (each test has its own).
+fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// The dummy credentials an emulator gets (DynamoDB Local, the local management API).

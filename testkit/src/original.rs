@@ -1,9 +1,9 @@
 //! What the original Django app stored and issued, made the way it made them, for the tests of
 //! the move-in: password hashes and signed tokens.
 
-use aws_lc_rs::{hmac, pbkdf2};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::{hmac, pbkdf2};
 
 /// The iterations of the original app's Django version.
 pub const DJANGO_ITERATIONS: u32 = 390_000;

@@ -1,6 +1,7 @@
 //! Authentication: JWTs and password hashing.
 
 mod jwt;
+mod jwt_crypto;
 mod password;
 
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};

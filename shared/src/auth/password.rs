@@ -5,9 +5,9 @@ use std::num::NonZeroU32;
 
 use anyhow::Context;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use aws_lc_rs::pbkdf2;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use ring::pbkdf2;
 
 use crate::domain::Password;
 

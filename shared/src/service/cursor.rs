@@ -3,9 +3,9 @@
 //! encoded and signed with HMAC-SHA256 together with the listing's owner, so a client can follow
 //! them but neither read nor forge them, nor use them in another user's listing.
 
-use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::hmac;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{TaskOrder, TaskStatus, UserId};
