@@ -77,7 +77,11 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
                 .await
                 .expect("password-update: the new password works");
             assert!(
-                state.accounts.login(USERNAME, PASSWORD).await.is_err(),
+                state
+                    .accounts
+                    .login(USERNAME, PASSWORD, None)
+                    .await
+                    .is_err(),
                 "password-update: the old password no longer works"
             );
         }
