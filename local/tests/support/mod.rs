@@ -33,11 +33,6 @@ fn command(args: &[&str], data_dir: &Path) -> Command {
         "TASKMASTER_DATA_DIR",
         "TASKMASTER_ACCESS_TOKEN_TTL",
         "TASKMASTER_REFRESH_TOKEN_TTL",
-        "TASKMASTER_LOGIN_FAILURES_PER_USERNAME",
-        "TASKMASTER_LOGIN_FAILURES_PER_ADDRESS",
-        "TASKMASTER_LOGIN_WINDOW",
-        "TASKMASTER_REGISTRATIONS_PER_ADDRESS",
-        "TASKMASTER_REGISTRATION_WINDOW",
         "AWS_LAMBDA_FUNCTION_NAME",
     ] {
         command.env_remove(name);
