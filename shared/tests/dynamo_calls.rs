@@ -26,7 +26,33 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
     let calls = h
         .calls_of("POST", "/api/v1/auth/register/", None, Some(register))
         .await;
-    assert_eq!(calls, ["TransactWriteItems"], "register");
+    assert_eq!(
+        calls,
+        ["TransactWriteItems"],
+        "register (no client address)"
+    );
+    // From an address (as API Gateway gives one), the address's registration counter first.
+    let other = unique("calls_");
+    let body =
+        json!({ "username": other, "email": format!("{other}@example.com"), "password": password });
+    let mut request = testkit::http::request(
+        axum::http::Method::POST,
+        "/api/v1/auth/register/",
+        Some(&body),
+        None,
+    );
+    let address = "192.0.2.1".parse().unwrap();
+    request
+        .extensions_mut()
+        .insert(shared::http::client::with_source_ip(address));
+    h.calls.take();
+    let response = testkit::http::send(&h.app, request).await;
+    response.assert_status(StatusCode::CREATED);
+    assert_eq!(
+        h.calls.take(),
+        ["UpdateItem", "TransactWriteItems"],
+        "register"
+    );
 
     let (_, login, _) = h
         .send(
