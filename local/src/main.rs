@@ -3,8 +3,10 @@
 
 mod cors;
 mod import;
+mod limits;
 mod management;
 mod pages;
+mod peer;
 mod secret;
 mod stream;
 mod ws;
@@ -100,6 +102,8 @@ struct Args {
     start_dynamodb_local: bool,
     #[command(flatten)]
     tables: Tables,
+    #[command(flatten)]
+    limits: limits::LimitArgs,
 }
 
 /// The DynamoDB table names, for a DynamoDB endpoint.
@@ -191,7 +195,8 @@ pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<Embedd
 async fn run(args: Args) -> anyhow::Result<()> {
     private_dir(&args.data_dir)?;
     let secret = secret::load_or_create(&args.data_dir)?;
-    let auth = AuthConfig::from_env(Some(secret))?;
+    let mut auth = AuthConfig::from_env(Some(secret))?;
+    auth.limits = args.limits.apply(auth.limits)?;
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
     let mut _dynamodb_local = None;
     let endpoint = if args.start_dynamodb_local {
@@ -277,6 +282,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let cors = cors::layer(args.cors_allow_origins.as_deref())?;
     let app = app(all_routes().merge(pages::routes()), state)
+        .layer(axum::middleware::from_fn(peer::source_ip))
         .layer(cors)
         .merge(ws::routes(
             gateway,
@@ -300,10 +306,14 @@ enum Changes {
 }
 
 async fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+    // With each connection's peer address, for `peer::source_ip`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving")
 }

@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 /// | `TASKMASTER_JWT_SECRET` | HS256 signing key, at least 32 bytes, when no ARN is set | required then (the local server makes one) |
 /// | `TASKMASTER_ACCESS_TOKEN_TTL` | access token lifetime, seconds | 900 |
 /// | `TASKMASTER_REFRESH_TOKEN_TTL` | refresh token lifetime, seconds | 1209600 (14 days) |
+///
+/// and the login and registration limits, [`LimitsConfig`].
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     /// The key new tokens are signed with.
@@ -20,6 +22,8 @@ pub struct AuthConfig {
     pub accepted_jwt_secrets: Vec<SecretString>,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
+    /// Failed logins and registrations allowed per window.
+    pub limits: LimitsConfig,
 }
 
 /// The shortest signing key accepted: HS256 wants at least its own output size.
@@ -36,6 +40,7 @@ impl AuthConfig {
             accepted_jwt_secrets: Vec::new(),
             access_ttl_seconds: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl_seconds: Self::DEFAULT_REFRESH_TTL,
+            limits: LimitsConfig::default(),
         }
     }
 
@@ -56,6 +61,7 @@ impl AuthConfig {
                 "TASKMASTER_REFRESH_TOKEN_TTL",
                 Self::DEFAULT_REFRESH_TTL,
             )?,
+            limits: LimitsConfig::from_env()?,
         })
     }
 
@@ -87,7 +93,75 @@ impl AuthConfig {
             seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?;
         config.refresh_ttl_seconds =
             seconds("TASKMASTER_REFRESH_TOKEN_TTL", Self::DEFAULT_REFRESH_TTL)?;
+        config.limits = LimitsConfig::from_env()?;
         Ok(config)
+    }
+}
+
+/// How many failed logins and registrations are allowed, kept in the store so they hold across
+/// Lambda containers (see [`crate::service::limits`]). Windows are fixed, aligned to the epoch.
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `TASKMASTER_LOGIN_FAILURES_PER_USERNAME` | failed logins per login name (username or email, any case) per window | 20 |
+/// | `TASKMASTER_LOGIN_FAILURES_PER_ADDRESS` | failed logins per client address per window | 100 |
+/// | `TASKMASTER_LOGIN_WINDOW` | the failed-login window, seconds | 900 (15 minutes) |
+/// | `TASKMASTER_REGISTRATIONS_PER_ADDRESS` | registration attempts per client address per window | 20 |
+/// | `TASKMASTER_REGISTRATION_WINDOW` | the registration window, seconds | 3600 (1 hour) |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitsConfig {
+    pub login_failures_per_username: u64,
+    pub login_failures_per_address: u64,
+    pub login_window_seconds: i64,
+    pub registrations_per_address: u64,
+    pub registration_window_seconds: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            login_failures_per_username: 20,
+            login_failures_per_address: 100,
+            login_window_seconds: 15 * 60,
+            registrations_per_address: 20,
+            registration_window_seconds: 60 * 60,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// Reads the variables above, each defaulting as listed.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let default = Self::default();
+        Ok(Self {
+            login_failures_per_username: count(
+                "TASKMASTER_LOGIN_FAILURES_PER_USERNAME",
+                default.login_failures_per_username,
+            )?,
+            login_failures_per_address: count(
+                "TASKMASTER_LOGIN_FAILURES_PER_ADDRESS",
+                default.login_failures_per_address,
+            )?,
+            login_window_seconds: seconds("TASKMASTER_LOGIN_WINDOW", default.login_window_seconds)?,
+            registrations_per_address: count(
+                "TASKMASTER_REGISTRATIONS_PER_ADDRESS",
+                default.registrations_per_address,
+            )?,
+            registration_window_seconds: seconds(
+                "TASKMASTER_REGISTRATION_WINDOW",
+                default.registration_window_seconds,
+            )?,
+        })
+    }
+}
+
+fn count(name: &str, default: u64) -> anyhow::Result<u64> {
+    match env(name) {
+        None => Ok(default),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(value) if value > 0 => Ok(value),
+            _ => anyhow::bail!("{name} must be a positive whole number, got {raw:?}"),
+        },
     }
 }
 

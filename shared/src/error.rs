@@ -56,6 +56,10 @@ pub enum Error {
     /// 415: a write whose body is not JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 429 with `Retry-After`: too many failed logins or registrations; retry in `retry_after`
+    /// seconds (see [`crate::service::limits`]).
+    #[error("too many requests, retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     /// 503 with `Retry-After`: the store is throttling.
     #[error("service temporarily unavailable")]
     Unavailable,
@@ -125,6 +129,7 @@ impl Error {
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -157,6 +162,10 @@ impl Error {
             ),
             Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
             Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),
+            // Django REST framework's throttling message, as the original API answered.
+            Self::TooManyRequests { retry_after } => detail(&format!(
+                "Request was throttled. Expected available in {retry_after} seconds."
+            )),
             Self::Unavailable => detail("The service is busy; please retry shortly."),
             Self::Unexpected(_) => detail("Internal server error."),
         }

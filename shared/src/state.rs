@@ -7,6 +7,7 @@ use secrecy::ExposeSecret;
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
 use crate::service::cursor::CursorKey;
+use crate::service::limits::Limits;
 use crate::service::{AccountService, TaskService};
 use crate::store::Stores;
 
@@ -22,7 +23,11 @@ impl AppState {
         let jwt = Arc::new(JwtKeys::new(auth));
         let cursors = CursorKey::new(auth.jwt_secret.expose_secret().as_bytes());
         Self {
-            accounts: AccountService::new(&stores, jwt.clone()),
+            accounts: AccountService::new(
+                &stores,
+                jwt.clone(),
+                Limits::new(stores.limits.clone(), auth.limits.clone()),
+            ),
             tasks: TaskService::new(&stores, cursors),
             jwt,
         }

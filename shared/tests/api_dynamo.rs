@@ -21,6 +21,7 @@ mod api {
     mod headers;
     mod idempotency;
     mod legacy;
+    mod limits;
     mod list;
     mod login;
     mod pagination;

@@ -113,3 +113,29 @@ async fn every_function_answers_its_api_gateway_event() {
         }
     }
 }
+
+#[tokio::test]
+async fn registrations_are_counted_by_the_http_api_source_ip() {
+    let mut auth = AuthConfig::with_secret("lambda-event-tests-secret-of-32-bytes");
+    auth.limits.registrations_per_address = 1;
+    let state = AppState::new(Stores::new(EmbeddedStore::in_memory().unwrap()), &auth);
+    let router = app(shared::http::auth::register(), state);
+    let event = testkit::events::event("register", None);
+    assert!(event.contains("\"sourceIp\": \"203.0.113.10\""), "{event}");
+    let status_of = |event: String| {
+        let router = router.clone();
+        async move {
+            let request = lambda_http::request::from_str(&event).unwrap();
+            router.oneshot(request).await.unwrap().status()
+        }
+    };
+
+    let first = status_of(event.clone()).await;
+    let again = status_of(event.clone()).await;
+    let other_address = status_of(event.replace("203.0.113.10", "198.51.100.20")).await;
+
+    assert_eq!(first, StatusCode::CREATED);
+    assert_eq!(again, StatusCode::TOO_MANY_REQUESTS);
+    // Another address passes the limit (and finds the name taken).
+    assert_eq!(other_address, StatusCode::BAD_REQUEST);
+}

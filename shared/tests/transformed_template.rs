@@ -116,8 +116,8 @@ fn expected_grants(binary: &str) -> Vec<String> {
             .collect()
     };
     match binary {
-        "register" => on(users, &["PutItem"]),
-        "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
+        "register" => on(users, &["PutItem", "UpdateItem"]),
+        "login" => on(users, &["BatchGetItem", "GetItem", "PutItem", "UpdateItem"]),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["PutItem"])].concat(),
         "logout" => on(users, &["DeleteItem"]),
         "password-update" => on(users, &["GetItem", "UpdateItem"]),

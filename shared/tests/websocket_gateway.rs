@@ -49,7 +49,7 @@ impl Harness {
         let (user, pair) = self
             .state
             .accounts
-            .register(testkit::events::events_user())
+            .register(testkit::events::events_user(), None)
             .await
             .expect("registering");
         Registered {

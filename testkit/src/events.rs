@@ -44,7 +44,7 @@ pub struct Seeded {
 pub async fn seed(state: &AppState) -> Seeded {
     let (user, pair) = state
         .accounts
-        .register(events_user())
+        .register(events_user(), None)
         .await
         .expect("registering");
     let task = NewTask {

@@ -57,7 +57,7 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
         "register" => {
             let (user, _) = state
                 .accounts
-                .login(NEW_USERNAME, PASSWORD)
+                .login(NEW_USERNAME, PASSWORD, None)
                 .await
                 .expect("register: the new user can log in");
             assert_eq!(user.email.to_string(), NEW_EMAIL);
@@ -73,11 +73,15 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
         "password-update" => {
             state
                 .accounts
-                .login(USERNAME, "new-horse-battery-staple")
+                .login(USERNAME, "new-horse-battery-staple", None)
                 .await
                 .expect("password-update: the new password works");
             assert!(
-                state.accounts.login(USERNAME, PASSWORD).await.is_err(),
+                state
+                    .accounts
+                    .login(USERNAME, PASSWORD, None)
+                    .await
+                    .is_err(),
                 "password-update: the old password no longer works"
             );
         }

@@ -7,9 +7,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client::ClientIp;
 use super::error::Message;
 use super::extract::AppJson;
-use super::openapi::{Conflict, JsonErrors, LoginFailed, TokenRejected};
+use super::openapi::{Conflict, JsonErrors, LoginFailed, TokenRejected, TooManyRequests};
 use super::profile::UserBody;
 use super::{carrying_tokens, route};
 use crate::AppState;
@@ -128,21 +129,24 @@ impl AuthBody {
 /// Register a new user
 ///
 /// Answers with the user and a first token pair. A taken username or email is a 400 naming that
-/// field.
+/// field. Attempts are limited per client address (20 an hour by default): past that, 429 with
+/// `Retry-After`.
 #[utoipa::path(
     post, path = "/api/v1/auth/register/", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered: the user and a token pair", body = AuthBody),
         (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
         JsonErrors,
     )
 )]
 pub(crate) async fn register_user(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     AppJson(body): AppJson<RegisterRequest>,
 ) -> Result<(StatusCode, Json<AuthBody>)> {
     let new = NewUser::try_from(body)?;
-    let (user, pair) = state.accounts.register(new).await?;
+    let (user, pair) = state.accounts.register(new, client).await?;
     Ok((StatusCode::CREATED, Json(AuthBody::new(&user, pair))))
 }
 
@@ -157,18 +161,23 @@ pub struct LoginRequest {
 
 /// Log in
 ///
-/// By username or email, in any case. Answers with the user and a new token pair.
+/// By username or email, in any case. Answers with the user and a new token pair. Failed logins
+/// are limited per login name (20 in 15 minutes by default, known or unknown names alike) and per
+/// client address (100): past that, every attempt, with the right password too, is 429 with
+/// `Retry-After` until the window ends.
 #[utoipa::path(
     post, path = "/api/v1/auth/login/", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in: the user and a token pair", body = AuthBody),
         (status = 401, response = LoginFailed),
         (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
         JsonErrors,
     )
 )]
 pub(crate) async fn login_user(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Json<AuthBody>> {
     let mut errors = FieldErrors::default();
@@ -179,7 +188,7 @@ pub(crate) async fn login_user(
     };
     let (user, pair) = state
         .accounts
-        .login(&username, &password)
+        .login(&username, &password, client)
         .await
         .inspect_err(|error| {
             if matches!(error, crate::Error::InvalidCredentials) {

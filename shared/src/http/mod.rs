@@ -2,6 +2,7 @@
 //! wraps them in. A Lambda mounts one endpoint's router; the local server merges them all.
 
 pub mod auth;
+pub mod client;
 pub mod conditional;
 pub mod endpoints;
 pub mod error;

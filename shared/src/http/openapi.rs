@@ -48,6 +48,7 @@ Every path is listed with its trailing slash and without it; both forms behave t
             IdempotencyKeyReused,
             PayloadTooLarge,
             UnsupportedMediaType,
+            TooManyRequests,
             Unavailable,
         )
     ),
@@ -184,6 +185,18 @@ pub struct PayloadTooLarge(pub Detail);
 #[derive(ToResponse)]
 #[response(example = json!({ "detail": "Unsupported media type; send application/json." }))]
 pub struct UnsupportedMediaType(pub Detail);
+
+/// Too many failed logins for this login name or from this address, or too many registrations
+/// from this address, in the current window: every attempt is refused until it ends.
+#[derive(ToResponse)]
+#[response(
+    headers((
+        "Retry-After" = String,
+        description = "Seconds until the window ends and attempts are accepted again"
+    )),
+    example = json!({ "detail": "Request was throttled. Expected available in 840 seconds." })
+)]
+pub struct TooManyRequests(pub Detail);
 
 /// The store is throttling; retry after the given delay.
 #[derive(ToResponse)]

@@ -1,5 +1,6 @@
 //! Accounts: registration, login, profile, password and the token lifecycle.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::{
@@ -9,6 +10,7 @@ use crate::auth::{
 use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
 use crate::error::{Error, Result};
 use crate::retry;
+use crate::service::limits::Limits;
 use crate::store::{RefreshToken, StoreError, Stores, TokenStore, UserStore};
 
 const WRONG_OLD_PASSWORD: &str = "Your old password was entered incorrectly.";
@@ -38,6 +40,7 @@ pub struct AccountService {
     users: Arc<dyn UserStore>,
     tokens: Arc<dyn TokenStore>,
     jwt: Arc<JwtKeys>,
+    limits: Limits,
 }
 
 fn refresh_record(pair: &TokenPair) -> RefreshToken {
@@ -50,16 +53,24 @@ fn refresh_record(pair: &TokenPair) -> RefreshToken {
 }
 
 impl AccountService {
-    pub fn new(stores: &Stores, jwt: Arc<JwtKeys>) -> Self {
+    pub fn new(stores: &Stores, jwt: Arc<JwtKeys>, limits: Limits) -> Self {
         Self {
             users: stores.users.clone(),
             tokens: stores.tokens.clone(),
             jwt,
+            limits,
         }
     }
 
+    /// Registers `new`, unless `client` has made too many registration attempts in this window
+    /// (counted before the password is hashed, so refused attempts cost no hashing).
     #[tracing::instrument(skip_all)]
-    pub async fn register(&self, new: NewUser) -> Result<(User, TokenPair)> {
+    pub async fn register(
+        &self,
+        new: NewUser,
+        client: Option<IpAddr>,
+    ) -> Result<(User, TokenPair)> {
+        self.limits.registration(client).await?;
         let password_hash = hash_password(&new.password).await?;
         let now = Timestamp::now();
         let user = User {
@@ -85,14 +96,25 @@ impl AccountService {
     }
 
     /// Logs in by username or email, in any case. Every failure is the same
-    /// `InvalidCredentials`, after the same amount of hashing work.
+    /// `InvalidCredentials`, after the same amount of hashing work, and is counted against the
+    /// login name and `client`; once either is over its limit, every attempt (a right password
+    /// too) is `TooManyRequests` until the window ends. The limit is read beside the user.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, login: &str, password: &str) -> Result<(User, TokenPair)> {
-        let user = self.find_login(login).await?;
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(User, TokenPair)> {
+        let (user, ()) = tokio::try_join!(
+            self.find_login(login),
+            self.limits.check_login(login, client)
+        )?;
         let valid =
             verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str()))
                 .await?;
         let (Some(mut user), true) = (user, valid) else {
+            self.limits.login_failed(login, client).await?;
             return Err(Error::InvalidCredentials);
         };
         if is_legacy_hash(&user.password_hash) {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod cursor;
+pub mod limits;
 pub mod tasks;
 
 pub use accounts::AccountService;

@@ -7,6 +7,7 @@
 
 pub mod dynamo;
 pub mod embedded;
+pub mod limits;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ use crate::domain::{
 
 pub use dynamo::{DynamoConfig, DynamoStore};
 pub use embedded::EmbeddedStore;
+pub use limits::{Counter, LimitStore};
 
 /// What a store can report. Everything unexpected is `Unexpected`, with its context.
 #[derive(Debug, thiserror::Error)]
@@ -219,17 +221,18 @@ pub trait ConnectionStore: Send + Sync {
     async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError>;
 }
 
-/// One backend behind the four traits, as the services hold it.
+/// One backend behind the five traits, as the services hold it.
 #[derive(Clone)]
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub tokens: Arc<dyn TokenStore>,
     pub tasks: Arc<dyn TaskStore>,
     pub connections: Arc<dyn ConnectionStore>,
+    pub limits: Arc<dyn LimitStore>,
 }
 
 impl Stores {
-    pub fn new<S: UserStore + TokenStore + TaskStore + ConnectionStore + 'static>(
+    pub fn new<S: UserStore + TokenStore + TaskStore + ConnectionStore + LimitStore + 'static>(
         store: S,
     ) -> Self {
         let store = Arc::new(store);
@@ -237,7 +240,8 @@ impl Stores {
             users: store.clone(),
             tokens: store.clone(),
             tasks: store.clone(),
-            connections: store,
+            connections: store.clone(),
+            limits: store,
         }
     }
 

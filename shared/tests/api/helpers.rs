@@ -67,8 +67,15 @@ pub struct TestApp {
 impl TestApp {
     /// A fresh app over fresh, empty storage of the store this test crate runs on.
     pub async fn new() -> Self {
+        Self::with_limits(shared::config::LimitsConfig::default()).await
+    }
+
+    /// Like [`TestApp::new`], with these login and registration limits.
+    pub async fn with_limits(limits: shared::config::LimitsConfig) -> Self {
         let stores = crate::backend::stores().await;
-        let state = shared::AppState::new(stores.clone(), &AuthConfig::with_secret(SECRET));
+        let mut auth = AuthConfig::with_secret(SECRET);
+        auth.limits = limits;
+        let state = shared::AppState::new(stores.clone(), &auth);
         Self {
             router: shared::http::app(shared::http::all_routes(), state),
             stores,

@@ -10,6 +10,7 @@
 
 mod connections;
 mod imports;
+mod limits;
 mod listing;
 mod tasks;
 mod tokens;

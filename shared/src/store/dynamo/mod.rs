@@ -3,7 +3,8 @@
 //! Two tables, declared once in `template.yaml` (see `docs/DYNAMODB.md` for the model and the cost
 //! of every endpoint):
 //! - users (`pk`): `USER#<id>` the user; `USERNAME#<name>` and `EMAIL#<email>` uniqueness guards
-//!   written in the same transaction as the user; `REFRESH#<jti>` live refresh tokens (TTL).
+//!   written in the same transaction as the user; `REFRESH#<jti>` live refresh tokens (TTL);
+//!   `LIMIT#<name>#<window end>` throttle counters (TTL).
 //! - tasks (`pk`, `sk`): `USER#<uid>` / `TASK#<id>` a task, `USER#<uid>` / `COUNTS` the user's
 //!   exact counts; LSI `by_status` on `status_sk` = `<STATUS>#<id>`.
 //!
@@ -12,6 +13,7 @@
 mod connections;
 mod error;
 mod import;
+mod limits;
 mod stream;
 mod tasks;
 mod users;

@@ -2,12 +2,13 @@
 //!
 //! Tables mirror the DynamoDB model: users by id, guard tables mapping a case-folded username or
 //! email to its user, refresh tokens by jti, tasks by (owner, id), two list indexes (by creation
-//! time, and by status then creation time), and one counts row per user. Each trait method is one
+//! time, and by status then creation time), one counts row per user, and throttle counters. Each trait method is one
 //! redb transaction, so each is atomic; writes share their fsync with the writes running beside
 //! them (`commit`), and reads see only what is durable.
 
 mod commit;
 mod connections;
+mod limits;
 mod tasks;
 mod users;
 
@@ -99,6 +100,7 @@ impl EmbeddedStore {
             tx.open_table(TASK_COUNTS)?;
             tx.open_table(CONNECTIONS)?;
             tx.open_table(CONNECTION_OWNERS)?;
+            tx.open_table(limits::LIMITS)?;
             users::drop_expired_tokens(&mut tx.open_table(REFRESH_TOKENS)?)?;
         }
         tx.commit().context("creating tables")?;

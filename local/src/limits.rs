@@ -1,0 +1,65 @@
+//! The login and registration limits as `taskmaster-local` flags: the same variables a Lambda
+//! reads ([`shared::config::LimitsConfig`]), given on the command line too. An unset flag keeps
+//! the variable's value or its default.
+
+use shared::config::LimitsConfig;
+
+/// Failed-login and registration limits (the defaults are the Lambdas').
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Failed logins allowed per login name (username or email, any case) per window [default: 20].
+    #[arg(long, env = "TASKMASTER_LOGIN_FAILURES_PER_USERNAME", value_name = "N")]
+    login_failures_per_username: Option<u64>,
+    /// Failed logins allowed per client address per window [default: 100].
+    #[arg(long, env = "TASKMASTER_LOGIN_FAILURES_PER_ADDRESS", value_name = "N")]
+    login_failures_per_address: Option<u64>,
+    /// The failed-login window [default: 900].
+    #[arg(long, env = "TASKMASTER_LOGIN_WINDOW", value_name = "SECONDS")]
+    login_window: Option<i64>,
+    /// Registration attempts allowed per client address per window [default: 20].
+    #[arg(long, env = "TASKMASTER_REGISTRATIONS_PER_ADDRESS", value_name = "N")]
+    registrations_per_address: Option<u64>,
+    /// The registration window [default: 3600].
+    #[arg(long, env = "TASKMASTER_REGISTRATION_WINDOW", value_name = "SECONDS")]
+    registration_window: Option<i64>,
+}
+
+impl LimitArgs {
+    /// `limits` with the flags given applied; refuses zero and negative values.
+    pub fn apply(&self, mut limits: LimitsConfig) -> anyhow::Result<LimitsConfig> {
+        let counts = [
+            (
+                self.login_failures_per_username,
+                &mut limits.login_failures_per_username,
+            ),
+            (
+                self.login_failures_per_address,
+                &mut limits.login_failures_per_address,
+            ),
+            (
+                self.registrations_per_address,
+                &mut limits.registrations_per_address,
+            ),
+        ];
+        for (flag, slot) in counts {
+            if let Some(value) = flag {
+                anyhow::ensure!(value > 0, "a limit must be at least 1");
+                *slot = value;
+            }
+        }
+        let windows = [
+            (self.login_window, &mut limits.login_window_seconds),
+            (
+                self.registration_window,
+                &mut limits.registration_window_seconds,
+            ),
+        ];
+        for (flag, slot) in windows {
+            if let Some(value) = flag {
+                anyhow::ensure!(value > 0, "a window must be at least 1 second");
+                *slot = value;
+            }
+        }
+        Ok(limits)
+    }
+}

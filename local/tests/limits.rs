@@ -1,0 +1,99 @@
+//! Login and registration limits against the real server over TCP, on both stores: the server
+//! counts by the connection's peer address, as API Gateway counts by `sourceIp`.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Api, PASSWORD, unique_name};
+
+/// Posts `body` and answers the status, the `Retry-After` header and the JSON body.
+async fn post(base: &str, path: &str, body: Value) -> (StatusCode, Option<u64>, Value) {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client")
+        .post(format!("{base}/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("an answer");
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().expect("ASCII").parse().expect("seconds"));
+    (
+        response.status(),
+        retry_after,
+        response.json().await.expect("JSON"),
+    )
+}
+
+async fn login(base: &str, name: &str, password: &str) -> (StatusCode, Option<u64>, Value) {
+    post(
+        base,
+        "auth/login/",
+        json!({ "username": name, "password": password }),
+    )
+    .await
+}
+
+#[track_caller]
+fn assert_throttled((status, retry_after, body): &(StatusCode, Option<u64>, Value), window: u64) {
+    assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let retry_after = retry_after.expect("a Retry-After header");
+    assert!((1..=window).contains(&retry_after), "{retry_after}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("throttled")),
+        "{body}"
+    );
+}
+
+async fn failed_logins_and_registrations_are_limited_per_name_and_peer_address(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let flags = [
+        "--login-failures-per-username",
+        "3",
+        "--login-failures-per-address",
+        "5",
+        "--registrations-per-address",
+        "3",
+    ];
+    let server = support::stores::server_on(dynamodb, dir.path(), &flags).await;
+    let api = Api::new(&server);
+    let (ada, grace) = (unique_name("ada"), unique_name("grace"));
+    for name in [&ada, &grace] {
+        api.register(name, &format!("{name}@example.com"))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+
+    // Three failures lock ada's name, the right password included, with the window's end.
+    for _ in 0..3 {
+        let (status, _, _) = login(&server.base, &ada, "wrong-password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_throttled(&login(&server.base, &ada, PASSWORD).await, 900);
+    // A bystander at the same address still logs in.
+    api.login(&grace).await.expect(StatusCode::OK);
+
+    // Two more failures, under other names, use up the address: now nobody logs in from it.
+    for name in ["nobody_one", "nobody_two"] {
+        let (status, _, _) = login(&server.base, name, "wrong-password").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_throttled(&login(&server.base, &grace, PASSWORD).await, 900);
+
+    // The third registration from this address is allowed, the fourth is not.
+    let third = unique_name("third");
+    api.register(&third, &format!("{third}@example.com"))
+        .await
+        .expect(StatusCode::CREATED);
+    let fourth = unique_name("fourth");
+    let body = json!({ "username": fourth, "email": format!("{fourth}@example.com"), "password": PASSWORD });
+    assert_throttled(&post(&server.base, "auth/register/", body).await, 3600);
+}
+
+on_both_stores!(failed_logins_and_registrations_are_limited_per_name_and_peer_address);

@@ -1,0 +1,211 @@
+//! Login and registration limits: failed logins per login name and per client address, and
+//! registration attempts per client address, each a fixed-window counter in the store
+//! ([`crate::store::LimitStore`]), so they hold across Lambda containers.
+//!
+//! Fixed windows, aligned to the Unix epoch, were chosen over sliding ones: a hit is one atomic
+//! write (`UpdateItem ADD` on DynamoDB, one redb transaction) and a check one read, with nothing
+//! to reset. The price: right around a window boundary an attacker may get up to twice a limit
+//! in quick succession; the limits are set with that in mind.
+//!
+//! Names are counted as the client typed them, case-folded: an unknown username counts exactly
+//! like a known one, so a lock says nothing about whether an account exists. Counter names hold a
+//! SHA-256 of the login name or address, never the value itself, so the store keeps no
+//! addresses or emails and every key has the same short length.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::LimitsConfig;
+use crate::domain::Timestamp;
+use crate::error::{Error, Result};
+use crate::store::{Counter, LimitStore};
+
+/// What a counter counts.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    LoginFailuresOfName,
+    LoginFailuresOfAddress,
+    RegistrationsOfAddress,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::LoginFailuresOfName => "login-name",
+            Self::LoginFailuresOfAddress => "login-addr",
+            Self::RegistrationsOfAddress => "register-addr",
+        }
+    }
+}
+
+/// The limits, over the store's counters.
+#[derive(Clone)]
+pub struct Limits {
+    store: Arc<dyn LimitStore>,
+    config: LimitsConfig,
+}
+
+/// The counters of one login attempt: its name's, and its address's when known.
+struct LoginCounters {
+    name: Counter,
+    address: Option<Counter>,
+}
+
+impl LoginCounters {
+    fn all(&self) -> Vec<Counter> {
+        std::iter::once(self.name.clone())
+            .chain(self.address.clone())
+            .collect()
+    }
+}
+
+impl Limits {
+    pub fn new(store: Arc<dyn LimitStore>, config: LimitsConfig) -> Self {
+        Self { store, config }
+    }
+
+    /// `Err(TooManyRequests)` while `login` or `client` has used up its failed logins in the
+    /// current window; a correct password changes nothing until the window has passed.
+    #[tracing::instrument(skip_all)]
+    pub async fn check_login(&self, login: &str, client: Option<IpAddr>) -> Result<()> {
+        let now = Timestamp::now();
+        let counters = self.login_counters(login, client, now);
+        let counts = self.store.counts(&counters.all()).await?;
+        let name_locked = counts[0] >= self.config.login_failures_per_username;
+        let address_locked = counts
+            .get(1)
+            .is_some_and(|&count| count >= self.config.login_failures_per_address);
+        if name_locked || address_locked {
+            tracing::warn!(
+                name_locked,
+                address_locked,
+                "login refused: too many failures"
+            );
+            // Both counters share the window, so either lock lasts until it ends.
+            return Err(too_many(&counters.name, now));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed login of `login` from `client`.
+    #[tracing::instrument(skip_all)]
+    pub async fn login_failed(&self, login: &str, client: Option<IpAddr>) -> Result<()> {
+        let counters = self.login_counters(login, client, Timestamp::now());
+        self.store.hit(&counters.all()).await?;
+        Ok(())
+    }
+
+    /// Counts a registration attempt from `client`; `Err(TooManyRequests)` once it is over the
+    /// window's limit. Without a known address there is nothing to count.
+    #[tracing::instrument(skip_all)]
+    pub async fn registration(&self, client: Option<IpAddr>) -> Result<()> {
+        let Some(client) = client else {
+            return Ok(());
+        };
+        let now = Timestamp::now();
+        let counter = self.counter(
+            Kind::RegistrationsOfAddress,
+            &address_key(client),
+            self.config.registration_window_seconds,
+            now,
+        );
+        let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
+        if counts[0] > self.config.registrations_per_address {
+            tracing::warn!("registration refused: too many from one address");
+            return Err(too_many(&counter, now));
+        }
+        Ok(())
+    }
+
+    fn login_counters(&self, login: &str, client: Option<IpAddr>, now: Timestamp) -> LoginCounters {
+        let window = self.config.login_window_seconds;
+        LoginCounters {
+            name: self.counter(
+                Kind::LoginFailuresOfName,
+                &login.to_lowercase(),
+                window,
+                now,
+            ),
+            address: client.map(|client| {
+                self.counter(
+                    Kind::LoginFailuresOfAddress,
+                    &address_key(client),
+                    window,
+                    now,
+                )
+            }),
+        }
+    }
+
+    fn counter(&self, kind: Kind, subject: &str, window: i64, now: Timestamp) -> Counter {
+        let window = window.max(1);
+        let start = now.unix().div_euclid(window) * window;
+        Counter {
+            name: format!("{}#{}", kind.prefix(), digest(subject)),
+            window_end: Timestamp::from_unix(start + window).unwrap_or(now),
+        }
+    }
+}
+
+/// The 429 of `counter`: retry once its window has ended (at least 1 second).
+fn too_many(counter: &Counter, now: Timestamp) -> Error {
+    let retry_after = (counter.window_end.unix() - now.unix()).max(1);
+    Error::TooManyRequests {
+        retry_after: u64::try_from(retry_after).unwrap_or(1),
+    }
+}
+
+/// An address as it is counted: IPv4 as it is; IPv6 by its /64, the block one subscriber
+/// usually holds whole (counting single IPv6 addresses would let one client make up new ones).
+fn address_key(client: IpAddr) -> String {
+    match client {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    }
+}
+
+/// Hex SHA-256 of `subject`, shortened to 128 bits: plenty to keep subjects apart.
+fn digest(subject: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, subject.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_addresses_of_one_64_count_together() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("an address");
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().expect("an address");
+        let other: IpAddr = "2001:db8:1:3::1".parse().expect("an address");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_count_as_ipv4() {
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("an address");
+        assert_eq!(address_key(mapped), "192.0.2.7");
+    }
+
+    #[test]
+    fn counter_names_are_short_and_hide_their_subject() {
+        let name = format!(
+            "{}#{}",
+            Kind::LoginFailuresOfName.prefix(),
+            digest("ada@example.com")
+        );
+        assert_eq!(name.len(), "login-name#".len() + 32);
+        assert!(!name.contains("ada"));
+    }
+}

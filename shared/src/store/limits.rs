@@ -1,0 +1,37 @@
+//! Throttle counters: fixed-window hit counts kept in the store, so a limit holds across every
+//! Lambda container (and every local server process on one database).
+//!
+//! A counter lives for one window: its key names the window's end, so a new window starts from
+//! zero without any reset write, and the store may forget a counter once its window has ended
+//! (a TTL item on DynamoDB, a table swept on write in the embedded store).
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::domain::Timestamp;
+
+/// One counter in one window. `name` says what is counted and for whom, already bounded in
+/// length and free of personal data (see [`crate::service::limits`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub name: String,
+    /// When this window ends: the counter means nothing after it.
+    pub window_end: Timestamp,
+}
+
+impl Counter {
+    /// The key the stores keep this counter under: its name and its window.
+    pub fn key(&self) -> String {
+        format!("{}#{}", self.name, self.window_end.unix())
+    }
+}
+
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// The counts of `counters`, in order (0 for a counter never hit), read strongly
+    /// consistently in one round trip.
+    async fn counts(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError>;
+    /// Adds one to each of `counters`, each atomically (no hit is lost to a concurrent one), and
+    /// answers the new counts, in order.
+    async fn hit(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError>;
+}

@@ -1,0 +1,182 @@
+//! Login and registration limits: failed logins per login name and per client address,
+//! registrations per address; 429 with `Retry-After` until the window ends. The client's
+//! address arrives as on AWS, in the HTTP API request context.
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::config::LimitsConfig;
+use shared::http::client::with_source_ip;
+
+use super::helpers::{LOGIN, PASSWORD, REGISTER, Response, TestApp};
+
+const HOME: &str = "198.51.100.7";
+const ELSEWHERE: &str = "203.0.113.9";
+
+impl TestApp {
+    /// Sends `body` to `path` from the client address `ip`, as API Gateway would pass it.
+    async fn post_from(&self, ip: &str, path: &str, body: &Value) -> Response {
+        let mut request = testkit::http::request(Method::POST, path, Some(body), None);
+        let ip = ip.parse().expect("an address");
+        request.extensions_mut().insert(with_source_ip(ip));
+        self.send(request).await
+    }
+
+    async fn login_from(&self, ip: &str, login: &str, password: &str) -> Response {
+        self.post_from(
+            ip,
+            LOGIN,
+            &json!({ "username": login, "password": password }),
+        )
+        .await
+    }
+
+    async fn register_from(&self, ip: &str, username: &str) -> Response {
+        self.post_from(ip, REGISTER, &Self::registration(username))
+            .await
+    }
+
+    /// Fails `n` logins of `login` from `ip`, asserting each is a plain 401.
+    async fn fail_logins(&self, ip: &str, login: &str, n: u64) {
+        for attempt in 1..=n {
+            let response = self.login_from(ip, login, "wrong-password").await;
+            assert_eq!(
+                response.status,
+                StatusCode::UNAUTHORIZED,
+                "attempt {attempt}"
+            );
+        }
+    }
+}
+
+fn limits(change: impl FnOnce(&mut LimitsConfig)) -> LimitsConfig {
+    let mut limits = LimitsConfig::default();
+    change(&mut limits);
+    limits
+}
+
+/// Asserts a 429 with a JSON detail and a `Retry-After` of 1..=`window` seconds; returns it.
+#[track_caller]
+fn assert_throttled(response: &Response, window: i64) -> u64 {
+    response.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(
+        (1..=window.unsigned_abs()).contains(&retry_after),
+        "{retry_after}"
+    );
+    assert_eq!(
+        response.json,
+        json!({
+            "detail": format!("Request was throttled. Expected available in {retry_after} seconds.")
+        })
+    );
+    retry_after
+}
+
+#[tokio::test]
+async fn the_21st_failed_login_of_a_username_is_429_and_so_is_the_right_password() {
+    let app = TestApp::new().await;
+    app.register("ada_lovelace").await;
+    app.fail_logins(HOME, "ada_lovelace", 20).await;
+
+    let wrong = app.login_from(HOME, "ada_lovelace", "wrong-password").await;
+    let right = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
+    let other_address = app.login_from(ELSEWHERE, "ADA_LOVELACE", PASSWORD).await;
+
+    assert_throttled(&wrong, 15 * 60);
+    assert_throttled(&right, 15 * 60);
+    assert_throttled(&other_address, 15 * 60);
+}
+
+#[tokio::test]
+async fn a_locked_username_leaves_a_bystander_at_the_same_address_alone() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    app.register("ada_lovelace").await;
+    app.register("grace_hopper").await;
+    app.fail_logins(HOME, "ada_lovelace", 3).await;
+    assert_throttled(&app.login_from(HOME, "ada_lovelace", PASSWORD).await, 900);
+
+    let bystander = app.login_from(HOME, "grace_hopper", PASSWORD).await;
+
+    bystander.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_usernames_lock_exactly_like_known_ones() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    app.register("ada_lovelace").await;
+    app.fail_logins(HOME, "ada_lovelace", 3).await;
+    app.fail_logins(HOME, "nobody_here", 3).await;
+
+    let known = app.login_from(HOME, "ada_lovelace", "wrong-password").await;
+    let unknown = app.login_from(HOME, "nobody_here", "wrong-password").await;
+
+    assert_throttled(&known, 900);
+    assert_throttled(&unknown, 900);
+    assert_eq!(known.json, unknown.json);
+}
+
+#[tokio::test]
+async fn too_many_failures_from_one_address_lock_every_name_from_it_but_not_elsewhere() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_address = 4)).await;
+    app.register("ada_lovelace").await;
+    for name in ["alpha_one", "bravo_two", "charlie_3", "delta_four"] {
+        app.fail_logins(HOME, name, 1).await;
+    }
+
+    let same_address = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
+    let elsewhere = app.login_from(ELSEWHERE, "ada_lovelace", PASSWORD).await;
+
+    assert_throttled(&same_address, 900);
+    elsewhere.assert_status(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn registrations_per_address_are_limited() {
+    let app = TestApp::with_limits(limits(|l| l.registrations_per_address = 2)).await;
+    for name in ["first_user", "second_user"] {
+        app.register_from(HOME, name)
+            .await
+            .assert_status(StatusCode::CREATED);
+    }
+
+    let third = app.register_from(HOME, "third_user").await;
+    let elsewhere = app.register_from(ELSEWHERE, "fourth_user").await;
+
+    assert_throttled(&third, 3600);
+    elsewhere.assert_status(StatusCode::CREATED);
+    // The refused registration stored nothing.
+    app.login_from(ELSEWHERE, "third_user", PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn login_works_again_once_the_window_has_passed() {
+    let app = TestApp::with_limits(limits(|l| {
+        l.login_failures_per_username = 2;
+        l.login_window_seconds = 2;
+    }))
+    .await;
+    app.register("ada_lovelace").await;
+    // Windows are aligned to the clock: failures may straddle a boundary, so fail until locked.
+    let mut locked = None;
+    for _ in 0..10 {
+        let response = app.login_from(HOME, "ada_lovelace", "wrong-password").await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            locked = Some(response);
+            break;
+        }
+    }
+    let retry_after = assert_throttled(&locked.expect("locked within 10 attempts"), 2);
+
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    let after = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
+
+    after.assert_status(StatusCode::OK);
+}
