@@ -3,6 +3,7 @@
 // Shared by several test crates, each using a part of it.
 #![allow(dead_code)]
 
+pub mod sockets;
 pub mod stores;
 
 use std::io::{BufRead, BufReader, Read};
@@ -80,12 +81,18 @@ impl Server {
 
     /// Like [`Self::start`], with more flags (e.g. `--dynamodb-endpoint URL`).
     pub fn start_with(data_dir: &Path, flags: &[&str]) -> Self {
+        Self::start_with_env(data_dir, flags, &[])
+    }
+
+    /// Like [`Self::start_with`], with these environment variables set for the server.
+    pub fn start_with_env(data_dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let args: Vec<&str> = ["--addr", "127.0.0.1:0"]
             .iter()
             .chain(flags)
             .copied()
             .collect();
         let mut child = command(&args, data_dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

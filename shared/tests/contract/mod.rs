@@ -11,6 +11,7 @@
 mod connections;
 mod imports;
 mod listing;
+mod sessions;
 mod tasks;
 mod tokens;
 mod users;
@@ -137,7 +138,7 @@ pub async fn created_tasks(
         let task = new_task(owner, status);
         stores
             .tasks
-            .create_task(&task)
+            .create_task(&task, 0)
             .await
             .expect("creating a task");
         tasks.push(task);
@@ -192,7 +193,7 @@ pub async fn list(
     };
     stores
         .tasks
-        .list_tasks(owner, &query)
+        .list_tasks(owner, 0, &query)
         .await
         .expect("listing tasks")
 }

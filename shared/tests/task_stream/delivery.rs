@@ -242,6 +242,8 @@ async fn an_expired_connection_gets_nothing() {
             user_id: first_owner(),
             connected_at: long_ago,
             expires_at: long_ago.plus_seconds(3600),
+            token_expires_at: long_ago.plus_seconds(3600),
+            epoch: 0,
         })
         .await
         .unwrap();

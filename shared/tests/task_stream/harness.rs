@@ -194,14 +194,16 @@ impl Harness {
         }
     }
 
-    /// Records the connection `id` of `user` (who need not exist as a user), open for a minute.
+    /// Records the connection `id` of `user` (stored as a user if need be), open for a minute.
     pub async fn connect(&self, user: UserId, id: &str) {
         self.connect_at(user, id, Timestamp::now().plus_seconds(-60))
             .await;
     }
 
-    /// Records the connection `id` of `user`, made at `connected_at`, for an hour from then.
+    /// Records the connection `id` of `user`, made at `connected_at`, for an hour from then, by a
+    /// token of the user's current session valid as long.
     pub async fn connect_at(&self, user: UserId, id: &str, connected_at: Timestamp) {
+        testkit::events::ensure_user(&self.stores, user).await;
         self.stores
             .connections
             .add_connection(&Connection {
@@ -209,6 +211,8 @@ impl Harness {
                 user_id: user,
                 connected_at,
                 expires_at: connected_at.plus_seconds(3600),
+                token_expires_at: connected_at.plus_seconds(3600),
+                epoch: 0,
             })
             .await
             .expect("recording a connection");

@@ -14,6 +14,7 @@ mod error;
 mod import;
 mod stream;
 mod tasks;
+mod tokens;
 mod users;
 
 pub use stream::stream_record;
@@ -208,6 +209,7 @@ mod tx {
             .condition_expression(condition)
             .set_expression_attribute_values(non_empty_values(values))
             .set_expression_attribute_names(non_empty_names(names))
+            .return_values_on_condition_check_failure(OnFail::AllOld)
             .build()?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
