@@ -96,10 +96,13 @@ impl TokenStore for DynamoStore {
             tx::update(
                 &self.users,
                 token_key(old_jti),
-                "SET consumed = :consumed",
-                Some("attribute_exists(pk) AND (attribute_not_exists(consumed) OR consumed = :fresh)"),
-                vec![(":consumed", AttributeValue::Bool(true)), (":fresh", AttributeValue::Bool(false))],
-                vec![],
+                "SET #consumed = :consumed",
+                Some("attribute_exists(pk) AND (attribute_not_exists(#consumed) OR #consumed = :fresh)"),
+                vec![
+                    (":consumed", AttributeValue::Bool(true)),
+                    (":fresh", AttributeValue::Bool(false)),
+                ],
+                vec![("#consumed", "consumed")],
             )?,
             tx::check(
                 &self.users,
