@@ -310,6 +310,26 @@ async fn connect_with_an_expired_access_token_is_refused() {
     assert_refused(&harness, user.id, connect_json(&token), "an expired token").await;
 }
 
+#[tokio::test]
+async fn connect_with_a_token_of_an_ended_session_is_refused() {
+    let harness = Harness::new();
+    let user = harness.register().await;
+    let claims = harness
+        .state
+        .jwt
+        .decode(&user.access, shared::auth::TokenType::Access)
+        .unwrap();
+
+    harness
+        .state
+        .accounts
+        .logout_all(claims.session())
+        .await
+        .expect("logging out everywhere");
+
+    assert_refused(&harness, user.id, connect_json(&user.access), "a logged-out token").await;
+}
+
 #[test]
 fn a_stored_connection_expires_a_little_after_api_gateways_two_hours() {
     let two_hours = 2 * 60 * 60;
@@ -375,7 +395,7 @@ async fn a_client_message_gets_a_json_error_and_the_connection_stays() {
         .await;
     assert_eq!(connected.status_code, 200);
 
-    let response = shared::realtime::message(recorded("ws-default"));
+    let response = harness.gateway.message(recorded("ws-default")).await;
 
     let (status, body) = status_and_body(&response);
     assert_eq!(status, 200);
@@ -385,7 +405,7 @@ async fn a_client_message_gets_a_json_error_and_the_connection_stays() {
 
     let mut ping = recorded("ws-default");
     ping.body = Some(r#"{"action":"ping"}"#.to_owned());
-    let (status, body) = status_and_body(&shared::realtime::message(ping));
+    let (status, body) = status_and_body(&harness.gateway.message(ping).await);
     assert_eq!(
         (status, body),
         (200, serde_json::json!({ "action": "pong" }))
