@@ -69,10 +69,14 @@ async fn end_sessions_and_check_sockets(dynamodb: bool, end: &str) {
             "new_password_1": "a-brand-new-passphrase",
             "new_password_2": "a-brand-new-passphrase",
         });
-        let answer = api.post("auth/profile/password/", change, Some(&access)).await;
+        let answer = api
+            .post("auth/profile/password/", change, Some(&access))
+            .await;
         answer.expect(StatusCode::OK).str("access")
     } else {
-        let answer = api.post("auth/logout/all/", Value::Null, Some(&access)).await;
+        let answer = api
+            .post("auth/logout/all/", Value::Null, Some(&access))
+            .await;
         assert_eq!(answer.status, StatusCode::NO_CONTENT);
         let me = api.get("auth/profile/", &access).await;
         assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.body);

@@ -327,7 +327,13 @@ async fn connect_with_a_token_of_an_ended_session_is_refused() {
         .await
         .expect("logging out everywhere");
 
-    assert_refused(&harness, user.id, connect_json(&user.access), "a logged-out token").await;
+    assert_refused(
+        &harness,
+        user.id,
+        connect_json(&user.access),
+        "a logged-out token",
+    )
+    .await;
 }
 
 #[test]

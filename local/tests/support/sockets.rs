@@ -88,4 +88,3 @@ pub async fn listening(server: &Server) -> (Api, String, Socket) {
         .expect("connect");
     (api, access, socket)
 }
-

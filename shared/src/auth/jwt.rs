@@ -216,8 +216,11 @@ mod tests {
         let theirs = keys("another-secret-that-is-also-32-bytes-long");
         let user = UserId::new();
         assert!(
-            ours.decode(&theirs.issue_pair(user, 0).unwrap().access, TokenType::Access)
-                .is_none()
+            ours.decode(
+                &theirs.issue_pair(user, 0).unwrap().access,
+                TokenType::Access
+            )
+            .is_none()
         );
 
         let mut expired = ours.claims(TokenType::Access, user, Timestamp::now().unix() - 3600);

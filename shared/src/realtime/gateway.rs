@@ -144,9 +144,7 @@ impl Gateway {
             .body
             .as_deref()
             .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok());
-        let action = body
-            .as_ref()
-            .and_then(|body| body.get("action")?.as_str());
+        let action = body.as_ref().and_then(|body| body.get("action")?.as_str());
         match action {
             Some("ping") => response(200, json!({ "action": "pong" })),
             Some("authenticate") => {

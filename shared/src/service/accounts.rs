@@ -272,7 +272,6 @@ impl AccountService {
         .await
     }
 
-
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.
     pub async fn verify_token(&self, token: &str) -> Result<()> {
         let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access) {

@@ -195,12 +195,7 @@ impl TaskService {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %session.user, task_id = id))]
-    pub async fn delete(
-        &self,
-        session: Session,
-        id: &str,
-        expected: Option<&[u64]>,
-    ) -> Result<()> {
+    pub async fn delete(&self, session: Session, id: &str, expected: Option<&[u64]>) -> Result<()> {
         retry::optimistic(|| async move {
             let task = self.get(session, id).await?;
             expect_version(expected, &task)?;

@@ -202,8 +202,7 @@ pub trait TaskStore: Send + Sync {
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
     /// `Missing(Task)` if it is gone, `Conflict` if it changed.
-    async fn update_task(&self, before: &Task, after: &Task, epoch: u64)
-    -> Result<(), StoreError>;
+    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError>;
     /// Deletes `task` if unchanged and uncounts it, atomically. `Missing(Task)`/`Conflict` as above.
     async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError>;
     /// Stores those of `tasks` (all `owner`'s, at most [`IMPORT_TASKS_BATCH`]) whose ids are not

@@ -21,11 +21,27 @@ fn authenticated_requests(task: &str) -> Vec<(Method, String, Value)> {
     let edit = json!({ "title": "Edited" });
     vec![
         (Method::GET, PROFILE.to_owned(), Value::Null),
-        (Method::PUT, PROFILE.to_owned(), json!({ "first_name": "Eve" })),
-        (Method::PATCH, PROFILE.to_owned(), json!({ "first_name": "Eve" })),
+        (
+            Method::PUT,
+            PROFILE.to_owned(),
+            json!({ "first_name": "Eve" }),
+        ),
+        (
+            Method::PATCH,
+            PROFILE.to_owned(),
+            json!({ "first_name": "Eve" }),
+        ),
         (Method::POST, PASSWORD_CHANGE.to_owned(), change_body()),
-        (Method::POST, TASKS.to_owned(), json!({ "title": "Planted" })),
-        (Method::POST, "/api/v1/tasks/create/".to_owned(), json!({ "title": "Planted" })),
+        (
+            Method::POST,
+            TASKS.to_owned(),
+            json!({ "title": "Planted" }),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tasks/create/".to_owned(),
+            json!({ "title": "Planted" }),
+        ),
         (Method::GET, TASKS.to_owned(), Value::Null),
         (Method::GET, task_path(task), Value::Null),
         (Method::PUT, task_path(task), edit.clone()),
@@ -165,6 +181,9 @@ async fn replaying_a_rotated_refresh_token_ends_the_whole_family() {
     app.refresh(second_refresh)
         .await
         .assert_body(StatusCode::UNAUTHORIZED, rejected_token_body());
-    assert_unauthorized(&app.get(PROFILE, Some(second_access)).await, invalid_token_body());
+    assert_unauthorized(
+        &app.get(PROFILE, Some(second_access)).await,
+        invalid_token_body(),
+    );
     app.login_ok("ada_lovelace", PASSWORD).await;
 }

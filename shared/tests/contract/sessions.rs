@@ -86,14 +86,22 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
         .rotate_refresh(&first.jti, user.id, &token_for(&user))
         .await;
 
-    assert_missing(replay, Missing::RefreshToken, "replaying the consumed token");
+    assert_missing(
+        replay,
+        Missing::RefreshToken,
+        "replaying the consumed token",
+    );
     let live = stores.tokens.refresh_is_live(&second.jti, user.id).await;
     assert!(!live.expect("checking"), "the rotated token died with it");
     let next = stores
         .tokens
         .rotate_refresh(&second.jti, user.id, &token_for(&user))
         .await;
-    assert_missing(next, Missing::RefreshToken, "rotating the family's newest token");
+    assert_missing(
+        next,
+        Missing::RefreshToken,
+        "rotating the family's newest token",
+    );
     let now = stores.users.user(user.id).await.expect("reading");
     assert_eq!(
         now.expect("the user").session_epoch,
@@ -104,5 +112,9 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
         .tasks
         .create_task(&new_task(user.id, TaskStatus::ToDo), user.session_epoch)
         .await;
-    assert_missing(create, Missing::Session, "writing with an access token of then");
+    assert_missing(
+        create,
+        Missing::Session,
+        "writing with an access token of then",
+    );
 }

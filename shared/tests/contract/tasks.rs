@@ -129,7 +129,11 @@ async fn delete_task_uncounts_and_a_second_delete_is_not_found() {
     let owner = owner(stores).await;
     let tasks = created_tasks(stores, owner, Done, 2).await;
 
-    stores.tasks.delete_task(&tasks[0], 0).await.expect("deleting");
+    stores
+        .tasks
+        .delete_task(&tasks[0], 0)
+        .await
+        .expect("deleting");
 
     assert_eq!(
         stores
@@ -304,7 +308,11 @@ async fn an_idempotency_key_is_used_once_until_it_expires() {
     let soon = Timestamp::now().plus_seconds(2);
     let first = once(new_task(owner, ToDo), soon);
 
-    let created = stores.tasks.create_task_once(&first, 0).await.expect("first");
+    let created = stores
+        .tasks
+        .create_task_once(&first, 0)
+        .await
+        .expect("first");
     let repeat = once(new_task(owner, ToDo), soon);
     let repeated = stores
         .tasks

@@ -291,12 +291,7 @@ impl TaskStore for DynamoStore {
     /// One transaction: the task (on its version), the counts if its status moves, and the
     /// owner's session check.
     #[tracing::instrument(skip_all)]
-    async fn update_task(
-        &self,
-        before: &Task,
-        after: &Task,
-        epoch: u64,
-    ) -> Result<(), StoreError> {
+    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
         let mut items = vec![
             tx::put(
                 &self.tasks,

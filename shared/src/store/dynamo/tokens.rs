@@ -97,7 +97,9 @@ impl TokenStore for DynamoStore {
                 &self.users,
                 token_key(old_jti),
                 "SET #consumed = :consumed",
-                Some("attribute_exists(pk) AND (attribute_not_exists(#consumed) OR #consumed = :fresh)"),
+                Some(
+                    "attribute_exists(pk) AND (attribute_not_exists(#consumed) OR #consumed = :fresh)",
+                ),
                 vec![
                     (":consumed", AttributeValue::Bool(true)),
                     (":fresh", AttributeValue::Bool(false)),
@@ -119,10 +121,12 @@ impl TokenStore for DynamoStore {
                 vec![],
             )?,
         ];
-        self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) => StoreError::Missing(Missing::RefreshToken),
-            other => other.into(),
-        })?;
+        self.transact(items)
+            .await
+            .map_err(|failure| match failure {
+                Failure::Cancelled(_) => StoreError::Missing(Missing::RefreshToken),
+                other => other.into(),
+            })?;
         Ok(old.epoch)
     }
 

@@ -34,7 +34,11 @@ fn guard_item(pk: String, id: UserId) -> Item {
 const ABSENT: Option<&str> = Some("attribute_not_exists(pk)");
 
 impl DynamoStore {
-    pub(super) async fn get(&self, key: Item, what: &'static str) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(
+        &self,
+        key: Item,
+        what: &'static str,
+    ) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()

@@ -220,12 +220,7 @@ impl TaskStore for EmbeddedStore {
         .await
     }
 
-    async fn update_task(
-        &self,
-        before: &Task,
-        after: &Task,
-        epoch: u64,
-    ) -> Result<(), StoreError> {
+    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
         let (before, after) = (before.clone(), after.clone());
         self.write_task(move |tx| {
             check_session(tx, before.owner, epoch)?;

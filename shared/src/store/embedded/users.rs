@@ -253,10 +253,11 @@ impl TokenStore for EmbeddedStore {
             .write(move |tx| {
                 let mut owner = get_user(tx, user)?.ok_or_else(refused)?;
                 let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-                let mut old: TokenRecord = match tokens.get(old_jti.as_str()).ctx("reading token")? {
-                    Some(bytes) => decode(bytes.value())?,
-                    None => return Err(refused()),
-                };
+                let mut old: TokenRecord =
+                    match tokens.get(old_jti.as_str()).ctx("reading token")? {
+                        Some(bytes) => decode(bytes.value())?,
+                        None => return Err(refused()),
+                    };
                 if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
                     return Err(refused());
                 }
