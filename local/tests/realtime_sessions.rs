@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// The access token lifetime of the expiry case: long enough to connect and renew, short enough
 /// to wait out.
-const SHORT_TTL: u64 = 5;
+const SHORT_TTL: u64 = 6;
 
 /// Registers a fresh user; answers its name and access token.
 async fn registered(api: &Api) -> (String, String) {
@@ -131,8 +131,8 @@ async fn an_expired_socket_hears_nothing_unless_it_authenticated_again(dynamodb:
     let answer = authenticate(&mut renewed, &newer).await;
     assert_eq!(answer["action"], "authenticated", "{answer}");
     assert!(answer["expires_at"].is_string(), "{answer}");
-    // The first token has expired; the renewed one has not.
-    tokio::time::sleep(Duration::from_secs(SHORT_TTL / 2 + 2)).await;
+    // The first token has expired; the renewed one has not (for about another 2.5 s).
+    tokio::time::sleep(Duration::from_millis(SHORT_TTL * 500 + 500)).await;
     api.post("tasks/", json!({ "title": "late" }), Some(&newer))
         .await
         .expect(StatusCode::CREATED);

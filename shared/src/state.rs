@@ -40,11 +40,11 @@ impl AppState {
         self
     }
 
-    /// Closes every WebSocket of `user`, if this host has a WebSocket API. Deliveries check the
-    /// session anyway: this makes the end prompt, not correct.
-    pub async fn close_sockets(&self, user: UserId) {
+    /// Closes every WebSocket of `user` older than its session epoch `epoch`, if this host has a
+    /// WebSocket API. Deliveries check the session anyway: this makes the end prompt.
+    pub async fn close_sockets(&self, user: UserId, epoch: u64) {
         if let Some(sockets) = &self.sockets {
-            sockets.close_all(user).await;
+            sockets.close_ended(user, epoch).await;
         }
     }
 

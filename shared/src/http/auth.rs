@@ -304,7 +304,7 @@ pub(crate) async fn logout_everywhere(
     State(state): State<AppState>,
     AuthUser(session): AuthUser,
 ) -> Result<StatusCode> {
-    state.accounts.logout_all(session).await?;
-    state.close_sockets(session.user).await;
+    let epoch = state.accounts.logout_all(session).await?;
+    state.close_sockets(session.user, epoch).await;
     Ok(StatusCode::NO_CONTENT)
 }

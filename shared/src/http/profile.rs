@@ -207,7 +207,8 @@ pub(crate) async fn change_password(
         _ => Err(errors),
     };
     let pair = state.accounts.change_password(id, &old, new).await?;
-    state.close_sockets(id.user).await;
+    let epoch = pair.refresh_claims.session_epoch;
+    state.close_sockets(id.user, epoch).await;
     Ok(Json(PasswordChanged {
         detail: "password updated successfully".to_owned(),
         tokens: pair.into(),

@@ -189,12 +189,13 @@ impl Notifier {
         }
     }
 
-    /// Closes every open connection of `user` (its sessions ended: password change, logout
-    /// everywhere). Failures are logged: the delivery check refuses those connections anyway.
-    pub async fn close_all(&self, user: UserId) {
+    /// Closes every open connection of `user` opened before its session epoch became `epoch`
+    /// (password change, logout everywhere). Failures are logged: the delivery check refuses
+    /// those connections anyway.
+    pub async fn close_ended(&self, user: UserId, epoch: u64) {
         match self.connections.connections_of(user).await {
             Ok(connections) => {
-                futures::stream::iter(connections)
+                futures::stream::iter(connections.into_iter().filter(|c| c.epoch < epoch))
                     .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
                     .await;
             }

@@ -256,9 +256,9 @@ impl AccountService {
     }
 
     /// Ends every session of the caller: the user's epoch moves on, so every access and refresh
-    /// token issued before (this one included) is refused from now on.
+    /// token issued before (this one included) is refused from now on. Answers the new epoch.
     #[tracing::instrument(skip_all, fields(user_id = %session.user))]
-    pub async fn logout_all(&self, session: Session) -> Result<()> {
+    pub async fn logout_all(&self, session: Session) -> Result<u64> {
         retry::optimistic(|| async move {
             let before = self.profile(session).await?;
             let mut after = before.clone();
@@ -267,7 +267,7 @@ impl AccountService {
             after.last_updated = Timestamp::now();
             self.users.update_user(&before, &after).await?;
             tracing::info!("all sessions ended");
-            Ok(())
+            Ok(after.session_epoch)
         })
         .await
     }
