@@ -37,6 +37,8 @@ pub fn events_user() -> NewUser {
 #[derive(Debug, Clone)]
 pub struct Seeded {
     pub user_id: UserId,
+    /// The session of `access` (the user at its first epoch).
+    pub session: Session,
     pub access: String,
     pub refresh: String,
     pub task_id: String,
@@ -66,6 +68,7 @@ pub async fn seed(state: &AppState) -> Seeded {
         .task;
     Seeded {
         user_id: user.id,
+        session,
         access: pair.access,
         refresh: pair.refresh,
         task_id: task.id.to_string(),
