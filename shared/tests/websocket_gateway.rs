@@ -310,32 +310,6 @@ async fn connect_with_an_expired_access_token_is_refused() {
     assert_refused(&harness, user.id, connect_json(&token), "an expired token").await;
 }
 
-#[tokio::test]
-async fn connect_with_a_token_of_an_ended_session_is_refused() {
-    let harness = Harness::new();
-    let user = harness.register().await;
-    let claims = harness
-        .state
-        .jwt
-        .decode(&user.access, shared::auth::TokenType::Access)
-        .unwrap();
-
-    harness
-        .state
-        .accounts
-        .logout_all(claims.session())
-        .await
-        .expect("logging out everywhere");
-
-    assert_refused(
-        &harness,
-        user.id,
-        connect_json(&user.access),
-        "a logged-out token",
-    )
-    .await;
-}
-
 #[test]
 fn a_stored_connection_expires_a_little_after_api_gateways_two_hours() {
     let two_hours = 2 * 60 * 60;

@@ -12,6 +12,7 @@
 mod connections;
 mod error;
 mod import;
+mod sessions;
 mod stream;
 mod tasks;
 mod tokens;

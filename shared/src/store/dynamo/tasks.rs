@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 
 use super::error::{Failure, store_error};
+use super::sessions::{check_epoch, no_session};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
@@ -86,23 +87,6 @@ impl DynamoStore {
         )
     }
 
-    /// A transaction's check that `owner`'s user item exists and still honours sessions of
-    /// `epoch` (a user written before epochs existed has none: epoch 0). On failure the user
-    /// item comes back, which tells a revoked session from a missing user.
-    pub(super) fn session_check(
-        &self,
-        owner: UserId,
-        epoch: u64,
-    ) -> anyhow::Result<TransactWriteItem> {
-        tx::check(
-            &self.users,
-            Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
-            "attribute_exists(pk) AND (attribute_not_exists(session_epoch) OR session_epoch <= :epoch)",
-            vec![(":epoch", n(epoch))],
-            vec![],
-        )
-    }
-
     /// Moves one task from one status count to another, in a transaction.
     fn recount(
         &self,
@@ -165,27 +149,11 @@ impl DynamoStore {
         else {
             return Err(StoreError::Missing(Missing::User));
         };
-        let current = user
-            .get("session_epoch")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if current > epoch {
-            return Err(StoreError::Missing(Missing::Session));
-        }
+        check_epoch(&user, epoch)?;
         let counts = tables
             .remove(&self.tasks)
             .and_then(|items| items.into_iter().next());
         Ok(counts.map(from_item).transpose()?.unwrap_or_default())
-    }
-}
-
-/// A failed session check: the user is gone, or the caller's session was revoked.
-fn no_session(existed: bool) -> StoreError {
-    if existed {
-        StoreError::Missing(Missing::Session)
-    } else {
-        StoreError::Missing(Missing::User)
     }
 }
 
