@@ -248,11 +248,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             (Stores::new(store), changes)
         }
     };
-    let state = AppState::new(stores.clone(), &auth);
     let notifier = Notifier::new(
         &stores,
         Notifier::management_client(&management_url, Some(&management_key)),
     );
+    let state = AppState::new(stores.clone(), &auth).with_sockets(notifier.clone());
     match changes {
         Changes::Embedded(receiver) => {
             tokio::spawn(stream::drive_embedded(receiver, notifier));

@@ -203,14 +203,17 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
-        let answer = shared::realtime::message(event(
-            "$default",
-            "MESSAGE",
-            &id,
-            HeaderMap::new(),
-            HashMap::new(),
-            Some(body),
-        ));
+        let answer = state
+            .gateway
+            .message(event(
+                "$default",
+                "MESSAGE",
+                &id,
+                HeaderMap::new(),
+                HashMap::new(),
+                Some(body),
+            ))
+            .await;
         if let Some(reply) = body_text(&answer) {
             state.registry.send(&id, Message::Text(reply.into()));
         }

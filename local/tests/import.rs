@@ -119,7 +119,7 @@ async fn all_tasks(stores: &Stores, owner: UserId) -> (u64, Vec<Task>) {
         };
         let page = stores
             .tasks
-            .list_tasks(owner, &query)
+            .list_tasks(owner, 0, &query)
             .await
             .expect("listing");
         tasks.extend(page.tasks.iter().cloned());
@@ -183,7 +183,7 @@ async fn assert_imported(stores: &Stores, busy_tasks: usize) {
             limit: 1,
             position: Position::First,
         };
-        let page = stores.tasks.list_tasks(user_id(BUSY), &query).await;
+        let page = stores.tasks.list_tasks(user_id(BUSY), 0, &query).await;
         assert_eq!(page.expect("listing").count, want, "{status:?}");
     }
 }

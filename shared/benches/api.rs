@@ -140,7 +140,7 @@ async fn main() {
     let user = UserId::new();
     let jwt = &jwt;
     measure("JWT pair issued + access decoded", 10_000, |_| async move {
-        let pair = jwt.issue_pair(user).expect("a token pair");
+        let pair = jwt.issue_pair(user, 0).expect("a token pair");
         assert!(jwt.decode(&pair.access, TokenType::Access).is_some());
     })
     .await;

@@ -194,6 +194,8 @@ impl From<StoreError> for Error {
             }
             // A valid token of a user who no longer exists gets nothing.
             StoreError::Missing(Missing::User) => Self::InvalidToken,
+            // So does a token of a revoked session (password change, logout everywhere).
+            StoreError::Missing(Missing::Session) => Self::InvalidToken,
             // Someone else's task and no task look the same.
             StoreError::Missing(Missing::Task) => Self::task_not_found(),
             StoreError::Missing(Missing::RefreshToken) => Self::TokenRejected,

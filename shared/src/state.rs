@@ -6,6 +6,8 @@ use secrecy::ExposeSecret;
 
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
+use crate::domain::UserId;
+use crate::realtime::Notifier;
 use crate::service::cursor::CursorKey;
 use crate::service::limits::Limits;
 use crate::service::{AccountService, TaskService};
@@ -16,6 +18,9 @@ pub struct AppState {
     pub accounts: AccountService,
     pub tasks: TaskService,
     pub jwt: Arc<JwtKeys>,
+    /// Closes a user's WebSockets when its sessions end, where the host has a WebSocket API
+    /// (`TASKMASTER_WS_ENDPOINT` on AWS; the local server's management API).
+    pub sockets: Option<Notifier>,
 }
 
 impl AppState {
@@ -30,13 +35,38 @@ impl AppState {
             ),
             tasks: TaskService::new(&stores, cursors),
             jwt,
+            sockets: None,
+        }
+    }
+
+    /// This state, closing a user's WebSockets through `sockets` when its sessions end.
+    pub fn with_sockets(mut self, sockets: Notifier) -> Self {
+        self.sockets = Some(sockets);
+        self
+    }
+
+    /// Closes every WebSocket of `user` older than its session epoch `epoch`, if this host has a
+    /// WebSocket API. Deliveries check the session anyway: this makes the end prompt.
+    pub async fn close_sockets(&self, user: UserId, epoch: u64) {
+        if let Some(sockets) = &self.sockets {
+            sockets.close_ended(user, epoch).await;
         }
     }
 
     /// The production state, for a Lambda's cold start: the DynamoDB tables from the environment
-    /// and the signing keys from Secrets Manager (see [`AuthConfig::load`] and [`Stores::from_env`]).
+    /// and the signing keys from Secrets Manager (see [`AuthConfig::load`] and [`Stores::from_env`]);
+    /// with `TASKMASTER_WS_ENDPOINT` set (the functions that end sessions), the WebSocket API's
+    /// management endpoint too.
     pub async fn from_env() -> anyhow::Result<Self> {
         let auth = AuthConfig::load().await?;
-        Ok(Self::new(Stores::from_env().await?, &auth))
+        let stores = Stores::from_env().await?;
+        let state = Self::new(stores.clone(), &auth);
+        Ok(match std::env::var("TASKMASTER_WS_ENDPOINT") {
+            Ok(endpoint) => state.with_sockets(Notifier::new(
+                &stores,
+                Notifier::management_client(&endpoint, None),
+            )),
+            Err(_) => state,
+        })
     }
 }

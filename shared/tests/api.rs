@@ -28,6 +28,7 @@ mod api {
     mod password;
     mod profile;
     mod register;
+    mod sessions;
     mod task_access;
     mod tasks;
     mod tokens;

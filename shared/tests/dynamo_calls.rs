@@ -193,21 +193,26 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
         )
         .await;
     assert_eq!(calls, ["TransactWriteItems"], "task-create");
+    // The session check (the user item) is read beside the task, in parallel.
     assert_eq!(
         h.calls_of("GET", &path, token, None).await,
-        ["GetItem"],
+        ["GetItem", "GetItem"],
         "task-get"
     );
     let calls = h
         .calls_of("PATCH", &path, token, Some(json!({ "title": "renamed" })))
         .await;
-    assert_eq!(calls, ["GetItem", "PutItem"], "task-update, same status");
+    assert_eq!(
+        calls,
+        ["GetItem", "GetItem", "TransactWriteItems"],
+        "task-update, same status (the session checked inside the write)"
+    );
     let calls = h
         .calls_of("PUT", &path, token, Some(json!({ "status_task": "DONE" })))
         .await;
     assert_eq!(
         calls,
-        ["GetItem", "TransactWriteItems"],
+        ["GetItem", "GetItem", "TransactWriteItems"],
         "task-update, status change"
     );
     assert_eq!(
@@ -226,19 +231,30 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
     assert_eq!(calls, ["BatchGetItem", "Query"], "task-list by status");
     assert_eq!(
         h.calls_of("DELETE", &path, token, None).await,
-        ["GetItem", "TransactWriteItems"],
+        ["GetItem", "GetItem", "TransactWriteItems"],
         "task-delete"
     );
 
-    let calls = h
-        .calls_of(
+    h.calls.take();
+    let (status, changed, _) = h
+        .send(
             "POST",
             "/api/v1/auth/profile/password/",
             token,
             Some(json!({ "old_password": password, "new_password_1": "new-horse-battery", "new_password_2": "new-horse-battery" })),
         )
         .await;
-    assert_eq!(calls, ["GetItem", "UpdateItem"], "password-update");
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(
+        h.calls.take(),
+        ["GetItem", "UpdateItem", "PutItem"],
+        "password-update (and its fresh refresh token)"
+    );
+    let access = changed["access"].as_str().unwrap().to_owned();
+    let calls = h
+        .calls_of("POST", "/api/v1/auth/logout/all/", Some(&access), None)
+        .await;
+    assert_eq!(calls, ["GetItem", "UpdateItem"], "logout-all");
 }
 
 #[tokio::test]
@@ -280,11 +296,10 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         ["GetItem", "TransactWriteItems"],
         "ws-disconnect"
     );
-    assert_eq!(
-        shared::realtime::message(event("$default")).status_code,
-        200
-    );
-    assert!(h.calls.take().is_empty(), "ws-default");
+    let mut ping = event("$default");
+    ping.body = Some(r#"{"action":"ping"}"#.to_owned());
+    assert_eq!(gateway.message(ping).await.status_code, 200);
+    assert!(h.calls.take().is_empty(), "ws-default, a ping");
 
     let (_, task, _) = h
         .send(
@@ -308,10 +323,13 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         })
         .unwrap(),
     ];
-    // No connection is open, so the stream function only looks: one Query, no post.
+    // No connection is open, so the stream function only looks: one Query, and the owner's
+    // session epoch read beside it; no post.
     let management = Notifier::management_client("http://127.0.0.1:9", Some("test-key"));
     h.calls.take();
     let response = Notifier::new(&h.stores, management).handle(event).await;
     assert!(response.batch_item_failures.is_empty());
-    assert_eq!(h.calls.take(), ["Query"], "task-stream per task change");
+    let mut calls = h.calls.take();
+    calls.sort();
+    assert_eq!(calls, ["GetItem", "Query"], "task-stream per task change");
 }

@@ -167,7 +167,11 @@ async fn an_update_that_keeps_conflicting_sends_at_most_the_bound_then_409() {
     let sends = calls.iter().filter(|c| *c == "TransactWriteItems").count();
     let reads = calls.iter().filter(|c| *c == "GetItem").count();
     assert_eq!(sends as u32, MAX_SENDS_PER_WRITE, "{calls:?}");
-    assert_eq!(reads as u32, WRITE_ATTEMPTS, "one read per try: {calls:?}");
+    assert_eq!(
+        reads as u32,
+        2 * WRITE_ATTEMPTS,
+        "per try, one read of the task and one of its owner's session: {calls:?}"
+    );
     let (_, stored, _) = app.clean.send("GET", &path, Some(&app.access), None).await;
     assert_eq!(stored["title"], "before");
     assert_eq!(stored["status_task"], "TO DO", "nothing half-written");

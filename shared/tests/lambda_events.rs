@@ -75,7 +75,7 @@ fn expected(function: &str) -> (StatusCode, &'static str, Value) {
         "login" => (StatusCode::OK, "/username", json!(USERNAME)),
         "token-verify" => (StatusCode::OK, "/message", json!("Token is valid")),
         "token-refresh" => (StatusCode::OK, "/refresh", Value::Null),
-        "logout" => (StatusCode::NO_CONTENT, "", Value::Null),
+        "logout" | "logout-all" => (StatusCode::NO_CONTENT, "", Value::Null),
         "profile-get" => (StatusCode::OK, "/email", json!(EMAIL)),
         "profile-update" => (StatusCode::OK, "/first_name", json!("Augusta")),
         "password-update" => (

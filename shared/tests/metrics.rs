@@ -162,10 +162,12 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
         NAMESPACE.to_owned(),
         Box::new(captured.clone()),
     );
+    let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
     let state = AppState::new(
-        Stores::new(EmbeddedStore::in_memory().unwrap()),
+        stores.clone(),
         &AuthConfig::with_secret("metrics-tests-secret-of-at-least-32-bytes"),
     );
+    let gateway = shared::realtime::Gateway::new(&stores, state.jwt.clone());
     let seeded = seed(&state).await;
 
     // A task created: 201, and the business counter.
@@ -181,9 +183,7 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
     invoke(auth::login(), &state, &wrong, "r-2").await;
     // A WebSocket route: its response's status.
     let context = lambda_context("r-3");
-    let ws = shared::metrics::websocket_route(&context, async {
-        shared::realtime::message(Default::default())
-    });
+    let ws = shared::metrics::websocket_route(&context, gateway.message(Default::default()));
     assert_eq!(ws.await.status_code, 200);
 
     let lines = captured.take_lines();

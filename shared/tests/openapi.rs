@@ -29,6 +29,7 @@ const ROUTES: &[(&str, &[&str], bool)] = &[
     (auth::TOKEN_VERIFY, &["post"], false),
     (auth::TOKEN_REFRESH, &["post"], false),
     (auth::LOGOUT, &["post"], false),
+    (auth::LOGOUT_ALL, &["post"], true),
     (profile::PROFILE, &["get", "put", "patch"], true),
     (profile::PASSWORD, &["post"], true),
     (tasks::TASKS, &["get", "post"], true),

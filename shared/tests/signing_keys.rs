@@ -51,7 +51,7 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     let before = state(&stand_in, &stores).await;
     let user = before
         .jwt
-        .issue_pair(shared::domain::UserId::new())
+        .issue_pair(shared::domain::UserId::new(), 0)
         .unwrap();
 
     // Step 1: the new key goes in as AWSPENDING; new containers accept it, still sign with the old.
@@ -63,7 +63,10 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
     let after = state(&stand_in, &stores).await;
     assert_eq!(after.jwt.current_kid(), key_id(NEW.as_bytes()));
-    let fresh = after.jwt.issue_pair(shared::domain::UserId::new()).unwrap();
+    let fresh = after
+        .jwt
+        .issue_pair(shared::domain::UserId::new(), 0)
+        .unwrap();
 
     // Old tokens work everywhere; new ones in every container that can meet them while step 2
     // rolls out (those started after step 1).

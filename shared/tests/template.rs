@@ -242,7 +242,7 @@ fn only_the_functions_that_check_tokens_get_the_signing_key_arn() {
         .iter()
         .map(|(name, _)| *name)
         .filter(|name| *name != "fallback")
-        .chain(["ws-connect"])
+        .chain(["ws-connect", "ws-default"])
         .collect();
     expected.sort_unstable();
     assert_eq!(holders, expected);

@@ -120,15 +120,21 @@ fn expected_grants(binary: &str) -> Vec<String> {
         "login" => on(users, &["BatchGetItem", "GetItem", "PutItem", "UpdateItem"]),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["PutItem"])].concat(),
         "logout" => on(users, &["DeleteItem"]),
-        "password-update" => on(users, &["GetItem", "UpdateItem"]),
+        "password-update" | "logout-all" => [
+            on(users, &["GetItem", "UpdateItem"]),
+            if binary == "password-update" { on(users, &["PutItem"]) } else { Vec::new() },
+            on(connections, &["DeleteItem", "Query"]),
+            vec!["execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/DELETE/@connections/*".to_owned()],
+        ]
+        .concat(),
         "profile-get" => on(users, &["GetItem"]),
         "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
-        "token-refresh" => on(users, &["ConditionCheckItem", "DeleteItem", "GetItem", "PutItem"]),
+        "token-refresh" => on(users, &["ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"]),
         "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
         "task-create" => [on(users, &["ConditionCheckItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
-        "task-delete" => on(tasks, &["DeleteItem", "GetItem", "UpdateItem"]),
-        "task-get" => on(tasks, &["GetItem"]),
-        "task-update" => on(tasks, &["GetItem", "PutItem", "UpdateItem"]),
+        "task-delete" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["DeleteItem", "GetItem", "UpdateItem"])].concat(),
+        "task-get" => [on(users, &["GetItem"]), on(tasks, &["GetItem"])].concat(),
+        "task-update" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["GetItem", "PutItem", "UpdateItem"])].concat(),
         "task-list" => [
             on(users, &["BatchGetItem"]),
             on(tasks, &["BatchGetItem", "Query"]),
@@ -138,13 +144,16 @@ fn expected_grants(binary: &str) -> Vec<String> {
         "ws-disconnect" => on(connections, &["DeleteItem", "GetItem"]),
         "task-stream" => [
             on(connections, &["DeleteItem", "Query"]),
+            on(users, &["GetItem"]),
             vec![
                 "sqs:SendMessage TaskStreamFailures".to_owned(),
                 "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/POST/@connections/*".to_owned(),
+                "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/DELETE/@connections/*".to_owned(),
             ],
         ]
         .concat(),
-        "fallback" | "ws-default" => Vec::new(),
+        "ws-default" => [on(users, &["GetItem"]), on(connections, &["PutItem", "Query"])].concat(),
+        "fallback" => Vec::new(),
         other => panic!("no expected permissions for {other}"),
     }
 }
@@ -154,7 +163,7 @@ fn key_holders() -> BTreeSet<String> {
     shared::http::ENDPOINTS
         .iter()
         .map(|e| e.function.to_owned())
-        .chain(["ws-connect".to_owned()])
+        .chain(["ws-connect".to_owned(), "ws-default".to_owned()])
         .collect()
 }
 

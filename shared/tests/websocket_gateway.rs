@@ -232,7 +232,7 @@ async fn connect_with_a_garbage_or_forged_token_is_refused_and_stores_nothing() 
     let user = harness.register().await;
     let forger = AuthConfig::with_secret("another-secret-entirely-of-32-bytes!!");
     let forged = shared::auth::JwtKeys::new(&forger)
-        .issue_pair(user.id)
+        .issue_pair(user.id, 0)
         .unwrap()
         .access;
 
@@ -291,7 +291,7 @@ async fn connect_with_a_refresh_token_is_refused_and_stores_nothing() {
 async fn connect_with_a_token_of_a_user_that_does_not_exist_is_refused() {
     let harness = Harness::new();
     let ghost = UserId::new();
-    let token = harness.state.jwt.issue_pair(ghost).unwrap().access;
+    let token = harness.state.jwt.issue_pair(ghost, 0).unwrap().access;
 
     assert_refused(&harness, ghost, connect_json(&token), "a ghost's token").await;
 }
@@ -303,7 +303,7 @@ async fn connect_with_an_expired_access_token_is_refused() {
     let mut expired = AuthConfig::with_secret(SECRET);
     expired.access_ttl_seconds = -60;
     let token = shared::auth::JwtKeys::new(&expired)
-        .issue_pair(user.id)
+        .issue_pair(user.id, 0)
         .unwrap()
         .access;
 
@@ -375,7 +375,7 @@ async fn a_client_message_gets_a_json_error_and_the_connection_stays() {
         .await;
     assert_eq!(connected.status_code, 200);
 
-    let response = shared::realtime::message(recorded("ws-default"));
+    let response = harness.gateway.message(recorded("ws-default")).await;
 
     let (status, body) = status_and_body(&response);
     assert_eq!(status, 200);
@@ -385,7 +385,7 @@ async fn a_client_message_gets_a_json_error_and_the_connection_stays() {
 
     let mut ping = recorded("ws-default");
     ping.body = Some(r#"{"action":"ping"}"#.to_owned());
-    let (status, body) = status_and_body(&shared::realtime::message(ping));
+    let (status, body) = status_and_body(&harness.gateway.message(ping).await);
     assert_eq!(
         (status, body),
         (200, serde_json::json!({ "action": "pong" }))

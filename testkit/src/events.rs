@@ -3,7 +3,9 @@
 //! fills the event's placeholders with [`event`].
 
 use shared::AppState;
-use shared::domain::{Email, Password, PersonName, TaskStatus, TaskTitle, UserId, Username};
+use shared::domain::{
+    Email, Password, PersonName, Session, TaskStatus, TaskTitle, Timestamp, User, UserId, Username,
+};
 use shared::service::accounts::NewUser;
 use shared::service::tasks::NewTask;
 use shared::store::Stores;
@@ -35,6 +37,8 @@ pub fn events_user() -> NewUser {
 #[derive(Debug, Clone)]
 pub struct Seeded {
     pub user_id: UserId,
+    /// The session of `access` (the user at its first epoch).
+    pub session: Session,
     pub access: String,
     pub refresh: String,
     pub task_id: String,
@@ -52,14 +56,19 @@ pub async fn seed(state: &AppState) -> Seeded {
         description: Default::default(),
         status: TaskStatus::ToDo,
     };
+    let session = Session {
+        user: user.id,
+        epoch: user.session_epoch,
+    };
     let task = state
         .tasks
-        .create(user.id, task, None)
+        .create(session, task, None)
         .await
         .expect("creating task")
         .task;
     Seeded {
         user_id: user.id,
+        session,
         access: pair.access,
         refresh: pair.refresh,
         task_id: task.id.to_string(),
@@ -100,4 +109,32 @@ pub async fn connection_ids(stores: &Stores, user: UserId) -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+/// Stores a user with the id `id` (named after it, with no usable password) unless one is
+/// stored already: for tests that need an owner only to exist, such as the stream function's,
+/// which delivers only to the connections of an existing user's current session.
+pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
+    let name = id.as_uuid().simple().to_string();
+    let now = Timestamp::now();
+    let user = User {
+        id,
+        username: Username::existing(format!("owner_{name}")).expect("username"),
+        email: Email::parse(format!("{name}@example.com")).expect("email"),
+        first_name: PersonName::default(),
+        last_name: PersonName::default(),
+        password_hash: "!".to_owned(),
+        is_superuser: false,
+        date_joined: now,
+        last_updated: now,
+        last_login: None,
+        version: 0,
+        session_epoch: 0,
+    };
+    stores
+        .users
+        .import_users(std::slice::from_ref(&user))
+        .await
+        .expect("storing the user");
+    user
 }

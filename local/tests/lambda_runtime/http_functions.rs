@@ -36,7 +36,7 @@ fn expected(function: &str) -> (u16, &'static str, Value) {
         "login" => (200, "/username", json!(USERNAME)),
         "token-verify" => (200, "/message", json!("Token is valid")),
         "token-refresh" => (200, "/refresh", Value::Null),
-        "logout" => (204, "", Value::Null),
+        "logout" | "logout-all" => (204, "", Value::Null),
         "profile-get" => (200, "/email", json!(EMAIL)),
         "profile-update" => (200, "/first_name", json!("Augusta")),
         "password-update" => (200, "/detail", json!("password updated successfully")),
@@ -65,7 +65,7 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
         "profile-update" => {
             let user = state
                 .accounts
-                .profile(seeded.user_id)
+                .profile(seeded.session)
                 .await
                 .expect("profile");
             assert_eq!(user.first_name.to_string(), "Augusta");
@@ -89,6 +89,10 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
             state.accounts.refresh(&seeded.refresh).await.is_err(),
             "logout: the refresh token is revoked"
         ),
+        "logout-all" => assert!(
+            state.accounts.verify_token(&seeded.access).await.is_err(),
+            "logout-all: the access token is revoked"
+        ),
         "task-create" => {
             let page = PageRequest {
                 status: None,
@@ -97,7 +101,7 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
             };
             let list = state
                 .tasks
-                .list(seeded.user_id, page)
+                .list(seeded.session, page)
                 .await
                 .expect("listing tasks");
             assert_eq!(
@@ -108,7 +112,7 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
         "task-update" => {
             let task = state
                 .tasks
-                .get(seeded.user_id, &seeded.task_id)
+                .get(seeded.session, &seeded.task_id)
                 .await
                 .expect("task");
             assert_eq!(task.status, TaskStatus::Done);
@@ -116,7 +120,7 @@ async fn check_stored(function: &str, state: &AppState, seeded: &Seeded) {
         "task-delete" => assert!(
             state
                 .tasks
-                .get(seeded.user_id, &seeded.task_id)
+                .get(seeded.session, &seeded.task_id)
                 .await
                 .is_err(),
             "task-delete: the task is gone"

@@ -31,6 +31,8 @@ fn connection(id: &str, user: UserId) -> Connection {
         user_id: user,
         connected_at: now,
         expires_at: now.plus_seconds(3600),
+        token_expires_at: now.plus_seconds(3600),
+        epoch: 0,
     }
 }
 
@@ -117,6 +119,7 @@ async fn record_post(State(posts): State<Posts>, Path(id): Path<String>, body: B
 async fn task_stream_posts_the_owners_task_changes_and_reports_no_failure() {
     let tables = Tables::create("task-stream").await;
     let owner = UserId::parse(STREAM_OWNER).expect("a user id");
+    testkit::events::ensure_user(&tables.stores, owner).await;
     let listening = connection("listening=", owner);
     tables
         .stores

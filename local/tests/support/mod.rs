@@ -3,7 +3,11 @@
 // Shared by several test crates, each using a part of it.
 #![allow(dead_code)]
 
+pub mod sockets;
 pub mod stores;
+mod users;
+
+pub use users::{PASSWORD, tokens, unique_name};
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -80,12 +84,18 @@ impl Server {
 
     /// Like [`Self::start`], with more flags (e.g. `--dynamodb-endpoint URL`).
     pub fn start_with(data_dir: &Path, flags: &[&str]) -> Self {
+        Self::start_with_env(data_dir, flags, &[])
+    }
+
+    /// Like [`Self::start_with`], with these environment variables set for the server.
+    pub fn start_with_env(data_dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let args: Vec<&str> = ["--addr", "127.0.0.1:0"]
             .iter()
             .chain(flags)
             .copied()
             .collect();
         let mut child = command(&args, data_dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -374,26 +384,4 @@ impl Api {
         let body = json!({ "username": username_or_email, "password": PASSWORD });
         self.post("auth/login/", body, None).await
     }
-}
-
-/// The password every test user gets.
-pub const PASSWORD: &str = "correct-horse-battery";
-
-/// A username nobody has used before: `prefix` plus random hex, at most 30 characters.
-pub fn unique_name(prefix: &str) -> String {
-    let suffix = format!("{:016x}", rand::random::<u64>());
-    format!("{prefix}_{suffix}").chars().take(30).collect()
-}
-
-/// The access and refresh tokens of a register or login answer.
-#[track_caller]
-pub fn tokens(answer: &Answer) -> (String, String) {
-    let tokens = &answer.body["tokens"];
-    let field = |name: &str| {
-        tokens[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {name} token in {}", answer.body))
-            .to_owned()
-    };
-    (field("access"), field("refresh"))
 }

@@ -9,8 +9,18 @@ use super::{Server, unique_name};
 /// A server with `extra` flags on the embedded store, or on DynamoDB Local (one per test process,
 /// fresh tables per server). DynamoDB Local must start: the test fails, never skips, without it.
 pub async fn server_on(dynamodb: bool, dir: &Path, extra: &[&str]) -> Server {
+    server_with_env(dynamodb, dir, extra, &[]).await
+}
+
+/// Like [`server_on`], with these environment variables set for the server.
+pub async fn server_with_env(
+    dynamodb: bool,
+    dir: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
     if !dynamodb {
-        return Server::start_with(dir, extra);
+        return Server::start_with_env(dir, extra, env);
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let local = DynamoDbLocal::per_process(&root)
@@ -33,7 +43,7 @@ pub async fn server_on(dynamodb: bool, dir: &Path, extra: &[&str]) -> Server {
         &connections,
     ];
     flags.extend(extra);
-    Server::start_with(dir, &flags)
+    Server::start_with_env(dir, &flags, env)
 }
 
 /// Expands each `case(dynamodb: bool)` into a test on the embedded store and one on DynamoDB Local.

@@ -2,7 +2,8 @@
 // API Gateway closes a socket after 10 idle minutes and any socket after 2 hours, so this pings
 // every few minutes, and after any close reconnects with backoff (1 s, 2 s, 4 s, ... up to a
 // minute, with jitter) and a fresh token; `onConnect` then re-lists, since changes made while
-// away were not delivered.
+// away were not delivered. A socket hears events only while the token it was opened (or last
+// renewed) with is valid, so each new access token is sent over it (`authenticate`).
 
 const PING_EVERY_MS = 4 * 60_000;
 const MAX_BACKOFF_MS = 60_000;
@@ -58,6 +59,10 @@ export function connect({ url, onEvent, onConnect, onStatus }) {
 
   open();
   return {
+    /** Renews the open socket's session with a newer access token of the same user. */
+    authenticate(token) {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ action: "authenticate", token }));
+    },
     stop() {
       stopped = true;
       clearTimeout(retry);

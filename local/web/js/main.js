@@ -118,6 +118,7 @@ function wire() {
   });
   $("#editor-cancel").addEventListener("click", editor.close);
   session.onEnd(signedOut);
+  session.onRefresh((access) => connection?.authenticate(access));
 }
 
 /** New server settings. Tokens are for the server they came from: log out of it first. */

@@ -13,6 +13,7 @@ let session = JSON.parse(sessionStorage.getItem(KEY) || "null");
 let timer = null;
 let refreshing = null;
 const ended = new Set();
+const refreshed = new Set();
 
 /** An answer other than 2xx, with the message to show. */
 export class ApiError extends Error {
@@ -59,6 +60,9 @@ export const signedIn = () => session !== null;
 /** Calls `listener(reason)` when the session ends without a logout (a refresh refused). */
 export const onEnd = (listener) => ended.add(listener);
 
+/** Calls `listener(access)` with each new access token (the live socket renews its session). */
+export const onRefresh = (listener) => refreshed.add(listener);
+
 /** Starts a session from what register and login answer: the user plus `tokens`. */
 export function start({ tokens, ...user }) {
   keep({ access: tokens.access, refresh: tokens.refresh, user });
@@ -83,7 +87,10 @@ export function resume() {
 /** A fresh token pair; the old refresh token is spent. One refresh at a time. */
 function refresh() {
   refreshing ??= call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })
-    .then(({ data }) => keep({ ...session, access: data.access, refresh: data.refresh }))
+    .then(({ data }) => {
+      keep({ ...session, access: data.access, refresh: data.refresh });
+      for (const listener of refreshed) listener(data.access);
+    })
     .catch((error) => {
       if (error.status === 401) end("Your session has ended: please log in again.");
       throw error;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::config::AuthConfig;
-use crate::domain::{Timestamp, UserId};
+use crate::domain::{Session, Timestamp, UserId};
 
 /// The two kinds of token; one is never accepted where the other is expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,8 +20,8 @@ pub enum TokenType {
 
 /// The claims of every token, as the original app issued them. Its access tokens decode as ours
 /// when `TASKMASTER_JWT_SECRET` is its signing key, and its refresh tokens are refused because no
-/// store holds them. They carry no session epoch: a check of epochs is to read a token without one
-/// as epoch 0, the epoch imported users start with.
+/// store holds them. They carry no session epoch and read as epoch 0, the epoch imported users
+/// start with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub token_type: TokenType,
@@ -30,6 +30,20 @@ pub struct Claims {
     pub jti: String,
     pub iat: i64,
     pub exp: i64,
+    /// The user's `session_epoch` when the token was issued; a token is refused once the user's
+    /// epoch has moved past it.
+    #[serde(default)]
+    pub session_epoch: u64,
+}
+
+impl Claims {
+    /// The session an access token speaks for.
+    pub fn session(&self) -> Session {
+        Session {
+            user: self.user_id,
+            epoch: self.session_epoch,
+        }
+    }
 }
 
 /// An access token and a refresh token issued together; `refresh_claims` is what gets stored.
@@ -109,11 +123,14 @@ impl JwtKeys {
         }
     }
 
-    /// Issues a fresh access + refresh pair for `user`.
-    pub fn issue_pair(&self, user: UserId) -> anyhow::Result<TokenPair> {
+    /// Issues a fresh access + refresh pair for `user` at its session epoch `epoch`.
+    pub fn issue_pair(&self, user: UserId, epoch: u64) -> anyhow::Result<TokenPair> {
         let now = Timestamp::now().unix();
-        let access = self.sign(&self.claims(TokenType::Access, user, now))?;
-        let refresh_claims = self.claims(TokenType::Refresh, user, now);
+        let mut access = self.claims(TokenType::Access, user, now);
+        access.session_epoch = epoch;
+        let access = self.sign(&access)?;
+        let mut refresh_claims = self.claims(TokenType::Refresh, user, now);
+        refresh_claims.session_epoch = epoch;
         let refresh = self.sign(&refresh_claims)?;
         Ok(TokenPair {
             access,
@@ -153,6 +170,7 @@ impl JwtKeys {
             jti: Uuid::new_v4().simple().to_string(),
             iat: now,
             exp: now + ttl,
+            session_epoch: 0,
         }
     }
 
@@ -180,7 +198,7 @@ mod tests {
     fn a_token_decodes_only_as_its_own_type() {
         let keys = keys(SECRET);
         let user = UserId::new();
-        let pair = keys.issue_pair(user).unwrap();
+        let pair = keys.issue_pair(user, 0).unwrap();
         let access = keys.decode(&pair.access, TokenType::Access).unwrap();
         assert_eq!(access.user_id, user);
         assert_eq!(access.jti.len(), 32);
@@ -199,8 +217,11 @@ mod tests {
         let theirs = keys("another-secret-that-is-also-32-bytes-long");
         let user = UserId::new();
         assert!(
-            ours.decode(&theirs.issue_pair(user).unwrap().access, TokenType::Access)
-                .is_none()
+            ours.decode(
+                &theirs.issue_pair(user, 0).unwrap().access,
+                TokenType::Access
+            )
+            .is_none()
         );
 
         let mut expired = ours.claims(TokenType::Access, user, Timestamp::now().unix() - 3600);
@@ -237,7 +258,7 @@ mod tests {
     #[test]
     fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
         let before = keys(SECRET);
-        let old = before.issue_pair(UserId::new()).unwrap();
+        let old = before.issue_pair(UserId::new(), 0).unwrap();
         let after = rotated(NEXT, &[SECRET]);
 
         // Tokens issued before the rotation stay valid, access and refresh alike.
@@ -246,7 +267,7 @@ mod tests {
 
         // New tokens name the new key and are signed with it: a container that only knows the
         // old key refuses them, one that holds both accepts them.
-        let new = after.issue_pair(UserId::new()).unwrap();
+        let new = after.issue_pair(UserId::new(), 0).unwrap();
         let kid = jsonwebtoken::decode_header(&new.access).unwrap().kid;
         assert_eq!(kid.as_deref(), Some(key_id(NEXT.as_bytes()).as_str()));
         assert_eq!(after.current_kid(), key_id(NEXT.as_bytes()));

@@ -1,10 +1,12 @@
 //! Domain types: values that are valid by construction (parse, don't validate).
 
+mod session;
 mod task;
 mod time;
 mod user;
 mod validation;
 
+pub use session::Session;
 pub use task::{
     Task, TaskChange, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, TaskView,
 };

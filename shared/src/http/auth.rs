@@ -9,8 +9,10 @@ use utoipa::ToSchema;
 
 use super::client::ClientIp;
 use super::error::Message;
-use super::extract::AppJson;
-use super::openapi::{Conflict, JsonErrors, LoginFailed, TokenRejected, TooManyRequests};
+use super::extract::{AppJson, AuthUser};
+use super::openapi::{
+    BearerErrors, Conflict, JsonErrors, LoginFailed, TokenRejected, TooManyRequests,
+};
 use super::profile::UserBody;
 use super::{carrying_tokens, route};
 use crate::AppState;
@@ -24,6 +26,7 @@ pub const LOGIN: &str = "/api/v1/auth/login";
 pub const TOKEN_VERIFY: &str = "/api/v1/auth/token/verify";
 pub const TOKEN_REFRESH: &str = "/api/v1/auth/token/refresh";
 pub const LOGOUT: &str = "/api/v1/auth/logout";
+pub const LOGOUT_ALL: &str = "/api/v1/auth/logout/all";
 
 pub fn register() -> Router<AppState> {
     carrying_tokens(route(REGISTER, post(register_user)))
@@ -43,6 +46,10 @@ pub fn token_refresh() -> Router<AppState> {
 
 pub fn logout() -> Router<AppState> {
     route(LOGOUT, post(logout_user))
+}
+
+pub fn logout_all() -> Router<AppState> {
+    route(LOGOUT_ALL, post(logout_everywhere))
 }
 
 /// A new account. Username and email are case-insensitive: stored lowercased, unique in any case.
@@ -289,5 +296,26 @@ pub(crate) async fn logout_user(
         .accounts
         .logout(&token_field("refresh", body.refresh)?)
         .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Log out everywhere
+///
+/// Ends every session of the caller: every access and refresh token issued before (this one
+/// included) is refused from now on, on every device, and every open WebSocket is closed. No body.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout/all/", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the user has ended"),
+        (status = 409, response = Conflict),
+        BearerErrors,
+    )
+)]
+pub(crate) async fn logout_everywhere(
+    State(state): State<AppState>,
+    AuthUser(session): AuthUser,
+) -> Result<StatusCode> {
+    let epoch = state.accounts.logout_all(session).await?;
+    state.close_sockets(session.user, epoch).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -57,6 +57,7 @@ endpoints! {
     "token-verify": [POST] [auth::TOKEN_VERIFY] => auth::token_verify, documented by auth::verify_token;
     "token-refresh": [POST] [auth::TOKEN_REFRESH] => auth::token_refresh, documented by auth::refresh_token;
     "logout": [POST] [auth::LOGOUT] => auth::logout, documented by auth::logout_user;
+    "logout-all": [POST] [auth::LOGOUT_ALL] => auth::logout_all, documented by auth::logout_everywhere;
     "profile-get": [GET] [profile::PROFILE] => profile::get, documented by profile::show_profile;
     "profile-update": [PUT, PATCH] [profile::PROFILE] => profile::update, documented by profile::update_profile;
     "password-update": [POST] [profile::PASSWORD] => profile::password, documented by profile::change_password;

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::auth::TokenType;
-use crate::domain::{FieldErrors, UserId};
+use crate::domain::{FieldErrors, Session};
 use crate::error::Error;
 
 /// A JSON object body. Bad JSON, a non-object, a wrong type, a non-JSON content type or an
@@ -91,9 +91,11 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
-/// The caller, authenticated by `Authorization: Bearer <access token>`.
+/// The caller, authenticated by `Authorization: Bearer <access token>`: a signature, expiry and
+/// type check only. Whether the session is still current is checked by the service, beside or
+/// inside the endpoint's own store calls (never as a round trip of its own).
 #[derive(Debug, Clone, Copy)]
-pub struct AuthUser(pub UserId);
+pub struct AuthUser(pub Session);
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = Error;
@@ -118,7 +120,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .jwt
             .decode(token, TokenType::Access)
             .ok_or(Error::InvalidToken)?;
-        Ok(Self(claims.user_id))
+        Ok(Self(claims.session()))
     }
 }
 

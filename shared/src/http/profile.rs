@@ -6,10 +6,10 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::Detail;
+use super::auth::TokensBody;
 use super::extract::{AppJson, AuthUser};
 use super::openapi::{BearerErrors, Conflict, JsonErrors};
-use super::route;
+use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
 use crate::error::Result;
@@ -31,7 +31,7 @@ pub fn update() -> Router<AppState> {
 }
 
 pub fn password() -> Router<AppState> {
-    route(PASSWORD, post(change_password))
+    carrying_tokens(route(PASSWORD, post(change_password)))
 }
 
 /// A user as clients see it: never the password, never internal counters.
@@ -156,16 +156,26 @@ pub struct PasswordRequest {
     new_password_2: Option<String>,
 }
 
+/// The password change's answer: its message, and a fresh pair for the new session epoch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordChanged {
+    #[schema(examples("password updated successfully"))]
+    pub detail: String,
+    #[serde(flatten)]
+    pub tokens: TokensBody,
+}
+
 /// Change the caller's password
 ///
-/// Every refresh token the user holds stops working.
+/// Ends every session of the user: every access and refresh token issued before, and every open
+/// WebSocket, stops working. Answers with a fresh token pair, so this client stays signed in.
 #[utoipa::path(
     post, path = "/api/v1/auth/profile/password/", tag = "profile", security(("bearer" = [])),
     request_body = PasswordRequest,
     responses(
         (
-            status = 200, description = "The password is changed", body = Detail,
-            example = json!({ "detail": "password updated successfully" })
+            status = 200, description = "The password is changed; a fresh token pair",
+            body = PasswordChanged,
         ),
         (status = 409, response = Conflict),
         BearerErrors,
@@ -176,7 +186,7 @@ pub(crate) async fn change_password(
     State(state): State<AppState>,
     AuthUser(id): AuthUser,
     AppJson(body): AppJson<PasswordRequest>,
-) -> Result<Json<Detail>> {
+) -> Result<Json<PasswordChanged>> {
     let mut errors = FieldErrors::default();
     let mismatch = body.new_password_1.is_some()
         && body.new_password_2.is_some()
@@ -196,6 +206,11 @@ pub(crate) async fn change_password(
         Some(new) if errors.is_empty() => Ok(new),
         _ => Err(errors),
     };
-    state.accounts.change_password(id, &old, new).await?;
-    Ok(Json(Detail::new("password updated successfully")))
+    let pair = state.accounts.change_password(id, &old, new).await?;
+    let epoch = pair.refresh_claims.session_epoch;
+    state.close_sockets(id.user, epoch).await;
+    Ok(Json(PasswordChanged {
+        detail: "password updated successfully".to_owned(),
+        tokens: pair.into(),
+    }))
 }

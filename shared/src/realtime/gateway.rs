@@ -1,6 +1,7 @@
-//! The WebSocket API's routes: `$connect` authenticates and records the connection,
-//! `$disconnect` forgets it, `$default` answers a ping with a pong and anything else with a short
-//! JSON error.
+//! The WebSocket API's routes: `$connect` authenticates and records the connection with its
+//! token's expiry and session epoch, `$disconnect` forgets it, `$default` answers a ping with a
+//! pong, renews the connection's session on `authenticate`, and answers anything else with a
+//! short JSON error.
 
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde_json::json;
 
-use crate::auth::{JwtKeys, TokenType};
+use crate::auth::{Claims, JwtKeys, TokenType};
 use crate::config::AuthConfig;
 use crate::domain::Timestamp;
 use crate::error::Error;
@@ -97,25 +98,89 @@ impl Gateway {
         let Some(token) = access_token(&request) else {
             return error_response(&Error::MissingCredentials);
         };
-        let Some(claims) = self.jwt.decode(token, TokenType::Access) else {
-            return error_response(&Error::InvalidToken);
+        let claims = match self.current_claims(token).await {
+            Ok(claims) => claims,
+            Err(error) => return error_response(&error),
         };
-        match self.users.user(claims.user_id).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return error_response(&Error::InvalidToken),
-            Err(error) => return error_response(&Error::from(error)),
-        }
         let now = Timestamp::now();
         let connection = Connection {
             id,
             user_id: claims.user_id,
             connected_at: now,
             expires_at: now.plus_seconds(CONNECTION_LIFETIME_SECONDS),
+            token_expires_at: token_expiry(&claims),
+            epoch: claims.session_epoch,
         };
         match self.connections.add_connection(&connection).await {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => error_response(&Error::from(error)),
         }
+    }
+
+    /// The claims of a valid access token of an existing user whose session is still current
+    /// (one strongly consistent read of the user).
+    async fn current_claims(&self, token: &str) -> Result<Claims, Error> {
+        let claims = self
+            .jwt
+            .decode(token, TokenType::Access)
+            .ok_or(Error::InvalidToken)?;
+        match self.users.user(claims.user_id).await? {
+            Some(user) if claims.session().is_current(user.session_epoch) => Ok(claims),
+            _ => Err(Error::InvalidToken),
+        }
+    }
+
+    /// `$default`: clients mostly listen. `{"action": "ping"}` is answered `{"action": "pong"}`: a
+    /// client sends it every few minutes so API Gateway's 10-minute idle timeout never closes its
+    /// socket. `{"action": "authenticate", "token": "<access token>"}` renews the connection's
+    /// session with a newer access token of the same user, answered `{"action": "authenticated",
+    /// "expires_at": ...}`; a token that is invalid, revoked or another user's is answered with an
+    /// error and changes nothing. Any other message gets a short error back; the connection stays.
+    pub async fn message(
+        &self,
+        request: ApiGatewayWebsocketProxyRequest,
+    ) -> ApiGatewayProxyResponse {
+        let body = request
+            .body
+            .as_deref()
+            .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok());
+        let action = body.as_ref().and_then(|body| body.get("action")?.as_str());
+        match action {
+            Some("ping") => response(200, json!({ "action": "pong" })),
+            Some("authenticate") => {
+                let token = body
+                    .as_ref()
+                    .and_then(|body| body.get("token")?.as_str())
+                    .unwrap_or_default();
+                let id = request.request_context.connection_id.as_deref();
+                match self.authenticate(id.unwrap_or_default(), token).await {
+                    Ok(expires_at) => response(
+                        200,
+                        json!({ "action": "authenticated", "expires_at": expires_at.to_string() }),
+                    ),
+                    Err(error) => refusal(&error),
+                }
+            }
+            _ => refusal(&Error::BadRequest(
+                "This socket delivers task events; the messages it accepts are {\"action\": \"ping\"} and {\"action\": \"authenticate\", \"token\": \"<access token>\"}.".to_owned(),
+            )),
+        }
+    }
+
+    /// Binds connection `id` to the session of `token`, if it is a current access token of the
+    /// connection's own user; answers the token's expiry.
+    async fn authenticate(&self, id: &str, token: &str) -> Result<Timestamp, Error> {
+        let claims = self.current_claims(token).await?;
+        let mine = self.connections.connections_of(claims.user_id).await?;
+        // Another user's connection (or one already gone) is not among this user's.
+        let mut connection = mine
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(Error::InvalidToken)?;
+        connection.token_expires_at = token_expiry(&claims);
+        connection.epoch = claims.session_epoch;
+        self.connections.add_connection(&connection).await?;
+        Ok(connection.token_expires_at)
     }
 
     /// `$disconnect`, as [`disconnect`] with this gateway's connections.
@@ -125,6 +190,26 @@ impl Gateway {
     ) -> ApiGatewayProxyResponse {
         disconnect(self.connections.as_ref(), request).await
     }
+}
+
+/// When a token's claims say it expires.
+fn token_expiry(claims: &Claims) -> Timestamp {
+    Timestamp::from_unix(claims.exp).unwrap_or_else(Timestamp::now)
+}
+
+/// A `$default` message refused: the gateway's error shape (`action: error`, and the body the
+/// REST API gives the same error). The connection stays open.
+fn refusal(error: &Error) -> ApiGatewayProxyResponse {
+    if let Error::Unexpected(cause) = error {
+        tracing::error!(error = format!("{cause:#}"), "WebSocket message failed");
+    }
+    let mut body = error.body();
+    if let Some(fields) = body.as_object_mut() {
+        fields.insert("action".to_owned(), json!("error"));
+    } else {
+        body = json!({ "action": "error", "detail": body });
+    }
+    response(200, body)
 }
 
 /// `$disconnect`: forgets the connection (one already gone is fine). Needs no token, so
@@ -152,22 +237,4 @@ pub async fn disconnect(
 
 fn no_connection_id() -> Error {
     Error::BadRequest("No connection id.".to_owned())
-}
-
-/// `$default`: clients mostly listen. `{"action": "ping"}` is answered `{"action": "pong"}`: a
-/// client sends it every few minutes so API Gateway's 10-minute idle timeout never closes its
-/// socket. Any other message gets a short error back, and the connection stays.
-pub fn message(request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    let action = request
-        .body
-        .as_deref()
-        .and_then(|body| serde_json::from_str::<serde_json::Value>(body).ok())
-        .and_then(|body| body.get("action")?.as_str().map(str::to_owned));
-    match action.as_deref() {
-        Some("ping") => response(200, json!({ "action": "pong" })),
-        _ => response(
-            200,
-            json!({ "action": "error", "detail": "This socket delivers task events; the only message it accepts is {\"action\": \"ping\"}." }),
-        ),
-    }
 }

@@ -1,12 +1,12 @@
 //! Real time: the owner of a task hears of its changes over a WebSocket.
 //!
 //! On AWS: API Gateway's WebSocket API calls [`Gateway`] for `$connect`, [`disconnect`] for
-//! `$disconnect` and [`message`] for `$default`; the tasks table's DynamoDB stream calls [`Notifier`], which posts each task change
+//! `$disconnect` and [`Gateway::message`] for `$default`; the tasks table's DynamoDB stream calls [`Notifier`], which posts each task change
 //! to its owner's connections through the API Gateway management API. Locally, `taskmaster-local`
 //! plays API Gateway and the stream, calling the very same code.
 
 mod gateway;
 mod notifier;
 
-pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, disconnect, message};
+pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, disconnect};
 pub use notifier::{Notifier, message_of};

@@ -1,5 +1,6 @@
 //! The tasks table's stream function: each task change goes to every open connection of its
-//! owner, as the REST API shows the task plus an `action`.
+//! owner whose session is still live, as the REST API shows the task plus an `action`; the
+//! others are closed. The same client closes a user's connections when its sessions end.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use serde_json::{Value, json};
 use crate::config::required_env;
 use crate::domain::{Task, TaskId, TaskView, Timestamp, UserId};
 use crate::metrics::Counter;
-use crate::store::{Connection, ConnectionStore, Stores};
+use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// How many posts to one owner's connections are in flight at once.
 const CONCURRENT_POSTS: usize = 16;
@@ -25,6 +26,7 @@ const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Notifier {
+    users: Arc<dyn UserStore>,
     connections: Arc<dyn ConnectionStore>,
     management: aws_sdk_apigatewaymanagement::Client,
 }
@@ -78,6 +80,7 @@ pub fn message_of(record: &EventRecord) -> anyhow::Result<Option<(UserId, Value)
 impl Notifier {
     pub fn new(stores: &Stores, management: aws_sdk_apigatewaymanagement::Client) -> Self {
         Self {
+            users: stores.users.clone(),
             connections: stores.connections.clone(),
             management,
         }
@@ -156,13 +159,25 @@ impl Notifier {
                 return Ok(());
             }
         };
-        let connections = self
-            .connections
-            .connections_of(owner)
-            .await
-            .context("listing connections")?;
+        // The owner's epoch is read beside the connections, strongly consistently: a session
+        // ended a moment ago hears nothing.
+        let (user, connections) = tokio::try_join!(
+            async { self.users.user(owner).await.context("reading owner") },
+            async {
+                let listed = self.connections.connections_of(owner).await;
+                listed.context("listing connections")
+            },
+        )?;
+        let now = Timestamp::now();
+        let (live, ended): (Vec<_>, Vec<_>) = connections.into_iter().partition(|connection| {
+            user.as_ref()
+                .is_some_and(|user| connection.is_live(now, user.session_epoch))
+        });
+        futures::stream::iter(ended)
+            .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
+            .await;
         let body = message.to_string().into_bytes();
-        let failures = futures::stream::iter(connections)
+        let failures = futures::stream::iter(live)
             .map(|connection| self.post(connection, body.clone()))
             .buffer_unordered(CONCURRENT_POSTS)
             .filter_map(|result| async move { result.err() })
@@ -171,6 +186,47 @@ impl Notifier {
         match failures.into_iter().next() {
             None => Ok(()),
             Some(error) => Err(error),
+        }
+    }
+
+    /// Closes every open connection of `user` opened before its session epoch became `epoch`
+    /// (password change, logout everywhere). Failures are logged: the delivery check refuses
+    /// those connections anyway.
+    pub async fn close_ended(&self, user: UserId, epoch: u64) {
+        match self.connections.connections_of(user).await {
+            Ok(connections) => {
+                futures::stream::iter(connections.into_iter().filter(|c| c.epoch < epoch))
+                    .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
+                    .await;
+            }
+            Err(error) => tracing::warn!(error = %error, "could not list connections to close"),
+        }
+    }
+
+    /// Closes one connection (`DeleteConnection`; one already gone is fine) and forgets it.
+    async fn close(&self, connection: Connection) {
+        let id = connection.id;
+        let closed = self
+            .management
+            .delete_connection()
+            .connection_id(&id)
+            .send()
+            .await;
+        if let Err(error) = closed
+            && !error
+                .as_service_error()
+                .is_some_and(|e| e.is_gone_exception())
+        {
+            tracing::warn!(error = %error, "could not close a connection whose session ended");
+            return;
+        }
+        tracing::debug!(connection_id = id, "session ended; connection closed");
+        if let Err(error) = self
+            .connections
+            .remove_connection(connection.user_id, &id)
+            .await
+        {
+            tracing::warn!(error = %error, "could not forget a closed connection");
         }
     }
 

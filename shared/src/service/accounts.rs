@@ -7,7 +7,9 @@ use crate::auth::{
     JwtKeys, TokenPair, TokenType, hash_password, is_legacy_hash, rehash_password, verify_password,
     verify_password_or_dummy,
 };
-use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
+use crate::domain::{
+    Email, FieldErrors, Password, PersonName, Session, Timestamp, User, UserId, Username,
+};
 use crate::error::{Error, Result};
 use crate::retry;
 use crate::service::limits::Limits;
@@ -87,7 +89,7 @@ impl AccountService {
             version: 0,
             session_epoch: 0,
         };
-        let pair = self.jwt.issue_pair(user.id)?;
+        let pair = self.jwt.issue_pair(user.id, user.session_epoch)?;
         self.users
             .create_user(&user, &refresh_record(&pair))
             .await?;
@@ -120,7 +122,7 @@ impl AccountService {
         if is_legacy_hash(&user.password_hash) {
             user = self.upgrade_hash(user, password).await?;
         }
-        let pair = self.jwt.issue_pair(user.id)?;
+        let pair = self.jwt.issue_pair(user.id, user.session_epoch)?;
         let now = Timestamp::now();
         self.users
             .record_login(&user, now, &refresh_record(&pair))
@@ -165,16 +167,27 @@ impl AccountService {
         }
     }
 
-    /// The user behind a valid access token; a token of a user who no longer exists gets nothing.
-    pub async fn profile(&self, id: UserId) -> Result<User> {
-        self.users.user(id).await?.ok_or(Error::InvalidToken)
+    /// The user behind a valid access token, read strongly consistently: a token of a user who no
+    /// longer exists, or of a revoked session, gets nothing. Every write of the user is
+    /// conditional on the version read here, and every epoch change bumps the version, so a write
+    /// that follows this check cannot commit after a revocation.
+    pub async fn profile(&self, session: Session) -> Result<User> {
+        let user = self
+            .users
+            .user(session.user)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        if !session.is_current(user.session_epoch) {
+            return Err(Error::InvalidToken);
+        }
+        Ok(user)
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %id))]
-    pub async fn update_profile(&self, id: UserId, changes: ProfileChanges) -> Result<User> {
+    #[tracing::instrument(skip_all, fields(user_id = %session.user))]
+    pub async fn update_profile(&self, session: Session, changes: ProfileChanges) -> Result<User> {
         let changes = &changes;
         retry::optimistic(|| async move {
-            let before = self.profile(id).await?;
+            let before = self.profile(session).await?;
             let mut after = before.clone();
             if let Some(username) = &changes.username
                 && *username != before.username
@@ -203,17 +216,18 @@ impl AccountService {
         .await
     }
 
-    /// Changes the password after checking the old one, and revokes every refresh token.
+    /// Changes the password after checking the old one, and ends every session of the user (its
+    /// epoch moves on); answers a fresh pair for the new epoch, so the caller stays signed in.
     /// `new_password` is the new password, or the field errors it was refused with; either way
     /// a wrong old password is reported too.
-    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    #[tracing::instrument(skip_all, fields(user_id = %session.user))]
     pub async fn change_password(
         &self,
-        id: UserId,
+        session: Session,
         old_password: &str,
         new_password: Result<Password, FieldErrors>,
-    ) -> Result<()> {
-        let before = self.profile(id).await?;
+    ) -> Result<TokenPair> {
+        let before = self.profile(session).await?;
         let old_is_right = verify_password(old_password, &before.password_hash).await?;
         let new_password = match (new_password, old_is_right) {
             (Ok(new), true) => new,
@@ -228,7 +242,7 @@ impl AccountService {
         let password_hash = hash_password(&new_password).await?;
         let (password_hash, checked_hash) = (&password_hash, &before.password_hash.clone());
         let mut read = Some(before);
-        retry::optimistic(|| {
+        let after = retry::optimistic(|| {
             let first = read.take();
             async move {
                 // After a lost race (a profile edit came first), apply the change on top of the
@@ -237,7 +251,7 @@ impl AccountService {
                 let before = match first {
                     Some(before) => before,
                     None => {
-                        let current = self.profile(id).await?;
+                        let current = self.profile(session).await?;
                         if current.password_hash != *checked_hash
                             && !verify_password(old_password, &current.password_hash).await?
                         {
@@ -251,8 +265,31 @@ impl AccountService {
                 after.version += 1;
                 after.session_epoch += 1;
                 after.last_updated = Timestamp::now();
-                Ok(self.users.update_user(&before, &after).await?)
+                self.users.update_user(&before, &after).await?;
+                Ok(after)
             }
+        })
+        .await?;
+        let pair = self.jwt.issue_pair(after.id, after.session_epoch)?;
+        self.tokens
+            .add_refresh(&refresh_record(&pair), after.session_epoch)
+            .await?;
+        Ok(pair)
+    }
+
+    /// Ends every session of the caller: the user's epoch moves on, so every access and refresh
+    /// token issued before (this one included) is refused from now on. Answers the new epoch.
+    #[tracing::instrument(skip_all, fields(user_id = %session.user))]
+    pub async fn logout_all(&self, session: Session) -> Result<u64> {
+        retry::optimistic(|| async move {
+            let before = self.profile(session).await?;
+            let mut after = before.clone();
+            after.version += 1;
+            after.session_epoch += 1;
+            after.last_updated = Timestamp::now();
+            self.users.update_user(&before, &after).await?;
+            tracing::info!("all sessions ended");
+            Ok(after.session_epoch)
         })
         .await
     }
@@ -260,7 +297,10 @@ impl AccountService {
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.
     pub async fn verify_token(&self, token: &str) -> Result<()> {
         let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access) {
-            self.users.user(claims.user_id).await?.is_some()
+            self.users
+                .user(claims.user_id)
+                .await?
+                .is_some_and(|user| claims.session().is_current(user.session_epoch))
         } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh) {
             self.tokens
                 .refresh_is_live(&claims.jti, claims.user_id)
@@ -275,17 +315,24 @@ impl AccountService {
         }
     }
 
-    /// Trades a refresh token for a new pair; the old refresh token is consumed.
+    /// Trades a refresh token for a new pair; the old refresh token is consumed. Presenting a
+    /// consumed one again ends every session of the user (see [`TokenStore::rotate_refresh`]).
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh: &str) -> Result<TokenPair> {
         let claims = self
             .jwt
             .decode(refresh, TokenType::Refresh)
             .ok_or(Error::TokenRejected)?;
-        let pair = self.jwt.issue_pair(claims.user_id)?;
-        self.tokens
+        let mut pair = self.jwt.issue_pair(claims.user_id, claims.session_epoch)?;
+        let epoch = self
+            .tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
             .await?;
+        if epoch != claims.session_epoch {
+            // A refresh token issued before tokens carried their epoch: the store's record is
+            // the truth, and the access token must carry it.
+            pair.access = self.jwt.issue_pair(claims.user_id, epoch)?.access;
+        }
         Ok(pair)
     }
 

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::cursor::{Cursor, CursorKey, Direction};
-use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId};
+use crate::domain::{Session, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp};
 use crate::error::{Error, Result};
 use crate::retry;
-use crate::store::{self, IdempotentCreate, ListQuery, Position, Stores, TaskStore};
+use crate::store::{self, IdempotentCreate, ListQuery, Position, Stores, TaskStore, UserStore};
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -76,6 +76,7 @@ fn expect_version(expected: Option<&[u64]>, task: &Task) -> Result<()> {
 #[derive(Clone)]
 pub struct TaskService {
     tasks: Arc<dyn TaskStore>,
+    users: Arc<dyn UserStore>,
     cursors: CursorKey,
 }
 
@@ -83,7 +84,17 @@ impl TaskService {
     pub fn new(stores: &Stores, cursors: CursorKey) -> Self {
         Self {
             tasks: stores.tasks.clone(),
+            users: stores.users.clone(),
             cursors,
+        }
+    }
+
+    /// Whether `session`'s user exists and still honours it: one strongly consistent read of
+    /// the user, for reads to run beside their own (writes check inside their transaction).
+    async fn check_session(&self, session: Session) -> Result<()> {
+        match self.users.user(session.user).await? {
+            Some(user) if session.is_current(user.session_epoch) => Ok(()),
+            _ => Err(Error::InvalidToken),
         }
     }
 
@@ -91,13 +102,14 @@ impl TaskService {
     /// fields, within 24 hours) creates nothing and returns the task the first one created
     /// (`replayed`); the same key with other fields is refused (422). The key is stored in the
     /// same atomic write as the task, so concurrent repeats also make exactly one task.
-    #[tracing::instrument(skip_all, fields(user_id = %owner))]
+    #[tracing::instrument(skip_all, fields(user_id = %session.user))]
     pub async fn create(
         &self,
-        owner: UserId,
+        session: Session,
         new: NewTask,
         key: Option<String>,
     ) -> Result<Created> {
+        let owner = session.user;
         let fingerprint = fingerprint(&new);
         let now = Timestamp::now();
         let task = Task {
@@ -111,7 +123,7 @@ impl TaskService {
             version: 0,
         };
         let Some(key) = key else {
-            self.tasks.create_task(&task).await?;
+            self.tasks.create_task(&task, session.epoch).await?;
             crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
             return Ok(Created::new(task));
         };
@@ -121,7 +133,7 @@ impl TaskService {
             task,
             expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
         };
-        match self.tasks.create_task_once(&create).await? {
+        match self.tasks.create_task_once(&create, session.epoch).await? {
             store::Created::New => {
                 crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
                 Ok(Created::new(create.task))
@@ -136,27 +148,29 @@ impl TaskService {
         }
     }
 
-    /// The task `id` of `owner`. A malformed id, a missing task and someone else's task all look
-    /// the same: not found.
-    pub async fn get(&self, owner: UserId, id: &str) -> Result<Task> {
-        let id = TaskId::parse(id).ok_or_else(Error::task_not_found)?;
-        self.tasks
-            .task(owner, id)
-            .await?
-            .ok_or_else(Error::task_not_found)
+    /// The task `id` of the session's user. A malformed id, a missing task and someone else's
+    /// task all look the same: not found. The session is checked beside the read, not after it.
+    pub async fn get(&self, session: Session, id: &str) -> Result<Task> {
+        let Some(id) = TaskId::parse(id) else {
+            self.check_session(session).await?;
+            return Err(Error::task_not_found());
+        };
+        let read = async { Ok(self.tasks.task(session.user, id).await?) };
+        let ((), task) = tokio::try_join!(self.check_session(session), read)?;
+        task.ok_or_else(Error::task_not_found)
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
+    #[tracing::instrument(skip_all, fields(user_id = %session.user, task_id = id))]
     pub async fn update(
         &self,
-        owner: UserId,
+        session: Session,
         id: &str,
         changes: TaskChanges,
         expected: Option<&[u64]>,
     ) -> Result<Task> {
         let changes = &changes;
         retry::optimistic(|| async move {
-            let before = self.get(owner, id).await?;
+            let before = self.get(session, id).await?;
             // Checked against the version the conditional write then requires: one atomic step.
             expect_version(expected, &before)?;
             let mut after = before.clone();
@@ -171,24 +185,27 @@ impl TaskService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            self.tasks.update_task(&before, &after).await?;
+            self.tasks
+                .update_task(&before, &after, session.epoch)
+                .await?;
             Ok(after)
         })
         .await
     }
 
-    #[tracing::instrument(skip_all, fields(user_id = %owner, task_id = id))]
-    pub async fn delete(&self, owner: UserId, id: &str, expected: Option<&[u64]>) -> Result<()> {
+    #[tracing::instrument(skip_all, fields(user_id = %session.user, task_id = id))]
+    pub async fn delete(&self, session: Session, id: &str, expected: Option<&[u64]>) -> Result<()> {
         retry::optimistic(|| async move {
-            let task = self.get(owner, id).await?;
+            let task = self.get(session, id).await?;
             expect_version(expected, &task)?;
-            Ok(self.tasks.delete_task(&task).await?)
+            Ok(self.tasks.delete_task(&task, session.epoch).await?)
         })
         .await
     }
 
     /// One page, newest first. Following `next` and then `previous` returns to the same page.
-    pub async fn list(&self, owner: UserId, request: PageRequest) -> Result<TaskList> {
+    pub async fn list(&self, session: Session, request: PageRequest) -> Result<TaskList> {
+        let owner = session.user;
         let status = request.status;
         let cursor = match &request.cursor {
             None => None,
@@ -209,7 +226,7 @@ impl TaskService {
             limit: request.page_size,
             position,
         };
-        let page = self.tasks.list_tasks(owner, &query).await?;
+        let page = self.tasks.list_tasks(owner, session.epoch, &query).await?;
 
         let cursor = |direction, task| Cursor {
             direction,

@@ -51,6 +51,9 @@ pub enum Missing {
     /// No live refresh token: unknown, used, revoked, expired, or older than the user's last
     /// revocation of all tokens.
     RefreshToken,
+    /// The caller's session was revoked: the epoch its token carries is older than the user's
+    /// `session_epoch`.
+    Session,
 }
 
 /// A live refresh token: single use, revocable, gone at `expires_at`.
@@ -163,14 +166,20 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically.
-    /// `Missing(RefreshToken)` when the old one is not live (see [`Missing::RefreshToken`]).
+    /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically;
+    /// answers the session epoch the new token is bound to. `Missing(RefreshToken)` when the old
+    /// one is not live (see [`Missing::RefreshToken`]). A consumed token is remembered until it
+    /// expires: presenting it again is a reuse (RFC 9700 §4.14.2), which also raises the user's
+    /// `session_epoch`, so every token of the user, the thief's and the victim's alike, dies.
     async fn rotate_refresh(
         &self,
         old_jti: &str,
         user: UserId,
         new: &RefreshToken,
-    ) -> Result<(), StoreError>;
+    ) -> Result<u64, StoreError>;
+    /// Stores a new refresh token bound to session epoch `epoch` (a token bound to an epoch the
+    /// user has already left is stored, but never rotates).
+    async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError>;
     /// Whether the refresh token `jti` of `user` would still rotate: stored, unexpired, and not
     /// older than the user's last revocation of all tokens.
     async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError>;
@@ -178,39 +187,73 @@ pub trait TokenStore: Send + Sync {
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError>;
 }
 
+/// Every call of a [`TaskStore`] that takes an `epoch` checks it against the owner's
+/// `session_epoch` inside its own atomic unit (the write's transaction, or the read's batch):
+/// an epoch older than the owner's is refused with `Missing(Session)` and writes nothing.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
     /// Stores a new task and counts it, atomically; `Missing(User)` if its owner does not exist.
-    async fn create_task(&self, task: &Task) -> Result<(), StoreError>;
+    async fn create_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError>;
     /// Like `create_task`, recording `create` under its task's owner and key in the same atomic
     /// write; if that owner already used the key, writes nothing and returns the earlier record.
-    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError>;
+    async fn create_task_once(
+        &self,
+        create: &IdempotentCreate,
+        epoch: u64,
+    ) -> Result<Created, StoreError>;
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
     /// `Missing(Task)` if it is gone, `Conflict` if it changed.
-    async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError>;
+    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError>;
     /// Deletes `task` if unchanged and uncounts it, atomically. `Missing(Task)`/`Conflict` as above.
-    async fn delete_task(&self, task: &Task) -> Result<(), StoreError>;
+    async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError>;
     /// Stores those of `tasks` (all `owner`'s, at most [`IMPORT_TASKS_BATCH`]) whose ids are not
     /// stored yet and counts them, atomically; answers how many were new. Importing a task again
     /// changes nothing. `Missing(User)` if the owner does not exist.
     async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError>;
     /// A page of `owner`'s tasks; `Missing(User)` if the owner does not exist.
-    async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError>;
+    async fn list_tasks(
+        &self,
+        owner: UserId,
+        epoch: u64,
+        query: &ListQuery,
+    ) -> Result<TaskPage, StoreError>;
 }
 
-/// An open WebSocket connection of a user, until API Gateway's 2 h limit (plus a margin).
+/// An open WebSocket connection of a user, until API Gateway's 2 h limit (plus a margin), bound
+/// to the session of the access token that opened it (or last renewed it with `authenticate`):
+/// nothing is delivered to it once that token has expired or its epoch is no longer the user's.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Connection {
     pub id: String,
     pub user_id: UserId,
     pub connected_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When the connection's access token expires (a record without one is long expired).
+    #[serde(default = "long_ago")]
+    pub token_expires_at: Timestamp,
+    /// The session epoch of the connection's access token.
+    #[serde(default)]
+    pub epoch: u64,
+}
+
+impl Connection {
+    /// Whether the connection may still hear its user's events: its token is unexpired at `now`
+    /// and its epoch is still the user's (`current`).
+    pub fn is_live(&self, now: Timestamp, current: u64) -> bool {
+        self.token_expires_at > now && self.epoch >= current
+    }
+}
+
+/// The time of a record that predates what it lacks: the Unix epoch.
+fn long_ago() -> Timestamp {
+    Timestamp::from_unix(0).unwrap_or_else(Timestamp::now)
 }
 
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
-    /// Records a connection under its user, with a reverse entry by connection id.
+    /// Records a connection under its user, with a reverse entry by connection id (replacing
+    /// a record of the same id: how `authenticate` renews a connection's session).
     async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError>;
     /// The user a connection id belongs to, if it is recorded.
     async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError>;

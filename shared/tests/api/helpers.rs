@@ -25,6 +25,7 @@ pub const PASSWORD_CHANGE: &str = "/api/v1/auth/profile/password/";
 pub const TOKEN_VERIFY: &str = "/api/v1/auth/token/verify/";
 pub const TOKEN_REFRESH: &str = "/api/v1/auth/token/refresh/";
 pub const LOGOUT: &str = "/api/v1/auth/logout/";
+pub const LOGOUT_ALL: &str = "/api/v1/auth/logout/all/";
 pub const TASKS: &str = "/api/v1/tasks/";
 
 /// The user fields register, login and profile answer with: never more, never less.
@@ -239,7 +240,7 @@ pub fn forge_tokens(secret: &str, user: &str, access_ttl: i64, refresh_ttl: i64)
     config.access_ttl_seconds = access_ttl;
     config.refresh_ttl_seconds = refresh_ttl;
     let user = UserId::parse(user).expect("a user id");
-    JwtKeys::new(&config).issue_pair(user).expect("signing")
+    JwtKeys::new(&config).issue_pair(user, 0).expect("signing")
 }
 
 /// The 401 body of a bad bearer token.

@@ -125,7 +125,7 @@ async fn refresh_token_reuse_is_401() {
 }
 
 #[tokio::test]
-async fn refresh_rotation_walks_a_chain_where_only_the_newest_works() {
+async fn refresh_rotation_walks_a_chain_and_replaying_any_used_link_burns_it() {
     let app = TestApp::new().await;
     let (_, _, mut current) = app.register("ada_lovelace").await;
     let mut used = Vec::new();
@@ -144,7 +144,10 @@ async fn refresh_rotation_walks_a_chain_where_only_the_newest_works() {
             .await
             .assert_body(StatusCode::UNAUTHORIZED, rejected_token_body());
     }
-    app.refresh(&current).await.assert_status(StatusCode::OK);
+    // A replay means a copy is loose: the newest link dies too (RFC 9700 §4.14.2).
+    app.refresh(&current)
+        .await
+        .assert_body(StatusCode::UNAUTHORIZED, rejected_token_body());
 }
 
 #[tokio::test]

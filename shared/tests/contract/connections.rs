@@ -21,6 +21,8 @@ fn open_connection(user: UserId) -> Connection {
         user_id: user,
         connected_at: now,
         expires_at: now.plus_seconds(3600),
+        token_expires_at: now.plus_seconds(900),
+        epoch: 0,
     }
 }
 

@@ -12,6 +12,7 @@ mod connections;
 mod imports;
 mod limits;
 mod listing;
+mod sessions;
 mod tasks;
 mod tokens;
 mod users;
@@ -138,7 +139,7 @@ pub async fn created_tasks(
         let task = new_task(owner, status);
         stores
             .tasks
-            .create_task(&task)
+            .create_task(&task, 0)
             .await
             .expect("creating a task");
         tasks.push(task);
@@ -193,7 +194,7 @@ pub async fn list(
     };
     stores
         .tasks
-        .list_tasks(owner, &query)
+        .list_tasks(owner, 0, &query)
         .await
         .expect("listing tasks")
 }

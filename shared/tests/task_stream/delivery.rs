@@ -242,6 +242,8 @@ async fn an_expired_connection_gets_nothing() {
             user_id: first_owner(),
             connected_at: long_ago,
             expires_at: long_ago.plus_seconds(3600),
+            token_expires_at: long_ago.plus_seconds(3600),
+            epoch: 0,
         })
         .await
         .unwrap();
@@ -273,4 +275,43 @@ async fn a_burst_of_connections_of_one_owner_all_hear_the_insert() {
         .map(|id| (id.clone(), vec![expected_create()]))
         .collect();
     assert_eq!(by_connection, expected);
+}
+
+#[tokio::test]
+async fn connections_of_an_ended_session_or_an_expired_token_hear_nothing_and_are_closed() {
+    let harness = Harness::new().await;
+    let owner = testkit::events::ensure_user(&harness.stores, first_owner()).await;
+    let mut ended = owner.clone();
+    ended.version += 1;
+    ended.session_epoch += 1;
+    harness
+        .stores
+        .users
+        .update_user(&owner, &ended)
+        .await
+        .expect("ending the first session");
+    let made = Timestamp::now().plus_seconds(-60);
+    let (valid, expired) = (made.plus_seconds(3600), made.plus_seconds(30));
+    harness
+        .connect_session(first_owner(), "current=", made, valid, 1)
+        .await;
+    harness
+        .connect_session(first_owner(), "revoked=", made, valid, 0)
+        .await;
+    harness
+        .connect_session(first_owner(), "lapsed=", made, expired, 1)
+        .await;
+
+    let response = harness.handle(only(0)).await;
+
+    assert!(failures(&response).is_empty(), "{response:?}");
+    let posted: Vec<String> = harness.posts.all().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(posted, ["current="]);
+    let mut closed = harness.closes.0.lock().unwrap().clone();
+    closed.sort();
+    assert_eq!(closed, ["lapsed=", "revoked="]);
+    assert_eq!(
+        harness.connections_of(first_owner()).await,
+        set(&["current="])
+    );
 }

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, post};
 use serde_json::{Value, json};
 use shared::domain::{Timestamp, UserId};
 use shared::realtime::Notifier;
@@ -150,11 +150,21 @@ pub async fn post_to_connection(
     }
 }
 
+/// Every `DeleteConnection` the stand-in management API received: the connection ids.
+#[derive(Clone, Default)]
+pub struct Closes(pub Arc<Mutex<Vec<String>>>);
+
+async fn delete_connection(State(closes): State<Closes>, Path(id): Path<String>) -> StatusCode {
+    closes.0.lock().unwrap().push(id);
+    StatusCode::NO_CONTENT
+}
+
 /// The notifier over an in-memory store, posting to a local management API.
 pub struct Harness {
     pub stores: Stores,
     notifier: Notifier,
     pub posts: Posts,
+    pub closes: Closes,
 }
 
 impl Harness {
@@ -165,10 +175,14 @@ impl Harness {
 
     /// With the SDK's default retries when `retries`, as the Lambda runs it.
     pub async fn with_retries(retries: bool) -> Self {
-        let posts = Posts::default();
+        let (posts, closes) = (Posts::default(), Closes::default());
+        let closing = Router::new()
+            .route("/@connections/{id}", delete(delete_connection))
+            .with_state(closes.clone());
         let app = Router::new()
             .route("/@connections/{id}", post(post_to_connection))
-            .with_state(posts.clone());
+            .with_state(posts.clone())
+            .merge(closing);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -191,17 +205,35 @@ impl Harness {
             stores,
             notifier,
             posts,
+            closes,
         }
     }
 
-    /// Records the connection `id` of `user` (who need not exist as a user), open for a minute.
+    /// Records the connection `id` of `user` (stored as a user if need be), open for a minute.
     pub async fn connect(&self, user: UserId, id: &str) {
         self.connect_at(user, id, Timestamp::now().plus_seconds(-60))
             .await;
     }
 
-    /// Records the connection `id` of `user`, made at `connected_at`, for an hour from then.
+    /// Records the connection `id` of `user`, made at `connected_at`, for an hour from then, by a
+    /// token of the user's first session valid as long.
     pub async fn connect_at(&self, user: UserId, id: &str, connected_at: Timestamp) {
+        let token_expires_at = connected_at.plus_seconds(3600);
+        self.connect_session(user, id, connected_at, token_expires_at, 0)
+            .await;
+    }
+
+    /// Records the connection `id` of `user` (stored as a user if need be), made at
+    /// `connected_at` by a token of session `epoch` that expires at `token_expires_at`.
+    pub async fn connect_session(
+        &self,
+        user: UserId,
+        id: &str,
+        connected_at: Timestamp,
+        token_expires_at: Timestamp,
+        epoch: u64,
+    ) {
+        testkit::events::ensure_user(&self.stores, user).await;
         self.stores
             .connections
             .add_connection(&Connection {
@@ -209,6 +241,8 @@ impl Harness {
                 user_id: user,
                 connected_at,
                 expires_at: connected_at.plus_seconds(3600),
+                token_expires_at,
+                epoch,
             })
             .await
             .expect("recording a connection");

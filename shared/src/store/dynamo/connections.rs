@@ -10,18 +10,29 @@ use super::{DynamoStore, Item, from_item, n, s, tx};
 use crate::domain::{Timestamp, UserId};
 use crate::store::{Connection, ConnectionStore, StoreError};
 
-/// A user's listing item: the connection id, when it was made and when it expires.
-fn listed(item: Item) -> anyhow::Result<(String, Timestamp, Timestamp)> {
+/// A user's listing item: the connection id, when it was made and when it expires, and its
+/// token's expiry and epoch (an item without them is of a token long expired).
+fn listed(user: UserId, item: Item) -> anyhow::Result<Connection> {
     #[derive(serde::Deserialize)]
     struct Listed {
         connection_id: String,
         connected_at: Timestamp,
         expires_at: i64,
+        #[serde(default)]
+        token_expires_at: i64,
+        #[serde(default)]
+        epoch: u64,
     }
     let listed: Listed = from_item(item)?;
-    let expires_at =
-        Timestamp::from_unix(listed.expires_at).context("connection expiry out of range")?;
-    Ok((listed.connection_id, listed.connected_at, expires_at))
+    let time = |unix| Timestamp::from_unix(unix).context("connection time out of range");
+    Ok(Connection {
+        id: listed.connection_id,
+        user_id: user,
+        connected_at: listed.connected_at,
+        expires_at: time(listed.expires_at)?,
+        token_expires_at: time(listed.token_expires_at)?,
+        epoch: listed.epoch,
+    })
 }
 
 fn key(pk: String, sk: String) -> Item {
@@ -47,6 +58,11 @@ impl ConnectionStore for DynamoStore {
             s(connection.connected_at.to_string()),
         );
         listed.insert("expires_at".into(), expires_at.clone());
+        listed.insert(
+            "token_expires_at".into(),
+            n(connection.token_expires_at.unix()),
+        );
+        listed.insert("epoch".into(), n(connection.epoch));
         let mut owner = by_id(&connection.id);
         owner.insert("user_id".into(), s(connection.user_id.to_string()));
         owner.insert("expires_at".into(), expires_at);
@@ -91,20 +107,17 @@ impl ConnectionStore for DynamoStore {
                 .expression_attribute_values(":pk", s(format!("USER#{user}")))
                 .expression_attribute_values(":conn", s("CONN#"))
                 .expression_attribute_values(":now", n(Timestamp::now().unix()))
-                .projection_expression("connection_id, connected_at, expires_at")
+                .projection_expression(
+                    "connection_id, connected_at, expires_at, token_expires_at, epoch",
+                )
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| store_error(e, "listing connections"))?;
             for item in output.items.unwrap_or_default() {
                 // One unreadable item must not cost the owner's other connections the message.
-                match listed(item) {
-                    Ok((id, connected_at, expires_at)) => connections.push(Connection {
-                        id,
-                        user_id: user,
-                        connected_at,
-                        expires_at,
-                    }),
+                match listed(user, item) {
+                    Ok(connection) => connections.push(connection),
                     Err(error) => {
                         tracing::warn!(error = format!("{error:#}"), %user, "unreadable connection item skipped")
                     }

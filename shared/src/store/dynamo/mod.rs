@@ -14,8 +14,10 @@ mod connections;
 mod error;
 mod import;
 mod limits;
+mod sessions;
 mod stream;
 mod tasks;
+mod tokens;
 mod users;
 
 pub use stream::stream_record;
@@ -210,6 +212,7 @@ mod tx {
             .condition_expression(condition)
             .set_expression_attribute_values(non_empty_values(values))
             .set_expression_attribute_names(non_empty_names(names))
+            .return_values_on_condition_check_failure(OnFail::AllOld)
             .build()?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }

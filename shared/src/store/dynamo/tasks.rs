@@ -2,12 +2,10 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    KeysAndAttributes, ReturnValuesOnConditionCheckFailure as OnFail, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 
-use super::error::{ConditionalError, Failure, store_error};
+use super::error::{Failure, store_error};
+use super::sessions::{check_epoch, no_session};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
@@ -112,13 +110,18 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// `owner`'s counts, read in one `BatchGetItem` with the owner's user item (strongly
-    /// consistent): `Missing(User)` when the owner does not exist.
-    async fn counts_of_existing_owner(&self, owner: UserId) -> Result<TaskCounts, StoreError> {
+    /// consistent): `Missing(User)` when the owner does not exist, `Missing(Session)` when its
+    /// epoch is past `epoch`.
+    async fn counts_of_existing_owner(
+        &self,
+        owner: UserId,
+        epoch: u64,
+    ) -> Result<TaskCounts, StoreError> {
         let read = |key: Item| {
             KeysAndAttributes::builder()
                 .keys(key)
                 .consistent_read(true)
-                .projection_expression("pk, #total, to_do, in_progress, done")
+                .projection_expression("pk, #total, to_do, in_progress, done, session_epoch")
                 .expression_attribute_names("#total", "total")
                 .build()
                 .context("building batch read")
@@ -140,12 +143,13 @@ impl DynamoStore {
             return Err(StoreError::Throttled);
         }
         let mut tables = output.responses.unwrap_or_default();
-        let owner_exists = tables
+        let Some(user) = tables
             .remove(&self.users)
-            .is_some_and(|items| !items.is_empty());
-        if !owner_exists {
+            .and_then(|items| items.into_iter().next())
+        else {
             return Err(StoreError::Missing(Missing::User));
-        }
+        };
+        check_epoch(&user, epoch)?;
         let counts = tables
             .remove(&self.tasks)
             .and_then(|items| items.into_iter().next());
@@ -168,8 +172,8 @@ fn idempotency_key(owner: UserId, key: &str) -> String {
 }
 
 impl DynamoStore {
-    /// The writes of a new task: the task (new), its count, and its owner's existence.
-    fn insert(&self, task: &Task) -> Result<Vec<TransactWriteItem>, StoreError> {
+    /// The writes of a new task: the task (new), its count, and its owner's session check.
+    fn insert(&self, task: &Task, epoch: u64) -> Result<Vec<TransactWriteItem>, StoreError> {
         Ok(vec![
             tx::put(
                 &self.tasks,
@@ -179,7 +183,7 @@ impl DynamoStore {
                 vec![],
             )?,
             self.count(task.owner, task.status, 1)?,
-            self.owner_check(task.owner)?,
+            self.session_check(task.owner, epoch)?,
         ])
     }
 }
@@ -187,10 +191,10 @@ impl DynamoStore {
 #[async_trait]
 impl TaskStore for DynamoStore {
     #[tracing::instrument(skip_all)]
-    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
-        let items = self.insert(task)?;
+    async fn create_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
+        let items = self.insert(task, epoch)?;
         self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) if failure.failed_at(2) => StoreError::Missing(Missing::User),
+            Failure::Cancelled(_) if failure.failed_at(2) => no_session(failure.existed_at(2)),
             Failure::Cancelled(_) => StoreError::Conflict,
             other => other.into(),
         })
@@ -198,8 +202,12 @@ impl TaskStore for DynamoStore {
 
     /// One transaction: the task, its count, the owner's existence and the key, which may be
     /// taken again only once its earlier use has expired (TTL deletion may lag).
-    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError> {
-        let mut items = self.insert(&create.task)?;
+    async fn create_task_once(
+        &self,
+        create: &IdempotentCreate,
+        epoch: u64,
+    ) -> Result<Created, StoreError> {
+        let mut items = self.insert(&create.task, epoch)?;
         let record = Item::from([
             (
                 "pk".to_owned(),
@@ -229,7 +237,7 @@ impl TaskStore for DynamoStore {
                     serde_json::from_str(earlier).context("decoding key record")?,
                 ))
             }
-            Err(failure) if failure.failed_at(2) => Err(StoreError::Missing(Missing::User)),
+            Err(failure) if failure.failed_at(2) => Err(no_session(failure.existed_at(2))),
             Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
             Err(other) => Err(other.into()),
         }
@@ -248,46 +256,32 @@ impl TaskStore for DynamoStore {
         Ok(output.item.map(from_item).transpose()?)
     }
 
+    /// One transaction: the task (on its version), the counts if its status moves, and the
+    /// owner's session check.
     #[tracing::instrument(skip_all)]
-    async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError> {
-        let values = vec![(":before", n(before.version))];
-        let names = vec![("#version", "version")];
-        if before.status == after.status {
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.tasks)
-                .set_item(Some(task_item(after)?))
-                .condition_expression(UNCHANGED)
-                .set_expression_attribute_values(tx::non_empty_values(values))
-                .set_expression_attribute_names(tx::non_empty_names(names))
-                .return_values_on_condition_check_failure(OnFail::AllOld)
-                .send()
-                .await;
-            return match result.map_err(|e| PutItemError::classify(e, "updating task")) {
-                Ok(_) => Ok(()),
-                Err(Failure::Condition { existed }) => Err(changed_or_gone(existed)),
-                Err(other) => Err(other.into()),
-            };
-        }
-        let items = vec![
+    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
+        let mut items = vec![
             tx::put(
                 &self.tasks,
                 task_item(after)?,
                 Some(UNCHANGED),
-                values,
-                names,
+                vec![(":before", n(before.version))],
+                vec![("#version", "version")],
             )?,
-            self.recount(after.owner, before.status, after.status)?,
+            self.session_check(after.owner, epoch)?,
         ];
+        if before.status != after.status {
+            items.push(self.recount(after.owner, before.status, after.status)?);
+        }
         self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) if failure.failed_at(1) => no_session(failure.existed_at(1)),
             Failure::Cancelled(_) => changed_or_gone(failure.existed_at(0)),
             other => other.into(),
         })
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_task(&self, task: &Task) -> Result<(), StoreError> {
+    async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
         let items = vec![
             tx::delete(
                 &self.tasks,
@@ -297,8 +291,10 @@ impl TaskStore for DynamoStore {
                 vec![("#version", "version")],
             )?,
             self.count(task.owner, task.status, -1)?,
+            self.session_check(task.owner, epoch)?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
+            Failure::Cancelled(_) if failure.failed_at(2) => no_session(failure.existed_at(2)),
             Failure::Cancelled(_) => changed_or_gone(failure.existed_at(0)),
             other => other.into(),
         })
@@ -311,8 +307,13 @@ impl TaskStore for DynamoStore {
     /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_created` index,
     /// or `by_status` when filtering);
     /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.
-    async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
-        let counts = self.counts_of_existing_owner(owner).await?;
+    async fn list_tasks(
+        &self,
+        owner: UserId,
+        epoch: u64,
+        query: &ListQuery,
+    ) -> Result<TaskPage, StoreError> {
+        let counts = self.counts_of_existing_owner(owner, epoch).await?;
 
         let (newest_first, from) = match query.position {
             Position::First => (true, None),

@@ -1,27 +1,22 @@
-//! Users, their uniqueness guards and refresh tokens, in the users table.
+//! Users and their uniqueness guards, in the users table (refresh tokens: `tokens.rs`).
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
-use serde::{Deserialize, Serialize};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::error::{ConditionalError, Failure, store_error};
+use super::tokens::token_item;
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore};
+use crate::store::{Imported, Missing, RefreshToken, StoreError, UserStore};
 
-fn key(pk: String) -> Item {
+pub(super) fn key(pk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk))])
 }
 
-fn user_key(id: UserId) -> Item {
+pub(super) fn user_key(id: UserId) -> Item {
     key(format!("USER#{id}"))
-}
-
-fn token_key(jti: &str) -> Item {
-    key(format!("REFRESH#{jti}"))
 }
 
 fn user_item(user: &User) -> anyhow::Result<Item> {
@@ -36,28 +31,14 @@ fn guard_item(pk: String, id: UserId) -> Item {
     item
 }
 
-/// A stored refresh token; `expires_at` is the table's TTL attribute.
-#[derive(Debug, Serialize, Deserialize)]
-struct TokenItem {
-    user_id: UserId,
-    epoch: u64,
-    expires_at: i64,
-}
-
-fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Item> {
-    let mut item = to_item(&TokenItem {
-        user_id: token.user_id,
-        epoch,
-        expires_at: token.expires_at.unix(),
-    })?;
-    item.extend(token_key(&token.jti));
-    Ok(item)
-}
-
 const ABSENT: Option<&str> = Some("attribute_not_exists(pk)");
 
 impl DynamoStore {
-    async fn get(&self, key: Item, what: &'static str) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get(
+        &self,
+        key: Item,
+        what: &'static str,
+    ) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -267,113 +248,5 @@ impl UserStore for DynamoStore {
             },
             other => other.into(),
         })
-    }
-}
-
-#[async_trait]
-impl TokenStore for DynamoStore {
-    #[tracing::instrument(skip_all)]
-    async fn rotate_refresh(
-        &self,
-        old_jti: &str,
-        user: UserId,
-        new: &RefreshToken,
-    ) -> Result<(), StoreError> {
-        let Some(item) = self
-            .get(token_key(old_jti), "reading refresh token")
-            .await?
-        else {
-            return Err(StoreError::Missing(Missing::RefreshToken));
-        };
-        let old: TokenItem = from_item(item)?;
-        if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
-            return Err(StoreError::Missing(Missing::RefreshToken));
-        }
-        let items = vec![
-            tx::delete(
-                &self.users,
-                token_key(old_jti),
-                Some("attribute_exists(pk)"),
-                vec![],
-                vec![],
-            )?,
-            tx::check(
-                &self.users,
-                user_key(user),
-                "session_epoch = :epoch",
-                vec![(":epoch", n(old.epoch))],
-                vec![],
-            )?,
-            tx::put(
-                &self.users,
-                token_item(new, old.epoch)?,
-                None,
-                vec![],
-                vec![],
-            )?,
-        ];
-        self.transact(items).await.map_err(|failure| match failure {
-            Failure::Cancelled(_) => StoreError::Missing(Missing::RefreshToken),
-            other => other.into(),
-        })
-    }
-
-    /// One `BatchGetItem` (strongly consistent) of the token and its user.
-    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError> {
-        let keys = KeysAndAttributes::builder()
-            .keys(token_key(jti))
-            .keys(user_key(user))
-            .consistent_read(true)
-            .build()
-            .context("building batch read")?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.users, keys)
-            .send()
-            .await
-            .map_err(|e| store_error(e, "reading refresh token and user"))?;
-        if output
-            .unprocessed_keys
-            .as_ref()
-            .is_some_and(|keys| !keys.is_empty())
-        {
-            return Err(StoreError::Throttled);
-        }
-        let items = output
-            .responses
-            .and_then(|mut tables| tables.remove(&self.users))
-            .unwrap_or_default();
-        let is_token = |item: &Item| {
-            item.get("pk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|pk| pk.starts_with("REFRESH#"))
-        };
-        let (tokens, users): (Vec<Item>, Vec<Item>) = items.into_iter().partition(is_token);
-        let (Some(token), Some(owner)) = (tokens.into_iter().next(), users.into_iter().next())
-        else {
-            return Ok(false);
-        };
-        let token: TokenItem = from_item(token)?;
-        let owner: User = from_item(owner)?;
-        Ok(token.user_id == user
-            && token.epoch == owner.session_epoch
-            && token.expires_at > Timestamp::now().unix())
-    }
-
-    async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.users)
-            .set_key(Some(token_key(jti)))
-            .condition_expression("user_id = :user")
-            .expression_attribute_values(":user", s(user.to_string()))
-            .send()
-            .await;
-        match result.map_err(|e| DeleteItemError::classify(e, "revoking refresh token")) {
-            Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
-            Err(other) => Err(other.into()),
-        }
     }
 }

@@ -9,7 +9,7 @@ use super::{
     Ctx, EmbeddedStore, IDEMPOTENT_CREATES, TASK_COUNTS, TASKS, TASKS_BY_CREATED, TASKS_BY_STATUS,
     USERS, decode, encode,
 };
-use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
+use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, User, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
     TaskStore, check_import,
@@ -125,6 +125,23 @@ fn owner_exists(tx: &WriteTransaction, owner: UserId) -> Result<bool, StoreError
     Ok(found.is_some())
 }
 
+/// Checks, in the write's own transaction, that `owner` exists and still honours sessions of
+/// `epoch`: `Missing(User)` or `Missing(Session)` otherwise. Runs before anything is written.
+fn check_session(tx: &WriteTransaction, owner: UserId, epoch: u64) -> Result<(), StoreError> {
+    let users = tx.open_table(USERS).ctx("opening users")?;
+    let found = users
+        .get(owner.as_uuid().as_bytes().as_slice())
+        .ctx("reading owner")?;
+    let owner: User = match found {
+        Some(bytes) => decode(bytes.value())?,
+        None => return Err(StoreError::Missing(Missing::User)),
+    };
+    if owner.session_epoch > epoch {
+        return Err(StoreError::Missing(Missing::Session));
+    }
+    Ok(())
+}
+
 /// Applies `change` to `owner`'s counts.
 fn count(
     tx: &WriteTransaction,
@@ -144,11 +161,9 @@ fn count(
     Ok(())
 }
 
-/// Stores a new task of an existing owner and counts it.
-fn insert(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
-    if !owner_exists(tx, task.owner)? {
-        return Err(StoreError::Missing(Missing::User));
-    }
+/// Stores a new task of an existing owner, for a caller of session `epoch`, and counts it.
+fn insert(tx: &WriteTransaction, task: &Task, epoch: u64) -> Result<(), StoreError> {
+    check_session(tx, task.owner, epoch)?;
     if stored_task(tx, task)?.is_some() {
         return Err(StoreError::Conflict);
     }
@@ -158,18 +173,23 @@ fn insert(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
 
 #[async_trait]
 impl TaskStore for EmbeddedStore {
-    async fn create_task(&self, task: &Task) -> Result<(), StoreError> {
+    async fn create_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
         let task = task.clone();
         self.write_task(move |tx| {
-            insert(tx, &task)?;
+            insert(tx, &task, epoch)?;
             Ok(((), Some((None, Some(task)))))
         })
         .await
     }
 
-    async fn create_task_once(&self, create: &IdempotentCreate) -> Result<Created, StoreError> {
+    async fn create_task_once(
+        &self,
+        create: &IdempotentCreate,
+        epoch: u64,
+    ) -> Result<Created, StoreError> {
         let create = create.clone();
         self.write_task(move |tx| {
+            check_session(tx, create.task.owner, epoch)?;
             let mut table = tx.open_table(IDEMPOTENT_CREATES).ctx("opening keys")?;
             let mut key = create.task.owner.as_uuid().as_bytes().to_vec();
             key.extend_from_slice(create.key.as_bytes());
@@ -185,7 +205,7 @@ impl TaskStore for EmbeddedStore {
                 .insert(key.as_slice(), encode(&create)?.as_slice())
                 .ctx("writing key")?;
             drop(table);
-            insert(tx, &create.task)?;
+            insert(tx, &create.task, epoch)?;
             Ok((Created::New, Some((None, Some(create.task)))))
         })
         .await
@@ -200,9 +220,10 @@ impl TaskStore for EmbeddedStore {
         .await
     }
 
-    async fn update_task(&self, before: &Task, after: &Task) -> Result<(), StoreError> {
+    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
         let (before, after) = (before.clone(), after.clone());
         self.write_task(move |tx| {
+            check_session(tx, before.owner, epoch)?;
             let stored = check_unchanged(tx, &before)?;
             remove(tx, &stored)?;
             put(tx, &after)?;
@@ -217,9 +238,10 @@ impl TaskStore for EmbeddedStore {
         .await
     }
 
-    async fn delete_task(&self, task: &Task) -> Result<(), StoreError> {
+    async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
         let task = task.clone();
         self.write_task(move |tx| {
+            check_session(tx, task.owner, epoch)?;
             let stored = check_unchanged(tx, &task)?;
             remove(tx, &stored)?;
             count(tx, stored.owner, |c| c.apply(stored.status, -1))?;
@@ -252,15 +274,22 @@ impl TaskStore for EmbeddedStore {
         .await
     }
 
-    async fn list_tasks(&self, owner: UserId, query: &ListQuery) -> Result<TaskPage, StoreError> {
+    async fn list_tasks(
+        &self,
+        owner: UserId,
+        epoch: u64,
+        query: &ListQuery,
+    ) -> Result<TaskPage, StoreError> {
         let query = *query;
         self.read(move |tx| {
-            if tx
+            let Some(user) = tx
                 .open_table(USERS)?
                 .get(owner.as_uuid().as_bytes().as_slice())?
-                .is_none()
-            {
-                return Ok(None);
+            else {
+                return Ok(Err(Missing::User));
+            };
+            if decode::<User>(user.value())?.session_epoch > epoch {
+                return Ok(Err(Missing::Session));
             }
             let counts: TaskCounts = match tx
                 .open_table(TASK_COUNTS)?
@@ -301,14 +330,14 @@ impl TaskStore for EmbeddedStore {
             if !newest_first {
                 tasks.reverse();
             }
-            Ok(Some(TaskPage {
+            Ok(Ok(TaskPage {
                 count: counts.of(query.status),
                 tasks,
                 more,
             }))
         })
         .await?
-        .ok_or(StoreError::Missing(Missing::User))
+        .map_err(StoreError::Missing)
     }
 }
 

@@ -12,12 +12,15 @@ use crate::store::{
     check_batch,
 };
 
-/// A stored refresh token: valid while the user's session epoch is still `epoch`.
+/// A stored refresh token: valid while the user's session epoch is still `epoch`. A rotated one
+/// stays, `consumed`, until it expires, so its reuse can be told from a token never issued.
 #[derive(Serialize, Deserialize)]
 struct TokenRecord {
     user_id: UserId,
     epoch: u64,
     expires_at: i64,
+    #[serde(default)]
+    consumed: bool,
 }
 
 impl TokenRecord {
@@ -26,6 +29,7 @@ impl TokenRecord {
             user_id: token.user_id,
             epoch,
             expires_at: token.expires_at.unix(),
+            consumed: false,
         }
     }
 }
@@ -242,32 +246,57 @@ impl TokenStore for EmbeddedStore {
         old_jti: &str,
         user: UserId,
         new: &RefreshToken,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let (old_jti, new) = (old_jti.to_owned(), new.clone());
-        self.write(move |tx| {
-            let current_epoch = get_user(tx, user)?
-                .ok_or(StoreError::Missing(Missing::RefreshToken))?
-                .session_epoch;
-            let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-            let old: TokenRecord = match tokens.remove(old_jti.as_str()).ctx("consuming token")? {
-                Some(bytes) => decode(bytes.value())?,
-                None => return Err(StoreError::Missing(Missing::RefreshToken)),
-            };
-            let live = old.user_id == user
-                && old.epoch == current_epoch
-                && old.expires_at > Timestamp::now().unix();
-            if !live {
-                return Err(StoreError::Missing(Missing::RefreshToken));
-            }
-            tokens
-                .insert(
-                    new.jti.as_str(),
-                    encode(&TokenRecord::new(&new, old.epoch))?.as_slice(),
-                )
-                .ctx("writing token")?;
-            Ok(())
-        })
-        .await
+        let refused = || StoreError::Missing(Missing::RefreshToken);
+        let (epoch, reused) = self
+            .write(move |tx| {
+                let mut owner = get_user(tx, user)?.ok_or_else(refused)?;
+                let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+                let mut old: TokenRecord =
+                    match tokens.get(old_jti.as_str()).ctx("reading token")? {
+                        Some(bytes) => decode(bytes.value())?,
+                        None => return Err(refused()),
+                    };
+                if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
+                    return Err(refused());
+                }
+                if old.consumed {
+                    // A replay: end every session of the user (if this family's is still current).
+                    if old.epoch == owner.session_epoch {
+                        owner.session_epoch += 1;
+                        owner.version += 1;
+                        drop(tokens);
+                        put_user(tx, &owner)?;
+                    }
+                    return Ok((owner.session_epoch, true));
+                }
+                if old.epoch != owner.session_epoch {
+                    return Err(refused());
+                }
+                old.consumed = true;
+                tokens
+                    .insert(old_jti.as_str(), encode(&old)?.as_slice())
+                    .ctx("consuming token")?;
+                tokens
+                    .insert(
+                        new.jti.as_str(),
+                        encode(&TokenRecord::new(&new, old.epoch))?.as_slice(),
+                    )
+                    .ctx("writing token")?;
+                Ok((old.epoch, false))
+            })
+            .await?;
+        if reused {
+            tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
+            return Err(refused());
+        }
+        Ok(epoch)
+    }
+
+    async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.write(move |tx| put_token(tx, &token, epoch)).await
     }
 
     async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError> {
@@ -277,6 +306,9 @@ impl TokenStore for EmbeddedStore {
                 return Ok(false);
             };
             let token: TokenRecord = decode(bytes.value())?;
+            if token.consumed {
+                return Ok(false);
+            }
             let Some(bytes) = tx
                 .open_table(USERS)?
                 .get(user.as_uuid().as_bytes().as_slice())?

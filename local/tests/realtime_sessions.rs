@@ -1,0 +1,172 @@
+//! Sockets bound to their session, over the running server on both stores: a password change or
+//! a logout-all closes the user's sockets and refuses the old token at the handshake; a socket
+//! whose token has expired hears nothing more, unless it renewed its session with `authenticate`.
+
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::sockets::{ARRIVAL, Socket, connect, listening, next_message};
+use support::stores::{server_on, server_with_env};
+use support::{Api, Server, tokens, unique_name};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// The access token lifetime of the expiry case: long enough to connect and renew, short enough
+/// to wait out.
+const SHORT_TTL: u64 = 6;
+
+/// Registers a fresh user; answers its name and access token.
+async fn registered(api: &Api) -> (String, String) {
+    let name = unique_name("ss");
+    let answer = api.register(&name, &format!("{name}@example.com")).await;
+    let (access, _) = tokens(&answer.expect(StatusCode::CREATED));
+    (name, access)
+}
+
+/// Waits until the server closes `socket`; any task event before that fails the test.
+async fn assert_closed_without_events(socket: &mut Socket) {
+    let closed = tokio::time::timeout(ARRIVAL, async {
+        while let Some(frame) = socket.next().await {
+            match frame {
+                Ok(Message::Text(text)) => panic!("a closing socket heard {text}"),
+                Ok(Message::Close(_)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    closed.expect("the server closes the socket in time");
+}
+
+/// Asserts a handshake with `access` is refused with a 401.
+async fn assert_refused_at_the_handshake(server: &Server, access: &str) {
+    match connect(server, None, &format!("?token={access}")).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), StatusCode::UNAUTHORIZED),
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("the handshake succeeded with a token of an ended session"),
+    }
+}
+
+/// Ends every session of the user of `access` (`end` is "password" or "logout-all"), asserting
+/// the user's open sockets close unheard and the old token no longer opens one; answers a token
+/// of the new session.
+async fn end_sessions_and_check_sockets(dynamodb: bool, end: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(dynamodb, dir.path(), &[]).await;
+    let (api, access, mut first) = listening(&server).await;
+    let mut second = connect(&server, Some(&format!("Bearer {access}")), "")
+        .await
+        .expect("a second device connects");
+    let fresh = if end == "password" {
+        let change = json!({
+            "old_password": support::PASSWORD,
+            "new_password_1": "a-brand-new-passphrase",
+            "new_password_2": "a-brand-new-passphrase",
+        });
+        let answer = api
+            .post("auth/profile/password/", change, Some(&access))
+            .await;
+        answer.expect(StatusCode::OK).str("access")
+    } else {
+        let answer = api
+            .post("auth/logout/all/", Value::Null, Some(&access))
+            .await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT);
+        let me = api.get("auth/profile/", &access).await;
+        assert_eq!(me.status, StatusCode::UNAUTHORIZED, "{}", me.body);
+        String::new()
+    };
+
+    for socket in [&mut first, &mut second] {
+        assert_closed_without_events(socket).await;
+    }
+    assert_refused_at_the_handshake(&server, &access).await;
+    if !fresh.is_empty() {
+        let mut current = connect(&server, None, &format!("?token={fresh}"))
+            .await
+            .expect("the new session's token connects");
+        api.post("tasks/", json!({ "title": "after" }), Some(&fresh))
+            .await
+            .expect(StatusCode::CREATED);
+        assert_eq!(next_message(&mut current).await["title"], "after");
+    }
+}
+
+async fn a_password_change_closes_the_users_sockets_unheard(dynamodb: bool) {
+    end_sessions_and_check_sockets(dynamodb, "password").await;
+}
+
+async fn logout_all_closes_the_users_sockets_unheard(dynamodb: bool) {
+    end_sessions_and_check_sockets(dynamodb, "logout-all").await;
+}
+
+async fn authenticate(socket: &mut Socket, token: &str) -> Value {
+    let message = json!({ "action": "authenticate", "token": token }).to_string();
+    socket.send(Message::Text(message.into())).await.unwrap();
+    next_message(socket).await
+}
+
+async fn an_expired_socket_hears_nothing_unless_it_authenticated_again(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let ttl = SHORT_TTL.to_string();
+    let env = [("TASKMASTER_ACCESS_TOKEN_TTL", ttl.as_str())];
+    let server = server_with_env(dynamodb, dir.path(), &[], &env).await;
+    let api = Api::new(&server);
+    let (name, access) = registered(&api).await;
+    let mut lapsing = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+    let mut renewed = connect(&server, None, &format!("?token={access}"))
+        .await
+        .expect("connect");
+
+    tokio::time::sleep(Duration::from_secs(SHORT_TTL / 2)).await;
+    let (newer, _) = tokens(&api.login(&name).await.expect(StatusCode::OK));
+    let answer = authenticate(&mut renewed, &newer).await;
+    assert_eq!(answer["action"], "authenticated", "{answer}");
+    assert!(answer["expires_at"].is_string(), "{answer}");
+    // The first token has expired; the renewed one has not (for about another 2.5 s).
+    tokio::time::sleep(Duration::from_millis(SHORT_TTL * 500 + 500)).await;
+    api.post("tasks/", json!({ "title": "late" }), Some(&newer))
+        .await
+        .expect(StatusCode::CREATED);
+
+    assert_eq!(next_message(&mut renewed).await["title"], "late");
+    assert_closed_without_events(&mut lapsing).await;
+}
+
+async fn authenticate_refuses_another_users_token_and_an_invalid_one(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(dynamodb, dir.path(), &[]).await;
+    let (api, access, mut socket) = listening(&server).await;
+    let (_, someone_else) = registered(&api).await;
+
+    let theirs = authenticate(&mut socket, &someone_else).await;
+    let invalid = authenticate(&mut socket, "not-a-token").await;
+
+    let refused = json!({
+        "action": "error",
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+    });
+    assert_eq!(theirs, refused);
+    assert_eq!(invalid, refused);
+    // The socket stays its user's, and open.
+    api.post("tasks/", json!({ "title": "still mine" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut socket).await["title"], "still mine");
+}
+
+on_both_stores!(
+    a_password_change_closes_the_users_sockets_unheard,
+    logout_all_closes_the_users_sockets_unheard,
+    an_expired_socket_hears_nothing_unless_it_authenticated_again,
+    authenticate_refuses_another_users_token_and_an_invalid_one,
+);

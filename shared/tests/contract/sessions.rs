@@ -1,0 +1,120 @@
+//! Session epochs: a task call made for an epoch older than its owner's is refused inside its own
+//! atomic unit and writes nothing; a consumed refresh token presented again ends every session.
+
+use std::borrow::Borrow;
+
+use shared::domain::{TaskStatus, User};
+use shared::store::{ListQuery, Missing, Position, Stores};
+
+use super::{assert_missing, changed, changed_task, new_task, registered, token_for};
+
+/// Moves `user` to the next session epoch, as a password change or logout-all does.
+async fn end_sessions(stores: &Stores, user: &User) -> User {
+    let after = changed(user, |u| u.session_epoch += 1);
+    stores
+        .users
+        .update_user(user, &after)
+        .await
+        .expect("raising the epoch");
+    after
+}
+
+fn first_page() -> ListQuery {
+    ListQuery {
+        status: None,
+        limit: 10,
+        position: Position::First,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_session_writes_nothing_and_lists_nothing() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, _) = registered(stores).await;
+    let kept = new_task(user.id, TaskStatus::ToDo);
+    stores.tasks.create_task(&kept, 0).await.expect("creating");
+    let user = end_sessions(stores, &user).await;
+
+    let old = 0;
+    let create = stores
+        .tasks
+        .create_task(&new_task(user.id, TaskStatus::ToDo), old)
+        .await;
+    let done = changed_task(&kept, |t| t.status = TaskStatus::Done);
+    let update = stores.tasks.update_task(&kept, &done, old).await;
+    let in_place = changed_task(&kept, |_| {});
+    let same_status = stores.tasks.update_task(&kept, &in_place, old).await;
+    let delete = stores.tasks.delete_task(&kept, old).await;
+    let list = stores.tasks.list_tasks(user.id, old, &first_page()).await;
+
+    assert_missing(create, Missing::Session, "creating");
+    assert_missing(update, Missing::Session, "updating the status");
+    assert_missing(same_status, Missing::Session, "updating in place");
+    assert_missing(delete, Missing::Session, "deleting");
+    assert_missing(list, Missing::Session, "listing");
+    let current = user.session_epoch;
+    let page = stores
+        .tasks
+        .list_tasks(user.id, current, &first_page())
+        .await
+        .expect("listing at the current epoch");
+    assert_eq!(page.tasks, vec![kept.clone()], "nothing was written");
+    assert_eq!(page.count, 1);
+    stores
+        .tasks
+        .update_task(&kept, &done, current)
+        .await
+        .expect("the current session writes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, first) = registered(stores).await;
+    let second = token_for(&user);
+    let epoch = stores
+        .tokens
+        .rotate_refresh(&first.jti, user.id, &second)
+        .await
+        .expect("rotating");
+    assert_eq!(epoch, user.session_epoch);
+
+    let replay = stores
+        .tokens
+        .rotate_refresh(&first.jti, user.id, &token_for(&user))
+        .await;
+
+    assert_missing(
+        replay,
+        Missing::RefreshToken,
+        "replaying the consumed token",
+    );
+    let live = stores.tokens.refresh_is_live(&second.jti, user.id).await;
+    assert!(!live.expect("checking"), "the rotated token died with it");
+    let next = stores
+        .tokens
+        .rotate_refresh(&second.jti, user.id, &token_for(&user))
+        .await;
+    assert_missing(
+        next,
+        Missing::RefreshToken,
+        "rotating the family's newest token",
+    );
+    let now = stores.users.user(user.id).await.expect("reading");
+    assert_eq!(
+        now.expect("the user").session_epoch,
+        user.session_epoch + 1,
+        "every access token of the user is refused too"
+    );
+    let create = stores
+        .tasks
+        .create_task(&new_task(user.id, TaskStatus::ToDo), user.session_epoch)
+        .await;
+    assert_missing(
+        create,
+        Missing::Session,
+        "writing with an access token of then",
+    );
+}
