@@ -42,23 +42,10 @@ impl LimitStore for DynamoStore {
             .projection_expression("pk, hits")
             .build()
             .context("building batch read")?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.users, read)
-            .send()
-            .await
-            .map_err(|e| store_error(e, "reading throttle counters"))?;
-        if output
-            .unprocessed_keys
-            .as_ref()
-            .is_some_and(|keys| !keys.is_empty())
-        {
-            return Err(StoreError::Throttled);
-        }
-        let items = output
-            .responses
-            .and_then(|mut tables| tables.remove(&self.users))
+        let items = self
+            .batch_get([(&self.users, read)], "reading throttle counters")
+            .await?
+            .remove(&self.users)
             .unwrap_or_default();
         counters
             .iter()

@@ -27,9 +27,10 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 
-use self::error::{Failure, transaction_failure};
+use self::error::{Failure, store_error, transaction_failure};
+use super::StoreError;
 use crate::config::{env, required_env};
 
 type Item = HashMap<String, AttributeValue>;
@@ -110,6 +111,29 @@ impl DynamoStore {
             .await
             .map(|_| ())
             .map_err(transaction_failure)
+    }
+
+    /// One `BatchGetItem` of the given reads, by table; the items found, by table (a table with
+    /// none found is absent). Keys DynamoDB left unprocessed (it was throttled) are
+    /// [`StoreError::Throttled`], never read as missing.
+    async fn batch_get(
+        &self,
+        reads: impl IntoIterator<Item = (&String, KeysAndAttributes)>,
+        what: &'static str,
+    ) -> Result<HashMap<String, Vec<Item>>, StoreError> {
+        let mut request = self.client.batch_get_item();
+        for (table, keys) in reads {
+            request = request.request_items(table, keys);
+        }
+        let output = request.send().await.map_err(|e| store_error(e, what))?;
+        if output
+            .unprocessed_keys
+            .as_ref()
+            .is_some_and(|keys| !keys.is_empty())
+        {
+            return Err(StoreError::Throttled);
+        }
+        Ok(output.responses.unwrap_or_default())
     }
 }
 

@@ -127,22 +127,13 @@ impl DynamoStore {
                 .context("building batch read")
         };
         let user_key = Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]);
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.tasks, read(counts_key(owner))?)
-            .request_items(&self.users, read(user_key)?)
-            .send()
-            .await
-            .map_err(|e| store_error(e, "reading task counts and owner"))?;
-        if output
-            .unprocessed_keys
-            .as_ref()
-            .is_some_and(|keys| !keys.is_empty())
-        {
-            return Err(StoreError::Throttled);
-        }
-        let mut tables = output.responses.unwrap_or_default();
+        let reads = [
+            (&self.tasks, read(counts_key(owner))?),
+            (&self.users, read(user_key)?),
+        ];
+        let mut tables = self
+            .batch_get(reads, "reading task counts and owner")
+            .await?;
         let Some(user) = tables
             .remove(&self.users)
             .and_then(|items| items.into_iter().next())

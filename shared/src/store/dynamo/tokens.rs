@@ -149,23 +149,10 @@ impl TokenStore for DynamoStore {
             .consistent_read(true)
             .build()
             .context("building batch read")?;
-        let output = self
-            .client
-            .batch_get_item()
-            .request_items(&self.users, keys)
-            .send()
-            .await
-            .map_err(|e| store_error(e, "reading refresh token and user"))?;
-        if output
-            .unprocessed_keys
-            .as_ref()
-            .is_some_and(|keys| !keys.is_empty())
-        {
-            return Err(StoreError::Throttled);
-        }
-        let items = output
-            .responses
-            .and_then(|mut tables| tables.remove(&self.users))
+        let items = self
+            .batch_get([(&self.users, keys)], "reading refresh token and user")
+            .await?
+            .remove(&self.users)
             .unwrap_or_default();
         let is_token = |item: &Item| {
             item.get("pk")
