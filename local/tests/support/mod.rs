@@ -208,7 +208,12 @@ pub struct Failed {
     pub stderr: String,
 }
 
-/// Runs the server with `args` over `data_dir`, expecting it to exit by itself within a minute.
+/// How long a run that should end by itself may take: an import into DynamoDB Local, with other test
+/// binaries running beside it, has taken over a minute.
+const EXIT_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs the server with `args` over `data_dir`, expecting it to exit by itself (within
+/// [`EXIT_DEADLINE`]).
 pub fn run_expecting_exit(args: &[&str], data_dir: &Path) -> Failed {
     let mut child = command(args, data_dir)
         .stdin(Stdio::null())
@@ -218,7 +223,7 @@ pub fn run_expecting_exit(args: &[&str], data_dir: &Path) -> Failed {
         .expect("starting taskmaster-local");
     let (stdout, out_thread) = drain(child.stdout.take().expect("piped stdout"));
     let (stderr, err_thread) = drain(child.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + STARTUP;
+    let deadline = Instant::now() + EXIT_DEADLINE;
     let status = loop {
         if let Some(status) = child.try_wait().expect("polling the server") {
             break status;
