@@ -26,8 +26,11 @@ def executables(messages):
         if not line.startswith("{"):
             continue
         message = json.loads(line)
+        # Test harnesses only: a benchmark built by `--all-targets` (to be compiled and linted)
+        # is not run here; `cargo bench` runs it.
         if message.get("reason") == "compiler-artifact" and message.get("executable") \
-                and message.get("profile", {}).get("test"):
+                and message.get("profile", {}).get("test") \
+                and "bench" not in message.get("target", {}).get("kind", []):
             found.append((message["executable"], os.path.dirname(message["manifest_path"])))
     return found
 
