@@ -63,6 +63,11 @@ struct Args {
         default_value = "127.0.0.1:0"
     )]
     management_addr: SocketAddr,
+    /// Have the stream function post to the management API at this URL instead of the built-in
+    /// one: a proxy in front of it, for fault runs (`bench/fault-management`). Requests still carry
+    /// this run's key, so they reach the built-in one only through such a proxy.
+    #[arg(long, env = "TASKMASTER_MANAGEMENT_URL", value_name = "URL")]
+    management_url: Option<String>,
     /// Close a WebSocket after this many seconds without a message from its client, as API
     /// Gateway does after 10 minutes (clients keep theirs open with `{"action": "ping"}`).
     #[arg(
@@ -216,6 +221,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     let management_url = format!("http://{}", management.local_addr()?);
+    let notify_url = args.management_url.clone().unwrap_or(management_url.clone());
     // This run's key to the management API: only our own notifier holds it.
     let management_key = uuid::Uuid::new_v4().simple().to_string();
     tokio::spawn(serve(
@@ -250,7 +256,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let notifier = Notifier::new(
         &stores,
-        Notifier::management_client(&management_url, Some(&management_key)),
+        Notifier::management_client(&notify_url, Some(&management_key)),
     );
     let state = AppState::new(stores.clone(), &auth).with_sockets(notifier.clone());
     match changes {

@@ -109,16 +109,17 @@ impl EmbeddedStore {
         })
     }
 
-    /// Runs a blocking read off the async runtime, on the state as of the last durable commit.
-    async fn read<T: Send + 'static>(
+    /// Runs a read on the state as of the last durable commit, in place.
+    ///
+    /// Not on a blocking thread: every read is a few point lookups or one bounded range (a page
+    /// of at most 100 tasks) on pages redb and the kernel cache, tens of microseconds, well
+    /// within what a Tokio task may take between awaits; handing it to `spawn_blocking` cost two
+    /// thread switches per read, more than the read itself (docs/PERFORMANCE.md).
+    async fn read<T>(
         &self,
-        work: impl FnOnce(&redb::ReadTransaction) -> anyhow::Result<T> + Send + 'static,
+        work: impl FnOnce(&redb::ReadTransaction) -> anyhow::Result<T>,
     ) -> Result<T, StoreError> {
-        let snapshot = self.committer.snapshot();
-        let result = tokio::task::spawn_blocking(move || work(&snapshot))
-            .await
-            .context("store read task")?;
-        Ok(result?)
+        Ok(work(&self.committer.snapshot())?)
     }
 
     /// Committed task changes from now on, in commit order. One subscriber; a new call replaces it.
