@@ -14,7 +14,8 @@ extra (never acknowledged), duplicated (listed twice), and `count` against the l
 
 A 503 must carry Retry-After (the client waits that long, at most 1 s, and goes on); a write
 answered 503, or not at all, is uncertain and may have happened either way. A 500, another
-unexpected status, or no answer within --deadline seconds is a failure. Exits non-zero on any
+unexpected status, or no answer within --deadline seconds is a failure (with --outage, no answer
+is uncertain instead: the server may have been killed). Exits non-zero on any
 failure or inconsistency. Prints req/s and p50/p99 per operation. Standard library only; the
 clients share the machine's cores with the server, so their req/s are a floor.
 """
@@ -79,6 +80,7 @@ class Stats:
         self.latencies = {}  # op -> [ms]
         self.failures = []  # (op, what)
         self.retried = 0  # 503s with Retry-After
+        self.unanswered = 0  # no connection or no answer while the server may be away (--outage)
 
     def ok(self, op, started):
         self.latencies.setdefault(op, []).append((time.perf_counter() - started) * 1000)
@@ -92,6 +94,7 @@ class Client:
 
     def __init__(self, base, args, stats, name, tag):
         self.api, self.stats, self.name, self.tag = Connection(base, args.deadline), stats, name, tag
+        self.outage = args.outage
         self.rng = random.Random(f"{name}/{tag}")
         self.token = None
         self.tasks = {}  # id -> (title, status): acknowledged and not deleted
@@ -109,6 +112,9 @@ class Client:
         if status == 503 and "retry-after" in headers:
             self.stats.retried += 1
             await asyncio.sleep(min(1.0, float(headers["retry-after"])))
+        elif status is None and self.outage:
+            self.stats.unanswered += 1
+            await asyncio.sleep(0.2)
         else:
             self.stats.failures.append((op, f"{status}: {str(answer)[:200]}"))
         return None
@@ -225,7 +231,7 @@ async def level(base, args, concurrency, run_id):
                 for op, ms in setup.items()})
     total = sum(o["n"] for op, o in ops.items() if op not in setup)
     return {"concurrency": concurrency, "seconds": elapsed, "rps": total / elapsed, "ops": ops,
-            "books": books, "retried_503": stats.retried, "failures": stats.failures[:20],
+            "books": books, "retried_503": stats.retried, "unanswered": stats.unanswered, "failures": stats.failures[:20],
             "failure_count": len(stats.failures),
             "failure_kinds": dict(Counter(f"{op} {what.split(':')[0]}" for op, what in stats.failures))}
 
@@ -233,7 +239,8 @@ async def level(base, args, concurrency, run_id):
 def report(label, result):
     c = result["concurrency"]
     print(f"== {label}, c={c}: {result['rps']:,.0f} req/s over {result['seconds']:.1f} s; "
-          f"503 with Retry-After: {result['retried_503']}; failures: {result['failure_count']}")
+          f"503 with Retry-After: {result['retried_503']}; failures: {result['failure_count']}"
+          + (f"; unanswered while the server was away: {result['unanswered']}" if result["unanswered"] else ""))
     for op, o in result["ops"].items():
         rate = f"{o['rps']:8,.0f} req/s" if "rps" in o else " " * 14
         print(f"   {op:<9} n={o['n']:<7} {rate}  p50 {o['p50']:7.2f} ms  p99 {o['p99']:7.2f} ms")
@@ -255,6 +262,9 @@ async def main():
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--deadline", type=float, default=10, help="seconds a request may take")
     parser.add_argument("--json", help="append the results here")
+    parser.add_argument("--outage", action="store_true",
+                        help="the server may be away for a while (a fault run kills it): a request with "
+                             "no connection or no answer is uncertain, not a failure; its client pauses 0.2 s")
     args = parser.parse_args()
     run_id = random.randrange(16**6)
     results = []
