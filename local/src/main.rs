@@ -221,7 +221,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     let management_url = format!("http://{}", management.local_addr()?);
-    let notify_url = args.management_url.clone().unwrap_or(management_url.clone());
+    let notify_url = args
+        .management_url
+        .clone()
+        .unwrap_or_else(|| management_url.clone());
     // This run's key to the management API: only our own notifier holds it.
     let management_key = uuid::Uuid::new_v4().simple().to_string();
     tokio::spawn(serve(
