@@ -21,6 +21,9 @@ start_local_server() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     mkdir "$WORK/data"
+    # Made here, not by the server's redirection: that runs in the child, which the polling below
+    # can outrun (sed on a missing file fails, and set -e ends the script).
+    : >"$WORK/stdout"
     "$server" --addr 127.0.0.1:0 --data-dir "$WORK/data" "$@" >"$WORK/stdout" 2>"$WORK/server.log" &
     SERVER_PID=$!
     # The server prints exactly one stdout line: "taskmaster-local listening on http://127.0.0.1:PORT".

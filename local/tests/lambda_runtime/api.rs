@@ -8,13 +8,15 @@
 //! - `POST /2018-06-01/runtime/init/error` records an initialisation failure;
 //! - anything else is recorded as unexpected and answered 404.
 //!
-//! Every recorded result comes out of [`RuntimeApi::outcome`] in arrival order.
+//! Every recorded result comes out of [`RuntimeApi::outcome`] in arrival order, and
+//! [`RuntimeApi::timeline`] tells when each invocation was handed out and answered (the cold-start
+//! bench, `local/benches/cold_start.rs`, measures with it).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -69,6 +71,8 @@ struct Shared {
     /// `next` requests received so far, delivered or left waiting.
     next_polls: AtomicUsize,
     polled: Notify,
+    /// When each invocation was handed out, and when each answer (response or error) arrived.
+    timeline: Mutex<(Vec<Instant>, Vec<Instant>)>,
 }
 
 /// A running stand-in on 127.0.0.1, stopped when dropped.
@@ -88,6 +92,7 @@ impl RuntimeApi {
             outcomes: send,
             next_polls: AtomicUsize::new(0),
             polled: Notify::new(),
+            timeline: Mutex::default(),
         });
         let router = Router::new()
             .route(&format!("{BASE}/invocation/next"), get(next))
@@ -127,6 +132,11 @@ impl RuntimeApi {
             .await
             .ok()
             .flatten()
+    }
+
+    /// When each invocation so far was handed out, and when each answer arrived, in order.
+    pub fn timeline(&self) -> (Vec<Instant>, Vec<Instant>) {
+        self.shared.timeline.lock().expect("timeline").clone()
     }
 
     /// How many times the function has asked for its next event.
@@ -181,6 +191,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         std::future::pending::<()>().await;
         unreachable!("a pending future never completes");
     };
+    shared.timeline.lock().expect("timeline").0.push(Instant::now());
     let deadline = (SystemTime::now() + DEADLINE)
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -208,6 +219,7 @@ async fn response(
     Path(request_id): Path<String>,
     body: Bytes,
 ) -> Response {
+    shared.timeline.lock().expect("timeline").1.push(Instant::now());
     let _ = shared.outcomes.send(Outcome::Response { request_id, body });
     accepted()
 }
@@ -218,6 +230,7 @@ async fn error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    shared.timeline.lock().expect("timeline").1.push(Instant::now());
     let _ = shared.outcomes.send(Outcome::Error {
         request_id,
         error_type: error_type(&headers),

@@ -152,11 +152,16 @@ pub struct Function {
 
 impl Function {
     pub fn start(name: &str, env: Vec<(String, String)>) -> Self {
+        Self::start_command(name, bootstrap(name), env)
+    }
+
+    /// Runs `command` as function `name` (the cold-start bench runs host release binaries).
+    pub fn start_command(name: &str, mut command: Command, env: Vec<(String, String)>) -> Self {
         let log_dir = tempfile::tempdir().expect("log dir");
         let log = log_dir.path().join("output.log");
         let out = File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
-        let child = bootstrap(name)
+        let child = command
             .env_clear()
             .envs(env)
             .current_dir(log_dir.path())

@@ -1,0 +1,158 @@
+//! Cold starts, measured from outside: each function's host release binary, and the bare runtime
+//! (`functions/examples/bare-runtime.rs`, same profile), started fresh under the Lambda Runtime API
+//! stand-in of the tests (`local/tests/lambda_runtime/api.rs`) with Lambda's environment, its
+//! event from `events/`, and DynamoDB Local seeded as the tests seed it. Run by `bench/cold-start`,
+//! which builds the binaries first:
+//!
+//!     cargo bench -p taskmaster-local --bench cold_start -- BINARY_DIR [RUNS] [FUNCTION...]
+//!
+//! Per run, one fresh process gets the same event 1 + WARM times. Printed per function, as medians
+//! over the runs:
+//! - init: process start → its first `next` call (what Lambda reports as Init Duration);
+//! - first: the first invocation's latency (event handed out → answer posted);
+//! - warm: the same event's latency on the now warm process (median of the WARM repeats);
+//! - extra: first − warm, what the first request pays for being first.
+//!
+//! The functions run the same event again and again, so a function that changes state (register,
+//! task-delete, password-update…) answers its repeats, and every run after the first, along its
+//! refusal path; first and warm then time the same path, which is what `extra` compares.
+
+#[allow(dead_code)]
+#[path = "../tests/lambda_runtime/api.rs"]
+mod api;
+#[allow(dead_code)]
+#[path = "../tests/lambda_runtime/fixtures.rs"]
+mod fixtures;
+#[allow(dead_code)]
+#[path = "../tests/lambda_runtime/process.rs"]
+mod process;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use api::{Invocation, Outcome, RuntimeApi};
+use fixtures::{Tables, event, seed};
+use process::{Function, lambda_env};
+
+/// Warm repeats per run.
+const WARM: usize = 5;
+const BARE: &str = "bare-runtime";
+
+struct Run {
+    init: Duration,
+    first: Duration,
+    warm: Duration,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort_unstable();
+    values[values.len() / 2]
+}
+
+/// One fresh process of `binary` as `function`, handed `event` 1 + [`WARM`] times.
+async fn run(binary: &PathBuf, function: &str, event: &str, tables: &Tables) -> Run {
+    let invocations = (0..=WARM)
+        .map(|i| Invocation {
+            request_id: format!("req-{i}"),
+            function_name: function.to_owned(),
+            event: event.to_owned(),
+        })
+        .collect();
+    let mut api = RuntimeApi::start(invocations).await;
+    let env = lambda_env(function, &api, &tables.config);
+    let started = Instant::now();
+    let mut process = Function::start_command(function, Command::new(binary), env);
+    for _ in 0..=WARM {
+        match process.outcome(&mut api).await {
+            Outcome::Response { .. } => {}
+            other => panic!("{function}: {other:?}; output:\n{}", process.output()),
+        }
+    }
+    let (handed, answered) = api.timeline();
+    assert_eq!(
+        (handed.len(), answered.len()),
+        (WARM + 1, WARM + 1),
+        "{function}"
+    );
+    let latency = |i: usize| answered[i] - handed[i];
+    Run {
+        init: handed[0] - started,
+        first: latency(0),
+        warm: median((1..=WARM).map(latency).collect()),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; everything else is ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let dir = PathBuf::from(
+        args.first()
+            .expect("usage: cold_start BINARY_DIR [RUNS] [FUNCTION...]"),
+    );
+    let runs: usize = args.get(1).map_or(10, |n| n.parse().expect("RUNS"));
+    let mut functions: Vec<String> = args.iter().skip(2).cloned().collect();
+    if functions.is_empty() {
+        functions = process::function_binaries();
+    }
+    let bare = dir.join("examples").join(BARE);
+    println!(
+        "{runs} fresh processes each, medians; binaries in {}; load {}",
+        dir.display(),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split(' ')
+            .next()
+            .unwrap_or("?")
+    );
+    println!(
+        "| function | init ms | × bare | first ms | warm ms | extra ms | bytes |\n|---|---|---|---|---|---|---|"
+    );
+    let mut bare_init = None;
+    for function in std::iter::once(BARE.to_owned()).chain(functions) {
+        let binary = if function == BARE {
+            bare.clone()
+        } else {
+            dir.join(&function)
+        };
+        let tables = Tables::create(&format!("cold-{function}")).await;
+        let seeded = seed(&tables.state).await;
+        let event = if function == BARE {
+            "{}".to_owned()
+        } else {
+            event(&function, &seeded)
+        };
+        let mut measured = Vec::new();
+        for _ in 0..runs {
+            measured.push(run(&binary, &function, &event, &tables).await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let init = median(measured.iter().map(|r| r.init).collect());
+        let first = median(measured.iter().map(|r| r.first).collect());
+        let warm = median(measured.iter().map(|r| r.warm).collect());
+        let extra = median(
+            measured
+                .iter()
+                .map(|r| r.first.saturating_sub(r.warm))
+                .collect(),
+        );
+        let base = *bare_init.get_or_insert(init);
+        let bytes = std::fs::metadata(&binary).map_or(0, |m| m.len());
+        println!(
+            "| {function} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {bytes} |",
+            ms(init),
+            init.as_secs_f64() / base.as_secs_f64(),
+            ms(first),
+            ms(warm),
+            ms(extra),
+        );
+    }
+}
