@@ -17,13 +17,13 @@
 //! task-delete, password-update…) answers its repeats, and every run after the first, along its
 //! refusal path; first and warm then time the same path, which is what `extra` compares.
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../tests/lambda_runtime/api.rs"]
 mod api;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../tests/lambda_runtime/fixtures.rs"]
 mod fixtures;
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../tests/lambda_runtime/process.rs"]
 mod process;
 
@@ -34,6 +34,11 @@ use std::time::{Duration, Instant};
 use api::{Invocation, Outcome, RuntimeApi};
 use fixtures::{Tables, event, seed};
 use process::{Function, lambda_env};
+use shared::domain::{Timestamp, UserId};
+use shared::store::Connection;
+
+/// The owner of the task in `events/task-stream.json`.
+const STREAM_OWNER: &str = "6f1c2a9e-8d0b-4c55-9a4e-1b2c3d4e5f60";
 
 /// Warm repeats per run.
 const WARM: usize = 5;
@@ -55,7 +60,13 @@ fn median(mut values: Vec<Duration>) -> Duration {
 }
 
 /// One fresh process of `binary` as `function`, handed `event` 1 + [`WARM`] times.
-async fn run(binary: &PathBuf, function: &str, event: &str, tables: &Tables) -> Run {
+async fn run(
+    binary: &PathBuf,
+    function: &str,
+    event: &str,
+    tables: &Tables,
+    extra_env: &[(String, String)],
+) -> Run {
     let invocations = (0..=WARM)
         .map(|i| Invocation {
             request_id: format!("req-{i}"),
@@ -64,7 +75,8 @@ async fn run(binary: &PathBuf, function: &str, event: &str, tables: &Tables) -> 
         })
         .collect();
     let mut api = RuntimeApi::start(invocations).await;
-    let env = lambda_env(function, &api, &tables.config);
+    let mut env = lambda_env(function, &api, &tables.config);
+    env.extend_from_slice(extra_env);
     let started = Instant::now();
     let mut process = Function::start_command(function, Command::new(binary), env);
     for _ in 0..=WARM {
@@ -85,6 +97,38 @@ async fn run(binary: &PathBuf, function: &str, event: &str, tables: &Tables) -> 
         first: latency(0),
         warm: median((1..=WARM).map(latency).collect()),
     }
+}
+
+/// For `task-stream`: the event's task owner with one open connection, and a management API that
+/// takes every post; its endpoint.
+async fn listening_owner(tables: &Tables) -> String {
+    let owner = UserId::parse(STREAM_OWNER).expect("a user id");
+    testkit::events::ensure_user(&tables.stores, owner).await;
+    let now = Timestamp::now().plus_seconds(-60);
+    let connection = Connection {
+        id: "listening=".to_owned(),
+        user_id: owner,
+        connected_at: now,
+        expires_at: now.plus_seconds(3600),
+        token_expires_at: now.plus_seconds(3600),
+        epoch: 0,
+    };
+    tables
+        .stores
+        .connections
+        .add_connection(&connection)
+        .await
+        .expect("recording the connection");
+    let management = axum::Router::new().route(
+        "/@connections/{id}",
+        axum::routing::post(|| async { axum::http::StatusCode::OK }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let endpoint = format!("http://{}", listener.local_addr().expect("an address"));
+    tokio::spawn(async move { axum::serve(listener, management).await });
+    endpoint
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -130,9 +174,17 @@ async fn main() {
         } else {
             event(&function, &seeded)
         };
+        let extra_env = if function == "task-stream" {
+            vec![(
+                "TASKMASTER_WS_ENDPOINT".to_owned(),
+                listening_owner(&tables).await,
+            )]
+        } else {
+            Vec::new()
+        };
         let mut measured = Vec::new();
         for _ in 0..runs {
-            measured.push(run(&binary, &function, &event, &tables).await);
+            measured.push(run(&binary, &function, &event, &tables, &extra_env).await);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let init = median(measured.iter().map(|r| r.init).collect());

@@ -191,7 +191,12 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         std::future::pending::<()>().await;
         unreachable!("a pending future never completes");
     };
-    shared.timeline.lock().expect("timeline").0.push(Instant::now());
+    shared
+        .timeline
+        .lock()
+        .expect("timeline")
+        .0
+        .push(Instant::now());
     let deadline = (SystemTime::now() + DEADLINE)
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
@@ -219,7 +224,12 @@ async fn response(
     Path(request_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    shared.timeline.lock().expect("timeline").1.push(Instant::now());
+    shared
+        .timeline
+        .lock()
+        .expect("timeline")
+        .1
+        .push(Instant::now());
     let _ = shared.outcomes.send(Outcome::Response { request_id, body });
     accepted()
 }
@@ -230,7 +240,12 @@ async fn error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.timeline.lock().expect("timeline").1.push(Instant::now());
+    shared
+        .timeline
+        .lock()
+        .expect("timeline")
+        .1
+        .push(Instant::now());
     let _ = shared.outcomes.send(Outcome::Error {
         request_id,
         error_type: error_type(&headers),
