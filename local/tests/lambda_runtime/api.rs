@@ -135,7 +135,10 @@ impl RuntimeApi {
     }
 
     /// When each invocation so far was handed out, and when each answer arrived, in order.
-    #[allow(dead_code, reason = "read by the cold-start bench, which shares this file")]
+    #[allow(
+        dead_code,
+        reason = "read by the cold-start bench, which shares this file"
+    )]
     pub fn timeline(&self) -> (Vec<Instant>, Vec<Instant>) {
         self.shared.timeline.lock().expect("timeline").clone()
     }
