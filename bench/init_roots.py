@@ -37,7 +37,7 @@ def init_ms(binary, extra):
             "AWS_LAMBDA_LOG_STREAM_NAME": "stream", "AWS_LAMBDA_LOG_GROUP_NAME": "group",
             "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "ASIALOCAL", "AWS_SECRET_ACCESS_KEY": "local",
             "TASKMASTER_USERS_TABLE": "users", "TASKMASTER_TASKS_TABLE": "tasks",
-            "TASKMASTER_CONNECTIONS_TABLE": "connections",
+            "TASKMASTER_CONNECTIONS_TABLE": "connections", "TASKMASTER_WS_ENDPOINT": "http://127.0.0.1:9",
             "TASKMASTER_JWT_SECRET": "init-roots-bench-key-of-at-least-32-bytes", **extra,
         }
         started = time.perf_counter()
