@@ -20,30 +20,21 @@ Then, checked:
 Prints posts, failures, retries and delivery latency; exits non-zero on any miss. Needs the
 websocket-client package (in scripts/install-tools' venv, with selenium). Loopback only.
 """
-import argparse, asyncio, json, os, re, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
+import argparse, asyncio, json, os, re, socket, sys, tempfile, threading, time, urllib.parse
 from collections import defaultdict
 
 import websocket  # websocket-client
+
+from wrk import call, start  # the same request helper and server start as the wrk table
 
 GRACE = 10.5  # the notifier keeps a connection that answers 410 while younger than 10 s
 PASSWORD = "correct-horse-battery"
 
 
 def free_port():
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def call(base, method, path, body=None, token=None):
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
 
 
 class Proxy:
@@ -54,11 +45,9 @@ class Proxy:
         self.stale = set()
         self.failing = None  # None, "500" or "cut"
         self.posts = defaultdict(list)  # id -> [(time, outcome)]
-        self.lock = threading.Lock()
 
     def record(self, id, outcome):
-        with self.lock:
-            self.posts[id].append((time.monotonic(), outcome))
+        self.posts[id].append((time.monotonic(), outcome))
 
     async def serve(self, reader, writer):
         try:
@@ -132,23 +121,6 @@ class Socket:
         self.ws.close()
 
 
-def start_server(binary, data_dir, flags, management_port, proxy_port):
-    log = open(os.path.join(data_dir, "server.log"), "w")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKMASTER_")}
-    env.update(RUST_LOG="warn", TASKMASTER_ACCESS_TOKEN_TTL="3600")
-    server = subprocess.Popen(
-        [binary, "--addr", "127.0.0.1:0", "--data-dir", data_dir,
-         "--management-addr", f"127.0.0.1:{management_port}",
-         "--management-url", f"http://127.0.0.1:{proxy_port}", *flags],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
-    line = server.stdout.readline()
-    match = re.search(r"listening on http://(\S+)", line)
-    if not match:
-        server.kill()
-        sys.exit(f"the server did not start: {line!r}; see {log.name}")
-    return server, match.group(1)
-
-
 async def wait_for(condition, seconds):
     deadline = time.monotonic() + seconds
     while not condition():
@@ -174,8 +146,11 @@ async def main():
     proxy = Proxy(management_port)
     listener = await asyncio.start_server(proxy.serve, "127.0.0.1", proxy_port)
     data_dir = tempfile.mkdtemp(prefix="fault-management-")
-    server, host = start_server(args.binary, data_dir, args.flags.split(), management_port, proxy_port)
-    base, ws_url = f"http://{host}/api/v1", f"ws://{host}/ws/tasks/"
+    server, base = start(args.binary, data_dir, [
+        "--management-addr", f"127.0.0.1:{management_port}",
+        "--management-url", f"http://127.0.0.1:{proxy_port}", *args.flags.split()])
+    host = urllib.parse.urlparse(base).netloc
+    ws_url = f"ws://{host}/ws/tasks/"
     loop = asyncio.get_running_loop()
     try:
         print(f"{time.strftime('%FT%TZ', time.gmtime())}, {args.label}, {args.binary}, "
