@@ -11,7 +11,11 @@
 //! - init: process start → its first `next` call (what Lambda reports as Init Duration);
 //! - first: the first invocation's latency (event handed out → answer posted);
 //! - warm: the same event's latency on the now warm process (median of the WARM repeats);
-//! - extra: first − warm, what the first request pays for being first.
+//! - extra: first − warm, what the first request pays for being first;
+//! - CPU: the process's CPU time per warm invocation (its threads' `/proc/PID/task/*/schedstat`
+//!   across the warm repeats, divided by their number), what Lambda's CPU share scales;
+//! - peak RSS: the process's `VmHWM` after all its invocations, the highest of the runs (not the
+//!   median): what Lambda's memory must hold.
 //!
 //! The functions run the same event again and again, so a function that changes state (register,
 //! task-delete, password-update…) answers its repeats, and every run after the first, along its
@@ -48,6 +52,28 @@ struct Run {
     init: Duration,
     first: Duration,
     warm: Duration,
+    cpu_per_warm: Duration,
+    peak_rss_kib: u64,
+}
+
+/// CPU time so far of every live thread of process `pid`.
+fn cpu_time(pid: u32) -> Duration {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads");
+    let nanos: u64 = tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split(' ').next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
+}
+
+/// The peak resident set of process `pid`, KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
 }
 
 fn ms(d: Duration) -> f64 {
@@ -79,12 +105,19 @@ async fn run(
     env.extend_from_slice(extra_env);
     let started = Instant::now();
     let mut process = Function::start_command(function, Command::new(binary), env);
-    for _ in 0..=WARM {
+    let pid = process.pid().expect("a running process");
+    let mut cpu_after_first = Duration::ZERO;
+    for i in 0..=WARM {
         match process.outcome(&mut api).await {
             Outcome::Response { .. } => {}
             other => panic!("{function}: {other:?}; output:\n{}", process.output()),
         }
+        if i == 0 {
+            cpu_after_first = cpu_time(pid);
+        }
     }
+    let cpu_per_warm = (cpu_time(pid).saturating_sub(cpu_after_first)) / WARM as u32;
+    let peak_rss_kib = peak_rss_kib(pid);
     let (handed, answered) = api.timeline();
     assert_eq!(
         (handed.len(), answered.len()),
@@ -96,6 +129,8 @@ async fn run(
         init: handed[0] - started,
         first: latency(0),
         warm: median((1..=WARM).map(latency).collect()),
+        cpu_per_warm,
+        peak_rss_kib,
     }
 }
 
@@ -158,7 +193,7 @@ async fn main() {
             .unwrap_or("?")
     );
     println!(
-        "| function | init ms | × bare | first ms | warm ms | extra ms | bytes |\n|---|---|---|---|---|---|---|"
+        "| function | init ms | × bare | first ms | warm ms | extra ms | CPU ms/req | peak RSS MiB | bytes |\n|---|---|---|---|---|---|---|---|---|"
     );
     let mut bare_init = None;
     for function in std::iter::once(BARE.to_owned()).chain(functions) {
@@ -196,15 +231,19 @@ async fn main() {
                 .map(|r| r.first.saturating_sub(r.warm))
                 .collect(),
         );
+        let cpu = median(measured.iter().map(|r| r.cpu_per_warm).collect());
+        let rss = measured.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
         let base = *bare_init.get_or_insert(init);
         let bytes = std::fs::metadata(&binary).map_or(0, |m| m.len());
         println!(
-            "| {function} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {bytes} |",
+            "| {function} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {bytes} |",
             ms(init),
             init.as_secs_f64() / base.as_secs_f64(),
             ms(first),
             ms(warm),
             ms(extra),
+            ms(cpu),
+            rss as f64 / 1024.0,
         );
     }
 }

@@ -232,14 +232,31 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
     builder.build()
 }
 
+/// The roots the AWS clients trust ([`https_client`]): Amazon Trust Services' Amazon Root CA 1–4
+/// and the Starfield Services root that cross-signs them, the roots every AWS service endpoint's
+/// certificate chains to (DynamoDB, Secrets Manager, the WebSocket management API). Built in, so a
+/// cold start reads and parses no system certificate store (`docs/COLD_STARTS.md`).
+pub const AWS_ROOTS_PEM: &str = include_str!("../certs/aws-roots.pem");
+
 /// An AWS client's HTTP client: hyper with rustls on `ring`, from the SDK's own builder with the
 /// TLS provider chosen, where the SDK's default client would bring aws-lc, a second cryptography
-/// library (see `auth/jwt_crypto.rs`). One per SDK config, as the default is: a pool shared by the
-/// whole process would hold connections whose tokio runtime may be gone (each test has its own).
+/// library (see `auth/jwt_crypto.rs`), and trusting [`AWS_ROOTS_PEM`] alone instead of the
+/// system's certificates, which cost a cold start 4–7 ms to load. One per SDK config, as the
+/// default is: a pool shared by the whole process would hold connections whose tokio runtime may be
+/// gone (each test has its own).
 fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::tls::{
+        Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
+    };
+    let roots = TrustStore::empty().with_pem_certificate(AWS_ROOTS_PEM.as_bytes());
+    // `build` only moves the fields into place: it has no error to return yet.
+    let tls = TlsContext::builder()
+        .with_trust_store(roots)
+        .build()
+        .expect("a TLS context of built-in roots");
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
         .build_https()
 }
 
@@ -252,4 +269,46 @@ pub fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
         None,
         "taskmaster-local",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    /// SHA-256 of each root's DER, as Amazon Trust Services publishes them.
+    const FINGERPRINTS: [&str; 5] = [
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
+        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
+    ];
+
+    #[test]
+    fn the_built_in_trust_store_holds_exactly_the_amazon_trust_services_roots() {
+        let mut fingerprints = Vec::new();
+        let mut base64 = None::<String>;
+        for line in super::AWS_ROOTS_PEM.lines() {
+            match (line, &mut base64) {
+                ("-----BEGIN CERTIFICATE-----", None) => base64 = Some(String::new()),
+                ("-----END CERTIFICATE-----", Some(body)) => {
+                    let der = base64::engine::general_purpose::STANDARD
+                        .decode(body.as_bytes())
+                        .expect("base64 between the PEM markers");
+                    let digest = ring::digest::digest(&ring::digest::SHA256, &der);
+                    fingerprints.push(
+                        digest
+                            .as_ref()
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<String>(),
+                    );
+                    base64 = None;
+                }
+                (line, Some(body)) => body.push_str(line),
+                (_, None) => {}
+            }
+        }
+        assert_eq!(fingerprints, FINGERPRINTS);
+    }
 }

@@ -178,6 +178,11 @@ impl Function {
         }
     }
 
+    /// The process id while the process runs (the cold-start bench reads its `/proc` entry).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Everything the process printed (stdout and stderr).
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
