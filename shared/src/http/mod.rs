@@ -78,6 +78,8 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
         .layer(axum::middleware::from_fn(answer_options))
+        // The local server's guard: one request's panic answers a JSON 500 and the server runs on.
+        // The Lambda bootstraps abort on a panic instead (.cargo/config.toml, docs/BUILD.md).
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
