@@ -179,6 +179,10 @@ impl Function {
     }
 
     /// The process id while the process runs (the cold-start bench reads its `/proc` entry).
+    #[allow(
+        dead_code,
+        reason = "read by the cold-start bench, which shares this file"
+    )]
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
