@@ -236,7 +236,7 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
 /// and the Starfield Services root that cross-signs them, the roots every AWS service endpoint's
 /// certificate chains to (DynamoDB, Secrets Manager, the WebSocket management API). Built in, so a
 /// cold start reads and parses no system certificate store (`docs/COLD_STARTS.md`).
-pub const AWS_ROOTS_PEM: &str = include_str!("../certs/aws-roots.pem");
+const AWS_ROOTS_PEM: &str = include_str!("../certs/aws-roots.pem");
 
 /// An AWS client's HTTP client: hyper with rustls on `ring`, from the SDK's own builder with the
 /// TLS provider chosen, where the SDK's default client would bring aws-lc, a second cryptography
@@ -286,29 +286,20 @@ mod tests {
 
     #[test]
     fn the_built_in_trust_store_holds_exactly_the_amazon_trust_services_roots() {
-        let mut fingerprints = Vec::new();
-        let mut base64 = None::<String>;
-        for line in super::AWS_ROOTS_PEM.lines() {
-            match (line, &mut base64) {
-                ("-----BEGIN CERTIFICATE-----", None) => base64 = Some(String::new()),
-                ("-----END CERTIFICATE-----", Some(body)) => {
-                    let der = base64::engine::general_purpose::STANDARD
-                        .decode(body.as_bytes())
-                        .expect("base64 between the PEM markers");
-                    let digest = ring::digest::digest(&ring::digest::SHA256, &der);
-                    fingerprints.push(
-                        digest
-                            .as_ref()
-                            .iter()
-                            .map(|b| format!("{b:02x}"))
-                            .collect::<String>(),
-                    );
-                    base64 = None;
-                }
-                (line, Some(body)) => body.push_str(line),
-                (_, None) => {}
-            }
-        }
+        let fingerprints: Vec<String> = super::AWS_ROOTS_PEM
+            .split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|block| {
+                let (body, _) = block
+                    .split_once("-----END CERTIFICATE-----")
+                    .expect("each certificate ends");
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(body.split_whitespace().collect::<String>())
+                    .expect("base64 between the PEM markers");
+                let digest = ring::digest::digest(&ring::digest::SHA256, &der);
+                digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .collect();
         assert_eq!(fingerprints, FINGERPRINTS);
     }
 }
