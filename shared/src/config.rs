@@ -2,6 +2,8 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::auth::{AcceptedSecrets, LoadSecrets};
+
 /// Everything taskmaster reads from its environment.
 ///
 /// | variable | meaning | default |
@@ -18,8 +20,8 @@ pub struct AuthConfig {
     /// The key new tokens are signed with.
     pub jwt_secret: SecretString,
     /// Keys whose tokens are accepted too, never used to sign: the previous key after a rotation,
-    /// the next one before it.
-    pub accepted_jwt_secrets: Vec<SecretString>,
+    /// the next one before it. On Lambda, read when a token first names one.
+    pub accepted_jwt_secrets: AcceptedSecrets,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
     /// Failed logins and registrations allowed per window.
@@ -37,7 +39,7 @@ impl AuthConfig {
     pub fn with_secret(secret: impl Into<String>) -> Self {
         Self {
             jwt_secret: SecretString::from(secret.into()),
-            accepted_jwt_secrets: Vec::new(),
+            accepted_jwt_secrets: AcceptedSecrets::default(),
             access_ttl_seconds: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl_seconds: Self::DEFAULT_REFRESH_TTL,
             limits: LimitsConfig::default(),
@@ -55,7 +57,7 @@ impl AuthConfig {
         check_length("TASKMASTER_JWT_SECRET", &secret)?;
         Ok(Self {
             jwt_secret: SecretString::from(secret),
-            accepted_jwt_secrets: Vec::new(),
+            accepted_jwt_secrets: AcceptedSecrets::default(),
             access_ttl_seconds: seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?,
             refresh_ttl_seconds: seconds(
                 "TASKMASTER_REFRESH_TOKEN_TTL",
@@ -66,7 +68,7 @@ impl AuthConfig {
     }
 
     /// For a Lambda's cold start: the signing keys from the Secrets Manager secret named by
-    /// `TASKMASTER_JWT_SECRET_ARN`, fetched once (see [`crate::signing_keys`]), or else as
+    /// `TASKMASTER_JWT_SECRET_ARN` (see [`crate::signing_keys`]), or else as
     /// [`AuthConfig::from_env`] reads them; the lifetimes from the environment either way.
     pub async fn load() -> anyhow::Result<Self> {
         let Some(arn) = env("TASKMASTER_JWT_SECRET_ARN") else {
@@ -77,18 +79,36 @@ impl AuthConfig {
         Self::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(&config), &arn).await
     }
 
-    /// The signing keys of the secret `arn` ([`crate::signing_keys::fetch`]) with the lifetimes
-    /// from the environment.
+    /// [`AuthConfig::load`] on a task of its own, begun now: a cold start builds its other
+    /// clients while the key read waits on the network.
+    pub fn load_in_background() -> impl Future<Output = anyhow::Result<Self>> {
+        let read = tokio::spawn(Self::load());
+        async move {
+            use anyhow::Context;
+            read.await.context("the signing key read stopped")?
+        }
+    }
+
+    /// The current signing key of the secret `arn` ([`crate::signing_keys::current`]), its other
+    /// versions to be read when a token first names one, and the lifetimes from the environment.
     pub async fn from_secrets_manager(
         client: &aws_sdk_secretsmanager::Client,
         arn: &str,
     ) -> anyhow::Result<Self> {
-        let keys = crate::signing_keys::fetch(client, arn).await?;
-        for secret in std::iter::once(&keys.current).chain(&keys.accepted) {
-            check_length("the signing key secret", secret.expose_secret())?;
-        }
-        let mut config = Self::with_secret(keys.current.expose_secret());
-        config.accepted_jwt_secrets = keys.accepted;
+        let current = crate::signing_keys::current(client, arn).await?;
+        check_length("the signing key secret", current.expose_secret())?;
+        let mut config = Self::with_secret(current.expose_secret());
+        let (client, arn) = (client.clone(), arn.to_owned());
+        config.accepted_jwt_secrets = AcceptedSecrets::OnFirstNeed(LoadSecrets::new(move || {
+            let (client, arn) = (client.clone(), arn.clone());
+            async move {
+                let secrets = crate::signing_keys::every_version(&client, &arn).await?;
+                for secret in &secrets {
+                    check_length("the signing key secret", secret.expose_secret())?;
+                }
+                Ok(secrets)
+            }
+        }));
         config.access_ttl_seconds =
             seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?;
         config.refresh_ttl_seconds =

@@ -1,5 +1,4 @@
-//! The JWT signing keys on AWS: the versions of one Secrets Manager secret, read once per Lambda
-//! container, at cold start.
+//! The JWT signing keys on AWS: the versions of one Secrets Manager secret.
 //!
 //! The secret's `AWSCURRENT` version signs; `AWSPREVIOUS` (the key before the last rotation) and
 //! `AWSPENDING` (a key being introduced) are accepted too. Rotating is then two moves of Secrets
@@ -7,8 +6,11 @@
 //! new key goes in as `AWSPENDING`, so every container accepts it before any signs with it; then it
 //! becomes `AWSCURRENT`, and Secrets Manager labels the old one `AWSPREVIOUS`, still accepted.
 //!
-//! The three reads run concurrently; a stage with no version is simply absent. The functions get
-//! the secret's ARN, never its value, and may call only `secretsmanager:GetSecretValue` on it.
+//! A cold start reads [`current`] alone: nearly every token names the current key, and each read
+//! is a request (and on AWS a TLS handshake) of its own. A container reads [`every_version`] the
+//! first time a token names another key (`crate::auth`, `AcceptedSecrets::OnFirstNeed`). The
+//! functions get the secret's ARN, never its value, and may call only
+//! `secretsmanager:GetSecretValue` on it.
 
 use anyhow::Context;
 use aws_sdk_secretsmanager::Client;
@@ -18,26 +20,25 @@ use secrecy::SecretString;
 /// The staging labels read, the signing one first.
 pub const STAGES: [&str; 3] = ["AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"];
 
-/// The keys of the secret: the one that signs and the others that are accepted.
-#[derive(Debug)]
-pub struct SigningKeys {
-    pub current: SecretString,
-    pub accepted: Vec<SecretString>,
+/// The key that signs: the `AWSCURRENT` version of `secret` (its ARN).
+#[tracing::instrument(skip_all)]
+pub async fn current(client: &Client, secret: &str) -> anyhow::Result<SecretString> {
+    version(client, secret, STAGES[0])
+        .await?
+        .context("the signing key secret has no AWSCURRENT version")
 }
 
-/// Reads every stage of [`STAGES`] of `secret` (its ARN) at once.
+/// Every version a label of [`STAGES`] names now, read at once; a label with no version is
+/// simply absent. `AWSCURRENT` is among them: it may have moved since the cold start.
 #[tracing::instrument(skip_all)]
-pub async fn fetch(client: &Client, secret: &str) -> anyhow::Result<SigningKeys> {
+pub async fn every_version(client: &Client, secret: &str) -> anyhow::Result<Vec<SecretString>> {
     let [current, previous, pending] = STAGES.map(|stage| version(client, secret, stage));
     let (current, previous, pending) = tokio::try_join!(current, previous, pending)?;
-    let current = current.context("the signing key secret has no AWSCURRENT version")?;
-    Ok(SigningKeys {
-        current,
-        accepted: previous.into_iter().chain(pending).collect(),
-    })
+    Ok(current.into_iter().chain(previous).chain(pending).collect())
 }
 
-/// One stage's value; `None` when no version carries that label.
+/// One stage's value; `None` when no version carries that label (an error for `AWSCURRENT`,
+/// which every secret has).
 async fn version(
     client: &Client,
     secret: &str,

@@ -56,17 +56,17 @@ impl AppState {
     /// The production state, for a Lambda's cold start: the DynamoDB tables from the environment
     /// and the signing keys from Secrets Manager (see [`AuthConfig::load`] and [`Stores::from_env`]);
     /// with `TASKMASTER_WS_ENDPOINT` set (the functions that end sessions), the WebSocket API's
-    /// management endpoint too.
+    /// management endpoint too. The clients are built while the key read is under way.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let auth = AuthConfig::load().await?;
+        let auth = AuthConfig::load_in_background();
         let stores = Stores::from_env().await?;
-        let state = Self::new(stores.clone(), &auth);
-        Ok(match std::env::var("TASKMASTER_WS_ENDPOINT") {
-            Ok(endpoint) => state.with_sockets(Notifier::new(
-                &stores,
-                Notifier::management_client(&endpoint, None),
-            )),
-            Err(_) => state,
+        let sockets = std::env::var("TASKMASTER_WS_ENDPOINT")
+            .ok()
+            .map(|endpoint| Notifier::new(&stores, Notifier::management_client(&endpoint, None)));
+        let state = Self::new(stores, &auth.await?);
+        Ok(match sockets {
+            Some(sockets) => state.with_sockets(sockets),
+            None => state,
         })
     }
 }

@@ -311,6 +311,7 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         .await;
     let task = shared::domain::TaskId::parse(task["id"].as_str().unwrap()).unwrap();
     let owner = shared::auth::JwtKeys::decode(&h.jwt, &access, shared::auth::TokenType::Access)
+        .await
         .unwrap()
         .user_id;
     let stored = h.stores.tasks.task(owner, task).await.unwrap().unwrap();

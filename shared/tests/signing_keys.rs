@@ -1,6 +1,7 @@
 //! The signing keys on AWS, read from Secrets Manager (a stand-in speaking its protocol to the real
-//! SDK client): every accepted stage is read once, and a rotation through the staging labels logs
-//! nobody out.
+//! SDK client): a cold start reads the current key alone, the other versions are read once, when
+//! a token first names a key other than the current one, and a rotation through the staging labels
+//! logs nobody out.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -8,6 +9,7 @@
 use shared::AppState;
 use shared::auth::{TokenType, key_id};
 use shared::config::{AuthConfig, aws_sdk_config};
+use shared::domain::UserId;
 use shared::store::{EmbeddedStore, Stores};
 use testkit::secrets_manager::{SECRET_ARN, SecretsManager};
 
@@ -26,22 +28,50 @@ async fn state(stand_in: &SecretsManager, stores: &Stores) -> AppState {
 }
 
 #[tokio::test]
-async fn a_cold_start_reads_each_stage_once_and_signs_with_the_current_key() {
-    let stand_in = SecretsManager::start(&[("AWSCURRENT", OLD)]);
+async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_token_needs_them() {
+    let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
+    let stand_in = SecretsManager::start(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
     let auth = AuthConfig::from_secrets_manager(&client(&stand_in), SECRET_ARN)
         .await
         .unwrap();
+    assert_eq!(stand_in.calls(), 1, "AWSCURRENT only");
+    let state = AppState::new(stores.clone(), &auth);
+    assert_eq!(state.jwt.current_kid(), key_id(NEW.as_bytes()));
+
+    // Tokens signed with the current key need no other.
+    let fresh = state.jwt.issue_pair(UserId::new(), 0).unwrap();
+    assert!(
+        state
+            .jwt
+            .decode(&fresh.access, TokenType::Access)
+            .await
+            .is_some()
+    );
+    assert_eq!(stand_in.calls(), 1);
+
+    // One from before the rotation: the three labels are read, once.
+    let old = keys_of(OLD).issue_pair(UserId::new(), 0).unwrap();
+    for _ in 0..2 {
+        assert!(
+            state
+                .jwt
+                .decode(&old.access, TokenType::Access)
+                .await
+                .is_some()
+        );
+        assert!(
+            state
+                .jwt
+                .decode(&old.refresh, TokenType::Refresh)
+                .await
+                .is_some()
+        );
+    }
     assert_eq!(
         stand_in.calls(),
-        3,
-        "AWSCURRENT, AWSPREVIOUS and AWSPENDING, once each"
+        4,
+        "AWSCURRENT, then the three labels once"
     );
-    assert!(
-        auth.accepted_jwt_secrets.is_empty(),
-        "no other stage exists yet"
-    );
-    let state = AppState::new(Stores::new(EmbeddedStore::in_memory().unwrap()), &auth);
-    assert_eq!(state.jwt.current_kid(), key_id(OLD.as_bytes()));
 }
 
 #[tokio::test]
@@ -49,10 +79,18 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
     let stand_in = SecretsManager::start(&[("AWSCURRENT", OLD)]);
     let before = state(&stand_in, &stores).await;
-    let user = before
-        .jwt
-        .issue_pair(shared::domain::UserId::new(), 0)
-        .unwrap();
+    let user = before.jwt.issue_pair(UserId::new(), 0).unwrap();
+    // This container meets a token naming a key nobody holds: it reads the other labels now
+    // (there are none yet) and keeps what it read.
+    let stranger = keys_of("a-key-that-no-version-of-the-secret-holds");
+    let forged = stranger.issue_pair(UserId::new(), 0).unwrap();
+    assert!(
+        before
+            .jwt
+            .decode(&forged.access, TokenType::Access)
+            .await
+            .is_none()
+    );
 
     // Step 1: the new key goes in as AWSPENDING; new containers accept it, still sign with the old.
     stand_in.set_stages(&[("AWSCURRENT", OLD), ("AWSPENDING", NEW)]);
@@ -63,10 +101,7 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
     let after = state(&stand_in, &stores).await;
     assert_eq!(after.jwt.current_kid(), key_id(NEW.as_bytes()));
-    let fresh = after
-        .jwt
-        .issue_pair(shared::domain::UserId::new(), 0)
-        .unwrap();
+    let fresh = after.jwt.issue_pair(UserId::new(), 0).unwrap();
 
     // Old tokens work everywhere; new ones in every container that can meet them while step 2
     // rolls out (those started after step 1).
@@ -75,31 +110,29 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
         ("introduced", &introduced),
         ("after", &after),
     ] {
-        assert!(
-            state.jwt.decode(&user.access, TokenType::Access).is_some(),
-            "{name}: old access"
-        );
-        assert!(
-            state
-                .jwt
-                .decode(&user.refresh, TokenType::Refresh)
-                .is_some(),
-            "{name}: old refresh"
-        );
+        let access = state.jwt.decode(&user.access, TokenType::Access).await;
+        assert!(access.is_some(), "{name}: old access");
+        let refresh = state.jwt.decode(&user.refresh, TokenType::Refresh).await;
+        assert!(refresh.is_some(), "{name}: old refresh");
     }
     for (name, state) in [("introduced", &introduced), ("after", &after)] {
-        assert!(
-            state.jwt.decode(&fresh.access, TokenType::Access).is_some(),
-            "{name}: new access"
-        );
+        let access = state.jwt.decode(&fresh.access, TokenType::Access).await;
+        assert!(access.is_some(), "{name}: new access");
     }
-    // A container from before step 1 would not know the new key: hence a new container per step.
+    // A container that read the labels before step 1 does not know the new key: hence a new
+    // container per step.
     assert!(
         before
             .jwt
             .decode(&fresh.access, TokenType::Access)
+            .await
             .is_none()
     );
+}
+
+/// The keys of a container whose only key is `secret`.
+fn keys_of(secret: &str) -> shared::auth::JwtKeys {
+    shared::auth::JwtKeys::new(&AuthConfig::with_secret(secret))
 }
 
 #[tokio::test]

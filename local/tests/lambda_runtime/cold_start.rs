@@ -1,6 +1,6 @@
 //! A cold start as it ships: `profile-get`'s arm64 bootstrap reads the signing key from the Secrets
-//! Manager stand-in once per container (three staging labels, concurrently) and never on a warm
-//! invocation; its log lines carry the Lambda request id and the X-Ray trace id, and each
+//! Manager stand-in once per container (the current version alone, while it builds its DynamoDB
+//! client) and never on a warm invocation; its log lines carry the Lambda request id and the X-Ray trace id, and each
 //! invocation writes its metrics line. Also measures what the key read adds to a cold start:
 //! time from process start to the first request for an event, with the key in the environment
 //! (how taskmaster-local and tests configure it) and from Secrets Manager.
@@ -79,8 +79,8 @@ async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and
     }
     assert_eq!(
         secrets.calls(),
-        3,
-        "AWSCURRENT, AWSPREVIOUS, AWSPENDING at cold start, then none"
+        1,
+        "AWSCURRENT at cold start, then none (the event's token names the current key)"
     );
 
     let output = process.output();
@@ -188,5 +188,5 @@ async fn what_reading_the_key_adds_to_a_cold_start() {
             median(runs.iter().map(|r| r.1).collect()),
         );
     }
-    assert_eq!(secrets.calls(), 15, "three reads per cold start");
+    assert_eq!(secrets.calls(), 5, "one read per cold start");
 }

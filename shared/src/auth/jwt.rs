@@ -1,12 +1,14 @@
 //! HS256 JWTs: access and refresh tokens, with the algorithm pinned on decode. Tokens name their
 //! signing key (`kid` header); a key set signs with its current key and also accepts the others it
-//! holds (Secrets Manager's AWSPREVIOUS and AWSPENDING versions), so a key rotation logs nobody out.
+//! holds (Secrets Manager's AWSPREVIOUS and AWSPENDING versions, read when a token first names one:
+//! [`super::accepted`]), so a key rotation logs nobody out.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::accepted::Accepted;
 use crate::config::AuthConfig;
 use crate::domain::{Session, Timestamp, UserId};
 
@@ -55,7 +57,6 @@ pub struct TokenPair {
 }
 
 /// One HMAC key and its id.
-#[derive(Clone)]
 struct Key {
     kid: String,
     encoding: EncodingKey,
@@ -83,13 +84,21 @@ pub fn key_id(secret: &[u8]) -> String {
         .collect()
 }
 
+/// The keys of `secrets` other than the one with id `current`.
+fn other_keys(current: &str, secrets: &[secrecy::SecretString]) -> Vec<Key> {
+    secrets
+        .iter()
+        .map(|secret| Key::new(secret.expose_secret().as_bytes()))
+        .filter(|key| key.kid != current)
+        .collect()
+}
+
 /// Signing and verifying keys with the token lifetimes: tokens are signed with the current key
 /// and accepted under any key of the set.
-#[derive(Clone)]
 pub struct JwtKeys {
     current: Key,
     /// Keys accepted but never used to sign (the previous one, a pending one).
-    accepted: Vec<Key>,
+    accepted: Accepted<Key>,
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
@@ -105,12 +114,9 @@ impl JwtKeys {
     pub fn new(config: &AuthConfig) -> Self {
         super::jwt_crypto::install();
         let current = Key::new(config.jwt_secret.expose_secret().as_bytes());
-        let accepted = config
-            .accepted_jwt_secrets
-            .iter()
-            .map(|secret| Key::new(secret.expose_secret().as_bytes()))
-            .filter(|key| key.kid != current.kid)
-            .collect();
+        let accepted = Accepted::new(&config.accepted_jwt_secrets, |secrets| {
+            other_keys(&current.kid, secrets)
+        });
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iat"]);
@@ -146,16 +152,31 @@ impl JwtKeys {
 
     /// Decodes a token of the expected type; `None` for anything invalid, expired, of the other
     /// type or signed by a key this set does not hold. A token naming its key is checked against
-    /// that key only; one without a `kid` (issued before tokens had one) against each key.
-    pub fn decode(&self, token: &str, expected: TokenType) -> Option<Claims> {
+    /// that key only; one without a `kid` (issued before tokens had one) against each key. The
+    /// accepted keys are looked at (and first read, when they are read on first need) only for a
+    /// token the current key does not verify.
+    pub async fn decode(&self, token: &str, expected: TokenType) -> Option<Claims> {
         let kid = jsonwebtoken::decode_header(token).ok()?.kid;
-        let claims = std::iter::once(&self.current)
-            .chain(&self.accepted)
-            .filter(|key| kid.as_deref().is_none_or(|kid| kid == key.kid))
-            .find_map(|key| {
-                jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation).ok()
-            })?
-            .claims;
+        let names = |key: &Key| kid.as_deref().is_none_or(|kid| kid == key.kid);
+        let verify = |key: &Key| {
+            jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+                .ok()
+                .map(|data| data.claims)
+        };
+        let claims = match names(&self.current)
+            .then(|| verify(&self.current))
+            .flatten()
+        {
+            Some(claims) => claims,
+            None if kid.as_deref() == Some(self.current.kid.as_str()) => return None,
+            None => self
+                .accepted
+                .get(|secrets| other_keys(&self.current.kid, secrets))
+                .await
+                .iter()
+                .filter(|key| names(key))
+                .find_map(verify)?,
+        };
         (claims.token_type == expected).then_some(claims)
     }
 
@@ -185,6 +206,7 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::AcceptedSecrets;
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -194,25 +216,35 @@ mod tests {
 
     const SECRET: &str = "an-unit-test-secret-of-32-bytes-or-more";
 
-    #[test]
-    fn a_token_decodes_only_as_its_own_type() {
+    #[tokio::test]
+    async fn a_token_decodes_only_as_its_own_type() {
         let keys = keys(SECRET);
         let user = UserId::new();
         let pair = keys.issue_pair(user, 0).unwrap();
-        let access = keys.decode(&pair.access, TokenType::Access).unwrap();
+        let access = keys.decode(&pair.access, TokenType::Access).await.unwrap();
         assert_eq!(access.user_id, user);
         assert_eq!(access.jti.len(), 32);
         assert_eq!(access.exp - access.iat, AuthConfig::DEFAULT_ACCESS_TTL);
-        assert!(keys.decode(&pair.access, TokenType::Refresh).is_none());
-        assert!(keys.decode(&pair.refresh, TokenType::Access).is_none());
+        assert!(
+            keys.decode(&pair.access, TokenType::Refresh)
+                .await
+                .is_none()
+        );
+        assert!(
+            keys.decode(&pair.refresh, TokenType::Access)
+                .await
+                .is_none()
+        );
         assert_eq!(
-            keys.decode(&pair.refresh, TokenType::Refresh).unwrap(),
+            keys.decode(&pair.refresh, TokenType::Refresh)
+                .await
+                .unwrap(),
             pair.refresh_claims
         );
     }
 
-    #[test]
-    fn another_key_an_expired_token_and_alg_none_are_refused() {
+    #[tokio::test]
+    async fn another_key_an_expired_token_and_alg_none_are_refused() {
         let ours = keys(SECRET);
         let theirs = keys("another-secret-that-is-also-32-bytes-long");
         let user = UserId::new();
@@ -221,6 +253,7 @@ mod tests {
                 &theirs.issue_pair(user, 0).unwrap().access,
                 TokenType::Access
             )
+            .await
             .is_none()
         );
 
@@ -228,6 +261,7 @@ mod tests {
         expired.exp = expired.iat + 60;
         assert!(
             ours.decode(&ours.sign(&expired).unwrap(), TokenType::Access)
+                .await
                 .is_none()
         );
 
@@ -236,6 +270,7 @@ mod tests {
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
         assert!(
             ours.decode(&format!("{header}.{body}."), TokenType::Access)
+                .await
                 .is_none()
         );
 
@@ -244,26 +279,32 @@ mod tests {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA512, SECRET.as_bytes());
         let tag = ring::hmac::sign(&key, format!("{header}.{body}").as_bytes());
         let hs512 = format!("{header}.{body}.{}", URL_SAFE_NO_PAD.encode(tag));
-        assert!(ours.decode(&hs512, TokenType::Access).is_none());
+        assert!(ours.decode(&hs512, TokenType::Access).await.is_none());
     }
 
     fn rotated(current: &str, accepted: &[&str]) -> JwtKeys {
         let mut config = AuthConfig::with_secret(current);
-        config.accepted_jwt_secrets = accepted.iter().map(|s| (*s).into()).collect();
+        config.accepted_jwt_secrets =
+            AcceptedSecrets::Known(accepted.iter().map(|s| (*s).into()).collect());
         JwtKeys::new(&config)
     }
 
     const NEXT: &str = "the-next-signing-key-also-32-bytes-long!";
 
-    #[test]
-    fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
+    #[tokio::test]
+    async fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
         let before = keys(SECRET);
         let old = before.issue_pair(UserId::new(), 0).unwrap();
         let after = rotated(NEXT, &[SECRET]);
 
         // Tokens issued before the rotation stay valid, access and refresh alike.
-        assert!(after.decode(&old.access, TokenType::Access).is_some());
-        assert!(after.decode(&old.refresh, TokenType::Refresh).is_some());
+        assert!(after.decode(&old.access, TokenType::Access).await.is_some());
+        assert!(
+            after
+                .decode(&old.refresh, TokenType::Refresh)
+                .await
+                .is_some()
+        );
 
         // New tokens name the new key and are signed with it: a container that only knows the
         // old key refuses them, one that holds both accepts them.
@@ -271,20 +312,35 @@ mod tests {
         let kid = jsonwebtoken::decode_header(&new.access).unwrap().kid;
         assert_eq!(kid.as_deref(), Some(key_id(NEXT.as_bytes()).as_str()));
         assert_eq!(after.current_kid(), key_id(NEXT.as_bytes()));
-        assert!(before.decode(&new.access, TokenType::Access).is_none());
-        assert!(after.decode(&new.access, TokenType::Access).is_some());
+        assert!(
+            before
+                .decode(&new.access, TokenType::Access)
+                .await
+                .is_none()
+        );
+        assert!(after.decode(&new.access, TokenType::Access).await.is_some());
 
         // A pending key (introduced before the rotation) is accepted but never signs.
         let introduced = rotated(SECRET, &[NEXT]);
         assert_eq!(introduced.current_kid(), key_id(SECRET.as_bytes()));
-        assert!(introduced.decode(&new.access, TokenType::Access).is_some());
+        assert!(
+            introduced
+                .decode(&new.access, TokenType::Access)
+                .await
+                .is_some()
+        );
 
         // Once the old key is dropped from the set, its tokens are refused.
-        assert!(keys(NEXT).decode(&old.access, TokenType::Access).is_none());
+        assert!(
+            keys(NEXT)
+                .decode(&old.access, TokenType::Access)
+                .await
+                .is_none()
+        );
     }
 
-    #[test]
-    fn a_token_is_checked_against_the_key_it_names_or_every_key_without_a_kid() {
+    #[tokio::test]
+    async fn a_token_is_checked_against_the_key_it_names_or_every_key_without_a_kid() {
         let set = rotated(NEXT, &[SECRET]);
         let claims = set.claims(TokenType::Access, UserId::new(), Timestamp::now().unix());
 
@@ -297,7 +353,7 @@ mod tests {
             &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
-        assert!(set.decode(&mislabelled, TokenType::Access).is_none());
+        assert!(set.decode(&mislabelled, TokenType::Access).await.is_none());
 
         // No kid (tokens issued before key ids existed): any key of the set will do.
         let unlabelled = jsonwebtoken::encode(
@@ -306,6 +362,9 @@ mod tests {
             &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
-        assert_eq!(set.decode(&unlabelled, TokenType::Access), Some(claims));
+        assert_eq!(
+            set.decode(&unlabelled, TokenType::Access).await,
+            Some(claims)
+        );
     }
 }

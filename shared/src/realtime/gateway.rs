@@ -78,9 +78,9 @@ impl Gateway {
 
     /// For `ws-connect`'s cold start: DynamoDB, and the signing keys ([`AuthConfig::load`]).
     pub async fn from_env() -> anyhow::Result<Self> {
-        let auth = AuthConfig::load().await?;
+        let auth = AuthConfig::load_in_background();
         let stores = Stores::from_env().await?;
-        Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth))))
+        Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth.await?))))
     }
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything
@@ -123,6 +123,7 @@ impl Gateway {
         let claims = self
             .jwt
             .decode(token, TokenType::Access)
+            .await
             .ok_or(Error::InvalidToken)?;
         match self.users.user(claims.user_id).await? {
             Some(user) if claims.session().is_current(user.session_epoch) => Ok(claims),

@@ -116,11 +116,16 @@ impl Notifier {
         aws_sdk_apigatewaymanagement::Client::new(&config)
     }
 
-    /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`.
+    /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`. The two
+    /// clients are built side by side, the management API's on a runtime worker.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let stores = Stores::from_env().await?;
         let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
-        Ok(Self::new(&stores, Self::management_client(&endpoint, None)))
+        let management = tokio::spawn(async move { Self::management_client(&endpoint, None) });
+        let stores = Stores::from_env().await?;
+        let management = management
+            .await
+            .context("building the management API client")?;
+        Ok(Self::new(&stores, management))
     }
 
     /// Delivers every record of a stream batch; the records that could not be delivered are
