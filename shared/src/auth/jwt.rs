@@ -163,19 +163,19 @@ impl JwtKeys {
                 .ok()
                 .map(|data| data.claims)
         };
-        let claims = match names(&self.current)
-            .then(|| verify(&self.current))
-            .flatten()
+        let claims = if names(&self.current)
+            && let Some(claims) = verify(&self.current)
         {
-            Some(claims) => claims,
-            None if kid.as_deref() == Some(self.current.kid.as_str()) => return None,
-            None => self
-                .accepted
+            claims
+        } else if kid.as_deref() == Some(self.current.kid.as_str()) {
+            return None; // it names the current key, which does not verify it
+        } else {
+            self.accepted
                 .get(|secrets| other_keys(&self.current.kid, secrets))
                 .await
                 .iter()
                 .filter(|key| names(key))
-                .find_map(verify)?,
+                .find_map(verify)?
         };
         (claims.token_type == expected).then_some(claims)
     }
