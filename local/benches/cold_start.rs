@@ -6,12 +6,16 @@
 //!
 //!     cargo bench -p taskmaster-local --bench cold_start -- BINARY_DIR [RUNS] [FUNCTION...]
 //!
-//! Per run, one fresh process gets the same event 1 + WARM times. Printed per function, as medians
-//! over the runs:
+//! Per run, one fresh process gets the same event 1 + WARM times, and each run of a function
+//! follows one of the bare runtime, so the two share the moment (this machine's speed drifts from
+//! minute to minute). Printed per function, as medians over the runs:
 //! - init: process start → its first `next` call (what Lambda reports as Init Duration);
+//! - bare init, × bare: the bare runtime's init over the runs paired with this function's, and the
+//!   ratio of the two medians (the bare row, last, pools every pairing);
 //! - first: the first invocation's latency (event handed out → answer posted);
 //! - warm: the same event's latency on the now warm process (median of the WARM repeats);
-//! - extra: first − warm, what the first request pays for being first;
+//! - extra: first − warm, what the first request pays for being first, and its quartiles over the
+//!   runs (how much of it is noise);
 //! - CPU: the process's CPU time per warm invocation (its threads' `/proc/PID/task/*/schedstat`
 //!   across the warm repeats, divided by their number), what Lambda's CPU share scales;
 //! - peak RSS: the process's `VmHWM` after all its invocations, the highest of the runs (not the
@@ -193,22 +197,15 @@ async fn main() {
             .unwrap_or("?")
     );
     println!(
-        "| function | init ms | × bare | first ms | warm ms | extra ms | CPU ms/req | peak RSS MiB | bytes |\n|---|---|---|---|---|---|---|---|---|"
+        "| function | init ms | bare init ms | × bare | first ms | warm ms | extra ms | extra p25–p75 | CPU ms/req | peak RSS MiB | bytes |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
-    let mut bare_init = None;
-    for function in std::iter::once(BARE.to_owned()).chain(functions) {
-        let binary = if function == BARE {
-            bare.clone()
-        } else {
-            dir.join(&function)
-        };
+    let bare_tables = Tables::create("cold-bare").await;
+    let mut bare_runs = Vec::new();
+    for function in functions {
+        let binary = dir.join(&function);
         let tables = Tables::create(&format!("cold-{function}")).await;
         let seeded = seed(&tables.state).await;
-        let event = if function == BARE {
-            "{}".to_owned()
-        } else {
-            event(&function, &seeded)
-        };
+        let event = event(&function, &seeded);
         let extra_env = if function == "task-stream" {
             vec![(
                 "TASKMASTER_WS_ENDPOINT".to_owned(),
@@ -217,33 +214,48 @@ async fn main() {
         } else {
             Vec::new()
         };
-        let mut measured = Vec::new();
+        // Each start of the function follows one of the bare runtime, so that both see the same
+        // moment of a machine whose speed drifts: × bare compares the two medians of this pairing.
+        let (mut measured, mut beside) = (Vec::new(), Vec::new());
         for _ in 0..runs {
+            beside.push(run(&bare, BARE, "{}", &bare_tables, &[]).await);
+            tokio::time::sleep(Duration::from_millis(20)).await;
             measured.push(run(&binary, &function, &event, &tables, &extra_env).await);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let init = median(measured.iter().map(|r| r.init).collect());
-        let first = median(measured.iter().map(|r| r.first).collect());
-        let warm = median(measured.iter().map(|r| r.warm).collect());
-        let extra = median(
-            measured
-                .iter()
-                .map(|r| r.first.saturating_sub(r.warm))
-                .collect(),
-        );
-        let cpu = median(measured.iter().map(|r| r.cpu_per_warm).collect());
-        let rss = measured.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
-        let base = *bare_init.get_or_insert(init);
-        let bytes = std::fs::metadata(&binary).map_or(0, |m| m.len());
-        println!(
-            "| {function} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} | {bytes} |",
-            ms(init),
-            init.as_secs_f64() / base.as_secs_f64(),
-            ms(first),
-            ms(warm),
-            ms(extra),
-            ms(cpu),
-            rss as f64 / 1024.0,
-        );
+        let bare_init = median(beside.iter().map(|r| r.init).collect());
+        print_row(&function, &measured, bare_init, &binary);
+        bare_runs.extend(beside);
     }
+    let bare_init = median(bare_runs.iter().map(|r| r.init).collect());
+    print_row(BARE, &bare_runs, bare_init, &bare);
+}
+
+/// One row of the table: medians of `measured`, its init against `bare_init`.
+fn print_row(function: &str, measured: &[Run], bare_init: Duration, binary: &PathBuf) {
+    let init = median(measured.iter().map(|r| r.init).collect());
+    let first = median(measured.iter().map(|r| r.first).collect());
+    let warm = median(measured.iter().map(|r| r.warm).collect());
+    let mut extras: Vec<Duration> = measured
+        .iter()
+        .map(|r| r.first.saturating_sub(r.warm))
+        .collect();
+    extras.sort_unstable();
+    let quartile = |q: usize| extras[(extras.len() * q / 4).min(extras.len() - 1)];
+    let cpu = median(measured.iter().map(|r| r.cpu_per_warm).collect());
+    let rss = measured.iter().map(|r| r.peak_rss_kib).max().unwrap_or(0);
+    let bytes = std::fs::metadata(binary).map_or(0, |m| m.len());
+    println!(
+        "| {function} | {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1}–{:.1} | {:.2} | {:.1} | {bytes} |",
+        ms(init),
+        ms(bare_init),
+        init.as_secs_f64() / bare_init.as_secs_f64(),
+        ms(first),
+        ms(warm),
+        ms(quartile(2)),
+        ms(quartile(1)),
+        ms(quartile(3)),
+        ms(cpu),
+        rss as f64 / 1024.0,
+    );
 }
