@@ -1,6 +1,7 @@
 //! A cold start as it ships: `profile-get`'s arm64 bootstrap reads the signing key from the Secrets
 //! Manager stand-in once per container (the current version alone, while it builds its DynamoDB
-//! client) and never on a warm invocation; its log lines carry the Lambda request id and the X-Ray trace id, and each
+//! client) and never on a warm invocation, and the other versions once, when a token first names
+//! one; its log lines carry the Lambda request id and the X-Ray trace id, and each
 //! invocation writes its metrics line. Also measures what the key read adds to a cold start:
 //! time from process start to the first request for an event, with the key in the environment
 //! (how taskmaster-local and tests configure it) and from Secrets Manager.
@@ -8,10 +9,12 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use shared::auth::JwtKeys;
+use shared::config::AuthConfig;
 use testkit::secrets_manager::SecretsManager;
 
 use super::api::{Invocation, Outcome, RuntimeApi};
-use super::fixtures::{SECRET, Tables, event, seed};
+use super::fixtures::{SECRET, Seeded, Tables, event, seed};
 use super::process::{ANSWER_WITHIN, Function, api_response, lambda_env};
 
 const FUNCTION: &str = "profile-get";
@@ -189,4 +192,42 @@ async fn what_reading_the_key_adds_to_a_cold_start() {
         );
     }
     assert_eq!(secrets.calls(), 5, "one read per cold start");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_the_previous_key_makes_the_container_read_the_other_versions_once() {
+    let tables = Tables::create("cold-start-previous").await;
+    let seeded = seed(&tables.state).await;
+    // A token signed before the last rotation, by the key that is now AWSPREVIOUS.
+    let previous = "lambda-runtime-previous-key-of-at-least-32-bytes";
+    let pair = JwtKeys::new(&AuthConfig::with_secret(previous))
+        .issue_pair(seeded.user_id, seeded.session.epoch)
+        .expect("a token pair");
+    let event = event(
+        FUNCTION,
+        &Seeded {
+            access: pair.access,
+            ..seeded
+        },
+    );
+    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET), ("AWSPREVIOUS", previous)]);
+    let mut api = RuntimeApi::start(vec![
+        invocation("req-first", &event),
+        invocation("req-again", &event),
+    ])
+    .await;
+    let mut process = Function::start(FUNCTION, env_with_key(&api, &tables, Some(&secrets)));
+    for request_id in ["req-first", "req-again"] {
+        match process.outcome(&mut api).await {
+            Outcome::Response { body, .. } => {
+                assert_eq!(api_response(FUNCTION, &body).status, 200, "{request_id}");
+            }
+            other => panic!("{other:?}; output:\n{}", process.output()),
+        }
+    }
+    assert_eq!(
+        secrets.calls(),
+        4,
+        "AWSCURRENT at cold start, then the three labels once, for the first token of another key"
+    );
 }
