@@ -81,8 +81,12 @@ impl AuthConfig {
 
     /// [`AuthConfig::load`] on a task of its own, begun now: a cold start builds its other
     /// clients while the key read waits on the network.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (it spawns the read at once).
     pub fn load_in_background() -> impl Future<Output = anyhow::Result<Self>> {
-        let read = tokio::spawn(Self::load());
+        use tracing::Instrument;
+        let read = tokio::spawn(Self::load().in_current_span());
         async move {
             use anyhow::Context;
             read.await.context("the signing key read stopped")?
@@ -103,10 +107,20 @@ impl AuthConfig {
             let (client, arn) = (client.clone(), arn.clone());
             async move {
                 let secrets = crate::signing_keys::every_version(&client, &arn).await?;
-                for secret in &secrets {
-                    check_length("the signing key secret", secret.expose_secret())?;
-                }
-                Ok(secrets)
+                // A version too short to be a key is left out on its own: the others still count.
+                Ok(secrets
+                    .into_iter()
+                    .filter(|secret| {
+                        let checked = check_length(
+                            "a version of the signing key secret",
+                            secret.expose_secret(),
+                        );
+                        if let Err(error) = &checked {
+                            tracing::error!(error = %error, "left out of the accepted keys");
+                        }
+                        checked.is_ok()
+                    })
+                    .collect())
             }
         }));
         config.access_ttl_seconds =

@@ -178,6 +178,13 @@ impl From<FieldErrors> for Error {
     }
 }
 
+/// The keys a token may be signed with could not be read: 503, to be retried.
+impl From<crate::auth::KeysUnavailable> for Error {
+    fn from(_: crate::auth::KeysUnavailable) -> Self {
+        Self::Unavailable
+    }
+}
+
 /// Store failures that need no context; the services map the rest (`NotFound`, ...) themselves.
 impl From<StoreError> for Error {
     fn from(error: StoreError) -> Self {

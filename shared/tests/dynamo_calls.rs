@@ -313,6 +313,7 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
     let owner = shared::auth::JwtKeys::decode(&h.jwt, &access, shared::auth::TokenType::Access)
         .await
         .unwrap()
+        .unwrap()
         .user_id;
     let stored = h.stores.tasks.task(owner, task).await.unwrap().unwrap();
     let mut event = aws_lambda_events::event::dynamodb::Event::default();

@@ -6,12 +6,15 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
+use axum::http::{Request, StatusCode};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use shared::AppState;
 use shared::auth::{TokenType, key_id};
 use shared::config::{AuthConfig, aws_sdk_config};
 use shared::domain::UserId;
 use shared::store::{EmbeddedStore, Stores};
 use testkit::secrets_manager::{SECRET_ARN, SecretsManager};
+use tower::ServiceExt;
 
 const OLD: &str = "the-old-signing-key-of-at-least-32-bytes";
 const NEW: &str = "the-new-signing-key-of-at-least-32-bytes";
@@ -45,6 +48,7 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
             .jwt
             .decode(&fresh.access, TokenType::Access)
             .await
+            .unwrap()
             .is_some()
     );
     assert_eq!(stand_in.calls(), 1);
@@ -57,6 +61,7 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
                 .jwt
                 .decode(&old.access, TokenType::Access)
                 .await
+                .unwrap()
                 .is_some()
         );
         assert!(
@@ -64,6 +69,7 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
                 .jwt
                 .decode(&old.refresh, TokenType::Refresh)
                 .await
+                .unwrap()
                 .is_some()
         );
     }
@@ -89,6 +95,7 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
             .jwt
             .decode(&forged.access, TokenType::Access)
             .await
+            .unwrap()
             .is_none()
     );
 
@@ -110,13 +117,25 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
         ("introduced", &introduced),
         ("after", &after),
     ] {
-        let access = state.jwt.decode(&user.access, TokenType::Access).await;
+        let access = state
+            .jwt
+            .decode(&user.access, TokenType::Access)
+            .await
+            .unwrap();
         assert!(access.is_some(), "{name}: old access");
-        let refresh = state.jwt.decode(&user.refresh, TokenType::Refresh).await;
+        let refresh = state
+            .jwt
+            .decode(&user.refresh, TokenType::Refresh)
+            .await
+            .unwrap();
         assert!(refresh.is_some(), "{name}: old refresh");
     }
     for (name, state) in [("introduced", &introduced), ("after", &after)] {
-        let access = state.jwt.decode(&fresh.access, TokenType::Access).await;
+        let access = state
+            .jwt
+            .decode(&fresh.access, TokenType::Access)
+            .await
+            .unwrap();
         assert!(access.is_some(), "{name}: new access");
     }
     // A container that read the labels before step 1 does not know the new key: hence a new
@@ -126,6 +145,7 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
             .jwt
             .decode(&fresh.access, TokenType::Access)
             .await
+            .unwrap()
             .is_none()
     );
 }
@@ -133,6 +153,89 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
 /// The keys of a container whose only key is `secret`.
 fn keys_of(secret: &str) -> shared::auth::JwtKeys {
     shared::auth::JwtKeys::new(&AuthConfig::with_secret(secret))
+}
+
+#[tokio::test]
+async fn only_a_token_the_current_key_cannot_vouch_for_makes_a_read() {
+    let stand_in = SecretsManager::start(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
+    let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
+    let claims = state
+        .jwt
+        .issue_pair(UserId::new(), 0)
+        .unwrap()
+        .refresh_claims;
+    let sign = |kid: Option<String>, key: &str| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = kid;
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(key.as_bytes())).unwrap()
+    };
+
+    // Naming the current key, signed with another: refused without a read.
+    let forged = sign(Some(key_id(NEW.as_bytes())), OLD);
+    assert_eq!(
+        state.jwt.decode(&forged, TokenType::Refresh).await.unwrap(),
+        None
+    );
+    assert_eq!(stand_in.calls(), 1, "AWSCURRENT at cold start only");
+
+    // Naming no key (tokens from before key ids), signed with the previous one: the labels are
+    // read once, and it is accepted.
+    let unlabelled = sign(None, OLD);
+    assert!(
+        state
+            .jwt
+            .decode(&unlabelled, TokenType::Refresh)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(stand_in.calls(), 4);
+}
+
+#[tokio::test]
+async fn while_the_other_versions_cannot_be_read_their_tokens_get_503_and_the_read_waits() {
+    let stand_in = SecretsManager::start(&[("AWSCURRENT", NEW)]);
+    let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
+    let old = keys_of(OLD).issue_pair(UserId::new(), 0).unwrap();
+    let profile = |token: &str| {
+        Request::get("/api/v1/auth/profile/")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let app = shared::http::app(shared::http::all_routes(), state.clone());
+
+    // The secret answers nothing now (every label gone): the read fails, the request is 503.
+    stand_in.set_stages(&[]);
+    let response = app.clone().oneshot(profile(&old.access)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let calls = stand_in.calls();
+
+    // Back again, but the next read waits its turn: still 503, and no call made.
+    stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
+    let response = app.oneshot(profile(&old.access)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(stand_in.calls(), calls);
+}
+
+#[tokio::test]
+async fn a_version_too_short_to_be_a_key_is_left_out_alone() {
+    let stand_in = SecretsManager::start(&[
+        ("AWSCURRENT", NEW),
+        ("AWSPREVIOUS", OLD),
+        ("AWSPENDING", "too-short"),
+    ]);
+    let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
+    let old = keys_of(OLD).issue_pair(UserId::new(), 0).unwrap();
+    assert!(
+        state
+            .jwt
+            .decode(&old.access, TokenType::Access)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]

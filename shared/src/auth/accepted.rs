@@ -5,8 +5,10 @@
 //! one signed before the last rotation, or by a container already signing with a newer key.
 //!
 //! A read that succeeded is kept for the container's life, like the current key. One that failed
-//! is not retried for [`RETRY_AFTER`]: tokens naming keys nobody holds cannot turn every request
-//! into a Secrets Manager call.
+//! or took longer than [`READ_TIMEOUT`] makes the token's request a 503 (the client retries; its
+//! token is not refused for a key the container merely could not read), and the next read waits
+//! [`RETRY_AFTER`]: tokens naming keys nobody holds cannot turn every request into a Secrets
+//! Manager call.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,6 +19,8 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+/// How long a read may take before it counts as failed.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long after a failed read the next one waits.
 pub const RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -57,15 +61,26 @@ impl Default for AcceptedSecrets {
     }
 }
 
-/// Accepted keys of type `K`, made from their secrets once they are known.
+/// The accepted keys could not be read just now: the request is answered 503, to be retried.
+#[derive(Debug, thiserror::Error)]
+#[error("the accepted signing keys could not be read")]
+pub struct KeysUnavailable;
+
+type Make<K> = dyn Fn(&[SecretString]) -> Vec<K> + Send + Sync;
+
+/// Accepted keys of type `K`, made from their secrets by `make` once they are known.
 pub(super) struct Accepted<K> {
     keys: OnceCell<Vec<K>>,
     load: Option<LoadSecrets>,
+    make: Box<Make<K>>,
     failed_at: Mutex<Option<Instant>>,
 }
 
 impl<K> Accepted<K> {
-    pub fn new(secrets: &AcceptedSecrets, make: impl FnOnce(&[SecretString]) -> Vec<K>) -> Self {
+    pub fn new(
+        secrets: &AcceptedSecrets,
+        make: impl Fn(&[SecretString]) -> Vec<K> + Send + Sync + 'static,
+    ) -> Self {
         let (keys, load) = match secrets {
             AcceptedSecrets::Known(secrets) => (OnceCell::from(make(secrets)), None),
             AcceptedSecrets::OnFirstNeed(load) => (OnceCell::new(), Some(load.clone())),
@@ -73,38 +88,38 @@ impl<K> Accepted<K> {
         Self {
             keys,
             load,
+            make: Box::new(make),
             failed_at: Mutex::new(None),
         }
     }
 
-    /// The keys, read first if they are read on first need and have not been yet; none while a
-    /// read fails. Concurrent callers share one read.
-    pub async fn get(&self, make: impl FnOnce(&[SecretString]) -> Vec<K>) -> &[K] {
+    /// The keys, read first if they are read on first need and have not been yet. Concurrent
+    /// callers share one read.
+    pub async fn get(&self) -> Result<&[K], KeysUnavailable> {
         let Some(load) = &self.load else {
-            return self.keys.get().map_or(&[], Vec::as_slice);
+            return Ok(self.keys.get().map_or(&[], Vec::as_slice));
         };
         let read = self.keys.get_or_try_init(|| async move {
             if self
                 .failed_at()
                 .is_some_and(|at| at.elapsed() < RETRY_AFTER)
             {
-                return Err(());
+                return Err(KeysUnavailable);
             }
-            match (load.0)().await {
-                Ok(secrets) => Ok(make(&secrets)),
-                Err(error) => {
-                    tracing::warn!(
-                        error = format!("{error:#}"),
-                        "reading the accepted signing keys failed; tokens naming a key other than \
-                         the current one are refused until a read succeeds"
-                    );
-                    *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(Instant::now());
-                    Err(())
-                }
-            }
+            let error = match tokio::time::timeout(READ_TIMEOUT, (load.0)()).await {
+                Ok(Ok(secrets)) => return Ok((self.make)(&secrets)),
+                Ok(Err(error)) => format!("{error:#}"),
+                Err(_) => format!("no answer within {READ_TIMEOUT:?}"),
+            };
+            tracing::warn!(
+                error = %error,
+                "reading the accepted signing keys failed; requests with tokens naming a key \
+                 other than the current one get 503 until a read succeeds"
+            );
+            *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+            Err(KeysUnavailable)
         });
-        read.await.map_or(&[], Vec::as_slice)
+        read.await.map(Vec::as_slice)
     }
 
     fn failed_at(&self) -> Option<Instant> {
@@ -120,16 +135,21 @@ mod tests {
 
     use super::*;
 
-    /// A loader answering from `answers` in turn (`None`: a failed read), counting its reads.
-    fn loader(answers: Vec<Option<&'static str>>) -> (AcceptedSecrets, Arc<AtomicUsize>) {
+    /// Each answer in turn: a key, a failed read (`Err`), or one that never ends (`Ok(None)`).
+    type Answer = Result<Option<&'static str>, ()>;
+
+    /// A loader giving `answers` in turn, counting its reads.
+    fn loader(answers: Vec<Answer>) -> (AcceptedSecrets, Arc<AtomicUsize>) {
         let reads = Arc::new(AtomicUsize::new(0));
         let counted = reads.clone();
         let load = LoadSecrets::new(move || {
             let answer = answers[counted.fetch_add(1, Ordering::SeqCst)];
             async move {
-                answer
-                    .map(|key| vec![SecretString::from(key)])
-                    .ok_or_else(|| anyhow::anyhow!("Secrets Manager unreachable"))
+                match answer {
+                    Ok(Some(key)) => Ok(vec![SecretString::from(key)]),
+                    Ok(None) => std::future::pending().await,
+                    Err(()) => Err(anyhow::anyhow!("Secrets Manager unreachable")),
+                }
             }
         });
         (AcceptedSecrets::OnFirstNeed(load), reads)
@@ -143,33 +163,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn known_keys_are_there_from_the_start_and_nothing_is_read() {
+    async fn known_keys_are_there_from_the_start() {
         let accepted = Accepted::new(&AcceptedSecrets::Known(vec!["a".into()]), names);
-        assert_eq!(accepted.get(|_| unreachable!()).await, ["a"]);
+        assert_eq!(accepted.get().await.unwrap(), ["a"]);
     }
 
     #[tokio::test]
     async fn keys_read_on_first_need_are_read_once_however_many_ask() {
-        let (secrets, reads) = loader(vec![Some("previous")]);
+        let (secrets, reads) = loader(vec![Ok(Some("previous"))]);
         let accepted = Accepted::new(&secrets, names);
         assert_eq!(reads.load(Ordering::SeqCst), 0, "nothing read at start");
-        let (one, two) = tokio::join!(accepted.get(names), accepted.get(names));
-        assert_eq!(one, ["previous"]);
-        assert_eq!(two, ["previous"]);
-        assert_eq!(accepted.get(names).await, ["previous"]);
+        let (one, two) = tokio::join!(accepted.get(), accepted.get());
+        assert_eq!(one.unwrap(), ["previous"]);
+        assert_eq!(two.unwrap(), ["previous"]);
+        assert_eq!(accepted.get().await.unwrap(), ["previous"]);
         assert_eq!(reads.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_failed_read_yields_no_keys_and_is_retried_only_after_a_while() {
-        let (secrets, reads) = loader(vec![None, Some("previous")]);
+    async fn a_failed_read_is_unavailable_and_is_retried_only_after_a_while() {
+        let (secrets, reads) = loader(vec![Err(()), Ok(Some("previous"))]);
         let accepted = Accepted::new(&secrets, names);
-        assert!(accepted.get(names).await.is_empty());
+        assert!(accepted.get().await.is_err());
         tokio::time::advance(RETRY_AFTER / 2).await;
-        assert!(accepted.get(names).await.is_empty(), "too soon to retry");
+        assert!(accepted.get().await.is_err(), "too soon to retry");
         assert_eq!(reads.load(Ordering::SeqCst), 1);
         tokio::time::advance(RETRY_AFTER).await;
-        assert_eq!(accepted.get(names).await, ["previous"]);
+        assert_eq!(accepted.get().await.unwrap(), ["previous"]);
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_that_does_not_answer_fails_after_the_timeout() {
+        let (secrets, reads) = loader(vec![Ok(None), Ok(Some("previous"))]);
+        let accepted = Accepted::new(&secrets, names);
+        let started = Instant::now();
+        assert!(accepted.get().await.is_err());
+        assert_eq!(started.elapsed(), READ_TIMEOUT);
+        tokio::time::advance(RETRY_AFTER).await;
+        assert_eq!(accepted.get().await.unwrap(), ["previous"]);
         assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 }

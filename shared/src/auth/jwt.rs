@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::accepted::Accepted;
+use super::accepted::{Accepted, KeysUnavailable};
 use crate::config::AuthConfig;
 use crate::domain::{Session, Timestamp, UserId};
 
@@ -114,8 +114,9 @@ impl JwtKeys {
     pub fn new(config: &AuthConfig) -> Self {
         super::jwt_crypto::install();
         let current = Key::new(config.jwt_secret.expose_secret().as_bytes());
-        let accepted = Accepted::new(&config.accepted_jwt_secrets, |secrets| {
-            other_keys(&current.kid, secrets)
+        let current_kid = current.kid.clone();
+        let accepted = Accepted::new(&config.accepted_jwt_secrets, move |secrets| {
+            other_keys(&current_kid, secrets)
         });
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
@@ -154,9 +155,16 @@ impl JwtKeys {
     /// type or signed by a key this set does not hold. A token naming its key is checked against
     /// that key only; one without a `kid` (issued before tokens had one) against each key. The
     /// accepted keys are looked at (and first read, when they are read on first need) only for a
-    /// token the current key does not verify.
-    pub async fn decode(&self, token: &str, expected: TokenType) -> Option<Claims> {
-        let kid = jsonwebtoken::decode_header(token).ok()?.kid;
+    /// token the current key does not verify; [`KeysUnavailable`] when that read fails.
+    pub async fn decode(
+        &self,
+        token: &str,
+        expected: TokenType,
+    ) -> Result<Option<Claims>, KeysUnavailable> {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return Ok(None);
+        };
+        let kid = header.kid;
         let names = |key: &Key| kid.as_deref().is_none_or(|kid| kid == key.kid);
         let verify = |key: &Key| {
             jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
@@ -168,16 +176,15 @@ impl JwtKeys {
         {
             claims
         } else if kid.as_deref() == Some(self.current.kid.as_str()) {
-            return None; // it names the current key, which does not verify it
+            return Ok(None); // it names the current key, which does not verify it
         } else {
-            self.accepted
-                .get(|secrets| other_keys(&self.current.kid, secrets))
-                .await
-                .iter()
-                .filter(|key| names(key))
-                .find_map(verify)?
+            let accepted = self.accepted.get().await?;
+            match accepted.iter().filter(|key| names(key)).find_map(verify) {
+                Some(claims) => claims,
+                None => return Ok(None),
+            }
         };
-        (claims.token_type == expected).then_some(claims)
+        Ok((claims.token_type == expected).then_some(claims))
     }
 
     fn claims(&self, token_type: TokenType, user_id: UserId, now: i64) -> Claims {
@@ -221,23 +228,30 @@ mod tests {
         let keys = keys(SECRET);
         let user = UserId::new();
         let pair = keys.issue_pair(user, 0).unwrap();
-        let access = keys.decode(&pair.access, TokenType::Access).await.unwrap();
+        let access = keys
+            .decode(&pair.access, TokenType::Access)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(access.user_id, user);
         assert_eq!(access.jti.len(), 32);
         assert_eq!(access.exp - access.iat, AuthConfig::DEFAULT_ACCESS_TTL);
         assert!(
             keys.decode(&pair.access, TokenType::Refresh)
                 .await
+                .unwrap()
                 .is_none()
         );
         assert!(
             keys.decode(&pair.refresh, TokenType::Access)
                 .await
+                .unwrap()
                 .is_none()
         );
         assert_eq!(
             keys.decode(&pair.refresh, TokenType::Refresh)
                 .await
+                .unwrap()
                 .unwrap(),
             pair.refresh_claims
         );
@@ -254,6 +268,7 @@ mod tests {
                 TokenType::Access
             )
             .await
+            .unwrap()
             .is_none()
         );
 
@@ -262,6 +277,7 @@ mod tests {
         assert!(
             ours.decode(&ours.sign(&expired).unwrap(), TokenType::Access)
                 .await
+                .unwrap()
                 .is_none()
         );
 
@@ -271,6 +287,7 @@ mod tests {
         assert!(
             ours.decode(&format!("{header}.{body}."), TokenType::Access)
                 .await
+                .unwrap()
                 .is_none()
         );
 
@@ -279,7 +296,12 @@ mod tests {
         let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA512, SECRET.as_bytes());
         let tag = ring::hmac::sign(&key, format!("{header}.{body}").as_bytes());
         let hs512 = format!("{header}.{body}.{}", URL_SAFE_NO_PAD.encode(tag));
-        assert!(ours.decode(&hs512, TokenType::Access).await.is_none());
+        assert!(
+            ours.decode(&hs512, TokenType::Access)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     fn rotated(current: &str, accepted: &[&str]) -> JwtKeys {
@@ -298,11 +320,18 @@ mod tests {
         let after = rotated(NEXT, &[SECRET]);
 
         // Tokens issued before the rotation stay valid, access and refresh alike.
-        assert!(after.decode(&old.access, TokenType::Access).await.is_some());
+        assert!(
+            after
+                .decode(&old.access, TokenType::Access)
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert!(
             after
                 .decode(&old.refresh, TokenType::Refresh)
                 .await
+                .unwrap()
                 .is_some()
         );
 
@@ -316,9 +345,16 @@ mod tests {
             before
                 .decode(&new.access, TokenType::Access)
                 .await
+                .unwrap()
                 .is_none()
         );
-        assert!(after.decode(&new.access, TokenType::Access).await.is_some());
+        assert!(
+            after
+                .decode(&new.access, TokenType::Access)
+                .await
+                .unwrap()
+                .is_some()
+        );
 
         // A pending key (introduced before the rotation) is accepted but never signs.
         let introduced = rotated(SECRET, &[NEXT]);
@@ -327,6 +363,7 @@ mod tests {
             introduced
                 .decode(&new.access, TokenType::Access)
                 .await
+                .unwrap()
                 .is_some()
         );
 
@@ -335,6 +372,7 @@ mod tests {
             keys(NEXT)
                 .decode(&old.access, TokenType::Access)
                 .await
+                .unwrap()
                 .is_none()
         );
     }
@@ -353,7 +391,12 @@ mod tests {
             &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
-        assert!(set.decode(&mislabelled, TokenType::Access).await.is_none());
+        assert!(
+            set.decode(&mislabelled, TokenType::Access)
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // No kid (tokens issued before key ids existed): any key of the set will do.
         let unlabelled = jsonwebtoken::encode(
@@ -363,7 +406,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            set.decode(&unlabelled, TokenType::Access).await,
+            set.decode(&unlabelled, TokenType::Access).await.unwrap(),
             Some(claims)
         );
     }

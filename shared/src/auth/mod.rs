@@ -5,7 +5,7 @@ mod jwt;
 mod jwt_crypto;
 mod password;
 
-pub use accepted::{AcceptedSecrets, LoadSecrets};
+pub use accepted::{AcceptedSecrets, KeysUnavailable, LoadSecrets};
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
 pub use password::{
     hash_password, is_legacy_hash, rehash_password, verify_password, verify_password_or_dummy,

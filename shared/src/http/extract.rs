@@ -119,7 +119,7 @@ impl FromRequestParts<AppState> for AuthUser {
         let claims = state
             .jwt
             .decode(token, TokenType::Access)
-            .await
+            .await?
             .ok_or(Error::InvalidToken)?;
         Ok(Self(claims.session()))
     }

@@ -123,7 +123,7 @@ impl Gateway {
         let claims = self
             .jwt
             .decode(token, TokenType::Access)
-            .await
+            .await?
             .ok_or(Error::InvalidToken)?;
         match self.users.user(claims.user_id).await? {
             Some(user) if claims.session().is_current(user.session_epoch) => Ok(claims),

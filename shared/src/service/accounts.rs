@@ -296,12 +296,12 @@ impl AccountService {
 
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.
     pub async fn verify_token(&self, token: &str) -> Result<()> {
-        let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access).await {
+        let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access).await? {
             self.users
                 .user(claims.user_id)
                 .await?
                 .is_some_and(|user| claims.session().is_current(user.session_epoch))
-        } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh).await {
+        } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh).await? {
             self.tokens
                 .refresh_is_live(&claims.jti, claims.user_id)
                 .await?
@@ -322,7 +322,7 @@ impl AccountService {
         let claims = self
             .jwt
             .decode(refresh, TokenType::Refresh)
-            .await
+            .await?
             .ok_or(Error::TokenRejected)?;
         let mut pair = self.jwt.issue_pair(claims.user_id, claims.session_epoch)?;
         let epoch = self
@@ -342,7 +342,7 @@ impl AccountService {
         let claims = self
             .jwt
             .decode(refresh, TokenType::Refresh)
-            .await
+            .await?
             .ok_or(Error::TokenRejected)?;
         Ok(self
             .tokens
