@@ -56,19 +56,18 @@ fn env_with_key(
     env
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and_traced() {
-    let tables = Tables::create("cold-start").await;
-    let seeded = seed(&tables.state).await;
-    let event = event(FUNCTION, &seeded);
-    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET)]);
-    let mut api = RuntimeApi::start(vec![
-        invocation("req-cold", &event),
-        invocation("req-warm", &event),
-    ])
-    .await;
-    let mut process = Function::start(FUNCTION, env_with_key(&api, &tables, Some(&secrets)));
-    for request_id in ["req-cold", "req-warm"] {
+/// One container of [`FUNCTION`], its key from `secrets`, handed `event` once per request id:
+/// each answer is that request's, with status 200. The process, to read its output.
+async fn answers_each(
+    tables: &Tables,
+    event: &str,
+    secrets: &SecretsManager,
+    request_ids: [&str; 2],
+) -> Function {
+    let invocations = request_ids.map(|id| invocation(id, event)).to_vec();
+    let mut api = RuntimeApi::start(invocations).await;
+    let mut process = Function::start(FUNCTION, env_with_key(&api, tables, Some(secrets)));
+    for request_id in request_ids {
         match process.outcome(&mut api).await {
             Outcome::Response {
                 request_id: id,
@@ -80,6 +79,16 @@ async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and
             other => panic!("{other:?}; output:\n{}", process.output()),
         }
     }
+    process
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and_traced() {
+    let tables = Tables::create("cold-start").await;
+    let seeded = seed(&tables.state).await;
+    let event = event(FUNCTION, &seeded);
+    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET)]);
+    let process = answers_each(&tables, &event, &secrets, ["req-cold", "req-warm"]).await;
     assert_eq!(
         secrets.calls(),
         1,
@@ -211,20 +220,7 @@ async fn a_token_of_the_previous_key_makes_the_container_read_the_other_versions
         },
     );
     let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET), ("AWSPREVIOUS", previous)]);
-    let mut api = RuntimeApi::start(vec![
-        invocation("req-first", &event),
-        invocation("req-again", &event),
-    ])
-    .await;
-    let mut process = Function::start(FUNCTION, env_with_key(&api, &tables, Some(&secrets)));
-    for request_id in ["req-first", "req-again"] {
-        match process.outcome(&mut api).await {
-            Outcome::Response { body, .. } => {
-                assert_eq!(api_response(FUNCTION, &body).status, 200, "{request_id}");
-            }
-            other => panic!("{other:?}; output:\n{}", process.output()),
-        }
-    }
+    answers_each(&tables, &event, &secrets, ["req-first", "req-again"]).await;
     assert_eq!(
         secrets.calls(),
         4,
