@@ -4,6 +4,7 @@ mod accepted;
 mod jwt;
 mod jwt_crypto;
 mod password;
+mod work_area;
 
 pub use accepted::{AcceptedSecrets, KeysUnavailable, LoadSecrets};
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};

@@ -1,22 +1,20 @@
-//! Argon2id password hashing, run off the async runtime; and verification of the Django
-//! `pbkdf2_sha256` hashes that users imported from the original app arrive with.
+//! Argon2id password hashing, run off the async runtime in a kept work area
+//! ([`super::work_area`]); and verification of the Django `pbkdf2_sha256` hashes that users
+//! imported from the original app arrive with.
 
 use std::num::NonZeroU32;
 
-use anyhow::Context;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::{PasswordVerifier, generate_salt};
+use argon2::{CustomizedPasswordHasher, Params};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::pbkdf2;
 
+use super::work_area::{KeptArea, with_work_area};
 use crate::domain::Password;
 
-/// Argon2id at OWASP's minimum: 19 MiB, 2 passes, 1 lane.
-fn hasher() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
-}
-
-/// Hashes a new password into a PHC string.
+/// Hashes a new password into a PHC string: argon2id at OWASP's minimum, [`Params::DEFAULT`]
+/// (19 MiB, 2 passes, 1 lane).
 pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
     rehash_password(password.expose()).await
 }
@@ -25,14 +23,13 @@ pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
 /// original app's rules, so it need not pass [`Password::parse`].
 pub async fn rehash_password(plain: &str) -> anyhow::Result<String> {
     let plain = plain.to_owned();
-    tokio::task::spawn_blocking(move || {
-        hasher()
-            .hash_password(plain.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
-    })
-    .await
-    .context("password hashing task")?
+    with_work_area(move |area| hash_blocking(area, &plain)).await?
+}
+
+fn hash_blocking(area: &KeptArea, plain: &str) -> anyhow::Result<String> {
+    area.hash_password_with_params(plain.as_bytes(), &generate_salt(), Params::DEFAULT)
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
 
 /// Django's PBKDF2 hash prefix: `pbkdf2_sha256$<iterations>$<salt>$<base64 of the key>`.
@@ -48,9 +45,7 @@ pub fn is_legacy_hash(hash: &str) -> bool {
 /// Anything else stored (Django's unusable `!…` password) matches nothing, after the same work.
 pub async fn verify_password(plain: &str, hash: &str) -> anyhow::Result<bool> {
     let (plain, hash) = (plain.to_owned(), hash.to_owned());
-    tokio::task::spawn_blocking(move || verify_blocking(&plain, &hash))
-        .await
-        .context("password verification task")?
+    with_work_area(move |area| verify_blocking(area, &plain, &hash)).await?
 }
 
 /// Like [`verify_password`], but with no hash (unknown user) it still spends the same time on a
@@ -60,27 +55,26 @@ pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow
         Some(hash) => verify_password(plain, hash).await,
         None => {
             let plain = plain.to_owned();
-            tokio::task::spawn_blocking(move || {
-                let _ = verify_blocking(&plain, DUMMY_HASH);
-                Ok(false)
+            with_work_area(move |area| {
+                let _ = verify_blocking(area, &plain, DUMMY_HASH);
+                false
             })
             .await
-            .context("password verification task")?
         }
     }
 }
 
-fn verify_blocking(plain: &str, hash: &str) -> anyhow::Result<bool> {
+fn verify_blocking(area: &KeptArea, plain: &str, hash: &str) -> anyhow::Result<bool> {
     if let Some(django) = hash.strip_prefix(DJANGO_PBKDF2) {
         return Ok(verify_django(plain, django));
     }
     if !hash.starts_with("$argon2") {
-        let _ = verify_blocking(plain, DUMMY_HASH);
+        let _ = verify_blocking(area, plain, DUMMY_HASH);
         return Ok(false);
     }
     let parsed = argon2::PasswordHash::new(hash)
         .map_err(|e| anyhow::anyhow!("stored hash is malformed: {e}"))?;
-    match hasher().verify_password(plain.as_bytes(), &parsed) {
+    match area.verify_password(plain.as_bytes(), &parsed) {
         Ok(()) => Ok(true),
         Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
         Err(e) => Err(anyhow::anyhow!("verifying password: {e}")),
@@ -159,10 +153,10 @@ mod tests {
         assert!(!is_legacy_hash(DUMMY_HASH));
     }
 
-    #[test]
-    fn the_dummy_hash_has_the_live_parameters() {
+    #[tokio::test]
+    async fn the_dummy_hash_has_the_live_parameters() {
         let dummy = argon2::PasswordHash::new(DUMMY_HASH).unwrap();
-        let live = hasher().hash_password(b"any password").unwrap().to_string();
+        let live = rehash_password("any password").await.unwrap();
         let live = argon2::PasswordHash::new(&live).unwrap();
         assert_eq!(dummy.algorithm, live.algorithm);
         assert_eq!(dummy.version, live.version);
@@ -172,5 +166,36 @@ mod tests {
             live.hash.map(|h| h.len()),
             "same output length"
         );
+    }
+
+    /// Hashes made in a kept work area, one after another in the same areas, are the argon2
+    /// crate's own: it verifies ours, and ours verify its.
+    #[tokio::test]
+    async fn kept_work_areas_hash_as_the_argon2_crate_does() {
+        use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+        let theirs = Argon2::default().hash_password(b"their password").unwrap();
+        for round in 0..3 {
+            let ours = rehash_password("our password").await.unwrap();
+            let parsed = argon2::PasswordHash::new(&ours).unwrap();
+            assert!(
+                Argon2::default()
+                    .verify_password(b"our password", &parsed)
+                    .is_ok()
+            );
+            assert!(
+                Argon2::default()
+                    .verify_password(b"their password", &parsed)
+                    .is_err()
+            );
+            let theirs = theirs.to_string();
+            assert!(
+                verify_password("their password", &theirs).await.unwrap(),
+                "{round}"
+            );
+            assert!(
+                !verify_password("our password", &theirs).await.unwrap(),
+                "{round}"
+            );
+        }
     }
 }
