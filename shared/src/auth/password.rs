@@ -4,8 +4,8 @@
 
 use std::num::NonZeroU32;
 
-use argon2::password_hash::{PasswordVerifier, generate_salt};
-use argon2::{CustomizedPasswordHasher, Params};
+use argon2::Params;
+use argon2::password_hash::{CustomizedPasswordHasher, PasswordVerifier, generate_salt};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::pbkdf2;
@@ -13,8 +13,9 @@ use ring::pbkdf2;
 use super::work_area::{KeptArea, with_work_area};
 use crate::domain::Password;
 
-/// Hashes a new password into a PHC string: argon2id at OWASP's minimum, [`Params::DEFAULT`]
-/// (19 MiB, 2 passes, 1 lane).
+/// Hashes a new password into a PHC string: argon2id version 0x13 (what [`KeptArea`] hashes with
+/// when a hash names no algorithm or version), at OWASP's minimum, [`Params::DEFAULT`] (19 MiB, 2
+/// passes, 1 lane).
 pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
     rehash_password(password.expose()).await
 }

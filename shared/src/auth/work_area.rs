@@ -2,11 +2,11 @@
 //!
 //! An argon2id hash at [`Params::DEFAULT`] fills a 19 MiB work area. Handed back to the allocator
 //! after each hash, the next one is fresh memory: about 4,900 page faults, which on a Firecracker
-//! VM (Lambda's, and this project's CI machine) cost as much CPU as half the hash itself. glibc
-//! keeps giving out fresh areas until it has cached about eight of them, so a busy process also
-//! sits at 100–180 MiB. Kept here, only the process's first hash on each core faults its area,
-//! and no more areas exist than cores: a hash beyond that waits its turn, as it would for a core
-//! anyway. The numbers are in docs/COLD_STARTS.md.
+//! VM (Lambda's, and this project's CI machine) cost about a quarter of a login's CPU. glibc keeps
+//! giving out fresh areas for a process's first 6–8 hashes before it caches freed ones, so a
+//! process also settles at 100–130 MiB. Kept here, only an area's first use faults, and no more
+//! areas exist than cores: a hash beyond that waits its turn, as it would for a core anyway. The
+//! numbers are in docs/COLD_STARTS.md.
 
 use std::cell::RefCell;
 use std::sync::{LazyLock, Mutex, PoisonError};
@@ -17,6 +17,10 @@ use argon2::password_hash::{self, CustomizedPasswordHasher};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::Semaphore;
 
+/// The largest area kept: one for [`Params::DEFAULT`]. A bigger one (a hash made with other
+/// parameters) is used once and freed.
+const KEPT_BLOCKS: usize = Params::DEFAULT.block_count();
+
 struct WorkAreas {
     /// One turn per core.
     turns: Semaphore,
@@ -24,12 +28,52 @@ struct WorkAreas {
     idle: Mutex<Vec<Vec<Block>>>,
 }
 
-static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    WorkAreas {
-        turns: Semaphore::new(cores),
-        idle: Mutex::new(Vec::with_capacity(cores)),
+impl WorkAreas {
+    fn new(turns: usize) -> Self {
+        Self {
+            turns: Semaphore::new(turns),
+            idle: Mutex::new(Vec::with_capacity(turns)),
+        }
     }
+
+    /// Runs `work` off the async runtime, on its turn, with a kept work area when one is idle.
+    async fn lend<R: Send + 'static>(
+        &'static self,
+        work: impl FnOnce(&KeptArea) -> R + Send + 'static,
+    ) -> anyhow::Result<R> {
+        // The turn moves into the blocking task: a caller that gives up waiting (a dropped
+        // request) does not free it while the hash still runs.
+        let turn = self
+            .turns
+            .acquire()
+            .await
+            .context("password hashing turns")?;
+        tokio::task::spawn_blocking(move || {
+            let idle = self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let area = KeptArea(RefCell::new(idle.unwrap_or_default()));
+            let result = work(&area);
+            let area = area.0.into_inner();
+            // An area no hash used (a Django hash's check) or an oversized one is not kept.
+            if (1..=KEPT_BLOCKS).contains(&area.len()) {
+                self.idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(area);
+            }
+            drop(turn);
+            result
+        })
+        .await
+        .context("password hashing task")
+    }
+}
+
+static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
+    WorkAreas::new(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 });
 
 /// Runs `work` off the async runtime, on its turn, with a kept work area: argon2 hashing and
@@ -37,32 +81,7 @@ static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
 pub(super) async fn with_work_area<R: Send + 'static>(
     work: impl FnOnce(&KeptArea) -> R + Send + 'static,
 ) -> anyhow::Result<R> {
-    let areas: &'static WorkAreas = &WORK_AREAS;
-    // The turn moves into the blocking task: a caller that gives up waiting (a dropped request)
-    // does not free it while the hash still runs.
-    let turn = areas
-        .turns
-        .acquire()
-        .await
-        .context("password hashing turns")?;
-    tokio::task::spawn_blocking(move || {
-        let area = areas
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        let kept = KeptArea(RefCell::new(area.unwrap_or_default()));
-        let result = work(&kept);
-        areas
-            .idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(kept.0.into_inner());
-        drop(turn);
-        result
-    })
-    .await
-    .context("password hashing task")
+    WORK_AREAS.lend(work).await
 }
 
 /// A work area lent to one hash at a time: the `password-hash` traits' hasher (and so verifier),
@@ -89,7 +108,10 @@ impl CustomizedPasswordHasher<PasswordHash> for KeptArea {
             .ok_or(password_hash::Error::OutputSize)?;
         let mut area = self.0.borrow_mut();
         let blocks = params.block_count();
-        if area.len() < blocks {
+        if let Some(more) = blocks.checked_sub(area.len()).filter(|&more| more > 0) {
+            // Refused, not aborted, when the memory is not there (as argon2's own allocation is).
+            area.try_reserve_exact(more)
+                .map_err(|_| argon2::Error::OutOfMemory)?;
             area.resize(blocks, Block::new());
         }
         Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
@@ -110,31 +132,71 @@ impl CustomizedPasswordHasher<PasswordHash> for KeptArea {
 
 #[cfg(test)]
 mod tests {
+    use argon2::PasswordHasher;
+
     use super::*;
 
-    /// However many hashes run at once, no more areas are kept than there are turns, and a
-    /// finished hash leaves its area for the next.
+    const SALT: &[u8] = b"a fixed salt for the test";
+
+    /// A private set of `turns` turns, as `'static` as the process's own.
+    fn work_areas(turns: usize) -> &'static WorkAreas {
+        Box::leak(Box::new(WorkAreas::new(turns)))
+    }
+
+    /// However many hashes run at once, no more areas are kept than there are turns; a finished
+    /// hash leaves its area for the next, and work that used none leaves none.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_more_areas_are_kept_than_turns() {
-        let turns = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let hashes = (0..turns * 3).map(|_| {
-            tokio::spawn(with_work_area(|area| {
-                area.hash_password_with_params(b"pw", b"saltsaltsalt", Params::DEFAULT)
+        let areas = work_areas(2);
+        let hashes = (0..6).map(|_| {
+            tokio::spawn(areas.lend(|area| {
+                area.hash_password_with_params(b"pw", SALT, Params::DEFAULT)
                     .is_ok()
             }))
         });
         for hash in hashes {
             assert!(hash.await.unwrap().unwrap());
         }
-        let idle = WORK_AREAS.idle.lock().unwrap();
-        assert!(
-            (1..=turns).contains(&idle.len()),
-            "{} areas kept",
-            idle.len()
+        areas.lend(|_| ()).await.unwrap();
+        let idle = areas.idle.lock().unwrap();
+        assert!((1..=2).contains(&idle.len()), "{} areas kept", idle.len());
+        assert!(idle.iter().all(|area| area.len() == KEPT_BLOCKS));
+    }
+
+    /// An area that served hashes with other parameters (more lanes, fewer and then more blocks
+    /// than the default) hashes exactly as argon2 does in fresh memory.
+    #[tokio::test]
+    async fn a_reused_area_hashes_as_fresh_memory_does() {
+        let areas = work_areas(1);
+        let other = |m| Params::new(m, 1, 4, None).unwrap();
+        let fresh = |params: &Params| {
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+                .hash_password_with_salt(b"pw", SALT)
+                .unwrap()
+                .to_string()
+        };
+        let reused = areas
+            .lend(move |area| {
+                let mut hashes = Vec::new();
+                for params in [other(64), other(KEPT_BLOCKS as u32 * 2), Params::DEFAULT] {
+                    let hash = area.hash_password_with_params(b"pw", SALT, params.clone());
+                    hashes.push((params, hash.unwrap().to_string()));
+                }
+                hashes
+            })
+            .await
+            .unwrap();
+        for (params, hash) in reused {
+            assert_eq!(hash, fresh(&params), "{params:?}");
+        }
+        // The area grew past the default's size, so it was freed, not kept; a default one is.
+        assert!(areas.idle.lock().unwrap().is_empty());
+        let default =
+            areas.lend(|area| area.hash_password_with_params(b"pw", SALT, Params::DEFAULT));
+        assert_eq!(
+            default.await.unwrap().unwrap().to_string(),
+            fresh(&Params::DEFAULT)
         );
-        assert!(
-            idle.iter()
-                .all(|area| area.len() == Params::DEFAULT.block_count())
-        );
+        assert_eq!(areas.idle.lock().unwrap()[0].len(), KEPT_BLOCKS);
     }
 }
