@@ -1,8 +1,8 @@
 //! Argon2's work areas, kept between password hashes, and a turn per core to use one.
 //!
 //! An argon2id hash at [`Params::DEFAULT`] fills a 19 MiB work area. Handed back to the allocator
-//! after each hash, the next one is fresh memory: about 4,900 page faults, which on a Firecracker
-//! VM (Lambda's, and this project's CI machine) cost about a quarter of a login's CPU. glibc keeps
+//! after each hash, the next one is fresh memory: about 4,870 page faults, which on a Firecracker
+//! VM (Lambda's, and this project's CI machine) cost about a fifth of a login's CPU. glibc keeps
 //! giving out fresh areas for a process's first 6–8 hashes before it caches freed ones, so a
 //! process also settles at 100–130 MiB. Kept here, only an area's first use faults, and no more
 //! areas exist than cores: a hash beyond that waits its turn, as it would for a core anyway. The
@@ -57,7 +57,8 @@ impl WorkAreas {
             let area = KeptArea(RefCell::new(idle.unwrap_or_default()));
             let result = work(&area);
             let area = area.0.into_inner();
-            // An area no hash used (a Django hash's check) or an oversized one is not kept.
+            // A new area that stayed empty (only a Django hash was checked) is dropped, and so is
+            // one grown past the default's size; any other goes back for the next hash.
             if (1..=KEPT_BLOCKS).contains(&area.len()) {
                 self.idle
                     .lock()
