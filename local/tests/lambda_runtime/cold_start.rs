@@ -82,12 +82,22 @@ async fn answers_each(
     process
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and_traced() {
-    let tables = Tables::create("cold-start").await;
+/// Tables named `prefix`, seeded; the function's event for them; and a Secrets Manager holding
+/// the current key alone.
+async fn seeded_with_current_key(prefix: &str) -> (Tables, String, SecretsManager) {
+    let tables = Tables::create(prefix).await;
     let seeded = seed(&tables.state).await;
     let event = event(FUNCTION, &seeded);
-    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET)]);
+    (
+        tables,
+        event,
+        SecretsManager::start(&[("AWSCURRENT", SECRET)]),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and_traced() {
+    let (tables, event, secrets) = seeded_with_current_key("cold-start").await;
     let process = answers_each(&tables, &event, &secrets, ["req-cold", "req-warm"]).await;
     assert_eq!(
         secrets.calls(),
@@ -180,10 +190,7 @@ fn median(mut runs: Vec<u128>) -> u128 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_reading_the_key_adds_to_a_cold_start() {
-    let tables = Tables::create("cold-start-cost").await;
-    let seeded = seed(&tables.state).await;
-    let event = event(FUNCTION, &seeded);
-    let secrets = SecretsManager::start(&[("AWSCURRENT", SECRET)]);
+    let (tables, event, secrets) = seeded_with_current_key("cold-start-cost").await;
     let (mut from_env, mut from_secrets) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         from_env.push(cold_start(&tables, &event, None).await);

@@ -52,17 +52,8 @@ pub async fn verify_password(plain: &str, hash: &str) -> anyhow::Result<bool> {
 /// Like [`verify_password`], but with no hash (unknown user) it still spends the same time on a
 /// dummy hash and answers `false`, so timing does not tell whether a user exists.
 pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow::Result<bool> {
-    match hash {
-        Some(hash) => verify_password(plain, hash).await,
-        None => {
-            let plain = plain.to_owned();
-            with_work_area(move |area| {
-                let _ = verify_blocking(area, &plain, DUMMY_HASH);
-                false
-            })
-            .await
-        }
-    }
+    let matched = verify_password(plain, hash.unwrap_or(DUMMY_HASH)).await?;
+    Ok(matched && hash.is_some())
 }
 
 fn verify_blocking(area: &KeptArea, plain: &str, hash: &str) -> anyhow::Result<bool> {
