@@ -62,13 +62,21 @@ impl DynamoStore {
             Err(other) => Err(other.into()),
         }
     }
+
+    /// A consumed refresh token of `epoch` presented again: every session of `user` ends.
+    async fn reused(&self, user: UserId, epoch: u64) -> Result<u64, StoreError> {
+        self.revoke_sessions(user, epoch).await?;
+        tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
+        Err(StoreError::Missing(Missing::RefreshToken))
+    }
 }
 
 #[async_trait]
 impl TokenStore for DynamoStore {
     /// One strongly consistent read of the old token, then one transaction: the old token
     /// marked consumed (if it was not), the user's epoch still the token's, the new token. A
-    /// consumed token instead raises the user's epoch, if it is still the token's.
+    /// consumed token instead raises the user's epoch, if it is still the token's, whether it
+    /// was consumed before the read or by a concurrent rotation between the read and the write.
     #[tracing::instrument(skip_all)]
     async fn rotate_refresh(
         &self,
@@ -88,9 +96,7 @@ impl TokenStore for DynamoStore {
             return Err(refused);
         }
         if old.consumed {
-            self.revoke_sessions(user, old.epoch).await?;
-            tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
-            return Err(refused);
+            return self.reused(user, old.epoch).await;
         }
         let items = vec![
             tx::update(
@@ -121,13 +127,15 @@ impl TokenStore for DynamoStore {
                 vec![],
             )?,
         ];
-        self.transact(items)
-            .await
-            .map_err(|failure| match failure {
-                Failure::Cancelled(_) => StoreError::Missing(Missing::RefreshToken),
-                other => other.into(),
-            })?;
-        Ok(old.epoch)
+        match self.transact(items).await {
+            Ok(()) => Ok(old.epoch),
+            // The token is there but no longer fresh: a concurrent rotation consumed it first.
+            Err(failure) if failure.failed_at(0) && failure.existed_at(0) => {
+                self.reused(user, old.epoch).await
+            }
+            Err(Failure::Cancelled(_)) => Err(refused),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError> {
