@@ -100,7 +100,8 @@ impl AccountService {
     /// Logs in by username or email, in any case. Every failure is the same
     /// `InvalidCredentials`, after the same amount of hashing work, and is counted against the
     /// login name and `client`; once either is over its limit, every attempt (a right password
-    /// too) is `TooManyRequests` until the window ends. The limit is read beside the user.
+    /// too) is `TooManyRequests` until the window ends. The attempt is counted beside the user
+    /// read, before the password is checked ([`Limits::login_attempt`]).
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
@@ -108,15 +109,14 @@ impl AccountService {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair)> {
-        let (user, ()) = tokio::try_join!(
+        let (user, attempt) = tokio::try_join!(
             self.find_login(login),
-            self.limits.check_login(login, client)
+            self.limits.login_attempt(login, client)
         )?;
         let valid =
             verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str()))
                 .await?;
         let (Some(mut user), true) = (user, valid) else {
-            self.limits.login_failed(login, client).await?;
             return Err(Error::InvalidCredentials);
         };
         if is_legacy_hash(&user.password_hash) {
@@ -124,31 +124,40 @@ impl AccountService {
         }
         let pair = self.jwt.issue_pair(user.id, user.session_epoch)?;
         let now = Timestamp::now();
-        self.users
-            .record_login(&user, now, &refresh_record(&pair))
-            .await
-            .map_err(|e| match e {
-                StoreError::Missing(_) => Error::InvalidCredentials,
-                other => other.into(),
-            })?;
+        let record = async {
+            self.users
+                .record_login(&user, now, &refresh_record(&pair))
+                .await
+                .map_err(|e| match e {
+                    StoreError::Missing(_) => Error::InvalidCredentials,
+                    other => other.into(),
+                })
+        };
+        tokio::try_join!(record, self.limits.login_succeeded(attempt))?;
         user.last_login = Some(now);
         Ok((user, pair))
     }
 
-    /// The account a login names: by email when it reads as one (and someone has it), else by
-    /// username, in any case, including the original app's wider shapes (`first.last`,
-    /// `a+b@host`): a looser rule than registration's, for finding existing names only.
+    /// The account a login names: by username, in any case, including the original app's wider
+    /// shapes (`first.last`, `a+b@host`: a looser rule than registration's, for finding existing
+    /// names only); else by email when it reads as one. The username wins: an imported user
+    /// named like an email keeps it even if someone registers that address later (new names
+    /// cannot hold an `@`). Both are looked up at once.
     async fn find_login(&self, login: &str) -> Result<Option<User>> {
-        if login.contains('@')
-            && let Ok(email) = Email::parse(login.to_owned())
-            && let Some(user) = self.users.user_by_email(&email).await?
-        {
-            return Ok(Some(user));
-        }
-        match Username::existing(login.to_owned()) {
-            Ok(name) => Ok(self.users.user_by_username(&name).await?),
-            Err(_) => Ok(None),
-        }
+        let by_name = async {
+            match Username::existing(login.to_owned()) {
+                Ok(name) => self.users.user_by_username(&name).await,
+                Err(_) => Ok(None),
+            }
+        };
+        let by_email = async {
+            match Email::parse(login.to_owned()) {
+                Ok(email) if login.contains('@') => self.users.user_by_email(&email).await,
+                _ => Ok(None),
+            }
+        };
+        let (by_name, by_email) = tokio::try_join!(by_name, by_email)?;
+        Ok(by_name.or(by_email))
     }
 
     /// Replaces an imported user's legacy hash by an argon2id hash of the password just proven.
@@ -216,8 +225,9 @@ impl AccountService {
         .await
     }
 
-    /// Changes the password after checking the old one, and ends every session of the user (its
-    /// epoch moves on); answers a fresh pair for the new epoch, so the caller stays signed in.
+    /// Changes the password after checking the old one (a wrong one counts as a failed login of
+    /// the username, and a locked username is `TooManyRequests`), and ends every session of the
+    /// user (its epoch moves on); answers a fresh pair for the new epoch, so the caller stays signed in.
     /// `new_password` is the new password, or the field errors it was refused with; either way
     /// a wrong old password is reported too.
     #[tracing::instrument(skip_all, fields(user_id = %session.user))]
@@ -228,7 +238,15 @@ impl AccountService {
         new_password: Result<Password, FieldErrors>,
     ) -> Result<TokenPair> {
         let before = self.profile(session).await?;
+        // Guessing the old password is guessing a login: it counts against the username's limit.
+        let attempt = self
+            .limits
+            .login_attempt(before.username.as_ref(), None)
+            .await?;
         let old_is_right = verify_password(old_password, &before.password_hash).await?;
+        if old_is_right {
+            self.limits.login_succeeded(attempt).await?;
+        }
         let new_password = match (new_password, old_is_right) {
             (Ok(new), true) => new,
             (refused, _) => {

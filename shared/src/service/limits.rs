@@ -7,8 +7,11 @@
 //! to reset. The price: right around a window boundary an attacker may get up to twice a limit
 //! in quick succession; the limits are set with that in mind.
 //!
-//! Names are counted as the client typed them, case-folded: an unknown username counts exactly
-//! like a known one, so a lock says nothing about whether an account exists. Counter names hold a
+//! Names are counted as the account lookup reads them (an email trimmed and lowercased, a
+//! username lowercased), whether or not an account has them: an unknown username counts exactly
+//! like a known one, so a lock says nothing about whether an account exists. A login attempt is
+//! counted before its password is checked and taken back if the password proves right, so
+//! guesses sent at once are held to the limit too. Counter names hold a
 //! SHA-256 of the login name or address, never the value itself, so the store keeps no
 //! addresses or emails and every key has the same short length.
 
@@ -16,7 +19,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::LimitsConfig;
-use crate::domain::Timestamp;
+use crate::domain::{Email, Timestamp};
 use crate::error::{Error, Result};
 use crate::store::{Counter, LimitStore};
 
@@ -46,6 +49,7 @@ pub struct Limits {
 }
 
 /// The counters of one login attempt: its name's, and its address's when known.
+#[derive(Debug)]
 struct LoginCounters {
     name: Counter,
     address: Option<Counter>,
@@ -59,39 +63,48 @@ impl LoginCounters {
     }
 }
 
+/// A login attempt, counted as a failure until [`Limits::login_succeeded`] takes it back.
+#[derive(Debug)]
+#[must_use = "an attempt counts as a failure unless its success is reported"]
+pub struct LoginAttempt(LoginCounters);
+
 impl Limits {
     pub fn new(store: Arc<dyn LimitStore>, config: LimitsConfig) -> Self {
         Self { store, config }
     }
 
-    /// `Err(TooManyRequests)` while `login` or `client` has used up its failed logins in the
-    /// current window; a correct password changes nothing until the window has passed.
+    /// Counts an attempt to log in as `login` from `client` before its password is checked, so
+    /// that guesses sent at once cannot all pass a check none of them has been counted in yet.
+    /// `Err(TooManyRequests)` once the name or the address is over its limit of failures: every
+    /// attempt then (a right password too) until the window ends, and such a refused attempt is
+    /// taken back, as is one whose password proves right ([`Limits::login_succeeded`]): only
+    /// failures count.
     #[tracing::instrument(skip_all)]
-    pub async fn check_login(&self, login: &str, client: Option<IpAddr>) -> Result<()> {
+    pub async fn login_attempt(&self, login: &str, client: Option<IpAddr>) -> Result<LoginAttempt> {
         let now = Timestamp::now();
         let counters = self.login_counters(login, client, now);
-        let counts = self.store.counts(&counters.all()).await?;
-        let name_locked = counts[0] >= self.config.login_failures_per_username;
+        let counts = self.store.hit(&counters.all()).await?;
+        let name_locked = counts[0] > self.config.login_failures_per_username;
         let address_locked = counts
             .get(1)
-            .is_some_and(|&count| count >= self.config.login_failures_per_address);
+            .is_some_and(|&count| count > self.config.login_failures_per_address);
         if name_locked || address_locked {
             tracing::warn!(
                 name_locked,
                 address_locked,
                 "login refused: too many failures"
             );
+            self.store.unhit(&counters.all()).await?;
             // Both counters share the window, so either lock lasts until it ends.
             return Err(too_many(&counters.name, now));
         }
-        Ok(())
+        Ok(LoginAttempt(counters))
     }
 
-    /// Counts a failed login of `login` from `client`.
+    /// Takes back the count of an attempt whose password was right.
     #[tracing::instrument(skip_all)]
-    pub async fn login_failed(&self, login: &str, client: Option<IpAddr>) -> Result<()> {
-        let counters = self.login_counters(login, client, Timestamp::now());
-        self.store.hit(&counters.all()).await?;
+    pub async fn login_succeeded(&self, attempt: LoginAttempt) -> Result<()> {
+        self.store.unhit(&attempt.0.all()).await?;
         Ok(())
     }
 
@@ -122,7 +135,7 @@ impl Limits {
         LoginCounters {
             name: self.counter(
                 Kind::LoginFailuresOfName,
-                &login.to_lowercase(),
+                &login_subject(login),
                 window,
                 now,
             ),
@@ -145,6 +158,14 @@ impl Limits {
             window_end: Timestamp::from_unix(start + window).unwrap_or(now),
         }
     }
+}
+
+/// A login name as it is counted: as the account lookup reads it, so that no spelling of a name
+/// that reaches the same account has a count of its own. An email (trimmed, lowercased, as
+/// [`Email::parse`] reads it), or else the name lowercased (a username with anything around it
+/// reaches no account).
+fn login_subject(login: &str) -> String {
+    Email::parse(login.to_owned()).map_or_else(|_| login.to_lowercase(), String::from)
 }
 
 /// The 429 of `counter`: retry once its window has ended (at least 1 second).
@@ -196,6 +217,19 @@ mod tests {
     fn ipv4_mapped_addresses_count_as_ipv4() {
         let mapped: IpAddr = "::ffff:192.0.2.7".parse().expect("an address");
         assert_eq!(address_key(mapped), "192.0.2.7");
+    }
+
+    #[test]
+    fn every_spelling_of_an_email_counts_as_one() {
+        let plain = login_subject("ada@example.com");
+        for spelled in [
+            " ada@example.com",
+            "ADA@Example.com\t",
+            "\u{a0}ada@example.com\n",
+        ] {
+            assert_eq!(login_subject(spelled), plain, "{spelled:?}");
+        }
+        assert_eq!(login_subject("Ada_Lovelace"), "ada_lovelace");
     }
 
     #[test]

@@ -28,10 +28,10 @@ impl Counter {
 
 #[async_trait]
 pub trait LimitStore: Send + Sync {
-    /// The counts of `counters`, in order (0 for a counter never hit), read strongly
-    /// consistently in one round trip.
-    async fn counts(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError>;
     /// Adds one to each of `counters`, each atomically (no hit is lost to a concurrent one), and
     /// answers the new counts, in order.
     async fn hit(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError>;
+    /// Takes one back from each of `counters`, each atomically and never below zero: a hit that
+    /// turned out not to count (a login attempt whose password was right).
+    async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError>;
 }

@@ -184,3 +184,28 @@ async fn a_null_task_field_is_a_400_naming_it() {
         .await
         .assert_body(StatusCode::OK, task);
 }
+
+#[tokio::test]
+async fn a_legacy_username_shaped_like_an_email_stays_its_owners_after_someone_registers_it() {
+    let app = TestApp::new().await;
+    let carol = imported(
+        &app,
+        "carol@corp.com",
+        "carol.x@corp.com",
+        DJANGO_ITERATIONS,
+    )
+    .await;
+    let mut mallory = TestApp::registration("mallory_1");
+    mallory["email"] = json!("CAROL@corp.com");
+    app.post_json(REGISTER, &mallory, None)
+        .await
+        .assert_status(StatusCode::CREATED);
+
+    let session = app.login_ok("Carol@corp.com", OLD_PASSWORD).await;
+
+    assert_eq!(session.user["id"], carol.id.to_string());
+    app.login("carol@corp.com", PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    app.login_ok("mallory_1", PASSWORD).await;
+}

@@ -2,6 +2,7 @@
 //! registrations per address; 429 with `Retry-After` until the window ends. The client's
 //! address arrives as on AWS, in the HTTP API request context.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 use shared::config::LimitsConfig;
 use shared::http::client::with_source_ip;
 
-use super::helpers::{LOGIN, PASSWORD, REGISTER, Response, TestApp};
+use super::helpers::{LOGIN, PASSWORD, PASSWORD_CHANGE, REGISTER, Response, TestApp};
 
 const HOME: &str = "198.51.100.7";
 const ELSEWHERE: &str = "203.0.113.9";
@@ -179,4 +180,73 @@ async fn login_works_again_once_the_window_has_passed() {
     let after = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
 
     after.assert_status(StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guesses_sent_at_once_are_held_to_the_limit() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    app.register("ada_lovelace").await;
+
+    let guesses = (0..12).map(|_| app.login_from(HOME, "ada_lovelace", "wrong-password"));
+    let mut statuses = BTreeMap::new();
+    for response in futures::future::join_all(guesses).await {
+        *statuses.entry(response.status.as_u16()).or_insert(0) += 1;
+    }
+
+    assert_eq!(statuses, BTreeMap::from([(401, 3), (429, 9)]));
+    assert_throttled(&app.login_from(HOME, "ada_lovelace", PASSWORD).await, 900);
+}
+
+#[tokio::test]
+async fn right_passwords_do_not_count_as_failures() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 2)).await;
+    app.register("ada_lovelace").await;
+    for _ in 0..4 {
+        app.login_from(HOME, "ada_lovelace", PASSWORD)
+            .await
+            .assert_status(StatusCode::OK);
+    }
+
+    app.fail_logins(HOME, "ada_lovelace", 2).await;
+
+    assert_throttled(&app.login_from(HOME, "ada_lovelace", PASSWORD).await, 900);
+}
+
+#[tokio::test]
+async fn every_spelling_of_an_email_counts_against_the_same_limit() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    app.register("ada_lovelace").await;
+    for spelled in [
+        " ada_lovelace@example.com",
+        "ADA_LOVELACE@example.com\t",
+        "\u{a0}ada_lovelace@example.com\n",
+    ] {
+        app.fail_logins(ELSEWHERE, spelled, 1).await;
+    }
+
+    let right = app
+        .login_from(HOME, "ada_lovelace@example.com", PASSWORD)
+        .await;
+
+    assert_throttled(&right, 900);
+}
+
+#[tokio::test]
+async fn wrong_old_passwords_count_against_the_username_and_lock_it() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let change = |old: &str| json!({ "old_password": old, "new_password_1": "a-new-passw0rd", "new_password_2": "a-new-passw0rd" });
+    for _ in 0..3 {
+        app.post_json(PASSWORD_CHANGE, &change("wrong-password"), Some(&access))
+            .await
+            .assert_status(StatusCode::BAD_REQUEST);
+    }
+
+    let right_old = app
+        .post_json(PASSWORD_CHANGE, &change(PASSWORD), Some(&access))
+        .await;
+    let login = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
+
+    assert_throttled(&right_old, 900);
+    assert_throttled(&login, 900);
 }

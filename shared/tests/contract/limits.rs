@@ -1,4 +1,5 @@
-//! Throttle counters: per window, atomic under concurrent hits, zero when never hit.
+//! Throttle counters: per window, atomic under concurrent hits, and a hit taken back never below
+//! zero.
 
 use std::borrow::Borrow;
 
@@ -16,21 +17,7 @@ fn fresh_counter(later: i64) -> Counter {
 }
 
 #[tokio::test]
-async fn a_counter_never_hit_counts_zero() {
-    let fixture = crate::backend::stores().await;
-    let stores: &Stores = fixture.borrow();
-
-    let counts = stores
-        .limits
-        .counts(&[fresh_counter(0), fresh_counter(0)])
-        .await
-        .unwrap();
-
-    assert_eq!(counts, [0, 0]);
-}
-
-#[tokio::test]
-async fn hits_answer_the_new_counts_and_reads_see_them() {
+async fn hits_answer_the_new_counts() {
     let fixture = crate::backend::stores().await;
     let stores: &Stores = fixture.borrow();
     let (a, b) = (fresh_counter(0), fresh_counter(0));
@@ -43,11 +30,31 @@ async fn hits_answer_the_new_counts_and_reads_see_them() {
         stores.limits.hit(std::slice::from_ref(&a)).await.unwrap(),
         [2]
     );
+    assert_eq!(stores.limits.hit(&[b, a]).await.unwrap(), [2, 3]);
+}
 
+#[tokio::test]
+async fn a_hit_taken_back_is_gone_and_counts_never_go_below_zero() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (a, never_hit) = (fresh_counter(0), fresh_counter(0));
+    stores.limits.hit(std::slice::from_ref(&a)).await.unwrap();
+    stores.limits.hit(std::slice::from_ref(&a)).await.unwrap();
+
+    stores.limits.unhit(std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(
-        stores.limits.counts(&[b.clone(), a.clone()]).await.unwrap(),
-        [1, 2]
+        stores.limits.hit(std::slice::from_ref(&a)).await.unwrap(),
+        [2]
     );
+    for _ in 0..3 {
+        stores
+            .limits
+            .unhit(&[a.clone(), never_hit.clone()])
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(stores.limits.hit(&[a, never_hit]).await.unwrap(), [1, 1]);
 }
 
 #[tokio::test]
@@ -59,11 +66,16 @@ async fn the_next_window_of_a_counter_starts_from_zero() {
         name: this_window.name.clone(),
         window_end: this_window.window_end.plus_seconds(900),
     };
+    stores
+        .limits
+        .hit(std::slice::from_ref(&this_window))
+        .await
+        .unwrap();
     stores.limits.hit(&[this_window]).await.unwrap();
 
-    let counts = stores.limits.counts(&[next_window]).await.unwrap();
+    let counts = stores.limits.hit(&[next_window]).await.unwrap();
 
-    assert_eq!(counts, [0]);
+    assert_eq!(counts, [1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -86,5 +98,5 @@ async fn concurrent_hits_are_all_counted() {
         (1..=16).collect::<Vec<u64>>(),
         "each hit saw its own count"
     );
-    assert_eq!(stores.limits.counts(&[counter]).await.unwrap(), [16]);
+    assert_eq!(stores.limits.hit(&[counter]).await.unwrap(), [17]);
 }

@@ -1,12 +1,14 @@
 //! Throttle counters, in the users table: `LIMIT#<name>#<window end>` with `hits` and the TTL
 //! attribute `expires_at` at the window's end. A hit is one `UpdateItem` (`ADD`, atomic, answering
-//! the new count); reading a login's counters is one strongly consistent `BatchGetItem`.
+//! the new count), and so is taking one back (`ADD -1`, on condition that the count is above
+//! zero).
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::error::store_error;
+use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, n, s};
 use crate::store::{Counter, LimitStore, StoreError};
 
@@ -25,41 +27,6 @@ fn hits(item: &Item) -> anyhow::Result<u64> {
 #[async_trait]
 impl LimitStore for DynamoStore {
     #[tracing::instrument(skip_all)]
-    async fn counts(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
-        let mut keys: Vec<String> = counters.iter().map(pk).collect();
-        keys.sort();
-        keys.dedup(); // BatchGetItem refuses a key listed twice.
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let read = KeysAndAttributes::builder()
-            .set_keys(Some(
-                keys.into_iter()
-                    .map(|key| Item::from([("pk".to_owned(), s(key))]))
-                    .collect(),
-            ))
-            .consistent_read(true)
-            .projection_expression("pk, hits")
-            .build()
-            .context("building batch read")?;
-        let items = self
-            .batch_get([(&self.users, read)], "reading throttle counters")
-            .await?
-            .remove(&self.users)
-            .unwrap_or_default();
-        counters
-            .iter()
-            .map(|counter| {
-                let key = pk(counter);
-                let found = items.iter().find(
-                    |item| matches!(item.get("pk"), Some(AttributeValue::S(pk)) if *pk == key),
-                );
-                Ok(found.map(hits).transpose()?.unwrap_or(0))
-            })
-            .collect()
-    }
-
-    #[tracing::instrument(skip_all)]
     async fn hit(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
         let hits = counters.iter().map(|counter| async move {
             let output = self
@@ -77,5 +44,29 @@ impl LimitStore for DynamoStore {
             Ok::<_, StoreError>(hits(&output.attributes.unwrap_or_default())?)
         });
         futures::future::try_join_all(hits).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        let takes = counters.iter().map(|counter| async move {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.users)
+                .key("pk", s(pk(counter)))
+                .update_expression("ADD hits :less")
+                .condition_expression("hits > :zero")
+                .expression_attribute_values(":less", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await;
+            match result.map_err(|e| UpdateItemError::classify(e, "taking back a throttle hit")) {
+                // Already at zero, or gone with its window: nothing to take back.
+                Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
+                Err(other) => Err(StoreError::from(other)),
+            }
+        });
+        futures::future::try_join_all(takes).await?;
+        Ok(())
     }
 }

@@ -17,19 +17,6 @@ fn key(counter: &Counter) -> String {
 
 #[async_trait]
 impl LimitStore for EmbeddedStore {
-    async fn counts(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
-        let keys: Vec<String> = counters.iter().map(key).collect();
-        self.read(move |tx| {
-            let limits = tx.open_table(LIMITS)?;
-            keys.iter()
-                .map(|key| -> anyhow::Result<u64> {
-                    Ok(limits.get(key.as_str())?.map_or(0, |hits| hits.value()))
-                })
-                .collect()
-        })
-        .await
-    }
-
     async fn hit(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
         let keys: Vec<String> = counters.iter().map(key).collect();
         self.write(move |tx| {
@@ -50,6 +37,32 @@ impl LimitStore for EmbeddedStore {
                     Ok(hits)
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        let keys: Vec<String> = counters.iter().map(key).collect();
+        self.write(move |tx| {
+            let mut limits = tx.open_table(LIMITS).ctx("opening limits")?;
+            for key in &keys {
+                let hits = limits
+                    .get(key.as_str())
+                    .ctx("reading counter")?
+                    .map(|h| h.value());
+                match hits {
+                    Some(hits) if hits > 1 => {
+                        limits
+                            .insert(key.as_str(), hits - 1)
+                            .ctx("writing counter")?;
+                    }
+                    Some(_) => {
+                        limits.remove(key.as_str()).ctx("removing counter")?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(())
         })
         .await
     }
