@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::TokensBody;
-use super::extract::{AppJson, AuthUser};
+use super::extract::{AppJson, AuthUser, nullable};
 use super::openapi::{BearerErrors, Conflict, JsonErrors};
 use super::{carrying_tokens, route};
 use crate::AppState;
-use crate::domain::{Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username};
+use crate::domain::{
+    Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username, non_null,
+};
 use crate::error::Result;
 use crate::service::accounts::ProfileChanges;
 
@@ -83,40 +85,47 @@ pub(crate) async fn show_profile(
     Ok(Json((&state.accounts.profile(id).await?).into()))
 }
 
-/// Profile changes: only the fields sent change; anything else in the body is ignored.
+/// Profile changes: only the fields sent change; anything else in the body is ignored. A field
+/// sent as `null` is a 400 naming it, as the original app answered.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProfileRequest {
     #[schema(value_type = String, required = false, min_length = 4, max_length = 30)]
     #[schema(pattern = "^[A-Za-z0-9_]+$")]
-    username: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    username: Option<Option<String>>,
     #[schema(value_type = String, required = false, format = Email, max_length = 254)]
-    email: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
     #[schema(value_type = String, required = false, max_length = 150)]
-    first_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    first_name: Option<Option<String>>,
     #[schema(value_type = String, required = false, max_length = 150)]
-    last_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    last_name: Option<Option<String>>,
 }
 
-impl TryFrom<ProfileRequest> for ProfileChanges {
-    type Error = FieldErrors;
-
-    fn try_from(body: ProfileRequest) -> Result<Self, FieldErrors> {
+impl ProfileRequest {
+    /// The changes that parsed, and the errors of those that did not: the service adds its own
+    /// (a changed name's full rule) so that one answer names every bad field.
+    fn parse(self) -> (ProfileChanges, FieldErrors) {
         let mut errors = FieldErrors::default();
         let changes = ProfileChanges {
             // Checked in full by the service when it changes: an imported account may send
             // back its own legacy-shaped name unchanged.
             username: errors
-                .optional("username", body.username, Username::existing)
+                .optional("username", self.username, non_null(Username::existing))
                 .flatten(),
-            email: errors.optional("email", body.email, Email::parse).flatten(),
+            email: errors
+                .optional("email", self.email, non_null(Email::parse))
+                .flatten(),
             first_name: errors
-                .optional("first_name", body.first_name, PersonName::parse)
+                .optional("first_name", self.first_name, non_null(PersonName::parse))
                 .flatten(),
             last_name: errors
-                .optional("last_name", body.last_name, PersonName::parse)
+                .optional("last_name", self.last_name, non_null(PersonName::parse))
                 .flatten(),
         };
-        errors.into_result().map(|()| changes)
+        (changes, errors)
     }
 }
 
@@ -138,7 +147,8 @@ pub(crate) async fn update_profile(
     AuthUser(id): AuthUser,
     AppJson(body): AppJson<ProfileRequest>,
 ) -> Result<Json<UserBody>> {
-    let user = state.accounts.update_profile(id, body.try_into()?).await?;
+    let (changes, errors) = body.parse();
+    let user = state.accounts.update_profile(id, changes, errors).await?;
     Ok(Json((&user).into()))
 }
 

@@ -192,19 +192,28 @@ impl AccountService {
         Ok(user)
     }
 
+    /// Applies `changes`, the fields of the body that parsed; `refused` holds the errors of those
+    /// that did not, answered together with a changed name's own (today's rules) in one 400.
     #[tracing::instrument(skip_all, fields(user_id = %session.user))]
-    pub async fn update_profile(&self, session: Session, changes: ProfileChanges) -> Result<User> {
-        let changes = &changes;
+    pub async fn update_profile(
+        &self,
+        session: Session,
+        changes: ProfileChanges,
+        refused: FieldErrors,
+    ) -> Result<User> {
+        let (changes, refused) = (&changes, &refused);
         retry::optimistic(|| async move {
             let before = self.profile(session).await?;
             let mut after = before.clone();
+            let mut errors = refused.clone();
             if let Some(username) = &changes.username
                 && *username != before.username
             {
                 // A new name follows today's rules, whatever the shape of the old one.
-                Username::parse(username.to_string()).map_err(|e| Error::field("username", e))?;
+                errors.check("username", Username::parse(username.to_string()));
                 after.username = username.clone();
             }
+            errors.into_result()?;
             if let Some(email) = &changes.email {
                 after.email = email.clone();
             }

@@ -184,6 +184,42 @@ async fn profile_update_with_bad_fields_is_400_naming_each() {
 }
 
 #[tokio::test]
+async fn a_new_name_too_short_is_named_beside_other_bad_fields() {
+    let app = TestApp::new().await;
+    let (before, access, _) = app.register("ada_lovelace").await;
+    let body = json!({ "username": "x", "email": "nope", "first_name": "f".repeat(151) });
+
+    let response = app.patch_json(PROFILE, &body, Some(&access)).await;
+
+    response.assert_field_errors(&["username", "email", "first_name"]);
+    assert_eq!(
+        response.json["username"],
+        json!(["Ensure this field has at least 4 characters."])
+    );
+    app.get(PROFILE, Some(&access))
+        .await
+        .assert_body(StatusCode::OK, before);
+}
+
+#[tokio::test]
+async fn profile_fields_sent_as_null_are_400_naming_each() {
+    let app = TestApp::new().await;
+    let (before, access, _) = app.register("ada_lovelace").await;
+    let body = json!({ "username": null, "email": null, "first_name": null, "last_name": null });
+
+    let response = app.patch_json(PROFILE, &body, Some(&access)).await;
+
+    response.assert_field_errors(&["username", "email", "first_name", "last_name"]);
+    assert_eq!(
+        response.json["email"],
+        json!(["This field may not be null."])
+    );
+    app.get(PROFILE, Some(&access))
+        .await
+        .assert_body(StatusCode::OK, before);
+}
+
+#[tokio::test]
 async fn profile_rename_frees_the_old_name_for_someone_else() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
