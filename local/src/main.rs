@@ -187,6 +187,19 @@ pub(crate) fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A directory of ours inside the data directory (DynamoDB Local's), readable by its owner only:
+/// created 0700, or made 0700 again if it exists, so what is written in it with the umask's modes
+/// stays private even when the data directory is not.
+fn owned_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot restrict {}", dir.display()))
+}
+
 /// The embedded store in `data_dir` (which must exist), readable by its owner only: it holds
 /// password hashes and tokens' records.
 pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
@@ -206,7 +219,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut _dynamodb_local = None;
     let endpoint = if args.start_dynamodb_local {
         let jar_dir = DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?;
-        let local = DynamoDbLocal::start(&jar_dir, Some(&args.data_dir.join("dynamodb"))).await?;
+        let db_dir = args.data_dir.join("dynamodb");
+        owned_private_dir(&db_dir)?;
+        let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir)).await?;
         tracing::info!(endpoint = local.endpoint(), "started DynamoDB Local");
         let endpoint = local.endpoint().to_owned();
         _dynamodb_local = Some(local);
@@ -289,18 +304,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "web client at http://{addr}/, API docs at http://{addr}{}/",
         pages::DOCS
     );
-    let cors = cors::layer(args.cors_allow_origins.as_deref())?;
-    let app = app(all_routes().merge(pages::routes()), state)
-        .layer(axum::middleware::from_fn(peer::source_ip))
-        .layer(cors)
-        .merge(ws::routes(
-            gateway,
-            registry,
-            ws::Limits {
-                idle: Duration::from_secs(args.ws_idle_timeout),
-                max_duration: Duration::from_secs(args.ws_max_duration),
-            },
-        ));
+    let limits = ws::Limits {
+        idle: Duration::from_secs(args.ws_idle_timeout),
+        max_duration: Duration::from_secs(args.ws_max_duration),
+    };
+    let routes = all_routes()
+        .merge(pages::routes())
+        .merge(ws::routes(gateway, registry, limits));
+    let app = app(routes, state).layer(axum::middleware::from_fn(peer::source_ip));
+    let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve(listener, app).await
 }
 

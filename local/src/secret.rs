@@ -8,12 +8,14 @@ use rand::RngCore;
 const FILE: &str = "jwt-secret";
 
 /// The secret to sign with: the environment's if set, else the one kept in
-/// `data_dir` (created on first use, readable by its owner only).
+/// `data_dir` (created on first use). The kept one is readable by its owner only, made so again at
+/// every start, whichever secret is used.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(FILE);
+    make_private(&path).with_context(|| format!("cannot restrict {}", path.display()))?;
     if let Some(secret) = shared::config::env("TASKMASTER_JWT_SECRET") {
         return Ok(secret);
     }
-    let path = data_dir.join(FILE);
     match std::fs::read_to_string(&path) {
         Ok(secret) => return Ok(secret.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -36,6 +38,22 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?;
     file.write_all(contents.as_bytes())
+}
+
+/// Makes the key file, if there is one, readable by its owner only: an older version (or a hand)
+/// may have written it with the umask's mode.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        result => result,
+    }
+}
+
+#[cfg(not(unix))]
+fn make_private(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(not(unix))]

@@ -1,6 +1,7 @@
 //! The local stand-in for API Gateway's WebSocket API: upgrades `ws://HOST/ws/tasks/`, gives each
 //! connection an id, and calls the same `$connect` / `$default` / `$disconnect` code the Lambdas
-//! run, with real API Gateway WebSocket events.
+//! run, with real API Gateway WebSocket events. Served inside the REST app's layers, so a request
+//! that is no handshake gets the API's JSON errors and a request id, as any other path does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,12 +11,14 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::{SinkExt, StreamExt};
 use shared::domain::Timestamp;
+use shared::error::Error;
 use shared::realtime::Gateway;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
@@ -79,8 +82,13 @@ struct WsState {
     limits: Limits,
 }
 
-/// `GET /ws/tasks` and `/ws/tasks/`.
-pub fn routes(gateway: Gateway, registry: Arc<Registry>, limits: Limits) -> Router {
+/// `GET /ws/tasks` and `/ws/tasks/`, for [`shared::http::app`] to wrap with the other routes (its
+/// JSON 405 answers their other methods).
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    gateway: Gateway,
+    registry: Arc<Registry>,
+    limits: Limits,
+) -> Router<S> {
     Router::new()
         .route("/ws/tasks", get(upgrade))
         .route("/ws/tasks/", get(upgrade))
@@ -89,6 +97,26 @@ pub fn routes(gateway: Gateway, registry: Arc<Registry>, limits: Limits) -> Rout
             registry,
             limits,
         })
+}
+
+/// axum's [`WebSocketUpgrade`], with the API's JSON 400 (not axum's plain text) for a request that
+/// is not a WebSocket handshake.
+struct Handshake(WebSocketUpgrade);
+
+impl<S: Send + Sync> FromRequestParts<S> for Handshake {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        WebSocketUpgrade::from_request_parts(parts, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                Error::BadRequest(format!(
+                    "A WebSocket upgrade is required here ({}).",
+                    rejection.body_text()
+                ))
+            })
+    }
 }
 
 /// An API Gateway-style connection id: 10 random bytes, base64.
@@ -133,7 +161,7 @@ fn body_text(response: &ApiGatewayProxyResponse) -> Option<String> {
 
 async fn upgrade(
     State(state): State<WsState>,
-    upgrade: WebSocketUpgrade,
+    Handshake(upgrade): Handshake,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {

@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Api, Server, run_expecting_exit, tokens, unique_name};
@@ -305,12 +307,17 @@ async fn on_dynamodb_local_the_data_survives_a_restart() {
         .expect(StatusCode::CREATED);
     let stopped = server.interrupt();
     assert!(stopped.status.success(), "{stopped:#?}");
+    let dynamodb_dir = dir.path().join("dynamodb");
     assert!(
-        dir.path().join("dynamodb").is_dir(),
+        dynamodb_dir.is_dir(),
         "DynamoDB Local's files are in the data dir"
     );
+    assert_eq!(mode(&dynamodb_dir), 0o700, "DynamoDB Local's directory");
+    // As an older version left it: open to other users, it is made private again at the start.
+    set_mode(&dynamodb_dir, 0o755);
 
     let server = Server::start_with(dir.path(), &flags);
+    assert_eq!(mode(&dynamodb_dir), 0o700, "DynamoDB Local's directory");
     let api = Api::new(&server);
     api.login(&name).await.expect(StatusCode::OK);
     let listed = api.get("tasks/", &access).await.expect(StatusCode::OK);
@@ -318,9 +325,21 @@ async fn on_dynamodb_local_the_data_survives_a_restart() {
     assert_eq!(listed.body["results"][0], created.body);
 }
 
+/// The permission bits of `path`.
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    meta.permissions().mode() & 0o777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
 #[tokio::test]
 async fn a_new_data_directory_and_its_files_are_readable_by_their_owner_only() {
-    use std::os::unix::fs::PermissionsExt;
     let parent = data_dir();
     let dir = parent.path().join("fresh");
     let server = Server::start(&dir);
@@ -329,12 +348,23 @@ async fn a_new_data_directory_and_its_files_are_readable_by_their_owner_only() {
         .await
         .expect(StatusCode::CREATED);
 
-    let mode = |name: &str| {
-        let path = dir.join(name);
-        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        meta.permissions().mode() & 0o777
-    };
-    assert_eq!(mode(""), 0o700, "the data directory");
-    assert_eq!(mode("taskmaster.redb"), 0o600, "the database");
-    assert_eq!(mode("jwt-secret"), 0o600, "the signing key");
+    assert_eq!(mode(&dir), 0o700, "the data directory");
+    assert_eq!(mode(&dir.join("taskmaster.redb")), 0o600, "the database");
+    assert_eq!(mode(&dir.join("jwt-secret")), 0o600, "the signing key");
+}
+
+#[tokio::test]
+async fn a_signing_key_left_open_to_others_is_made_private_at_the_start() {
+    let dir = data_dir();
+    let secret_path = dir.path().join("jwt-secret");
+    let secret = "0123456789abcdef".repeat(6);
+    std::fs::write(&secret_path, &secret).expect("writing a signing key");
+    // As an older version (or a hand-made key) left it.
+    set_mode(&secret_path, 0o644);
+
+    let _server = Server::start(dir.path());
+
+    assert_eq!(mode(&secret_path), 0o600, "the signing key");
+    let kept = std::fs::read_to_string(&secret_path).expect("the signing key");
+    assert_eq!(kept, secret, "the key itself is kept");
 }

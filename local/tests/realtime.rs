@@ -233,6 +233,63 @@ on_both_stores!(
     every_socket_is_closed_at_the_maximum_duration_even_when_busy,
 );
 
+/// The WebSocket path asked over plain HTTP answers as every other path does: JSON errors with a
+/// request id, a 405 naming the methods it takes, and a 204 to `OPTIONS`.
+#[tokio::test]
+async fn the_websocket_path_answers_plain_http_with_the_apis_json_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let root = server.base.trim_end_matches("/api/v1").to_owned();
+    let client = reqwest::Client::new();
+
+    for path in ["/ws/tasks/", "/ws/tasks"] {
+        let cases = [
+            (reqwest::Method::GET, StatusCode::BAD_REQUEST, "WebSocket"),
+            (
+                reqwest::Method::POST,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST",
+            ),
+            (
+                reqwest::Method::DELETE,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "DELETE",
+            ),
+        ];
+        for (method, status, mentioned) in cases {
+            let case = format!("{method} {path}");
+            let response = client
+                .request(method, format!("{root}{path}"))
+                .send()
+                .await
+                .unwrap();
+
+            assert_eq!(response.status(), status, "{case}");
+            let headers = response.headers().clone();
+            assert!(headers.contains_key("x-request-id"), "{case}: {headers:?}");
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                let allow = headers.get("allow").map(|v| v.to_str().unwrap());
+                assert!(
+                    allow.is_some_and(|a| a.contains("GET")),
+                    "{case}: {headers:?}"
+                );
+            }
+            let content_type = headers.get("content-type").map(|v| v.to_str().unwrap());
+            assert_eq!(content_type, Some("application/json"), "{case}");
+            let body: Value = response.json().await.unwrap();
+            let detail = body["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(mentioned), "{case}: {body}");
+        }
+
+        let options = client
+            .request(reqwest::Method::OPTIONS, format!("{root}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(options.status(), StatusCode::NO_CONTENT, "OPTIONS {path}");
+    }
+}
+
 #[tokio::test]
 async fn the_management_api_refuses_any_caller_without_this_runs_key() {
     let dir = tempfile::tempdir().unwrap();
