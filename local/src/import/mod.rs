@@ -8,28 +8,23 @@
 
 mod report;
 mod source;
+mod target;
+mod users;
 mod writer;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use shared::domain::{Task, User, UserId, Username};
-use shared::store::{
-    DynamoConfig, DynamoStore, IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, Imported, Stores,
-};
-use testkit::schema::create_tables;
+use shared::domain::{Task, UserId, Username};
+use shared::store::{IMPORT_TASKS_BATCH, Stores};
 
-use self::report::Report;
-use self::source::{Source, TaskRow, UserRow};
+use self::report::{Output, Report};
+use self::source::{Source, TaskRow};
 use self::writer::TaskWriter;
 use crate::Tables;
-
-/// Task batches written to DynamoDB at once (each of another owner): a transaction's round trip
-/// is network time, which batches of several owners can share.
-const DYNAMODB_IN_FLIGHT: usize = 8;
 
 /// Exit code of a run that finished but left rows out (listed in its report).
 pub const INCOMPLETE: u8 = 2;
@@ -46,7 +41,7 @@ pub struct ImportArgs {
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     data_dir: PathBuf,
     /// Import into DynamoDB at this endpoint (e.g. DynamoDB Local) instead; the tables are
-    /// created from template.yaml if absent.
+    /// created from template.yaml if absent (a dry run only says so).
     #[arg(long, value_name = "URL", conflicts_with = "aws")]
     dynamodb_endpoint: Option<String>,
     /// Import into DynamoDB on AWS: tables and endpoint from the environment exactly as the
@@ -56,7 +51,8 @@ pub struct ImportArgs {
     aws: bool,
     #[command(flatten)]
     tables: Tables,
-    /// Print the report only; write nothing.
+    /// Print the report only; write nothing, and create neither the data dir, its store nor
+    /// tables (a target that does not exist yet is read as empty).
     #[arg(long)]
     dry_run: bool,
     /// Give ownerless tasks (the original let anonymous callers make them) to this user, who
@@ -70,13 +66,18 @@ pub struct ImportArgs {
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let source = Source::open(&args.from)?;
-    let (stores, target, width) = open_target(&args).await?;
+    let target = target::open(&args).await?;
     let (user_count, task_count) = source.counts()?;
-    println!(
-        "importing {} into {target}{}",
+    let mut out = Output::default();
+    out.print(format_args!(
+        "importing {} into {}{}\n",
         args.from.display(),
+        target.name,
         if args.dry_run { " (dry run)" } else { "" }
-    );
+    ))?;
+    for note in &target.notes {
+        out.print(format_args!("{note}\n"))?;
+    }
     let mut report = Report::new(args.dry_run, user_count, task_count);
     let bar = progress_bar(user_count + task_count);
 
@@ -85,19 +86,15 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         dry_run: args.dry_run,
         bar: bar.clone(),
         owners: HashMap::new(),
-        source_users: users
-            .iter()
-            .filter_map(|row| row.user.as_ref().ok())
-            .map(|u| u.id)
-            .collect(),
+        refused: HashMap::new(),
         claimed: HashMap::new(),
         writer: TaskWriter::new(
-            stores.tasks.clone(),
-            width,
+            target.stores.tasks.clone(),
+            target.width,
             args.dry_run,
             args.crash_after_batches,
         ),
-        stores,
+        stores: target.stores.clone(),
     };
     import.users(users, &mut report).await?;
     let orphans_to = match &args.orphans_to {
@@ -125,48 +122,16 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     import.tasks(pending, orphans_to, &mut report).await?;
     import.writer.finish().await?;
     reader.await.context("reading tasks")??;
-    report.tasks.imported = import.writer.imported;
-    report.tasks.present = import.writer.present;
+    report.tasks.imported += import.writer.imported;
+    report.tasks.present += import.writer.present;
 
     bar.finish_and_clear();
-    print!("{report}");
+    out.print(&report)?;
     Ok(if report.complete() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(INCOMPLETE)
     })
-}
-
-/// The store to import into, how to name it, and how many task batches to write at once: one
-/// for the embedded store (it has one writer), [`DYNAMODB_IN_FLIGHT`] for DynamoDB.
-async fn open_target(args: &ImportArgs) -> anyhow::Result<(Stores, String, usize)> {
-    let config = if args.aws {
-        DynamoConfig::from_env()?
-    } else if let Some(endpoint) = &args.dynamodb_endpoint {
-        let config = args.tables.dynamo_config(endpoint);
-        create_tables(&config.client(), &config)
-            .await
-            .with_context(|| format!("preparing tables on {endpoint}"))?;
-        config
-    } else {
-        crate::private_dir(&args.data_dir)?;
-        let store = crate::open_embedded(&args.data_dir)?;
-        let path = args.data_dir.join(crate::DATABASE_FILE);
-        let name = format!("the embedded store {}", path.display());
-        return Ok((Stores::new(store), name, 1));
-    };
-    let name = format!(
-        "DynamoDB tables {} and {}{}",
-        config.users_table,
-        config.tasks_table,
-        config
-            .endpoint
-            .as_deref()
-            .map(|e| format!(" at {e}"))
-            .unwrap_or_default()
-    );
-    let stores = Stores::new(DynamoStore::new(config.client(), &config));
-    Ok((stores, name, DYNAMODB_IN_FLIGHT))
 }
 
 fn progress_bar(rows: u64) -> ProgressBar {
@@ -186,8 +151,8 @@ struct Import {
     bar: ProgressBar,
     /// Users in the target after the user step (imported now, earlier, or would be), by id.
     owners: HashMap<UserId, Username>,
-    /// Every readable user id of the source, to tell a skipped owner from a missing one.
-    source_users: HashSet<UserId>,
+    /// Users of the source not imported, by id, with why: their tasks are reported as theirs.
+    refused: HashMap<UserId, String>,
     /// Case-folded usernames and emails claimed by the users before, with their labels: for the
     /// report to name whom a clash is with, and for a dry run to find such clashes.
     claimed: HashMap<String, String>,
@@ -195,113 +160,6 @@ struct Import {
 }
 
 impl Import {
-    async fn users(&mut self, rows: Vec<UserRow>, report: &mut Report) -> anyhow::Result<()> {
-        let mut batch: Vec<(String, User)> = Vec::with_capacity(IMPORT_USERS_BATCH);
-        for row in rows {
-            self.bar.inc(1);
-            if let Some(note) = &row.note {
-                report.note(format!("user {}: {note}", row.label));
-            }
-            match row.user {
-                Ok(user) => batch.push((row.label, user)),
-                Err(why) => report.refuse_user(&row.label, &why),
-            }
-            if batch.len() == IMPORT_USERS_BATCH {
-                self.user_batch(std::mem::take(&mut batch), report).await?;
-            }
-        }
-        self.user_batch(batch, report).await
-    }
-
-    async fn user_batch(
-        &mut self,
-        batch: Vec<(String, User)>,
-        report: &mut Report,
-    ) -> anyhow::Result<()> {
-        let users: Vec<User> = batch.iter().map(|(_, user)| user.clone()).collect();
-        let outcomes = if self.dry_run {
-            self.predict(&users).await?
-        } else {
-            self.stores.users.import_users(&users).await?
-        };
-        for ((label, user), outcome) in batch.into_iter().zip(outcomes) {
-            let keys = [
-                format!("username {}", user.username),
-                format!("email {}", user.email),
-            ];
-            match outcome {
-                Imported::Created | Imported::Present => {
-                    if outcome == Imported::Created {
-                        report.users.imported += 1;
-                    } else {
-                        report.users.present += 1;
-                    }
-                    for key in keys {
-                        self.claimed.entry(key).or_insert_with(|| label.clone());
-                    }
-                    self.owners.insert(user.id, user.username);
-                }
-                Imported::Taken { username, email } => {
-                    let clashes: Vec<String> = [(username, &keys[0]), (email, &keys[1])]
-                        .into_iter()
-                        .filter(|(taken, _)| *taken)
-                        .map(|(_, key)| match self.claimed.get(key) {
-                            Some(other) => format!("its {key} is also user {other}'s"),
-                            None => {
-                                format!("its {key} belongs to an account already in taskmaster")
-                            }
-                        })
-                        .collect();
-                    let why = format!(
-                        "{} (the same whatever the case); fix one of the two in the source and run again",
-                        clashes.join(", ")
-                    );
-                    report.refuse_user(&label, &why);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// What [`shared::store::UserStore::import_users`] would answer, found by reading only.
-    async fn predict(&self, users: &[User]) -> anyhow::Result<Vec<Imported>> {
-        let mut outcomes = Vec::with_capacity(users.len());
-        // Claims of this batch's earlier users, which `claimed` does not hold yet.
-        let mut batch = HashSet::new();
-        for user in users {
-            if self.stores.users.user(user.id).await?.is_some() {
-                outcomes.push(Imported::Present);
-                continue;
-            }
-            let keys = [
-                format!("username {}", user.username),
-                format!("email {}", user.email),
-            ];
-            let held = |key: &String| self.claimed.contains_key(key) || batch.contains(key);
-            let username = held(&keys[0])
-                || self
-                    .stores
-                    .users
-                    .user_by_username(&user.username)
-                    .await?
-                    .is_some();
-            let email = held(&keys[1])
-                || self
-                    .stores
-                    .users
-                    .user_by_email(&user.email)
-                    .await?
-                    .is_some();
-            outcomes.push(if username || email {
-                Imported::Taken { username, email }
-            } else {
-                batch.extend(keys);
-                Imported::Created
-            });
-        }
-        Ok(outcomes)
-    }
-
     /// The user `--orphans-to` names: one of this import's, or one already in the target.
     async fn orphans_owner(&self, name: &str) -> anyhow::Result<UserId> {
         let username = Username::existing(name.to_owned())
@@ -327,8 +185,8 @@ impl Import {
         for row in rows {
             let owner = match row.owner {
                 Some(owner) if self.owners.contains_key(&owner) => owner,
-                Some(owner) if self.source_users.contains(&owner) => {
-                    report.refuse_task(&row.label, &format!("its owner {owner} was not imported"));
+                Some(owner) if self.refused.contains_key(&owner) => {
+                    report.refuse_task(&row.label, &self.refused[&owner]);
                     continue;
                 }
                 Some(owner) => {
@@ -339,8 +197,10 @@ impl Import {
                 None => match orphans_to {
                     Some(owner) => owner,
                     None => {
-                        let why =
-                            "it has no owner (--orphans-to USERNAME gives such tasks to a user)";
+                        // A task has no key of its own to look up by: whether an earlier run gave
+                        // it an owner would mean asking every user.
+                        let why = "it has no owner (--orphans-to USERNAME gives such tasks to a \
+                                   user; one an earlier run gave an owner is there already)";
                         report.refuse_task(&row.label, why);
                         continue;
                     }

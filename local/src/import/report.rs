@@ -2,6 +2,9 @@
 //! notes on rows brought over with a change, and the totals.
 
 use std::fmt;
+use std::io::{ErrorKind, Write};
+
+use anyhow::Context;
 
 /// Rows of one table.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -92,5 +95,29 @@ impl fmt::Display for Report {
             writeln!(f, "dry run: nothing was written")?;
         }
         Ok(())
+    }
+}
+
+/// Standard output, where a closed reader (`import-django … | head -2`) ends the output, not the
+/// run: the import goes on to its end and its exit code.
+#[derive(Debug, Default)]
+pub struct Output {
+    closed: bool,
+}
+
+impl Output {
+    /// Writes `text` (its lines end with their newlines); nothing once the reader has gone.
+    pub fn print(&mut self, text: impl fmt::Display) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let mut stdout = std::io::stdout().lock();
+        match write!(stdout, "{text}").and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            written => written.context("printing to standard output"),
+        }
     }
 }

@@ -21,11 +21,17 @@ const TASK_COLUMNS: &str =
 /// What a user stored as its password in Django when it has none it can log in with.
 pub const UNUSABLE_PASSWORD: &str = "!";
 
-/// A user row: how the report names it, and the user or why it cannot be imported, with a note
-/// about how it was brought over when that needs saying.
+/// The session epoch an inactive user is imported with: past the 0 that the original's access
+/// tokens read as, so that none of them is honoured (the original refused them all).
+pub const INACTIVE_SESSION_EPOCH: u64 = 1;
+
+/// A user row: how the report names it, its id when that reads (also for a row refused for
+/// another column, so that its tasks are reported as its), and the user or why it cannot be
+/// imported, with a note about how it was brought over when that needs saying.
 #[derive(Debug)]
 pub struct UserRow {
     pub label: String,
+    pub id: Option<UserId>,
     pub user: Result<User, String>,
     pub note: Option<String>,
 }
@@ -145,6 +151,10 @@ fn user_row(row: &Row) -> UserRow {
     let user = user(row, &mut note);
     UserRow {
         label: format!("{:?}", username),
+        id: text(row, 0)
+            .ok()
+            .flatten()
+            .and_then(|raw| user_id(&raw, "id").ok()),
         user,
         note,
     }
@@ -184,10 +194,14 @@ fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
             "its password hash ({algorithm}) cannot be checked here: imported, cannot log in"
         ));
     }
-    if !flag(row, 10) {
+    let active = flag(row, 10);
+    if !active {
         // Kept whole behind the marker, so nothing is lost; it never verifies.
         password_hash = format!("{UNUSABLE_PASSWORD}{password_hash}");
-        *note = Some("inactive in the original: imported, cannot log in".into());
+        *note = Some(
+            "inactive in the original: imported, cannot log in, and its original tokens are refused"
+                .into(),
+        );
     }
     Ok(User {
         id,
@@ -201,7 +215,7 @@ fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
         last_updated,
         last_login,
         version: 0,
-        session_epoch: 0,
+        session_epoch: if active { 0 } else { INACTIVE_SESSION_EPOCH },
     })
 }
 

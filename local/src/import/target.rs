@@ -1,0 +1,176 @@
+//! The store an import writes to. A dry run writes nothing to it, nor creates it: it reads a
+//! private copy of an existing embedded store (opening a store writes to it), an empty store in
+//! place of a target that does not exist yet, and DynamoDB's tables as they are, any missing one
+//! read as empty.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use aws_sdk_dynamodb::Client;
+use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, Stores};
+use testkit::schema::create_tables;
+
+use super::ImportArgs;
+
+/// Task batches written to DynamoDB at once (each of another owner): a transaction's round trip
+/// is network time, which batches of several owners can share.
+const DYNAMODB_IN_FLIGHT: usize = 8;
+
+/// The opened target.
+pub struct Target {
+    pub stores: Stores,
+    /// How the report names it.
+    pub name: String,
+    /// What a dry run found missing, and what a real run would do about it.
+    pub notes: Vec<String>,
+    /// How many task batches to write at once: one for the embedded store (it has one writer),
+    /// [`DYNAMODB_IN_FLIGHT`] for DynamoDB.
+    pub width: usize,
+    /// A dry run's copy of the embedded store, removed with the target.
+    _scratch: Option<Scratch>,
+}
+
+pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
+    let config = if args.aws {
+        DynamoConfig::from_env()?
+    } else if let Some(endpoint) = &args.dynamodb_endpoint {
+        let config = args.tables.dynamo_config(endpoint);
+        if !args.dry_run {
+            create_tables(&config.client(), &config)
+                .await
+                .with_context(|| format!("preparing tables on {endpoint}"))?;
+        }
+        config
+    } else {
+        return open_embedded(&args.data_dir, args.dry_run);
+    };
+    let name = format!(
+        "DynamoDB tables {} and {}{}",
+        config.users_table,
+        config.tasks_table,
+        config
+            .endpoint
+            .as_deref()
+            .map(|e| format!(" at {e}"))
+            .unwrap_or_default()
+    );
+    let client = config.client();
+    let mut stores = Stores::new(DynamoStore::new(client.clone(), &config));
+    let mut notes = Vec::new();
+    // Only DynamoDB Local's tables are created by the import; on AWS a missing table is an error.
+    if args.dry_run && !args.aws {
+        let empty = Stores::new(EmbeddedStore::in_memory()?);
+        for (table, is_users, is_tasks) in [
+            (&config.users_table, true, false),
+            (&config.tasks_table, false, true),
+            (&config.connections_table, false, false),
+        ] {
+            if exists(&client, table).await? {
+                continue;
+            }
+            notes.push(format!(
+                "table {table} does not exist: the import would create it (read as empty)"
+            ));
+            if is_users {
+                stores.users = empty.users.clone();
+            }
+            if is_tasks {
+                stores.tasks = empty.tasks.clone();
+            }
+        }
+    }
+    Ok(Target {
+        stores,
+        name,
+        notes,
+        width: DYNAMODB_IN_FLIGHT,
+        _scratch: None,
+    })
+}
+
+/// Whether DynamoDB holds `table`.
+async fn exists(client: &Client, table: &str) -> anyhow::Result<bool> {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("reading table {table}"))),
+    }
+}
+
+fn open_embedded(data_dir: &Path, dry_run: bool) -> anyhow::Result<Target> {
+    let path = data_dir.join(crate::DATABASE_FILE);
+    let mut target = Target {
+        stores: Stores::new(EmbeddedStore::in_memory()?),
+        name: format!("the embedded store {}", path.display()),
+        notes: Vec::new(),
+        width: 1,
+        _scratch: None,
+    };
+    if !dry_run {
+        crate::private_dir(data_dir)?;
+        target.stores = Stores::new(crate::open_embedded(data_dir)?);
+    } else if path.exists() {
+        let scratch = Scratch::copy(&path)?;
+        target.stores = Stores::new(EmbeddedStore::open(&scratch.file)?);
+        target._scratch = Some(scratch);
+    } else {
+        target.notes.push(format!(
+            "{} does not exist: the import would create it (read as empty)",
+            path.display()
+        ));
+    }
+    Ok(target)
+}
+
+/// A private copy of an embedded store file, in a directory of its own that is removed on drop.
+struct Scratch {
+    dir: PathBuf,
+    file: PathBuf,
+}
+
+impl Scratch {
+    /// Copies `original`, refusing it while another process has it open (a server writing to
+    /// it, as the real run would refuse it).
+    fn copy(original: &Path) -> anyhow::Result<Self> {
+        let held = std::fs::File::open(original)
+            .with_context(|| format!("opening {}", original.display()))?;
+        if held.try_lock_shared().is_err() {
+            bail!("{} is in use by another process", original.display());
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let dir =
+            std::env::temp_dir().join(format!("taskmaster-dry-run-{}-{nanos}", std::process::id()));
+        // Private: the store holds password hashes.
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        let scratch = Self {
+            file: dir.join(crate::DATABASE_FILE),
+            dir,
+        };
+        std::fs::copy(original, &scratch.file).with_context(|| {
+            format!(
+                "copying {} to {} for the dry run",
+                original.display(),
+                scratch.file.display()
+            )
+        })?;
+        Ok(scratch)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

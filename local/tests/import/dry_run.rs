@@ -1,0 +1,61 @@
+//! A dry run writes nothing: no data dir, no store file, no change to an existing store.
+
+use super::support::run_expecting_exit;
+use super::{IMPORTABLE_TASKS, IMPORTABLE_USERS, Setup, assert_run};
+
+/// Whether any of the target exists: the embedded store's file, or a DynamoDB table.
+pub async fn target_exists(setup: &Setup) -> bool {
+    let Some(config) = &setup.dynamodb else {
+        return setup.dir.path().join("taskmaster.redb").exists();
+    };
+    let client = config.client();
+    let tables = [
+        &config.users_table,
+        &config.tasks_table,
+        &config.connections_table,
+    ];
+    for table in tables {
+        if client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_into_a_missing_data_dir_creates_nothing_and_reads_it_as_empty() {
+    let setup = Setup::new(false).await;
+    let data_dir = setup.dir.path().join("not-yet");
+    let db = setup.db.display().to_string();
+
+    let run = run_expecting_exit(&["import-django", "--from", &db, "--dry-run"], &data_dir);
+
+    let totals = format!("users: 6 in the source: {IMPORTABLE_USERS} to import, 0 already there");
+    let missing = "taskmaster.redb does not exist: the import would create it";
+    assert_run(&run, 2, &[&totals, missing, "dry run: nothing was written"]);
+    assert!(!data_dir.exists(), "the data dir was created: {run:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_over_an_imported_store_leaves_its_file_as_it_was() {
+    let setup = Setup::new(false).await;
+    assert_run(&setup.import(&[]), 2, &[]);
+    let file = setup.dir.path().join("taskmaster.redb");
+    let before = std::fs::read(&file).expect("reading the store");
+
+    let run = setup.import(&["--dry-run"]);
+
+    let totals = [
+        format!("users: 6 in the source: 0 to import, {IMPORTABLE_USERS} already there"),
+        format!("tasks: 1004 in the source: 0 to import, {IMPORTABLE_TASKS} already there"),
+    ];
+    assert_run(&run, 2, &[&totals[0], &totals[1]]);
+    let after = std::fs::read(&file).expect("reading the store");
+    assert!(before == after, "the dry run changed {}", file.display());
+}
