@@ -243,3 +243,33 @@ async fn a_profile_edit_racing_a_password_change_loses_neither() {
     let user = app.login_ok("ada_lovelace", "a-brand-new-passphrase").await;
     assert_eq!(user.user["first_name"], "Augusta");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_edits_without_if_match_all_succeed_and_the_last_one_stands() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let task = app
+        .create_task(&access, &json!({ "title": "Contended" }))
+        .await;
+    let path = format!("/api/v1/tasks/{}/", task["id"].as_str().unwrap());
+    let titles: Vec<String> = (0..RACERS).map(|i| format!("Edit {i}")).collect();
+    let bodies: Vec<_> = titles
+        .iter()
+        .map(|title| json!({ "title": title }))
+        .collect();
+
+    let responses = join_all(
+        bodies
+            .iter()
+            .map(|body| app.patch_json(&path, body, Some(&access))),
+    )
+    .await;
+
+    let statuses: Vec<_> = responses.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "without If-Match the last write wins, none is refused: {statuses:?}"
+    );
+    let stored = app.get(&path, Some(&access)).await;
+    assert!(titles.contains(&stored.json["title"].as_str().unwrap().to_owned()));
+}
