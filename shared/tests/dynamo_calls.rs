@@ -300,8 +300,8 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
     assert_eq!(gateway.connect(connect).await.status_code, 200);
     assert_eq!(
         h.calls.take(),
-        ["GetItem", "TransactWriteItems"],
-        "ws-connect"
+        ["GetItem", "TransactWriteItems", "GetItem"],
+        "ws-connect: the session checked before the connection is recorded and after"
     );
     assert_eq!(gateway.disconnect(disconnect).await.status_code, 200);
     assert_eq!(

@@ -84,7 +84,8 @@ impl Gateway {
     }
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything
-    /// else is refused at the handshake.
+    /// else is refused at the handshake. The session is checked before the connection is
+    /// recorded and again after, so a connection made while the sessions end is never left open.
     // Connection ids are capabilities (they address a socket): logged at DEBUG only.
     #[tracing::instrument(level = "debug", skip_all, fields(connection_id))]
     pub async fn connect(
@@ -111,9 +112,24 @@ impl Gateway {
             token_expires_at: token_expiry(&claims),
             epoch: claims.session_epoch,
         };
-        match self.connections.add_connection(&connection).await {
-            Ok(()) => response(200, json!({ "detail": "Connected." })),
-            Err(error) => error_response(&Error::from(error)),
+        if let Err(error) = self.connections.add_connection(&connection).await {
+            return error_response(&Error::from(error));
+        }
+        // Sessions ending meanwhile (logout-all, a password change) raise the user's epoch and
+        // then list its connections to close them. Reading the user again after recording this
+        // one means either that listing finds it or this read sees the new epoch.
+        match self.current_claims(token).await {
+            Ok(_) => response(200, json!({ "detail": "Connected." })),
+            Err(error) => {
+                if let Err(failed) = self
+                    .connections
+                    .remove_connection(connection.user_id, &connection.id)
+                    .await
+                {
+                    tracing::warn!(error = %failed, "forgetting a refused connection failed");
+                }
+                error_response(&error)
+            }
         }
     }
 
@@ -238,4 +254,71 @@ pub async fn disconnect(
 
 fn no_connection_id() -> Error {
     Error::BadRequest("No connection id.".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::domain::{Email, Password, PersonName, User, UserId, Username};
+    use crate::service::accounts::NewUser;
+    use crate::store::{EmbeddedStore, StoreError};
+
+    /// Connections recorded in `stores`, whose user's sessions end (as a logout-all racing the
+    /// handshake would end them) right after each is recorded.
+    struct SessionsEndMeanwhile(Stores);
+
+    #[async_trait]
+    impl ConnectionStore for SessionsEndMeanwhile {
+        async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+            self.0.connections.add_connection(connection).await?;
+            let before: User = self.0.users.user(connection.user_id).await?.unwrap();
+            let mut after = before.clone();
+            after.version += 1;
+            after.session_epoch += 1;
+            self.0.users.update_user(&before, &after).await
+        }
+        async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
+            self.0.connections.connection_owner(id).await
+        }
+        async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError> {
+            self.0.connections.connections_of(user).await
+        }
+        async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError> {
+            self.0.connections.remove_connection(user, id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_recorded_as_its_sessions_end_is_refused_and_forgotten() {
+        let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
+        let auth = AuthConfig::with_secret("gateway-unit-tests-secret-of-32-bytes");
+        let state = crate::AppState::new(stores.clone(), &auth);
+        let new_user = NewUser {
+            username: Username::parse("ada_lovelace".into()).unwrap(),
+            email: Email::parse("ada@example.com".into()).unwrap(),
+            password: Password::parse("correct-horse-battery".into()).unwrap(),
+            first_name: PersonName::default(),
+            last_name: PersonName::default(),
+        };
+        let (user, pair) = state.accounts.register(new_user, None).await.unwrap();
+        let racing = Stores {
+            connections: Arc::new(SessionsEndMeanwhile(stores.clone())),
+            ..stores.clone()
+        };
+        let gateway = Gateway::new(&racing, state.jwt.clone());
+        let mut request = ApiGatewayWebsocketProxyRequest::default();
+        request.request_context.connection_id = Some("L0SM9cOFvHcCIhw=".into());
+        let bearer = format!("Bearer {}", pair.access);
+        request
+            .headers
+            .insert("authorization", bearer.parse().unwrap());
+
+        let answer = gateway.connect(request).await;
+
+        assert_eq!(answer.status_code, 401);
+        let left = stores.connections.connections_of(user.id).await.unwrap();
+        assert!(left.is_empty(), "the refused connection is forgotten");
+    }
 }
