@@ -171,11 +171,7 @@ async fn main() -> ExitCode {
 /// its mode, since it may be a directory the user chose for other things too; if others can read
 /// it, a warning says so.
 pub(crate) fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot use data dir {}", dir.display()))?;
+    create_0700(dir).with_context(|| format!("cannot use data dir {}", dir.display()))?;
     let mode = std::fs::metadata(dir)?.permissions().mode();
     if mode & 0o077 != 0 {
         tracing::warn!(
@@ -191,13 +187,17 @@ pub(crate) fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 /// created 0700, or made 0700 again if it exists, so what is written in it with the umask's modes
 /// stays private even when the data directory is not.
 fn owned_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    create_0700(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot restrict {}", dir.display()))
+}
+
+/// Creates `dir` and its missing parents 0700; one that exists is left as it is.
+fn create_0700(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("cannot create {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("cannot restrict {}", dir.display()))
 }
 
 /// The embedded store in `data_dir` (which must exist), readable by its owner only: it holds

@@ -3,7 +3,6 @@
 //! place of a target that does not exist yet, and DynamoDB's tables as they are, any missing one
 //! read as empty.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -128,9 +127,10 @@ fn open_embedded(data_dir: &Path, dry_run: bool) -> anyhow::Result<Target> {
     Ok(target)
 }
 
-/// A private copy of an embedded store file, in a directory of its own that is removed on drop.
+/// A private copy of an embedded store file, in a temporary directory (0700: the store holds
+/// password hashes) removed on drop.
 struct Scratch {
-    dir: PathBuf,
+    _dir: tempfile::TempDir,
     file: PathBuf,
 }
 
@@ -143,34 +143,18 @@ impl Scratch {
         if held.try_lock_shared().is_err() {
             bail!("{} is in use by another process", original.display());
         }
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let dir =
-            std::env::temp_dir().join(format!("taskmaster-dry-run-{}-{nanos}", std::process::id()));
-        // Private: the store holds password hashes.
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-        let scratch = Self {
-            file: dir.join(crate::DATABASE_FILE),
-            dir,
-        };
-        std::fs::copy(original, &scratch.file).with_context(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("taskmaster-dry-run-")
+            .tempdir()
+            .context("creating a directory for the dry run's copy")?;
+        let file = dir.path().join(crate::DATABASE_FILE);
+        std::fs::copy(original, &file).with_context(|| {
             format!(
                 "copying {} to {} for the dry run",
                 original.display(),
-                scratch.file.display()
+                file.display()
             )
         })?;
-        Ok(scratch)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        Ok(Self { _dir: dir, file })
     }
 }

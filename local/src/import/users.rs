@@ -47,17 +47,14 @@ impl Import {
             self.stores.users.import_users(&users).await?
         };
         for ((label, user), outcome) in batch.into_iter().zip(outcomes) {
-            let keys = [
-                format!("username {}", user.username),
-                format!("email {}", user.email),
-            ];
+            let keys = claim_keys(&user);
             match outcome {
                 Imported::Created | Imported::Present => {
-                    if outcome == Imported::Created {
-                        report.users.imported += 1;
-                    } else {
-                        report.users.present += 1;
-                    }
+                    let count = match outcome {
+                        Imported::Created => &mut report.users.imported,
+                        _ => &mut report.users.present,
+                    };
+                    *count += 1;
                     for key in keys {
                         self.claimed.entry(key).or_insert_with(|| label.clone());
                     }
@@ -95,10 +92,7 @@ impl Import {
                 outcomes.push(Imported::Present);
                 continue;
             }
-            let keys = [
-                format!("username {}", user.username),
-                format!("email {}", user.email),
-            ];
+            let keys = claim_keys(user);
             let held = |key: &String| self.claimed.contains_key(key) || batch.contains(key);
             let username = held(&keys[0])
                 || self
@@ -132,4 +126,12 @@ impl Import {
             self.refused.insert(id, owner);
         }
     }
+}
+
+/// How `claimed` names what a user takes: its username and its email.
+fn claim_keys(user: &User) -> [String; 2] {
+    [
+        format!("username {}", user.username),
+        format!("email {}", user.email),
+    ]
 }
