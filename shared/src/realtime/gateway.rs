@@ -118,8 +118,8 @@ impl Gateway {
         // Sessions ending meanwhile (logout-all, a password change) raise the user's epoch and
         // then list its connections to close them. Reading the user again after recording this
         // one means either that listing finds it or this read sees the new epoch.
-        match self.current_claims(token).await {
-            Ok(_) => response(200, json!({ "detail": "Connected." })),
+        match self.session_is_current(&claims).await {
+            Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => {
                 if let Err(failed) = self
                     .connections
@@ -141,8 +141,15 @@ impl Gateway {
             .decode(token, TokenType::Access)
             .await?
             .ok_or(Error::InvalidToken)?;
+        self.session_is_current(&claims).await?;
+        Ok(claims)
+    }
+
+    /// Whether the user of `claims` still exists and honours their session (one strongly
+    /// consistent read of the user).
+    async fn session_is_current(&self, claims: &Claims) -> Result<(), Error> {
         match self.users.user(claims.user_id).await? {
-            Some(user) if claims.session().is_current(user.session_epoch) => Ok(claims),
+            Some(user) if claims.session().is_current(user.session_epoch) => Ok(()),
             _ => Err(Error::InvalidToken),
         }
     }

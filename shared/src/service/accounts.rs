@@ -152,8 +152,8 @@ impl AccountService {
         };
         let by_email = async {
             match Email::parse(login.to_owned()) {
-                Ok(email) if login.contains('@') => self.users.user_by_email(&email).await,
-                _ => Ok(None),
+                Ok(email) => self.users.user_by_email(&email).await,
+                Err(_) => Ok(None),
             }
         };
         let (by_name, by_email) = tokio::try_join!(by_name, by_email)?;
