@@ -117,6 +117,7 @@ impl AccountService {
             verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str()))
                 .await?;
         let (Some(mut user), true) = (user, valid) else {
+            self.limits.login_failed(attempt).await?;
             return Err(Error::InvalidCredentials);
         };
         if is_legacy_hash(&user.password_hash) {
@@ -255,6 +256,8 @@ impl AccountService {
         let old_is_right = verify_password(old_password, &before.password_hash).await?;
         if old_is_right {
             self.limits.login_succeeded(attempt).await?;
+        } else {
+            self.limits.login_failed(attempt).await?;
         }
         let new_password = match (new_password, old_is_right) {
             (Ok(new), true) => new,

@@ -10,13 +10,15 @@
 //! Names are counted as the account lookup reads them (an email trimmed and lowercased, a
 //! username lowercased), whether or not an account has them: an unknown username counts exactly
 //! like a known one, so a lock says nothing about whether an account exists. A login attempt is
-//! counted before its password is checked and taken back if the password proves right, so
-//! guesses sent at once are held to the limit too. Counter names hold a
+//! counted before its password is checked, then taken back if the password proves right or
+//! settled as a failure if not, so guesses sent at once are held to the limit too, and a lock is
+//! the settled failures reaching it. Counter names hold a
 //! SHA-256 of the login name or address, never the value itself, so the store keeps no
 //! addresses or emails and every key has the same short length.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::config::LimitsConfig;
 use crate::domain::{Email, Timestamp};
@@ -63,10 +65,18 @@ impl LoginCounters {
     }
 }
 
-/// A login attempt, counted as a failure until [`Limits::login_succeeded`] takes it back.
+/// A login attempt, in progress from its count until [`Limits::login_succeeded`] takes it back or
+/// [`Limits::login_failed`] settles it. One never reported stays in progress until its window
+/// ends, holding its place as a failure would.
 #[derive(Debug)]
-#[must_use = "an attempt counts as a failure unless its success is reported"]
+#[must_use = "an attempt holds a place against the limits until its outcome is reported"]
 pub struct LoginAttempt(LoginCounters);
+
+/// How long an attempt refused only for attempts still in progress keeps trying: about 20
+/// password checks, so right logins sent at once get through one after another.
+const IN_PROGRESS_WAIT: Duration = Duration::from_secs(2);
+/// The pause before trying again, a fraction of one password check.
+const IN_PROGRESS_PAUSE: Duration = Duration::from_millis(40);
 
 impl Limits {
     pub fn new(store: Arc<dyn LimitStore>, config: LimitsConfig) -> Self {
@@ -75,36 +85,54 @@ impl Limits {
 
     /// Counts an attempt to log in as `login` from `client` before its password is checked, so
     /// that guesses sent at once cannot all pass a check none of them has been counted in yet.
-    /// `Err(TooManyRequests)` once the name or the address is over its limit of failures: every
-    /// attempt then (a right password too) until the window ends, and such a refused attempt is
-    /// taken back, as is one whose password proves right ([`Limits::login_succeeded`]): only
-    /// failures count.
+    /// `Err(TooManyRequests)` once the name's or the address's failures reach its limit: every
+    /// attempt then (a right password too) until the window ends. A place held only by attempts
+    /// still being checked is waited for (up to [`IN_PROGRESS_WAIT`]), as their right passwords
+    /// give it back: right logins sent at once are not refused for each other. A refused attempt
+    /// is taken back.
     #[tracing::instrument(skip_all)]
     pub async fn login_attempt(&self, login: &str, client: Option<IpAddr>) -> Result<LoginAttempt> {
         let now = Timestamp::now();
         let counters = self.login_counters(login, client, now);
-        let counts = self.store.hit(&counters.all()).await?;
-        let name_locked = counts[0] > self.config.login_failures_per_username;
-        let address_locked = counts
-            .get(1)
-            .is_some_and(|&count| count > self.config.login_failures_per_address);
-        if name_locked || address_locked {
-            tracing::warn!(
-                name_locked,
-                address_locked,
-                "login refused: too many failures"
-            );
-            self.store.unhit(&counters.all()).await?;
-            // Both counters share the window, so either lock lasts until it ends.
-            return Err(too_many(&counters.name, now));
+        let all = counters.all();
+        let limits = [
+            self.config.login_failures_per_username,
+            self.config.login_failures_per_address,
+        ];
+        let waiting_since = Instant::now();
+        loop {
+            let counts = self.store.hit(&all).await?;
+            let mut over = counts
+                .iter()
+                .zip(limits)
+                .filter(|(c, limit)| c.hits > *limit);
+            let Some(first) = over.next() else {
+                return Ok(LoginAttempt(counters));
+            };
+            self.store.unhit(&all).await?;
+            let locked = std::iter::once(first)
+                .chain(over)
+                .any(|(count, limit)| count.settled >= limit);
+            if locked || waiting_since.elapsed() >= IN_PROGRESS_WAIT {
+                tracing::warn!(locked, "login refused: too many failures");
+                // Both counters share the window, so either lock lasts until it ends.
+                return Err(too_many(&counters.name, now));
+            }
+            tokio::time::sleep(IN_PROGRESS_PAUSE).await;
         }
-        Ok(LoginAttempt(counters))
     }
 
     /// Takes back the count of an attempt whose password was right.
     #[tracing::instrument(skip_all)]
     pub async fn login_succeeded(&self, attempt: LoginAttempt) -> Result<()> {
         self.store.unhit(&attempt.0.all()).await?;
+        Ok(())
+    }
+
+    /// Settles an attempt whose password was wrong: a failure for good.
+    #[tracing::instrument(skip_all)]
+    pub async fn login_failed(&self, attempt: LoginAttempt) -> Result<()> {
+        self.store.settle(&attempt.0.all()).await?;
         Ok(())
     }
 
@@ -123,7 +151,7 @@ impl Limits {
             now,
         );
         let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
-        if counts[0] > self.config.registrations_per_address {
+        if counts[0].hits > self.config.registrations_per_address {
             tracing::warn!("registration refused: too many from one address");
             return Err(too_many(&counter, now));
         }

@@ -26,12 +26,24 @@ impl Counter {
     }
 }
 
+/// A counter's state in its window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Hits counted and not taken back, settled or not.
+    pub hits: u64,
+    /// How many of those are settled: known to count for good ([`LimitStore::settle`]).
+    pub settled: u64,
+}
+
 #[async_trait]
 pub trait LimitStore: Send + Sync {
     /// Adds one to each of `counters`, each atomically (no hit is lost to a concurrent one), and
     /// answers the new counts, in order.
-    async fn hit(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError>;
+    async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError>;
     /// Takes one back from each of `counters`, each atomically and never below zero: a hit that
     /// turned out not to count (a login attempt whose password was right).
     async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError>;
+    /// Settles one hit of each of `counters`: it turned out to count (a wrong password). Hits
+    /// neither taken back nor settled are still in progress.
+    async fn settle(&self, counters: &[Counter]) -> Result<(), StoreError>;
 }

@@ -19,7 +19,7 @@ use crate::domain::{
 
 pub use dynamo::{DynamoConfig, DynamoStore};
 pub use embedded::EmbeddedStore;
-pub use limits::{Counter, LimitStore};
+pub use limits::{Count, Counter, LimitStore};
 
 /// What a store can report. Everything unexpected is `Unexpected`, with its context.
 #[derive(Debug, thiserror::Error)]

@@ -197,6 +197,21 @@ async fn guesses_sent_at_once_are_held_to_the_limit() {
     assert_throttled(&app.login_from(HOME, "ada_lovelace", PASSWORD).await, 900);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn right_logins_sent_at_once_are_not_refused_for_each_other() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    app.register("ada_lovelace").await;
+
+    let logins = (0..9).map(|_| app.login_from(HOME, "ada_lovelace", PASSWORD));
+    for response in futures::future::join_all(logins).await {
+        response.assert_status(StatusCode::OK);
+    }
+
+    // Only failures settle into a lock, and they still do.
+    app.fail_logins(HOME, "ada_lovelace", 3).await;
+    assert_throttled(&app.login_from(HOME, "ada_lovelace", PASSWORD).await, 900);
+}
+
 #[tokio::test]
 async fn right_passwords_do_not_count_as_failures() {
     let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 2)).await;

@@ -1,7 +1,7 @@
-//! Throttle counters, in the users table: `LIMIT#<name>#<window end>` with `hits` and the TTL
-//! attribute `expires_at` at the window's end. A hit is one `UpdateItem` (`ADD`, atomic, answering
-//! the new count), and so is taking one back (`ADD -1`, on condition that the count is above
-//! zero).
+//! Throttle counters, in the users table: `LIMIT#<name>#<window end>` with `hits`, `settled` and
+//! the TTL attribute `expires_at` at the window's end. A hit is one `UpdateItem` (`ADD`, atomic,
+//! answering the new counts), and so are taking one back (`ADD -1`, on condition that the count
+//! is above zero) and settling one (`ADD settled`).
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -10,24 +10,25 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, n, s};
-use crate::store::{Counter, LimitStore, StoreError};
+use crate::store::{Count, Counter, LimitStore, StoreError};
 
 fn pk(counter: &Counter) -> String {
     format!("LIMIT#{}", counter.key())
 }
 
-fn hits(item: &Item) -> anyhow::Result<u64> {
-    match item.get("hits") {
+/// The number `name` of a counter's item; absent is zero.
+fn number(item: &Item, name: &str) -> anyhow::Result<u64> {
+    match item.get(name) {
         None => Ok(0),
-        Some(AttributeValue::N(hits)) => hits.parse().context("counter hits"),
-        Some(other) => anyhow::bail!("counter hits is not a number: {other:?}"),
+        Some(AttributeValue::N(value)) => value.parse().with_context(|| format!("counter {name}")),
+        Some(other) => anyhow::bail!("counter {name} is not a number: {other:?}"),
     }
 }
 
 #[async_trait]
 impl LimitStore for DynamoStore {
     #[tracing::instrument(skip_all)]
-    async fn hit(&self, counters: &[Counter]) -> Result<Vec<u64>, StoreError> {
+    async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError> {
         let hits = counters.iter().map(|counter| async move {
             let output = self
                 .client
@@ -37,11 +38,15 @@ impl LimitStore for DynamoStore {
                 .update_expression("ADD hits :one SET expires_at = :end")
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":end", n(counter.window_end.unix()))
-                .return_values(ReturnValue::UpdatedNew)
+                .return_values(ReturnValue::AllNew)
                 .send()
                 .await
                 .map_err(|e| store_error(e, "counting a throttle hit"))?;
-            Ok::<_, StoreError>(hits(&output.attributes.unwrap_or_default())?)
+            let item = output.attributes.unwrap_or_default();
+            Ok::<_, StoreError>(Count {
+                hits: number(&item, "hits")?,
+                settled: number(&item, "settled")?,
+            })
         });
         futures::future::try_join_all(hits).await
     }
@@ -67,6 +72,25 @@ impl LimitStore for DynamoStore {
             }
         });
         futures::future::try_join_all(takes).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn settle(&self, counters: &[Counter]) -> Result<(), StoreError> {
+        let settles = counters.iter().map(|counter| async move {
+            self.client
+                .update_item()
+                .table_name(&self.users)
+                .key("pk", s(pk(counter)))
+                // The window's end again: an item its TTL already took is not left without one.
+                .update_expression("ADD settled :one SET expires_at = :end")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":end", n(counter.window_end.unix()))
+                .send()
+                .await
+                .map_err(|e| store_error(e, "settling a throttle hit"))
+        });
+        futures::future::try_join_all(settles).await?;
         Ok(())
     }
 }
