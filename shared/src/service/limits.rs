@@ -18,7 +18,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::LimitsConfig;
 use crate::domain::{Email, Timestamp};
@@ -72,10 +72,12 @@ impl LoginCounters {
 #[must_use = "an attempt holds a place against the limits until its outcome is reported"]
 pub struct LoginAttempt(LoginCounters);
 
-/// How long an attempt refused only for attempts still in progress keeps trying: about 20
-/// password checks, so right logins sent at once get through one after another.
-const IN_PROGRESS_WAIT: Duration = Duration::from_secs(2);
-/// The pause before trying again, a fraction of one password check.
+/// How often an attempt that finds the places held only by attempts still in progress counts
+/// itself, in all, before it is refused anyway...
+const IN_PROGRESS_TRIES: u32 = 6;
+/// ...pausing this long before the second count, a fraction of one password check, and twice as
+/// long before each next one: 40 + 80 + … + 640 = 1.24 s, about 15 password checks, so right
+/// logins sent at once get through one after another.
 const IN_PROGRESS_PAUSE: Duration = Duration::from_millis(40);
 
 impl Limits {
@@ -87,7 +89,7 @@ impl Limits {
     /// that guesses sent at once cannot all pass a check none of them has been counted in yet.
     /// `Err(TooManyRequests)` once the name's or the address's failures reach its limit: every
     /// attempt then (a right password too) until the window ends. A place held only by attempts
-    /// still being checked is waited for (up to [`IN_PROGRESS_WAIT`]), as their right passwords
+    /// still being checked is waited for (up to [`IN_PROGRESS_TRIES`] counts), as their right passwords
     /// give it back: right logins sent at once are not refused for each other. A refused attempt
     /// is taken back.
     #[tracing::instrument(skip_all)]
@@ -99,7 +101,7 @@ impl Limits {
             self.config.login_failures_per_username,
             self.config.login_failures_per_address,
         ];
-        let waiting_since = Instant::now();
+        let (mut tries, mut pause) = (1, IN_PROGRESS_PAUSE);
         loop {
             let counts = self.store.hit(&all).await?;
             let mut over = counts
@@ -113,12 +115,13 @@ impl Limits {
             let locked = std::iter::once(first)
                 .chain(over)
                 .any(|(count, limit)| count.settled >= limit);
-            if locked || waiting_since.elapsed() >= IN_PROGRESS_WAIT {
+            if locked || tries == IN_PROGRESS_TRIES {
                 tracing::warn!(locked, "login refused: too many failures");
                 // Both counters share the window, so either lock lasts until it ends.
                 return Err(too_many(&counters.name, now));
             }
-            tokio::time::sleep(IN_PROGRESS_PAUSE).await;
+            tokio::time::sleep(pause).await;
+            (tries, pause) = (tries + 1, pause * 2);
         }
     }
 
