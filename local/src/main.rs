@@ -211,6 +211,13 @@ pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<Embedd
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    // Both addresses first: a start that cannot listen fails before it creates anything.
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
+    let management = tokio::net::TcpListener::bind(args.management_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     private_dir(&args.data_dir)?;
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
@@ -232,9 +239,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     // The management API first: the stream function needs its address.
     let registry = Arc::new(Registry::default());
-    let management = tokio::net::TcpListener::bind(args.management_addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     let management_url = format!("http://{}", management.local_addr()?);
     let notify_url = args
         .management_url
@@ -245,6 +249,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(serve(
         management,
         management::routes(registry.clone(), management_key.clone()),
+        std::future::pending(),
     ));
 
     let (stores, changes) = match endpoint {
@@ -292,9 +297,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let gateway = Gateway::new(&stores, state.jwt.clone());
 
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
     // The one line on stdout, so scripts and tests can find the port.
     println!("taskmaster-local listening on http://{addr}");
@@ -308,12 +310,38 @@ async fn run(args: Args) -> anyhow::Result<()> {
         idle: Duration::from_secs(args.ws_idle_timeout),
         max_duration: Duration::from_secs(args.ws_max_duration),
     };
-    let routes = all_routes()
-        .merge(pages::routes())
-        .merge(ws::routes(gateway, registry, limits));
+    let routes =
+        all_routes()
+            .merge(pages::routes())
+            .merge(ws::routes(gateway, registry.clone(), limits));
     let app = app(routes, state).layer(axum::middleware::from_fn(peer::source_ip));
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
-    serve(listener, app).await
+    serve(listener, app, stop_signal()).await?;
+    // Requests in progress are answered by now; sockets are closed as API Gateway closes them
+    // when it goes away, each running its `$disconnect`.
+    registry.close_all(Duration::from_secs(2)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM: what `kill`, systemd and container runtimes send to stop a service.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for SIGTERM; stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    tracing::info!("stopping: answering the requests in progress");
 }
 
 /// Where task changes come from.
@@ -326,15 +354,18 @@ enum Changes {
     },
 }
 
-async fn serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
+/// Serves `app` until `stop`, then until the requests in progress are answered.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     // With each connection's peer address, for `peer::source_ip`.
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(stop)
     .await
     .context("serving")
 }

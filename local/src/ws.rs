@@ -21,7 +21,9 @@ use shared::domain::Timestamp;
 use shared::error::Error;
 use shared::realtime::Gateway;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
 
 /// An open connection: where its outgoing messages go, and what `GET @connections` reports.
 #[derive(Debug)]
@@ -31,13 +33,37 @@ struct Client {
     user_agent: String,
 }
 
-/// The open connections of this server, by connection id.
-#[derive(Debug, Default)]
-pub struct Registry(Mutex<HashMap<String, Client>>);
+/// The open connections of this server, by connection id, and how the server's stop reaches them.
+#[derive(Debug)]
+pub struct Registry {
+    clients: Mutex<HashMap<String, Client>>,
+    /// `true` once the server is stopping: every connection is then closed "going away".
+    stopping: watch::Sender<bool>,
+    /// Sessions not yet through their `$disconnect`.
+    live: watch::Sender<usize>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            clients: Mutex::default(),
+            stopping: watch::Sender::new(false),
+            live: watch::Sender::new(0),
+        }
+    }
+}
 
 impl Registry {
     fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, Client>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Closes every connection as API Gateway does when it goes away (1001), each running its
+    /// `$disconnect`, and waits for them to finish, up to `grace`.
+    pub async fn close_all(&self, grace: Duration) {
+        self.stopping.send_replace(true);
+        let mut live = self.live.subscribe();
+        let _ = tokio::time::timeout(grace, live.wait_for(|&live| live == 0)).await;
     }
 
     /// Queues a message for a connection; `false` if it is not open (API Gateway's 410).
@@ -68,12 +94,19 @@ impl Registry {
 
 /// API Gateway's limits on a WebSocket connection, which the local server applies the same way:
 /// closed after `idle` without a message from the client, and after `max_duration` in any case
-/// (API Gateway: 10 minutes and 2 hours). Either close runs `$disconnect`, as on AWS.
+/// (API Gateway: 10 minutes and 2 hours). Either close runs `$disconnect`, as on AWS. The sizes
+/// are fixed, as on AWS: a frame over [`MAX_FRAME`] or a message over [`MAX_MESSAGE`] closes the
+/// connection with 1009.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub idle: Duration,
     pub max_duration: Duration,
 }
+
+/// API Gateway's largest WebSocket frame, 32 KB: longer messages come in several frames.
+pub const MAX_FRAME: usize = 32 * 1024;
+/// API Gateway's largest WebSocket message, 128 KB.
+pub const MAX_MESSAGE: usize = 128 * 1024;
 
 #[derive(Clone)]
 struct WsState {
@@ -184,10 +217,15 @@ async fn upgrade(
         let headers = [("content-type", "application/json")];
         return (status.unwrap_or(StatusCode::FORBIDDEN), headers, body).into_response();
     }
-    upgrade.on_upgrade(move |socket| session(socket, id, user_agent, state))
+    upgrade
+        .max_frame_size(MAX_FRAME)
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| session(socket, id, user_agent, state))
 }
 
 async fn session(socket: WebSocket, id: String, user_agent: String, state: WsState) {
+    state.registry.live.send_modify(|live| *live += 1);
+    let mut stopping = state.registry.stopping.subscribe();
     let (mut sink, mut incoming) = socket.split();
     let (outgoing, mut queue) = unbounded_channel();
     state.registry.clients().insert(
@@ -208,20 +246,31 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
         }
     });
     let end = Instant::now() + state.limits.max_duration;
+    let close = |code, reason: &'static str| {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        state.registry.send(&id, Message::Close(Some(frame)));
+        tracing::debug!(connection_id = id, reason, "closing websocket");
+    };
     loop {
-        let next =
-            tokio::time::timeout_at(end.min(Instant::now() + state.limits.idle), incoming.next());
-        let message = match next.await {
-            Ok(Some(Ok(message))) => message,
-            Ok(_) => break,
-            Err(_) => {
-                // What API Gateway sends when its idle or duration limit ends a connection.
-                let frame = CloseFrame {
-                    code: close_code::AWAY,
-                    reason: "Going away".into(),
-                };
-                state.registry.send(&id, Message::Close(Some(frame)));
-                tracing::debug!(connection_id = id, "websocket limit reached; closing");
+        let deadline = end.min(Instant::now() + state.limits.idle);
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(deadline, incoming.next()) => next.ok(),
+            _ = stopping.wait_for(|&stopping| stopping) => None,
+        };
+        let message = match next {
+            Some(Some(Ok(message))) => message,
+            Some(Some(Err(error))) if too_big(&error) => {
+                close(close_code::SIZE, "Message too big");
+                break;
+            }
+            Some(_) => break,
+            // What API Gateway sends when its idle or duration limit ends a connection, and what
+            // the server sends all of them when it stops.
+            None => {
+                close(close_code::AWAY, "Going away");
                 break;
             }
         };
@@ -261,4 +310,12 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
         ))
         .await;
     tracing::debug!(connection_id = id, "websocket disconnected");
+    state.registry.live.send_modify(|live| *live -= 1);
+}
+
+/// Whether a read failed on a frame or message over [`MAX_FRAME`] or [`MAX_MESSAGE`].
+fn too_big(error: &axum::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
 }

@@ -291,6 +291,20 @@ async fn a_second_server_on_the_same_data_dir_fails_while_the_first_runs() {
 }
 
 #[tokio::test]
+async fn a_start_that_cannot_listen_creates_nothing() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let parent = data_dir();
+    let dir = parent.path().join("never-made");
+
+    let failed = run_expecting_exit(&["--addr", &addr], &dir);
+
+    assert!(!failed.status.success(), "{failed:#?}");
+    assert!(failed.stderr.contains("cannot listen"), "{failed:#?}");
+    assert!(!dir.exists(), "no data dir for a server that never ran");
+}
+
+#[tokio::test]
 async fn on_dynamodb_local_the_data_survives_a_restart() {
     // `--start-dynamodb-local` keeps DynamoDB Local's files in the data dir (not in memory).
     let dir = data_dir();
@@ -305,7 +319,9 @@ async fn on_dynamodb_local_the_data_survives_a_restart() {
         .post("tasks/", task, Some(&access))
         .await
         .expect(StatusCode::CREATED);
-    let stopped = server.interrupt();
+    // Stopped as a service manager stops it: SIGTERM ends it as cleanly as Ctrl-C, DynamoDB Local
+    // with it.
+    let stopped = server.terminate();
     assert!(stopped.status.success(), "{stopped:#?}");
     let dynamodb_dir = dir.path().join("dynamodb");
     assert!(

@@ -177,6 +177,11 @@ async fn a_ping_is_answered_pong_and_keeps_the_socket_past_the_idle_timeout(dyna
 
 /// Waits for the server to close `socket` as API Gateway does (1001, "Going away").
 async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
+    assert_closed_with(socket, 1001, within).await;
+}
+
+/// Waits for the server to close `socket` with `code`.
+async fn assert_closed_with(socket: &mut Socket, code: u16, within: Duration) {
     let closed = tokio::time::timeout(within, async {
         while let Some(frame) = socket.next().await {
             if let Ok(Message::Close(frame)) = frame {
@@ -188,7 +193,7 @@ async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
     .await
     .expect("closed in time")
     .expect("a close frame");
-    assert_eq!(u16::from(closed.code), 1001, "{closed:?}");
+    assert_eq!(u16::from(closed.code), code, "{closed:?}");
 }
 
 async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects(dynamodb: bool) {
@@ -223,7 +228,43 @@ async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb:
     assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
 }
 
+/// API Gateway's sizes: a 32 KB frame and a 128 KB message at most; past them, a close with 1009.
+async fn a_frame_over_api_gateways_size_closes_the_socket_with_1009(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let (_, _, mut socket) = listening(&server).await;
+    let padded = |bytes| json!({ "action": "ping", "padding": "x".repeat(bytes) }).to_string();
+    socket
+        .send(Message::Text(padded(30 * 1024).into()))
+        .await
+        .unwrap();
+    assert_eq!(next_message(&mut socket).await["action"], "pong");
+
+    socket
+        .send(Message::Text(padded(40 * 1024).into()))
+        .await
+        .unwrap();
+
+    assert_closed_with(&mut socket, 1009, Duration::from_secs(10)).await;
+}
+
+/// SIGTERM (what a service manager sends) answers what is in progress, closes every socket as API
+/// Gateway does when it goes away, and ends the server cleanly.
+async fn a_stopping_server_closes_its_sockets_going_away(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let (_, _, mut socket) = listening(&server).await;
+
+    let stopped = tokio::task::spawn_blocking(move || server.terminate());
+
+    assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
+    let stopped = stopped.await.unwrap();
+    assert!(stopped.status.success(), "{stopped:#?}");
+}
+
 on_both_stores!(
+    a_frame_over_api_gateways_size_closes_the_socket_with_1009,
+    a_stopping_server_closes_its_sockets_going_away,
     header_and_query_clients_get_new_tasks_and_others_get_nothing,
     anonymous_and_forged_tokens_are_refused_at_the_handshake,
     a_burst_of_creates_arrives_as_distinct_messages_then_updates_and_deletes,

@@ -1,6 +1,7 @@
 //! Logging: JSON lines on Lambda (CloudWatch adds the time), readable lines everywhere else; and
 //! the metrics ([`crate::metrics`]), on Lambda only.
 
+use std::io::IsTerminal;
 use std::str::FromStr;
 
 use tracing_subscriber::filter::Targets;
@@ -37,6 +38,10 @@ pub fn init(function: &'static str) {
             .with(
                 tracing_subscriber::fmt::layer()
                     .compact()
+                    // Colours on a terminal only: a log file or pipe gets plain text to grep.
+                    .with_ansi(
+                        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+                    )
                     .with_writer(std::io::stderr),
             )
             .try_init()

@@ -144,12 +144,24 @@ impl Server {
 
     /// Interrupts the server as Ctrl-C does and waits for it to finish.
     #[cfg(unix)]
-    pub fn interrupt(mut self) -> Stopped {
+    pub fn interrupt(self) -> Stopped {
+        self.signal("INT")
+    }
+
+    /// Stops the server as `kill`, systemd or a container runtime does (SIGTERM) and waits for it
+    /// to finish.
+    #[cfg(unix)]
+    pub fn terminate(self) -> Stopped {
+        self.signal("TERM")
+    }
+
+    #[cfg(unix)]
+    fn signal(mut self, signal: &str) -> Stopped {
         let status = Command::new("kill")
-            .args(["-INT", &self.pid().to_string()])
+            .args([&format!("-{signal}"), &self.pid().to_string()])
             .status()
             .expect("running kill");
-        assert!(status.success(), "kill -INT failed");
+        assert!(status.success(), "kill -{signal} failed");
         self.wait(Duration::from_secs(30))
     }
 
