@@ -236,8 +236,8 @@ fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
 /// through STS, ECS, IMDS) and the settings it reads from profile files are code a Lambda never
 /// runs, since Lambda hands every function its role's credentials and its region in the
 /// environment, and that code would be linked into every bootstrap (see `docs/BUILD.md`). The SDK's
-/// own defaults (timeouts, identity cache) still apply, with our HTTPS client ([`https_client`]) and its retries follow
-/// [`crate::retry`]; what the SDK would read from profile files or `AWS_ENDPOINT_URL`,
+/// own defaults (identity cache) still apply, with our HTTPS client ([`https_client`]); its
+/// retries and timeouts follow [`crate::retry`]; what the SDK would read from profile files or `AWS_ENDPOINT_URL`,
 /// `AWS_MAX_ATTEMPTS` or `AWS_RETRY_MODE` does not.
 /// Elsewhere, export credentials first (for example `aws configure export-credentials --format env`).
 pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkConfig {
@@ -256,6 +256,7 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
         .behavior_version(aws_config::BehaviorVersion::latest())
         .http_client(https_client())
         .retry_config(crate::retry::sdk_retry_config())
+        .timeout_config(crate::retry::sdk_timeout_config())
         .credentials_provider(credentials);
     if let Some(region) = region {
         builder = builder.region(aws_config::Region::new(region));

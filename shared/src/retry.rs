@@ -36,6 +36,25 @@ pub fn sdk_retry_config() -> aws_sdk_dynamodb::config::retry::RetryConfig {
     aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(SDK_ATTEMPTS)
 }
 
+/// How long one send may wait for its answer before it counts as a timeout (a transient failure,
+/// sent again): DynamoDB answers in milliseconds, so this only ends a stalled connection.
+pub const SDK_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long one SDK call may take, its sends and pauses together, before it fails as a timeout
+/// (503 with `Retry-After`): well inside the Lambdas' 10-second timeout (`template.yaml`), whose
+/// expiry API Gateway would answer with a 500, and inside a client's patience.
+pub const SDK_CALL_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The SDK's timeouts, for every AWS client here. Without them a store that accepts a connection
+/// and then stops answering holds a request until the Lambda times out (the SDK sets only a
+/// connect timeout by default).
+pub fn sdk_timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(SDK_ATTEMPT_TIMEOUT)
+        .operation_timeout(SDK_CALL_TIMEOUT)
+        .build()
+}
+
 /// Runs one optimistic write, `attempt` reading what it changes and writing it conditionally,
 /// until it does not lose a race (`Error::Conflict`), at most [`WRITE_ATTEMPTS`] times, with a
 /// short random pause before each retry so racing writers spread out. The last answer stands.

@@ -1,15 +1,16 @@
 //! The fault paths DynamoDB Local cannot produce, injected into real requests through an SDK
 //! interceptor: throttling after the SDK's retries is a 503 with `Retry-After`, a transaction
 //! conflict is retried by the SDK and then a 409, an optimistic write sends at most
-//! `retry::MAX_SENDS_PER_WRITE` transactions, and nothing is half-written.
+//! `retry::MAX_SENDS_PER_WRITE` transactions, nothing is half-written, and a store that stops
+//! answering is a 503 in bounded time.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
-use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, WRITE_ATTEMPTS};
-use support::dynamo_harness::{Fault, Harness, unreachable_app};
+use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, SDK_CALL_TIMEOUT, WRITE_ATTEMPTS};
+use support::dynamo_harness::{Fault, Harness, silent_app, unreachable_app};
 
 mod support;
 
@@ -226,4 +227,37 @@ async fn dynamodb_unreachable_is_a_503_with_retry_after_not_a_500() {
         assert_eq!(response.header("retry-after"), Some("1"), "{path}");
         assert!(response.json["detail"].is_string());
     }
+}
+
+/// A store that takes the connection and then never answers (a stalled process or network) is a
+/// 503 once the SDK's call timeout passes, well before a Lambda's own timeout would make it a 500.
+#[tokio::test]
+async fn dynamodb_that_stops_answering_is_a_503_within_the_call_timeout() {
+    let access = Harness::new(None).await.register("stalled_").await;
+    let (stalled, _held) = silent_app().await;
+    let started = std::time::Instant::now();
+
+    let request = testkit::http::request(
+        "GET".parse().unwrap(),
+        "/api/v1/auth/profile/",
+        None,
+        Some(&access),
+    );
+    let response =
+        tokio::time::timeout(SDK_CALL_TIMEOUT * 2, testkit::http::send(&stalled, request))
+            .await
+            .expect("an answer, not a hang");
+
+    assert_eq!(
+        response.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        response.json
+    );
+    assert_eq!(response.header("retry-after"), Some("1"));
+    let waited = started.elapsed();
+    assert!(
+        waited <= SDK_CALL_TIMEOUT + std::time::Duration::from_secs(2),
+        "{waited:?}"
+    );
 }

@@ -221,8 +221,27 @@ impl Harness {
 /// The API over a DynamoDB endpoint that refuses every connection (DynamoDB down), signing with
 /// the same key as [`Harness`], with the SDK's retries paced for a quick test.
 pub async fn unreachable_app() -> axum::Router {
+    app_at("http://127.0.0.1:9").await
+}
+
+/// An app over a "DynamoDB" that takes connections and never answers them, as a stalled process or
+/// network does, and the task holding those connections open (drop it to let them go).
+pub async fn silent_app() -> (axum::Router, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    (app_at(&endpoint).await, holder)
+}
+
+/// An app over DynamoDB at `endpoint`, with the SDK's pauses between retries shortened.
+async fn app_at(endpoint: &str) -> axum::Router {
     let mut config = dynamo_config().await;
-    config.endpoint = Some("http://127.0.0.1:9".to_owned());
+    config.endpoint = Some(endpoint.to_owned());
     let client = config.client();
     let retries =
         shared::retry::sdk_retry_config().with_initial_backoff(std::time::Duration::from_millis(5));
