@@ -111,7 +111,13 @@ async fn a_real_request_exposes_the_headers_scripts_read(dynamodb: bool) {
     let headers = response.headers();
     assert_eq!(header(headers, "access-control-allow-origin"), "*");
     let exposed = values(headers, "access-control-expose-headers");
-    for wanted in ["etag", "location", "retry-after", "x-request-id"] {
+    for wanted in [
+        "etag",
+        "idempotent-replayed",
+        "location",
+        "retry-after",
+        "x-request-id",
+    ] {
         assert!(
             exposed.iter().any(|h| h == wanted),
             "{wanted} in {exposed:?}"

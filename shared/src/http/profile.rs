@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::auth::TokensBody;
 use super::extract::{AppJson, AuthUser, nullable};
-use super::openapi::{BearerErrors, Conflict, JsonErrors};
+use super::openapi::{BearerErrors, Conflict, JsonErrors, TooManyRequests};
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::domain::{
@@ -178,7 +178,8 @@ pub struct PasswordChanged {
 /// Change the caller's password
 ///
 /// Ends every session of the user: every access and refresh token issued before, and every open
-/// WebSocket, stops working. Answers with a fresh token pair, so this client stays signed in.
+/// WebSocket, stops working. Answers with a fresh token pair, so this client stays signed in. A
+/// wrong old password counts as a failed login of the username: past the limit, 429.
 #[utoipa::path(
     post, path = "/api/v1/auth/profile/password/", tag = "profile", security(("bearer" = [])),
     request_body = PasswordRequest,
@@ -188,6 +189,7 @@ pub struct PasswordChanged {
             body = PasswordChanged,
         ),
         (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
         BearerErrors,
         JsonErrors,
     )

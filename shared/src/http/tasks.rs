@@ -155,7 +155,7 @@ impl TryFrom<TaskRequest> for NewTask {
     params(IdempotencyKeyParam),
     request_body = NewTaskRequest,
     responses(
-        (status = 201, description = "The new task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
+        (status = 201, description = "The new task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"), ("Location" = String, description = "The new task's URL path, `/api/v1/tasks/{id}/`"), ("Idempotent-Replayed" = String, description = "`true` on the answer to a repeated request (same Idempotency-Key and fields): nothing was created"))),
         (status = 409, response = Conflict),
         (status = 422, response = IdempotencyKeyReused),
         BearerErrors,
@@ -169,9 +169,11 @@ pub(crate) async fn create_task(
     AppJson(body): AppJson<TaskRequest>,
 ) -> Result<Response> {
     let created = state.tasks.create(owner, body.try_into()?, key.0).await?;
+    let location = format!("/api/v1/tasks/{}/", created.task.id);
     let mut response = (
         StatusCode::CREATED,
         etag(&created.task),
+        [(axum::http::header::LOCATION, location)],
         Json(TaskView::from(created.task)),
     )
         .into_response();

@@ -36,11 +36,15 @@ async fn a_repeated_create_answers_the_first_task_and_creates_nothing() {
 
     first.assert_status(StatusCode::CREATED);
     assert_eq!(first.header("idempotent-replayed"), None);
+    let id = first.json["id"].as_str().expect("an id");
+    let location = format!("/api/v1/tasks/{id}/");
+    assert_eq!(first.header("location"), Some(location.as_str()));
     for repeat in [&again, &legacy] {
         repeat.assert_status(StatusCode::CREATED);
         assert_eq!(repeat.json, first.json, "the first answer again");
         assert_eq!(repeat.header("idempotent-replayed"), Some("true"));
         assert_eq!(repeat.header("etag"), first.header("etag"));
+        assert_eq!(repeat.header("location"), first.header("location"));
     }
     assert_eq!(count(&app, &ada.access).await, 1);
 }
