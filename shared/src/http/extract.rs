@@ -70,9 +70,14 @@ fn type_errors<T: DeserializeOwned>(
     for (name, value) in fields {
         let alone = serde_json::Value::Object(serde_json::Map::from_iter([(name.clone(), value)]));
         if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
-            let message = e.into_inner().to_string();
-            let message = message.split(" at line").next().unwrap_or_default();
-            errors.add(&name, format!("Invalid value: {message}."));
+            // In the original app's words, not serde's (which name Rust types): every body field
+            // here is text.
+            let message = if e.inner().to_string().contains("expected a string") {
+                "Not a valid string."
+            } else {
+                "Invalid value."
+            };
+            errors.add(&name, message);
         }
     }
     if errors.is_empty() {

@@ -106,6 +106,13 @@ async fn wrong_types_are_400_naming_each_wrong_field() {
 
         assert_json_error(&response, StatusCode::BAD_REQUEST);
         response.assert_field_errors(fields);
+        for field in fields {
+            assert_eq!(
+                response.json[field],
+                json!(["Not a valid string."]),
+                "{path}: the original app's words, not serde's"
+            );
+        }
     }
     app.get(&task_path, Some(&access))
         .await
