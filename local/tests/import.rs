@@ -1,14 +1,37 @@
 //! `taskmaster-local import-django` end to end: the binary imports a fixture database of the
 //! original app into each store; the stores, and the server over them, show the result.
 
+/// Runs each of the async `fn case(dynamodb: bool)` named on the embedded store and on DynamoDB
+/// Local; defined before the modules so that theirs run on both too.
+macro_rules! on_both_stores {
+    ($($case:ident),+ $(,)?) => {
+        mod embedded {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $case() {
+                super::$case(false).await;
+            })+
+        }
+        mod on_dynamodb {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $case() {
+                super::$case(true).await;
+            })+
+        }
+    };
+}
+
 #[path = "import/dry_run.rs"]
 mod dry_run;
 #[path = "import/fixture.rs"]
 mod fixture;
+#[path = "import/reimport.rs"]
+mod reimport;
 #[path = "import/report.rs"]
 mod report;
 #[path = "import/sessions.rs"]
 mod sessions;
+#[path = "import/source_rows.rs"]
+mod source_rows;
 mod support;
 
 use std::collections::HashSet;
@@ -200,23 +223,6 @@ const REFUSALS: [&str; 4] = [
     "it has no owner (--orphans-to USERNAME",
     "was not imported",
 ];
-
-macro_rules! on_both_stores {
-    ($($case:ident),+ $(,)?) => {
-        mod embedded {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $case() {
-                super::$case(false).await;
-            })+
-        }
-        mod on_dynamodb {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $case() {
-                super::$case(true).await;
-            })+
-        }
-    };
-}
 
 on_both_stores!(
     the_fixture_imports_with_a_report_of_every_row_left_out,

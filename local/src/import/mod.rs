@@ -4,11 +4,16 @@
 //! Users go first, in batches of [`IMPORT_USERS_BATCH`]; then tasks, grouped by owner in batches
 //! of [`IMPORT_TASKS_BATCH`], each batch one atomic write that also counts it. Every write skips
 //! what an earlier run stored, so a second run imports nothing twice and a run that died half way
-//! is finished by the next. Rows that cannot be imported are reported, never dropped silently.
+//! is finished by the next. Rows already there are compared with the source, never overwritten:
+//! those that differ are reported, and so are tasks the target holds that the source does not.
+//! Rows that cannot be imported are reported, never dropped silently.
 
+mod compare;
+mod orphans;
 mod report;
 mod source;
 mod target;
+mod tasks;
 mod users;
 mod writer;
 
@@ -16,9 +21,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use shared::domain::{Task, UserId, Username};
+use shared::domain::{Email, TaskId, UserId, Username};
 use shared::store::{IMPORT_TASKS_BATCH, Stores};
 
 use self::report::{Output, Report};
@@ -26,12 +31,15 @@ use self::source::{Source, TaskRow};
 use self::writer::TaskWriter;
 use crate::Tables;
 
-/// Exit code of a run that finished but left rows out (listed in its report).
+/// Exit code of a run that finished but whose target does not match the source: rows left out,
+/// rows already there that differ, tasks the source does not have (each listed in its report).
 pub const INCOMPLETE: u8 = 2;
 
 /// Imports the original app's SQLite database (users, their Django password hashes, tasks).
-/// Exit code 0: everything is in the target; 2: finished, but the report lists rows not
-/// imported; 1: failed (run it again once fixed: it resumes).
+/// Exit code 0: every row of the source is in the target, as the source has it; 2: finished,
+/// but the report lists rows not imported (or there but different, never overwritten) or tasks
+/// the source does not have; 1: failed (an `--orphans-to` user that cannot take tasks fails it
+/// before anything is written; run it again once fixed: it resumes).
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The original app's SQLite database (its `db.sqlite3`), opened read-only.
@@ -66,7 +74,7 @@ pub struct ImportArgs {
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let source = Source::open(&args.from)?;
-    let target = target::open(&args).await?;
+    let mut target = target::open(&args).await?;
     let (user_count, task_count) = source.counts()?;
     let mut out = Output::default();
     out.print(format_args!(
@@ -82,12 +90,23 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(user_count + task_count);
 
     let users = source.users()?;
+    // Checked before anything is written: a run that fails here leaves the target as it was.
+    let orphans_to = match &args.orphans_to {
+        Some(name) => Some(orphans::owner(&target.stores, name, &users).await?),
+        None => None,
+    };
+    if !args.dry_run {
+        target.prepare().await?;
+    }
     let mut import = Import {
         dry_run: args.dry_run,
         bar: bar.clone(),
         owners: HashMap::new(),
         refused: HashMap::new(),
         claimed: HashMap::new(),
+        task_ids: HashMap::new(),
+        trimmed_titles: 0,
+        ownerless_left: false,
         writer: TaskWriter::new(
             target.stores.tasks.clone(),
             target.width,
@@ -97,10 +116,6 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         stores: target.stores.clone(),
     };
     import.users(users, &mut report).await?;
-    let orphans_to = match &args.orphans_to {
-        Some(name) => Some(import.orphans_owner(name).await?),
-        None => None,
-    };
 
     bar.set_message("tasks");
     // Read on a thread of its own, a few batches ahead of the writes, so memory stays flat.
@@ -122,8 +137,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     import.tasks(pending, orphans_to, &mut report).await?;
     import.writer.finish().await?;
     reader.await.context("reading tasks")??;
-    report.tasks.imported += import.writer.imported;
-    report.tasks.present += import.writer.present;
+    import.settle_tasks(&mut report).await?;
 
     bar.finish_and_clear();
     out.print(&report)?;
@@ -150,70 +164,31 @@ struct Import {
     dry_run: bool,
     bar: ProgressBar,
     /// Users in the target after the user step (imported now, earlier, or would be), by id.
-    owners: HashMap<UserId, Username>,
+    owners: HashMap<UserId, Owner>,
     /// Users of the source not imported, by id, with why: their tasks are reported as theirs.
     refused: HashMap<UserId, String>,
     /// Case-folded usernames and emails claimed by the users before, with their labels: for the
     /// report to name whom a clash is with, and for a dry run to find such clashes.
     claimed: HashMap<String, String>,
+    /// Every task id read so far, with the label of its row: two rows of one id (the same UUID
+    /// in another case, or with and without dashes) would be one task.
+    task_ids: HashMap<TaskId, String>,
+    /// Tasks brought over whose title lost surrounding whitespace.
+    trimmed_titles: u64,
+    /// Whether ownerless tasks were left out for want of `--orphans-to`.
+    ownerless_left: bool,
     writer: TaskWriter,
 }
 
-impl Import {
-    /// The user `--orphans-to` names: one of this import's, or one already in the target.
-    async fn orphans_owner(&self, name: &str) -> anyhow::Result<UserId> {
-        let username = Username::existing(name.to_owned())
-            .map_err(|e| anyhow::anyhow!("--orphans-to {name:?}: {e}"))?;
-        if let Some((id, _)) = self.owners.iter().find(|(_, known)| **known == username) {
-            return Ok(*id);
-        }
-        match self.stores.users.user_by_username(&username).await? {
-            Some(user) => Ok(user.id),
-            None => bail!("--orphans-to {name:?}: no such user in the target or in the source"),
-        }
-    }
-
-    /// Checks one batch of task rows of one owner (or of none) and hands it to the writer.
-    async fn tasks(
-        &mut self,
-        rows: Vec<TaskRow>,
-        orphans_to: Option<UserId>,
-        report: &mut Report,
-    ) -> anyhow::Result<()> {
-        self.bar.inc(rows.len() as u64);
-        let mut tasks: Vec<Task> = Vec::with_capacity(rows.len());
-        for row in rows {
-            let owner = match row.owner {
-                Some(owner) if self.owners.contains_key(&owner) => owner,
-                Some(owner) if self.refused.contains_key(&owner) => {
-                    report.refuse_task(&row.label, &self.refused[&owner]);
-                    continue;
-                }
-                Some(owner) => {
-                    let why = format!("its owner {owner} is not in the source's users");
-                    report.refuse_task(&row.label, &why);
-                    continue;
-                }
-                None => match orphans_to {
-                    Some(owner) => owner,
-                    None => {
-                        // A task has no key of its own to look up by: whether an earlier run gave
-                        // it an owner would mean asking every user.
-                        let why = "it has no owner (--orphans-to USERNAME gives such tasks to a \
-                                   user; one an earlier run gave an owner is there already)";
-                        report.refuse_task(&row.label, why);
-                        continue;
-                    }
-                },
-            };
-            match row.task {
-                Ok(task) => tasks.push(Task { owner, ..task }),
-                Err(why) => report.refuse_task(&row.label, &why),
-            }
-        }
-        match tasks.first().map(|task| task.owner) {
-            Some(owner) => self.writer.write(owner, tasks).await,
-            None => Ok(()),
-        }
-    }
+/// A user of the source that is in the target, as the target holds it.
+struct Owner {
+    /// How the report names it.
+    label: String,
+    /// Its place in the source, for the report's order.
+    at: usize,
+    username: Username,
+    email: Email,
+    /// Whether an earlier run brought it over (so the target may hold tasks of it that the
+    /// source does not).
+    earlier: bool,
 }

@@ -54,15 +54,74 @@ impl Report {
         self.refused.push(format!("task {id}: {why}"));
     }
 
+    /// A user already in the target whose `fields` differ from the source's: left as it is, so
+    /// it counts as not imported.
+    pub fn user_differs(&mut self, label: &str, fields: &[&str]) {
+        self.refuse_user(label, &differs(fields));
+    }
+
+    /// A task already in the target whose `fields` differ from the source's: left as it is.
+    pub fn task_differs(&mut self, label: &str, fields: &[&str]) {
+        self.refuse_task(label, &differs(fields));
+    }
+
+    /// Something the target holds that the source does not: listed with the rows not imported
+    /// (the target does not match the source), though no row of the source is counted.
+    pub fn mismatch(&mut self, line: String) {
+        self.refused.push(line);
+    }
+
     /// Something an operator should know about a row that was imported.
     pub fn note(&mut self, line: String) {
         self.notes.push(line);
     }
 
-    /// Whether every row of the source is in the target (or would be, for a dry run).
+    /// Whether the target matches the source: every row of the source in it as the source has
+    /// it (or to be, for a dry run), and no task of its users beyond them.
     pub fn complete(&self) -> bool {
         self.refused.is_empty()
     }
+}
+
+fn differs(fields: &[&str]) -> String {
+    format!(
+        "already in taskmaster but differs from the source ({}): not overwritten",
+        fields.join(", ")
+    )
+}
+
+/// `n` of `noun`, in the singular or plural.
+pub fn counted(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// How many characters of a value the report quotes: a title of thousands would bury the rest.
+const SHOWN_CHARACTERS: usize = 60;
+
+/// `value` as the report quotes it: `"…"` with escapes, cut at [`SHOWN_CHARACTERS`] and then
+/// followed by its length (`"aaaa…" (5000 characters)`).
+pub fn quoted(value: &str) -> String {
+    match cut(value) {
+        Some((head, length)) => format!("{:?} ({length} characters)", format!("{head}…")),
+        None => format!("{value:?}"),
+    }
+}
+
+/// `value` as the report shows it bare (a name or an address), cut as [`quoted`] cuts it.
+pub fn plain(value: &str) -> String {
+    match cut(value) {
+        Some((head, length)) => format!("{head}… ({length} characters)"),
+        None => value.to_owned(),
+    }
+}
+
+/// The first [`SHOWN_CHARACTERS`] of `value` and its length, when it is longer than that.
+fn cut(value: &str) -> Option<(&str, usize)> {
+    let (end, _) = value.char_indices().nth(SHOWN_CHARACTERS)?;
+    Some((&value[..end], value.chars().count()))
 }
 
 impl fmt::Display for Report {

@@ -12,6 +12,8 @@ use shared::domain::{
     UserId, Username,
 };
 
+use super::report::{plain, quoted};
+
 /// The columns the import reads, per table (see the original app's model).
 const USER_COLUMNS: &str = "id, username, email, password, first_name, last_name, last_login, \
     date_joined, last_updated, is_superuser, is_active";
@@ -25,24 +27,28 @@ pub const UNUSABLE_PASSWORD: &str = "!";
 /// tokens read as, so that none of them is honoured (the original refused them all).
 pub const INACTIVE_SESSION_EPOCH: u64 = 1;
 
-/// A user row: how the report names it, its id when that reads (also for a row refused for
-/// another column, so that its tasks are reported as its), and the user or why it cannot be
-/// imported, with a note about how it was brought over when that needs saying.
+/// A user row: how the report names it, its id and username when they read (also for a row
+/// refused for another column, so that its tasks are reported as its, and `--orphans-to` can
+/// say why it cannot take tasks), and the user or why it cannot be imported, with a note about
+/// how it was brought over when that needs saying.
 #[derive(Debug)]
 pub struct UserRow {
     pub label: String,
     pub id: Option<UserId>,
+    pub username: Option<Username>,
     pub user: Result<User, String>,
     pub note: Option<String>,
 }
 
-/// A task row: its id as stored, its owner's (`None`: an ownerless task), and the task (owned
-/// by that owner, or by nobody yet) or why it cannot be imported.
+/// A task row: its id as stored, its owner's (`None`: an ownerless task), the task (owned by
+/// that owner, or by nobody yet) or why it cannot be imported, and whether its title lost
+/// surrounding whitespace on the way (as every API write trims a title).
 #[derive(Debug)]
 pub struct TaskRow {
     pub label: String,
     pub owner: Option<UserId>,
     pub task: Result<Task, String>,
+    pub trimmed_title: bool,
 }
 
 pub struct Source {
@@ -121,7 +127,7 @@ fn text(row: &Row, index: usize) -> Result<Option<String>, String> {
 }
 
 fn required(row: &Row, index: usize, name: &str) -> Result<String, String> {
-    text(row, index)?.ok_or_else(|| format!("no {name}"))
+    text(row, index)?.ok_or_else(|| format!("its {name} is missing"))
 }
 
 /// A boolean column (SQLite stores Django's as 0/1).
@@ -132,7 +138,7 @@ fn flag(row: &Row, index: usize) -> bool {
 
 /// The original's UUIDs are 32 hex characters (dashes are accepted too).
 fn user_id(raw: &str, what: &str) -> Result<UserId, String> {
-    UserId::parse(raw).ok_or_else(|| format!("its {what} {raw:?} is not a UUID"))
+    UserId::parse(raw).ok_or_else(|| format!("its {what} {} is not a UUID", quoted(raw)))
 }
 
 /// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; RFC 3339 is read too.
@@ -142,19 +148,24 @@ pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
     }
     NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S%.f")
         .map(|time| time.and_utc().into())
-        .map_err(|_| format!("its {what} {raw:?} is not a date and time"))
+        .map_err(|_| format!("its {what} {} is not a date and time", quoted(raw)))
 }
 
 fn user_row(row: &Row) -> UserRow {
-    let username = text(row, 1).ok().flatten().unwrap_or_default();
+    let raw_id = text(row, 0).ok().flatten().unwrap_or_default();
+    let username = text(row, 1).ok().flatten().filter(|name| !name.is_empty());
+    // A user without a username is named by its id, so its line still says which row it is.
+    let label = match &username {
+        Some(username) => quoted(username),
+        None if raw_id.is_empty() => "without a username or an id".to_owned(),
+        None => format!("with id {}", plain(&raw_id)),
+    };
     let mut note = None;
     let user = user(row, &mut note);
     UserRow {
-        label: format!("{:?}", username),
-        id: text(row, 0)
-            .ok()
-            .flatten()
-            .and_then(|raw| user_id(&raw, "id").ok()),
+        label,
+        id: user_id(&raw_id, "id").ok(),
+        username: username.and_then(|name| Username::existing(name).ok()),
         user,
         note,
     }
@@ -164,10 +175,10 @@ fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
     let id = user_id(&required(row, 0, "id")?, "id")?;
     let username = required(row, 1, "username")?;
     let username = Username::existing(username.clone())
-        .map_err(|e| format!("its username {username:?} is refused: {e}"))?;
-    let email = text(row, 2)?.unwrap_or_default();
-    let email =
-        Email::parse(email.clone()).map_err(|e| format!("its email {email:?} is refused: {e}"))?;
+        .map_err(|e| format!("its username {} is refused: {e}", quoted(&username)))?;
+    let email = text(row, 2)?.ok_or("its email is missing")?;
+    let email = Email::parse(email.clone())
+        .map_err(|e| format!("its email {} is refused: {e}", quoted(&email)))?;
     let name = |index: usize, what: &str| {
         PersonName::parse(text(row, index)?.unwrap_or_default())
             .map_err(|e| format!("its {what} is refused: {e}"))
@@ -220,37 +231,40 @@ fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
 }
 
 fn task_row(row: &Row) -> TaskRow {
-    let label = text(row, 0).ok().flatten().unwrap_or_default();
+    let label = match text(row, 0).ok().flatten().filter(|id| !id.is_empty()) {
+        Some(id) => plain(&id),
+        None => "without an id".to_owned(),
+    };
+    let trimmed_title = matches!(text(row, 2), Ok(Some(title)) if title.trim() != title);
     let owner = match text(row, 1) {
         Ok(Some(raw)) => user_id(&raw, "owner").map(Some),
         Ok(None) => Ok(None),
         Err(why) => Err(why),
     };
-    match owner {
-        Ok(owner) => {
-            // An ownerless task gets its owner later, if it gets one at all.
-            let nobody = UserId::parse(&uuid::Uuid::nil().to_string()).expect("a UUID");
-            let task = task(row, owner.unwrap_or(nobody));
-            TaskRow { label, owner, task }
-        }
-        Err(why) => TaskRow {
-            label,
-            owner: None,
-            task: Err(why),
-        },
+    // An ownerless task gets its owner later, if it gets one at all.
+    let task = owner
+        .clone()
+        .and_then(|owner| task(row, owner.unwrap_or(UserId::NOBODY)));
+    TaskRow {
+        label,
+        owner: owner.unwrap_or_default(),
+        task,
+        trimmed_title,
     }
 }
 
 fn task(row: &Row, owner: UserId) -> Result<Task, String> {
     let raw = required(row, 0, "id")?;
-    let id = TaskId::parse(&raw).ok_or_else(|| format!("its id {raw:?} is not a UUID"))?;
-    let title = text(row, 2)?.unwrap_or_default();
+    let id = TaskId::parse(&raw).ok_or_else(|| format!("its id {} is not a UUID", quoted(&raw)))?;
+    let title = text(row, 2)?.ok_or("its title is missing")?;
     let title = TaskTitle::parse(title.clone())
-        .map_err(|e| format!("its title {title:?} is refused: {e}"))?;
+        .map_err(|e| format!("its title {} is refused: {e}", quoted(&title)))?;
     let description = TaskDescription::parse(text(row, 3)?.unwrap_or_default())
         .map_err(|e| format!("its description is refused: {e}"))?;
     let status = required(row, 4, "status_task")?;
-    let status = TaskStatus::parse(status).map_err(|e| format!("its status_task: {e}"))?;
+    // Not the domain's message: it would quote the value whole.
+    let status = TaskStatus::parse(status.clone())
+        .map_err(|_| format!("its status_task {} is not a valid choice", quoted(&status)))?;
     let date_created = parse_time(&required(row, 5, "date_created")?, "date_created")?;
     let last_updated = match text(row, 6)? {
         Some(raw) => parse_time(&raw, "last_updated")?,

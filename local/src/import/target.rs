@@ -1,7 +1,8 @@
-//! The store an import writes to. A dry run writes nothing to it, nor creates it: it reads a
-//! private copy of an existing embedded store (opening a store writes to it), an empty store in
-//! place of a target that does not exist yet, and DynamoDB's tables as they are, any missing one
-//! read as empty.
+//! The store an import writes to. Opening it writes nothing: a target that does not exist yet
+//! (an embedded store's file, DynamoDB Local's tables) is read as empty, and a real run creates
+//! it with [`Target::prepare`] once it has checked what it can before writing. A dry run never
+//! prepares it; it reads a private copy of an existing embedded store (opening a store writes to
+//! it), and DynamoDB's tables as they are.
 
 use std::path::{Path, PathBuf};
 
@@ -28,19 +29,46 @@ pub struct Target {
     pub width: usize,
     /// A dry run's copy of the embedded store, removed with the target.
     _scratch: Option<Scratch>,
+    /// What a real run creates before its first write.
+    missing: Option<Missing>,
+}
+
+/// A target, or part of one, that does not exist yet.
+enum Missing {
+    /// The embedded store in this data dir.
+    Embedded(PathBuf),
+    /// Some of DynamoDB Local's tables.
+    Tables(DynamoConfig),
+}
+
+impl Target {
+    /// Creates what the target lacks (the data dir and its store, or the tables), for a real
+    /// run's writes; nothing before this call writes to the target.
+    pub async fn prepare(&mut self) -> anyhow::Result<()> {
+        match self.missing.take() {
+            None => {}
+            Some(Missing::Embedded(data_dir)) => {
+                crate::private_dir(&data_dir)?;
+                self.stores = Stores::new(crate::open_embedded(&data_dir)?);
+            }
+            Some(Missing::Tables(config)) => {
+                let client = config.client();
+                create_tables(&client, &config).await.with_context(|| {
+                    let endpoint = config.endpoint.as_deref().unwrap_or_default();
+                    format!("preparing tables on {endpoint}")
+                })?;
+                self.stores = Stores::new(DynamoStore::new(client, &config));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
     let config = if args.aws {
         DynamoConfig::from_env()?
     } else if let Some(endpoint) = &args.dynamodb_endpoint {
-        let config = args.tables.dynamo_config(endpoint);
-        if !args.dry_run {
-            create_tables(&config.client(), &config)
-                .await
-                .with_context(|| format!("preparing tables on {endpoint}"))?;
-        }
-        config
+        args.tables.dynamo_config(endpoint)
     } else {
         return open_embedded(&args.data_dir, args.dry_run);
     };
@@ -57,8 +85,9 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
     let client = config.client();
     let mut stores = Stores::new(DynamoStore::new(client.clone(), &config));
     let mut notes = Vec::new();
+    let mut missing = None;
     // Only DynamoDB Local's tables are created by the import; on AWS a missing table is an error.
-    if args.dry_run && !args.aws {
+    if !args.aws {
         let empty = Stores::new(EmbeddedStore::in_memory()?);
         for (table, is_users, is_tasks) in [
             (&config.users_table, true, false),
@@ -68,9 +97,13 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             if exists(&client, table).await? {
                 continue;
             }
-            notes.push(format!(
-                "table {table} does not exist: the import would create it (read as empty)"
-            ));
+            if args.dry_run {
+                notes.push(format!(
+                    "table {table} does not exist: the import would create it (read as empty)"
+                ));
+            } else {
+                missing = Some(Missing::Tables(config.clone()));
+            }
             if is_users {
                 stores.users = empty.users.clone();
             }
@@ -85,6 +118,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
         notes,
         width: DYNAMODB_IN_FLIGHT,
         _scratch: None,
+        missing,
     })
 }
 
@@ -110,10 +144,13 @@ fn open_embedded(data_dir: &Path, dry_run: bool) -> anyhow::Result<Target> {
         notes: Vec::new(),
         width: 1,
         _scratch: None,
+        missing: None,
     };
-    if !dry_run {
+    if !dry_run && path.exists() {
         crate::private_dir(data_dir)?;
         target.stores = Stores::new(crate::open_embedded(data_dir)?);
+    } else if !dry_run {
+        target.missing = Some(Missing::Embedded(data_dir.to_owned()));
     } else if path.exists() {
         let scratch = Scratch::copy(&path)?;
         target.stores = Stores::new(EmbeddedStore::open(&scratch.file)?);

@@ -1,4 +1,5 @@
-//! A dry run writes nothing: no data dir, no store file, no change to an existing store.
+//! A dry run writes nothing: no data dir, no store file, no change to an existing store; nor
+//! does a run that fails on its `--orphans-to` user.
 
 use super::support::run_expecting_exit;
 use super::{IMPORTABLE_TASKS, IMPORTABLE_USERS, Setup, assert_run};
@@ -26,6 +27,34 @@ pub async fn target_exists(setup: &Setup) -> bool {
         }
     }
     false
+}
+
+on_both_stores!(an_orphans_to_user_that_cannot_take_tasks_fails_the_run_before_it_writes);
+
+async fn an_orphans_to_user_that_cannot_take_tasks_fails_the_run_before_it_writes(dynamodb: bool) {
+    let setup = Setup::new(dynamodb).await;
+    let refused = "is not imported: its";
+    for (name, why) in [
+        (
+            "nobody_here",
+            "no such user in the target or in the source".to_owned(),
+        ),
+        (
+            "bad",
+            format!("user \"bad\" {refused} email \"not-an-email\" is refused"),
+        ),
+        (
+            "dupe",
+            format!("user \"dupe\" {refused} username or email is also user \"ada\"'s"),
+        ),
+    ] {
+        let run = setup.import(&["--orphans-to", name]);
+
+        assert_eq!(run.status.code(), Some(1), "{run:#?}");
+        let said = format!("--orphans-to {name:?}: {why}");
+        assert!(run.stderr.contains(&said), "no {said:?} in {run:#?}");
+        assert!(!target_exists(&setup).await, "{name}: written: {run:#?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

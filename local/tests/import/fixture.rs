@@ -128,3 +128,84 @@ pub fn build(path: &Path) {
 pub fn api_id(user: &FixtureUser) -> String {
     uuid::Uuid::parse_str(&user.id).expect("a uuid").to_string()
 }
+
+/// Changes the source database at `path` with `sql`.
+pub fn edit(path: &Path, sql: &str) {
+    open(path)
+        .execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// The source, opened with foreign keys unchecked: SQLite checks them only when asked to, so a
+/// source can hold a task of nobody.
+fn open(path: &Path) -> Connection {
+    let db = Connection::open(path).expect("opening the fixture");
+    db.execute_batch("PRAGMA foreign_keys = OFF")
+        .expect("turning foreign keys off");
+    db
+}
+
+/// A fixture user's id as the source holds it (32 hex characters).
+pub fn source_id(username: &str) -> String {
+    let user = users().into_iter().find(|u| u.username == username);
+    user.expect("a fixture user").id
+}
+
+/// Adds a task of `owner` (an id as the source holds it, of a user there or not; `None`:
+/// ownerless) to the source.
+pub fn add_task(path: &Path, id: &str, owner: Option<&str>, title: &str, created: &str) {
+    open(path)
+        .execute(
+            "INSERT INTO taskmanager_task VALUES (?1, ?2, ?3, '', 'TO DO', ?4, ?4)",
+            params![id, owner, title, created],
+        )
+        .expect("adding a task");
+}
+
+/// Adds a user that joined at `joined` to the source, with a password of the original's shape.
+pub fn add_user(path: &Path, id: &str, username: &str, email: &str, joined: &str) {
+    open(path)
+        .execute(
+            "INSERT INTO accounts_user VALUES (?1, ?2, ?3, 'pbkdf2_sha256$1000$salt$key', '', '', \
+         NULL, ?4, ?4, ?4, 0, 0, 1)",
+            params![id, username, email, joined],
+        )
+        .expect("adding a user");
+}
+
+/// Leaves in the source only what an import takes (no `dupe`, `bad` nor ownerless task), and
+/// `busy_tasks` of ada's tasks: a run of it exits 0, quickly. The source then holds
+/// [`IMPORTABLE_USERS`] users and `busy_tasks + 2` tasks.
+pub fn keep_importable(path: &Path, busy_tasks: usize) {
+    let (ada, dupe, bad) = (source_id(BUSY), source_id("dupe"), source_id("bad"));
+    edit(
+        path,
+        &format!(
+            "DELETE FROM taskmanager_task WHERE user_id IS NULL OR user_id IN ('{dupe}', '{bad}')
+                OR (user_id = '{ada}' AND CAST(substr(title, 6) AS INTEGER) >= {busy_tasks});
+             DELETE FROM accounts_user WHERE id IN ('{dupe}', '{bad}');"
+        ),
+    );
+}
+
+/// The id the source holds for the task of `owner` (as the source holds it) titled `title`.
+pub fn task_id(path: &Path, owner: &str, title: &str) -> String {
+    let sql = "SELECT id FROM taskmanager_task WHERE user_id = ?1 AND title = ?2";
+    open(path)
+        .query_row(sql, params![owner, title], |row| row.get(0))
+        .expect("a task of that title")
+}
+
+/// Drops the original's constraints (NOT NULL, keys) from the source, as a copy edited by hand
+/// may have lost them.
+pub fn loosen(path: &Path) {
+    let mut sql = String::new();
+    for table in ["accounts_user", "taskmanager_task"] {
+        sql += &format!(
+            "ALTER TABLE {table} RENAME TO strict;
+             CREATE TABLE {table} AS SELECT * FROM strict;
+             DROP TABLE strict;"
+        );
+    }
+    edit(path, &sql);
+}

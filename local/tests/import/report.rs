@@ -8,22 +8,7 @@ use super::{IMPORTABLE_TASKS, Setup, assert_run, user_id};
 
 /// Adds a task owned by `owner` (an id of 32 hex characters, in the source or not) to the source.
 fn add_task(setup: &Setup, id: &str, owner: &str) {
-    let db = rusqlite::Connection::open(&setup.db).expect("opening the fixture");
-    // SQLite checks foreign keys only when asked to: a source can hold a task of nobody.
-    db.execute_batch("PRAGMA foreign_keys = OFF")
-        .expect("turning foreign keys off");
-    db.execute(
-        "INSERT INTO taskmanager_task VALUES (?1, ?2, 'added', '', 'TO DO', ?3, ?3)",
-        [id, owner, "2024-05-16 04:17:48"],
-    )
-    .expect("adding a task");
-}
-
-fn fixture_id(username: &str) -> String {
-    let user = fixture::users()
-        .into_iter()
-        .find(|u| u.username == username);
-    user.expect("a fixture user").id
+    fixture::add_task(&setup.db, id, Some(owner), "added", "2024-05-16 04:17:48");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -31,7 +16,7 @@ async fn a_refused_users_tasks_are_reported_as_that_users_with_why() {
     let setup = Setup::new(false).await;
     let bads = "c0000000000000000000000000000001";
     let strangers = "c0000000000000000000000000000002";
-    add_task(&setup, bads, &fixture_id("bad"));
+    add_task(&setup, bads, &fixture::source_id("bad"));
     add_task(&setup, strangers, "d0000000000000000000000000000009");
 
     let run = setup.import(&[]);
@@ -60,10 +45,17 @@ async fn an_ownerless_task_placed_by_an_earlier_run_is_listed_with_what_to_know(
     let totals = format!(
         "tasks: 1004 in the source: 0 imported, {IMPORTABLE_TASKS} already there, 2 not imported"
     );
+    let counted = "user \"ada\": taskmaster holds 1 task of this user that the source does not: \
+                   deleted in the original after an earlier import, or created in taskmaster, \
+                   or ownerless tasks an earlier run's --orphans-to gave it; not removed";
     assert_run(
         &again,
         2,
-        &[&totals, "one an earlier run gave an owner is there already"],
+        &[
+            &totals,
+            "one an earlier run gave an owner is there already",
+            counted,
+        ],
     );
 }
 

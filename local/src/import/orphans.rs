@@ -1,0 +1,57 @@
+//! `--orphans-to`: the user ownerless tasks go to, found before anything is written, so that a
+//! name that cannot take them fails the run (exit 1) while the target is still as it was.
+
+use anyhow::anyhow;
+use shared::domain::{UserId, Username};
+use shared::store::Stores;
+
+use super::source::UserRow;
+
+/// The id of the user `name` stands for: one already in the target, or one of the source that
+/// this run imports. A source user refused for its own columns, or whose username or email a
+/// user of the target or an earlier user of the source holds, is refused here, as the user
+/// step will refuse it. (Should the user step refuse it all the same, its ownerless tasks are
+/// reported as not imported.)
+pub async fn owner(stores: &Stores, name: &str, users: &[UserRow]) -> anyhow::Result<UserId> {
+    let fail = |why: String| anyhow!("--orphans-to {name:?}: {why}");
+    let username = Username::existing(name.to_owned()).map_err(fail)?;
+    if let Some(user) = stores.users.user_by_username(&username).await? {
+        return Ok(user.id);
+    }
+    let mut refused = None;
+    for (at, row) in users.iter().enumerate() {
+        if row.username.as_ref() != Some(&username) {
+            continue;
+        }
+        let not_imported = |why: &str| format!("user {} is not imported: {why}", row.label);
+        let user = match &row.user {
+            Ok(user) => user,
+            // A later row of the same name (in another case) may still be imported.
+            Err(why) => {
+                refused.get_or_insert_with(|| not_imported(why));
+                continue;
+            }
+        };
+        if stores.users.user(user.id).await?.is_some() {
+            return Ok(user.id);
+        }
+        if stores.users.user_by_email(&user.email).await?.is_some() {
+            let why = "its email belongs to an account already in taskmaster";
+            return Err(fail(not_imported(why)));
+        }
+        // Users are imported in the source's order: of two that clash, the earlier one.
+        let earlier = users[..at].iter().find(|other| {
+            other
+                .user
+                .as_ref()
+                .is_ok_and(|other| other.username == user.username || other.email == user.email)
+        });
+        if let Some(earlier) = earlier {
+            let why = format!("its username or email is also user {}'s", earlier.label);
+            return Err(fail(not_imported(&why)));
+        }
+        return Ok(user.id);
+    }
+    let why = refused.unwrap_or_else(|| "no such user in the target or in the source".to_owned());
+    Err(fail(why))
+}

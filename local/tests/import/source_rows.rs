@@ -1,0 +1,173 @@
+//! Rows of the source that come over changed, clash in a way the stores do not catch, or are
+//! refused with values too long to print whole: each is said in the report.
+
+use shared::domain::{TaskId, Username};
+
+use super::fixture::{self, BUSY};
+use super::{Setup, all_tasks, assert_run, user_id};
+
+on_both_stores!(
+    task_ids_alike_but_for_case_or_dashes_are_one_task_and_the_later_rows_are_refused,
+    a_users_email_that_is_anothers_username_gets_a_note_naming_that_user,
+    titles_with_spaces_around_them_are_trimmed_and_counted_in_a_note,
+    long_or_missing_values_are_shown_short_in_the_report,
+);
+
+/// ada's tasks the source keeps in these tests: with Grace's, 12 tasks of 4 users.
+const KEPT: usize = 10;
+
+/// When the tasks added here were made.
+const CREATED: &str = "2024-06-01 10:00:00";
+
+async fn importable_source(dynamodb: bool) -> Setup {
+    let setup = Setup::new(dynamodb).await;
+    fixture::keep_importable(&setup.db, KEPT);
+    setup
+}
+
+async fn task_ids_alike_but_for_case_or_dashes_are_one_task_and_the_later_rows_are_refused(
+    dynamodb: bool,
+) {
+    let setup = importable_source(dynamodb).await;
+    let (ada, grace) = (fixture::source_id(BUSY), fixture::source_id("Grace.Hopper"));
+    let first = "d1000000000000000000000000000001";
+    let (upper, dashed) = (first.to_uppercase(), "d1000000-0000-0000-0000-000000000001");
+    // Read by owner, then creation time: `first` comes first.
+    let add = |id: &str, owner: &str, title: &str, created: &str| {
+        fixture::add_task(&setup.db, id, Some(owner), title, created);
+    };
+    add(first, &ada, "first", "2020-01-01 00:00:00");
+    add(&upper, &ada, "in capitals", "2020-01-02 00:00:00");
+    add(dashed, &grace, "with dashes", "2020-01-03 00:00:00");
+
+    for (flags, done) in [(&["--dry-run"][..], "to import"), (&[], "imported")] {
+        let run = setup.import(flags);
+
+        let totals = format!("tasks: 15 in the source: 13 {done}, 0 already there, 2 not imported");
+        let same = format!("its id is the same UUID as task {first}'s");
+        let lines = [
+            totals,
+            format!("task {upper}: {same}"),
+            format!("task {dashed}: {same}"),
+        ];
+        assert_run(&run, 2, &lines.each_ref().map(String::as_str));
+    }
+    let stores = setup.stores();
+    let id = TaskId::parse(first).expect("an id");
+    let kept = stores.tasks.task(user_id(BUSY), id).await.expect("reading");
+    assert_eq!(kept.expect("the first").title.as_ref(), "first");
+    let (graces, _) = all_tasks(&stores, user_id("Grace.Hopper")).await;
+    assert_eq!(graces, 2, "not the one with dashes");
+}
+
+async fn a_users_email_that_is_anothers_username_gets_a_note_naming_that_user(dynamodb: bool) {
+    let setup = importable_source(dynamodb).await;
+    // The one whose email it is joined first: the note is on it all the same.
+    let (y, x) = (
+        "a0000000000000000000000000000011",
+        "a0000000000000000000000000000010",
+    );
+    fixture::add_user(
+        &setup.db,
+        y,
+        "carol_y",
+        "Carol@Example.com",
+        "2023-01-01 00:00:00",
+    );
+    fixture::add_user(&setup.db, x, "Carol@example.com", "x@example.com", CREATED);
+    let note = |other: &str| {
+        format!(
+            "user \"carol_y\": its email carol@example.com is also the username of user \
+             \"{other}\": a login as carol@example.com reaches that user, so this one logs in by \
+             its username"
+        )
+    };
+
+    let run = setup.import(&[]);
+
+    let totals = "users: 6 in the source: 6 imported, 0 already there, 0 not imported";
+    assert_run(&run, 0, &[totals, &note("Carol@example.com")]);
+    let stores = setup.stores();
+    for name in ["carol_y", "carol@example.com"] {
+        let name = Username::existing(name.into()).expect("a name");
+        let found = stores.users.user_by_username(&name).await;
+        assert!(found.expect("reading").is_some(), "{name:?} imported");
+    }
+    drop(stores);
+    // The other one in taskmaster only: found there, and named as taskmaster holds it.
+    fixture::edit(
+        &setup.db,
+        &format!("DELETE FROM accounts_user WHERE id = '{x}'"),
+    );
+    assert_run(&setup.import(&[]), 0, &[&note("carol@example.com")]);
+}
+
+async fn titles_with_spaces_around_them_are_trimmed_and_counted_in_a_note(dynamodb: bool) {
+    let setup = importable_source(dynamodb).await;
+    let ada = fixture::source_id(BUSY);
+    let padded = "e0000000000000000000000000000001";
+    fixture::add_task(&setup.db, padded, Some(&ada), "  padded  ", CREATED);
+    let tabbed = "e0000000000000000000000000000002";
+    fixture::add_task(&setup.db, tabbed, Some(&ada), "\tpadded too\n", CREATED);
+
+    let run = setup.import(&[]);
+
+    let note = "2 tasks had spaces around the title in the source: trimmed, as every API write \
+                trims a title";
+    assert_run(&run, 0, &[note]);
+    let stores = setup.stores();
+    let task = stores
+        .tasks
+        .task(user_id(BUSY), TaskId::parse(padded).expect("an id"))
+        .await;
+    assert_eq!(
+        task.expect("reading").expect("padded").title.as_ref(),
+        "padded"
+    );
+    drop(stores);
+    // Trimmed once, the same after: a second run finds them as the source has them.
+    let again = "tasks: 14 in the source: 0 imported, 14 already there, 0 not imported";
+    assert_run(&setup.import(&[]), 0, &[again]);
+}
+
+async fn long_or_missing_values_are_shown_short_in_the_report(dynamodb: bool) {
+    let setup = importable_source(dynamodb).await;
+    fixture::loosen(&setup.db);
+    let ada = fixture::source_id(BUSY);
+    let long = "e0000000000000000000000000000001";
+    fixture::add_task(&setup.db, long, Some(&ada), &"t".repeat(5000), CREATED);
+    let untitled = "e0000000000000000000000000000002";
+    let long_name = "u".repeat(200);
+    fixture::add_user(
+        &setup.db,
+        "a0000000000000000000000000000020",
+        &long_name,
+        "l@x.io",
+        CREATED,
+    );
+    let nameless = "a0000000000000000000000000000021";
+    fixture::edit(
+        &setup.db,
+        &format!(
+            "INSERT INTO taskmanager_task VALUES ('{untitled}', '{ada}', NULL, '', 'TO DO',
+                '{CREATED}', '{CREATED}');
+             INSERT INTO accounts_user VALUES ('{nameless}', NULL, 'n@x.io', '!', '', '', NULL,
+                '{CREATED}', '{CREATED}', '{CREATED}', 0, 0, 1);"
+        ),
+    );
+
+    let run = setup.import(&[]);
+
+    let (t, u) = ("t".repeat(60), "u".repeat(60));
+    let lines = [
+        format!("task {long}: its title \"{t}…\" (5000 characters) is refused"),
+        format!("task {untitled}: its title is missing"),
+        format!(
+            "user \"{u}…\" (200 characters): its username \"{u}…\" (200 characters) is refused"
+        ),
+        format!("user with id {nameless}: its username is missing"),
+    ];
+    assert_run(&run, 2, &lines.each_ref().map(String::as_str));
+    let longest = run.stdout.lines().map(|line| line.chars().count()).max();
+    assert!(longest < Some(300), "{}", run.stdout);
+}
