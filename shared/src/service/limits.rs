@@ -89,9 +89,9 @@ impl Limits {
     /// that guesses sent at once cannot all pass a check none of them has been counted in yet.
     /// `Err(TooManyRequests)` once the name's or the address's failures reach its limit: every
     /// attempt then (a right password too) until the window ends. A place held only by attempts
-    /// still being checked is waited for (up to [`IN_PROGRESS_TRIES`] counts), as their right passwords
-    /// give it back: right logins sent at once are not refused for each other. A refused attempt
-    /// is taken back.
+    /// still being checked is waited for (up to [`IN_PROGRESS_TRIES`] counts), as their right
+    /// passwords give it back: right logins sent at once are not refused for each other. A
+    /// refused attempt is taken back.
     #[tracing::instrument(skip_all)]
     pub async fn login_attempt(&self, login: &str, client: Option<IpAddr>) -> Result<LoginAttempt> {
         let now = Timestamp::now();
@@ -104,17 +104,16 @@ impl Limits {
         let (mut tries, mut pause) = (1, IN_PROGRESS_PAUSE);
         loop {
             let counts = self.store.hit(&all).await?;
-            let mut over = counts
+            let over: Vec<_> = counts
                 .iter()
                 .zip(limits)
-                .filter(|(c, limit)| c.hits > *limit);
-            let Some(first) = over.next() else {
+                .filter(|(count, limit)| count.hits > *limit)
+                .collect();
+            if over.is_empty() {
                 return Ok(LoginAttempt(counters));
-            };
+            }
             self.store.unhit(&all).await?;
-            let locked = std::iter::once(first)
-                .chain(over)
-                .any(|(count, limit)| count.settled >= limit);
+            let locked = over.iter().any(|(count, limit)| count.settled >= *limit);
             if locked || tries == IN_PROGRESS_TRIES {
                 tracing::warn!(locked, "login refused: too many failures");
                 // Both counters share the window, so either lock lasts until it ends.
