@@ -218,14 +218,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let management = tokio::net::TcpListener::bind(args.management_addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.management_addr))?;
+    // Found before anything is created too, so a start that cannot run it leaves nothing behind.
+    let jar_dir = match args.start_dynamodb_local {
+        true => Some(DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?),
+        false => None,
+    };
     private_dir(&args.data_dir)?;
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
     auth.limits = args.limits.apply(auth.limits)?;
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
     let mut _dynamodb_local = None;
-    let endpoint = if args.start_dynamodb_local {
-        let jar_dir = DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?;
+    let endpoint = if let Some(jar_dir) = jar_dir {
         let db_dir = args.data_dir.join("dynamodb");
         owned_private_dir(&db_dir)?;
         let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir)).await?;

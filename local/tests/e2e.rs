@@ -7,7 +7,7 @@ use std::path::Path;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use support::{Api, Server, run_expecting_exit, tokens, unique_name};
+use support::{Api, Server, run_expecting_exit, run_expecting_exit_in, tokens, unique_name};
 
 fn data_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary data dir")
@@ -301,6 +301,13 @@ async fn a_start_that_cannot_listen_creates_nothing() {
 
     assert!(!failed.status.success(), "{failed:#?}");
     assert!(failed.stderr.contains("cannot listen"), "{failed:#?}");
+    assert!(!dir.exists(), "no data dir for a server that never ran");
+
+    // Nor one that cannot start DynamoDB Local: started where it is not installed.
+    let elsewhere = data_dir();
+    let args = ["--addr", "127.0.0.1:0", "--start-dynamodb-local"];
+    let failed = run_expecting_exit_in(elsewhere.path(), &args, &dir);
+    assert!(failed.stderr.contains("not installed"), "{failed:#?}");
     assert!(!dir.exists(), "no data dir for a server that never ran");
 }
 

@@ -227,7 +227,17 @@ const EXIT_DEADLINE: Duration = Duration::from_secs(300);
 /// Runs the server with `args` over `data_dir`, expecting it to exit by itself (within
 /// [`EXIT_DEADLINE`]).
 pub fn run_expecting_exit(args: &[&str], data_dir: &Path) -> Failed {
+    run_expecting_exit_in(
+        &std::env::current_dir().expect("a working directory"),
+        args,
+        data_dir,
+    )
+}
+
+/// [`run_expecting_exit`], started in the directory `cwd`.
+pub fn run_expecting_exit_in(cwd: &Path, args: &[&str], data_dir: &Path) -> Failed {
     let mut child = command(args, data_dir)
+        .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
