@@ -96,6 +96,30 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// A query string read as the original app (Django) read it: a name given twice takes its last
+/// value. One that is not even `name=value` pairs is a 400.
+#[derive(Debug)]
+pub struct LastQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for LastQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Error> {
+        let invalid = || Error::BadRequest("Invalid query string.".to_owned());
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or_default())
+                .map_err(|_| invalid())?;
+        // Later pairs overwrite earlier ones.
+        let fields: serde_json::Map<String, serde_json::Value> = pairs
+            .into_iter()
+            .map(|(name, value)| (name, serde_json::Value::String(value)))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(fields))
+            .map(Self)
+            .map_err(|_| invalid())
+    }
+}
+
 /// The caller, authenticated by `Authorization: Bearer <access token>`: a signature, expiry and
 /// type check only. Whether the session is still current is checked by the service, beside or
 /// inside the endpoint's own store calls (never as a round trip of its own).

@@ -1,7 +1,6 @@
 //! The caller's tasks.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete as delete_method, get as get_method, post, put};
@@ -15,14 +14,14 @@ use super::conditional::{
     IdempotencyKey, IdempotencyKeyParam, IfMatch, IfMatchParam, IfNoneMatch, IfNoneMatchParam, etag,
 };
 use super::error::Message;
-use super::extract::{AppJson, AuthUser, TaskPath, nullable};
+use super::extract::{AppJson, AuthUser, LastQuery, TaskPath, nullable};
 use super::openapi::{
     BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, TaskNotFound,
 };
 use super::route;
 use crate::AppState;
 use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, non_null};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::service::tasks::{NewTask, PageRequest, TaskChanges};
 
 pub const TASKS: &str = "/api/v1/tasks";
@@ -341,9 +340,8 @@ pub(crate) async fn list_tasks(
     AuthUser(owner): AuthUser,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    params: Result<Query<ListParams>, QueryRejection>,
+    LastQuery(params): LastQuery<ListParams>,
 ) -> Result<Json<TaskListBody>> {
-    let Query(params) = params.map_err(|rejection| Error::BadRequest(rejection.body_text()))?;
     let request = PageRequest::try_from(params)?;
     let (page_size, status) = (request.page_size, request.status);
     let list = state.tasks.list(owner, request).await?;

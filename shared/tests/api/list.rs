@@ -163,6 +163,18 @@ async fn list_accepts_page_sizes_one_and_a_hundred() {
 }
 
 #[tokio::test]
+async fn a_name_given_twice_in_the_query_takes_its_last_value_as_the_original_did() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let tasks = app.create_tasks(&access, 3).await;
+
+    let twice = list(&app, &format!("{TASKS}?page_size=1&page_size=2"), &access).await;
+
+    twice.assert_status(StatusCode::OK);
+    assert_eq!(ids(&twice.json), newest_first(&tasks)[..2]);
+}
+
+#[tokio::test]
 async fn list_links_are_absolute_http_urls_from_host_and_forwarded_proto() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
