@@ -201,6 +201,57 @@ async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
     assert_eq!(app.stored().await["count"], 0, "nothing written");
 }
 
+/// A password change whose write DynamoDB applied but whose answer was lost (a send that timed
+/// out): the SDK's resend fails its condition, and the read after it finds this request's own
+/// hash, so the change answers its new tokens instead of a 401 for the session it just ended.
+#[tokio::test]
+async fn a_password_change_applied_but_its_answer_lost_still_answers_its_tokens() {
+    // The user's write (conditional on its version), not the login counters' updates.
+    let app = Faulty::new(Fault::answer_lost("UpdateItem", "#version = :before")).await;
+    let body = json!({ "old_password": "correct-horse-battery", "new_password_1": "a-new-horse-battery", "new_password_2": "a-new-horse-battery" });
+
+    let (status, json, _) = app
+        .faulty
+        .send(
+            "POST",
+            "/api/v1/auth/profile/password/",
+            Some(&app.access),
+            Some(body),
+        )
+        .await;
+
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let access = json["access"].as_str().expect("a new access token");
+    let (status, profile, _) = app
+        .clean
+        .send("GET", "/api/v1/auth/profile/", Some(access), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "the new tokens work: {profile}");
+}
+
+/// A transaction whose earlier send (same client request token) is still being applied, as after
+/// a send that timed out on our side: sent again by the SDK, then a 503, never a 500.
+#[tokio::test]
+async fn a_transaction_still_in_progress_is_sent_again_then_a_503() {
+    let app = Faulty::new(Fault::always(
+        "TransactWriteItems",
+        json!({ "__type": "com.amazonaws.dynamodb.v20120810#TransactionInProgressException", "message": "in progress" }),
+    ))
+    .await;
+
+    let (status, json, headers) = app.create_task("in progress").await;
+
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    assert_eq!(
+        app.faulty.calls.take(),
+        vec!["TransactWriteItems"; SDK_ATTEMPTS as usize]
+    );
+    assert_eq!(
+        headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+}
+
 #[tokio::test]
 async fn dynamodb_unreachable_is_a_503_with_retry_after_not_a_500() {
     let access = Harness::new(None).await.register("down_").await;

@@ -118,7 +118,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     import.users(users, &mut report).await?;
 
     bar.set_message("tasks");
-    // Read on a thread of its own, a few batches ahead of the writes, so memory stays flat.
+    // Read on a thread of its own, a few batches ahead of the writes, so the rows in memory stay
+    // few (the ids seen so far are kept, to refuse a second row of one task).
     let (sender, mut receiver) = tokio::sync::mpsc::channel(IMPORT_TASKS_BATCH * 4);
     let reader = tokio::task::spawn_blocking(move || {
         source.tasks(|row| sender.blocking_send(row).context("the import stopped"))

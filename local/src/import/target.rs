@@ -1,6 +1,8 @@
-//! The store an import writes to. Opening it writes nothing: a target that does not exist yet
+//! The store an import writes to. Opening it creates nothing: a target that does not exist yet
 //! (an embedded store's file, DynamoDB Local's tables) is read as empty, and a real run creates
-//! it with [`Target::prepare`] once it has checked what it can before writing. A dry run never
+//! it with [`Target::prepare`] once it has checked what it can before writing. (Opening an
+//! existing embedded store does write: its own upkeep, new tables and expired tokens swept, no
+//! import data.) A dry run never
 //! prepares it; it reads a private copy of an existing embedded store (opening a store writes to
 //! it), and DynamoDB's tables as they are.
 

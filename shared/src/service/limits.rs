@@ -94,15 +94,17 @@ impl Limits {
     /// refused attempt is taken back.
     #[tracing::instrument(skip_all)]
     pub async fn login_attempt(&self, login: &str, client: Option<IpAddr>) -> Result<LoginAttempt> {
-        let now = Timestamp::now();
-        let counters = self.login_counters(login, client, now);
-        let all = counters.all();
         let limits = [
             self.config.login_failures_per_username,
             self.config.login_failures_per_address,
         ];
         let (mut tries, mut pause) = (1, IN_PROGRESS_PAUSE);
         loop {
+            // The window of this try: a wait may cross into the next one, and a count made in a
+            // window that has ended would be a count of nothing (the embedded store sweeps it).
+            let now = Timestamp::now();
+            let counters = self.login_counters(login, client, now);
+            let all = counters.all();
             let counts = self.store.hit(&all).await?;
             let over: Vec<_> = counts
                 .iter()

@@ -17,7 +17,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use axum::http::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::AppState;
 use shared::config::AuthConfig;
 use shared::http::{all_routes, app};
@@ -60,13 +60,18 @@ impl Recorder {
 
 /// Makes one operation fail with a DynamoDB error: its request is emptied before it is sent (so
 /// DynamoDB Local applies nothing) and the response is replaced by the error. It fails every
-/// attempt, or only the first `times` attempts.
+/// attempt, or only the first `times` attempts. Or, [`Fault::answer_lost`], the request goes
+/// through and only its answer is replaced, as when a send times out after DynamoDB applied it.
 #[derive(Debug)]
 pub struct Fault {
     operation: &'static str,
     error_body: Value,
     /// Attempts still to fail; `None`: all of them.
     remaining: Option<AtomicUsize>,
+    /// Whether the request still reaches DynamoDB.
+    applied: bool,
+    /// Only requests whose body holds this text.
+    holding: &'static str,
 }
 
 /// Marks an attempt the fault applies to, between its two hooks.
@@ -88,10 +93,18 @@ impl Intercept for Fault {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if self.applies(cfg) {
-            let request = context.request_mut();
-            *request.body_mut() = SdkBody::from("{}");
-            request.headers_mut().insert("content-length", "2");
+        let holds = |body: &[u8]| {
+            self.holding.is_empty()
+                || body
+                    .windows(self.holding.len())
+                    .any(|w| w == self.holding.as_bytes())
+        };
+        if context.request().body().bytes().is_some_and(holds) && self.applies(cfg) {
+            if !self.applied {
+                let request = context.request_mut();
+                *request.body_mut() = SdkBody::from("{}");
+                request.headers_mut().insert("content-length", "2");
+            }
             cfg.interceptor_state().store_put(Faulted);
         } else {
             cfg.interceptor_state().unset::<Faulted>();
@@ -107,7 +120,9 @@ impl Intercept for Fault {
     ) -> Result<(), BoxError> {
         if cfg.load::<Faulted>().is_some() {
             let response = context.response_mut();
-            *response.status_mut() = 400u16.try_into()?;
+            // A lost answer stands for a server-side failure, which the SDK sends again.
+            let status: u16 = if self.applied { 500 } else { 400 };
+            *response.status_mut() = status.try_into()?;
             *response.body_mut() = SdkBody::from(self.error_body.to_string());
         }
         Ok(())
@@ -121,15 +136,27 @@ impl Fault {
             operation,
             error_body,
             remaining: None,
+            applied: false,
+            holding: "",
         }
     }
 
     /// The first `times` attempts of `operation` fail with `error_body`, later ones go through.
     pub fn times(operation: &'static str, error_body: Value, times: usize) -> Self {
         Self {
-            operation,
-            error_body,
             remaining: Some(AtomicUsize::new(times)),
+            ..Self::always(operation, error_body)
+        }
+    }
+
+    /// The first attempt of `operation` whose request holds `holding` is applied, but its answer
+    /// is lost: the SDK sees a 500, a transient failure, and sends it again.
+    pub fn answer_lost(operation: &'static str, holding: &'static str) -> Self {
+        let error = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "lost" });
+        Self {
+            applied: true,
+            holding,
+            ..Self::times(operation, error, 1)
         }
     }
 
@@ -195,7 +222,7 @@ impl Harness {
     /// Registers a fresh user whose name starts with `prefix`; returns its access token.
     pub async fn register(&self, prefix: &str) -> String {
         let name = unique(prefix);
-        let body = serde_json::json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
+        let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
         let (status, json, _) = self
             .send("POST", "/api/v1/auth/register/", None, Some(body))
             .await;
@@ -225,7 +252,7 @@ pub async fn unreachable_app() -> axum::Router {
 }
 
 /// An app over a "DynamoDB" that takes connections and never answers them, as a stalled process or
-/// network does, and the task holding those connections open (drop it to let them go).
+/// network does, and the task holding those connections open (abort it to let them go).
 pub async fn silent_app() -> (axum::Router, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());

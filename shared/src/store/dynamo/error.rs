@@ -77,6 +77,9 @@ const THROTTLED_REASONS: [&str; 3] = [
     "RequestLimitExceeded",
 ];
 
+/// A transaction with the same client request token is still being applied.
+const IN_PROGRESS: &str = "TransactionInProgressException";
+
 /// Maps what every operation can fail with: throttling, conflicts, the rest.
 pub(super) fn store_error<E>(
     error: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
@@ -95,6 +98,8 @@ where
     match error.code() {
         Some(code) if THROTTLING.contains(&code) => StoreError::Throttled,
         Some("TransactionConflictException") => StoreError::Conflict,
+        // Still so after the SDK's sends: the outcome is not known yet, and a retry will tell.
+        Some(IN_PROGRESS) => StoreError::Unavailable,
         _ => StoreError::Unexpected(anyhow::Error::new(error).context(what)),
     }
 }
@@ -157,11 +162,15 @@ impl ClassifyRetry for RetryCancelledTransactions {
         let Some(Err(error)) = context.output_or_error() else {
             return RetryAction::NoActionIndicated;
         };
-        let codes = error
+        let transaction = error
             .as_operation_error()
-            .and_then(|e| e.downcast_ref::<TransactWriteItemsError>())
-            .and_then(cancellation_codes)
-            .unwrap_or_default();
+            .and_then(|e| e.downcast_ref::<TransactWriteItemsError>());
+        // A send of this very transaction (the same client request token) still being applied:
+        // an earlier send that timed out on our side. Sent again, it answers that send's outcome.
+        if transaction.and_then(ProvideErrorMetadata::code) == Some(IN_PROGRESS) {
+            return RetryAction::transient_error();
+        }
+        let codes = transaction.and_then(cancellation_codes).unwrap_or_default();
         if codes.contains(&"ConditionalCheckFailed") {
             RetryAction::NoActionIndicated
         } else if codes.iter().any(|code| THROTTLED_REASONS.contains(code)) {
