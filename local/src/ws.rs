@@ -39,8 +39,26 @@ pub struct Registry {
     clients: Mutex<HashMap<String, Client>>,
     /// `true` once the server is stopping: every connection is then closed "going away".
     stopping: watch::Sender<bool>,
-    /// Sessions not yet through their `$disconnect`.
+    /// Sessions not yet through their `$disconnect`, from their handshake on ([`Live`]).
     live: watch::Sender<usize>,
+}
+
+/// One session counted in [`Registry::live`] while it is held: taken at the handshake, so a
+/// socket still being upgraded when the server stops is waited for too, and given back when
+/// dropped, whether its `$disconnect` ran, its upgrade failed or it panicked.
+struct Live(Arc<Registry>);
+
+impl Live {
+    fn new(registry: &Arc<Registry>) -> Self {
+        registry.live.send_modify(|live| *live += 1);
+        Self(registry.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.live.send_modify(|live| *live -= 1);
+    }
 }
 
 impl Default for Registry {
@@ -220,11 +238,13 @@ async fn upgrade(
     upgrade
         .max_frame_size(MAX_FRAME)
         .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| session(socket, id, user_agent, state))
+        .on_upgrade({
+            let live = Live::new(&state.registry);
+            move |socket| session(socket, id, user_agent, state, live)
+        })
 }
 
-async fn session(socket: WebSocket, id: String, user_agent: String, state: WsState) {
-    state.registry.live.send_modify(|live| *live += 1);
+async fn session(socket: WebSocket, id: String, user_agent: String, state: WsState, live: Live) {
     let mut stopping = state.registry.stopping.subscribe();
     let (mut sink, mut incoming) = socket.split();
     let (outgoing, mut queue) = unbounded_channel();
@@ -310,7 +330,7 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
         ))
         .await;
     tracing::debug!(connection_id = id, "websocket disconnected");
-    state.registry.live.send_modify(|live| *live -= 1);
+    drop(live);
 }
 
 /// Whether a read failed on a frame or message over [`MAX_FRAME`] or [`MAX_MESSAGE`].
