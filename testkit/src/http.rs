@@ -106,6 +106,14 @@ impl Response {
         self
     }
 
+    /// Asserts the answer to a transient failure: 503, `Retry-After: 1` and a JSON `detail`.
+    #[track_caller]
+    pub fn assert_unavailable(&self) {
+        self.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(self.header("retry-after"), Some("1"));
+        assert!(self.json["detail"].is_string(), "{}", self.json);
+    }
+
     /// Asserts the status and the exact JSON body.
     #[track_caller]
     pub fn assert_body(&self, expected: StatusCode, body: Value) {

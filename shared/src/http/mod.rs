@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod conditional;
+pub mod deadline;
 pub mod endpoints;
 pub mod error;
 pub mod extract;
@@ -75,7 +76,8 @@ pub fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
-/// line and a metrics line ([`crate::metrics`]) per request, and a JSON 500 for a panic.
+/// line and a metrics line ([`crate::metrics`]) per request, a JSON 503 for a request past its
+/// deadline ([`deadline`]), and a JSON 500 for a panic.
 ///
 /// Every known path is routed (to [`unmatched`]'s empty method router when `routes` does not serve
 /// it), so a Lambda answers a request API Gateway gave it for another endpoint's path exactly as
@@ -111,6 +113,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(axum::middleware::from_fn(record_metrics))
+        .layer(axum::middleware::from_fn(deadline::within_deadline))
         // The local server's guard: one request's panic answers a JSON 500 and the server runs on.
         // The Lambda bootstraps abort on a panic instead (.cargo/config.toml, docs/BUILD.md).
         .layer(CatchPanicLayer::custom(|_| {
