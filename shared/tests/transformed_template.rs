@@ -13,6 +13,8 @@ use std::sync::LazyLock;
 
 use serde_json::{Value, json};
 
+mod support;
+
 static TRANSFORMED: LazyLock<Value> = LazyLock::new(|| {
     let root = testkit::repo_root();
     let python = root.join(".tools/venv/bin/python");
@@ -106,58 +108,6 @@ fn permissions() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
 
 const KEY: &str = "secretsmanager:GetSecretValue JwtSigningKey";
 
-/// What each function may do beyond logging and tracing, and nothing else.
-fn expected_grants(binary: &str) -> Vec<String> {
-    let (users, tasks, connections) = ("UsersTable", "TasksTable", "ConnectionsTable");
-    let on = |table: &'static str, actions: &[&'static str]| -> Vec<String> {
-        actions
-            .iter()
-            .map(|a| format!("dynamodb:{a} {table}"))
-            .collect()
-    };
-    match binary {
-        "register" => on(users, &["PutItem", "UpdateItem"]),
-        "login" => on(users, &["BatchGetItem", "GetItem", "PutItem", "UpdateItem"]),
-        "ws-connect" => [on(users, &["GetItem"]), on(connections, &["PutItem"])].concat(),
-        "logout" => on(users, &["DeleteItem"]),
-        "password-update" | "logout-all" => [
-            on(users, &["GetItem", "UpdateItem"]),
-            if binary == "password-update" { on(users, &["PutItem"]) } else { Vec::new() },
-            on(connections, &["DeleteItem", "Query"]),
-            vec!["execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/DELETE/@connections/*".to_owned()],
-        ]
-        .concat(),
-        "profile-get" => on(users, &["GetItem"]),
-        "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
-        "token-refresh" => on(users, &["ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"]),
-        "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
-        "task-create" => [on(users, &["ConditionCheckItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
-        "task-delete" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["DeleteItem", "GetItem", "UpdateItem"])].concat(),
-        "task-get" => [on(users, &["GetItem"]), on(tasks, &["GetItem"])].concat(),
-        "task-update" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["GetItem", "PutItem", "UpdateItem"])].concat(),
-        "task-list" => [
-            on(users, &["BatchGetItem"]),
-            on(tasks, &["BatchGetItem", "Query"]),
-            on("${TasksTable.Arn}/index/*", &["BatchGetItem", "Query"]),
-        ]
-        .concat(),
-        "ws-disconnect" => on(connections, &["DeleteItem", "GetItem"]),
-        "task-stream" => [
-            on(connections, &["DeleteItem", "Query"]),
-            on(users, &["GetItem"]),
-            vec![
-                "sqs:SendMessage TaskStreamFailures".to_owned(),
-                "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/POST/@connections/*".to_owned(),
-                "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/DELETE/@connections/*".to_owned(),
-            ],
-        ]
-        .concat(),
-        "ws-default" => [on(users, &["GetItem"]), on(connections, &["PutItem", "Query"])].concat(),
-        "fallback" => Vec::new(),
-        other => panic!("no expected permissions for {other}"),
-    }
-}
-
 /// The functions that check or issue tokens: every REST endpoint, and `$connect`.
 fn key_holders() -> BTreeSet<String> {
     shared::http::ENDPOINTS
@@ -172,7 +122,7 @@ fn every_function_has_exactly_its_permissions_and_is_traced() {
     let permissions = permissions();
     assert_eq!(permissions.len(), testkit::function_binaries().len());
     for (binary, (grants, managed)) in &permissions {
-        let mut expected: BTreeSet<String> = expected_grants(binary).into_iter().collect();
+        let mut expected: BTreeSet<String> = support::iam::granted(binary).into_iter().collect();
         if key_holders().contains(binary) {
             expected.insert(KEY.to_owned());
         }

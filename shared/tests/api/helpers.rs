@@ -78,7 +78,7 @@ impl TestApp {
         auth.limits = limits;
         let state = shared::AppState::new(stores.clone(), &auth);
         Self {
-            router: shared::http::app(shared::http::all_routes(), state),
+            router: crate::backend::router(shared::http::app(shared::http::all_routes(), state)),
             stores,
         }
     }

@@ -185,7 +185,11 @@ impl Harness {
         let config = dynamo_config().await;
         let calls = Recorder::default();
         let client = config.client();
-        let mut builder = client.config().to_builder().interceptor(calls.clone());
+        let mut builder = client
+            .config()
+            .to_builder()
+            .interceptor(calls.clone())
+            .interceptor(super::iam::Iam);
         if let Some(fault) = fault {
             // The SDK's own retries, with short pauses so the test is quick.
             let retries = shared::retry::sdk_retry_config()
@@ -200,7 +204,7 @@ impl Harness {
         );
         Self {
             jwt: state.jwt.clone(),
-            app: app(all_routes(), state),
+            app: super::iam::as_lambdas(app(all_routes(), state)),
             calls,
             stores,
         }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod dynamo_harness;
+pub mod iam;
 
 use axum::Router;
 use shared::AppState;
@@ -33,7 +34,7 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
 /// client is built in the calling test's runtime.
 pub async fn dynamo_stores() -> Stores {
     let config = dynamo_config().await;
-    Stores::new(DynamoStore::new(config.client(), &config))
+    Stores::new(DynamoStore::new(iam::checked(&config.client()), &config))
 }
 
 pub async fn dynamo_config() -> DynamoConfig {
@@ -43,7 +44,7 @@ pub async fn dynamo_config() -> DynamoConfig {
 /// Stores on their own, empty tables: for tests that need a store no other test touches.
 pub async fn fresh_dynamo_stores() -> Stores {
     let config = tables_named(&uuid::Uuid::new_v4().simple().to_string()).await;
-    Stores::new(DynamoStore::new(config.client(), &config))
+    Stores::new(DynamoStore::new(iam::checked(&config.client()), &config))
 }
 
 async fn tables_named(suffix: &str) -> DynamoConfig {
