@@ -297,7 +297,10 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
         let body = match message {
             Message::Text(text) => text.to_string(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Message::Close(_) => break,
+            // tungstenite has queued the close reply of the same code (RFC 6455, 5.5.1); the next
+            // read sends it, then meets the end of the stream. Stopping here would drop it, and a
+            // browser would see 1006, an abnormal close.
+            Message::Close(_) => continue,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
         let answer = state

@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use support::sockets::{Socket, assert_silent, connect, listening, next_message, user};
 use support::stores::server_on;
 use support::{Api, Server};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 async fn server(dynamodb: bool, dir: &std::path::Path) -> Server {
@@ -248,6 +250,22 @@ async fn a_frame_over_api_gateways_size_closes_the_socket_with_1009(dynamodb: bo
     assert_closed_with(&mut socket, 1009, Duration::from_secs(10)).await;
 }
 
+/// A client's close is answered with a close frame, as the protocol asks (RFC 6455, 5.5.1) and
+/// API Gateway does, so a browser reports a clean close with its own code instead of 1006.
+async fn a_clients_close_is_answered_with_a_close_frame(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dynamodb, dir.path()).await;
+    let (_, _, mut socket) = listening(&server).await;
+
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "done".into(),
+    };
+    socket.send(Message::Close(Some(frame))).await.unwrap();
+
+    assert_closed_with(&mut socket, 1000, Duration::from_secs(10)).await;
+}
+
 /// SIGTERM (what a service manager sends) answers what is in progress, closes every socket as API
 /// Gateway does when it goes away, and ends the server cleanly.
 async fn a_stopping_server_closes_its_sockets_going_away(dynamodb: bool) {
@@ -264,6 +282,7 @@ async fn a_stopping_server_closes_its_sockets_going_away(dynamodb: bool) {
 
 on_both_stores!(
     a_frame_over_api_gateways_size_closes_the_socket_with_1009,
+    a_clients_close_is_answered_with_a_close_frame,
     a_stopping_server_closes_its_sockets_going_away,
     header_and_query_clients_get_new_tasks_and_others_get_nothing,
     anonymous_and_forged_tokens_are_refused_at_the_handshake,
