@@ -11,7 +11,8 @@ use crate::domain::{FieldErrors, Session};
 use crate::error::Error;
 
 /// A JSON object body. Bad JSON, a non-object, a wrong type, a non-JSON content type or an
-/// oversized body each get their own clear 4xx; an empty body without a content type reads as `{}`.
+/// oversized body each get their own clear 4xx; an empty body reads as `{}` whatever its content
+/// type, as the original app's framework read it (it parses no body of length 0).
 #[derive(Debug)]
 pub struct AppJson<T>(pub T);
 
@@ -42,7 +43,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             }
         })?;
         let bytes = match content_type {
-            None if bytes.is_empty() => Bytes::from_static(b"{}"),
+            _ if bytes.is_empty() => Bytes::from_static(b"{}"),
             Some(ct) if is_json(&ct) => bytes,
             _ => return Err(Error::UnsupportedMediaType),
         };

@@ -243,13 +243,17 @@ async fn a_body_just_under_64_kib_is_read() {
 }
 
 #[tokio::test]
-async fn an_empty_body_without_content_type_reads_as_an_empty_object() {
+async fn an_empty_body_reads_as_an_empty_object_whatever_its_content_type() {
     let app = TestApp::new().await;
 
-    let response = app.raw(Method::POST, LOGIN, None, Body::empty(), &[]).await;
+    for content_type in [None, Some("application/json"), Some("text/plain")] {
+        let response = app
+            .raw(Method::POST, LOGIN, content_type, Body::empty(), &[])
+            .await;
 
-    response.assert_body(
-        StatusCode::BAD_REQUEST,
-        json!({ "username": ["This field is required."], "password": ["This field is required."] }),
-    );
+        response.assert_body(
+            StatusCode::BAD_REQUEST,
+            json!({ "username": ["This field is required."], "password": ["This field is required."] }),
+        );
+    }
 }
