@@ -130,6 +130,7 @@ pub struct IdempotencyKeyParam(
     /// A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes this
     /// create safe to retry: the same key and fields within 24 hours create one task.
     #[param(value_type = Option<String>, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
+    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
     pub Option<String>,
 );
 

@@ -285,6 +285,7 @@ pub struct ListParams {
     #[param(value_type = TaskStatus, required = false)]
     status_task: Option<String>,
     /// An opaque position: follow `next` and `previous` rather than building it.
+    #[param(min_length = 1)]
     cursor: Option<String>,
 }
 
