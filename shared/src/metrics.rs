@@ -30,15 +30,17 @@ pub const DEFAULT_NAMESPACE: &str = "taskmaster";
 pub enum Counter {
     TasksCreated,
     LoginsFailed,
+    LoginsThrottled,
     NotificationsDelivered,
     StaleConnectionsRemoved,
     RecordsFailed,
 }
 
 impl Counter {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::TasksCreated,
         Self::LoginsFailed,
+        Self::LoginsThrottled,
         Self::NotificationsDelivered,
         Self::StaleConnectionsRemoved,
         Self::RecordsFailed,
@@ -49,6 +51,7 @@ impl Counter {
         match self {
             Self::TasksCreated => "TasksCreated",
             Self::LoginsFailed => "LoginsFailed",
+            Self::LoginsThrottled => "LoginsThrottled",
             Self::NotificationsDelivered => "NotificationsDelivered",
             Self::StaleConnectionsRemoved => "StaleConnectionsRemoved",
             Self::RecordsFailed => "RecordsFailed",

@@ -163,10 +163,9 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
         Box::new(captured.clone()),
     );
     let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
-    let state = AppState::new(
-        stores.clone(),
-        &AuthConfig::with_secret("metrics-tests-secret-of-at-least-32-bytes"),
-    );
+    let mut auth = AuthConfig::with_secret("metrics-tests-secret-of-at-least-32-bytes");
+    auth.limits.login_failures_per_username = 1;
+    let state = AppState::new(stores.clone(), &auth);
     let gateway = shared::realtime::Gateway::new(&stores, state.jwt.clone());
     let seeded = seed(&state).await;
 
@@ -181,13 +180,15 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
     // A login with a wrong password: 401, a failed login.
     let wrong = testkit::events::event("login", None).replace(PASSWORD, "not-the-password");
     invoke(auth::login(), &state, &wrong, "r-2").await;
+    // Another, past the limit of one failure: 429, a throttled login.
+    invoke(auth::login(), &state, &wrong, "r-4").await;
     // A WebSocket route: its response's status.
     let context = lambda_context("r-3");
     let ws = shared::metrics::websocket_route(&context, gateway.message(Default::default()));
     assert_eq!(ws.await.status_code, 200);
 
     let lines = captured.take_lines();
-    assert_eq!(lines.len(), 3, "one line per invocation: {lines:?}");
+    assert_eq!(lines.len(), 4, "one line per invocation: {lines:?}");
     for line in &lines {
         let line = check_emf(line);
         assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
@@ -200,7 +201,7 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
         assert!(line["Latency"].as_f64().unwrap() >= 0.0);
         assert_eq!(line["xrayTraceId"], TRACE_ID, "the X-Ray trace id is kept");
     }
-    let [created, login, ws] = &lines[..] else {
+    let [created, login, throttled, ws] = &lines[..] else {
         unreachable!()
     };
 
@@ -228,6 +229,13 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
         login.get("TasksCreated").is_none(),
         "counts do not leak between invocations"
     );
+
+    assert_eq!(
+        (throttled["requestId"].clone(), throttled["status"].clone()),
+        ("r-4".into(), 429.into())
+    );
+    assert_eq!(throttled["LoginsThrottled"], 1);
+    assert!(throttled.get("LoginsFailed").is_none(), "{throttled}");
 
     assert_eq!(
         (ws["requestId"].clone(), ws["status"].clone()),

@@ -198,8 +198,11 @@ pub(crate) async fn login_user(
         .login(&username, &password, client)
         .await
         .inspect_err(|error| {
-            if matches!(error, crate::Error::InvalidCredentials) {
-                crate::metrics::count(crate::metrics::Counter::LoginsFailed, 1);
+            use crate::metrics::{Counter, count};
+            match error {
+                crate::Error::InvalidCredentials => count(Counter::LoginsFailed, 1),
+                crate::Error::TooManyRequests { .. } => count(Counter::LoginsThrottled, 1),
+                _ => {}
             }
         })?;
     Ok(Json(AuthBody::new(&user, pair)))

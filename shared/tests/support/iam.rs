@@ -32,7 +32,7 @@ pub fn granted(binary: &str) -> Vec<String> {
     };
     match binary {
         "register" => on(users, &["PutItem", "UpdateItem"]),
-        "login" => on(users, &["BatchGetItem", "GetItem", "PutItem", "UpdateItem"]),
+        "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem"])].concat(),
         "logout" => on(users, &["DeleteItem"]),
         "password-update" | "logout-all" => [
@@ -52,8 +52,8 @@ pub fn granted(binary: &str) -> Vec<String> {
         "task-update" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["GetItem", "PutItem", "UpdateItem"])].concat(),
         "task-list" => [
             on(users, &["BatchGetItem"]),
-            on(tasks, &["BatchGetItem", "Query"]),
-            on("${TasksTable.Arn}/index/*", &["BatchGetItem", "Query"]),
+            on(tasks, &["BatchGetItem"]),
+            on("${TasksTable.Arn}/index/*", &["Query"]),
         ]
         .concat(),
         "ws-disconnect" => on(connections, &["DeleteItem", "GetItem"]),
