@@ -73,6 +73,11 @@ pub fn granted(binary: &str) -> Vec<String> {
     }
 }
 
+/// Runs `work` as `function`, whose grants [`Iam`] then checks.
+pub async fn as_function<T>(function: &'static str, work: impl Future<Output = T>) -> T {
+    FUNCTION.scope(function, work).await
+}
+
 /// `router` with each request run as the Lambda that serves its method and path on AWS, so
 /// [`Iam`] knows whose grants to check.
 pub fn as_lambdas(router: Router) -> Router {

@@ -256,7 +256,7 @@ impl Harness {
     }
 
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
-        self.notifier.handle(event).await
+        crate::backend::as_function("task-stream", self.notifier.handle(event)).await
     }
 }
 
