@@ -2,19 +2,9 @@
 //! `tower::ServiceExt::oneshot` by the [`api::helpers::TestApp`] helper, on the embedded store
 //! (in memory). `api_dynamo.rs` runs the very same tests on DynamoDB Local.
 
-/// Fresh, empty storage for each `TestApp`.
-mod backend {
-    pub async fn stores() -> shared::store::Stores {
-        shared::store::Stores::new(
-            shared::store::EmbeddedStore::in_memory().expect("in-memory store"),
-        )
-    }
+mod support;
 
-    /// The app as served: IAM is only DynamoDB's (`api_dynamo.rs`).
-    pub fn router(app: axum::Router) -> axum::Router {
-        app
-    }
-}
+use support::backends::embedded as backend;
 
 mod api {
     pub mod helpers;

@@ -3,18 +3,7 @@
 
 mod support;
 
-/// Fresh, empty tables (made from template.yaml) for each `TestApp`, whose client refuses what
-/// the calling function's IAM role would (`support/iam.rs`).
-mod backend {
-    pub async fn stores() -> shared::store::Stores {
-        crate::support::fresh_dynamo_stores().await
-    }
-
-    /// Each request run as the Lambda that serves it on AWS, for the IAM check.
-    pub fn router(app: axum::Router) -> axum::Router {
-        crate::support::iam::as_lambdas(app)
-    }
-}
+use support::backends::dynamo as backend;
 
 #[path = "api"]
 mod api {

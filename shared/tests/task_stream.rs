@@ -5,20 +5,9 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
-/// A fresh in-memory embedded store for each harness. `task_stream_dynamo.rs` runs the delivery
-/// tests on DynamoDB Local.
-mod backend {
-    pub async fn stores() -> shared::store::Stores {
-        shared::store::Stores::new(
-            shared::store::EmbeddedStore::in_memory().expect("an in-memory store"),
-        )
-    }
+mod support;
 
-    /// Runs `work`: IAM is only DynamoDB's (`task_stream_dynamo.rs`).
-    pub async fn as_function<T>(_: &'static str, work: impl Future<Output = T>) -> T {
-        work.await
-    }
-}
+use support::backends::embedded as backend;
 
 mod task_stream {
     pub mod harness;

@@ -7,17 +7,7 @@
 
 mod support;
 
-/// Fresh, empty tables (made from template.yaml) for each harness.
-mod backend {
-    pub async fn stores() -> shared::store::Stores {
-        crate::support::fresh_dynamo_stores().await
-    }
-
-    /// Runs `work` as `function`, its DynamoDB calls checked against its IAM grants.
-    pub async fn as_function<T>(function: &'static str, work: impl Future<Output = T>) -> T {
-        crate::support::iam::as_function(function, work).await
-    }
-}
+use support::backends::dynamo as backend;
 
 #[path = "task_stream"]
 mod task_stream {

@@ -1,6 +1,7 @@
 //! Test support shared by the test crates: the function → router table, and DynamoDB Local.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod dynamo_harness;
 pub mod iam;
 
