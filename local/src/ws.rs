@@ -264,6 +264,10 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
                 break;
             }
         }
+        // Sends what tungstenite still holds: the reply to a client's close, without which a
+        // browser reports 1006, an abnormal close. The connection ends once the session drops
+        // its reading half, right after `$disconnect`, without waiting for the client.
+        let _ = sink.close().await;
     });
     let end = Instant::now() + state.limits.max_duration;
     let close = |code, reason: &'static str| {
@@ -297,10 +301,9 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
         let body = match message {
             Message::Text(text) => text.to_string(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            // tungstenite has queued the close reply of the same code (RFC 6455, 5.5.1); the next
-            // read sends it, then meets the end of the stream. Stopping here would drop it, and a
-            // browser would see 1006, an abnormal close.
-            Message::Close(_) => continue,
+            // tungstenite has queued the close reply of the same code (RFC 6455, 5.5.1); the
+            // writer's closing flush sends it.
+            Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
         let answer = state

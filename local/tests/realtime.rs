@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use support::sockets::{Socket, assert_silent, connect, listening, next_message, user};
 use support::stores::server_on;
 use support::{Api, Server};
+use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -264,6 +265,17 @@ async fn a_clients_close_is_answered_with_a_close_frame(dynamodb: bool) {
     socket.send(Message::Close(Some(frame))).await.unwrap();
 
     assert_closed_with(&mut socket, 1000, Duration::from_secs(10)).await;
+    // And the server ends the TCP connection itself (RFC 6455, 7.1.1), not waiting for the
+    // client to: the connection under the socket reaches its end.
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = socket.get_mut() else {
+        panic!("a plain TCP connection")
+    };
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(read, Ok(Ok(_))),
+        "the server kept the connection open: {read:?}"
+    );
 }
 
 /// SIGTERM (what a service manager sends) answers what is in progress, closes every socket as API
