@@ -219,9 +219,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.management_addr))?;
     // Found before anything is created too, so a start that cannot run it leaves nothing behind.
-    let jar_dir = match args.start_dynamodb_local {
-        true => Some(DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?),
-        false => None,
+    let jar_dir = if args.start_dynamodb_local {
+        Some(DynamoDbLocal::find_jar_dir(&std::env::current_dir()?)?)
+    } else {
+        None
     };
     private_dir(&args.data_dir)?;
     let secret = secret::load_or_create(&args.data_dir)?;

@@ -44,7 +44,7 @@ fn differing<const N: usize>(checks: [(&'static str, bool); N]) -> Vec<&'static 
 
 /// Whether the user's hash is taskmaster's own (argon2id), not the one the import wrote.
 fn upgraded(user: &User) -> bool {
-    user.password_hash.starts_with("$argon2")
+    shared::auth::is_argon2_hash(&user.password_hash)
 }
 
 /// Whether the user came over active. An inactive one is imported with session epoch 1 and
@@ -57,8 +57,9 @@ fn active(user: &User) -> bool {
 /// The Django hash the import wrote, without the marker an inactive user's is kept behind.
 fn django_hash(user: &User) -> &str {
     let hash = user.password_hash.as_str();
-    match active(user) {
-        true => hash,
-        false => hash.strip_prefix(UNUSABLE_PASSWORD).unwrap_or(hash),
+    if active(user) {
+        hash
+    } else {
+        hash.strip_prefix(UNUSABLE_PASSWORD).unwrap_or(hash)
     }
 }

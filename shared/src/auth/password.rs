@@ -42,6 +42,11 @@ pub fn is_legacy_hash(hash: &str) -> bool {
     hash.starts_with(DJANGO_PBKDF2)
 }
 
+/// Whether `hash` is taskmaster's own (argon2), not one the original app made.
+pub fn is_argon2_hash(hash: &str) -> bool {
+    hash.starts_with("$argon2")
+}
+
 /// Whether `plain` matches `hash`: an argon2id PHC string, or a Django `pbkdf2_sha256` hash.
 /// Anything else stored (Django's unusable `!…` password) matches nothing, after the same work.
 pub async fn verify_password(plain: &str, hash: &str) -> anyhow::Result<bool> {
@@ -60,7 +65,7 @@ fn verify_blocking(area: &KeptArea, plain: &str, hash: &str) -> anyhow::Result<b
     if let Some(django) = hash.strip_prefix(DJANGO_PBKDF2) {
         return Ok(verify_django(plain, django));
     }
-    if !hash.starts_with("$argon2") {
+    if !is_argon2_hash(hash) {
         let _ = verify_blocking(area, plain, DUMMY_HASH);
         return Ok(false);
     }

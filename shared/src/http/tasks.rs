@@ -172,7 +172,7 @@ pub(crate) async fn create_task(
     let mut response = (
         StatusCode::CREATED,
         etag(&created.task),
-        [(axum::http::header::LOCATION, location)],
+        [(header::LOCATION, location)],
         Json(TaskView::from(created.task)),
     )
         .into_response();

@@ -191,10 +191,7 @@ impl Harness {
             .interceptor(calls.clone())
             .interceptor(super::iam::Iam);
         if let Some(fault) = fault {
-            // The SDK's own retries, with short pauses so the test is quick.
-            let retries = shared::retry::sdk_retry_config()
-                .with_initial_backoff(std::time::Duration::from_millis(5));
-            builder = builder.interceptor(fault).retry_config(retries);
+            builder = builder.interceptor(fault).retry_config(quick_retries());
         }
         let client = aws_sdk_dynamodb::Client::from_conf(builder.build());
         let stores = Stores::new(DynamoStore::new(client, &config));
@@ -274,16 +271,23 @@ async fn app_at(endpoint: &str) -> axum::Router {
     let mut config = dynamo_config().await;
     config.endpoint = Some(endpoint.to_owned());
     let client = config.client();
-    let retries =
-        shared::retry::sdk_retry_config().with_initial_backoff(std::time::Duration::from_millis(5));
     let client = aws_sdk_dynamodb::Client::from_conf(
-        client.config().to_builder().retry_config(retries).build(),
+        client
+            .config()
+            .to_builder()
+            .retry_config(quick_retries())
+            .build(),
     );
     let state = AppState::new(
         Stores::new(DynamoStore::new(client, &config)),
         &AuthConfig::with_secret("dynamo-call-tests-secret-of-32-bytes!"),
     );
     app(all_routes(), state)
+}
+
+/// The SDK's own retries, with short pauses so a test is quick.
+fn quick_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    shared::retry::sdk_retry_config().with_initial_backoff(std::time::Duration::from_millis(5))
 }
 
 pub fn unique(prefix: &str) -> String {

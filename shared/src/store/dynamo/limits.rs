@@ -6,6 +6,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::error::{ConditionalError, Failure, store_error};
@@ -25,19 +26,27 @@ fn number(item: &Item, name: &str) -> anyhow::Result<u64> {
     }
 }
 
+impl DynamoStore {
+    /// The `UpdateItem` adding one to `counter`'s `attribute`, and setting the window's end again
+    /// (an item its TTL already took is not left without one).
+    fn add_one(&self, counter: &Counter, attribute: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.users)
+            .key("pk", s(pk(counter)))
+            .update_expression(format!("ADD {attribute} :one SET expires_at = :end"))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(counter.window_end.unix()))
+    }
+}
+
 #[async_trait]
 impl LimitStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError> {
         let hits = counters.iter().map(|counter| async move {
             let output = self
-                .client
-                .update_item()
-                .table_name(&self.users)
-                .key("pk", s(pk(counter)))
-                .update_expression("ADD hits :one SET expires_at = :end")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":end", n(counter.window_end.unix()))
+                .add_one(counter, "hits")
                 .return_values(ReturnValue::AllNew)
                 .send()
                 .await
@@ -78,14 +87,7 @@ impl LimitStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn settle(&self, counters: &[Counter]) -> Result<(), StoreError> {
         let settles = counters.iter().map(|counter| async move {
-            self.client
-                .update_item()
-                .table_name(&self.users)
-                .key("pk", s(pk(counter)))
-                // The window's end again: an item its TTL already took is not left without one.
-                .update_expression("ADD settled :one SET expires_at = :end")
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":end", n(counter.window_end.unix()))
+            self.add_one(counter, "settled")
                 .send()
                 .await
                 .map_err(|e| store_error(e, "settling a throttle hit"))

@@ -17,6 +17,23 @@ fn key(counter: &Counter) -> String {
     format!("{:020}#{}", counter.window_end.unix().max(0), counter.name)
 }
 
+type Counts<'tx> = redb::Table<'tx, &'static str, u64>;
+
+/// `table`'s count at `key`; absent is zero.
+fn count(table: &Counts<'_>, key: &str) -> Result<u64, StoreError> {
+    Ok(table
+        .get(key)
+        .ctx("reading counter")?
+        .map_or(0, |count| count.value()))
+}
+
+/// Adds one to `table`'s count at `key`; answers the new count.
+fn add_one(table: &mut Counts<'_>, key: &str) -> Result<u64, StoreError> {
+    let count = count(table, key)?.saturating_add(1);
+    table.insert(key, count).ctx("writing counter")?;
+    Ok(count)
+}
+
 #[async_trait]
 impl LimitStore for EmbeddedStore {
     async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError> {
@@ -26,25 +43,17 @@ impl LimitStore for EmbeddedStore {
             let mut settled = tx.open_table(SETTLED).ctx("opening settled limits")?;
             // Every key of a window that ended at or before now sorts below this bound.
             let ended = format!("{:020}", Timestamp::now().unix().max(0) + 1);
-            limits
-                .retain_in(..ended.as_str(), |_, _| false)
-                .ctx("sweeping ended windows")?;
-            settled
-                .retain_in(..ended.as_str(), |_, _| false)
-                .ctx("sweeping ended windows")?;
+            for table in [&mut limits, &mut settled] {
+                table
+                    .retain_in(..ended.as_str(), |_, _| false)
+                    .ctx("sweeping ended windows")?;
+            }
             keys.iter()
-                .map(|key| -> Result<Count, StoreError> {
-                    let hits = limits
-                        .get(key.as_str())
-                        .ctx("reading counter")?
-                        .map_or(0, |hits| hits.value())
-                        .saturating_add(1);
-                    limits.insert(key.as_str(), hits).ctx("writing counter")?;
-                    let settled = settled
-                        .get(key.as_str())
-                        .ctx("reading counter")?
-                        .map_or(0, |settled| settled.value());
-                    Ok(Count { hits, settled })
+                .map(|key| {
+                    Ok(Count {
+                        hits: add_one(&mut limits, key)?,
+                        settled: count(&settled, key)?,
+                    })
                 })
                 .collect()
         })
@@ -56,20 +65,16 @@ impl LimitStore for EmbeddedStore {
         self.write(move |tx| {
             let mut limits = tx.open_table(LIMITS).ctx("opening limits")?;
             for key in &keys {
-                let hits = limits
-                    .get(key.as_str())
-                    .ctx("reading counter")?
-                    .map(|h| h.value());
-                match hits {
-                    Some(hits) if hits > 1 => {
+                match count(&limits, key)? {
+                    0 => {}
+                    1 => {
+                        limits.remove(key.as_str()).ctx("removing counter")?;
+                    }
+                    hits => {
                         limits
                             .insert(key.as_str(), hits - 1)
                             .ctx("writing counter")?;
                     }
-                    Some(_) => {
-                        limits.remove(key.as_str()).ctx("removing counter")?;
-                    }
-                    None => {}
                 }
             }
             Ok(())
@@ -82,12 +87,7 @@ impl LimitStore for EmbeddedStore {
         self.write(move |tx| {
             let mut settled = tx.open_table(SETTLED).ctx("opening settled limits")?;
             for key in &keys {
-                let count = settled
-                    .get(key.as_str())
-                    .ctx("reading counter")?
-                    .map_or(0, |settled| settled.value())
-                    .saturating_add(1);
-                settled.insert(key.as_str(), count).ctx("writing counter")?;
+                add_one(&mut settled, key)?;
             }
             Ok(())
         })
