@@ -117,9 +117,13 @@ async fn unknown_usernames_lock_exactly_like_known_ones() {
     let known = app.login_from(HOME, "ada_lovelace", "wrong-password").await;
     let unknown = app.login_from(HOME, "nobody_here", "wrong-password").await;
 
-    assert_throttled(&known, 900);
-    assert_throttled(&unknown, 900);
-    assert_eq!(known.json, unknown.json);
+    // The same answer, both locked until the same window's end: the seconds left may differ by
+    // the one that can tick between the two requests.
+    let (known, unknown) = (
+        assert_throttled(&known, 900),
+        assert_throttled(&unknown, 900),
+    );
+    assert!(known.abs_diff(unknown) <= 1, "{known} s and {unknown} s");
 }
 
 #[tokio::test]
