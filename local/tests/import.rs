@@ -108,7 +108,7 @@ impl Setup {
     /// The target, opened directly (the embedded file only while no process holds it).
     fn stores(&self) -> Stores {
         match &self.dynamodb {
-            Some(config) => Stores::new(DynamoStore::new(config.client(), config)),
+            Some(config) => Stores::new(DynamoStore::new(config.patient_client(), config)),
             None => {
                 let path = self.dir.path().join("taskmaster.redb");
                 Stores::new(EmbeddedStore::open(&path).expect("opening the imported store"))

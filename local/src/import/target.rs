@@ -54,7 +54,7 @@ impl Target {
                 self.stores = Stores::new(crate::open_embedded(&data_dir)?);
             }
             Some(Missing::Tables(config)) => {
-                let client = client(&config);
+                let client = config.patient_client();
                 create_tables(&client, &config).await.with_context(|| {
                     let endpoint = config.endpoint.as_deref().unwrap_or_default();
                     format!("preparing tables on {endpoint}")
@@ -64,26 +64,6 @@ impl Target {
         }
         Ok(())
     }
-}
-
-/// The tables' client, with timeouts for an import rather than for a request: the API's (1 s to
-/// connect, 3 s a send, 8 s a call: `shared::retry::sdk_timeout_config`) fit inside a Lambda's 10
-/// s, but an import is a command-line run, and one of its transactions of up to a hundred items on
-/// a busy DynamoDB Local can take longer than a request's whole budget.
-fn client(config: &DynamoConfig) -> Client {
-    use std::time::Duration;
-    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(60))
-        .operation_timeout(Duration::from_secs(180))
-        .build();
-    let config = config
-        .client()
-        .config()
-        .to_builder()
-        .timeout_config(timeouts)
-        .build();
-    Client::from_conf(config)
 }
 
 pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
@@ -104,7 +84,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             .map(|e| format!(" at {e}"))
             .unwrap_or_default()
     );
-    let client = client(&config);
+    let client = config.patient_client();
     let mut stores = Stores::new(DynamoStore::new(client.clone(), &config));
     let mut notes = Vec::new();
     let mut missing = None;

@@ -9,7 +9,7 @@ pub async fn target_exists(setup: &Setup) -> bool {
     let Some(config) = &setup.dynamodb else {
         return setup.dir.path().join("taskmaster.redb").exists();
     };
-    let client = config.client();
+    let client = config.patient_client();
     let tables = [
         &config.users_table,
         &config.tasks_table,
