@@ -2,6 +2,7 @@
 //! DynamoDB Local; and `taskmaster-local import-django`, the move-in from the original app.
 
 mod cors;
+mod head_limit;
 mod import;
 mod limits;
 mod management;
@@ -319,7 +320,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         all_routes()
             .merge(pages::routes())
             .merge(ws::routes(gateway, registry.clone(), limits));
-    let app = app(routes, state).layer(axum::middleware::from_fn(peer::source_ip));
+    let app = app(routes, state)
+        .layer(axum::middleware::from_fn(peer::source_ip))
+        .layer(axum::middleware::from_fn(head_limit::refuse_oversized));
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve(listener, app, stop_signal()).await?;
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them

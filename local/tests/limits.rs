@@ -1,5 +1,6 @@
-//! Login and registration limits against the real server over TCP, on both stores: the server
-//! counts by the connection's peer address, as API Gateway counts by `sourceIp`.
+//! Limits against the real server over TCP, on both stores: login and registration limits, counted
+//! by the connection's peer address as API Gateway counts by `sourceIp`; and API Gateway's quota on
+//! a request's head.
 
 mod support;
 
@@ -96,4 +97,63 @@ async fn failed_logins_and_registrations_are_limited_per_name_and_peer_address(d
     assert_throttled(&post(&server.base, "auth/register/", body).await, 3600);
 }
 
-on_both_stores!(failed_logins_and_registrations_are_limited_per_name_and_peer_address);
+/// API Gateway's HTTP API quota: request line and header values at most 10,240 bytes together.
+async fn a_request_head_over_api_gateways_quota_gets_a_json_4xx(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client");
+    let url = format!("{}/tasks/", server.base);
+    // The request line as sent: "GET /api/v1/tasks/ HTTP/1.1".
+    let line = "GET ".len() + url.len() - url.find("/api/").expect("a path") + " HTTP/1.1".len();
+    // reqwest's own headers: host, and accept (*/*).
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("a host");
+    let own = host.len() + "*/*".len();
+    let send = |cookie: usize| {
+        client
+            .get(&url)
+            .header("accept", "*/*")
+            .header("cookie", "c".repeat(cookie))
+            .send()
+    };
+
+    // Exactly at the quota: through to the app, which wants a token.
+    let at_quota = 10_240 - line - own;
+    let response = send(at_quota).await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // One byte over: refused before the app, in JSON.
+    let response = send(at_quota + 1).await.expect("an answer");
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    let body: Value = response.json().await.expect("JSON");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("10240")),
+        "{body}"
+    );
+
+    // A query string past the quota on its own: 414.
+    let long = format!("{url}?search={}", "q".repeat(10_240));
+    let response = client.get(long).send().await.expect("an answer");
+    assert_eq!(response.status(), StatusCode::URI_TOO_LONG);
+    let body: Value = response.json().await.expect("JSON");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("too long")),
+        "{body}"
+    );
+}
+
+on_both_stores!(
+    failed_logins_and_registrations_are_limited_per_name_and_peer_address,
+    a_request_head_over_api_gateways_quota_gets_a_json_4xx,
+);
