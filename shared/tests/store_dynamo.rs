@@ -6,7 +6,15 @@ mod support;
 
 /// One set of tables for every case.
 mod backend {
-    pub async fn stores() -> shared::store::Stores {
+    use std::sync::Arc;
+
+    use shared::store::{ImportStore, Stores};
+
+    pub async fn stores() -> Stores {
+        importing().await.0
+    }
+
+    pub async fn importing() -> (Stores, Arc<dyn ImportStore>) {
         crate::support::dynamo_stores().await
     }
 }

@@ -29,14 +29,19 @@ impl Borrow<Stores> for OnDisk {
 
 /// A fresh database file for each case.
 mod backend {
+    use std::sync::Arc;
+
+    use shared::store::{EmbeddedStore, ImportStore, Stores};
+
     pub async fn stores() -> super::OnDisk {
+        importing().await.0
+    }
+
+    pub async fn importing() -> (super::OnDisk, Arc<dyn ImportStore>) {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let store = shared::store::EmbeddedStore::open(&dir.path().join("file.redb"))
-            .expect("opening the file");
-        super::OnDisk {
-            stores: shared::store::Stores::new(store),
-            _dir: dir,
-        }
+        let store = EmbeddedStore::open(&dir.path().join("file.redb")).expect("opening the file");
+        let (stores, import) = Stores::with_import(store);
+        (super::OnDisk { stores, _dir: dir }, import)
     }
 }
 
@@ -268,13 +273,14 @@ async fn a_file_of_the_layout_that_listed_by_id_is_reindexed_by_creation_time() 
     })
     .collect();
     {
-        let stores = Stores::new(EmbeddedStore::open(&path).expect("creating the file"));
+        let (stores, import) =
+            Stores::with_import(EmbeddedStore::open(&path).expect("creating the file"));
         stores
             .users
             .create_user(&user, &contract::token_for(&user))
             .await
             .expect("creating a user");
-        let added = stores.tasks.import_tasks(user.id, &tasks).await;
+        let added = import.import_tasks(user.id, &tasks).await;
         assert_eq!(added.expect("importing"), 4);
     }
     // Rewrite the file as the earlier layout left it: no layout mark, no by-created index, and

@@ -8,7 +8,7 @@ use shared::domain::{
 };
 use shared::service::accounts::NewUser;
 use shared::service::tasks::NewTask;
-use shared::store::Stores;
+use shared::store::{RefreshToken, Stores};
 
 use crate::repo_root;
 
@@ -131,9 +131,17 @@ pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
         version: 0,
         session_epoch: 0,
     };
+    if let Some(stored) = stores.users.user(id).await.expect("reading the user") {
+        return stored;
+    }
+    let token = RefreshToken {
+        jti: format!("seed-{name}"),
+        user_id: id,
+        expires_at: now,
+    };
     stores
         .users
-        .import_users(std::slice::from_ref(&user))
+        .create_user(&user, &token)
         .await
         .expect("storing the user");
     user

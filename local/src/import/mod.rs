@@ -20,11 +20,12 @@ mod writer;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use shared::domain::{Email, TaskId, UserId, Username};
-use shared::store::{IMPORT_TASKS_BATCH, Stores};
+use shared::store::{IMPORT_TASKS_BATCH, ImportStore, Stores};
 
 use self::report::{Output, Report};
 use self::source::{Source, TaskRow};
@@ -109,11 +110,13 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         ownerless_left: false,
         writer: TaskWriter::new(
             target.stores.tasks.clone(),
+            target.import.clone(),
             target.width,
             args.dry_run,
             args.crash_after_batches,
         ),
         stores: target.stores.clone(),
+        import: target.import.clone(),
     };
     import.users(users, &mut report).await?;
 
@@ -162,6 +165,7 @@ fn progress_bar(rows: u64) -> ProgressBar {
 /// One run's state between its steps.
 struct Import {
     stores: Stores,
+    import: Arc<dyn ImportStore>,
     dry_run: bool,
     bar: ProgressBar,
     /// Users in the target after the user step (imported now, earlier, or would be), by id.

@@ -7,10 +7,11 @@
 //! it), and DynamoDB's tables as they are.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use aws_sdk_dynamodb::Client;
-use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, Stores};
+use shared::store::{DynamoConfig, DynamoStore, EmbeddedStore, ImportStore, Stores};
 use testkit::schema::create_tables;
 
 use super::ImportArgs;
@@ -22,6 +23,8 @@ const DYNAMODB_IN_FLIGHT: usize = 8;
 /// The opened target.
 pub struct Target {
     pub stores: Stores,
+    /// What the rows are written through: the same store as `stores`.
+    pub import: Arc<dyn ImportStore>,
     /// How the report names it.
     pub name: String,
     /// What a dry run found missing, and what a real run would do about it.
@@ -51,7 +54,7 @@ impl Target {
             None => {}
             Some(Missing::Embedded(data_dir)) => {
                 crate::private_dir(&data_dir)?;
-                self.stores = Stores::new(crate::open_embedded(&data_dir)?);
+                (self.stores, self.import) = Stores::with_import(crate::open_embedded(&data_dir)?);
             }
             Some(Missing::Tables(config)) => {
                 let client = config.patient_client();
@@ -59,7 +62,7 @@ impl Target {
                     let endpoint = config.endpoint.as_deref().unwrap_or_default();
                     format!("preparing tables on {endpoint}")
                 })?;
-                self.stores = Stores::new(DynamoStore::new(client, &config));
+                (self.stores, self.import) = Stores::with_import(DynamoStore::new(client, &config));
             }
         }
         Ok(())
@@ -85,7 +88,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             .unwrap_or_default()
     );
     let client = config.patient_client();
-    let mut stores = Stores::new(DynamoStore::new(client.clone(), &config));
+    let (mut stores, import) = Stores::with_import(DynamoStore::new(client.clone(), &config));
     let mut notes = Vec::new();
     let mut missing = None;
     // Only DynamoDB Local's tables are created by the import; on AWS a missing table is an error.
@@ -116,6 +119,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
     }
     Ok(Target {
         stores,
+        import,
         name,
         notes,
         width: DYNAMODB_IN_FLIGHT,
@@ -140,8 +144,10 @@ async fn exists(client: &Client, table: &str) -> anyhow::Result<bool> {
 
 fn open_embedded(data_dir: &Path, dry_run: bool) -> anyhow::Result<Target> {
     let path = data_dir.join(crate::DATABASE_FILE);
+    let (stores, import) = Stores::with_import(EmbeddedStore::in_memory()?);
     let mut target = Target {
-        stores: Stores::new(EmbeddedStore::in_memory()?),
+        stores,
+        import,
         name: format!("the embedded store {}", path.display()),
         notes: Vec::new(),
         width: 1,
@@ -150,12 +156,12 @@ fn open_embedded(data_dir: &Path, dry_run: bool) -> anyhow::Result<Target> {
     };
     if !dry_run && path.exists() {
         crate::private_dir(data_dir)?;
-        target.stores = Stores::new(crate::open_embedded(data_dir)?);
+        (target.stores, target.import) = Stores::with_import(crate::open_embedded(data_dir)?);
     } else if !dry_run {
         target.missing = Some(Missing::Embedded(data_dir.to_owned()));
     } else if path.exists() {
         let scratch = Scratch::copy(&path)?;
-        target.stores = Stores::new(EmbeddedStore::open(&scratch.file)?);
+        (target.stores, target.import) = Stores::with_import(EmbeddedStore::open(&scratch.file)?);
         target._scratch = Some(scratch);
     } else {
         target.notes.push(format!(

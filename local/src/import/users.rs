@@ -54,7 +54,7 @@ impl Import {
         let (outcomes, mut found) = if self.dry_run {
             self.predict(&users).await?
         } else {
-            (self.stores.users.import_users(&users).await?, Vec::new())
+            (self.import.import_users(&users).await?, Vec::new())
         };
         for (n, (pending, outcome)) in batch.into_iter().zip(outcomes).enumerate() {
             let Pending {
@@ -138,7 +138,7 @@ impl Import {
         self.owners.insert(user.id, owner);
     }
 
-    /// What [`shared::store::UserStore::import_users`] would answer, found by reading only,
+    /// What [`shared::store::ImportStore::import_users`] would answer, found by reading only,
     /// with the stored user where one is already there.
     async fn predict(&self, users: &[User]) -> anyhow::Result<(Vec<Imported>, Vec<Option<User>>)> {
         let mut outcomes = Vec::with_capacity(users.len());

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 use shared::domain::{Task, UserId};
-use shared::store::TaskStore;
+use shared::store::{ImportStore, TaskStore};
 
 use super::compare;
 
@@ -27,6 +27,7 @@ struct Written {
 
 pub struct TaskWriter {
     tasks: Arc<dyn TaskStore>,
+    import: Arc<dyn ImportStore>,
     dry_run: bool,
     in_flight: FuturesUnordered<BoxFuture<'static, anyhow::Result<Written>>>,
     /// How many batches may be under way at once.
@@ -49,12 +50,14 @@ pub struct TaskWriter {
 impl TaskWriter {
     pub fn new(
         tasks: Arc<dyn TaskStore>,
+        import: Arc<dyn ImportStore>,
         width: usize,
         dry_run: bool,
         crash_after: Option<u64>,
     ) -> Self {
         Self {
             tasks,
+            import,
             dry_run,
             in_flight: FuturesUnordered::new(),
             width: width.max(1),
@@ -80,13 +83,13 @@ impl TaskWriter {
             self.settle_one().await?;
         }
         self.busy.insert(owner);
-        let (store, dry_run) = (self.tasks.clone(), self.dry_run);
+        let (store, import, dry_run) = (self.tasks.clone(), self.import.clone(), self.dry_run);
         self.in_flight.push(Box::pin(async move {
             let total = tasks.len() as u64;
             let written = if dry_run {
                 None
             } else {
-                Some(store.import_tasks(owner, &tasks).await?)
+                Some(import.import_tasks(owner, &tasks).await?)
             };
             // A batch the write found wholly new is not read back: a first import reads nothing.
             let stored: Vec<Option<Task>> = if written == Some(total) {

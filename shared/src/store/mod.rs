@@ -7,6 +7,7 @@
 
 pub mod dynamo;
 pub mod embedded;
+pub mod import;
 pub mod limits;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use crate::domain::{
 
 pub use dynamo::{DynamoConfig, DynamoStore};
 pub use embedded::EmbeddedStore;
+pub use import::{IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, ImportStore, Imported};
 pub use limits::{Count, Counter, LimitStore};
 
 /// What a store can report. Everything unexpected is `Unexpected`, with its context.
@@ -118,25 +120,6 @@ pub struct TaskPage {
     pub more: bool,
 }
 
-/// The most users one [`UserStore::import_users`] call takes: a DynamoDB transaction holds 100
-/// items, three per user (the user and its two guards).
-pub const IMPORT_USERS_BATCH: usize = 33;
-
-/// The most tasks one [`TaskStore::import_tasks`] call takes: a DynamoDB transaction holds 100
-/// items, less the counts update and the owner check.
-pub const IMPORT_TASKS_BATCH: usize = 98;
-
-/// What became of one user given to [`UserStore::import_users`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Imported {
-    /// Stored now.
-    Created,
-    /// A user with this id was already stored (an earlier run): left as it is.
-    Present,
-    /// Not stored: its username or email is another user's, whatever its case.
-    Taken { username: bool, email: bool },
-}
-
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Stores a new user, its username and email guards and its first refresh token, atomically.
@@ -157,11 +140,6 @@ pub trait UserStore: Send + Sync {
     /// username/email guards when they change (`Taken` if the new one is in use). Never changes
     /// `last_login` or `date_joined`. `Missing(User)` if the user is gone.
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
-    /// Stores users brought over from another system (at most [`IMPORT_USERS_BATCH`]), each with
-    /// its guards and under the same uniqueness rules as [`UserStore::create_user`], but with no
-    /// refresh token; one outcome per user, in order. Each user is stored atomically or not at
-    /// all; a user whose id is already stored is left alone, so importing again is harmless.
-    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError>;
 }
 
 #[async_trait]
@@ -207,10 +185,6 @@ pub trait TaskStore: Send + Sync {
     async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError>;
     /// Deletes `task` if unchanged and uncounts it, atomically. `Missing(Task)`/`Conflict` as above.
     async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError>;
-    /// Stores those of `tasks` (all `owner`'s, at most [`IMPORT_TASKS_BATCH`]) whose ids are not
-    /// stored yet and counts them, atomically; answers how many were new. Importing a task again
-    /// changes nothing. `Missing(User)` if the owner does not exist.
-    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError>;
     /// A page of `owner`'s tasks; `Missing(User)` if the owner does not exist.
     async fn list_tasks(
         &self,
@@ -278,7 +252,28 @@ impl Stores {
     pub fn new<S: UserStore + TokenStore + TaskStore + ConnectionStore + LimitStore + 'static>(
         store: S,
     ) -> Self {
+        Self::shared(Arc::new(store))
+    }
+
+    /// `store` as [`Stores`] and as the [`ImportStore`] `import-django` writes through. Only the
+    /// importer and tests call this, so no Lambda links the import code (see [`import`]).
+    pub fn with_import<S>(store: S) -> (Self, Arc<dyn ImportStore>)
+    where
+        S: UserStore
+            + TokenStore
+            + TaskStore
+            + ConnectionStore
+            + LimitStore
+            + ImportStore
+            + 'static,
+    {
         let store = Arc::new(store);
+        (Self::shared(store.clone()), store)
+    }
+
+    fn shared<S: UserStore + TokenStore + TaskStore + ConnectionStore + LimitStore + 'static>(
+        store: Arc<S>,
+    ) -> Self {
         Self {
             users: store.clone(),
             tokens: store.clone(),
@@ -294,22 +289,6 @@ impl Stores {
         let config = DynamoConfig::from_env()?;
         Ok(Self::new(DynamoStore::new(config.client(), &config)))
     }
-}
-
-/// Refuses an import batch that is too large or holds another owner's task (a caller's mistake).
-pub(crate) fn check_import(owner: UserId, tasks: &[Task]) -> Result<(), StoreError> {
-    if tasks.iter().any(|task| task.owner != owner) {
-        return Err(anyhow::anyhow!("an import batch holds the tasks of one owner").into());
-    }
-    check_batch(tasks.len(), IMPORT_TASKS_BATCH)
-}
-
-/// Refuses an import batch of more than `max` items.
-pub(crate) fn check_batch(len: usize, max: usize) -> Result<(), StoreError> {
-    if len > max {
-        return Err(anyhow::anyhow!("an import batch takes at most {max} items, not {len}").into());
-    }
-    Ok(())
 }
 
 /// A task's counts by status, kept exact in the same write as the task.

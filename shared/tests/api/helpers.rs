@@ -61,8 +61,10 @@ pub struct Registered {
 #[derive(Clone)]
 pub struct TestApp {
     router: Router,
-    /// The app's storage, for seeding what the API cannot make (imported accounts).
+    /// The app's storage, and the importer over it, for seeding what the API cannot make
+    /// (imported accounts).
     pub stores: shared::store::Stores,
+    pub import: std::sync::Arc<dyn shared::store::ImportStore>,
 }
 
 impl TestApp {
@@ -73,13 +75,14 @@ impl TestApp {
 
     /// Like [`TestApp::new`], with these login and registration limits.
     pub async fn with_limits(limits: shared::config::LimitsConfig) -> Self {
-        let stores = crate::backend::stores().await;
+        let (stores, import) = crate::backend::importing().await;
         let mut auth = AuthConfig::with_secret(SECRET);
         auth.limits = limits;
         let state = shared::AppState::new(stores.clone(), &auth);
         Self {
             router: crate::backend::router(shared::http::app(shared::http::all_routes(), state)),
             stores,
+            import,
         }
     }
 

@@ -29,11 +29,7 @@ async fn imported(app: &TestApp, username: &str, email: &str, iterations: u32) -
         version: 0,
         session_epoch: 0,
     };
-    let outcome = app
-        .stores
-        .users
-        .import_users(std::slice::from_ref(&user))
-        .await;
+    let outcome = app.import.import_users(std::slice::from_ref(&user)).await;
     assert_eq!(outcome.expect("importing"), [Imported::Created]);
     user
 }

@@ -36,7 +36,7 @@ fn expected(tasks: &[Task], status: Option<TaskStatus>) -> Vec<TaskId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn imported_tasks_list_by_creation_time_not_by_id() {
-    let fixture = crate::backend::stores().await;
+    let (fixture, import) = crate::backend::importing().await;
     let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = imported_tasks(owner, 9);
@@ -47,7 +47,7 @@ async fn imported_tasks_list_by_creation_time_not_by_id() {
         "the ids must not already be in creation order"
     );
     // Written in id order, to show the order comes from the dates.
-    let added = stores.tasks.import_tasks(owner, &by_id).await;
+    let added = import.import_tasks(owner, &by_id).await;
     assert_eq!(added.expect("importing"), 9);
     let newer = super::created_tasks(stores, owner, ToDo, 1).await;
 
@@ -73,14 +73,14 @@ async fn imported_tasks_list_by_creation_time_not_by_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn importing_tasks_again_adds_only_the_new_ones() {
-    let fixture = crate::backend::stores().await;
+    let (fixture, import) = crate::backend::importing().await;
     let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let tasks = imported_tasks(owner, 12);
 
-    let first = stores.tasks.import_tasks(owner, &tasks[..8]).await;
-    let again = stores.tasks.import_tasks(owner, &tasks[4..]).await;
-    let twice = stores.tasks.import_tasks(owner, &tasks).await;
+    let first = import.import_tasks(owner, &tasks[..8]).await;
+    let again = import.import_tasks(owner, &tasks[4..]).await;
+    let twice = import.import_tasks(owner, &tasks).await;
 
     assert_eq!(
         (
@@ -103,11 +103,10 @@ async fn importing_tasks_again_adds_only_the_new_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn importing_tasks_of_a_missing_owner_is_missing_user() {
-    let fixture = crate::backend::stores().await;
-    let stores: &Stores = fixture.borrow();
+    // The fixture holds the store's files until the end.
+    let (_fixture, import) = crate::backend::importing().await;
     let nobody = UserId::new();
-    let result = stores
-        .tasks
+    let result = import
         .import_tasks(nobody, &imported_tasks(nobody, 2))
         .await;
     super::assert_missing(result, Missing::User, "tasks of nobody");
@@ -115,7 +114,7 @@ async fn importing_tasks_of_a_missing_owner_is_missing_user() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn imported_users_are_created_then_present_and_clashes_are_taken() {
-    let fixture = crate::backend::stores().await;
+    let (fixture, import) = crate::backend::importing().await;
     let stores: &Stores = fixture.borrow();
     let (first, second) = (new_user(), new_user());
     let shouting = Email::parse(first.email.as_ref().to_uppercase()).expect("an email");
@@ -124,8 +123,8 @@ async fn imported_users_are_created_then_present_and_clashes_are_taken() {
     let dotted = user_named(legacy.clone(), super::unique_email());
     let batch = [first.clone(), second, same_email, dotted.clone()];
 
-    let outcomes = stores.users.import_users(&batch).await.expect("importing");
-    let again = stores.users.import_users(&batch).await.expect("again");
+    let outcomes = import.import_users(&batch).await.expect("importing");
+    let again = import.import_users(&batch).await.expect("again");
 
     let taken = Imported::Taken {
         username: false,
@@ -154,14 +153,13 @@ async fn imported_users_are_created_then_present_and_clashes_are_taken() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_imported_user_clashing_with_a_registered_one_is_taken() {
-    let fixture = crate::backend::stores().await;
+    let (fixture, import) = crate::backend::importing().await;
     let stores: &Stores = fixture.borrow();
     let (registered, _) = super::registered(stores).await;
     let name_clash = user_named(registered.username.clone(), super::unique_email());
     let both = user_named(registered.username.clone(), registered.email.clone());
 
-    let outcomes = stores
-        .users
+    let outcomes = import
         .import_users(&[name_clash.clone(), both])
         .await
         .expect("importing");

@@ -5,12 +5,18 @@
 /// The embedded store, in memory: nothing is checked but behaviour.
 pub mod embedded {
     use std::future::Future;
+    use std::sync::Arc;
+
+    use shared::store::{EmbeddedStore, ImportStore, Stores};
 
     /// A fresh, empty in-memory store.
-    pub async fn stores() -> shared::store::Stores {
-        shared::store::Stores::new(
-            shared::store::EmbeddedStore::in_memory().expect("an in-memory store"),
-        )
+    pub async fn stores() -> Stores {
+        importing().await.0
+    }
+
+    /// A fresh, empty in-memory store, and the importer over it.
+    pub async fn importing() -> (Stores, Arc<dyn ImportStore>) {
+        Stores::with_import(EmbeddedStore::in_memory().expect("an in-memory store"))
     }
 
     /// The app as served: IAM is only DynamoDB's.
@@ -27,10 +33,18 @@ pub mod embedded {
 /// DynamoDB Local, each function's calls checked against its IAM grants ([`super::iam`]).
 pub mod dynamo {
     use std::future::Future;
+    use std::sync::Arc;
+
+    use shared::store::{ImportStore, Stores};
 
     /// Fresh, empty tables (made from template.yaml), whose client refuses what the calling
     /// function's IAM role would.
-    pub async fn stores() -> shared::store::Stores {
+    pub async fn stores() -> Stores {
+        importing().await.0
+    }
+
+    /// Fresh, empty tables as above, and the importer over them.
+    pub async fn importing() -> (Stores, Arc<dyn ImportStore>) {
         super::super::fresh_dynamo_stores().await
     }
 

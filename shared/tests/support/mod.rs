@@ -8,7 +8,9 @@ pub mod iam;
 use axum::Router;
 use shared::AppState;
 use shared::http::ENDPOINTS;
-use shared::store::{DynamoConfig, DynamoStore, Stores};
+use std::sync::Arc;
+
+use shared::store::{DynamoConfig, DynamoStore, ImportStore, Stores};
 use testkit::DynamoDbLocal;
 use testkit::schema::create_tables;
 
@@ -31,21 +33,22 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
         .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
 }
 
-/// Stores on DynamoDB Local, over tables made from template.yaml for this test process. The
-/// client is built in the calling test's runtime.
-pub async fn dynamo_stores() -> Stores {
+/// Stores on DynamoDB Local, over tables made from template.yaml for this test process, and the
+/// importer over them. The client is built in the calling test's runtime.
+pub async fn dynamo_stores() -> (Stores, Arc<dyn ImportStore>) {
     let config = dynamo_config().await;
-    Stores::new(DynamoStore::new(iam::checked(&config.client()), &config))
+    Stores::with_import(DynamoStore::new(iam::checked(&config.client()), &config))
 }
 
 pub async fn dynamo_config() -> DynamoConfig {
     tables_named(&std::process::id().to_string()).await
 }
 
-/// Stores on their own, empty tables: for tests that need a store no other test touches.
-pub async fn fresh_dynamo_stores() -> Stores {
+/// Stores on their own, empty tables, and the importer over them: for tests that need a store
+/// no other test touches.
+pub async fn fresh_dynamo_stores() -> (Stores, Arc<dyn ImportStore>) {
     let config = tables_named(&uuid::Uuid::new_v4().simple().to_string()).await;
-    Stores::new(DynamoStore::new(iam::checked(&config.client()), &config))
+    Stores::with_import(DynamoStore::new(iam::checked(&config.client()), &config))
 }
 
 async fn tables_named(suffix: &str) -> DynamoConfig {

@@ -2,24 +2,22 @@
 //! batches of up to 98 of one owner with their counts and the owner check, each batch one
 //! transaction that skips what an earlier run stored.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::error::Failure;
 use super::tasks::{count_attribute, counts_key, task_item};
 use super::{DynamoStore, n, tx};
 use crate::domain::{Task, TaskStatus, User, UserId};
-use crate::store::{
-    IMPORT_USERS_BATCH, Imported, Missing, StoreError, TaskCounts, check_batch, check_import,
-};
+use crate::store::import::{check_batch, check_import};
+use crate::store::{IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts};
 
-impl DynamoStore {
+#[async_trait]
+impl ImportStore for DynamoStore {
     /// The whole batch in one transaction (three puts a user); if that is cancelled (a user of
     /// an earlier run, a taken name or email), each user in a transaction of its own.
     #[tracing::instrument(skip_all, fields(users = users.len()))]
-    pub(super) async fn import_user_batch(
-        &self,
-        users: &[User],
-    ) -> Result<Vec<Imported>, StoreError> {
+    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
         check_batch(users.len(), IMPORT_USERS_BATCH)?;
         if users.len() > 1 && !guards_repeat(users) {
             let mut items = Vec::with_capacity(users.len() * 3);
@@ -39,28 +37,11 @@ impl DynamoStore {
         Ok(outcomes)
     }
 
-    /// Imports one user in its own transaction, reading what stopped it from the cancellation.
-    async fn import_user(&self, user: &User) -> Result<Imported, StoreError> {
-        match self.transact(self.new_user_items(user)?).await {
-            Ok(()) => Ok(Imported::Created),
-            Err(failure @ Failure::Cancelled(_)) if failure.failed_at(0) => Ok(Imported::Present),
-            Err(failure @ Failure::Cancelled(_)) => Ok(Imported::Taken {
-                username: failure.failed_at(1),
-                email: failure.failed_at(2),
-            }),
-            Err(other) => Err(other.into()),
-        }
-    }
-
     /// One transaction per try: the tasks not yet stored (`attribute_not_exists`), the counts
     /// update and the owner check. Tasks a cancelled try names as already there are dropped and
     /// the rest sent again, so a batch a crashed run already wrote costs two round trips.
     #[tracing::instrument(skip_all, fields(tasks = tasks.len()))]
-    pub(super) async fn import_task_batch(
-        &self,
-        owner: UserId,
-        tasks: &[Task],
-    ) -> Result<u64, StoreError> {
+    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
         check_import(owner, tasks)?;
         let mut pending: Vec<&Task> = tasks.iter().collect();
         while !pending.is_empty() {
@@ -97,6 +78,21 @@ impl DynamoStore {
             }
         }
         Ok(0)
+    }
+}
+
+impl DynamoStore {
+    /// Imports one user in its own transaction, reading what stopped it from the cancellation.
+    async fn import_user(&self, user: &User) -> Result<Imported, StoreError> {
+        match self.transact(self.new_user_items(user)?).await {
+            Ok(()) => Ok(Imported::Created),
+            Err(failure @ Failure::Cancelled(_)) if failure.failed_at(0) => Ok(Imported::Present),
+            Err(failure @ Failure::Cancelled(_)) => Ok(Imported::Taken {
+                username: failure.failed_at(1),
+                email: failure.failed_at(2),
+            }),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Adds a batch's counts, in a transaction.

@@ -291,10 +291,6 @@ impl TaskStore for DynamoStore {
         })
     }
 
-    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
-        self.import_task_batch(owner, tasks).await
-    }
-
     /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_created` index,
     /// or `by_status` when filtering);
     /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.

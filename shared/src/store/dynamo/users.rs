@@ -9,7 +9,7 @@ use super::error::{ConditionalError, Failure, store_error};
 use super::tokens::token_item;
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{Imported, Missing, RefreshToken, StoreError, UserStore};
+use crate::store::{Missing, RefreshToken, StoreError, UserStore};
 
 pub(super) fn key(pk: String) -> Item {
     Item::from([("pk".to_owned(), s(pk))])
@@ -149,10 +149,6 @@ impl UserStore for DynamoStore {
             Failure::Cancelled(_) => StoreError::Missing(Missing::User),
             other => other.into(),
         })
-    }
-
-    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
-        self.import_user_batch(users).await
     }
 
     /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;

@@ -8,6 +8,7 @@
 
 mod commit;
 mod connections;
+mod import;
 mod limits;
 mod tasks;
 mod users;

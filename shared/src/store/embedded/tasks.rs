@@ -12,7 +12,7 @@ use super::{
 use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, User, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
-    TaskStore, check_import,
+    TaskStore,
 };
 
 fn status_byte(status: TaskStatus) -> u8 {
@@ -86,7 +86,7 @@ pub(super) fn rebuild_indexes(tx: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn stored_task(tx: &WriteTransaction, task: &Task) -> Result<Option<Task>, StoreError> {
+pub(super) fn stored_task(tx: &WriteTransaction, task: &Task) -> Result<Option<Task>, StoreError> {
     let tasks = tx.open_table(TASKS).ctx("opening tasks")?;
     let found = tasks.get(stored_key(task).as_slice()).ctx("reading task")?;
     Ok(found.map(|bytes| decode(bytes.value())).transpose()?)
@@ -101,7 +101,7 @@ fn check_unchanged(tx: &WriteTransaction, task: &Task) -> Result<Task, StoreErro
     Ok(stored)
 }
 
-fn put(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
+pub(super) fn put(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
     let mut tasks = tx.open_table(TASKS).ctx("opening tasks")?;
     tasks
         .insert(stored_key(task).as_slice(), encode(task)?.as_slice())
@@ -117,7 +117,7 @@ fn remove(tx: &WriteTransaction, task: &Task) -> Result<(), StoreError> {
     index(tx, task, false)
 }
 
-fn owner_exists(tx: &WriteTransaction, owner: UserId) -> Result<bool, StoreError> {
+pub(super) fn owner_exists(tx: &WriteTransaction, owner: UserId) -> Result<bool, StoreError> {
     let users = tx.open_table(USERS).ctx("opening users")?;
     let found = users
         .get(owner.as_uuid().as_bytes().as_slice())
@@ -143,7 +143,7 @@ fn check_session(tx: &WriteTransaction, owner: UserId, epoch: u64) -> Result<(),
 }
 
 /// Applies `change` to `owner`'s counts.
-fn count(
+pub(super) fn count(
     tx: &WriteTransaction,
     owner: UserId,
     change: impl FnOnce(&mut TaskCounts),
@@ -246,30 +246,6 @@ impl TaskStore for EmbeddedStore {
             remove(tx, &stored)?;
             count(tx, stored.owner, |c| c.apply(stored.status, -1))?;
             Ok(((), Some((Some(stored), None))))
-        })
-        .await
-    }
-
-    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
-        check_import(owner, tasks)?;
-        let tasks = tasks.to_vec();
-        self.write(move |tx| {
-            if !owner_exists(tx, owner)? {
-                return Err(StoreError::Missing(Missing::User));
-            }
-            let mut added = TaskCounts::default();
-            for task in &tasks {
-                if stored_task(tx, task)?.is_none() {
-                    put(tx, task)?;
-                    added.apply(task.status, 1);
-                }
-            }
-            count(tx, owner, |counts| {
-                for status in TaskStatus::ALL {
-                    counts.apply(status, added.of(Some(status)).cast_signed());
-                }
-            })?;
-            Ok(added.total)
         })
         .await
     }

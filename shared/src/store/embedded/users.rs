@@ -7,10 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
 use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{
-    IMPORT_USERS_BATCH, Imported, Missing, RefreshToken, StoreError, TokenStore, UserStore,
-    check_batch,
-};
+use crate::store::{Missing, RefreshToken, StoreError, TokenStore, UserStore};
 
 /// A stored refresh token: valid while the user's session epoch is still `epoch`. A rotated one
 /// stays, `consumed`, until it expires, so its reuse can be told from a token never issued.
@@ -40,7 +37,10 @@ pub(super) fn drop_expired_tokens(table: &mut Table<&str, &[u8]>) -> anyhow::Res
     Ok(())
 }
 
-fn get_user(tx: &redb::WriteTransaction, id: UserId) -> Result<Option<User>, StoreError> {
+pub(super) fn get_user(
+    tx: &redb::WriteTransaction,
+    id: UserId,
+) -> Result<Option<User>, StoreError> {
     let users = tx.open_table(USERS).ctx("opening users")?;
     let found = users
         .get(id.as_uuid().as_bytes().as_slice())
@@ -48,7 +48,7 @@ fn get_user(tx: &redb::WriteTransaction, id: UserId) -> Result<Option<User>, Sto
     Ok(found.map(|bytes| decode(bytes.value())).transpose()?)
 }
 
-fn put_user(tx: &redb::WriteTransaction, user: &User) -> Result<(), StoreError> {
+pub(super) fn put_user(tx: &redb::WriteTransaction, user: &User) -> Result<(), StoreError> {
     let mut users = tx.open_table(USERS).ctx("opening users")?;
     users
         .insert(
@@ -75,7 +75,7 @@ fn put_token(
 }
 
 /// Claims the guards `username`/`email` for `id`, or reports which are taken by someone else.
-fn claim_guards(
+pub(super) fn claim_guards(
     tx: &redb::WriteTransaction,
     id: UserId,
     username: Option<&str>,
@@ -207,33 +207,6 @@ impl UserStore for EmbeddedStore {
                     .ctx("freeing email")?;
             }
             put_user(tx, &after)
-        })
-        .await
-    }
-
-    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
-        check_batch(users.len(), IMPORT_USERS_BATCH)?;
-        let users = users.to_vec();
-        self.write(move |tx| {
-            let mut outcomes = Vec::with_capacity(users.len());
-            for user in &users {
-                if get_user(tx, user.id)?.is_some() {
-                    outcomes.push(Imported::Present);
-                    continue;
-                }
-                let name = Some(user.username.as_ref());
-                match claim_guards(tx, user.id, name, Some(user.email.as_ref())) {
-                    Ok(()) => {
-                        put_user(tx, user)?;
-                        outcomes.push(Imported::Created);
-                    }
-                    Err(StoreError::Taken { username, email }) => {
-                        outcomes.push(Imported::Taken { username, email });
-                    }
-                    Err(other) => return Err(other),
-                }
-            }
-            Ok(outcomes)
         })
         .await
     }

@@ -1,0 +1,65 @@
+//! Imports from the original app: a batch of users, or of one owner's tasks with their counts,
+//! each in one write transaction that skips what an earlier run stored.
+
+use async_trait::async_trait;
+
+use super::EmbeddedStore;
+use super::tasks::{count, owner_exists, put, stored_task};
+use super::users::{claim_guards, get_user, put_user};
+use crate::domain::{Task, TaskStatus, User, UserId};
+use crate::store::import::{check_batch, check_import};
+use crate::store::{IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts};
+
+#[async_trait]
+impl ImportStore for EmbeddedStore {
+    async fn import_users(&self, users: &[User]) -> Result<Vec<Imported>, StoreError> {
+        check_batch(users.len(), IMPORT_USERS_BATCH)?;
+        let users = users.to_vec();
+        self.write(move |tx| {
+            let mut outcomes = Vec::with_capacity(users.len());
+            for user in &users {
+                if get_user(tx, user.id)?.is_some() {
+                    outcomes.push(Imported::Present);
+                    continue;
+                }
+                let name = Some(user.username.as_ref());
+                match claim_guards(tx, user.id, name, Some(user.email.as_ref())) {
+                    Ok(()) => {
+                        put_user(tx, user)?;
+                        outcomes.push(Imported::Created);
+                    }
+                    Err(StoreError::Taken { username, email }) => {
+                        outcomes.push(Imported::Taken { username, email });
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError> {
+        check_import(owner, tasks)?;
+        let tasks = tasks.to_vec();
+        self.write(move |tx| {
+            if !owner_exists(tx, owner)? {
+                return Err(StoreError::Missing(Missing::User));
+            }
+            let mut added = TaskCounts::default();
+            for task in &tasks {
+                if stored_task(tx, task)?.is_none() {
+                    put(tx, task)?;
+                    added.apply(task.status, 1);
+                }
+            }
+            count(tx, owner, |counts| {
+                for status in TaskStatus::ALL {
+                    counts.apply(status, added.of(Some(status)).cast_signed());
+                }
+            })?;
+            Ok(added.total)
+        })
+        .await
+    }
+}
