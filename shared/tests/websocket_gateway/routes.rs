@@ -2,6 +2,8 @@
 //! (with `<access-token>` filled in), `ws-disconnect.json` and `ws-default.json`, through
 //! [`Gateway`] over the test crate's store, each route run as its own function.
 
+mod racing;
+
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde_json::{Value, json};

@@ -1,0 +1,66 @@
+//! `$connect` racing the end of its user's sessions: the connection is recorded, then a
+//! logout-all raises the user's epoch before `$connect` reads the user again. `$connect` refuses
+//! the connection and forgets it, through the calls ws-connect's IAM role allows (checked on
+//! DynamoDB Local): the cleanup's `DeleteItem` on the connections table included.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use shared::domain::UserId;
+use shared::realtime::Gateway;
+use shared::store::{Connection, ConnectionStore, StoreError, Stores};
+
+use super::{Harness, connect_json, request, status_and_body};
+
+/// The stores' connections, with the user's sessions ended, as logout-all ends them and run as
+/// that function, right after each connection is recorded.
+struct SessionsEndMeanwhile(Stores);
+
+#[async_trait]
+impl ConnectionStore for SessionsEndMeanwhile {
+    async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        self.0.connections.add_connection(connection).await?;
+        let (users, id) = (self.0.users.clone(), connection.user_id);
+        crate::backend::as_function("logout-all", async move {
+            let before = users.user(id).await?.expect("the connecting user");
+            let mut after = before.clone();
+            after.version += 1;
+            after.session_epoch += 1;
+            users.update_user(&before, &after).await
+        })
+        .await
+    }
+
+    async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
+        self.0.connections.connection_owner(id).await
+    }
+
+    async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError> {
+        self.0.connections.connections_of(user).await
+    }
+
+    async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError> {
+        self.0.connections.remove_connection(user, id).await
+    }
+}
+
+#[tokio::test]
+async fn a_connection_recorded_as_its_sessions_end_is_refused_and_forgotten() {
+    let harness = Harness::new().await;
+    let user = harness.register().await;
+    let racing = Stores {
+        connections: Arc::new(SessionsEndMeanwhile(harness.stores.clone())),
+        ..harness.stores.clone()
+    };
+    let gateway = Gateway::new(&racing, harness.state.jwt.clone());
+
+    let event = request(connect_json(&user.access));
+    let answer = crate::backend::as_function("ws-connect", gateway.connect(event)).await;
+
+    let (status, body) = status_and_body(&answer);
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        harness.connections_of(user.id).await.is_empty(),
+        "the refused connection is forgotten"
+    );
+}
