@@ -216,17 +216,32 @@ async fn upgrade(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let id = new_connection_id();
     let user_agent = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let answer = state
-        .gateway
-        .connect(event("$connect", "CONNECT", &id, headers, query, None))
-        .await;
-    if answer.status_code != 200 {
+    // On a task of its own, so a client leaving mid-handshake (which drops this handler) cannot
+    // cut `$connect` short; what it accepted is then dropped, and its `$disconnect` runs.
+    let connect = tokio::spawn({
+        let state = state.clone();
+        async move {
+            let id = new_connection_id();
+            let event = event("$connect", "CONNECT", &id, headers, query, None);
+            let live = Live::new(&state.registry);
+            let answer = state.gateway.connect(event).await;
+            let accepted = (answer.status_code == 200).then(|| Accepted {
+                id,
+                state,
+                live: Some(live),
+            });
+            (answer, accepted)
+        }
+    });
+    let Ok((answer, accepted)) = connect.await else {
+        return Error::Unexpected(anyhow::anyhow!("$connect panicked")).into_response();
+    };
+    let Some(accepted) = accepted else {
         // Refused at the handshake, as API Gateway does: no 101.
         let status = u16::try_from(answer.status_code)
             .ok()
@@ -234,14 +249,49 @@ async fn upgrade(
         let body = body_text(&answer).unwrap_or_default();
         let headers = [("content-type", "application/json")];
         return (status.unwrap_or(StatusCode::FORBIDDEN), headers, body).into_response();
-    }
+    };
     upgrade
         .max_frame_size(MAX_FRAME)
         .max_message_size(MAX_MESSAGE)
-        .on_upgrade({
-            let live = Live::new(&state.registry);
-            move |socket| session(socket, id, user_agent, state, live)
+        // A failed upgrade drops the callback below, and with it `accepted`.
+        .on_upgrade(move |socket| {
+            let (id, state, live) = accepted.into_session();
+            session(socket, id, user_agent, state, live)
         })
+}
+
+/// A connection `$connect` accepted, until its session starts. Dropped without one (the client
+/// left mid-handshake, the upgrade failed), it runs `$disconnect`, as API Gateway does after every
+/// `$connect` that succeeded: a record left behind has the stream retry deliveries to it.
+struct Accepted {
+    id: String,
+    state: WsState,
+    /// Taken by the session; still here on drop means there is none.
+    live: Option<Live>,
+}
+
+impl Accepted {
+    fn into_session(mut self) -> (String, WsState, Live) {
+        let live = self
+            .live
+            .take()
+            .unwrap_or_else(|| Live::new(&self.state.registry));
+        (self.id.clone(), self.state.clone(), live)
+    }
+}
+
+impl Drop for Accepted {
+    fn drop(&mut self) {
+        let Some(live) = self.live.take() else { return };
+        let (id, state) = (std::mem::take(&mut self.id), self.state.clone());
+        tracing::debug!(connection_id = id, "websocket handshake not completed");
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                disconnect(&state, &id).await;
+                drop(live);
+            });
+        }
+    }
 }
 
 async fn session(socket: WebSocket, id: String, user_agent: String, state: WsState, live: Live) {
@@ -324,19 +374,22 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
     state.registry.clients().remove(&id);
     // Let a close frame already queued go out before the writer stops.
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
-    state
-        .gateway
-        .disconnect(event(
-            "$disconnect",
-            "DISCONNECT",
-            &id,
-            HeaderMap::new(),
-            HashMap::new(),
-            None,
-        ))
-        .await;
-    tracing::debug!(connection_id = id, "websocket disconnected");
+    disconnect(&state, &id).await;
     drop(live);
+}
+
+/// Runs the connection's `$disconnect`.
+async fn disconnect(state: &WsState, id: &str) {
+    let event = event(
+        "$disconnect",
+        "DISCONNECT",
+        id,
+        HeaderMap::new(),
+        HashMap::new(),
+        None,
+    );
+    state.gateway.disconnect(event).await;
+    tracing::debug!(connection_id = id, "websocket disconnected");
 }
 
 /// Whether a read failed on a frame or message over [`MAX_FRAME`] or [`MAX_MESSAGE`].

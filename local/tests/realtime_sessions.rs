@@ -1,6 +1,7 @@
 //! Sockets bound to their session, over the running server on both stores: a password change or
 //! a logout-all closes the user's sockets and refuses the old token at the handshake; a socket
-//! whose token has expired hears nothing more, unless it renewed its session with `authenticate`.
+//! whose token has expired hears nothing more, unless it renewed its session with `authenticate`;
+//! a handshake its client abandons leaves no connection behind.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -12,9 +13,10 @@ use std::time::Duration;
 use futures::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::sockets::{ARRIVAL, Socket, connect, listening, next_message};
+use support::sockets::{ARRIVAL, Socket, assert_silent, connect, listening, next_message, ws_url};
 use support::stores::{server_on, server_with_env};
 use support::{Api, Server, tokens, unique_name};
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// The access token lifetime of the expiry case: long enough to connect and renew, short enough
@@ -164,7 +166,50 @@ async fn authenticate_refuses_another_users_token_and_an_invalid_one(dynamodb: b
     assert_eq!(next_message(&mut socket).await["title"], "still mine");
 }
 
+/// Clients that send the handshake and leave while `$connect` runs, after 0 to 20 ms: each
+/// connection `$connect` recorded gets its `$disconnect`, as on AWS. Before, on DynamoDB Local a
+/// record stayed, the stream retried every change for it as "still opening", and the user's live
+/// socket heard each change several times.
+async fn a_handshake_its_client_abandons_leaves_no_connection_behind(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(dynamodb, dir.path(), &[]).await;
+    let (api, access, mut socket) = listening(&server).await;
+    let url = ws_url(&server, &format!("?token={access}"));
+    let (host, path) = url
+        .trim_start_matches("ws://")
+        .split_once('/')
+        .expect("host and path");
+    let handshake = format!(
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    for delay in [0, 1, 2, 3, 5, 8, 12, 20] {
+        let mut tcp = tokio::net::TcpStream::connect(host).await.unwrap();
+        tcp.write_all(handshake.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        drop(tcp);
+    }
+    // Every abandoned `$connect` has ended by now, and its `$disconnect` run.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let created = api
+        .post("/tasks/", json!({ "title": "Once" }), Some(&access))
+        .await
+        .expect(StatusCode::CREATED)
+        .body;
+    let heard = next_message(&mut socket).await;
+    assert_eq!(
+        (heard["action"].as_str(), &heard["id"]),
+        (Some("task_create"), &created["id"])
+    );
+    // A change retried for a connection left behind would come again.
+    for _ in 0..2 {
+        assert_silent(&mut socket).await;
+    }
+}
+
 on_both_stores!(
+    a_handshake_its_client_abandons_leaves_no_connection_behind,
     a_password_change_closes_the_users_sockets_unheard,
     logout_all_closes_the_users_sockets_unheard,
     an_expired_socket_hears_nothing_unless_it_authenticated_again,
