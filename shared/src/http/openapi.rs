@@ -13,6 +13,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Deprecated, OpenApi as Document};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
+mod headers;
+
 use super::endpoints::EndpointDocs;
 use super::error::{Detail, TokenError, ValidationErrors};
 use super::{ENDPOINTS, route};
@@ -28,7 +30,15 @@ token and a rotating refresh token, then send the access token as `Authorization
 to read and change your profile and to create, list, update and delete your own tasks; other \
 users' tasks are invisible (404). Bodies are JSON both ways, errors included: a failed validation \
 names every bad field (`{\"field\": [\"message\"]}`), any other error carries a `detail` message. \
-Every path is listed with its trailing slash and without it; both forms behave the same.";
+Every path is listed with its trailing slash and without it; both forms behave the same.\n\n\
+Real time (a WebSocket, outside this document): connect to `/ws/tasks/` with an access token \
+(`Authorization: Bearer <token>`, or `?token=<token>` from a browser). Each change to one of your \
+tasks arrives as `{\"action\": \"task_create\" | \"task_update\" | \"task_delete\", ...}`, the task as \
+this API returns it (a delete carries its `id`). Send `{\"action\": \"ping\"}` within every 10 \
+minutes (answered `{\"action\": \"pong\"}`), and `{\"action\": \"authenticate\", \"token\": \"<new \
+access token>\"}` with each new access token (answered `{\"action\": \"authenticated\", \
+\"expires_at\": ...}`): a socket whose token has expired, or whose session ended (a password \
+change, `auth/logout/all/`), hears nothing more and is closed. Every socket ends after 2 hours.";
 
 /// The document's frame: its description, shared schemas and responses, security and tags. The
 /// operations come from the endpoint table ([`EndpointDocs`]); see [`document`].
@@ -67,6 +77,7 @@ pub fn document() -> Document {
     let mut doc = ApiDoc::openapi();
     doc.merge(EndpointDocs::openapi());
     Aliases.modify(&mut doc);
+    headers::CommonHeaders.modify(&mut doc);
     doc
 }
 
