@@ -3,8 +3,11 @@
 //! over the served OpenAPI document. Nothing on either page is fetched from another server.
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use shared::error::Error;
 use shared::http::openapi::OPENAPI;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -65,5 +68,15 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     // The UI reads the document the server already serves; "none" keeps Swagger UI from sending
     // it to an online validator.
     let docs = SwaggerUi::new(DOCS).config(Config::new([OPENAPI]).validator_url("none"));
+    // Swagger UI answers a file it does not have with an empty 404; the API answers JSON.
+    let docs = Router::from(docs).layer(axum::middleware::map_response(json_not_found));
     client.merge(docs)
+}
+
+/// The API's JSON 404 in place of a bare one.
+async fn json_not_found(response: Response) -> Response {
+    if response.status() == StatusCode::NOT_FOUND {
+        return Error::NotFound("Not found.").into_response();
+    }
+    response
 }

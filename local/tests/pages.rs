@@ -137,6 +137,11 @@ async fn the_api_docs_are_swagger_ui_over_the_served_document() {
     }
     let (status, _, _, _) = get(&server, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK, "the document the docs read");
+    // A file the docs do not have is the API's JSON 404, as any unknown path is.
+    let (status, content_type, body, _) = get(&server, "/api/v1/docs/nope.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(content_type, "application/json");
+    assert_eq!(body, br#"{"detail":"Not found."}"#);
 }
 
 /// Every `src="…"`, `href="…"`, `url(…)` and `from "…"` in the web client names one of its own
