@@ -254,29 +254,26 @@ async fn upgrade(
         .max_frame_size(MAX_FRAME)
         .max_message_size(MAX_MESSAGE)
         // A failed upgrade drops the callback below, and with it `accepted`.
-        .on_upgrade(move |socket| {
-            let (id, state, live) = accepted.into_session();
-            session(socket, id, user_agent, state, live)
-        })
+        .on_upgrade(move |socket| session(socket, accepted, user_agent))
 }
 
-/// A connection `$connect` accepted, until its session starts. Dropped without one (the client
-/// left mid-handshake, the upgrade failed), it runs `$disconnect`, as API Gateway does after every
-/// `$connect` that succeeded: a record left behind has the stream retry deliveries to it.
+/// A connection `$connect` accepted. Its `$disconnect` runs once: when its session ends, or when
+/// this is dropped without one (the client left mid-handshake, the upgrade failed), as API Gateway
+/// runs it after every `$connect` that succeeded: a record left behind has the stream retry
+/// deliveries to it.
 struct Accepted {
     id: String,
     state: WsState,
-    /// Taken by the session; still here on drop means there is none.
+    /// Held until `$disconnect` has run; taken when it runs.
     live: Option<Live>,
 }
 
 impl Accepted {
-    fn into_session(mut self) -> (String, WsState, Live) {
-        let live = self
-            .live
-            .take()
-            .unwrap_or_else(|| Live::new(&self.state.registry));
-        (self.id.clone(), self.state.clone(), live)
+    /// Runs `$disconnect`, then gives the session's place back.
+    async fn disconnect(mut self) {
+        let live = self.live.take();
+        disconnect(&self.state, &self.id).await;
+        drop(live);
     }
 }
 
@@ -294,7 +291,8 @@ impl Drop for Accepted {
     }
 }
 
-async fn session(socket: WebSocket, id: String, user_agent: String, state: WsState, live: Live) {
+async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
+    let (id, state) = (accepted.id.clone(), accepted.state.clone());
     let mut stopping = state.registry.stopping.subscribe();
     let (mut sink, mut incoming) = socket.split();
     let (outgoing, mut queue) = unbounded_channel();
@@ -374,8 +372,7 @@ async fn session(socket: WebSocket, id: String, user_agent: String, state: WsSta
     state.registry.clients().remove(&id);
     // Let a close frame already queued go out before the writer stops.
     let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
-    disconnect(&state, &id).await;
-    drop(live);
+    accepted.disconnect().await;
 }
 
 /// Runs the connection's `$disconnect`.

@@ -15,7 +15,7 @@ mod backend {
     }
 
     pub async fn importing() -> (Stores, Arc<dyn ImportStore>) {
-        crate::support::dynamo_stores().await
+        crate::support::dynamo_stores_with_import().await
     }
 }
 

@@ -45,7 +45,7 @@ pub mod dynamo {
 
     /// Fresh, empty tables as above, and the importer over them.
     pub async fn importing() -> (Stores, Arc<dyn ImportStore>) {
-        super::super::fresh_dynamo_stores().await
+        super::super::fresh_dynamo_stores_with_import().await
     }
 
     /// Each request run as the Lambda that serves it on AWS, for the IAM check.

@@ -35,7 +35,7 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
 
 /// Stores on DynamoDB Local, over tables made from template.yaml for this test process, and the
 /// importer over them. The client is built in the calling test's runtime.
-pub async fn dynamo_stores() -> (Stores, Arc<dyn ImportStore>) {
+pub async fn dynamo_stores_with_import() -> (Stores, Arc<dyn ImportStore>) {
     let config = dynamo_config().await;
     Stores::with_import(DynamoStore::new(iam::checked(&config.client()), &config))
 }
@@ -46,7 +46,7 @@ pub async fn dynamo_config() -> DynamoConfig {
 
 /// Stores on their own, empty tables, and the importer over them: for tests that need a store
 /// no other test touches.
-pub async fn fresh_dynamo_stores() -> (Stores, Arc<dyn ImportStore>) {
+pub async fn fresh_dynamo_stores_with_import() -> (Stores, Arc<dyn ImportStore>) {
     let config = tables_named(&uuid::Uuid::new_v4().simple().to_string()).await;
     Stores::with_import(DynamoStore::new(iam::checked(&config.client()), &config))
 }
