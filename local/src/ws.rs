@@ -91,11 +91,16 @@ impl Registry {
             .is_some_and(|client| client.outgoing.send(message).is_ok())
     }
 
-    /// Closes a connection from the server side; `false` if it is not open.
+    /// Closes a connection from the server side, with 1000 (normal closure) as API Gateway's
+    /// `DeleteConnection` does; `false` if it is not open.
     pub fn close(&self, id: &str) -> bool {
         match self.clients().remove(id) {
             Some(client) => {
-                let _ = client.outgoing.send(Message::Close(None));
+                let frame = CloseFrame {
+                    code: close_code::NORMAL,
+                    reason: "".into(),
+                };
+                let _ = client.outgoing.send(Message::Close(Some(frame)));
                 true
             }
             None => false,

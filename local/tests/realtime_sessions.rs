@@ -17,6 +17,7 @@ use support::sockets::{ARRIVAL, Socket, assert_silent, connect, listening, next_
 use support::stores::{server_on, server_with_env};
 use support::{Api, Server, tokens, unique_name};
 use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 /// The access token lifetime of the expiry case: long enough to connect and renew, short enough
@@ -31,14 +32,20 @@ async fn registered(api: &Api) -> (String, String) {
     (name, access)
 }
 
-/// Waits until the server closes `socket`; any task event before that fails the test.
+/// Waits until the server closes `socket` with 1000, the code API Gateway's `DeleteConnection`
+/// closes with; any task event before that fails the test.
 async fn assert_closed_without_events(socket: &mut Socket) {
     let closed = tokio::time::timeout(ARRIVAL, async {
         while let Some(frame) = socket.next().await {
             match frame {
                 Ok(Message::Text(text)) => panic!("a closing socket heard {text}"),
-                Ok(Message::Close(_)) | Err(_) => return,
+                Ok(Message::Close(frame)) => {
+                    let code = frame.map(|frame| frame.code);
+                    assert_eq!(code, Some(CloseCode::Normal), "the close frame's code");
+                    return;
+                }
                 Ok(_) => {}
+                Err(error) => panic!("the socket ended without a close frame: {error}"),
             }
         }
     })
