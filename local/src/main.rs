@@ -2,7 +2,7 @@
 //! DynamoDB Local; and `taskmaster-local import-django`, the move-in from the original app.
 
 mod cors;
-mod head_limit;
+mod gateway_head;
 mod import;
 mod limits;
 mod management;
@@ -322,7 +322,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .merge(ws::routes(gateway, registry.clone(), limits));
     let app = app(routes, state)
         .layer(axum::middleware::from_fn(peer::source_ip))
-        .layer(axum::middleware::from_fn(head_limit::refuse_oversized));
+        .layer(axum::middleware::from_fn(gateway_head::join_repeated))
+        .layer(axum::middleware::from_fn(gateway_head::refuse_oversized));
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve(listener, app, stop_signal()).await?;
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them

@@ -1,12 +1,12 @@
 //! Limits against the real server over TCP, on both stores: login and registration limits, counted
-//! by the connection's peer address as API Gateway counts by `sourceIp`; and API Gateway's quota on
-//! a request's head.
+//! by the connection's peer address as API Gateway counts by `sourceIp`; and what API Gateway does to
+//! a request's head: its quota, and repeated header lines joined into one value.
 
 mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Api, PASSWORD, unique_name};
+use support::{Api, PASSWORD, tokens, unique_name};
 
 /// Posts `body` and answers the status, the `Retry-After` header and the JSON body.
 async fn post(base: &str, path: &str, body: Value) -> (StatusCode, Option<u64>, Value) {
@@ -153,7 +153,56 @@ async fn a_request_head_over_api_gateways_quota_gets_a_json_4xx(dynamodb: bool) 
     );
 }
 
+/// A header sent on several lines reaches the app as one value, the lines joined with commas, as
+/// payload format 2.0 hands it to a function: two `Authorization` lines are one invalid
+/// credential, and two `Idempotency-Key` lines one key.
+async fn repeated_header_lines_reach_the_app_joined(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let api = Api::new(&server);
+    let name = unique_name("joined");
+    let answer = api.register(&name, &format!("{name}@example.com")).await;
+    let (access, _) = tokens(&answer.expect(StatusCode::CREATED));
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client");
+
+    let bearer = format!("Bearer {access}");
+    let profile = |lines: usize| {
+        let mut request = client.get(format!("{}/auth/profile/", server.base));
+        for _ in 0..lines {
+            request = request.header("authorization", &bearer);
+        }
+        request.send()
+    };
+    let once = profile(1).await.expect("an answer");
+    assert_eq!(once.status(), StatusCode::OK);
+    let twice = profile(2).await.expect("an answer");
+    assert_eq!(twice.status(), StatusCode::UNAUTHORIZED);
+
+    let create = |keys: &'static [&'static str]| {
+        let mut request = client
+            .post(format!("{}/tasks/", server.base))
+            .bearer_auth(&access)
+            .json(&json!({ "title": "keyed twice" }));
+        for key in keys {
+            request = request.header("idempotency-key", *key);
+        }
+        async move {
+            let response = request.send().await.expect("an answer");
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let task: Value = response.json().await.expect("JSON");
+            task["id"].as_str().expect("an id").to_owned()
+        }
+    };
+    let first = create(&["one", "two"]).await;
+    assert_eq!(create(&["one,two"]).await, first, "one key, \"one,two\"");
+    assert_ne!(create(&["one"]).await, first, "\"one\" is another key");
+}
+
 on_both_stores!(
     failed_logins_and_registrations_are_limited_per_name_and_peer_address,
     a_request_head_over_api_gateways_quota_gets_a_json_4xx,
+    repeated_header_lines_reach_the_app_joined,
 );
