@@ -70,8 +70,10 @@ impl DynamoDbLocal {
             lib = jar_dir.join("DynamoDBLocal_lib").display(),
             jar = jar_dir.join("DynamoDBLocal.jar").display(),
         );
-        let script =
-            format!("{java} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; cat >/dev/null");
+        // umask 077: the database file it creates is its owner's only (0600), as ours are.
+        let script = format!(
+            "umask 077; {java} >/dev/null 2>&1 & pid=$!; trap 'kill $pid' EXIT; cat >/dev/null"
+        );
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
