@@ -96,11 +96,7 @@ impl Registry {
     pub fn close(&self, id: &str) -> bool {
         match self.clients().remove(id) {
             Some(client) => {
-                let frame = CloseFrame {
-                    code: close_code::NORMAL,
-                    reason: "".into(),
-                };
-                let _ = client.outgoing.send(Message::Close(Some(frame)));
+                let _ = client.outgoing.send(close_frame(close_code::NORMAL, ""));
                 true
             }
             None => false,
@@ -324,11 +320,7 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
     });
     let end = Instant::now() + state.limits.max_duration;
     let close = |code, reason: &'static str| {
-        let frame = CloseFrame {
-            code,
-            reason: reason.into(),
-        };
-        state.registry.send(&id, Message::Close(Some(frame)));
+        state.registry.send(&id, close_frame(code, reason));
         tracing::debug!(connection_id = id, reason, "closing websocket");
     };
     loop {
@@ -399,4 +391,9 @@ fn too_big(error: &axum::Error) -> bool {
     std::error::Error::source(error)
         .and_then(|source| source.downcast_ref::<tungstenite::Error>())
         .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
+}
+
+fn close_frame(code: u16, reason: &'static str) -> Message {
+    let reason = reason.into();
+    Message::Close(Some(CloseFrame { code, reason }))
 }
