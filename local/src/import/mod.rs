@@ -92,12 +92,20 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
 
     let users = source.users()?;
     // Checked before anything is written: a run that fails here leaves the target as it was.
-    let orphans_to = match &args.orphans_to {
+    let requested = match &args.orphans_to {
         Some(name) => Some(orphans::owner(&target.stores, name, &users).await?),
         None => None,
     };
     if !args.dry_run {
         target.prepare().await?;
+    }
+    let orphans_to =
+        orphans::settle(&*target.import, &target.stores, requested, args.dry_run).await?;
+    if let (None, Some(owner)) = (requested, orphans_to) {
+        let name = orphans::name_of(&target.stores, owner).await?;
+        report.note(format!(
+            "ownerless tasks go to user {name}, as an earlier run's --orphans-to gave them"
+        ));
     }
     let mut import = Import {
         dry_run: args.dry_run,
@@ -107,7 +115,6 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         claimed: HashMap::new(),
         task_ids: HashMap::new(),
         trimmed_titles: 0,
-        ownerless_left: false,
         writer: TaskWriter::new(
             target.stores.tasks.clone(),
             target.import.clone(),
@@ -180,8 +187,6 @@ struct Import {
     task_ids: HashMap<TaskId, String>,
     /// Tasks brought over whose title lost surrounding whitespace.
     trimmed_titles: u64,
-    /// Whether ownerless tasks were left out for want of `--orphans-to`.
-    ownerless_left: bool,
     writer: TaskWriter,
 }
 

@@ -1,9 +1,11 @@
 //! `--orphans-to`: the user ownerless tasks go to, found before anything is written, so that a
-//! name that cannot take them fails the run (exit 1) while the target is still as it was.
+//! name that cannot take them fails the run (exit 1) while the target is still as it was; and
+//! recorded in the target by the first run that gives them one, so that every later run gives
+//! them to the same user, named or not, and none is stored twice.
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
 use shared::domain::{UserId, Username};
-use shared::store::Stores;
+use shared::store::{ImportStore, Stores};
 
 use super::source::UserRow;
 
@@ -54,4 +56,38 @@ pub async fn owner(stores: &Stores, name: &str, users: &[UserRow]) -> anyhow::Re
     }
     let why = refused.unwrap_or_else(|| "no such user in the target or in the source".to_owned());
     Err(fail(why))
+}
+
+/// The user this run gives ownerless tasks to: the one an earlier run recorded, else the one
+/// `--orphans-to` named (`requested`), which a real run records before it writes a task. A
+/// request for another user than the recorded one fails the run (exit 1).
+pub async fn settle(
+    import: &dyn ImportStore,
+    stores: &Stores,
+    requested: Option<UserId>,
+    dry_run: bool,
+) -> anyhow::Result<Option<UserId>> {
+    let recorded = match (requested, dry_run) {
+        (Some(owner), false) => Some(import.record_orphans_owner(owner).await?),
+        _ => import.orphans_owner().await?,
+    };
+    match (requested, recorded) {
+        (Some(requested), Some(recorded)) if requested != recorded => {
+            let name = name_of(stores, recorded).await?;
+            bail!(
+                "--orphans-to: an earlier import gave the ownerless tasks to user {name}; \
+                 run again with --orphans-to {name}, or without --orphans-to, which gives them \
+                 to that user too"
+            )
+        }
+        (requested, recorded) => Ok(recorded.or(requested)),
+    }
+}
+
+/// How the report names the user `id`: its username, quoted.
+pub async fn name_of(stores: &Stores, id: UserId) -> anyhow::Result<String> {
+    Ok(match stores.users.user(id).await? {
+        Some(user) => format!("{:?}", user.username.as_ref()),
+        None => format!("{id} (no longer in taskmaster)"),
+    })
 }

@@ -88,12 +88,12 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             .unwrap_or_default()
     );
     let client = config.patient_client();
-    let (mut stores, import) = Stores::with_import(DynamoStore::new(client.clone(), &config));
+    let (mut stores, mut import) = Stores::with_import(DynamoStore::new(client.clone(), &config));
     let mut notes = Vec::new();
     let mut missing = None;
     // Only DynamoDB Local's tables are created by the import; on AWS a missing table is an error.
     if !args.aws {
-        let empty = Stores::new(EmbeddedStore::in_memory()?);
+        let (empty, empty_import) = Stores::with_import(EmbeddedStore::in_memory()?);
         for (table, is_users, is_tasks) in [
             (&config.users_table, true, false),
             (&config.tasks_table, false, true),
@@ -111,6 +111,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             }
             if is_users {
                 stores.users = empty.users.clone();
+                import = empty_import.clone();
             }
             if is_tasks {
                 stores.tasks = empty.tasks.clone();

@@ -60,13 +60,12 @@ impl Import {
                         continue;
                     }
                     Some(owner) => owner,
+                    // No run gave them an owner (one that did recorded it, and this run gives
+                    // them to the same user).
                     None => {
-                        // A task has no key of its own to look up by: whether an earlier run gave
-                        // it an owner would mean asking every user.
                         let why = "it has no owner (--orphans-to USERNAME gives such tasks to a \
-                                   user; one an earlier run gave an owner is there already)";
+                                   user)";
                         report.refuse_task(&row.label, why);
-                        self.ownerless_left = true;
                         continue;
                     }
                 },
@@ -114,13 +113,9 @@ impl Import {
             if extra == 0 {
                 continue;
             }
-            let ownerless = match self.ownerless_left {
-                true => ", or ownerless tasks an earlier run's --orphans-to gave it",
-                false => "",
-            };
             report.mismatch(format!(
                 "user {}: taskmaster holds {} of this user that the source does not: deleted \
-                 in the original after an earlier import, or created in taskmaster{ownerless}; \
+                 in the original after an earlier import, or created in taskmaster; \
                  not removed",
                 owner.label,
                 counted(extra, "task")

@@ -1,15 +1,16 @@
 //! An import over a target an earlier one filled: a row changed in the source since is listed
 //! and left as it is, and tasks of a user the source no longer has are counted; both exit 2,
-//! in the dry run as in the real run.
+//! in the dry run as in the real run. Ownerless tasks go to the user the first run gave them to.
 
 use shared::domain::{TaskId, User};
 
 use super::fixture::{self, BUSY};
-use super::{Setup, all_tasks, assert_run, user_id};
+use super::{IMPORTABLE_TASKS, Setup, all_tasks, assert_run, user_id};
 
 on_both_stores!(
     a_reimport_lists_rows_changed_in_the_source_and_leaves_them_as_they_are,
     a_reimport_counts_a_users_tasks_that_the_source_no_longer_has,
+    ownerless_tasks_stay_with_the_user_an_earlier_run_gave_them,
 );
 
 /// ada's tasks the source keeps in these tests: the source holds 4 users and 12 tasks.
@@ -106,4 +107,40 @@ async fn a_reimport_counts_a_users_tasks_that_the_source_no_longer_has(dynamodb:
     }
     let (count, _) = all_tasks(&setup.stores(), user_id(BUSY)).await;
     assert_eq!(count, KEPT as u64 + 1, "nothing removed");
+}
+
+async fn ownerless_tasks_stay_with_the_user_an_earlier_run_gave_them(dynamodb: bool) {
+    let setup = Setup::new(dynamodb).await;
+    assert_run(&setup.import(&["--orphans-to", BUSY]), 2, &[]);
+    let (ada, grace) = (user_id(BUSY), user_id("Grace.Hopper"));
+    let counts = || async {
+        let stores = setup.stores();
+        (
+            all_tasks(&stores, ada).await.0,
+            all_tasks(&stores, grace).await.0,
+        )
+    };
+    let before = counts().await;
+
+    // Given to another user, they would be stored a second time: refused before any write.
+    for dry_run in [false, true] {
+        let mut flags = vec!["--orphans-to", "Grace.Hopper"];
+        flags.extend(dry_run.then_some("--dry-run"));
+        let run = setup.import(&flags);
+        assert_eq!(run.status.code(), Some(1), "{run:#?}");
+        let said = "an earlier import gave the ownerless tasks to user \"ada\"";
+        assert!(run.stderr.contains(said), "{run:#?}");
+    }
+    // Named again, or not named: they are ada's, already there.
+    let totals = format!(
+        "tasks: 1004 in the source: 0 imported, {} already there, 1 not imported",
+        IMPORTABLE_TASKS + 1
+    );
+    let note = "ownerless tasks go to user \"ada\", as an earlier run's --orphans-to gave them";
+    assert_run(&setup.import(&[]), 2, &[&totals, note]);
+    assert_run(&setup.import(&["--orphans-to", "ADA"]), 2, &[&totals]);
+    for run in [setup.import(&[]), setup.import(&["--dry-run"])] {
+        assert!(!run.stdout.contains("not removed"), "{}", run.stdout);
+    }
+    assert_eq!(counts().await, before);
 }

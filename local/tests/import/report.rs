@@ -1,10 +1,9 @@
-//! The import's report: whom a task not imported belongs to, tasks an earlier run brought over,
-//! and a reader that stops reading it.
+//! The import's report: whom a task not imported belongs to, and a reader that stops reading it.
 
 use std::process::{Command, Stdio};
 
 use super::fixture::{self, BUSY};
-use super::{IMPORTABLE_TASKS, Setup, assert_run, user_id};
+use super::{Setup, assert_run, user_id};
 
 /// Adds a task owned by `owner` (an id of 32 hex characters, in the source or not) to the source.
 fn add_task(setup: &Setup, id: &str, owner: &str) {
@@ -31,32 +30,6 @@ async fn a_refused_users_tasks_are_reported_as_that_users_with_why() {
     assert_run(&run, 2, &[&bad, dupe, &stranger]);
     let wrongly = run.stdout.matches("is not in the source's users").count();
     assert_eq!(wrongly, 1, "only the stranger's task:\n{}", run.stdout);
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_ownerless_task_placed_by_an_earlier_run_is_listed_with_what_to_know() {
-    let setup = Setup::new(false).await;
-    assert_run(&setup.import(&["--orphans-to", BUSY]), 2, &[]);
-
-    let again = setup.import(&[]);
-
-    // A task is found by its owner only: the ownerless one is listed, saying an earlier run's
-    // placement stands, rather than every user being asked about it.
-    let totals = format!(
-        "tasks: 1004 in the source: 0 imported, {IMPORTABLE_TASKS} already there, 2 not imported"
-    );
-    let counted = "user \"ada\": taskmaster holds 1 task of this user that the source does not: \
-                   deleted in the original after an earlier import, or created in taskmaster, \
-                   or ownerless tasks an earlier run's --orphans-to gave it; not removed";
-    assert_run(
-        &again,
-        2,
-        &[
-            &totals,
-            "one an earlier run gave an owner is there already",
-            counted,
-        ],
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

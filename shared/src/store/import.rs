@@ -40,6 +40,13 @@ pub trait ImportStore: Send + Sync {
     /// stored yet and counts them, atomically; answers how many were new. Importing a task again
     /// changes nothing. `Missing(User)` if the owner does not exist.
     async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError>;
+    /// The user an earlier run gave the source's ownerless tasks to, if one did.
+    async fn orphans_owner(&self) -> Result<Option<UserId>, StoreError>;
+    /// Records `owner` as the user the source's ownerless tasks go to, unless a run recorded one
+    /// before (one conditional write); answers the user recorded, `owner` or that earlier one.
+    /// A task given an owner has no key to find it by but its owner's, so every run must give
+    /// them to the same user, or a second run would store them again under another.
+    async fn record_orphans_owner(&self, owner: UserId) -> Result<UserId, StoreError>;
 }
 
 /// Refuses an import batch that is too large or holds another owner's task (a caller's mistake).

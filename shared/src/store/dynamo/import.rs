@@ -2,12 +2,15 @@
 //! batches of up to 98 of one owner with their counts and the owner check, each batch one
 //! transaction that skips what an earlier run stored.
 
+use anyhow::Context;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use super::error::Failure;
+use super::error::{ConditionalError, Failure};
 use super::tasks::{count_attribute, counts_key, task_item};
-use super::{DynamoStore, n, tx};
+use super::users::{guard_item, key};
+use super::{DynamoStore, Item, n, tx};
 use crate::domain::{Task, TaskStatus, User, UserId};
 use crate::store::import::{check_batch, check_import};
 use crate::store::{IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts};
@@ -79,6 +82,43 @@ impl ImportStore for DynamoStore {
         }
         Ok(0)
     }
+
+    async fn orphans_owner(&self) -> Result<Option<UserId>, StoreError> {
+        let item = self
+            .get(key(ORPHANS_OWNER.into()), "reading import")
+            .await?;
+        Ok(item.as_ref().map(recorded_owner).transpose()?)
+    }
+
+    /// One conditional put; when it finds a record, one read of it.
+    async fn record_orphans_owner(&self, owner: UserId) -> Result<UserId, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.users)
+            .set_item(Some(guard_item(ORPHANS_OWNER.into(), owner)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put.map_err(|e| PutItemError::classify(e, "writing import")) {
+            Ok(_) => Ok(owner),
+            Err(Failure::Condition { .. }) => {
+                let recorded = self.orphans_owner().await?;
+                Ok(recorded.context("the import record went missing")?)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// The users table's item naming the user ownerless tasks go to
+/// ([`ImportStore::record_orphans_owner`]), in a `user_id` as a guard's.
+const ORPHANS_OWNER: &str = "IMPORT#ORPHANS_OWNER";
+
+fn recorded_owner(item: &Item) -> anyhow::Result<UserId> {
+    let id = item.get("user_id").and_then(|v| v.as_s().ok());
+    id.and_then(|id| UserId::parse(id))
+        .context("an import record without a user id")
 }
 
 impl DynamoStore {

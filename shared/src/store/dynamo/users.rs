@@ -25,7 +25,7 @@ fn user_item(user: &User) -> anyhow::Result<Item> {
     Ok(item)
 }
 
-fn guard_item(pk: String, id: UserId) -> Item {
+pub(super) fn guard_item(pk: String, id: UserId) -> Item {
     let mut item = key(pk);
     item.insert("user_id".into(), s(id.to_string()));
     item

@@ -2,13 +2,24 @@
 //! each in one write transaction that skips what an earlier run stored.
 
 use async_trait::async_trait;
+use redb::{ReadableTable, TableDefinition};
 
-use super::EmbeddedStore;
 use super::tasks::{count, owner_exists, put, stored_task};
 use super::users::{claim_guards, get_user, put_user};
+use super::{Ctx, EmbeddedStore};
 use crate::domain::{Task, TaskStatus, User, UserId};
 use crate::store::import::{check_batch, check_import};
 use crate::store::{IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts};
+
+/// What an import records for the runs after it: [`ORPHANS_OWNER`].
+pub(super) const IMPORT: TableDefinition<&str, &[u8]> = TableDefinition::new("import");
+/// The id of the user ownerless tasks go to ([`ImportStore::record_orphans_owner`]).
+const ORPHANS_OWNER: &str = "orphans_owner";
+
+fn user_id(bytes: &[u8]) -> anyhow::Result<UserId> {
+    let uuid = uuid::Uuid::from_slice(bytes)?;
+    UserId::parse(&uuid.to_string()).ok_or_else(|| anyhow::anyhow!("not a user id"))
+}
 
 #[async_trait]
 impl ImportStore for EmbeddedStore {
@@ -59,6 +70,28 @@ impl ImportStore for EmbeddedStore {
                 }
             })?;
             Ok(added.total)
+        })
+        .await
+    }
+
+    async fn orphans_owner(&self) -> Result<Option<UserId>, StoreError> {
+        self.read(|tx| {
+            let table = tx.open_table(IMPORT)?;
+            let recorded = table.get(ORPHANS_OWNER)?;
+            recorded.map(|owner| user_id(owner.value())).transpose()
+        })
+        .await
+    }
+
+    async fn record_orphans_owner(&self, owner: UserId) -> Result<UserId, StoreError> {
+        self.write(move |tx| {
+            let mut table = tx.open_table(IMPORT).ctx("opening import")?;
+            if let Some(recorded) = table.get(ORPHANS_OWNER).ctx("reading import")? {
+                return Ok(user_id(recorded.value())?);
+            }
+            let id = owner.as_uuid().as_bytes().as_slice();
+            table.insert(ORPHANS_OWNER, id).ctx("writing import")?;
+            Ok(owner)
         })
         .await
     }

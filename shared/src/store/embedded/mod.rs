@@ -103,6 +103,7 @@ impl EmbeddedStore {
             tx.open_table(CONNECTION_OWNERS)?;
             tx.open_table(limits::LIMITS)?;
             tx.open_table(limits::SETTLED)?;
+            tx.open_table(import::IMPORT)?;
             users::drop_expired_tokens(&mut tx.open_table(REFRESH_TOKENS)?)?;
         }
         tx.commit().context("creating tables")?;
