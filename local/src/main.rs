@@ -103,7 +103,8 @@ struct Args {
     )]
     dynamodb_endpoint: Option<String>,
     /// Start DynamoDB Local (needs Java and `scripts/install-tools`), keeping its data in
-    /// DATA_DIR/dynamodb, and use it.
+    /// DATA_DIR/dynamodb, and use it. Its jar is looked for in the repository the current
+    /// directory is in, or in $TASKMASTER_DYNAMODB_LOCAL_DIR.
     #[arg(long)]
     start_dynamodb_local: bool,
     #[command(flatten)]

@@ -32,7 +32,9 @@ impl DynamoDbLocal {
             .find(|lib| lib.is_dir())
             .with_context(|| {
                 format!(
-                    "DynamoDB Local is not installed in {} or above (run scripts/install-tools)",
+                    "DynamoDB Local is not installed in {} or above (run scripts/install-tools \
+                     in the repository and start from inside it, or set \
+                     TASKMASTER_DYNAMODB_LOCAL_DIR to the directory holding DynamoDBLocal.jar)",
                     start.display()
                 )
             })?;
