@@ -8,10 +8,12 @@
 //! (a URI over 64 KiB, or about 400 KiB of head) itself, with an empty 414 or 431, before any of
 //! this runs.
 //!
-//! **Repeated header lines joined**: payload format 2.0 has no multi-value headers; a header sent
-//! on several lines reaches the function as one value, the lines joined with commas (cookies,
-//! which it hands over apart, come back from `lambda_http` joined with "; "). So two `If-Match`
-//! lines are one list, and two `Authorization` lines one invalid credential, on both hosts.
+//! **Repeated header lines joined**, for the HTTP API's routes: payload format 2.0 has no
+//! multi-value headers; a header sent on several lines reaches the function as one value, the
+//! lines joined with commas (cookies, which it hands over apart, come back from `lambda_http`
+//! joined with "; "). So two `If-Match` lines are one list, and two `Authorization` lines one
+//! invalid credential, on both hosts. (The WebSocket API's events are another format, with
+//! every line kept: see `ws::event`.)
 
 use axum::Json;
 use axum::extract::Request;

@@ -317,13 +317,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         idle: Duration::from_secs(args.ws_idle_timeout),
         max_duration: Duration::from_secs(args.ws_max_duration),
     };
-    let routes =
-        all_routes()
-            .merge(pages::routes())
-            .merge(ws::routes(gateway, registry.clone(), limits));
+    // Repeated header lines are joined for the HTTP API's routes only: the WebSocket API's
+    // events keep every line (`ws::event`).
+    let routes = all_routes()
+        .merge(pages::routes())
+        .layer(axum::middleware::from_fn(gateway_head::join_repeated))
+        .merge(ws::routes(gateway, registry.clone(), limits));
     let app = app(routes, state)
         .layer(axum::middleware::from_fn(peer::source_ip))
-        .layer(axum::middleware::from_fn(gateway_head::join_repeated))
         .layer(axum::middleware::from_fn(gateway_head::refuse_oversized));
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve(listener, app, stop_signal()).await?;

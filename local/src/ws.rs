@@ -111,11 +111,10 @@ impl Registry {
     }
 }
 
-/// API Gateway's limits on a WebSocket connection, which the local server applies the same way:
-/// closed after `idle` without a message from the client, and after `max_duration` in any case
-/// (API Gateway: 10 minutes and 2 hours). Either close runs `$disconnect`, as on AWS. The sizes
-/// are fixed, as on AWS: a frame over [`MAX_FRAME`] or a message over [`MAX_MESSAGE`] closes the
-/// connection with 1009.
+/// API Gateway's limits on a WebSocket connection, applied the same way: closed after `idle`
+/// without a message from the client, and after `max_duration` in any case (API Gateway: 10
+/// minutes and 2 hours), each close running `$disconnect`. The sizes are fixed, as on AWS: a frame
+/// over [`MAX_FRAME`] or a message over [`MAX_MESSAGE`] closes the connection with 1009.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub idle: Duration,
@@ -134,8 +133,7 @@ struct WsState {
     limits: Limits,
 }
 
-/// `GET /ws/tasks` and `/ws/tasks/`, for [`shared::http::app`] to wrap with the other routes (its
-/// JSON 405 answers their other methods).
+/// `GET /ws/tasks` and `/ws/tasks/`, for [`shared::http::app`] to wrap (JSON 405 to other methods).
 pub fn routes<S: Clone + Send + Sync + 'static>(
     gateway: Gateway,
     registry: Arc<Registry>,
@@ -178,7 +176,7 @@ fn new_connection_id() -> String {
     base64::engine::general_purpose::URL_SAFE.encode(bytes)
 }
 
-/// The event API Gateway would send for `route` on connection `id`.
+/// The event API Gateway would send for `route` on `id` (`headers`: each one's last line).
 fn event(
     route: &str,
     event_type: &str,
@@ -188,7 +186,10 @@ fn event(
     body: Option<String>,
 ) -> ApiGatewayWebsocketProxyRequest {
     let mut request = ApiGatewayWebsocketProxyRequest::default();
-    request.headers = headers;
+    for (name, value) in &headers {
+        request.headers.insert(name, value.clone());
+    }
+    request.multi_value_headers = headers;
     request.query_string_parameters = query.into();
     request.body = body;
     let context = &mut request.request_context;

@@ -7,6 +7,7 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Api, PASSWORD, tokens, unique_name};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Posts `body` and answers the status, the `Retry-After` header and the JSON body.
 async fn post(base: &str, path: &str, body: Value) -> (StatusCode, Option<u64>, Value) {
@@ -155,7 +156,8 @@ async fn a_request_head_over_api_gateways_quota_gets_a_json_4xx(dynamodb: bool) 
 
 /// A header sent on several lines reaches the app as one value, the lines joined with commas, as
 /// payload format 2.0 hands it to a function: two `Authorization` lines are one invalid
-/// credential, and two `Idempotency-Key` lines one key.
+/// credential, and two `Idempotency-Key` lines one key. The WebSocket API's `$connect` event is
+/// another format: its `headers` hold the last line of each.
 async fn repeated_header_lines_reach_the_app_joined(dynamodb: bool) {
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
@@ -199,6 +201,17 @@ async fn repeated_header_lines_reach_the_app_joined(dynamodb: bool) {
     let first = create(&["one", "two"]).await;
     assert_eq!(create(&["one,two"]).await, first, "one key, \"one,two\"");
     assert_ne!(create(&["one"]).await, first, "\"one\" is another key");
+
+    let mut handshake = support::sockets::ws_url(&server, "")
+        .into_client_request()
+        .expect("a handshake");
+    for line in ["Bearer not-a-token", bearer.as_str()] {
+        let value = line.parse().expect("a header value");
+        handshake.headers_mut().append("authorization", value);
+    }
+    let connected = tokio_tungstenite::connect_async(handshake).await;
+    let (_, response) = connected.expect("the last Authorization line connects");
+    assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
 }
 
 on_both_stores!(

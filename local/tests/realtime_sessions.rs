@@ -48,6 +48,7 @@ async fn assert_closed_without_events(socket: &mut Socket) {
                 Err(error) => panic!("the socket ended without a close frame: {error}"),
             }
         }
+        panic!("the socket ended without a close frame");
     })
     .await;
     closed.expect("the server closes the socket in time");
