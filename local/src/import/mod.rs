@@ -39,8 +39,9 @@ pub const INCOMPLETE: u8 = 2;
 /// Imports the original app's SQLite database (users, their Django password hashes, tasks).
 /// Exit code 0: every row of the source is in the target, as the source has it; 2: finished,
 /// but the report lists rows not imported (or there but different, never overwritten) or tasks
-/// the source does not have; 1: failed (an `--orphans-to` user that cannot take tasks fails it
-/// before anything is written; run it again once fixed: it resumes).
+/// the source does not have; 1: failed (an `--orphans-to` user that cannot take tasks, or
+/// another user than the one an earlier run gave them to, fails it before anything is written;
+/// run it again once fixed: it resumes).
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The original app's SQLite database (its `db.sqlite3`), opened read-only.
@@ -65,7 +66,9 @@ pub struct ImportArgs {
     #[arg(long)]
     dry_run: bool,
     /// Give ownerless tasks (the original let anonymous callers make them) to this user, who
-    /// must exist in the target or come with this import; without it they are reported and left.
+    /// must exist in the target or come with this import. The first run that gives them to a
+    /// user records it, and later runs give them to the same user, with or without this flag;
+    /// never given one, they are reported and left.
     #[arg(long, value_name = "USERNAME")]
     orphans_to: Option<String>,
     /// Test hook: abort the process after this many task batches, as a crash would.
@@ -96,11 +99,10 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         Some(name) => Some(orphans::owner(&target.stores, name, &users).await?),
         None => None,
     };
+    let orphans_to = orphans::settle(&*target.import, &target.stores, requested).await?;
     if !args.dry_run {
         target.prepare().await?;
     }
-    let orphans_to =
-        orphans::settle(&*target.import, &target.stores, requested, args.dry_run).await?;
     if let (None, Some(owner)) = (requested, orphans_to) {
         let name = orphans::name_of(&target.stores, owner).await?;
         report.note(format!(
@@ -115,6 +117,7 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         claimed: HashMap::new(),
         task_ids: HashMap::new(),
         trimmed_titles: 0,
+        orphans_recorded: false,
         writer: TaskWriter::new(
             target.stores.tasks.clone(),
             target.import.clone(),
@@ -187,6 +190,8 @@ struct Import {
     task_ids: HashMap<TaskId, String>,
     /// Tasks brought over whose title lost surrounding whitespace.
     trimmed_titles: u64,
+    /// Whether this run has recorded the user ownerless tasks go to ([`orphans::record`]).
+    orphans_recorded: bool,
     writer: TaskWriter,
 }
 

@@ -58,36 +58,47 @@ pub async fn owner(stores: &Stores, name: &str, users: &[UserRow]) -> anyhow::Re
     Err(fail(why))
 }
 
-/// The user this run gives ownerless tasks to: the one an earlier run recorded, else the one
-/// `--orphans-to` named (`requested`), which a real run records before it writes a task. A
-/// request for another user than the recorded one fails the run (exit 1).
+/// The user this run gives ownerless tasks to, read before anything is written: the one an
+/// earlier run recorded, else the one `--orphans-to` named (`requested`). A request for another
+/// user than the recorded one fails the run (exit 1) with the target as it was.
 pub async fn settle(
     import: &dyn ImportStore,
     stores: &Stores,
     requested: Option<UserId>,
-    dry_run: bool,
 ) -> anyhow::Result<Option<UserId>> {
-    let recorded = match (requested, dry_run) {
-        (Some(owner), false) => Some(import.record_orphans_owner(owner).await?),
-        _ => import.orphans_owner().await?,
+    let Some(recorded) = import.orphans_owner().await? else {
+        return Ok(requested);
     };
-    match (requested, recorded) {
-        (Some(requested), Some(recorded)) if requested != recorded => {
-            let name = name_of(stores, recorded).await?;
-            bail!(
-                "--orphans-to: an earlier import gave the ownerless tasks to user {name}; \
-                 run again with --orphans-to {name}, or without --orphans-to, which gives them \
-                 to that user too"
-            )
-        }
-        (requested, recorded) => Ok(recorded.or(requested)),
+    if requested.is_some_and(|requested| requested != recorded) {
+        let name = name_of(stores, recorded).await?;
+        bail!(
+            "--orphans-to: an earlier import gave the ownerless tasks to user {name}; run again \
+             with --orphans-to {name}, or without --orphans-to, which gives them to that user too"
+        );
     }
+    Ok(Some(recorded))
 }
 
-/// How the report names the user `id`: its username, quoted.
+/// Records `owner` as the user ownerless tasks go to, before a real run writes the first of
+/// them (the user is in the target by then); fails if another run recorded someone else since
+/// this one read the record.
+pub async fn record(
+    import: &dyn ImportStore,
+    stores: &Stores,
+    owner: UserId,
+) -> anyhow::Result<()> {
+    let recorded = import.record_orphans_owner(owner).await?;
+    if recorded != owner {
+        let name = name_of(stores, recorded).await?;
+        bail!("--orphans-to: another import gave the ownerless tasks to user {name} meanwhile");
+    }
+    Ok(())
+}
+
+/// How messages name the user `id`: its username, quoted (its id if it is not in the target).
 pub async fn name_of(stores: &Stores, id: UserId) -> anyhow::Result<String> {
     Ok(match stores.users.user(id).await? {
         Some(user) => format!("{:?}", user.username.as_ref()),
-        None => format!("{id} (no longer in taskmaster)"),
+        None => id.to_string(),
     })
 }

@@ -20,6 +20,7 @@ impl Import {
         report: &mut Report,
     ) -> anyhow::Result<()> {
         self.bar.inc(rows.len() as u64);
+        let ownerless = rows.first().is_some_and(|row| row.owner.is_none());
         let mut tasks: Vec<Task> = Vec::with_capacity(rows.len());
         let mut labels = Vec::with_capacity(rows.len());
         for row in rows {
@@ -51,11 +52,15 @@ impl Import {
                     report.refuse_task(&row.label, &why);
                     continue;
                 }
-                // The `--orphans-to` user was checked before the run wrote anything, as the user
-                // step would take it; should that step have refused it all the same, say so.
+                // The user `--orphans-to` named was checked before the run wrote anything, as the
+                // user step would take it (one an earlier run recorded was in the target then);
+                // should that step have refused it all the same, say so.
                 None => match orphans_to {
                     Some(owner) if self.refused.contains_key(&owner) => {
-                        let why = format!("--orphans-to: {}", self.refused[&owner]);
+                        let why = format!(
+                            "it has no owner, and the user it goes to was not imported: {}",
+                            self.refused[&owner]
+                        );
                         report.refuse_task(&row.label, &why);
                         continue;
                     }
@@ -79,10 +84,14 @@ impl Import {
                 Err(why) => report.refuse_task(&row.label, &why),
             }
         }
-        match tasks.first().map(|task| task.owner) {
-            Some(owner) => self.writer.write(owner, tasks, labels).await,
-            None => Ok(()),
+        let Some(owner) = tasks.first().map(|task| task.owner) else {
+            return Ok(());
+        };
+        if ownerless && !self.dry_run && !self.orphans_recorded {
+            super::orphans::record(&*self.import, &self.stores, owner).await?;
+            self.orphans_recorded = true;
         }
+        self.writer.write(owner, tasks, labels).await
     }
 
     /// Once every batch is written: the writer's totals and the tasks it found changed, a note
