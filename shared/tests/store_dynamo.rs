@@ -17,6 +17,11 @@ mod backend {
     pub async fn importing() -> (Stores, Arc<dyn ImportStore>) {
         crate::support::dynamo_stores_with_import().await
     }
+
+    /// The importer over tables no other test touches: for what a store holds once.
+    pub async fn importing_fresh() -> (Stores, Arc<dyn ImportStore>) {
+        crate::support::fresh_dynamo_stores_with_import().await
+    }
 }
 
 mod contract;

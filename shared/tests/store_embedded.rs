@@ -43,6 +43,11 @@ mod backend {
         let (stores, import) = Stores::with_import(store);
         (super::OnDisk { stores, _dir: dir }, import)
     }
+
+    /// Every embedded store here is fresh.
+    pub async fn importing_fresh() -> (super::OnDisk, Arc<dyn ImportStore>) {
+        importing().await
+    }
 }
 
 #[tokio::test]

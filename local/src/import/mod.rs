@@ -119,7 +119,6 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         trimmed_titles: 0,
         orphans_recorded: false,
         writer: TaskWriter::new(
-            target.stores.tasks.clone(),
             target.import.clone(),
             target.width,
             args.dry_run,

@@ -111,10 +111,13 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             }
             if is_users {
                 stores.users = empty.users.clone();
-                import = empty_import.clone();
             }
             if is_tasks {
                 stores.tasks = empty.tasks.clone();
+            }
+            // It reads both tables (the tasks already there, the ownerless tasks' user).
+            if is_users || is_tasks {
+                import = empty_import.clone();
             }
         }
     }

@@ -7,14 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use shared::domain::{Task, UserId};
-use shared::store::{ImportStore, TaskStore};
+use shared::store::ImportStore;
 
 use super::compare;
-
-/// Tasks of one batch read back at once.
-const READS_AT_ONCE: usize = 8;
 
 /// One written batch: whose, how many tasks were new, out of how many, and the tasks already
 /// there that differ from the source (their labels and fields).
@@ -26,7 +23,6 @@ struct Written {
 }
 
 pub struct TaskWriter {
-    tasks: Arc<dyn TaskStore>,
     import: Arc<dyn ImportStore>,
     dry_run: bool,
     in_flight: FuturesUnordered<BoxFuture<'static, anyhow::Result<Written>>>,
@@ -49,14 +45,12 @@ pub struct TaskWriter {
 
 impl TaskWriter {
     pub fn new(
-        tasks: Arc<dyn TaskStore>,
         import: Arc<dyn ImportStore>,
         width: usize,
         dry_run: bool,
         crash_after: Option<u64>,
     ) -> Self {
         Self {
-            tasks,
             import,
             dry_run,
             in_flight: FuturesUnordered::new(),
@@ -83,7 +77,7 @@ impl TaskWriter {
             self.settle_one().await?;
         }
         self.busy.insert(owner);
-        let (store, import, dry_run) = (self.tasks.clone(), self.import.clone(), self.dry_run);
+        let (import, dry_run) = (self.import.clone(), self.dry_run);
         self.in_flight.push(Box::pin(async move {
             let total = tasks.len() as u64;
             let written = if dry_run {
@@ -96,14 +90,7 @@ impl TaskWriter {
                 Vec::new()
             } else {
                 let ids: Vec<_> = tasks.iter().map(|task| task.id).collect();
-                stream::iter(ids)
-                    .map(|id| {
-                        let store = store.clone();
-                        async move { store.task(owner, id).await }
-                    })
-                    .buffered(READS_AT_ONCE)
-                    .try_collect()
-                    .await?
+                import.stored_tasks(owner, &ids).await?
             };
             let added =
                 written.unwrap_or_else(|| stored.iter().filter(|t| t.is_none()).count() as u64);

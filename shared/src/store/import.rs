@@ -7,7 +7,7 @@
 use async_trait::async_trait;
 
 use super::StoreError;
-use crate::domain::{Task, User, UserId};
+use crate::domain::{Task, TaskId, User, UserId};
 
 /// The most users one [`ImportStore::import_users`] call takes: a DynamoDB transaction holds 100
 /// items, three per user (the user and its two guards).
@@ -40,6 +40,14 @@ pub trait ImportStore: Send + Sync {
     /// stored yet and counts them, atomically; answers how many were new. Importing a task again
     /// changes nothing. `Missing(User)` if the owner does not exist.
     async fn import_tasks(&self, owner: UserId, tasks: &[Task]) -> Result<u64, StoreError>;
+    /// The stored copies of the tasks `ids` of `owner` (at most [`IMPORT_TASKS_BATCH`]), in the
+    /// same order, `None` for one not stored: what a second run compares with the source. One
+    /// read of them all, consistent.
+    async fn stored_tasks(
+        &self,
+        owner: UserId,
+        ids: &[TaskId],
+    ) -> Result<Vec<Option<Task>>, StoreError>;
     /// The user an earlier run gave the source's ownerless tasks to, if one did.
     async fn orphans_owner(&self) -> Result<Option<UserId>, StoreError>;
     /// Records `owner` as the user the source's ownerless tasks go to, unless a run recorded one

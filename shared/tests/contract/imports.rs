@@ -102,6 +102,41 @@ async fn importing_tasks_again_adds_only_the_new_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stored_tasks_are_read_back_in_the_order_asked_and_none_where_not_stored() {
+    let (fixture, import) = crate::backend::importing().await;
+    let stores: &Stores = fixture.borrow();
+    let (owner, someone_else) = (owner(stores).await, owner(stores).await);
+    let tasks = imported_tasks(owner, 5);
+    let added = import.import_tasks(owner, &tasks[..3]).await;
+    assert_eq!(added.expect("importing"), 3);
+
+    let ids: Vec<TaskId> = tasks.iter().rev().map(|task| task.id).collect();
+    let stored = import.stored_tasks(owner, &ids).await.expect("reading");
+    // The newest two were not imported.
+    let reversed = tasks.iter().rev().enumerate();
+    let want: Vec<Option<Task>> = reversed
+        .map(|(i, task)| (i >= 2).then(|| task.clone()))
+        .collect();
+    assert_eq!(stored, want);
+    let theirs = import.stored_tasks(someone_else, &ids).await;
+    assert_eq!(theirs.expect("reading"), vec![None; 5], "by owner and id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_first_user_recorded_for_ownerless_tasks_stays() {
+    let (fixture, import) = crate::backend::importing_fresh().await;
+    let stores: &Stores = fixture.borrow();
+    let (first, second) = (owner(stores).await, owner(stores).await);
+    assert_eq!(import.orphans_owner().await.expect("reading"), None);
+
+    let recorded = import.record_orphans_owner(first).await;
+    assert_eq!(recorded.expect("recording"), first);
+    let again = import.record_orphans_owner(second).await;
+    assert_eq!(again.expect("recording"), first, "the first one stays");
+    assert_eq!(import.orphans_owner().await.expect("reading"), Some(first));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn importing_tasks_of_a_missing_owner_is_missing_user() {
     // The fixture holds the store's files until the end.
     let (_fixture, import) = crate::backend::importing().await;

@@ -5,15 +5,17 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 
 use super::error::{ConditionalError, Failure};
-use super::tasks::{count_attribute, counts_key, task_item};
+use super::tasks::{count_attribute, counts_key, task_item, task_key};
 use super::users::{guard_item, key};
-use super::{DynamoStore, Item, n, tx};
-use crate::domain::{Task, TaskStatus, User, UserId};
+use super::{DynamoStore, Item, from_item, n, tx};
+use crate::domain::{Task, TaskId, TaskStatus, User, UserId};
 use crate::store::import::{check_batch, check_import};
-use crate::store::{IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts};
+use crate::store::{
+    IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts,
+};
 
 #[async_trait]
 impl ImportStore for DynamoStore {
@@ -81,6 +83,40 @@ impl ImportStore for DynamoStore {
             }
         }
         Ok(0)
+    }
+
+    /// One `BatchGetItem`, sent again (5 tries in all) while DynamoDB leaves keys unprocessed.
+    async fn stored_tasks(
+        &self,
+        owner: UserId,
+        ids: &[TaskId],
+    ) -> Result<Vec<Option<Task>>, StoreError> {
+        check_batch(ids.len(), IMPORT_TASKS_BATCH)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(ids.iter().map(|&id| task_key(owner, id)).collect()))
+            .consistent_read(true)
+            .build()
+            .context("building batch read")?;
+        let mut tries = 1;
+        let mut found = loop {
+            let read = self.batch_get([(&self.tasks, keys.clone())], "reading tasks back");
+            match read.await {
+                Err(StoreError::Throttled) if tries < 5 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << tries)).await;
+                    tries += 1;
+                }
+                other => break other?,
+            }
+        };
+        let mut stored = std::collections::HashMap::new();
+        for item in found.remove(&self.tasks).unwrap_or_default() {
+            let task: Task = from_item(item)?;
+            stored.insert(task.id, task);
+        }
+        Ok(ids.iter().map(|id| stored.remove(id)).collect())
     }
 
     async fn orphans_owner(&self) -> Result<Option<UserId>, StoreError> {

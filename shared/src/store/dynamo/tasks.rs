@@ -20,7 +20,7 @@ fn key(owner: UserId, sk: String) -> Item {
     ])
 }
 
-fn task_key(owner: UserId, id: TaskId) -> Item {
+pub(super) fn task_key(owner: UserId, id: TaskId) -> Item {
     key(owner, format!("TASK#{id}"))
 }
 

@@ -4,12 +4,14 @@
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition};
 
-use super::tasks::{count, owner_exists, put, stored_task};
+use super::tasks::{count, owner_exists, put, read_task, stored_task};
 use super::users::{claim_guards, get_user, put_user};
-use super::{Ctx, EmbeddedStore};
-use crate::domain::{Task, TaskStatus, User, UserId};
+use super::{Ctx, EmbeddedStore, TASKS};
+use crate::domain::{Task, TaskId, TaskStatus, User, UserId};
 use crate::store::import::{check_batch, check_import};
-use crate::store::{IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts};
+use crate::store::{
+    IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, ImportStore, Imported, Missing, StoreError, TaskCounts,
+};
 
 /// What an import records for the runs after it: [`ORPHANS_OWNER`].
 pub(super) const IMPORT: TableDefinition<&str, &[u8]> = TableDefinition::new("import");
@@ -70,6 +72,20 @@ impl ImportStore for EmbeddedStore {
                 }
             })?;
             Ok(added.total)
+        })
+        .await
+    }
+
+    async fn stored_tasks(
+        &self,
+        owner: UserId,
+        ids: &[TaskId],
+    ) -> Result<Vec<Option<Task>>, StoreError> {
+        check_batch(ids.len(), IMPORT_TASKS_BATCH)?;
+        let ids = ids.to_vec();
+        self.read(move |tx| {
+            let tasks = tx.open_table(TASKS)?;
+            ids.iter().map(|&id| read_task(&tasks, owner, id)).collect()
         })
         .await
     }

@@ -30,6 +30,16 @@ fn task_key(owner: UserId, id: &[u8; 16]) -> Vec<u8> {
     key
 }
 
+/// The task `id` of `owner` in `tasks`, the tasks table.
+pub(super) fn read_task(
+    tasks: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    owner: UserId,
+    id: TaskId,
+) -> anyhow::Result<Option<Task>> {
+    let found = tasks.get(task_key(owner, id.as_uuid().as_bytes()).as_slice())?;
+    found.map(|bytes| decode(bytes.value())).transpose()
+}
+
 /// `owner ++ [status] ++ created ++ id`: a list position, in the by-created index (no status) or
 /// the by-status index. `created` is big-endian microseconds with the sign bit flipped, so the
 /// bytes sort as the times do.
@@ -212,12 +222,8 @@ impl TaskStore for EmbeddedStore {
     }
 
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError> {
-        self.read(move |tx| {
-            let tasks = tx.open_table(TASKS)?;
-            let found = tasks.get(task_key(owner, id.as_uuid().as_bytes()).as_slice())?;
-            found.map(|bytes| decode(bytes.value())).transpose()
-        })
-        .await
+        self.read(move |tx| read_task(&tx.open_table(TASKS)?, owner, id))
+            .await
     }
 
     async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
