@@ -67,10 +67,11 @@ async fn invoke(
     (status, serde_json::from_slice(&bytes).expect("JSON body"))
 }
 
-/// What each function's event must produce: status and one field of the body.
-fn expected(function: &str) -> (StatusCode, &'static str, Value) {
+/// What each function's event must produce: status and one field of the body. A function with
+/// no row here (a new endpoint) must answer its event with a 2xx.
+fn expected(function: &str) -> Option<(StatusCode, &'static str, Value)> {
     use serde_json::json;
-    match function {
+    Some(match function {
         "register" => (StatusCode::CREATED, "/username", json!(USERNAME)),
         "login" => (StatusCode::OK, "/username", json!(USERNAME)),
         "token-verify" => (StatusCode::OK, "/message", json!("Token is valid")),
@@ -93,15 +94,18 @@ fn expected(function: &str) -> (StatusCode, &'static str, Value) {
         ),
         "task-list" => (StatusCode::OK, "/results/0/title", json!(TASK_TITLE)),
         "fallback" => (StatusCode::NOT_FOUND, "/detail", json!("Not found.")),
-        other => panic!("no expectation for {other}"),
-    }
+        _ => return None,
+    })
 }
 
 #[tokio::test]
 async fn every_function_answers_its_api_gateway_event() {
     for (function, router) in support::function_routers() {
         let (status, body) = invoke(function, router, function != "register").await;
-        let (want_status, pointer, want) = expected(function);
+        let Some((want_status, pointer, want)) = expected(function) else {
+            assert!(status.is_success(), "{function}: {status} {body}");
+            continue;
+        };
         assert_eq!(status, want_status, "{function}: {body}");
         match (pointer, want) {
             ("", _) => assert_eq!(body, Value::Null, "{function}: empty body"),
