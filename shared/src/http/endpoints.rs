@@ -9,7 +9,9 @@
 //!
 //! A new endpoint: its handler and router in `auth.rs`, `profile.rs` or `tasks.rs` (with
 //! `#[utoipa::path]`), one row here, its `functions/src/bin/<function>.rs` main (three lines, as
-//! the others), its function in `template.yaml` and its event in `events/`.
+//! the others), its function with its IAM grants in `template.yaml` (and those grants in
+//! `shared/tests/support/iam.rs`), its event in `events/`, and `openapi.json` regenerated
+//! (README's "Where things are" has the steps).
 
 use axum::Router;
 use axum::http::Method;
