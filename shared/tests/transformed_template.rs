@@ -279,6 +279,14 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
         watched("AWS/Lambda", "IteratorAge", "TaskStreamFunction"),
         1
     );
+    assert_eq!(
+        watched(
+            "AWS/Lambda",
+            "DestinationDeliveryFailures",
+            "TaskStreamFunction"
+        ),
+        1
+    );
     assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
     assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
     let tables = ["UsersTable", "TasksTable", "ConnectionsTable"].map(|table| {
