@@ -3,7 +3,8 @@
 //! The embedded store pushes its changes; on DynamoDB Local the tasks table's stream is polled.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
@@ -11,12 +12,18 @@ use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use shared::domain::TaskChange;
 use shared::realtime::Notifier;
 use shared::store::dynamo::stream_record;
+use testkit::schema::{TEMPLATE, function_timeout};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Records per batch, as the template's event source mapping.
 const BATCH: usize = 100;
 /// Attempts per record before it is dropped (the deployed stack sends it to a queue).
 const ATTEMPTS: u32 = 5;
+/// How long the stream function may run on one batch: the template's `Timeout` for it.
+static TIMEOUT: LazyLock<Duration> = LazyLock::new(|| {
+    function_timeout(TEMPLATE, "TaskStreamFunction")
+        .expect("template.yaml gives TaskStreamFunction a Timeout")
+});
 /// Pause between polls of an idle stream.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -45,12 +52,15 @@ pub async fn drive_embedded(mut changes: UnboundedReceiver<TaskChange>, notifier
     }
 }
 
-/// Hands a batch to the stream function, retrying only the records it reports as failed.
+/// Hands a batch to the stream function, with the template's `Timeout` as its deadline, and
+/// retries it as Lambda does a stream batch with `ReportBatchItemFailures`: from the first record
+/// it reports as failed (records after it come again even if they were delivered), or whole when
+/// a report names no record of the batch.
 async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
     for attempt in 1..=ATTEMPTS {
         let mut event = Event::default();
         event.records = records.clone();
-        let response = notifier.handle(event).await;
+        let response = notifier.handle(event, SystemTime::now() + *TIMEOUT).await;
         let failed: Vec<Option<String>> = response
             .batch_item_failures
             .into_iter()
@@ -59,13 +69,22 @@ async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
         if failed.is_empty() {
             return;
         }
-        records.retain(|record| failed.contains(&record.change.sequence_number));
+        keep_from_first_failed(&mut records, &failed);
         tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
     }
     tracing::error!(
         records = records.len(),
         "task changes dropped after {ATTEMPTS} attempts"
     );
+}
+
+/// What Lambda sends again after a batch reported `failed`: the batch from its first record named
+/// there, or all of it when none is.
+fn keep_from_first_failed(records: &mut Vec<EventRecord>, failed: &[Option<String>]) {
+    let first = records
+        .iter()
+        .position(|record| failed.contains(&record.change.sequence_number));
+    records.drain(..first.unwrap_or(0));
 }
 
 /// A shard being read: its iterator (None once closed and drained) and the last record seen.
@@ -296,4 +315,41 @@ fn event_record(record: Record) -> EventRecord {
         event.change = stream;
     }
     event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(numbers: &[&str]) -> Vec<EventRecord> {
+        numbers
+            .iter()
+            .map(|number| {
+                let mut record = EventRecord::default();
+                record.change.sequence_number = Some((*number).to_owned());
+                record
+            })
+            .collect()
+    }
+
+    fn numbers(records: &[EventRecord]) -> Vec<&str> {
+        records
+            .iter()
+            .filter_map(|r| r.change.sequence_number.as_deref())
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_is_retried_from_its_first_failed_record_delivered_ones_after_it_too() {
+        let mut records = batch(&["1", "2", "3", "4"]);
+        keep_from_first_failed(&mut records, &[Some("4".into()), Some("2".into())]);
+        assert_eq!(numbers(&records), ["2", "3", "4"]);
+    }
+
+    #[test]
+    fn a_report_naming_no_record_of_the_batch_retries_it_whole() {
+        let mut records = batch(&["1", "2"]);
+        keep_from_first_failed(&mut records, &[Some("9".into()), None]);
+        assert_eq!(numbers(&records), ["1", "2"]);
+    }
 }

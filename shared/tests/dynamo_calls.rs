@@ -342,7 +342,10 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
     // session epoch read beside it; no post.
     let management = Notifier::management_client("http://127.0.0.1:9", Some("test-key"));
     h.calls.take();
-    let response = Notifier::new(&h.stores, management).handle(event).await;
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let response = Notifier::new(&h.stores, management)
+        .handle(event, deadline)
+        .await;
     assert!(response.batch_item_failures.is_empty());
     let mut calls = h.calls.take();
     calls.sort();

@@ -360,3 +360,17 @@ fn every_http_function_outlasts_the_request_deadline() {
     }
     assert_eq!(checked.len(), http_functions.len(), "{checked:?}");
 }
+
+/// The stream function's `Timeout`, which the local server gives its batches too, leaves time for
+/// one record's slowest delivery: its reads, its posts and its cleanup, each at most one SDK
+/// call's timeout. Past that the batch reports what is left instead of timing out.
+#[test]
+fn the_stream_function_outlasts_one_records_slowest_delivery() {
+    let timeout =
+        testkit::schema::function_timeout(testkit::schema::TEMPLATE, "TaskStreamFunction")
+            .expect("TaskStreamFunction's Timeout");
+    assert!(
+        timeout > shared::retry::SDK_CALL_TIMEOUT * 3,
+        "Timeout {timeout:?}"
+    );
+}

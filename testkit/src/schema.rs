@@ -25,6 +25,20 @@ pub fn table_properties(template: &str, logical_id: &str) -> anyhow::Result<Valu
     Ok(resource["Properties"].clone())
 }
 
+/// The `Timeout` of the function resource `logical_id` in `template`, or the one its `Globals` give.
+pub fn function_timeout(template: &str, logical_id: &str) -> anyhow::Result<std::time::Duration> {
+    let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
+    let function = &doc["Resources"][logical_id];
+    if function["Type"].as_str() != Some("AWS::Serverless::Function") {
+        bail!("template.yaml has no AWS::Serverless::Function named {logical_id}");
+    }
+    let seconds = function["Properties"]["Timeout"]
+        .as_u64()
+        .or_else(|| doc["Globals"]["Function"]["Timeout"].as_u64())
+        .with_context(|| format!("{logical_id} has no Timeout"))?;
+    Ok(std::time::Duration::from_secs(seconds))
+}
+
 fn text<'a>(value: &'a Value, field: &str) -> anyhow::Result<&'a str> {
     value[field]
         .as_str()

@@ -11,7 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| {
         let notifier = notifier.clone();
         async move {
-            let handled = notifier.handle(event.payload);
+            let handled = notifier.handle(event.payload, event.context.deadline());
             let handled = shared::metrics::stream_batch(&event.context, handled);
             Ok::<_, lambda_runtime::Error>(handled.await)
         }

@@ -3,7 +3,7 @@
 //! others are closed. The same client closes a user's connections when its sessions end.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
@@ -20,6 +20,10 @@ use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// How many posts to one owner's connections are in flight at once.
 const CONCURRENT_POSTS: usize = 16;
+
+/// How long before its invocation's deadline a batch stops: the time left to answer Lambda with the
+/// records not delivered yet, instead of timing out.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// How long after it was recorded a connection that answers 410 is still taken to be opening.
 const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
@@ -128,22 +132,48 @@ impl Notifier {
         Ok(Self::new(&stores, management))
     }
 
-    /// Delivers every record of a stream batch; the records that could not be delivered are
-    /// reported, so only they are retried.
+    /// Delivers the records of a stream batch, in order, and reports those it could not deliver
+    /// (Lambda retries the batch from the first of them). Near the invocation's `deadline` it
+    /// stops, and reports the record it was on and every later one: a timed-out invocation would
+    /// fail the whole batch, delivered records included.
     #[tracing::instrument(skip_all, fields(records = event.records.len()))]
-    pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+    pub async fn handle(&self, event: Event, deadline: SystemTime) -> DynamoDbEventResponse {
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN);
+        let stop = tokio::time::Instant::now() + left;
         let mut response = DynamoDbEventResponse::default();
-        for record in &event.records {
-            if let Err(error) = self.deliver(record).await {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    event_id = record.event_id,
-                    "delivery failed; record will be retried"
-                );
-                let mut failure = DynamoDbBatchItemFailure::default();
-                failure.item_identifier = record.change.sequence_number.clone();
-                response.batch_item_failures.push(failure);
+        let fail = |response: &mut DynamoDbEventResponse, record: &EventRecord| {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+        };
+        let mut records = event.records.iter();
+        for record in records.by_ref() {
+            match tokio::time::timeout_at(stop, self.deliver(record)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        event_id = record.event_id,
+                        "delivery failed; record will be retried"
+                    );
+                    fail(&mut response, record);
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        event_id = record.event_id,
+                        left = records.len(),
+                        "out of time; this record and the ones after it will be retried"
+                    );
+                    fail(&mut response, record);
+                    break;
+                }
             }
+        }
+        for record in records {
+            fail(&mut response, record);
         }
         let failed = response.batch_item_failures.len() as u64;
         crate::metrics::count(Counter::RecordsFailed, failed);

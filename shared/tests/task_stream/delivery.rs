@@ -1,6 +1,7 @@
 //! `Notifier::handle`: delivery to the owners' connections, 410 cleanup, partial batch failures.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde_json::{Value, json};
@@ -313,5 +314,43 @@ async fn connections_of_an_ended_session_or_an_expired_token_hear_nothing_and_ar
     assert_eq!(
         harness.connections_of(first_owner()).await,
         set(&["current="])
+    );
+}
+
+#[tokio::test]
+async fn near_its_deadline_a_batch_reports_the_record_it_is_on_and_delivers_those_before() {
+    // The last record, the second owner's, waits on a connection that answers after 5 s; the
+    // invocation has 2.5 s, of which the function keeps the last second to answer Lambda.
+    let harness = Harness::new().await;
+    harness.connect(first_owner(), "first-a=").await;
+    harness.connect(second_owner(), SLOW).await;
+    let started = Instant::now();
+
+    let response = harness
+        .handle_by(
+            recorded_event(),
+            SystemTime::now() + Duration::from_millis(2500),
+        )
+        .await;
+
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(2500), "answered in {took:?}");
+    assert_eq!(failures(&response), vec![SEQUENCE_NUMBERS[4].to_owned()]);
+    assert_eq!(
+        harness.posts.to("first-a="),
+        vec![expected_create(), expected_update(), expected_delete()]
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_no_time_left_reports_every_record() {
+    let harness = Harness::new().await;
+    harness.connect(first_owner(), "first-a=").await;
+
+    let response = harness.handle_by(recorded_event(), SystemTime::now()).await;
+
+    assert_eq!(
+        failures(&response),
+        SEQUENCE_NUMBERS.map(str::to_owned).to_vec()
     );
 }

@@ -37,6 +37,8 @@ pub const SEQUENCE_NUMBERS: [&str; 5] = [
 pub const STALE: &str = "stale-conn=";
 /// A connection id the management API answers with 500.
 pub const BROKEN: &str = "broken-conn=";
+/// A connection id the management API answers only after 5 seconds.
+pub const SLOW: &str = "slow-conn=";
 
 pub fn first_owner() -> UserId {
     UserId::parse(FIRST_OWNER).unwrap()
@@ -141,6 +143,10 @@ pub async fn post_to_connection(
             .into_response()
     };
     match id.as_str() {
+        SLOW => {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            StatusCode::OK.into_response()
+        }
         STALE => error(StatusCode::GONE, "GoneException"),
         BROKEN => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -255,8 +261,20 @@ impl Harness {
             .collect()
     }
 
+    /// Runs the stream function on `event` with a minute to go.
     pub async fn handle(&self, event: Event) -> DynamoDbEventResponse {
-        crate::backend::as_function("task-stream", self.notifier.handle(event)).await
+        let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        self.handle_by(event, deadline).await
+    }
+
+    /// Runs the stream function on `event`, its invocation ending at `deadline`.
+    pub async fn handle_by(
+        &self,
+        event: Event,
+        deadline: std::time::SystemTime,
+    ) -> DynamoDbEventResponse {
+        let handled = self.notifier.handle(event, deadline);
+        crate::backend::as_function("task-stream", handled).await
     }
 }
 
