@@ -17,8 +17,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Records per batch, as the template's event source mapping.
 const BATCH: usize = 100;
-/// Attempts per record before it is dropped (the deployed stack sends it to a queue).
-const ATTEMPTS: u32 = 5;
+/// Attempts per record before it is dropped: the first and the template's 5 retries
+/// (`MaximumRetryAttempts`; the deployed stack then sends it to a queue).
+const ATTEMPTS: u32 = 6;
 /// How long the stream function may run on one batch: the template's `Timeout` for it.
 static TIMEOUT: LazyLock<Duration> = LazyLock::new(|| {
     function_timeout(TEMPLATE, "TaskStreamFunction")

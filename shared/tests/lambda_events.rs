@@ -100,6 +100,11 @@ fn expected(function: &str) -> Option<(StatusCode, &'static str, Value)> {
 
 #[tokio::test]
 async fn every_function_answers_its_api_gateway_event() {
+    let rows = support::function_routers()
+        .iter()
+        .filter(|(f, _)| expected(f).is_some())
+        .count();
+    assert_eq!(rows, 15, "a row of expected() names no function: renamed?");
     for (function, router) in support::function_routers() {
         let (status, body) = invoke(function, router, function != "register").await;
         let Some((want_status, pointer, want)) = expected(function) else {

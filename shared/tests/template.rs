@@ -362,15 +362,18 @@ fn every_http_function_outlasts_the_request_deadline() {
 }
 
 /// The stream function's `Timeout`, which the local server gives its batches too, leaves time for
-/// one record's slowest delivery: its reads, its posts and its cleanup, each at most one SDK
-/// call's timeout. Past that the batch reports what is left instead of timing out.
+/// one record's slowest delivery, each SDK call taking its whole timeout one after another: the
+/// owner and connections read (in parallel), closing an ended session's connection and forgetting
+/// it, posting and forgetting a gone one; and the margin the function keeps to answer Lambda.
+/// Past that the batch reports what is left instead of timing out.
 #[test]
 fn the_stream_function_outlasts_one_records_slowest_delivery() {
     let timeout =
         testkit::schema::function_timeout(testkit::schema::TEMPLATE, "TaskStreamFunction")
             .expect("TaskStreamFunction's Timeout");
+    let slowest = shared::retry::SDK_CALL_TIMEOUT * 5 + shared::realtime::DEADLINE_MARGIN;
     assert!(
-        timeout > shared::retry::SDK_CALL_TIMEOUT * 3,
-        "Timeout {timeout:?}"
+        timeout > slowest,
+        "Timeout {timeout:?}, a record may take {slowest:?}"
     );
 }

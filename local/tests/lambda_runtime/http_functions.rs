@@ -199,6 +199,11 @@ async fn run(function: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_bootstrap_answers_its_event_under_the_runtime_api() {
+    let rows = http_functions()
+        .into_iter()
+        .filter(|f| expected(f).is_some())
+        .count();
+    assert_eq!(rows, 15, "a row of expected() names no function: renamed?");
     let started = Instant::now();
     for function in http_functions() {
         let one = Instant::now();

@@ -9,4 +9,4 @@ mod gateway;
 mod notifier;
 
 pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, disconnect};
-pub use notifier::{Notifier, message_of};
+pub use notifier::{DEADLINE_MARGIN, Notifier, message_of};

@@ -23,7 +23,7 @@ const CONCURRENT_POSTS: usize = 16;
 
 /// How long before its invocation's deadline a batch stops: the time left to answer Lambda with the
 /// records not delivered yet, instead of timing out.
-const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// How long after it was recorded a connection that answers 410 is still taken to be opening.
 const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
@@ -133,9 +133,11 @@ impl Notifier {
     }
 
     /// Delivers the records of a stream batch, in order, and reports those it could not deliver
-    /// (Lambda retries the batch from the first of them). Near the invocation's `deadline` it
-    /// stops, and reports the record it was on and every later one: a timed-out invocation would
-    /// fail the whole batch, delivered records included.
+    /// (Lambda retries the batch from the first of them). A failed record does not hold back the
+    /// later ones: other owners hear of their changes now, and again on the retry (clients
+    /// de-duplicate), rather than only after the retries have isolated the failing record. Near
+    /// the invocation's `deadline` it stops, and reports the record it was on and every later
+    /// one: a timed-out invocation would fail the whole batch, delivered records included.
     #[tracing::instrument(skip_all, fields(records = event.records.len()))]
     pub async fn handle(&self, event: Event, deadline: SystemTime) -> DynamoDbEventResponse {
         let left = deadline

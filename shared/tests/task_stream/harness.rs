@@ -37,7 +37,7 @@ pub const SEQUENCE_NUMBERS: [&str; 5] = [
 pub const STALE: &str = "stale-conn=";
 /// A connection id the management API answers with 500.
 pub const BROKEN: &str = "broken-conn=";
-/// A connection id the management API answers only after 5 seconds.
+/// A connection id the management API never answers.
 pub const SLOW: &str = "slow-conn=";
 
 pub fn first_owner() -> UserId {
@@ -143,10 +143,7 @@ pub async fn post_to_connection(
             .into_response()
     };
     match id.as_str() {
-        SLOW => {
-            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-            StatusCode::OK.into_response()
-        }
+        SLOW => std::future::pending().await,
         STALE => error(StatusCode::GONE, "GoneException"),
         BROKEN => error(
             StatusCode::INTERNAL_SERVER_ERROR,
