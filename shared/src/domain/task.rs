@@ -6,7 +6,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use uuid::Uuid;
 
-use super::{Timestamp, UserId, user::string_newtype, validation::check_length};
+use super::{Timestamp, UserId, user::string_newtype, validation::check_text};
 
 /// A task's id. New ids are UUIDv7, so ordering ids orders tasks by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -80,7 +80,7 @@ pub struct TaskTitle(String);
 impl TaskTitle {
     pub fn parse(value: String) -> Result<Self, String> {
         let value = value.trim().to_owned();
-        check_length(&value, 1, 100)?;
+        check_text(&value, 1, 100)?;
         Ok(Self(value))
     }
 }
@@ -92,7 +92,7 @@ pub struct TaskDescription(String);
 
 impl TaskDescription {
     pub fn parse(value: String) -> Result<Self, String> {
-        check_length(&value, 0, 10_000)?;
+        check_text(&value, 0, 10_000)?;
         Ok(Self(value))
     }
 }

@@ -4,7 +4,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Timestamp, validation::check_length};
+use super::{
+    Timestamp,
+    validation::{check_no_nul, check_text},
+};
 
 /// A user's id: a UUID, shown with dashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -62,7 +65,7 @@ impl TryFrom<StoredName> for Username {
 
 impl Username {
     pub fn parse(value: String) -> Result<Self, String> {
-        check_length(&value, 4, 30)?;
+        check_text(&value, 4, 30)?;
         if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(
                 "Enter a valid username. It may contain only letters, numbers and _ characters."
@@ -76,7 +79,7 @@ impl Username {
     /// 1–150 letters, digits and `_ . @ + -`), lowercased. For finding and keeping existing
     /// accounts only; a new or changed name must pass [`Username::parse`].
     pub fn existing(value: String) -> Result<Self, String> {
-        check_length(&value, 1, 150)?;
+        check_text(&value, 1, 150)?;
         if !value
             .chars()
             .all(|c| c.is_alphanumeric() || "_.@+-".contains(c))
@@ -135,7 +138,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(value: String) -> Result<Self, String> {
-        check_length(&value, 0, 150)?;
+        check_text(&value, 0, 150)?;
         Ok(Self(value))
     }
 }
@@ -146,6 +149,7 @@ pub struct Password(SecretString);
 
 impl Password {
     pub fn parse(value: String) -> Result<Self, String> {
+        check_no_nul(&value)?;
         let len = value.chars().count();
         if len < 8 {
             return Err(

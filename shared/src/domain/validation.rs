@@ -76,8 +76,11 @@ pub fn non_null<T>(
     move |value| parse(value.ok_or_else(|| "This field may not be null.".to_owned())?)
 }
 
-/// Checks a string's length in characters against `min..=max`, with the original API's messages.
-pub(crate) fn check_length(value: &str, min: usize, max: usize) -> Result<(), String> {
+/// Checks a text field as the original API's serializers did, with their messages: no NUL
+/// character (clients and stores built on C strings trip on one), and its length in characters
+/// (Unicode code points) within `min..=max`.
+pub(crate) fn check_text(value: &str, min: usize, max: usize) -> Result<(), String> {
+    check_no_nul(value)?;
     let len = value.chars().count();
     if len < min {
         if min == 1 {
@@ -89,6 +92,14 @@ pub(crate) fn check_length(value: &str, min: usize, max: usize) -> Result<(), St
         return Err(format!(
             "Ensure this field has no more than {max} characters."
         ));
+    }
+    Ok(())
+}
+
+/// Refuses a NUL character, as Django REST framework refuses one in any text field.
+pub(crate) fn check_no_nul(value: &str) -> Result<(), String> {
+    if value.contains('\0') {
+        return Err("Null characters are not allowed.".into());
     }
     Ok(())
 }

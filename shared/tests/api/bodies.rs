@@ -257,3 +257,40 @@ async fn an_empty_body_reads_as_an_empty_object_whatever_its_content_type() {
         );
     }
 }
+
+/// A NUL character in any text field is a 400 naming the field, as the original app's serializers
+/// answered; nothing is stored.
+#[tokio::test]
+async fn a_nul_character_in_a_text_field_is_400() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let nul = "a\u{0}b-and-more";
+    let refused = json!(["Null characters are not allowed."]);
+
+    let mut registration = TestApp::registration("grace_hopper");
+    registration["first_name"] = json!(nul);
+    registration["password"] = json!(nul);
+    let register = app.post_json(REGISTER, &registration, None).await;
+    let create = app
+        .post_json(
+            TASKS,
+            &json!({ "title": nul, "description": nul }),
+            Some(&access),
+        )
+        .await;
+    let profile = app
+        .patch_json(PROFILE, &json!({ "last_name": nul }), Some(&access))
+        .await;
+
+    register.assert_body(
+        StatusCode::BAD_REQUEST,
+        json!({ "first_name": refused, "password": refused }),
+    );
+    create.assert_body(
+        StatusCode::BAD_REQUEST,
+        json!({ "title": refused, "description": refused }),
+    );
+    profile.assert_body(StatusCode::BAD_REQUEST, json!({ "last_name": refused }));
+    let tasks = app.get(TASKS, Some(&access)).await;
+    assert_eq!(tasks.json["count"], 0);
+}
