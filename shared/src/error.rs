@@ -161,7 +161,9 @@ impl Error {
                 "This Idempotency-Key was already used for a different request; use a new key for a new task.",
             ),
             Self::PayloadTooLarge => detail("Request body is too large (limit 64 KiB)."),
-            Self::UnsupportedMediaType => detail("Unsupported media type; send application/json."),
+            Self::UnsupportedMediaType => {
+                detail("Unsupported media type; send application/json, in UTF-8, uncompressed.")
+            }
             // Django REST framework's throttling message, as the original API answered.
             Self::TooManyRequests { retry_after } => detail(&format!(
                 "Request was throttled. Expected available in {retry_after} seconds."

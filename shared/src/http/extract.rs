@@ -16,15 +16,29 @@ use crate::error::Error;
 #[derive(Debug)]
 pub struct AppJson<T>(pub T);
 
+/// `application/json` or `application/*+json`, in UTF-8 (JSON's only encoding between systems,
+/// RFC 8259): a `charset` parameter, if any, must say so.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let utf8 = parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    });
+    utf8 && (essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+}
+
+/// A body sent as is: no `Content-Encoding`, or `identity`. A compressed body is refused rather
+/// than read as bad JSON.
+fn is_plain(encoding: Option<&str>) -> bool {
+    encoding.is_none_or(|coding| {
+        coding
+            .split(',')
+            .all(|c| c.trim().is_empty() || c.trim().eq_ignore_ascii_case("identity"))
+    })
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
@@ -35,6 +49,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let plain = is_plain(
+            req.headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap_or("unreadable")),
+        );
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
@@ -44,7 +63,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
         })?;
         let bytes = match content_type {
             _ if bytes.is_empty() => Bytes::from_static(b"{}"),
-            Some(ct) if is_json(&ct) => bytes,
+            Some(ct) if is_json(&ct) && plain => bytes,
             _ => return Err(Error::UnsupportedMediaType),
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes)

@@ -194,7 +194,7 @@ pub struct PayloadTooLarge(pub Detail);
 
 /// A body was sent with a content type other than JSON.
 #[derive(ToResponse)]
-#[response(example = json!({ "detail": "Unsupported media type; send application/json." }))]
+#[response(example = json!({ "detail": "Unsupported media type; send application/json, in UTF-8, uncompressed." }))]
 pub struct UnsupportedMediaType(pub Detail);
 
 /// Too many failed logins for this login name or from this address, or too many registrations

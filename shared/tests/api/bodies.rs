@@ -134,7 +134,7 @@ async fn null_fields_read_as_absent() {
 }
 
 #[tokio::test]
-async fn a_write_without_a_json_content_type_is_415() {
+async fn a_write_that_is_not_uncompressed_utf8_json_is_415() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let bearer = format!("Bearer {access}");
@@ -144,27 +144,30 @@ async fn a_write_without_a_json_content_type_is_415() {
         Some("application/x-www-form-urlencoded"),
         Some("multipart/form-data; boundary=x"),
         Some("application/xml"),
+        Some("application/json; charset=utf-16"),
+        Some("application/json; charset=iso-8859-1"),
         None,
     ];
-    for content_type in content_types {
+    let json = Some("application/json");
+    let cases = content_types
+        .map(|content_type| (content_type, None))
+        .into_iter()
+        .chain([(json, Some("gzip")), (json, Some("identity, br"))]);
+    for (content_type, encoding) in cases {
+        let mut headers = vec![("authorization", bearer.as_str())];
+        headers.extend(encoding.map(|coding| ("content-encoding", coding)));
         let create = app
-            .raw(
-                Method::POST,
-                TASKS,
-                content_type,
-                body,
-                &[("authorization", &bearer)],
-            )
+            .raw(Method::POST, TASKS, content_type, body, &headers)
             .await;
         let register = app
-            .raw(Method::POST, REGISTER, content_type, body, &[])
+            .raw(Method::POST, REGISTER, content_type, body, &headers[1..])
             .await;
 
         for response in [create, register] {
             assert_json_error(&response, StatusCode::UNSUPPORTED_MEDIA_TYPE);
             assert_eq!(
                 response.json,
-                json!({ "detail": "Unsupported media type; send application/json." })
+                json!({ "detail": "Unsupported media type; send application/json, in UTF-8, uncompressed." })
             );
         }
     }
@@ -177,6 +180,7 @@ async fn json_content_types_with_parameters_or_suffixes_are_accepted() {
     let bearer = format!("Bearer {access}");
     for content_type in [
         "application/json; charset=utf-8",
+        "application/json;charset=\"UTF-8\"",
         "Application/JSON",
         "application/vnd.api+json",
     ] {
