@@ -1,13 +1,21 @@
 //! Limits against the real server over TCP, on both stores: login and registration limits, counted
 //! by the connection's peer address as API Gateway counts by `sourceIp`; and what API Gateway does to
-//! a request's head: its quota, and repeated header lines joined into one value.
+//! a request's head: its quota, and repeated header lines joined into one value; and what its
+//! WebSocket API does to a message past its sizes or not in UTF-8.
 
 mod support;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 use support::{Api, PASSWORD, tokens, unique_name};
+
+use futures::SinkExt;
+use support::sockets::{assert_closed_with, listening, next_message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 /// Posts `body` and answers the status, the `Retry-After` header and the JSON body.
 async fn post(base: &str, path: &str, body: Value) -> (StatusCode, Option<u64>, Value) {
@@ -214,8 +222,43 @@ async fn repeated_header_lines_reach_the_app_joined(dynamodb: bool) {
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
 }
 
+/// API Gateway's sizes: a 32 KB frame and a 128 KB message at most; past them, a close with 1009.
+async fn a_frame_over_api_gateways_size_closes_the_socket_with_1009(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let (_, _, mut socket) = listening(&server).await;
+    let padded = |bytes| json!({ "action": "ping", "padding": "x".repeat(bytes) }).to_string();
+    socket
+        .send(Message::Text(padded(30 * 1024).into()))
+        .await
+        .expect("sent");
+    assert_eq!(next_message(&mut socket).await["action"], "pong");
+
+    socket
+        .send(Message::Text(padded(40 * 1024).into()))
+        .await
+        .expect("sent");
+
+    assert_closed_with(&mut socket, 1009, Duration::from_secs(10)).await;
+}
+
+/// A text message that is not UTF-8 closes the socket with 1007 (RFC 6455, 7.4.1), not with a
+/// bare close frame, which a browser reports as 1005.
+async fn a_text_message_that_is_not_utf8_closes_the_socket_with_1007(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let (_, _, mut socket) = listening(&server).await;
+    let frame = Frame::message(vec![0xff, 0xfe], OpCode::Data(Data::Text), true);
+
+    socket.send(Message::Frame(frame)).await.expect("sent");
+
+    assert_closed_with(&mut socket, 1007, Duration::from_secs(10)).await;
+}
+
 on_both_stores!(
     failed_logins_and_registrations_are_limited_per_name_and_peer_address,
     a_request_head_over_api_gateways_quota_gets_a_json_4xx,
     repeated_header_lines_reach_the_app_joined,
+    a_frame_over_api_gateways_size_closes_the_socket_with_1009,
+    a_text_message_that_is_not_utf8_closes_the_socket_with_1007,
 );

@@ -9,10 +9,12 @@ mod support;
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::sockets::{Socket, assert_silent, connect, listening, next_message, user};
+use support::sockets::{
+    Socket, assert_closed_with, assert_silent, connect, listening, next_message, user,
+};
 use support::stores::server_on;
 use support::{Api, Server};
 use tokio::io::AsyncReadExt;
@@ -183,22 +185,6 @@ async fn assert_closed_by_the_gateway(socket: &mut Socket, within: Duration) {
     assert_closed_with(socket, 1001, within).await;
 }
 
-/// Waits for the server to close `socket` with `code`.
-async fn assert_closed_with(socket: &mut Socket, code: u16, within: Duration) {
-    let closed = tokio::time::timeout(within, async {
-        while let Some(frame) = socket.next().await {
-            if let Ok(Message::Close(frame)) = frame {
-                return frame;
-            }
-        }
-        None
-    })
-    .await
-    .expect("closed in time")
-    .expect("a close frame");
-    assert_eq!(u16::from(closed.code), code, "{closed:?}");
-}
-
 async fn a_silent_socket_is_closed_after_the_idle_timeout_and_its_user_reconnects(dynamodb: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = server_on(dynamodb, dir.path(), &["--ws-idle-timeout", "2"]).await;
@@ -229,26 +215,6 @@ async fn every_socket_is_closed_at_the_maximum_duration_even_when_busy(dynamodb:
     assert_eq!(next_message(&mut socket).await["action"], "pong");
 
     assert_closed_by_the_gateway(&mut socket, Duration::from_secs(10)).await;
-}
-
-/// API Gateway's sizes: a 32 KB frame and a 128 KB message at most; past them, a close with 1009.
-async fn a_frame_over_api_gateways_size_closes_the_socket_with_1009(dynamodb: bool) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = server(dynamodb, dir.path()).await;
-    let (_, _, mut socket) = listening(&server).await;
-    let padded = |bytes| json!({ "action": "ping", "padding": "x".repeat(bytes) }).to_string();
-    socket
-        .send(Message::Text(padded(30 * 1024).into()))
-        .await
-        .unwrap();
-    assert_eq!(next_message(&mut socket).await["action"], "pong");
-
-    socket
-        .send(Message::Text(padded(40 * 1024).into()))
-        .await
-        .unwrap();
-
-    assert_closed_with(&mut socket, 1009, Duration::from_secs(10)).await;
 }
 
 /// A client's close is answered with a close frame, as the protocol asks (RFC 6455, 5.5.1) and
@@ -293,7 +259,6 @@ async fn a_stopping_server_closes_its_sockets_going_away(dynamodb: bool) {
 }
 
 on_both_stores!(
-    a_frame_over_api_gateways_size_closes_the_socket_with_1009,
     a_clients_close_is_answered_with_a_close_frame,
     a_stopping_server_closes_its_sockets_going_away,
     header_and_query_clients_get_new_tasks_and_others_get_nothing,

@@ -88,3 +88,19 @@ pub async fn listening(server: &Server) -> (Api, String, Socket) {
         .expect("connect");
     (api, access, socket)
 }
+
+/// Waits for the server to close `socket` with `code`.
+pub async fn assert_closed_with(socket: &mut Socket, code: u16, within: Duration) {
+    let closed = tokio::time::timeout(within, async {
+        while let Some(frame) = socket.next().await {
+            if let Ok(Message::Close(frame)) = frame {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("closed in time")
+    .expect("a close frame");
+    assert_eq!(u16::from(closed.code), code, "{closed:?}");
+}

@@ -3,14 +3,16 @@
 //! run, with real API Gateway WebSocket events. Served inside the REST app's layers, so a request
 //! that is no handshake gets the API's JSON errors and a request id, as any other path does.
 
+mod registry;
+
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use axum::Router;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,96 +22,12 @@ use futures::{SinkExt, StreamExt};
 use shared::domain::Timestamp;
 use shared::error::Error;
 use shared::realtime::Gateway;
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
-use tokio::sync::watch;
+use tokio::sync::mpsc::unbounded_channel;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
-/// An open connection: where its outgoing messages go, and what `GET @connections` reports.
-#[derive(Debug)]
-struct Client {
-    outgoing: UnboundedSender<Message>,
-    connected_at: Timestamp,
-    user_agent: String,
-}
-
-/// The open connections of this server, by connection id, and how the server's stop reaches them.
-#[derive(Debug)]
-pub struct Registry {
-    clients: Mutex<HashMap<String, Client>>,
-    /// `true` once the server is stopping: every connection is then closed "going away".
-    stopping: watch::Sender<bool>,
-    /// Sessions not yet through their `$disconnect`, from their handshake on ([`Live`]).
-    live: watch::Sender<usize>,
-}
-
-/// One session counted in [`Registry::live`] while it is held: taken at the handshake, so a
-/// socket still being upgraded when the server stops is waited for too, and given back when
-/// dropped, whether its `$disconnect` ran, its upgrade failed or it panicked.
-struct Live(Arc<Registry>);
-
-impl Live {
-    fn new(registry: &Arc<Registry>) -> Self {
-        registry.live.send_modify(|live| *live += 1);
-        Self(registry.clone())
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.0.live.send_modify(|live| *live -= 1);
-    }
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Self {
-            clients: Mutex::default(),
-            stopping: watch::Sender::new(false),
-            live: watch::Sender::new(0),
-        }
-    }
-}
-
-impl Registry {
-    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<String, Client>> {
-        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Closes every connection as API Gateway does when it goes away (1001), each running its
-    /// `$disconnect`, and waits for them to finish, up to `grace`.
-    pub async fn close_all(&self, grace: Duration) {
-        self.stopping.send_replace(true);
-        let mut live = self.live.subscribe();
-        let _ = tokio::time::timeout(grace, live.wait_for(|&live| live == 0)).await;
-    }
-
-    /// Queues a message for a connection; `false` if it is not open (API Gateway's 410).
-    pub fn send(&self, id: &str, message: Message) -> bool {
-        self.clients()
-            .get(id)
-            .is_some_and(|client| client.outgoing.send(message).is_ok())
-    }
-
-    /// Closes a connection from the server side, with 1000 (normal closure) as API Gateway's
-    /// `DeleteConnection` does; `false` if it is not open.
-    pub fn close(&self, id: &str) -> bool {
-        match self.clients().remove(id) {
-            Some(client) => {
-                let _ = client.outgoing.send(close_frame(close_code::NORMAL, ""));
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// `(connected_at, user_agent)` of an open connection.
-    pub fn info(&self, id: &str) -> Option<(Timestamp, String)> {
-        self.clients()
-            .get(id)
-            .map(|client| (client.connected_at, client.user_agent.clone()))
-    }
-}
+pub use registry::Registry;
+use registry::{Client, Live, close_frame};
 
 /// API Gateway's limits on a WebSocket connection, applied the same way: closed after `idle`
 /// without a message from the client, and after `max_duration` in any case (API Gateway: 10
@@ -332,11 +250,13 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
         };
         let message = match next {
             Some(Some(Ok(message))) => message,
-            Some(Some(Err(error))) if too_big(&error) => {
-                close(close_code::SIZE, "Message too big");
+            Some(Some(Err(error))) => {
+                if let Some((code, reason)) = close_for(&error) {
+                    close(code, reason);
+                }
                 break;
             }
-            Some(_) => break,
+            Some(None) => break,
             // What API Gateway sends when its idle or duration limit ends a connection, and what
             // the server sends all of them when it stops.
             None => {
@@ -387,14 +307,12 @@ async fn disconnect(state: &WsState, id: &str) {
     tracing::debug!(connection_id = id, "websocket disconnected");
 }
 
-/// Whether a read failed on a frame or message over [`MAX_FRAME`] or [`MAX_MESSAGE`].
-fn too_big(error: &axum::Error) -> bool {
-    std::error::Error::source(error)
-        .and_then(|source| source.downcast_ref::<tungstenite::Error>())
-        .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)))
-}
-
-fn close_frame(code: u16, reason: &'static str) -> Message {
-    let reason = reason.into();
-    Message::Close(Some(CloseFrame { code, reason }))
+/// The close a failed read gets: 1009 for a frame or message over [`MAX_FRAME`] or
+/// [`MAX_MESSAGE`], 1007 for a text message that is not UTF-8 (RFC 6455, 7.4.1).
+fn close_for(error: &axum::Error) -> Option<(u16, &'static str)> {
+    match std::error::Error::source(error)?.downcast_ref::<tungstenite::Error>()? {
+        tungstenite::Error::Capacity(_) => Some((close_code::SIZE, "Message too big")),
+        tungstenite::Error::Utf8(_) => Some((close_code::INVALID, "Invalid UTF-8")),
+        _ => None,
+    }
 }
