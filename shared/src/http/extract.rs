@@ -23,7 +23,8 @@ fn is_json(content_type: &str) -> bool {
     let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
     let utf8 = parts.all(|parameter| match parameter.split_once('=') {
         Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
-            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+            let charset = value.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
         }
         _ => true,
     });

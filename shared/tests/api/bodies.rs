@@ -181,6 +181,7 @@ async fn json_content_types_with_parameters_or_suffixes_are_accepted() {
     for content_type in [
         "application/json; charset=utf-8",
         "application/json;charset=\"UTF-8\"",
+        "application/json; charset=utf8",
         "Application/JSON",
         "application/vnd.api+json",
     ] {
