@@ -28,6 +28,7 @@ function fill(task, etag) {
 export async function open(id) {
   const { data, etag } = await call(`tasks/${id}/`);
   say("");
+  $("#editor-save").disabled = false;
   fill(data, etag);
   dialog().showModal();
   form().elements.title.focus();
@@ -36,11 +37,12 @@ export async function open(id) {
 /** A live event about the task being edited: the save will be refused, so say it early. */
 export function changedElsewhere(message) {
   if (!dialog().open || message.id !== editing.id) return;
-  say(
-    message.action === "task_delete"
-      ? "This task was deleted elsewhere."
-      : "This task was just changed elsewhere: saving now will be refused, and the dialog will show the latest version.",
-  );
+  if (message.action === "task_delete") {
+    say("This task was deleted elsewhere: there is nothing left to save.");
+    $("#editor-save").disabled = true;
+    return;
+  }
+  say("This task was just changed elsewhere: saving now will be refused, and the dialog will show the latest version.");
 }
 
 export const close = () => dialog().open && dialog().close();

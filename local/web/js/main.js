@@ -6,7 +6,7 @@ import * as live from "./live.js";
 import * as session from "./session.js";
 import * as settings from "./settings.js";
 import * as tasks from "./tasks.js";
-import { $, busy, fail, fillStatuses, notify, values } from "./view.js";
+import { $, busy, clearError, fail, fillStatuses, notify, values } from "./view.js";
 
 let connection = null;
 
@@ -35,9 +35,9 @@ function signedIn() {
   status.hidden = false;
   status.dataset.connections = "0";
   connection = live.connect({
-    url: async () => {
+    url: async (renew) => {
       const url = new URL(settings.current().ws);
-      url.searchParams.set("token", await session.accessToken());
+      url.searchParams.set("token", renew ? await session.renewedToken() : await session.accessToken());
       return url.href;
     },
     onEvent: (message) => {
@@ -46,6 +46,7 @@ function signedIn() {
     },
     onConnect: () => {
       status.dataset.connections = String(Number(status.dataset.connections) + 1);
+      clearError();
       tasks.load().catch(fail);
     },
     onStatus: (state, ms) => {

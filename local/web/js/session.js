@@ -92,11 +92,20 @@ function refresh() {
       for (const listener of refreshed) listener(data.access);
     })
     .catch((error) => {
-      if (error.status === 401) end("Your session has ended: please log in again.");
-      throw error;
+      if (error.status !== 401) throw error;
+      end(ENDED);
+      throw new ApiError(401, { detail: ENDED });
     })
     .finally(() => (refreshing = null));
   return refreshing;
+}
+
+/** A new access token: a refresh now (it fails with a 401, and ends the session, if the session
+ * was ended elsewhere). */
+export async function renewedToken() {
+  if (!session) throw new Error("Not logged in.");
+  await refresh();
+  return session.access;
 }
 
 /** An access token that is not about to expire. */
@@ -105,6 +114,8 @@ export async function accessToken() {
   if (Date.now() >= refreshAt(session.access)) await refresh();
   return session.access;
 }
+
+const ENDED = "Your session has ended: please log in again.";
 
 function end(reason) {
   keep(null);
@@ -149,7 +160,10 @@ export async function call(path, { method = "GET", body, headers = {}, auth = tr
   } catch {
     data = { detail: `The server answered ${response.status} with something other than JSON.` };
   }
-  if (auth && response.status === 401) end("Your session has ended: please log in again.");
+  if (auth && response.status === 401) {
+    end(ENDED);
+    throw new ApiError(401, { detail: ENDED });
+  }
   if (!response.ok && response.status !== 304) throw new ApiError(response.status, data);
   return { status: response.status, data, etag: response.headers.get("etag") };
 }

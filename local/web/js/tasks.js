@@ -27,6 +27,8 @@ export async function load(page = state.page ?? firstPage()) {
   const ticket = ++latestLoad;
   const { data } = await call(page);
   if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
+  // A page emptied by deletes (its last tasks deleted here or elsewhere): show the one before.
+  if (!data.results.length && data.previous) return load(data.previous);
   Object.assign(state, { page, results: data.results, count: data.count, next: data.next, previous: data.previous });
   render();
 }
@@ -50,7 +52,7 @@ export function clear() {
 /** Fetches the current page again soon; several events in a row cost one request. */
 function relist() {
   clearTimeout(relistTimer);
-  relistTimer = setTimeout(() => load().catch(() => {}), 300);
+  relistTimer = setTimeout(() => load().catch(fail), 300);
 }
 
 const matches = (task) => !state.filter || task.status_task === state.filter;

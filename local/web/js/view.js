@@ -28,6 +28,11 @@ export function notify(text) {
   $("#notice").textContent = text;
 }
 
+/** Takes an alert down once what it said no longer holds (the connection is back). */
+export function clearError() {
+  $("#error").textContent = "";
+}
+
 /** An alert for things that did not. */
 export function fail(error) {
   $("#notice").textContent = "";
