@@ -39,16 +39,46 @@ export function fail(error) {
   $("#error").textContent = error?.message ?? String(error);
 }
 
-/** Runs `action` with the form's buttons disabled; reports a failure instead of throwing. */
+/**
+ * Marks the fields of `form` that an API error names (`{"field": ["message", ...]}`): each gets
+ * `aria-invalid` and its messages beside it; marks from before are cleared. Answers the first
+ * field marked, if any.
+ */
+function markFields(form, error) {
+  form.querySelectorAll(".field-error").forEach((node) => node.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((field) => field.removeAttribute("aria-invalid"));
+  let first = null;
+  for (const [name, messages] of Object.entries(error?.body ?? {})) {
+    const field = form.elements.namedItem(name);
+    if (!Array.isArray(messages) || !(field instanceof HTMLElement)) continue;
+    field.setAttribute("aria-invalid", "true");
+    field.closest("label")?.append(el("small", { class: "field-error" }, messages.join(" ")));
+    first ??= field;
+  }
+  return first;
+}
+
+/**
+ * Runs `action` with the form's buttons disabled; reports a failure instead of throwing, beside
+ * the fields it names. Focus goes back where it was (a disabled button drops it), or to the first
+ * field to correct.
+ */
 export async function busy(form, action) {
   const buttons = form.querySelectorAll("button");
+  const focused = document.activeElement;
+  let invalid = null;
   buttons.forEach((button) => (button.disabled = true));
   try {
-    return await action();
+    const result = await action();
+    markFields(form, null);
+    return result;
   } catch (error) {
-    fail(error);
+    invalid = markFields(form, error);
+    fail(invalid ? new Error("Please correct the fields marked below.") : error);
   } finally {
     buttons.forEach((button) => (button.disabled = false));
+    const target = invalid ?? (document.activeElement === document.body ? focused : null);
+    if (target?.isConnected && !target.closest("[hidden]")) target.focus();
   }
 }
 
