@@ -6,7 +6,10 @@ import { call } from "./session.js";
 import { apply } from "./tasks.js";
 import { $, busy, notify, values } from "./view.js";
 
-const editing = { id: null, etag: null };
+// `base`: the task as the form was filled with it; `mine`: after a 412, the fields the user had
+// changed from that base, to put back on request.
+const editing = { id: null, etag: null, base: null, mine: null };
+const FIELDS = ["title", "description", "status_task"];
 
 const dialog = () => $("#editor");
 const form = () => $("#editor-form");
@@ -17,7 +20,7 @@ function say(text) {
 
 /** Shows `task` in the form, holding `etag` for the next save. */
 function fill(task, etag) {
-  Object.assign(editing, { id: task.id, etag });
+  Object.assign(editing, { id: task.id, etag, base: task });
   const fields = form().elements;
   fields.title.value = task.title;
   fields.description.value = task.description;
@@ -29,6 +32,7 @@ export async function open(id) {
   const { data, etag } = await call(`tasks/${id}/`);
   say("");
   $("#editor-save").disabled = false;
+  $("#editor-restore").hidden = true;
   fill(data, etag);
   dialog().showModal();
   form().elements.title.focus();
@@ -72,13 +76,27 @@ export async function save() {
   });
 }
 
-/** After a 412: the latest version in the form, and why the change was not saved. */
+/** After a 412: the latest version in the form, why the change was not saved, and a way to put
+ * the user's own text back over it (then saved against the latest version, knowingly). */
 async function reload() {
+  const typed = values(form());
+  const mine = Object.fromEntries(FIELDS.filter((f) => typed[f] !== editing.base[f]).map((f) => [f, typed[f]]));
   const { data, etag } = await call(`tasks/${editing.id}/`);
   fill(data, etag);
+  editing.mine = mine;
+  $("#editor-restore").hidden = false;
   apply({ action: "task_update", ...data });
   say(
-    "Not saved: this task was changed elsewhere after you opened it. It now shows the latest version; make your change again and save.",
+    "Not saved: this task was changed elsewhere after you opened it. It now shows the latest version: make your change again, or put yours back, and save.",
   );
   form().elements.title.focus();
+}
+
+/** "Put my changes back": the fields the user had changed before the 412, over the latest version. */
+export function restore() {
+  const fields = form().elements;
+  for (const [name, value] of Object.entries(editing.mine ?? {})) fields[name].value = value;
+  $("#editor-restore").hidden = true;
+  say("Your changes are back, over the latest version: save to keep them.");
+  fields.title.focus();
 }

@@ -118,6 +118,7 @@ function wire() {
     editor.save();
   });
   $("#editor-cancel").addEventListener("click", editor.close);
+  $("#editor-restore").addEventListener("click", editor.restore);
   session.onEnd(signedOut);
   session.onRefresh((access) => connection?.authenticate(access));
 }
