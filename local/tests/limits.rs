@@ -5,13 +5,13 @@
 
 mod support;
 
-use reqwest::StatusCode;
-use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Api, PASSWORD, tokens, unique_name};
 
 use futures::SinkExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 use support::sockets::{assert_closed_with, listening, next_message};
+use support::{Api, PASSWORD, tokens, unique_name};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;

@@ -339,23 +339,20 @@ async fn every_request_gets_the_same_status_on_aws_as_locally() {
 #[test]
 fn every_http_function_outlasts_the_request_deadline() {
     let template = template();
-    let global = template["Globals"]["Function"]["Timeout"].as_u64();
-    let deadline = shared::http::deadline::REQUEST_DEADLINE.as_secs();
+    let deadline = shared::http::deadline::REQUEST_DEADLINE;
     let http_functions: Vec<String> = support::function_routers()
         .iter()
         .map(|(name, _)| (*name).to_owned())
         .collect();
     let mut checked = Vec::new();
-    for resource in template["Resources"].as_mapping().unwrap().values() {
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
         let Some(binary) = binary.filter(|b| http_functions.iter().any(|f| f == b)) else {
             continue;
         };
-        let timeout = resource["Properties"]["Timeout"]
-            .as_u64()
-            .or(global)
-            .unwrap();
-        assert!(timeout > deadline, "{binary}: Timeout {timeout} s");
+        let id = id.as_str().unwrap();
+        let timeout = testkit::schema::function_timeout(testkit::schema::TEMPLATE, id).unwrap();
+        assert!(timeout > deadline, "{binary}: Timeout {timeout:?}");
         checked.push(binary);
     }
     assert_eq!(checked.len(), http_functions.len(), "{checked:?}");

@@ -7,9 +7,9 @@ import { $, busy, el, fail, notify, values } from "./view.js";
 
 const PAGE_SIZE = 10;
 
-// `page` is the page shown; `wanted` the one last asked for (shown, or still loading), which a
-// re-list fetches again: a re-list due while the user moves to another page must not undo the move.
-const state = { page: null, wanted: null, results: [], count: 0, next: null, previous: null, filter: "" };
+// `page` is the page last asked for (shown, or still loading), which a re-list fetches again: a
+// re-list due while the user moves to another page must not undo the move.
+const state = { page: null, results: [], count: 0, next: null, previous: null, filter: "" };
 let relistTimer = null;
 let latestLoad = 0;
 let editHandler = () => {};
@@ -25,14 +25,14 @@ function firstPage() {
 }
 
 /** Fetches a page (the one last asked for by default) and shows it. */
-export async function load(page = state.wanted ?? firstPage()) {
+export async function load(page = state.page ?? firstPage()) {
   const ticket = ++latestLoad;
-  state.wanted = page;
+  state.page = page;
   const { data } = await call(page);
   if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
   // A page emptied by deletes (its last tasks deleted here or elsewhere): show the one before.
   if (!data.results.length && data.previous) return load(data.previous);
-  Object.assign(state, { page, results: data.results, count: data.count, next: data.next, previous: data.previous });
+  Object.assign(state, { results: data.results, count: data.count, next: data.next, previous: data.previous });
   render();
 }
 
@@ -47,7 +47,7 @@ export const previousPage = () => state.previous && load(state.previous);
 
 /** Forgets everything (on logout). */
 export function clear() {
-  Object.assign(state, { page: null, wanted: null, results: [], count: 0, next: null, previous: null, filter: "" });
+  Object.assign(state, { page: null, results: [], count: 0, next: null, previous: null, filter: "" });
   clearTimeout(relistTimer);
   render();
 }

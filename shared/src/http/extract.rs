@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::{StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -32,13 +32,16 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json")))
 }
 
-/// A body sent as is: no `Content-Encoding`, or `identity`. A compressed body is refused rather
-/// than read as bad JSON.
-fn is_plain(encoding: Option<&str>) -> bool {
-    encoding.is_none_or(|coding| {
-        coding
-            .split(',')
-            .all(|c| c.trim().is_empty() || c.trim().eq_ignore_ascii_case("identity"))
+/// A body sent as is: no `Content-Encoding`, or `identity`. A compressed body (or an unreadable
+/// encoding) is refused rather than read as bad JSON.
+fn is_plain(encoding: Option<&HeaderValue>) -> bool {
+    encoding.is_none_or(|value| {
+        value.to_str().is_ok_and(|codings| {
+            codings
+                .split(',')
+                .map(str::trim)
+                .all(|c| c.is_empty() || c.eq_ignore_ascii_case("identity"))
+        })
     })
 }
 
@@ -50,11 +53,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned());
-        let plain = is_plain(
-            req.headers()
-                .get(header::CONTENT_ENCODING)
-                .map(|v| v.to_str().unwrap_or("unreadable")),
-        );
+        let plain = is_plain(req.headers().get(header::CONTENT_ENCODING));
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
