@@ -12,18 +12,14 @@ use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use shared::domain::TaskChange;
 use shared::realtime::Notifier;
 use shared::store::dynamo::stream_record;
-use testkit::schema::{TEMPLATE, function_timeout};
+use testkit::schema::{StreamSource, TEMPLATE, stream_source};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// Records per batch, as the template's event source mapping.
-const BATCH: usize = 100;
-/// Attempts per record before it is dropped: the first and the template's 5 retries
-/// (`MaximumRetryAttempts`; the deployed stack then sends it to a queue).
-const ATTEMPTS: u32 = 6;
-/// How long the stream function may run on one batch: the template's `Timeout` for it.
-static TIMEOUT: LazyLock<Duration> = LazyLock::new(|| {
-    function_timeout(TEMPLATE, "TaskStreamFunction")
-        .expect("template.yaml gives TaskStreamFunction a Timeout")
+/// How the deployed stack's event source mapping hands the stream to the function (`BatchSize`,
+/// `MaximumRetryAttempts`, the function's `Timeout`), read from the compiled-in template.
+static SOURCE: LazyLock<StreamSource> = LazyLock::new(|| {
+    stream_source(TEMPLATE, "TaskStreamFunction")
+        .expect("template.yaml gives TaskStreamFunction a DynamoDB event and a Timeout")
 });
 /// Pause between polls of an idle stream.
 const POLL: Duration = Duration::from_millis(50);
@@ -33,7 +29,7 @@ const POLL: Duration = Duration::from_millis(50);
 pub async fn drive_embedded(mut changes: UnboundedReceiver<TaskChange>, notifier: Notifier) {
     while let Some(first) = changes.recv().await {
         let mut batch = vec![first];
-        while batch.len() < BATCH {
+        while batch.len() < SOURCE.batch_size {
             match changes.try_recv() {
                 Ok(change) => batch.push(change),
                 Err(_) => break,
@@ -58,10 +54,10 @@ pub async fn drive_embedded(mut changes: UnboundedReceiver<TaskChange>, notifier
 /// it reports as failed (records after it come again even if they were delivered), or whole when
 /// a report names no record of the batch.
 async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
-    for attempt in 1..=ATTEMPTS {
+    for attempt in 1..=SOURCE.attempts {
         let mut event = Event::default();
         event.records = records.clone();
-        let response = notifier.handle(event, SystemTime::now() + *TIMEOUT).await;
+        let response = notifier.handle(event, SystemTime::now() + SOURCE.timeout).await;
         let failed: Vec<Option<String>> = response
             .batch_item_failures
             .into_iter()
@@ -75,7 +71,8 @@ async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
     }
     tracing::error!(
         records = records.len(),
-        "task changes dropped after {ATTEMPTS} attempts"
+        attempts = SOURCE.attempts,
+        "task changes dropped after their last attempt"
     );
 }
 
@@ -221,7 +218,7 @@ impl DynamoDbStream {
             .streams
             .get_records()
             .shard_iterator(iterator)
-            .limit(BATCH as i32)
+            .limit(i32::try_from(SOURCE.batch_size).unwrap_or(i32::MAX))
             .send()
             .await
         {

@@ -39,6 +39,41 @@ pub fn function_timeout(template: &str, logical_id: &str) -> anyhow::Result<std:
     Ok(std::time::Duration::from_secs(seconds))
 }
 
+/// How Lambda's event source mapping hands a DynamoDB stream to a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamSource {
+    /// Records per batch at most (`BatchSize`).
+    pub batch_size: usize,
+    /// Deliveries of a failing batch before it is given up: the first and `MaximumRetryAttempts`.
+    pub attempts: u32,
+    /// How long the function may run on one batch (its `Timeout`).
+    pub timeout: std::time::Duration,
+}
+
+/// The DynamoDB stream event of the function resource `logical_id` in `template`.
+pub fn stream_source(template: &str, logical_id: &str) -> anyhow::Result<StreamSource> {
+    let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
+    let events = doc["Resources"][logical_id]["Properties"]["Events"]
+        .as_mapping()
+        .with_context(|| format!("{logical_id} has no Events"))?;
+    let mut streams = events
+        .values()
+        .filter(|event| event["Type"].as_str() == Some("DynamoDB"));
+    let (Some(event), None) = (streams.next(), streams.next()) else {
+        bail!("{logical_id} needs exactly one DynamoDB event");
+    };
+    let number = |field: &str| {
+        event["Properties"][field]
+            .as_u64()
+            .with_context(|| format!("{logical_id}'s DynamoDB event has no {field}"))
+    };
+    Ok(StreamSource {
+        batch_size: usize::try_from(number("BatchSize")?)?,
+        attempts: u32::try_from(number("MaximumRetryAttempts")?)? + 1,
+        timeout: function_timeout(template, logical_id)?,
+    })
+}
+
 fn text<'a>(value: &'a Value, field: &str) -> anyhow::Result<&'a str> {
     value[field]
         .as_str()
@@ -171,4 +206,53 @@ pub async fn create_tables(client: &Client, config: &DynamoConfig) -> anyhow::Re
         &config.connections_table,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE_WITH_STREAM: &str = r#"
+Globals:
+  Function:
+    Timeout: 10
+Resources:
+  Streamer:
+    Type: AWS::Serverless::Function
+    Properties:
+      Timeout: 45
+      Events:
+        Api:
+          Type: HttpApi
+        Changes:
+          Type: DynamoDB
+          Properties:
+            BatchSize: 25
+            MaximumRetryAttempts: 2
+  Plain:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Api:
+          Type: HttpApi
+"#;
+
+    #[test]
+    fn a_stream_source_is_read_from_the_functions_dynamodb_event() {
+        let source = stream_source(TEMPLATE_WITH_STREAM, "Streamer").unwrap();
+        assert_eq!(
+            source,
+            StreamSource {
+                batch_size: 25,
+                attempts: 3,
+                timeout: std::time::Duration::from_secs(45),
+            }
+        );
+        assert!(stream_source(TEMPLATE_WITH_STREAM, "Plain").is_err());
+    }
+
+    #[test]
+    fn the_shipped_template_gives_the_stream_function_its_source() {
+        stream_source(TEMPLATE, "TaskStreamFunction").unwrap();
+    }
 }

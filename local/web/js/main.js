@@ -139,9 +139,10 @@ fillStatuses($("#editor-form").elements.status_task);
 fillStatuses($("#status-filter"), "All");
 wire();
 showSettings();
-if (session.signedIn()) {
-  session.resume();
+if (!session.signedIn()) {
+  signedOut();
+} else if (await session.resume()) {
   signedIn();
 } else {
-  signedOut();
+  signedOut(session.COPIED);
 }

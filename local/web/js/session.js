@@ -1,17 +1,23 @@
 // The signed-in session and every call to the API. Tokens live in sessionStorage, so each tab has
 // its own refresh chain (refresh tokens are single use: two tabs sharing one would spend it
-// twice). The access token is refreshed shortly before it expires, and before any request that
-// would carry an expired one.
+// twice, and the server takes a spent one sent again for a stolen one and ends every session).
+// A duplicated tab starts with a copy of its original's sessionStorage: the tab that holds the
+// session's lock (Web Locks) keeps it, and the copy drops its tokens without spending them. The
+// access token is refreshed shortly before it expires, and before any request that would carry
+// an expired one.
 
 import * as settings from "./settings.js";
 
 const KEY = "taskmaster.session";
 /** Refresh this long before expiry at most (a quarter of a short lifetime at least). */
 const MARGIN_MS = 60_000;
+/** How long a reloaded tab waits for its previous page to let go of the session's lock. */
+const CLAIM_WAIT_MS = 1_000;
 
 let session = JSON.parse(sessionStorage.getItem(KEY) || "null");
 let timer = null;
 let refreshing = null;
+let unclaim = null;
 const ended = new Set();
 const refreshed = new Set();
 
@@ -65,12 +71,37 @@ export const onRefresh = (listener) => refreshed.add(listener);
 
 /** Starts a session from what register and login answer: the user plus `tokens`. */
 export function start({ tokens, ...user }) {
-  keep({ access: tokens.access, refresh: tokens.refresh, user });
+  keep({ access: tokens.access, refresh: tokens.refresh, user, id: randomId() });
+  claim(session.id, 0);
+}
+
+function randomId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Holds the lock of session `id` for as long as this page keeps it: answers false if another open
+ * tab still holds it after `waitMs`. Without Web Locks (a page not served from HTTPS or
+ * localhost) every tab keeps what it has.
+ */
+function claim(id, waitMs) {
+  unclaim?.();
+  if (!navigator.locks) return Promise.resolve(true);
+  const options = waitMs ? { signal: AbortSignal.timeout(waitMs) } : {};
+  return new Promise((claimed) => {
+    navigator.locks
+      .request(`taskmaster.session:${id}`, options, () => {
+        claimed(true);
+        return new Promise((release) => (unclaim = release));
+      })
+      .catch(() => claimed(false));
+  });
 }
 
 function keep(next) {
   session = next;
   clearTimeout(timer);
+  if (!session) unclaim?.();
   if (session) {
     sessionStorage.setItem(KEY, JSON.stringify(session));
     timer = setTimeout(() => refresh().catch(() => {}), Math.max(0, refreshAt(session.access) - Date.now()));
@@ -79,10 +110,22 @@ function keep(next) {
   }
 }
 
-/** Resumes a session kept in this tab (after a reload): its refresh timer restarts. */
-export function resume() {
-  if (session) keep(session);
+/**
+ * Resumes a session kept in this tab (after a reload), its refresh timer restarted; answers false,
+ * and forgets the tokens unspent, if they are a copy another open tab keeps (a duplicated tab).
+ */
+export async function resume() {
+  if (!session) return false;
+  session.id ??= randomId(); // kept by a client from before the lock
+  if (!(await claim(session.id, CLAIM_WAIT_MS))) {
+    keep(null);
+    return false;
+  }
+  keep(session);
+  return true;
 }
+
+export const COPIED = "This tab is a copy of one that is signed in, which keeps that session: log in to use this tab on its own.";
 
 /** A fresh token pair; the old refresh token is spent. One refresh at a time. */
 function refresh() {
