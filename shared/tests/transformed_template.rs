@@ -205,6 +205,42 @@ fn no_function_environment_holds_a_secret_and_the_key_holders_get_only_its_arn()
     );
 }
 
+/// Each function writes JSON logs to a group of its own, which the function names (so the group,
+/// with its retention, exists before anything can invoke the function) and which is named after
+/// the stack and the binary: `/aws/lambda/<stack>/<binary>`.
+#[test]
+fn every_function_logs_to_its_own_group_made_before_it_with_retention() {
+    let mut groups = BTreeSet::new();
+    for resource in resources()
+        .values()
+        .filter(|r| r["Type"] == "AWS::Lambda::Function")
+    {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let logging = &resource["Properties"]["LoggingConfig"];
+        assert_eq!(logging["LogFormat"], "JSON", "{binary}");
+        let id = logging["LogGroup"]["Ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{binary}: LoggingConfig.LogGroup is no Ref: {logging}"));
+        let group = &resources()[id];
+        assert_eq!(group["Type"], "AWS::Logs::LogGroup", "{binary}: {id}");
+        assert_eq!(
+            group["Properties"]["LogGroupName"],
+            json!({ "Fn::Sub": format!("/aws/lambda/${{AWS::StackName}}/{binary}") }),
+            "{binary}: {id}"
+        );
+        assert_eq!(
+            group["Properties"]["RetentionInDays"],
+            json!({ "Ref": "LogRetentionDays" }),
+            "{binary}: {id}"
+        );
+        assert!(groups.insert(id), "{binary} shares {id}");
+    }
+    let binaries = std::fs::read_dir(testkit::repo_root().join("functions/src/bin")).unwrap();
+    assert_eq!(groups.len(), binaries.count(), "one group per function binary");
+}
+
 /// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.
 fn alarm_metrics() -> Vec<(String, String, String, String)> {
     let mut metrics = Vec::new();
