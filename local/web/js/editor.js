@@ -3,7 +3,7 @@
 // never overwritten: the API answers 412, and the dialog says so and shows the task as it is now.
 
 import { call } from "./session.js";
-import { apply } from "./tasks.js";
+import { apply, focusEdit } from "./tasks.js";
 import { $, busy, notify, values } from "./view.js";
 
 // `base`: the task as the form was filled with it; `mine`: after a 412, the fields the user had
@@ -50,6 +50,11 @@ export function changedElsewhere(message) {
 }
 
 export const close = () => dialog().open && dialog().close();
+
+// However the dialog closes (saved, Cancel, Escape), the focus goes back to the task's Edit button:
+// the one that opened it may have been redrawn meanwhile, and the browser's own return of the
+// focus would find it gone.
+dialog().addEventListener("close", () => focusEdit(editing.id));
 
 /** The dialog's submit: a conditional PATCH. */
 export async function save() {

@@ -102,13 +102,40 @@ export const shown = (id) => state.results.find((task) => task.id === id);
 
 function render() {
   const list = $("#task-list");
+  const focused = focusedButton(list);
   list.replaceChildren(...state.results.map(item));
+  if (focused) refocus(list, focused);
   $("#task-count").textContent =
     state.count === 0
       ? state.filter ? `No tasks are ${state.filter}.` : "No tasks yet: add one above."
       : `${state.count} ${state.count === 1 ? "task" : "tasks"}${state.filter ? ` ${state.filter}` : ""}.`;
   $("#previous-page").disabled = !state.previous;
   $("#next-page").disabled = !state.next;
+}
+
+/** The task button that has the focus, if one has: a redraw puts the focus back on it. */
+function focusedButton(list) {
+  const button = document.activeElement;
+  if (!list.contains(button) || button.tagName !== "BUTTON") return null;
+  const task = button.closest("li");
+  return { id: task.dataset.id, edit: button.classList.contains("edit"), at: [...list.children].indexOf(task) };
+}
+
+/** The focus back on the same button of the same task; if the task left the page, on the Edit
+ * button of the one now in its place (or of the last), or on the new task's title if none is left. */
+function refocus(list, { id, edit, at }) {
+  const tasks = [...list.children];
+  const same = tasks.find((task) => task.dataset.id === id);
+  const task = same ?? tasks[Math.min(at, tasks.length - 1)];
+  const button = task?.querySelector(same && !edit ? "button.delete" : "button.edit");
+  (button ?? $("#create-form").elements.title).focus();
+}
+
+/** Puts the focus on task `id`'s Edit button, if the task is on the page (after its dialog). */
+export function focusEdit(id) {
+  for (const task of $("#task-list").children) {
+    if (task.dataset.id === id) return task.querySelector("button.edit").focus();
+  }
 }
 
 function item(task) {
