@@ -1,7 +1,8 @@
 //! The fault paths DynamoDB Local cannot produce, injected into real requests through an SDK
 //! interceptor: throttling after the SDK's retries is a 503 with `Retry-After`, a transaction
 //! conflict is retried by the SDK and then a 409, an optimistic write sends at most
-//! `retry::MAX_SENDS_PER_WRITE` transactions, nothing is half-written, and a store that stops
+//! `retry::MAX_SENDS_PER_WRITE` transactions, nothing is half-written (a password change
+//! included), and a store that stops
 //! answering is a 503 in bounded time.
 
 // Test helpers panic to report a failure.
@@ -202,12 +203,17 @@ async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
 }
 
 /// A password change whose write DynamoDB applied but whose answer was lost (a send that timed
-/// out): the SDK's resend fails its condition, and the read after it finds this request's own
-/// hash, so the change answers its new tokens instead of a 401 for the session it just ended.
+/// out): the SDK sends it again, and whether DynamoDB takes that for the same transaction (its
+/// client request token) or fails its condition (then the read after it finds this request's own
+/// hash), the change answers working tokens instead of a 401 for the session it just ended.
 #[tokio::test]
 async fn a_password_change_applied_but_its_answer_lost_still_answers_its_tokens() {
     // The user's write (conditional on its version), not the login counters' updates.
-    let app = Faulty::new(Fault::answer_lost("UpdateItem", "#version = :before")).await;
+    let app = Faulty::new(Fault::answer_lost(
+        "TransactWriteItems",
+        "#version = :before",
+    ))
+    .await;
     let body = json!({ "old_password": "correct-horse-battery", "new_password_1": "a-new-horse-battery", "new_password_2": "a-new-horse-battery" });
 
     let (status, json, _) = app
@@ -227,6 +233,61 @@ async fn a_password_change_applied_but_its_answer_lost_still_answers_its_tokens(
         .send("GET", "/api/v1/auth/profile/", Some(access), None)
         .await;
     assert_eq!(status, StatusCode::OK, "the new tokens work: {profile}");
+}
+
+/// A password change is one write: whichever call fails, either the change is made and answers
+/// working tokens, or it is a 503 and nothing changed (the caller's session still works). It was
+/// two writes, and a failed second one (the new refresh token) left a changed password, every
+/// session ended, and the caller with none.
+#[tokio::test]
+async fn a_password_change_is_whole_or_not_at_all_whichever_write_fails() {
+    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
+    for operation in ["PutItem", "TransactWriteItems", "UpdateItem"] {
+        let app = Faulty::new(Fault::always(operation, internal.clone())).await;
+        let body = json!({ "old_password": "correct-horse-battery", "new_password_1": "a-new-horse-battery", "new_password_2": "a-new-horse-battery" });
+
+        let (status, json, _) = app
+            .faulty
+            .send(
+                "POST",
+                "/api/v1/auth/profile/password/",
+                Some(&app.access),
+                Some(body),
+            )
+            .await;
+
+        let (still, _, _) = app
+            .clean
+            .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
+            .await;
+        match status {
+            StatusCode::OK => {
+                let access = json["access"].as_str().expect("a new access token");
+                let (works, _, _) = app
+                    .clean
+                    .send("GET", "/api/v1/auth/profile/", Some(access), None)
+                    .await;
+                assert_eq!(
+                    works,
+                    StatusCode::OK,
+                    "{operation} failing: the new tokens work"
+                );
+                assert_eq!(
+                    still,
+                    StatusCode::UNAUTHORIZED,
+                    "{operation} failing: the old session ended"
+                );
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(
+                    still,
+                    StatusCode::OK,
+                    "{operation} failing: a 503, so nothing changed"
+                )
+            }
+            other => panic!("{operation} failing: {other} {json}"),
+        }
+    }
 }
 
 /// A transaction whose earlier send (same client request token) is still being applied, as after

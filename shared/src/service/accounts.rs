@@ -272,7 +272,7 @@ impl AccountService {
         let password_hash = hash_password(&new_password).await?;
         let (password_hash, checked_hash) = (&password_hash, &before.password_hash.clone());
         let mut read = Some(before);
-        let after = retry::optimistic(|| {
+        let (after, pair) = retry::optimistic(|| {
             let first = read.take();
             async move {
                 // After a lost race (a profile edit came first), apply the change on top of the
@@ -287,10 +287,10 @@ impl AccountService {
                             .await?
                             .ok_or(Error::InvalidToken)?;
                         // Our own write, applied though its answer was lost (a send that timed
-                        // out and was sent again, failing its condition): done. The hash's salt
-                        // is this request's alone.
+                        // out and was sent again, failing its condition): done, with a token
+                        // this request no longer holds. The hash's salt is this request's alone.
                         if current.password_hash == *password_hash {
-                            return Ok(current);
+                            return Ok((current, None));
                         }
                         if !session.is_current(current.session_epoch) {
                             return Err(Error::InvalidToken);
@@ -308,11 +308,19 @@ impl AccountService {
                 after.version += 1;
                 after.session_epoch += 1;
                 after.last_updated = Timestamp::now();
-                self.users.update_user(&before, &after).await?;
-                Ok(after)
+                // The caller's new session is stored with the change, in one write: never a
+                // changed password whose only session is lost with a failed second write.
+                let pair = self.jwt.issue_pair(after.id, after.session_epoch)?;
+                self.users
+                    .update_user_with_token(&before, &after, &refresh_record(&pair))
+                    .await?;
+                Ok((after, Some(pair)))
             }
         })
         .await?;
+        if let Some(pair) = pair {
+            return Ok(pair);
+        }
         let pair = self.jwt.issue_pair(after.id, after.session_epoch)?;
         self.tokens
             .add_refresh(&refresh_record(&pair), after.session_epoch)

@@ -140,6 +140,15 @@ pub trait UserStore: Send + Sync {
     /// username/email guards when they change (`Taken` if the new one is in use). Never changes
     /// `last_login` or `date_joined`. `Missing(User)` if the user is gone.
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
+    /// [`update_user`](Self::update_user), storing `token` bound to `after.session_epoch` in the
+    /// same write: a password change ends every session and starts the caller's new one at once,
+    /// or does neither.
+    async fn update_user_with_token(
+        &self,
+        before: &User,
+        after: &User,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]

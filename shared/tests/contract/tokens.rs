@@ -2,7 +2,7 @@
 
 use std::borrow::Borrow;
 
-use shared::domain::{Timestamp, User};
+use shared::domain::{PersonName, Timestamp, User};
 use shared::store::{Missing, RefreshToken, StoreError, Stores};
 
 use super::{assert_missing, changed, expired_token_for, random_hex, registered, token_for};
@@ -142,6 +142,52 @@ async fn a_new_session_epoch_kills_every_older_token() {
     rotate(stores, &revoked, &next)
         .await
         .expect("and its successor too");
+}
+
+/// A password change's write: the new epoch and the caller's new token together, or neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_epoch_and_its_first_token_are_stored_together_or_not_at_all() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, registration) = registered(stores).await;
+    let ended = changed(&user, |u| u.session_epoch += 1);
+    let edited = changed(&user, |u| {
+        u.first_name = PersonName::parse("Edited".into()).expect("a name")
+    });
+    stores
+        .users
+        .update_user(&user, &edited)
+        .await
+        .expect("an edit that comes first");
+
+    let refused = token_for(&ended);
+    let stale = stores
+        .users
+        .update_user_with_token(&user, &ended, &refused)
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    assert!(
+        !stores
+            .tokens
+            .refresh_is_live(&refused.jti, user.id)
+            .await
+            .unwrap(),
+        "the token of a refused change is not stored"
+    );
+    rotate(stores, &user, &registration)
+        .await
+        .expect("the old session lives on");
+
+    let ended = changed(&edited, |u| u.session_epoch += 1);
+    let fresh = token_for(&ended);
+    stores
+        .users
+        .update_user_with_token(&edited, &ended, &fresh)
+        .await
+        .expect("the change on the current user");
+    rotate(stores, &ended, &fresh)
+        .await
+        .expect("the new session's token rotates");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -120,8 +120,14 @@ impl Intercept for Fault {
     ) -> Result<(), BoxError> {
         if cfg.load::<Faulted>().is_some() {
             let response = context.response_mut();
-            // A lost answer stands for a server-side failure, which the SDK sends again.
-            let status: u16 = if self.applied { 500 } else { 400 };
+            // The status DynamoDB gives the error: 5xx for its own failures (a lost answer is
+            // one), which the SDK sends again, 400 for the rest (throttling, conflicts).
+            let kind = self.error_body["__type"].as_str().unwrap_or_default();
+            let status: u16 = match kind.rsplit('#').next() {
+                Some("InternalServerError") => 500,
+                Some("ServiceUnavailable") => 503,
+                _ => 400,
+            };
             *response.status_mut() = status.try_into()?;
             *response.body_mut() = SdkBody::from(self.error_body.to_string());
         }

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::config::interceptors::InterceptorContext;
 use aws_sdk_dynamodb::config::retry::{ClassifyRetry, RetryAction};
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -95,11 +95,20 @@ where
         // No connection, or no answer in time, after the SDK's retries: the client may retry.
         return StoreError::Unavailable;
     }
+    // DynamoDB failing on its side (a 5xx: `InternalServerError`, `ServiceUnavailable`) still
+    // after the SDK's sends: transient, so the client may retry too.
+    let server_side = error
+        .raw_response()
+        .is_some_and(|response| response.status().is_server_error());
     match error.code() {
         Some(code) if THROTTLING.contains(&code) => StoreError::Throttled,
         Some("TransactionConflictException") => StoreError::Conflict,
         // Still so after the SDK's sends: the outcome is not known yet, and a retry will tell.
         Some(IN_PROGRESS) => StoreError::Unavailable,
+        _ if server_side => {
+            tracing::warn!(error = %DisplayErrorContext(&error), "{what}: DynamoDB failed on its side");
+            StoreError::Unavailable
+        }
         _ => StoreError::Unexpected(anyhow::Error::new(error).context(what)),
     }
 }

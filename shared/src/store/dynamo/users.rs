@@ -151,10 +151,31 @@ impl UserStore for DynamoStore {
         })
     }
 
-    /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;
-    /// moves guards in the same transaction when the username or email changes.
-    #[tracing::instrument(skip_all)]
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
+        self.replace_user(before, after, None).await
+    }
+
+    async fn update_user_with_token(
+        &self,
+        before: &User,
+        after: &User,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        self.replace_user(before, after, Some(token)).await
+    }
+}
+
+impl DynamoStore {
+    /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;
+    /// moves guards, and stores `token`, in the same transaction when the username or email
+    /// changes or there is a token (one `UpdateItem` otherwise).
+    #[tracing::instrument(skip_all)]
+    async fn replace_user(
+        &self,
+        before: &User,
+        after: &User,
+        token: Option<&RefreshToken>,
+    ) -> Result<(), StoreError> {
         let expression = "SET username = :username, email = :email, first_name = :first, last_name = :last, \
             password_hash = :hash, last_updated = :updated, #version = :version, session_epoch = :epoch";
         let values = vec![
@@ -191,7 +212,7 @@ impl UserStore for DynamoStore {
                 format!("EMAIL#{}", before.email),
             ));
         }
-        if guards.is_empty() {
+        if guards.is_empty() && token.is_none() {
             let result = self
                 .client
                 .update_item()
@@ -235,6 +256,10 @@ impl UserStore for DynamoStore {
         }
         for (_, old) in guards {
             items.push(tx::delete(&self.users, key(old), None, vec![], vec![])?);
+        }
+        if let Some(token) = token {
+            let item = token_item(token, after.session_epoch)?;
+            items.push(tx::put(&self.users, item, None, vec![], vec![])?);
         }
         self.transact(items).await.map_err(|failure| match failure {
             Failure::Cancelled(_) if failure.failed_at(0) => unchanged(failure.existed_at(0)),

@@ -179,7 +179,28 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
-        let (before, after) = (before.clone(), after.clone());
+        self.replace_user(before, after, None).await
+    }
+
+    async fn update_user_with_token(
+        &self,
+        before: &User,
+        after: &User,
+        token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        self.replace_user(before, after, Some(token)).await
+    }
+}
+
+impl EmbeddedStore {
+    /// `update_user`, and `token` stored in the same transaction when there is one.
+    async fn replace_user(
+        &self,
+        before: &User,
+        after: &User,
+        token: Option<&RefreshToken>,
+    ) -> Result<(), StoreError> {
+        let (before, after, token) = (before.clone(), after.clone(), token.cloned());
         self.write(move |tx| {
             let stored = get_user(tx, before.id)?.ok_or(StoreError::Missing(Missing::User))?;
             if stored.version != before.version {
@@ -206,7 +227,11 @@ impl UserStore for EmbeddedStore {
                     .remove(before.email.as_ref())
                     .ctx("freeing email")?;
             }
-            put_user(tx, &after)
+            put_user(tx, &after)?;
+            match &token {
+                Some(token) => put_token(tx, token, after.session_epoch),
+                None => Ok(()),
+            }
         })
         .await
     }
