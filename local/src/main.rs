@@ -34,6 +34,9 @@ use testkit::schema::create_tables;
 /// The embedded store's file in the data directory.
 pub const DATABASE_FILE: &str = "taskmaster.redb";
 
+/// The longest WebSocket limit the flags take, in seconds.
+const ONE_YEAR: u64 = 366 * 24 * 60 * 60;
+
 /// Runs every taskmaster endpoint on one local HTTP server. Data lives in DATA_DIR (or in DynamoDB
 /// Local) and survives restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and
 /// kept in DATA_DIR.
@@ -75,6 +78,7 @@ struct Args {
         long,
         env = "TASKMASTER_WS_IDLE_TIMEOUT",
         value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=ONE_YEAR),
         default_value_t = 600
     )]
     ws_idle_timeout: u64,
@@ -83,6 +87,7 @@ struct Args {
         long,
         env = "TASKMASTER_WS_MAX_DURATION",
         value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=ONE_YEAR),
         default_value_t = 7200
     )]
     ws_max_duration: u64,

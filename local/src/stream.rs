@@ -57,7 +57,9 @@ async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
     for attempt in 1..=SOURCE.attempts {
         let mut event = Event::default();
         event.records = records.clone();
-        let response = notifier.handle(event, SystemTime::now() + SOURCE.timeout).await;
+        let response = notifier
+            .handle(event, SystemTime::now() + SOURCE.timeout)
+            .await;
         let failed: Vec<Option<String>> = response
             .batch_item_failures
             .into_iter()

@@ -217,12 +217,18 @@ pub fn required_env(name: &str) -> anyhow::Result<String> {
     env(name).ok_or_else(|| anyhow::anyhow!("{name} is not set"))
 }
 
+/// The longest lifetime or window a setting may give: ten years. Far past any sensible value,
+/// and far from where adding it to a time overflows.
+const MAX_SECONDS: i64 = 10 * 366 * 24 * 60 * 60;
+
 fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
     match env(name) {
         None => Ok(default),
         Some(raw) => match raw.parse::<i64>() {
-            Ok(value) if value > 0 => Ok(value),
-            _ => anyhow::bail!("{name} must be a positive number of seconds, got {raw:?}"),
+            Ok(value) if (1..=MAX_SECONDS).contains(&value) => Ok(value),
+            _ => anyhow::bail!(
+                "{name} must be a number of seconds from 1 to {MAX_SECONDS}, got {raw:?}"
+            ),
         },
     }
 }

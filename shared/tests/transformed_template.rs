@@ -238,7 +238,11 @@ fn every_function_logs_to_its_own_group_made_before_it_with_retention() {
         assert!(groups.insert(id), "{binary} shares {id}");
     }
     let binaries = std::fs::read_dir(testkit::repo_root().join("functions/src/bin")).unwrap();
-    assert_eq!(groups.len(), binaries.count(), "one group per function binary");
+    assert_eq!(
+        groups.len(),
+        binaries.count(),
+        "one group per function binary"
+    );
 }
 
 /// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.

@@ -68,13 +68,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
-        let serde_json::Value::Object(fields) = value else {
+        let serde_json::Value::Object(fields) = &value else {
             return Err(Error::Validation(FieldErrors::single(
                 "non_field_errors",
                 "Invalid data. Expected a JSON object.",
             )));
         };
-        match serde_path_to_error::deserialize(serde_json::Value::Object(fields.clone())) {
+        match T::deserialize(&value) {
             Ok(body) => Ok(AppJson(body)),
             Err(_) => Err(Error::Validation(type_errors::<T>(fields))),
         }
@@ -84,20 +84,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
 /// Names every field of `fields` whose value has the wrong type, by reading each one alone
 /// (request bodies have only optional fields, so a lone field reads unless it is the wrong type).
 fn type_errors<T: DeserializeOwned>(
-    fields: serde_json::Map<String, serde_json::Value>,
+    fields: &serde_json::Map<String, serde_json::Value>,
 ) -> FieldErrors {
     let mut errors = FieldErrors::default();
     for (name, value) in fields {
-        let alone = serde_json::Value::Object(serde_json::Map::from_iter([(name.clone(), value)]));
-        if let Err(e) = serde_path_to_error::deserialize::<_, T>(alone) {
+        let alone =
+            serde_json::Value::Object(serde_json::Map::from_iter([(name.clone(), value.clone())]));
+        if let Err(e) = T::deserialize(&alone) {
             // In the original app's words, not serde's (which name Rust types): every body field
             // here is text.
-            let message = if e.inner().to_string().contains("expected a string") {
+            let message = if e.to_string().contains("expected a string") {
                 "Not a valid string."
             } else {
                 "Invalid value."
             };
-            errors.add(&name, message);
+            errors.add(name, message);
         }
     }
     if errors.is_empty() {

@@ -292,7 +292,9 @@ impl Notifier {
             {
                 let age = Timestamp::now().unix() - connection.connected_at.unix();
                 if age < HANDSHAKE_GRACE.as_secs().cast_signed() {
-                    anyhow::bail!("connection {id} is still opening (410 at {age} s); kept");
+                    // The id stays out of the error, which is logged at WARN: it is a capability.
+                    tracing::debug!(connection_id = id, "410 from a connection still opening");
+                    anyhow::bail!("a connection still opening answered 410 (at {age} s); kept");
                 }
                 tracing::debug!(connection_id = id, "connection gone; forgetting it");
                 match self
@@ -309,7 +311,8 @@ impl Notifier {
                 Ok(())
             }
             Err(error) => {
-                Err(anyhow::Error::new(error).context(format!("posting to connection {id}")))
+                tracing::debug!(connection_id = id, "posting failed");
+                Err(anyhow::Error::new(error).context("posting to a connection"))
             }
         }
     }

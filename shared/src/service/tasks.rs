@@ -58,8 +58,8 @@ impl Created {
 }
 
 /// What identifies a create request's content: a SHA-256 of its validated fields.
-fn fingerprint(new: &NewTask) -> String {
-    let fields = serde_json::json!([new.title, new.description, new.status]);
+fn fingerprint(task: &Task) -> String {
+    let fields = serde_json::json!([task.title, task.description, task.status]);
     let digest = ring::digest::digest(&ring::digest::SHA256, fields.to_string().as_bytes());
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -110,7 +110,6 @@ impl TaskService {
         key: Option<String>,
     ) -> Result<Created> {
         let owner = session.user;
-        let fingerprint = fingerprint(&new);
         let now = Timestamp::now();
         let task = Task {
             id: TaskId::new(),
@@ -129,7 +128,7 @@ impl TaskService {
         };
         let create = IdempotentCreate {
             key,
-            fingerprint,
+            fingerprint: fingerprint(&task),
             task,
             expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
         };

@@ -3,8 +3,8 @@
 
 use std::borrow::Borrow;
 
-use shared::domain::{TaskStatus, User};
-use shared::store::{ListQuery, Missing, Position, Stores};
+use shared::domain::{TaskStatus, Timestamp, User};
+use shared::store::{IdempotentCreate, ListQuery, Missing, Position, Stores};
 
 use super::{assert_missing, changed, changed_task, new_task, registered, token_for};
 
@@ -117,4 +117,33 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
         Missing::Session,
         "writing with an access token of then",
     );
+}
+
+/// An idempotency key used before the session ended answers nothing to that session after: the
+/// earlier task is not handed back to a revoked token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_revoked_session_replaying_an_idempotency_key_gets_nothing_back() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, _) = registered(stores).await;
+    let once = |task| IdempotentCreate {
+        key: "replayed".to_owned(),
+        fingerprint: "f".to_owned(),
+        task,
+        expires_at: Timestamp::now().plus_seconds(60),
+    };
+    let first = once(new_task(user.id, TaskStatus::ToDo));
+    stores
+        .tasks
+        .create_task_once(&first, 0)
+        .await
+        .expect("creating");
+    end_sessions(stores, &user).await;
+
+    let replay = stores
+        .tasks
+        .create_task_once(&once(new_task(user.id, TaskStatus::ToDo)), 0)
+        .await;
+
+    assert_missing(replay, Missing::Session, "replaying the key");
 }

@@ -219,6 +219,8 @@ impl TaskStore for DynamoStore {
         )?);
         match self.transact(items).await {
             Ok(()) => Ok(Created::New),
+            // An ended session first: its key's earlier task is not handed back to it either.
+            Err(failure) if failure.failed_at(2) => Err(no_session(failure.existed_at(2))),
             Err(failure) if failure.failed_at(3) => {
                 let earlier = failure
                     .item_at(3)
@@ -228,7 +230,6 @@ impl TaskStore for DynamoStore {
                     serde_json::from_str(earlier).context("decoding key record")?,
                 ))
             }
-            Err(failure) if failure.failed_at(2) => Err(no_session(failure.existed_at(2))),
             Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
             Err(other) => Err(other.into()),
         }
