@@ -170,7 +170,10 @@ pub trait TokenStore: Send + Sync {
     /// Whether the refresh token `jti` of `user` would still rotate: stored, unexpired, and not
     /// older than the user's last revocation of all tokens.
     async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError>;
-    /// Revokes one refresh token of `user`; revoking an unknown token is not an error.
+    /// Revokes one refresh token of `user`; revoking an unknown token is not an error. A consumed
+    /// (rotated) token is kept: logging it out must not erase the record that tells its reuse
+    /// from a token never issued (a thief who rotated a stolen token could otherwise log the
+    /// stolen one out and leave the victim's replay unnoticed).
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError>;
 }
 

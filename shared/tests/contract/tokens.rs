@@ -246,6 +246,33 @@ async fn simultaneous_rotations_of_one_token_succeed_once() {
     );
 }
 
+/// Logging out a token already rotated leaves its record: presented again, it is still a reuse
+/// that ends every session (a thief who rotated a stolen token cannot hide the theft so).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoking_a_consumed_token_keeps_its_reuse_detected() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, stolen) = registered(stores).await;
+    let thiefs = rotate(stores, &user, &stolen).await.expect("the thief's rotation");
+
+    stores
+        .tokens
+        .revoke_refresh(&stolen.jti, user.id)
+        .await
+        .expect("logging the stolen token out");
+
+    assert_missing(
+        rotate(stores, &user, &stolen).await,
+        Missing::RefreshToken,
+        "the victim's replay",
+    );
+    assert_missing(
+        rotate(stores, &user, &thiefs).await,
+        Missing::RefreshToken,
+        "the thief's token, after the replay",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_revoked_token_does_not_rotate() {
     let fixture = crate::backend::stores().await;

@@ -186,8 +186,12 @@ impl TokenStore for DynamoStore {
             .delete_item()
             .table_name(&self.users)
             .set_key(Some(token_key(jti)))
-            .condition_expression("user_id = :user")
+            .condition_expression(
+                "user_id = :user AND (attribute_not_exists(#consumed) OR #consumed = :live)",
+            )
+            .expression_attribute_names("#consumed", "consumed")
             .expression_attribute_values(":user", s(user.to_string()))
+            .expression_attribute_values(":live", AttributeValue::Bool(false))
             .send()
             .await;
         match result.map_err(|e| DeleteItemError::classify(e, "revoking refresh token")) {

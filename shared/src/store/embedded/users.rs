@@ -325,11 +325,14 @@ impl TokenStore for EmbeddedStore {
         let jti = jti.to_owned();
         self.write(move |tx| {
             let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-            let owned = match tokens.get(jti.as_str()).ctx("reading token")? {
-                Some(bytes) => decode::<TokenRecord>(bytes.value())?.user_id == user,
+            let live = match tokens.get(jti.as_str()).ctx("reading token")? {
+                Some(bytes) => {
+                    let token = decode::<TokenRecord>(bytes.value())?;
+                    token.user_id == user && !token.consumed
+                }
                 None => false,
             };
-            if owned {
+            if live {
                 tokens.remove(jti.as_str()).ctx("revoking token")?;
             }
             Ok(())
