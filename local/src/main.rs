@@ -151,6 +151,7 @@ impl Tables {
             tasks_table: self.tasks_table.clone(),
             connections_table: self.connections_table.clone(),
             endpoint: Some(endpoint.to_owned()),
+            emulator_key: None,
         }
     }
 }
@@ -237,16 +238,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     auth.limits = args.limits.apply(auth.limits)?;
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
     let mut _dynamodb_local = None;
-    let endpoint = if let Some(jar_dir) = jar_dir {
+    let (endpoint, emulator_key) = if let Some(jar_dir) = jar_dir {
         let db_dir = args.data_dir.join("dynamodb");
         owned_private_dir(&db_dir)?;
-        let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir)).await?;
+        let key = secret::dynamodb_local_key(&db_dir)?;
+        let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir), Some(&key)).await?;
         tracing::info!(endpoint = local.endpoint(), "started DynamoDB Local");
         let endpoint = local.endpoint().to_owned();
         _dynamodb_local = Some(local);
-        Some(endpoint)
+        (Some(endpoint), Some(key))
     } else {
-        args.dynamodb_endpoint.clone()
+        (args.dynamodb_endpoint.clone(), None)
     };
 
     // The management API first: the stream function needs its address.
@@ -266,7 +268,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let (stores, changes) = match endpoint {
         Some(endpoint) => {
-            let config = args.tables.dynamo_config(&endpoint);
+            let config = DynamoConfig {
+                emulator_key,
+                ..args.tables.dynamo_config(&endpoint)
+            };
             let client = config.client();
             create_tables(&client, &config).await.with_context(|| {
                 format!(

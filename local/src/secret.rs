@@ -16,15 +16,28 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<String> {
     if let Some(secret) = shared::config::env("TASKMASTER_JWT_SECRET") {
         return Ok(secret);
     }
-    match std::fs::read_to_string(&path) {
+    kept(&path, 48)
+}
+
+/// The key a DynamoDB Local started by the server keeps its tables under (see
+/// `testkit::DynamoDbLocal::start`), generated once into its directory `db_dir`, owner only.
+pub fn dynamodb_local_key(db_dir: &Path) -> anyhow::Result<String> {
+    let path = db_dir.join("access-key");
+    make_private(&path).with_context(|| format!("cannot restrict {}", path.display()))?;
+    kept(&path, 16)
+}
+
+/// The random value (`bytes` of it, in hex) kept in `path`: read, or made and written 0600.
+fn kept(path: &Path, bytes: usize) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
         Ok(secret) => return Ok(secret.trim().to_owned()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    let mut bytes = [0u8; 48];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    let mut random = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut random);
+    let secret: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret)
 }
 

@@ -69,6 +69,7 @@ impl Setup {
                 tasks_table: format!("tasks-{suffix}"),
                 connections_table: format!("conns-{suffix}"),
                 endpoint: Some(local.endpoint().to_owned()),
+                emulator_key: None,
             })
         } else {
             None

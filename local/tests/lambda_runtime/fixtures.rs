@@ -39,6 +39,7 @@ impl Tables {
             tasks_table: format!("{prefix}-tasks"),
             connections_table: format!("{prefix}-connections"),
             endpoint: Some(local.endpoint().to_owned()),
+            emulator_key: None,
         };
         let client = config.client();
         create_tables(&client, &config)

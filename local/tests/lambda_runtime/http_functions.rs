@@ -307,6 +307,7 @@ async fn a_cold_start_without_the_secret_exits_with_an_error() {
         tasks_table: "unused-tasks".to_owned(),
         connections_table: "unused-connections".to_owned(),
         endpoint: Some("http://127.0.0.1:9".to_owned()),
+        emulator_key: None,
     };
     let mut api = RuntimeApi::start(Vec::new()).await;
     let env = lambda_env(function, &api, &config)

@@ -136,6 +136,11 @@ impl Server {
         server
     }
 
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        self.stderr.lock().expect("stderr buffer").clone()
+    }
+
     /// The server's pid, for signals.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("a running server").id()

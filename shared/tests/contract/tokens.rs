@@ -253,7 +253,9 @@ async fn revoking_a_consumed_token_keeps_its_reuse_detected() {
     let fixture = crate::backend::stores().await;
     let stores: &Stores = fixture.borrow();
     let (user, stolen) = registered(stores).await;
-    let thiefs = rotate(stores, &user, &stolen).await.expect("the thief's rotation");
+    let thiefs = rotate(stores, &user, &stolen)
+        .await
+        .expect("the thief's rotation");
 
     stores
         .tokens

@@ -58,6 +58,7 @@ async fn tables_named(suffix: &str) -> DynamoConfig {
         tasks_table: format!("tasks-{suffix}"),
         connections_table: format!("connections-{suffix}"),
         endpoint: Some(local.endpoint().to_owned()),
+        emulator_key: None,
     };
     create_tables(&config.client(), &config)
         .await

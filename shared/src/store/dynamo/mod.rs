@@ -49,6 +49,10 @@ pub struct DynamoConfig {
     pub tasks_table: String,
     pub connections_table: String,
     pub endpoint: Option<String>,
+    /// The access key id the emulator at `endpoint` keeps these tables under (a DynamoDB Local
+    /// the local server started itself, which keeps each key's tables apart); `None` on AWS, and
+    /// for an emulator the environment's credentials (or dummy ones) reach.
+    pub emulator_key: Option<String>,
 }
 
 impl DynamoConfig {
@@ -58,6 +62,7 @@ impl DynamoConfig {
             tasks_table: required_env("TASKMASTER_TASKS_TABLE")?,
             connections_table: required_env("TASKMASTER_CONNECTIONS_TABLE")?,
             endpoint: env("TASKMASTER_DYNAMODB_ENDPOINT"),
+            emulator_key: None,
         })
     }
 
@@ -90,7 +95,10 @@ impl DynamoConfig {
     /// The AWS configuration of [`Self::client`], for other clients of the same endpoint
     /// (DynamoDB Streams).
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
-        crate::config::aws_sdk_config(self.endpoint.as_deref(), self.endpoint.is_some())
+        match (&self.endpoint, &self.emulator_key) {
+            (Some(endpoint), Some(key)) => crate::config::emulator_sdk_config(endpoint, key),
+            _ => crate::config::aws_sdk_config(self.endpoint.as_deref(), self.endpoint.is_some()),
+        }
     }
 }
 
