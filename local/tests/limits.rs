@@ -1,7 +1,7 @@
 //! Limits against the real server over TCP, on both stores: login and registration limits, counted
 //! by the connection's peer address as API Gateway counts by `sourceIp`; and what API Gateway does to
 //! a request's head: its quota, and repeated header lines joined into one value; and what its
-//! WebSocket API does to a message past its sizes or not in UTF-8.
+//! WebSocket API does to a message past its sizes or not in UTF-8; and a client that reads nothing.
 
 mod support;
 
@@ -255,7 +255,61 @@ async fn a_text_message_that_is_not_utf8_closes_the_socket_with_1007(dynamodb: b
     assert_closed_with(&mut socket, 1007, Duration::from_secs(10)).await;
 }
 
+/// A client that reads nothing (its receive window full) while it keeps sending: the server does
+/// not hold every reply for it, without bound; past its queue it drops the connection, and the
+/// server serves others as before.
+async fn a_client_that_reads_nothing_is_dropped_not_buffered(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let api = Api::new(&server);
+    let (access, _) = support::sockets::user(&api).await;
+    let url = support::sockets::ws_url(&server, &format!("?token={access}"));
+    let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
+    tcp.set_recv_buffer_size(4096).expect("a small window");
+    let addr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .expect("host:port");
+    let stream = tcp
+        .connect(addr.parse().expect("an address"))
+        .await
+        .expect("connected");
+    let (mut socket, _) = tokio_tungstenite::client_async(url.as_str(), stream)
+        .await
+        .expect("a handshake");
+
+    // Each message gets an error reply; none is read. A bounded run: the server's and the
+    // kernel's buffers fill after some tens of thousands of replies.
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    let dropped = loop {
+        if sent == 400_000 || started.elapsed() > Duration::from_secs(60) {
+            break false;
+        }
+        if socket.send(Message::Text("x".into())).await.is_err() {
+            break true;
+        }
+        sent += 1;
+    };
+
+    assert!(
+        dropped,
+        "still open after {sent} messages in {:?}",
+        started.elapsed()
+    );
+    let (_, _, mut other) = listening(&server).await;
+    other
+        .send(Message::Text(
+            json!({ "action": "ping" }).to_string().into(),
+        ))
+        .await
+        .expect("sent");
+    assert_eq!(next_message(&mut other).await["action"], "pong");
+}
+
 on_both_stores!(
+    a_client_that_reads_nothing_is_dropped_not_buffered,
     failed_logins_and_registrations_are_limited_per_name_and_peer_address,
     a_request_head_over_api_gateways_quota_gets_a_json_4xx,
     repeated_header_lines_reach_the_app_joined,

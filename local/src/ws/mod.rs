@@ -22,7 +22,8 @@ use futures::{SinkExt, StreamExt};
 use shared::domain::Timestamp;
 use shared::error::Error;
 use shared::realtime::Gateway;
-use tokio::sync::mpsc::unbounded_channel;
+use tokio::sync::Notify;
+use tokio::sync::mpsc::channel;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
@@ -215,17 +216,19 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
     let (id, state) = (accepted.id.clone(), accepted.state.clone());
     let mut stopping = state.registry.stopping.subscribe();
     let (mut sink, mut incoming) = socket.split();
-    let (outgoing, mut queue) = unbounded_channel();
+    let (outgoing, mut queue) = channel(registry::QUEUE);
+    let overflow = Arc::new(Notify::new());
     state.registry.clients().insert(
         id.clone(),
         Client {
             outgoing,
+            overflow: overflow.clone(),
             connected_at: Timestamp::now(),
             user_agent,
         },
     );
     tracing::debug!(connection_id = id, "websocket connected");
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         while let Some(message) = queue.recv().await {
             let closing = matches!(message, Message::Close(_));
             if sink.send(message).await.is_err() || closing {
@@ -247,6 +250,8 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
         let next = tokio::select! {
             next = tokio::time::timeout_at(deadline, incoming.next()) => next.ok(),
             _ = stopping.wait_for(|&stopping| stopping) => None,
+            // Its queue overflowed (the registry dropped it): no close frame could get through.
+            () = overflow.notified() => break,
         };
         let message = match next {
             Some(Some(Ok(message))) => message,
@@ -288,8 +293,10 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
         }
     }
     state.registry.clients().remove(&id);
-    // Let a close frame already queued go out before the writer stops.
-    let _ = tokio::time::timeout(Duration::from_secs(1), writer).await;
+    // Let a close frame already queued go out, then stop the writer, which a client that reads
+    // nothing would hold (and the socket with it) for as long as it kept its end open.
+    let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+    writer.abort();
     accepted.disconnect().await;
 }
 

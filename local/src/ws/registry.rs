@@ -7,13 +7,21 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, close_code};
 use shared::domain::Timestamp;
-use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::watch;
+use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Notify, watch};
+
+/// Messages a connection may have waiting to be written to its client. A client that reads
+/// nothing (its TCP window full) would otherwise make the server hold everything sent to it,
+/// replies to its own messages included; past this, the connection is dropped.
+pub(super) const QUEUE: usize = 1024;
 
 /// An open connection: where its outgoing messages go, and what `GET @connections` reports.
 #[derive(Debug)]
 pub(super) struct Client {
-    pub(super) outgoing: UnboundedSender<Message>,
+    pub(super) outgoing: Sender<Message>,
+    /// Told when the queue overflows: the session drops the connection.
+    pub(super) overflow: Arc<Notify>,
     pub(super) connected_at: Timestamp,
     pub(super) user_agent: String,
 }
@@ -69,11 +77,28 @@ impl Registry {
         let _ = tokio::time::timeout(grace, live.wait_for(|&live| live == 0)).await;
     }
 
-    /// Queues a message for a connection; `false` if it is not open (API Gateway's 410).
+    /// Queues a message for a connection; `false` if it is not open (API Gateway's 410), or no
+    /// longer: a client whose queue is full is not reading, and its connection is dropped.
     pub fn send(&self, id: &str, message: Message) -> bool {
-        self.clients()
-            .get(id)
-            .is_some_and(|client| client.outgoing.send(message).is_ok())
+        let mut clients = self.clients();
+        let Some(client) = clients.get(id) else {
+            return false;
+        };
+        match client.outgoing.try_send(message) {
+            Ok(()) => true,
+            Err(TrySendError::Closed(_)) => false,
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(
+                    queued = QUEUE,
+                    "a WebSocket client reads nothing; dropping it"
+                );
+                tracing::debug!(connection_id = id, "dropped: its client reads nothing");
+                if let Some(client) = clients.remove(id) {
+                    client.overflow.notify_one();
+                }
+                false
+            }
+        }
     }
 
     /// Closes a connection from the server side, with 1000 (normal closure) as API Gateway's
@@ -81,7 +106,13 @@ impl Registry {
     pub fn close(&self, id: &str) -> bool {
         match self.clients().remove(id) {
             Some(client) => {
-                let _ = client.outgoing.send(close_frame(close_code::NORMAL, ""));
+                if client
+                    .outgoing
+                    .try_send(close_frame(close_code::NORMAL, ""))
+                    .is_err()
+                {
+                    client.overflow.notify_one();
+                }
                 true
             }
             None => false,
