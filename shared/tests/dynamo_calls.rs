@@ -132,8 +132,8 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
         .await;
     assert_eq!(
         calls,
-        ["GetItem", "TransactWriteItems"],
-        "profile-update with a rename"
+        ["GetItem", "UpdateItem", "TransactWriteItems"],
+        "profile-update with a rename: the user, the name-change counter, the rename"
     );
 
     let calls = h

@@ -1,10 +1,11 @@
-//! Accounts: registration, login, profile, password and the token lifecycle.
+//! Accounts: registration, login, profile and password (the token lifecycle is in
+//! [`super::sessions`]).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::{
-    JwtKeys, TokenPair, TokenType, hash_password, is_legacy_hash, rehash_password, verify_password,
+    JwtKeys, TokenPair, hash_password, is_legacy_hash, rehash_password, verify_password,
     verify_password_or_dummy,
 };
 use crate::domain::{
@@ -39,13 +40,13 @@ pub struct ProfileChanges {
 
 #[derive(Clone)]
 pub struct AccountService {
-    users: Arc<dyn UserStore>,
-    tokens: Arc<dyn TokenStore>,
-    jwt: Arc<JwtKeys>,
+    pub(super) users: Arc<dyn UserStore>,
+    pub(super) tokens: Arc<dyn TokenStore>,
+    pub(super) jwt: Arc<JwtKeys>,
     limits: Limits,
 }
 
-fn refresh_record(pair: &TokenPair) -> RefreshToken {
+pub(super) fn refresh_record(pair: &TokenPair) -> RefreshToken {
     let claims = &pair.refresh_claims;
     RefreshToken {
         jti: claims.jti.clone(),
@@ -203,6 +204,7 @@ impl AccountService {
         refused: FieldErrors,
     ) -> Result<User> {
         let (changes, refused) = (&changes, &refused);
+        let counted = &std::sync::atomic::AtomicBool::new(false);
         retry::optimistic(|| async move {
             let before = self.profile(session).await?;
             let mut after = before.clone();
@@ -226,6 +228,11 @@ impl AccountService {
             }
             if after == before {
                 return Ok(before);
+            }
+            // Whether a name is taken is what a name change answers: counted once a request.
+            let renaming = after.username != before.username || after.email != before.email;
+            if renaming && !counted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                self.limits.name_change(session.user).await?;
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
@@ -326,78 +333,5 @@ impl AccountService {
             .add_refresh(&refresh_record(&pair), after.session_epoch)
             .await?;
         Ok(pair)
-    }
-
-    /// Ends every session of the caller: the user's epoch moves on, so every access and refresh
-    /// token issued before (this one included) is refused from now on. Answers the new epoch.
-    #[tracing::instrument(skip_all, fields(user_id = %session.user))]
-    pub async fn logout_all(&self, session: Session) -> Result<u64> {
-        retry::optimistic(|| async move {
-            let before = self.profile(session).await?;
-            let mut after = before.clone();
-            after.version += 1;
-            after.session_epoch += 1;
-            after.last_updated = Timestamp::now();
-            self.users.update_user(&before, &after).await?;
-            tracing::info!("all sessions ended");
-            Ok(after.session_epoch)
-        })
-        .await
-    }
-
-    /// Accepts an access token of an existing user, or a refresh token that would still rotate.
-    pub async fn verify_token(&self, token: &str) -> Result<()> {
-        let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access).await? {
-            self.users
-                .user(claims.user_id)
-                .await?
-                .is_some_and(|user| claims.session().is_current(user.session_epoch))
-        } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh).await? {
-            self.tokens
-                .refresh_is_live(&claims.jti, claims.user_id)
-                .await?
-        } else {
-            false
-        };
-        if valid {
-            Ok(())
-        } else {
-            Err(Error::TokenRejected)
-        }
-    }
-
-    /// Trades a refresh token for a new pair; the old refresh token is consumed. Presenting a
-    /// consumed one again ends every session of the user (see [`TokenStore::rotate_refresh`]).
-    #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh: &str) -> Result<TokenPair> {
-        let claims = self
-            .jwt
-            .decode(refresh, TokenType::Refresh)
-            .await?
-            .ok_or(Error::TokenRejected)?;
-        let mut pair = self.jwt.issue_pair(claims.user_id, claims.session_epoch)?;
-        let epoch = self
-            .tokens
-            .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
-            .await?;
-        if epoch != claims.session_epoch {
-            // A refresh token issued before tokens carried their epoch: the store's record is
-            // the truth, and the access token must carry it.
-            pair.access = self.jwt.issue_pair(claims.user_id, epoch)?.access;
-        }
-        Ok(pair)
-    }
-
-    /// Revokes one refresh token. Revoking it twice is fine.
-    pub async fn logout(&self, refresh: &str) -> Result<()> {
-        let claims = self
-            .jwt
-            .decode(refresh, TokenType::Refresh)
-            .await?
-            .ok_or(Error::TokenRejected)?;
-        Ok(self
-            .tokens
-            .revoke_refresh(&claims.jti, claims.user_id)
-            .await?)
     }
 }

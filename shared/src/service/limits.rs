@@ -1,5 +1,6 @@
-//! Login and registration limits: failed logins per login name and per client address, and
-//! registration attempts per client address, each a fixed-window counter in the store
+//! Login and registration limits: failed logins per login name and per client address,
+//! registration attempts per client address, and a user's attempts to take another username or
+//! email, each a fixed-window counter in the store
 //! ([`crate::store::LimitStore`]), so they hold across Lambda containers.
 //!
 //! Fixed windows, aligned to the Unix epoch, were chosen over sliding ones: a hit is one atomic
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::LimitsConfig;
-use crate::domain::{Email, Timestamp};
+use crate::domain::{Email, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::store::{Counter, LimitStore};
 
@@ -31,6 +32,7 @@ enum Kind {
     LoginFailuresOfName,
     LoginFailuresOfAddress,
     RegistrationsOfAddress,
+    NameChangesOfUser,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
             Self::LoginFailuresOfName => "login-name",
             Self::LoginFailuresOfAddress => "login-addr",
             Self::RegistrationsOfAddress => "register-addr",
+            Self::NameChangesOfUser => "rename-user",
         }
     }
 }
@@ -157,6 +160,26 @@ impl Limits {
         let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
         if counts[0].hits > self.config.registrations_per_address {
             tracing::warn!("registration refused: too many from one address");
+            return Err(too_many(&counter, now));
+        }
+        Ok(())
+    }
+
+    /// Counts an attempt of `user` to take another username or email; `Err(TooManyRequests)` once
+    /// over the registration limit's number in its window. Such an attempt says whether the name
+    /// is taken, as a registration does, so a signed-in user probes names no faster.
+    #[tracing::instrument(skip_all)]
+    pub async fn name_change(&self, user: UserId) -> Result<()> {
+        let now = Timestamp::now();
+        let counter = self.counter(
+            Kind::NameChangesOfUser,
+            &user.to_string(),
+            self.config.registration_window_seconds,
+            now,
+        );
+        let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
+        if counts[0].hits > self.config.registrations_per_address {
+            tracing::warn!("name change refused: too many attempts");
             return Err(too_many(&counter, now));
         }
         Ok(())

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod cursor;
 pub mod limits;
+pub mod sessions;
 pub mod tasks;
 
 pub use accounts::AccountService;

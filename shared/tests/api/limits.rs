@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use shared::config::LimitsConfig;
 use shared::http::client::with_source_ip;
 
-use super::helpers::{LOGIN, PASSWORD, PASSWORD_CHANGE, REGISTER, Response, TestApp};
+use super::helpers::{LOGIN, PASSWORD, PASSWORD_CHANGE, PROFILE, REGISTER, Response, TestApp};
 
 const HOME: &str = "198.51.100.7";
 const ELSEWHERE: &str = "203.0.113.9";
@@ -159,6 +159,42 @@ async fn registrations_per_address_are_limited() {
     app.login_from(ELSEWHERE, "third_user", PASSWORD)
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
+}
+
+/// A username or email change says whether the name is taken, as a registration does: a user's
+/// attempts at other names are held to the registration limit too; edits of other fields, and
+/// names sent unchanged, are not counted.
+#[tokio::test]
+async fn name_changes_are_limited_per_user() {
+    let app = TestApp::with_limits(limits(|l| l.registrations_per_address = 2)).await;
+    let (_, access, _) = app.register("prober").await;
+    let (_, other, _) = app.register("bystander").await;
+    for edit in 0..3 {
+        let unchanged = json!({ "username": "prober", "first_name": format!("Edit {edit}") });
+        app.patch_json(PROFILE, &unchanged, Some(&access))
+            .await
+            .assert_status(StatusCode::OK);
+    }
+    for probe in ["taken@example.com", "bystander_x"] {
+        let field = if probe.contains('@') {
+            "email"
+        } else {
+            "username"
+        };
+        app.patch_json(PROFILE, &json!({ field: probe }), Some(&access))
+            .await
+            .assert_status(StatusCode::OK);
+    }
+
+    let third = app
+        .patch_json(PROFILE, &json!({ "username": "bystander" }), Some(&access))
+        .await;
+
+    assert_throttled(&third, 3600);
+    // Another user's own limit is untouched.
+    app.patch_json(PROFILE, &json!({ "username": "bystander_y" }), Some(&other))
+        .await
+        .assert_status(StatusCode::OK);
 }
 
 #[tokio::test]
