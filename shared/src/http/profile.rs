@@ -131,13 +131,16 @@ impl ProfileRequest {
 
 /// Update the caller's profile
 ///
-/// PUT and PATCH alike change only the fields sent, with the rules of registration.
+/// PUT and PATCH alike change only the fields sent, with the rules of registration. An update
+/// that would change the username or email says whether that name is taken, so such updates are
+/// limited per user as registrations are per address (20 an hour by default): past that, 429.
 #[utoipa::path(
     method(put, patch), path = "/api/v1/auth/profile/", tag = "profile", security(("bearer" = [])),
     request_body = ProfileRequest,
     responses(
         (status = 200, description = "The updated user", body = UserBody),
         (status = 409, response = Conflict),
+        (status = 429, response = TooManyRequests),
         BearerErrors,
         JsonErrors,
     )
