@@ -9,6 +9,7 @@ mod management;
 mod pages;
 mod peer;
 mod secret;
+mod serve;
 mod stream;
 mod ws;
 
@@ -260,7 +261,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| management_url.clone());
     // This run's key to the management API: only our own notifier holds it.
     let management_key = uuid::Uuid::new_v4().simple().to_string();
-    tokio::spawn(serve(
+    tokio::spawn(serve::serve(
         management,
         management::routes(registry.clone(), management_key.clone()),
         std::future::pending(),
@@ -337,7 +338,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .layer(axum::middleware::from_fn(peer::source_ip))
         .layer(axum::middleware::from_fn(gateway_head::refuse_oversized));
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
-    serve(listener, app, stop_signal()).await?;
+    serve::serve(listener, app, stop_signal()).await?;
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them
     // when it goes away, each running its `$disconnect`.
     registry.close_all(Duration::from_secs(2)).await;
@@ -373,20 +374,4 @@ enum Changes {
         streams: aws_sdk_dynamodbstreams::Client,
         table: String,
     },
-}
-
-/// Serves `app` until `stop`, then until the requests in progress are answered.
-async fn serve(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    // With each connection's peer address, for `peer::source_ip`.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stop)
-    .await
-    .context("serving")
 }

@@ -54,6 +54,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned());
         let plain = is_plain(req.headers().get(header::CONTENT_ENCODING));
+        // A body announced past the limit is refused before a byte of it is waited for.
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > super::BODY_LIMIT as u64) {
+            return Err(Error::PayloadTooLarge);
+        }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge

@@ -1,0 +1,79 @@
+//! The local server's accept loop: axum's router over hyper's HTTP/1.1 connections, as
+//! `axum::serve` would run it, with what that has no setting for: a deadline for a request's head.
+//! A client that opens a connection and sends nothing, or a head a few bytes at a time, or that
+//! keeps a finished connection open without another request, is cut off after [`HEAD_TIMEOUT`]
+//! instead of holding a socket (and a file descriptor) for as long as it likes. API Gateway
+//! shields the deployed functions from such clients.
+
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tower::ServiceExt;
+
+/// How long a connection may take to send a request's head, from its opening or the end of its
+/// last answer.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` until `stop`, then until the requests in progress are answered.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT);
+    // Told when the server stops: each connection then finishes its request in progress.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        while connections.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, most likely: wait for some to be given back.
+                    tracing::warn!(%error, "accept error");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        // With the connection's peer address, for `peer::source_ip`.
+        let service = app
+            .clone()
+            .map_request(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let connection = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .with_upgrades();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => Some(ended),
+                _ = stopped.wait_for(|&stopped| stopped) => None,
+            };
+            let ended = match ended {
+                Some(ended) => ended,
+                None => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = ended {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    stopping.send_replace(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
