@@ -56,11 +56,12 @@ pub enum Error {
     /// 415: a write whose body is not JSON.
     #[error("unsupported media type")]
     UnsupportedMediaType,
-    /// 429 with `Retry-After`: too many failed logins or registrations; retry in `retry_after`
-    /// seconds (see [`crate::service::limits`]).
+    /// 429 with `Retry-After`: too many failed logins, registrations or name changes; retry in
+    /// `retry_after` seconds (see [`crate::service::limits`]).
     #[error("too many requests, retry in {retry_after} s")]
     TooManyRequests { retry_after: u64 },
-    /// 503 with `Retry-After`: the store is throttling.
+    /// 503 with `Retry-After`: the store is throttling, unreachable, slow or failing on its side,
+    /// or the request's deadline passed; a retry may succeed.
     #[error("service temporarily unavailable")]
     Unavailable,
     /// 500: anything else. The cause is logged, never shown.

@@ -32,7 +32,7 @@ fn error_response(error: &Error) -> ApiGatewayProxyResponse {
         Error::Unexpected(cause) => {
             tracing::error!(error = format!("{cause:#}"), "WebSocket route failed");
         }
-        Error::Unavailable => tracing::warn!("WebSocket route: the store is throttling"),
+        Error::Unavailable => tracing::warn!("WebSocket route: the store is unavailable"),
         _ => {}
     }
     response(i64::from(error.status().as_u16()), error.body())

@@ -36,7 +36,8 @@ pub enum StoreError {
     Conflict,
     #[error("store is throttling requests")]
     Throttled,
-    /// The store could not be reached or did not answer in time (after the SDK's retries).
+    /// The store could not be reached, did not answer in time, or failed on its side (after the
+    /// SDK's retries), or the request's deadline passed: the client may retry.
     #[error("store unreachable")]
     Unavailable,
     #[error(transparent)]

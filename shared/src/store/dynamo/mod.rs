@@ -3,12 +3,16 @@
 //! Two tables, declared once in `template.yaml` (see `docs/DYNAMODB.md` for the model and the cost
 //! of every endpoint):
 //! - users (`pk`): `USER#<id>` the user; `USERNAME#<name>` and `EMAIL#<email>` uniqueness guards
-//!   written in the same transaction as the user; `REFRESH#<jti>` live refresh tokens (TTL);
-//!   `LIMIT#<name>#<window end>` throttle counters (TTL).
+//!   written in the same transaction as the user; `REFRESH#<jti>` refresh tokens, kept consumed
+//!   after rotation (TTL); `LIMIT#<name>#<window end>` throttle counters (TTL);
+//!   `IDEMPOTENCY#<owner>#<key>` a create's idempotency key (TTL).
 //! - tasks (`pk`, `sk`): `USER#<uid>` / `TASK#<id>` a task, `USER#<uid>` / `COUNTS` the user's
-//!   exact counts; LSI `by_status` on `status_sk` = `<STATUS>#<id>`.
+//!   exact counts; LSIs `by_created` on `created_sk` and `by_status` on `status_sk` =
+//!   `<STATUS>#<created>#<id>`.
+//! - connections: the WebSocket connections, by user and by id.
 //!
-//! No Scan anywhere: every method is a fixed number of key reads and writes or one Query.
+//! No Scan anywhere: every method is a fixed number of key reads and writes, or a Query of one
+//! partition (paged through when it holds more than one page).
 
 mod connections;
 mod error;
