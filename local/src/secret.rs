@@ -1,4 +1,6 @@
-//! The local signing key: from `TASKMASTER_JWT_SECRET`, else generated once into the data dir.
+//! The local server's secrets, each generated once into the data dir and kept there 0600: the
+//! signing key (unless `TASKMASTER_JWT_SECRET` gives one) and the key a DynamoDB Local it starts
+//! keeps the tables under.
 
 use std::path::Path;
 

@@ -35,10 +35,12 @@ pub async fn serve(
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
+                // One connection that failed before it was accepted: the next one may be fine.
+                Err(error) if is_connection_error(&error) => continue,
                 Err(error) => {
                     // Out of file descriptors, most likely: wait for some to be given back.
-                    tracing::warn!(%error, "accept error");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    tracing::warn!(%error, "accept error; pausing for a second");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
             },
@@ -73,7 +75,17 @@ pub async fn serve(
             }
         });
     }
+    // No new connection waits in the backlog for an accept that will not come.
+    drop(listener);
     stopping.send_replace(true);
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+fn is_connection_error(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    )
 }

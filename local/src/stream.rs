@@ -21,6 +21,8 @@ static SOURCE: LazyLock<StreamSource> = LazyLock::new(|| {
     stream_source(TEMPLATE, "TaskStreamFunction")
         .expect("template.yaml gives TaskStreamFunction a DynamoDB event and a Timeout")
 });
+/// The most records one `GetRecords` answers (a batch may be bigger, up to 10,000).
+const GET_RECORDS_MAX: usize = 1000;
 /// Pause between polls of an idle stream.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -220,7 +222,7 @@ impl DynamoDbStream {
             .streams
             .get_records()
             .shard_iterator(iterator)
-            .limit(i32::try_from(SOURCE.batch_size).unwrap_or(i32::MAX))
+            .limit(i32::try_from(SOURCE.batch_size.min(GET_RECORDS_MAX)).unwrap_or(i32::MAX))
             .send()
             .await
         {

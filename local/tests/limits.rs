@@ -119,12 +119,7 @@ async fn a_request_head_over_api_gateways_quota_gets_a_json_4xx(dynamodb: bool) 
     // The request line as sent: "GET /api/v1/tasks/ HTTP/1.1".
     let line = "GET ".len() + url.len() - url.find("/api/").expect("a path") + " HTTP/1.1".len();
     // reqwest's own headers: host, and accept (*/*).
-    let host = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .expect("a host");
-    let own = host.len() + "*/*".len();
+    let own = server.addr().len() + "*/*".len();
     let send = |cookie: usize| {
         client
             .get(&url)
@@ -169,10 +164,7 @@ async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
-    let addr = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches("/api/v1");
+    let addr = server.addr();
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connected");
@@ -295,11 +287,7 @@ async fn a_client_that_reads_nothing_is_dropped_not_buffered(dynamodb: bool) {
     let url = support::sockets::ws_url(&server, &format!("?token={access}"));
     let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
     tcp.set_recv_buffer_size(4096).expect("a small window");
-    let addr = url
-        .trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .expect("host:port");
+    let addr = server.addr();
     let stream = tcp
         .connect(addr.parse().expect("an address"))
         .await
@@ -345,10 +333,7 @@ async fn a_connection_without_a_whole_head_in_time_is_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(false, dir.path(), &[]).await;
-    let addr = server
-        .base
-        .trim_start_matches("http://")
-        .trim_end_matches("/api/v1");
+    let addr = server.addr();
     let head_timeout = Duration::from_secs(10);
     let hold = |sent: &'static str| async move {
         let mut stream = tokio::net::TcpStream::connect(addr)

@@ -136,6 +136,13 @@ impl Server {
         server
     }
 
+    /// The server's `host:port`.
+    pub fn addr(&self) -> &str {
+        self.base
+            .trim_start_matches("http://")
+            .trim_end_matches("/api/v1")
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         self.stderr.lock().expect("stderr buffer").clone()

@@ -11,7 +11,8 @@ import * as settings from "./settings.js";
 const KEY = "taskmaster.session";
 /** Refresh this long before expiry at most (a quarter of a short lifetime at least). */
 const MARGIN_MS = 60_000;
-/** How long a reloaded tab waits for its previous page to let go of the session's lock. */
+/** How long a reloaded tab waits for its previous page to let go of the session's lock (one that
+ * takes longer is taken for a copy: the user logs in again, and nothing is spent twice). */
 const CLAIM_WAIT_MS = 1_000;
 
 let session = JSON.parse(sessionStorage.getItem(KEY) || "null");
@@ -87,14 +88,18 @@ function randomId() {
 function claim(id, waitMs) {
   unclaim?.();
   if (!navigator.locks) return Promise.resolve(true);
-  const options = waitMs ? { signal: AbortSignal.timeout(waitMs) } : {};
+  const waiting = new AbortController();
+  const timer = waitMs ? setTimeout(() => waiting.abort(), waitMs) : null;
   return new Promise((claimed) => {
     navigator.locks
-      .request(`taskmaster.session:${id}`, options, () => {
+      .request(`taskmaster.session:${id}`, waitMs ? { signal: waiting.signal } : {}, () => {
+        clearTimeout(timer);
         claimed(true);
         return new Promise((release) => (unclaim = release));
       })
-      .catch(() => claimed(false));
+      // Only a wait that ran out means another tab holds it; a lock manager that fails
+      // otherwise leaves the tab what it has, as a browser without one does.
+      .catch((error) => claimed(error?.name !== "AbortError"));
   });
 }
 

@@ -98,25 +98,11 @@ impl Notifier {
         endpoint: &str,
         local_key: Option<&str>,
     ) -> aws_sdk_apigatewaymanagement::Client {
-        let mut config = crate::config::aws_sdk_config(Some(endpoint), local_key.is_some());
-        if let Some(key) = local_key {
-            // Never sign for our own emulator with real credentials.
-            let credentials = aws_sdk_apigatewaymanagement::config::Credentials::new(
-                key,
-                "local",
-                None,
-                None,
-                "taskmaster-local",
-            );
-            config = config
-                .to_builder()
-                .credentials_provider(
-                    aws_sdk_apigatewaymanagement::config::SharedCredentialsProvider::new(
-                        credentials,
-                    ),
-                )
-                .build();
-        }
+        // Never sign for our own emulator with real credentials.
+        let config = match local_key {
+            Some(key) => crate::config::emulator_sdk_config(endpoint, key),
+            None => crate::config::aws_sdk_config(Some(endpoint), false),
+        };
         aws_sdk_apigatewaymanagement::Client::new(&config)
     }
 

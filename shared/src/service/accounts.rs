@@ -328,6 +328,9 @@ impl AccountService {
         if let Some(pair) = pair {
             return Ok(pair);
         }
+        // The change was made by an earlier send whose answer was lost, with a token this request
+        // no longer holds: the caller gets a new one, stored on its own as a login's would be
+        // (its failure leaves the password changed and the caller to log in with it).
         let pair = self.jwt.issue_pair(after.id, after.session_epoch)?;
         self.tokens
             .add_refresh(&refresh_record(&pair), after.session_epoch)

@@ -1,0 +1,118 @@
+//! The server on a DynamoDB Local it starts itself (`--start-dynamodb-local`): its data kept in
+//! the data directory, privately, and out of reach of other hosts and of pages in a browser.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use super::support::{Api, Server, tokens, unique_name};
+use super::{data_dir, mode, set_mode};
+
+#[tokio::test]
+async fn on_dynamodb_local_the_data_survives_a_restart() {
+    // `--start-dynamodb-local` keeps DynamoDB Local's files in the data dir (not in memory).
+    let dir = data_dir();
+    let flags = ["--start-dynamodb-local"];
+    let server = Server::start_with(dir.path(), &flags);
+    let api = Api::new(&server);
+    let name = unique_name("durable");
+    let registered = api.register(&name, &format!("{name}@example.com")).await;
+    let (access, _) = tokens(&registered.expect(StatusCode::CREATED));
+    let task = json!({ "title": "Kept by DynamoDB Local" });
+    let created = api
+        .post("tasks/", task, Some(&access))
+        .await
+        .expect(StatusCode::CREATED);
+    // DynamoDB Local takes connections on every interface, with any signature: the server keeps
+    // its tables under a key of its own, so a client without the key (another host) finds none,
+    // and no page in a browser may read DynamoDB Local's answers.
+    let endpoint = dynamodb_local_endpoint(&server.log());
+    let key = std::fs::read_to_string(dir.path().join("dynamodb/access-key")).expect("the key");
+    assert_eq!(list_tables(&endpoint, "AKIDSOMEONEELSE").await, json!([]));
+    assert_eq!(
+        list_tables(&endpoint, key.trim()).await,
+        json!([
+            "taskmaster-connections",
+            "taskmaster-tasks",
+            "taskmaster-users"
+        ])
+    );
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, &endpoint)
+        .header("origin", "http://a-page.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "x-amz-target,content-type,authorization",
+        )
+        .send()
+        .await
+        .expect("a preflight");
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none(),
+        "{:?}",
+        preflight.headers()
+    );
+    // Stopped as a service manager stops it: SIGTERM ends it as cleanly as Ctrl-C, DynamoDB Local
+    // with it.
+    let stopped = server.terminate();
+    assert!(stopped.status.success(), "{stopped:#?}");
+    let dynamodb_dir = dir.path().join("dynamodb");
+    assert!(
+        dynamodb_dir.is_dir(),
+        "DynamoDB Local's files are in the data dir"
+    );
+    assert_eq!(mode(&dynamodb_dir), 0o700, "DynamoDB Local's directory");
+    // Its database file (what the restart below reads back) is private too.
+    for file in std::fs::read_dir(&dynamodb_dir).expect("its listing") {
+        let file = file.expect("an entry").path();
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+    // As an older version left it: open to other users, it is made private again at the start.
+    set_mode(&dynamodb_dir, 0o755);
+
+    let server = Server::start_with(dir.path(), &flags);
+    assert_eq!(mode(&dynamodb_dir), 0o700, "DynamoDB Local's directory");
+    let api = Api::new(&server);
+    api.login(&name).await.expect(StatusCode::OK);
+    let listed = api.get("tasks/", &access).await.expect(StatusCode::OK);
+    assert_eq!(listed.body["count"], 1);
+    assert_eq!(listed.body["results"][0], created.body);
+}
+
+/// The address of the DynamoDB Local the server started, from its log.
+fn dynamodb_local_endpoint(log: &str) -> String {
+    let line = log
+        .lines()
+        .find(|line| line.contains("started DynamoDB Local"))
+        .unwrap_or_else(|| panic!("no DynamoDB Local in the log: {log}"));
+    let at = line.find("http://127.0.0.1:").expect("its endpoint");
+    let port: String = line[at + 17..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The table names DynamoDB Local lists to a client signing (badly) as `access_key`, as any host
+/// could.
+async fn list_tables(endpoint: &str, access_key: &str) -> serde_json::Value {
+    let credential = format!("{access_key}/20260101/us-east-1/dynamodb/aws4_request");
+    let answer = reqwest::Client::new()
+        .post(endpoint)
+        .header("x-amz-target", "DynamoDB_20120810.ListTables")
+        .header("content-type", "application/x-amz-json-1.0")
+        .header(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=00"),
+        )
+        .body("{}")
+        .send()
+        .await
+        .expect("a ListTables");
+    let body: serde_json::Value = answer.json().await.expect("a JSON answer");
+    assert!(body["TableNames"].is_array(), "{body}");
+    body["TableNames"].clone()
+}
