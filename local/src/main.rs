@@ -291,6 +291,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => {
             let store = open_embedded(&args.data_dir)?;
+            // What DynamoDB's TTL does for the tables (expired tokens, keys, connections).
+            store.keep_swept(Duration::from_secs(15 * 60));
             let changes = Changes::Embedded(store.subscribe());
             (Stores::new(store), changes)
         }

@@ -8,6 +8,7 @@
 
 mod commit;
 mod connections;
+mod expiry;
 mod import;
 mod limits;
 mod tasks;
@@ -81,8 +82,8 @@ impl EmbeddedStore {
         Self::init(db)
     }
 
-    /// Creates every table, brings an older file's indexes up to [`LAYOUT`], and drops refresh
-    /// tokens that expired while the store was closed.
+    /// Creates every table, brings an older file's indexes up to [`LAYOUT`], and drops what
+    /// expired while the store was closed (`expiry`).
     fn init(db: Database) -> anyhow::Result<Self> {
         let tx = db.begin_write().context("opening tables")?;
         {
@@ -104,7 +105,7 @@ impl EmbeddedStore {
             tx.open_table(limits::LIMITS)?;
             tx.open_table(limits::SETTLED)?;
             tx.open_table(import::IMPORT)?;
-            users::drop_expired_tokens(&mut tx.open_table(REFRESH_TOKENS)?)?;
+            expiry::sweep(&tx)?;
         }
         tx.commit().context("creating tables")?;
         Ok(Self {
