@@ -290,6 +290,34 @@ async fn a_password_change_is_whole_or_not_at_all_whichever_write_fails() {
     }
 }
 
+/// A login that fails on our side (DynamoDB down) is no guess of the client's: its count is taken
+/// back, so a user who kept retrying through an outage is not locked out after it. (The counts
+/// stayed, as attempts in progress, and the right password got a 429 once there were 20.)
+#[tokio::test]
+async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
+    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
+    let app = Faulty::new(Fault::always("GetItem", internal)).await;
+    let (_, profile, _) = app
+        .clean
+        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
+        .await;
+    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
+
+    let logins = (0..25).map(|_| {
+        app.faulty
+            .send("POST", "/api/v1/auth/login/", None, Some(body.clone()))
+    });
+    for (status, json, _) in futures::future::join_all(logins).await {
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    }
+
+    let (status, json, _) = app
+        .clean
+        .send("POST", "/api/v1/auth/login/", None, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+}
+
 /// A transaction whose earlier send (same client request token) is still being applied, as after
 /// a send that timed out on our side: sent again by the SDK, then a 503, never a 500.
 #[tokio::test]

@@ -110,32 +110,55 @@ impl AccountService {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair)> {
-        let (user, attempt) = tokio::try_join!(
+        let (user, attempt) = tokio::join!(
             self.find_login(login),
             self.limits.login_attempt(login, client)
-        )?;
-        let valid =
-            verify_password_or_dummy(password, user.as_ref().map(|u| u.password_hash.as_str()))
-                .await?;
-        let (Some(mut user), true) = (user, valid) else {
+        );
+        let attempt = attempt?;
+        // Our own failure is no guess of the client's: an attempt that ends in one is taken back,
+        // not left to hold a place under the limit until the window ends.
+        let checked = async {
+            let user = user?;
+            let hash = user.as_ref().map(|u| u.password_hash.as_str());
+            let valid = verify_password_or_dummy(password, hash).await?;
+            Ok::<_, Error>((user, valid))
+        };
+        let (user, valid) = match checked.await {
+            Ok(checked) => checked,
+            Err(error) => {
+                let _ = self.limits.login_succeeded(attempt).await;
+                return Err(error);
+            }
+        };
+        let (Some(user), true) = (user, valid) else {
             self.limits.login_failed(attempt).await?;
             return Err(Error::InvalidCredentials);
         };
+        // The password was right: the count is taken back whatever happens next.
+        let (signed_in, taken_back) = tokio::join!(
+            self.sign_in(user, password),
+            self.limits.login_succeeded(attempt)
+        );
+        let signed_in = signed_in?;
+        taken_back?;
+        Ok(signed_in)
+    }
+
+    /// After a right password: the hash upgraded if it is an old one, the login recorded with a
+    /// fresh token pair.
+    async fn sign_in(&self, mut user: User, password: &str) -> Result<(User, TokenPair)> {
         if is_legacy_hash(&user.password_hash) {
             user = self.upgrade_hash(user, password).await?;
         }
         let pair = self.jwt.issue_pair(user.id, user.session_epoch)?;
         let now = Timestamp::now();
-        let record = async {
-            self.users
-                .record_login(&user, now, &refresh_record(&pair))
-                .await
-                .map_err(|e| match e {
-                    StoreError::Missing(_) => Error::InvalidCredentials,
-                    other => other.into(),
-                })
-        };
-        tokio::try_join!(record, self.limits.login_succeeded(attempt))?;
+        self.users
+            .record_login(&user, now, &refresh_record(&pair))
+            .await
+            .map_err(|e| match e {
+                StoreError::Missing(_) => Error::InvalidCredentials,
+                other => other.into(),
+            })?;
         user.last_login = Some(now);
         Ok((user, pair))
     }
