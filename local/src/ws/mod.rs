@@ -44,6 +44,9 @@ pub struct Limits {
 pub const MAX_FRAME: usize = 32 * 1024;
 /// API Gateway's largest WebSocket message, 128 KB.
 pub const MAX_MESSAGE: usize = 128 * 1024;
+/// Bytes a connection may hold written but not yet taken by its client: a few of the largest
+/// messages.
+const MAX_UNWRITTEN: usize = 4 * MAX_MESSAGE;
 
 #[derive(Clone)]
 struct WsState {
@@ -174,6 +177,10 @@ async fn upgrade(
     upgrade
         .max_frame_size(MAX_FRAME)
         .max_message_size(MAX_MESSAGE)
+        // What the socket may hold unwritten, the pongs it answers pings with included: a client
+        // that pings and never reads would otherwise grow it without bound. Past it, the
+        // connection ends, as past the outgoing queue (`registry::QUEUE`).
+        .max_write_buffer_size(MAX_UNWRITTEN)
         // A failed upgrade drops the callback below, and with it `accepted`.
         .on_upgrade(move |socket| session(socket, accepted, user_agent))
 }

@@ -1,0 +1,76 @@
+//! HTTP clients that hold a connection without sending a whole request: the local server has no
+//! API Gateway in front of it to cut them off.
+
+use std::time::Duration;
+
+use super::support;
+
+/// A body announced past the 64 KiB limit is a 413 at once, not after the request deadline spent
+/// waiting for bytes that may never come.
+pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let addr = server.addr();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connected");
+    let head = format!(
+        "POST /api/v1/auth/login/ HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: 52428800\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.expect("sent");
+
+    let mut answer = vec![0; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut answer))
+        .await
+        .expect("an answer within 3 s")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+/// A connection that sends nothing, a head that never ends, or nothing after its last answer is
+/// closed once the head deadline passes (slowloris), instead of being held open for as long as
+/// the client likes. The server code is the same on both stores: run on the embedded one.
+#[tokio::test]
+async fn a_connection_without_a_whole_head_in_time_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(false, dir.path(), &[]).await;
+    let addr = server.addr();
+    let head_timeout = Duration::from_secs(10);
+    let hold = |sent: &'static str| async move {
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connected");
+        stream.write_all(sent.as_bytes()).await.expect("sent");
+        let started = std::time::Instant::now();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(head_timeout * 2, stream.read_to_end(&mut answer)).await;
+        assert!(
+            read.is_ok(),
+            "{sent:?}: still open after {:?}",
+            head_timeout * 2
+        );
+        (
+            started.elapsed(),
+            String::from_utf8_lossy(&answer).into_owned(),
+        )
+    };
+
+    let (nothing, partial, idle) = tokio::join!(
+        hold(""),
+        hold("GET /api/v1/tasks/ HTTP/1.1\r\nHost: x\r\n"),
+        hold("GET /api/v1/ HTTP/1.1\r\nHost: x\r\n\r\n"),
+    );
+
+    for (what, (after, _)) in [("nothing", &nothing), ("half", &partial), ("idle", &idle)] {
+        assert!(*after >= head_timeout / 2, "{what}: closed after {after:?}");
+    }
+    assert!(
+        idle.1.starts_with("HTTP/1.1 404"),
+        "the request before was answered: {}",
+        idle.1
+    );
+}
