@@ -110,11 +110,23 @@ pub fn quoted(value: &str) -> String {
     }
 }
 
-/// `value` as the report shows it bare (a name or an address), cut as [`quoted`] cuts it.
+/// `value` as the report shows it bare (a name or an address), cut as [`quoted`] cuts it, and
+/// with control characters escaped: a row's terminal escapes must not reach the terminal.
 pub fn plain(value: &str) -> String {
+    let escaped = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
     match cut(value) {
-        Some((head, length)) => format!("{head}… ({length} characters)"),
-        None => value.to_owned(),
+        Some((head, length)) => format!("{}… ({length} characters)", escaped(head)),
+        None => escaped(value),
     }
 }
 

@@ -23,6 +23,30 @@ const TASK_COLUMNS: &str =
 /// What a user stored as its password in Django when it has none it can log in with.
 pub const UNUSABLE_PASSWORD: &str = "!";
 
+/// The longest password field a row may hold: Django's hashes are about 90 bytes.
+const MAX_HASH_BYTES: usize = 512;
+
+/// Why a stored password cannot be verified here, if it cannot: only Django's `pbkdf2_sha256`
+/// is, up to the iterations the server verifies ([`shared::auth::MAX_PBKDF2_ITERATIONS`]).
+fn unverifiable(hash: &str) -> Option<String> {
+    let Some(rest) = hash.strip_prefix("pbkdf2_sha256$") else {
+        let algorithm = hash.split('$').next().unwrap_or_default();
+        return Some(format!(
+            "its password hash ({}) cannot be checked here",
+            quoted(algorithm)
+        ));
+    };
+    let iterations = rest.split('$').next().unwrap_or_default();
+    match iterations.parse::<u32>() {
+        Ok(n) if n <= shared::auth::MAX_PBKDF2_ITERATIONS => None,
+        _ => Some(format!(
+            "its password hash asks for {} iterations, more than the {} this server verifies",
+            quoted(iterations),
+            shared::auth::MAX_PBKDF2_ITERATIONS
+        )),
+    }
+}
+
 /// The session epoch an inactive user is imported with: past the 0 that the original's access
 /// tokens read as, so that none of them is honoured (the original refused them all).
 pub const INACTIVE_SESSION_EPOCH: u64 = 1;
@@ -192,18 +216,19 @@ fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
         .map(|raw| parse_time(&raw, "last_login"))
         .transpose()?;
     let mut password_hash = text(row, 3)?.unwrap_or_default();
+    if password_hash.len() > MAX_HASH_BYTES {
+        return Err(format!(
+            "its password is {} bytes long: no hasher makes one over {MAX_HASH_BYTES}",
+            password_hash.len()
+        ));
+    }
     if password_hash.is_empty() || password_hash.starts_with(UNUSABLE_PASSWORD) {
         password_hash = UNUSABLE_PASSWORD.to_owned();
         *note = Some("had no usable password in the original: imported, cannot log in".into());
-    } else if !password_hash.starts_with("pbkdf2_sha256$") {
-        let algorithm = password_hash
-            .split('$')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        *note = Some(format!(
-            "its password hash ({algorithm}) cannot be checked here: imported, cannot log in"
-        ));
+    } else if let Some(refusal) = unverifiable(&password_hash) {
+        // Kept whole behind the marker, as an inactive user's is: it never verifies.
+        password_hash = format!("{UNUSABLE_PASSWORD}{password_hash}");
+        *note = Some(format!("{refusal}: imported, cannot log in"));
     }
     let active = flag(row, 10);
     if !active {

@@ -11,6 +11,7 @@ on_both_stores!(
     a_users_email_that_is_anothers_username_gets_a_note_naming_that_user,
     titles_with_spaces_around_them_are_trimmed_and_counted_in_a_note,
     long_or_missing_values_are_shown_short_in_the_report,
+    passwords_the_server_would_not_verify_come_over_unusable_and_escapes_stay_escaped,
 );
 
 /// ada's tasks the source keeps in these tests: with Grace's, 12 tasks of 4 users.
@@ -170,4 +171,62 @@ async fn long_or_missing_values_are_shown_short_in_the_report(dynamodb: bool) {
     assert_run(&run, 2, &lines.each_ref().map(String::as_str));
     let longest = run.stdout.lines().map(|line| line.chars().count()).max();
     assert!(longest < Some(300), "{}", run.stdout);
+}
+
+/// Only Django's `pbkdf2_sha256` hashes come over usable, up to the iterations the server
+/// verifies: another hasher's (an argon2 hash taskmaster would verify, with whatever parameters it
+/// names) or too many iterations is kept unusable, and a field no hasher makes is refused. A value
+/// with terminal escapes is shown escaped.
+async fn passwords_the_server_would_not_verify_come_over_unusable_and_escapes_stay_escaped(
+    dynamodb: bool,
+) {
+    let setup = importable_source(dynamodb).await;
+    fixture::loosen(&setup.db);
+    let argon2 = shared::auth::rehash_password(super::support::PASSWORD)
+        .await
+        .expect("a hash");
+    let many = "pbkdf2_sha256$20000000$salt$a2V5";
+    let users = [
+        (
+            "a0000000000000000000000000000030",
+            "argon_user",
+            argon2.as_str(),
+        ),
+        ("a0000000000000000000000000000031", "many_rounds", many),
+        (
+            "a0000000000000000000000000000032",
+            "huge_hash",
+            &"h".repeat(2000),
+        ),
+    ];
+    for (id, name, hash) in users {
+        fixture::add_user(&setup.db, id, name, &format!("{name}@x.io"), CREATED);
+        fixture::edit(
+            &setup.db,
+            &format!("UPDATE accounts_user SET password = '{hash}' WHERE id = '{id}'"),
+        );
+    }
+    // A task id with a terminal escape (clear the screen): the report shows it escaped.
+    let (raw_id, shown) = ("e0000000000000000000000000000003\u{1b}[2J", r"\u{1b}[2J");
+    let ada = fixture::source_id(BUSY);
+    fixture::add_task(&setup.db, raw_id, Some(&ada), "x", CREATED);
+
+    let run = setup.import(&[]);
+
+    let lines = [
+        "user \"argon_user\": its password hash (\"\") cannot be checked here: imported, cannot log in",
+        "user \"many_rounds\": its password hash asks for \"20000000\" iterations, more than the 3000000 this server verifies: imported, cannot log in",
+        "user \"huge_hash\": its password is 2000 bytes long: no hasher makes one over 512",
+    ];
+    assert_run(&run, 2, &lines);
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "a raw escape in:\n{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(shown), "{}", run.stdout);
+    let server = setup.server();
+    let api = super::support::Api::new(&server);
+    let answer = api.login("argon_user").await;
+    answer.expect(reqwest::StatusCode::UNAUTHORIZED);
 }

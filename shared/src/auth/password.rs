@@ -61,43 +61,85 @@ pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow
     Ok(matched && hash.is_some())
 }
 
+/// The most PBKDF2 iterations a stored hash may ask for: above Django's defaults (1,200,000 in
+/// Django 6.0) with room, and a bound on what one login can cost (about 0.7 s of a core here).
+pub const MAX_PBKDF2_ITERATIONS: u32 = 3_000_000;
+
+/// The most an argon2 hash may ask for: memory (KiB), passes and lanes. Ours use [`Params::DEFAULT`].
+const MAX_ARGON2: (u32, u32, u32) = (64 * 1024, 10, 8);
+
 fn verify_blocking(area: &KeptArea, plain: &str, hash: &str) -> anyhow::Result<bool> {
     if let Some(django) = hash.strip_prefix(DJANGO_PBKDF2) {
-        return Ok(verify_django(plain, django));
+        if let Some(matched) = verify_django(plain, django) {
+            return Ok(matched);
+        }
+    } else if let Some(parsed) = usable_argon2(hash) {
+        return match area.verify_password(plain.as_bytes(), &parsed) {
+            Ok(()) => Ok(true),
+            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored password hash cannot be verified");
+                Ok(false)
+            }
+        };
     }
+    // Not a hash this server verifies (Django's unusable `!…`, a malformed one, or one asking for
+    // more work than its bounds): it matches nothing, after the work a wrong password costs.
+    if hash != DUMMY_HASH {
+        verify_blocking(area, plain, DUMMY_HASH)?;
+    }
+    Ok(false)
+}
+
+/// `hash` as an argon2 PHC string within [`MAX_ARGON2`], or `None` (a refusal is logged, without
+/// the hash).
+fn usable_argon2(hash: &str) -> Option<argon2::PasswordHash> {
     if !is_argon2_hash(hash) {
-        let _ = verify_blocking(area, plain, DUMMY_HASH);
-        return Ok(false);
+        return None;
     }
     let parsed = argon2::PasswordHash::new(hash)
-        .map_err(|e| anyhow::anyhow!("stored hash is malformed: {e}"))?;
-    match area.verify_password(plain.as_bytes(), &parsed) {
-        Ok(()) => Ok(true),
-        Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
-        Err(e) => Err(anyhow::anyhow!("verifying password: {e}")),
+        .inspect_err(|e| tracing::warn!(error = %e, "a stored password hash is malformed"))
+        .ok()?;
+    let params = Params::try_from(&parsed).ok()?;
+    let (memory, passes, lanes) = MAX_ARGON2;
+    if params.m_cost() > memory || params.t_cost() > passes || params.p_cost() > lanes {
+        tracing::warn!(
+            m = params.m_cost(),
+            t = params.t_cost(),
+            p = params.p_cost(),
+            "a stored password hash asks for more work than allowed"
+        );
+        return None;
     }
+    Some(parsed)
 }
 
 /// PBKDF2-HMAC-SHA256 of the UTF-8 password over the salt's ASCII bytes, compared in constant
-/// time with the stored key; `false` for a malformed hash too.
-fn verify_django(plain: &str, hash: &str) -> bool {
+/// time with the stored key; `None` for a malformed hash or one of more than
+/// [`MAX_PBKDF2_ITERATIONS`].
+fn verify_django(plain: &str, hash: &str) -> Option<bool> {
     let mut parts = hash.splitn(3, '$');
-    let (Some(iterations), Some(salt), Some(key)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let (Ok(iterations), Ok(key)) = (iterations.parse::<NonZeroU32>(), STANDARD.decode(key)) else {
-        return false;
-    };
+    let (iterations, salt, key) = (parts.next()?, parts.next()?, parts.next()?);
+    let iterations = iterations.parse::<NonZeroU32>().ok()?;
+    let key = STANDARD.decode(key).ok()?;
+    if iterations.get() > MAX_PBKDF2_ITERATIONS {
+        tracing::warn!(
+            iterations,
+            "a stored password hash asks for more work than allowed"
+        );
+        return None;
+    }
     let algorithm = pbkdf2::PBKDF2_HMAC_SHA256;
-    pbkdf2::verify(
-        algorithm,
-        iterations,
-        salt.as_bytes(),
-        plain.as_bytes(),
-        &key,
+    Some(
+        pbkdf2::verify(
+            algorithm,
+            iterations,
+            salt.as_bytes(),
+            plain.as_bytes(),
+            &key,
+        )
+        .is_ok(),
     )
-    .is_ok()
 }
 
 /// The hash an unknown user's login is verified against: argon2id of a random, forgotten password,
@@ -148,6 +190,23 @@ mod tests {
             );
         }
         assert!(!is_legacy_hash(DUMMY_HASH));
+    }
+
+    /// A stored hash that asks for more work than the bounds (as a hostile import could bring),
+    /// or that argon2 cannot use, matches nothing: no 500 (which would tell the account exists),
+    /// no 512 MiB, no minutes of PBKDF2.
+    #[tokio::test]
+    async fn hashes_past_the_bounds_or_unusable_match_nothing_quickly() {
+        let started = std::time::Instant::now();
+        let hungry = DUMMY_HASH.replace("m=19456", "m=524288");
+        let slow = DUMMY_HASH.replace("t=2", "t=1000");
+        let short_salt =
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$dZ55hBK8Rkj4vDD8/8t8UFhhH67qRPJjr/Exz6FqIxI";
+        let many = "pbkdf2_sha256$20000000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=";
+        for hash in [hungry.as_str(), slow.as_str(), short_salt, many] {
+            assert!(!verify_password("lètmein", hash).await.unwrap(), "{hash}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[tokio::test]
