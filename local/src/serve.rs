@@ -1,9 +1,10 @@
 //! The local server's accept loop: axum's router over hyper's HTTP/1.1 connections, as
-//! `axum::serve` would run it, with what that has no setting for: a deadline for a request's head.
-//! A client that opens a connection and sends nothing, or a head a few bytes at a time, or that
-//! keeps a finished connection open without another request, is cut off after [`HEAD_TIMEOUT`]
-//! instead of holding a socket (and a file descriptor) for as long as it likes. API Gateway
-//! shields the deployed functions from such clients.
+//! `axum::serve` would run it, with what that has no setting for: a deadline for a request's head,
+//! and one for a client to take what is written to it. A client that opens a connection and sends
+//! nothing, or a head a few bytes at a time, or that keeps a finished connection open without
+//! another request ([`HEAD_TIMEOUT`]), or that takes none of its answers ([`WRITE_TIMEOUT`]), is
+//! cut off instead of holding a socket (and a file descriptor, and its answers) for as long as it
+//! likes. API Gateway shields the deployed functions from such clients.
 
 use std::time::Duration;
 
@@ -16,6 +17,9 @@ use tower::ServiceExt;
 /// How long a connection may take to send a request's head, from its opening or the end of its
 /// last answer.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write to a connection may wait for its client to take anything: a client that reads
+/// nothing would otherwise hold its answers (and the socket) for as long as it stays connected.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `app` until `stop`, then until the requests in progress are answered.
 pub async fn serve(
@@ -53,8 +57,11 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
             });
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(WRITE_TIMEOUT));
+        let io = TokioIo::new(Box::pin(stream));
         let connection = http
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .serve_connection(io, TowerToHyperService::new(service))
             .with_upgrades();
         let mut stopped = stopped.clone();
         connections.spawn(async move {

@@ -74,3 +74,37 @@ async fn a_connection_without_a_whole_head_in_time_is_closed() {
         idle.1
     );
 }
+
+/// A client that takes none of its answers (here, pipelined requests for 200 MB of them) is cut
+/// off once a write has waited 10 s for it, instead of holding its answers, and the socket, for as
+/// long as it stays connected. The server code is the same on both stores: run on the embedded one.
+#[tokio::test]
+async fn a_client_that_takes_none_of_its_answers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(false, dir.path(), &[]).await;
+    let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
+    tcp.set_recv_buffer_size(4096).expect("a small window");
+    let addr = server.addr().parse().expect("an address");
+    let mut stream = tcp.connect(addr).await.expect("connected");
+    let request = format!("GET /api/v1/openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    let (requests, answer) = (2_000, 100_000);
+    stream
+        .write_all(request.repeat(requests).as_bytes())
+        .await
+        .expect("sent");
+
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let mut received = 0;
+    let mut buffer = vec![0; 1 << 16];
+    let reading = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(read @ 1..) = stream.read(&mut buffer).await {
+            received += read;
+        }
+    });
+    reading.await.expect("the connection ends");
+    assert!(
+        received < requests * answer / 2,
+        "{received} bytes: every answer was kept for the client"
+    );
+}
