@@ -30,7 +30,11 @@ const MAX_HASH_BYTES: usize = 512;
 /// is, up to the iterations the server verifies ([`shared::auth::MAX_PBKDF2_ITERATIONS`]).
 fn unverifiable(hash: &str) -> Option<String> {
     let Some(rest) = hash.strip_prefix("pbkdf2_sha256$") else {
-        let algorithm = hash.split('$').next().unwrap_or_default();
+        // Django's `<algorithm>$…`, or a PHC string's `$<algorithm>$…`.
+        let algorithm = hash
+            .split('$')
+            .find(|part| !part.is_empty())
+            .unwrap_or_default();
         return Some(format!(
             "its password hash ({}) cannot be checked here",
             quoted(algorithm)

@@ -214,7 +214,7 @@ async fn passwords_the_server_would_not_verify_come_over_unusable_and_escapes_st
     let run = setup.import(&[]);
 
     let lines = [
-        "user \"argon_user\": its password hash (\"\") cannot be checked here: imported, cannot log in",
+        "user \"argon_user\": its password hash (\"argon2id\") cannot be checked here: imported, cannot log in",
         "user \"many_rounds\": its password hash asks for \"20000000\" iterations, more than the 3000000 this server verifies: imported, cannot log in",
         "user \"huge_hash\": its password is 2000 bytes long: no hasher makes one over 512",
     ];

@@ -78,7 +78,9 @@ fn verify_blocking(area: &KeptArea, plain: &str, hash: &str) -> anyhow::Result<b
             Ok(()) => Ok(true),
             Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
             Err(e) => {
+                // Refused before any work: the dummy's below keeps the answer's time.
                 tracing::warn!(error = %e, "a stored password hash cannot be verified");
+                verify_blocking(area, plain, DUMMY_HASH)?;
                 Ok(false)
             }
         };
@@ -122,6 +124,11 @@ fn verify_django(plain: &str, hash: &str) -> Option<bool> {
     let (iterations, salt, key) = (parts.next()?, parts.next()?, parts.next()?);
     let iterations = iterations.parse::<NonZeroU32>().ok()?;
     let key = STANDARD.decode(key).ok()?;
+    // Django's key is one SHA-256 block; ring derives one block per 32 bytes asked for, so a
+    // longer stored key would multiply the work past the bound below.
+    if key.len() != 32 {
+        return None;
+    }
     if iterations.get() > MAX_PBKDF2_ITERATIONS {
         tracing::warn!(
             iterations,
@@ -203,7 +210,9 @@ mod tests {
         let short_salt =
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$dZ55hBK8Rkj4vDD8/8t8UFhhH67qRPJjr/Exz6FqIxI";
         let many = "pbkdf2_sha256$20000000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=";
-        for hash in [hungry.as_str(), slow.as_str(), short_salt, many] {
+        // Twelve blocks of key at the bound's iterations: twelve times the work, were it derived.
+        let long_key = format!("pbkdf2_sha256$3000000$seasalt${}", "A".repeat(512));
+        for hash in [hungry.as_str(), slow.as_str(), short_salt, many, &long_key] {
             assert!(!verify_password("lètmein", hash).await.unwrap(), "{hash}");
         }
         assert!(started.elapsed() < std::time::Duration::from_secs(5));

@@ -126,7 +126,9 @@ impl AccountService {
         let (user, valid) = match checked.await {
             Ok(checked) => checked,
             Err(error) => {
-                let _ = self.limits.login_succeeded(attempt).await;
+                if let Err(undone) = self.limits.login_succeeded(attempt).await {
+                    tracing::warn!(error = %undone, "a failed login's count not taken back");
+                }
                 return Err(error);
             }
         };

@@ -4,24 +4,49 @@
 
 use std::time::Duration;
 
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 
-use super::{CONNECTION_OWNERS, CONNECTIONS, EmbeddedStore, IDEMPOTENT_CREATES, decode, users};
+use super::{
+    CONNECTION_OWNERS, CONNECTIONS, EmbeddedStore, IDEMPOTENT_CREATES, REFRESH_TOKENS, decode,
+    users,
+};
 use crate::domain::Timestamp;
 use crate::store::{Connection, IdempotentCreate, StoreError};
 
+/// Records deleted per write transaction: writes queued behind a sweep wait for one batch only.
+const BATCH: usize = 500;
+
 impl EmbeddedStore {
-    /// Deletes every expired record, in one transaction.
+    /// Deletes every expired record: found on a snapshot, then deleted a batch at a time (each
+    /// record checked again), so other writes go on in between.
     pub async fn sweep_expired(&self) -> Result<(), StoreError> {
-        self.write(|tx| Ok(sweep(tx)?)).await
+        let now = Timestamp::now();
+        let expired = self
+            .read(move |tx| {
+                expired(
+                    &tx.open_table(REFRESH_TOKENS)?,
+                    &tx.open_table(IDEMPOTENT_CREATES)?,
+                    &tx.open_table(CONNECTIONS)?,
+                    now,
+                )
+            })
+            .await?;
+        for batch in expired.chunks(BATCH) {
+            let batch = batch.to_vec();
+            self.write(move |tx| Ok(delete(tx, &batch, now)?)).await?;
+        }
+        Ok(())
     }
 
     /// Sweeps every `every` from now on, for as long as the runtime runs (DynamoDB's TTL deletes
-    /// within days of the expiry; here it is minutes).
+    /// within days of the expiry; here it is minutes). The task holds a clone of the store, and
+    /// ends with the runtime.
     pub fn keep_swept(&self, every: Duration) {
         let store = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
+            // After a machine's sleep, one sweep, not one per tick missed.
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             ticks.tick().await;
             loop {
                 ticks.tick().await;
@@ -33,26 +58,106 @@ impl EmbeddedStore {
     }
 }
 
-/// Deletes what has expired: run at every open, and by [`EmbeddedStore::sweep_expired`].
+/// A record past its expiry, by table.
+#[derive(Debug, Clone)]
+pub(super) enum Expired {
+    Token(String),
+    Key(Vec<u8>),
+    Connection { key: Vec<u8>, id: String },
+}
+
+/// Every record of these tables past its expiry at `now`.
+pub(super) fn expired(
+    tokens: &impl ReadableTable<&'static str, &'static [u8]>,
+    keys: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    connections: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    now: Timestamp,
+) -> anyhow::Result<Vec<Expired>> {
+    let mut found = Vec::new();
+    for entry in tokens.iter()? {
+        let (jti, bytes) = entry?;
+        if users::token_expired(bytes.value(), now) {
+            found.push(Expired::Token(jti.value().to_owned()));
+        }
+    }
+    for entry in keys.iter()? {
+        let (key, bytes) = entry?;
+        if key_expired(bytes.value(), now) {
+            found.push(Expired::Key(key.value().to_vec()));
+        }
+    }
+    for entry in connections.iter()? {
+        let (key, bytes) = entry?;
+        if let Ok(connection) = decode::<Connection>(bytes.value())
+            && connection.expires_at <= now
+        {
+            let key = key.value().to_vec();
+            found.push(Expired::Connection {
+                key,
+                id: connection.id,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Deletes what has expired, in `tx` at once: at every open, before anything else writes.
 pub(super) fn sweep(tx: &WriteTransaction) -> anyhow::Result<()> {
     let now = Timestamp::now();
-    users::drop_expired_tokens(&mut tx.open_table(super::REFRESH_TOKENS)?)?;
-    tx.open_table(IDEMPOTENT_CREATES)?
-        .retain(|_, bytes| decode::<IdempotentCreate>(bytes).is_ok_and(|c| c.expires_at > now))?;
-    let mut gone = Vec::new();
-    tx.open_table(CONNECTIONS)?
-        .retain(|_, bytes| match decode::<Connection>(bytes) {
-            Ok(connection) if connection.expires_at <= now => {
-                gone.push(connection.id);
-                false
-            }
-            _ => true,
-        })?;
+    let found = expired(
+        &tx.open_table(REFRESH_TOKENS)?,
+        &tx.open_table(IDEMPOTENT_CREATES)?,
+        &tx.open_table(CONNECTIONS)?,
+        now,
+    )?;
+    delete(tx, &found, now)
+}
+
+/// Deletes `expired`, each record checked again: one renewed since it was found stays.
+pub(super) fn delete(
+    tx: &WriteTransaction,
+    expired: &[Expired],
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let mut tokens = tx.open_table(REFRESH_TOKENS)?;
+    let mut keys = tx.open_table(IDEMPOTENT_CREATES)?;
+    let mut connections = tx.open_table(CONNECTIONS)?;
     let mut owners = tx.open_table(CONNECTION_OWNERS)?;
-    for id in gone {
-        owners.remove(id.as_str())?;
+    for record in expired {
+        match record {
+            Expired::Token(jti) => {
+                let gone = tokens
+                    .get(jti.as_str())?
+                    .is_some_and(|b| users::token_expired(b.value(), now));
+                if gone {
+                    tokens.remove(jti.as_str())?;
+                }
+            }
+            Expired::Key(key) => {
+                let gone = keys
+                    .get(key.as_slice())?
+                    .is_some_and(|b| key_expired(b.value(), now));
+                if gone {
+                    keys.remove(key.as_slice())?;
+                }
+            }
+            Expired::Connection { key, id } => {
+                let gone = connections.get(key.as_slice())?.is_some_and(|b| {
+                    decode::<Connection>(b.value()).is_ok_and(|c| c.expires_at <= now)
+                });
+                if gone {
+                    connections.remove(key.as_slice())?;
+                    owners.remove(id.as_str())?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether a stored idempotency key is past its expiry (an unreadable one counts as past).
+fn key_expired(bytes: &[u8], now: Timestamp) -> bool {
+    !decode::<IdempotentCreate>(bytes).is_ok_and(|c| c.expires_at > now)
 }
 
 #[cfg(test)]
@@ -67,7 +172,7 @@ mod tests {
         store
             .read(|tx| {
                 Ok([
-                    tx.open_table(super::super::REFRESH_TOKENS)?.len()?,
+                    tx.open_table(REFRESH_TOKENS)?.len()?,
                     tx.open_table(IDEMPOTENT_CREATES)?.len()?,
                     tx.open_table(CONNECTIONS)?.len()?,
                     tx.open_table(CONNECTION_OWNERS)?.len()?,

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use redb::{ReadableTable, Table};
+use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
@@ -31,10 +31,9 @@ impl TokenRecord {
     }
 }
 
-pub(super) fn drop_expired_tokens(table: &mut Table<&str, &[u8]>) -> anyhow::Result<()> {
-    let now = Timestamp::now().unix();
-    table.retain(|_, bytes| decode::<TokenRecord>(bytes).is_ok_and(|t| t.expires_at > now))?;
-    Ok(())
+/// Whether a stored refresh token is past its expiry at `now` (an unreadable one counts as past).
+pub(super) fn token_expired(bytes: &[u8], now: Timestamp) -> bool {
+    !decode::<TokenRecord>(bytes).is_ok_and(|t| t.expires_at > now.unix())
 }
 
 pub(super) fn get_user(
