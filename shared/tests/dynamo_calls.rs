@@ -289,6 +289,9 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
     let connect = event("$connect");
     let mut disconnect = event("$disconnect");
     disconnect.request_context.connection_id = connect.request_context.connection_id.clone();
+    let mut authenticate = event("$default");
+    authenticate.request_context.connection_id = connect.request_context.connection_id.clone();
+    authenticate.body = Some(json!({ "action": "authenticate", "token": access }).to_string());
 
     h.calls.take();
     assert_eq!(gateway.connect(connect).await.status_code, 200);
@@ -296,6 +299,12 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         h.calls.take(),
         ["GetItem", "TransactWriteItems", "GetItem"],
         "ws-connect: the session checked before the connection is recorded and after"
+    );
+    assert_eq!(gateway.message(authenticate).await.status_code, 200);
+    assert_eq!(
+        h.calls.take(),
+        ["GetItem", "Query", "UpdateItem"],
+        "ws-default, authenticate: the session, the user's connections, the renewal"
     );
     assert_eq!(gateway.disconnect(disconnect).await.status_code, 200);
     assert_eq!(

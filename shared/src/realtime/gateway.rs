@@ -203,7 +203,10 @@ impl Gateway {
             .ok_or(Error::InvalidToken)?;
         connection.token_expires_at = token_expiry(&claims);
         connection.epoch = claims.session_epoch;
-        self.connections.add_connection(&connection).await?;
+        // Renewed only if still recorded: a `$disconnect` that ran meanwhile is not undone.
+        if !self.connections.renew_connection(&connection).await? {
+            return Err(Error::InvalidToken);
+        }
         Ok(connection.token_expires_at)
     }
 

@@ -240,8 +240,12 @@ fn long_ago() -> Timestamp {
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
     /// Records a connection under its user, with a reverse entry by connection id (replacing
-    /// a record of the same id: how `authenticate` renews a connection's session).
+    /// a record of the same id).
     async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError>;
+    /// Binds recorded connection `connection.id` of `connection.user_id` to a new access token
+    /// (its `token_expires_at` and `epoch`); `false` if it is no longer recorded (closed
+    /// meanwhile): it is never re-created.
+    async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError>;
     /// The user a connection id belongs to, if it is recorded.
     async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError>;
     /// `user`'s recorded connections (expired ones excluded), read strongly consistently so a

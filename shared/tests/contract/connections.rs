@@ -218,3 +218,37 @@ async fn a_listed_connection_says_whose_it_is_and_when_it_was_made() {
     assert_eq!(listed[0].connected_at, connection.connected_at);
     assert_eq!(listed[0].expires_at.unix(), connection.expires_at.unix());
 }
+
+/// `authenticate` renews a connection's session on its record; one closed meanwhile (its
+/// `$disconnect` ran first) is not re-created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn renewing_binds_a_new_token_but_never_brings_a_closed_connection_back() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let user = UserId::new();
+    let connection = open_connection(user);
+    add(stores, &connection).await;
+    let renewed = Connection {
+        token_expires_at: connection.token_expires_at.plus_seconds(600),
+        epoch: 3,
+        ..connection.clone()
+    };
+
+    assert!(stores.connections.renew_connection(&renewed).await.unwrap());
+    let stored = stores.connections.connections_of(user).await.unwrap();
+    let bound: Vec<_> = stored
+        .iter()
+        .map(|c| (c.id.clone(), c.token_expires_at.unix(), c.epoch))
+        .collect();
+    let expected = (renewed.id.clone(), renewed.token_expires_at.unix(), 3);
+    assert_eq!(bound, vec![expected]);
+
+    stores
+        .connections
+        .remove_connection(user, &connection.id)
+        .await
+        .unwrap();
+    assert!(!stores.connections.renew_connection(&renewed).await.unwrap());
+    assert_eq!(listed(stores, user).await, Vec::<String>::new());
+    assert_eq!(owner(stores, &connection.id).await, None);
+}

@@ -67,7 +67,7 @@ pub fn granted(binary: &str) -> Vec<String> {
             ],
         ]
         .concat(),
-        "ws-default" => [on(users, &["GetItem"]), on(connections, &["PutItem", "Query"])].concat(),
+        "ws-default" => [on(users, &["GetItem"]), on(connections, &["Query", "UpdateItem"])].concat(),
         "fallback" => Vec::new(),
         other => panic!("no expected permissions for {other}"),
     }

@@ -5,7 +5,9 @@
 use anyhow::Context;
 use async_trait::async_trait;
 
-use super::error::store_error;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
+use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, tx};
 use crate::domain::{Timestamp, UserId};
 use crate::store::{Connection, ConnectionStore, StoreError};
@@ -71,6 +73,25 @@ impl ConnectionStore for DynamoStore {
             tx::put(&self.connections, owner, None, vec![], vec![])?,
         ];
         self.transact(items).await.map_err(StoreError::from)
+    }
+
+    async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.connections)
+            .set_key(Some(by_user(connection.user_id, &connection.id)))
+            .update_expression("SET token_expires_at = :expires, epoch = :epoch")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":expires", n(connection.token_expires_at.unix()))
+            .expression_attribute_values(":epoch", n(connection.epoch))
+            .send()
+            .await;
+        match result.map_err(|e| UpdateItemError::classify(e, "renewing connection")) {
+            Ok(_) => Ok(true),
+            Err(Failure::Condition { .. }) => Ok(false),
+            Err(other) => Err(other.into()),
+        }
     }
 
     async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {

@@ -1,6 +1,7 @@
 //! Open WebSocket connections: by user, and a reverse entry by connection id.
 
 use async_trait::async_trait;
+use redb::ReadableTable;
 
 use super::{CONNECTION_OWNERS, CONNECTIONS, Ctx, EmbeddedStore, decode, encode};
 use crate::domain::{Timestamp, UserId};
@@ -36,6 +37,27 @@ impl ConnectionStore for EmbeddedStore {
                 )
                 .ctx("writing owner")?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError> {
+        let connection = connection.clone();
+        self.write(move |tx| {
+            let mut connections = tx.open_table(CONNECTIONS).ctx("opening connections")?;
+            let key = key(connection.user_id, &connection.id);
+            let Some(bytes) = connections.get(key.as_slice()).ctx("reading connection")? else {
+                return Ok(false);
+            };
+            let mut stored: Connection = decode(bytes.value())?;
+            drop(bytes);
+            stored.token_expires_at = connection.token_expires_at;
+            stored.epoch = connection.epoch;
+            let record = encode(&stored)?;
+            connections
+                .insert(key.as_slice(), record.as_slice())
+                .ctx("renewing connection")?;
+            Ok(true)
         })
         .await
     }

@@ -31,6 +31,10 @@ impl ConnectionStore for SessionsEndMeanwhile {
         .await
     }
 
+    async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError> {
+        self.0.connections.renew_connection(connection).await
+    }
+
     async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
         self.0.connections.connection_owner(id).await
     }
