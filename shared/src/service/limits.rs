@@ -150,19 +150,8 @@ impl Limits {
         let Some(client) = client else {
             return Ok(());
         };
-        let now = Timestamp::now();
-        let counter = self.counter(
-            Kind::RegistrationsOfAddress,
-            &address_key(client),
-            self.config.registration_window_seconds,
-            now,
-        );
-        let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
-        if counts[0].hits > self.config.registrations_per_address {
-            tracing::warn!("registration refused: too many from one address");
-            return Err(too_many(&counter, now));
-        }
-        Ok(())
+        self.within_registration_limit(Kind::RegistrationsOfAddress, &address_key(client))
+            .await
     }
 
     /// Counts an attempt of `user` to take another username or email; `Err(TooManyRequests)` once
@@ -170,16 +159,19 @@ impl Limits {
     /// is taken, as a registration does, so a signed-in user probes names no faster.
     #[tracing::instrument(skip_all)]
     pub async fn name_change(&self, user: UserId) -> Result<()> {
+        self.within_registration_limit(Kind::NameChangesOfUser, &user.to_string())
+            .await
+    }
+
+    /// Counts one attempt of `kind` by `subject` in the registration window;
+    /// `Err(TooManyRequests)` once over the registration limit's number.
+    async fn within_registration_limit(&self, kind: Kind, subject: &str) -> Result<()> {
         let now = Timestamp::now();
-        let counter = self.counter(
-            Kind::NameChangesOfUser,
-            &user.to_string(),
-            self.config.registration_window_seconds,
-            now,
-        );
+        let window = self.config.registration_window_seconds;
+        let counter = self.counter(kind, subject, window, now);
         let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
         if counts[0].hits > self.config.registrations_per_address {
-            tracing::warn!("name change refused: too many attempts");
+            tracing::warn!(kind = kind.prefix(), "refused: too many attempts");
             return Err(too_many(&counter, now));
         }
         Ok(())

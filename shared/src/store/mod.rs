@@ -140,7 +140,9 @@ pub trait UserStore: Send + Sync {
     /// Replaces `before` with `after` if it is unchanged (`Conflict` otherwise), moving the
     /// username/email guards when they change (`Taken` if the new one is in use). Never changes
     /// `last_login` or `date_joined`. `Missing(User)` if the user is gone.
-    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError>;
+    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
+        self.replace_user(before, after, None).await
+    }
     /// [`update_user`](Self::update_user), storing `token` bound to `after.session_epoch` in the
     /// same write: a password change ends every session and starts the caller's new one at once,
     /// or does neither.
@@ -149,6 +151,16 @@ pub trait UserStore: Send + Sync {
         before: &User,
         after: &User,
         token: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        self.replace_user(before, after, Some(token)).await
+    }
+    /// What both of the above are: the replacement, with `token` stored in the same write when
+    /// there is one. Each store implements this one.
+    async fn replace_user(
+        &self,
+        before: &User,
+        after: &User,
+        token: Option<&RefreshToken>,
     ) -> Result<(), StoreError>;
 }
 

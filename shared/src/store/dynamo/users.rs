@@ -151,21 +151,6 @@ impl UserStore for DynamoStore {
         })
     }
 
-    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
-        self.replace_user(before, after, None).await
-    }
-
-    async fn update_user_with_token(
-        &self,
-        before: &User,
-        after: &User,
-        token: &RefreshToken,
-    ) -> Result<(), StoreError> {
-        self.replace_user(before, after, Some(token)).await
-    }
-}
-
-impl DynamoStore {
     /// Updates every field but `last_login` and `date_joined`, if `before.version` still holds;
     /// moves guards, and stores `token`, in the same transaction when the username or email
     /// changes or there is a token (one `UpdateItem` otherwise).

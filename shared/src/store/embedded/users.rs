@@ -177,22 +177,6 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
-    async fn update_user(&self, before: &User, after: &User) -> Result<(), StoreError> {
-        self.replace_user(before, after, None).await
-    }
-
-    async fn update_user_with_token(
-        &self,
-        before: &User,
-        after: &User,
-        token: &RefreshToken,
-    ) -> Result<(), StoreError> {
-        self.replace_user(before, after, Some(token)).await
-    }
-}
-
-impl EmbeddedStore {
-    /// `update_user`, and `token` stored in the same transaction when there is one.
     async fn replace_user(
         &self,
         before: &User,
