@@ -253,9 +253,16 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
     assert_eq!(status, StatusCode::OK, "{changed}");
     assert_eq!(
         h.calls.take(),
-        ["GetItem", "UpdateItem", "UpdateItem", "TransactWriteItems"],
-        "password-update: the user, the username's failure counted and taken back, the update \
-         with its fresh refresh token"
+        [
+            "GetItem",
+            "UpdateItem",
+            "UpdateItem",
+            "UpdateItem",
+            "UpdateItem",
+            "TransactWriteItems"
+        ],
+        "password-update: the user, the user's and the username's failures counted and taken back \
+         (no client address here), the update with its fresh refresh token"
     );
     let access = changed["access"].as_str().unwrap().to_owned();
     let calls = h

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::TokensBody;
+use super::client::ClientIp;
 use super::extract::{AppJson, AuthUser, nullable};
 use super::openapi::{BearerErrors, Conflict, JsonErrors, TooManyRequests};
 use super::{carrying_tokens, route};
@@ -200,6 +201,7 @@ pub struct PasswordChanged {
 pub(crate) async fn change_password(
     State(state): State<AppState>,
     AuthUser(id): AuthUser,
+    ClientIp(client): ClientIp,
     AppJson(body): AppJson<PasswordRequest>,
 ) -> Result<Json<PasswordChanged>> {
     let mut errors = FieldErrors::default();
@@ -221,7 +223,10 @@ pub(crate) async fn change_password(
         Some(new) if errors.is_empty() => Ok(new),
         _ => Err(errors),
     };
-    let pair = state.accounts.change_password(id, &old, new).await?;
+    let pair = state
+        .accounts
+        .change_password(id, &old, new, client)
+        .await?;
     let epoch = pair.refresh_claims.session_epoch;
     state.close_sockets(id.user, epoch).await;
     Ok(Json(PasswordChanged {

@@ -278,12 +278,13 @@ impl AccountService {
         session: Session,
         old_password: &str,
         new_password: Result<Password, FieldErrors>,
+        client: Option<IpAddr>,
     ) -> Result<TokenPair> {
         let before = self.profile(session).await?;
-        // Guessing the old password is guessing a login: it counts against the username's limit.
+        // Guessing the old password is guessing a login: it counts against the limits as one.
         let attempt = self
             .limits
-            .login_attempt(before.username.as_ref(), None)
+            .password_check(session.user, before.username.as_ref(), client)
             .await?;
         let old_is_right = verify_password(old_password, &before.password_hash).await?;
         if old_is_right {

@@ -31,6 +31,7 @@ use crate::store::{Counter, LimitStore};
 enum Kind {
     LoginFailuresOfName,
     LoginFailuresOfAddress,
+    OldPasswordFailuresOfUser,
     RegistrationsOfAddress,
     NameChangesOfUser,
 }
@@ -40,6 +41,7 @@ impl Kind {
         match self {
             Self::LoginFailuresOfName => "login-name",
             Self::LoginFailuresOfAddress => "login-addr",
+            Self::OldPasswordFailuresOfUser => "password-user",
             Self::RegistrationsOfAddress => "register-addr",
             Self::NameChangesOfUser => "rename-user",
         }
@@ -53,18 +55,14 @@ pub struct Limits {
     config: LimitsConfig,
 }
 
-/// The counters of one login attempt: its name's, and its address's when known.
+/// The counters of one password check, each beside its limit: a login's are its name's and its
+/// address's (when known); a password change's its user's, its name's and its address's.
 #[derive(Debug)]
-struct LoginCounters {
-    name: Counter,
-    address: Option<Counter>,
-}
+struct Guesses(Vec<(Counter, u64)>);
 
-impl LoginCounters {
-    fn all(&self) -> Vec<Counter> {
-        std::iter::once(self.name.clone())
-            .chain(self.address.clone())
-            .collect()
+impl Guesses {
+    fn counters(&self) -> Vec<Counter> {
+        self.0.iter().map(|(counter, _)| counter.clone()).collect()
     }
 }
 
@@ -73,7 +71,7 @@ impl LoginCounters {
 /// ends, holding its place as a failure would.
 #[derive(Debug)]
 #[must_use = "an attempt holds a place against the limits until its outcome is reported"]
-pub struct LoginAttempt(LoginCounters);
+pub struct LoginAttempt(Guesses);
 
 /// How often an attempt that finds the places held only by attempts still in progress counts
 /// itself, in all, before it is refused anyway...
@@ -97,32 +95,55 @@ impl Limits {
     /// refused attempt is taken back.
     #[tracing::instrument(skip_all)]
     pub async fn login_attempt(&self, login: &str, client: Option<IpAddr>) -> Result<LoginAttempt> {
-        let limits = [
-            self.config.login_failures_per_username,
-            self.config.login_failures_per_address,
+        let name = login_subject(login);
+        self.guess(|now| self.guesses(&[(Kind::LoginFailuresOfName, &name)], client, now))
+            .await
+    }
+
+    /// Counts a check of `user`'s old password (a password change) from `client`, as a login
+    /// attempt is counted: against the user, whose count a new username does not reset, against
+    /// its current `name` (a lock there locks its logins too), and against the address.
+    #[tracing::instrument(skip_all)]
+    pub async fn password_check(
+        &self,
+        user: UserId,
+        name: &str,
+        client: Option<IpAddr>,
+    ) -> Result<LoginAttempt> {
+        let (user, name) = (user.to_string(), login_subject(name));
+        let subjects = [
+            (Kind::OldPasswordFailuresOfUser, user.as_str()),
+            (Kind::LoginFailuresOfName, name.as_str()),
         ];
+        self.guess(|now| self.guesses(&subjects, client, now)).await
+    }
+
+    /// The counting of [`Self::login_attempt`], over the counters `guesses` gives for a moment.
+    async fn guess(&self, guesses: impl Fn(Timestamp) -> Guesses) -> Result<LoginAttempt> {
         let (mut tries, mut pause) = (1, IN_PROGRESS_PAUSE);
         loop {
             // The window of this try: a wait may cross into the next one, and a count made in a
             // window that has ended would be a count of nothing (the embedded store sweeps it).
             let now = Timestamp::now();
-            let counters = self.login_counters(login, client, now);
-            let all = counters.all();
+            let guesses = guesses(now);
+            let all = guesses.counters();
             let counts = self.store.hit(&all).await?;
             let over: Vec<_> = counts
                 .iter()
-                .zip(limits)
-                .filter(|(count, limit)| count.hits > *limit)
+                .zip(&guesses.0)
+                .filter(|(count, (_, limit))| count.hits > *limit)
                 .collect();
             if over.is_empty() {
-                return Ok(LoginAttempt(counters));
+                return Ok(LoginAttempt(guesses));
             }
             self.store.unhit(&all).await?;
-            let locked = over.iter().any(|(count, limit)| count.settled >= *limit);
+            let locked = over
+                .iter()
+                .any(|(count, (_, limit))| count.settled >= *limit);
             if locked || tries == IN_PROGRESS_TRIES {
                 tracing::warn!(locked, "login refused: too many failures");
-                // Both counters share the window, so either lock lasts until it ends.
-                return Err(too_many(&counters.name, now));
+                // Every counter has the login window, so any lock lasts until it ends.
+                return Err(too_many(&all[0], now));
             }
             tokio::time::sleep(pause).await;
             (tries, pause) = (tries + 1, pause * 2);
@@ -132,14 +153,14 @@ impl Limits {
     /// Takes back the count of an attempt whose password was right.
     #[tracing::instrument(skip_all)]
     pub async fn login_succeeded(&self, attempt: LoginAttempt) -> Result<()> {
-        self.store.unhit(&attempt.0.all()).await?;
+        self.store.unhit(&attempt.0.counters()).await?;
         Ok(())
     }
 
     /// Settles an attempt whose password was wrong: a failure for good.
     #[tracing::instrument(skip_all)]
     pub async fn login_failed(&self, attempt: LoginAttempt) -> Result<()> {
-        self.store.settle(&attempt.0.all()).await?;
+        self.store.settle(&attempt.0.counters()).await?;
         Ok(())
     }
 
@@ -177,24 +198,34 @@ impl Limits {
         Ok(())
     }
 
-    fn login_counters(&self, login: &str, client: Option<IpAddr>, now: Timestamp) -> LoginCounters {
+    /// The login window's counters of `subjects`, each held to the per-name limit, then the
+    /// address's when it is known.
+    fn guesses(
+        &self,
+        subjects: &[(Kind, &str)],
+        client: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Guesses {
         let window = self.config.login_window_seconds;
-        LoginCounters {
-            name: self.counter(
-                Kind::LoginFailuresOfName,
-                &login_subject(login),
-                window,
-                now,
-            ),
-            address: client.map(|client| {
+        let per_name = self.config.login_failures_per_username;
+        let address = client.map(|client| {
+            (
                 self.counter(
                     Kind::LoginFailuresOfAddress,
                     &address_key(client),
                     window,
                     now,
-                )
-            }),
-        }
+                ),
+                self.config.login_failures_per_address,
+            )
+        });
+        Guesses(
+            subjects
+                .iter()
+                .map(|&(kind, subject)| (self.counter(kind, subject, window, now), per_name))
+                .chain(address)
+                .collect(),
+        )
     }
 
     fn counter(&self, kind: Kind, subject: &str, window: i64, now: Timestamp) -> Counter {

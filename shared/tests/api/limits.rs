@@ -18,7 +18,18 @@ const ELSEWHERE: &str = "203.0.113.9";
 impl TestApp {
     /// Sends `body` to `path` from the client address `ip`, as API Gateway would pass it.
     async fn post_from(&self, ip: &str, path: &str, body: &Value) -> Response {
-        let mut request = testkit::http::request(Method::POST, path, Some(body), None);
+        self.post_as_from(ip, path, body, None).await
+    }
+
+    /// [`Self::post_from`], with the access token `token` when there is one.
+    async fn post_as_from(
+        &self,
+        ip: &str,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Response {
+        let mut request = testkit::http::request(Method::POST, path, Some(body), token);
         let ip = ip.parse().expect("an address");
         request.extensions_mut().insert(with_source_ip(ip));
         self.send(request).await
@@ -286,22 +297,82 @@ async fn every_spelling_of_an_email_counts_against_the_same_limit() {
     assert_throttled(&right, 900);
 }
 
+/// A password change's body, with `old` as the old password.
+fn password_change(old: &str) -> Value {
+    json!({ "old_password": old, "new_password_1": "a-new-passw0rd", "new_password_2": "a-new-passw0rd" })
+}
+
 #[tokio::test]
 async fn wrong_old_passwords_count_against_the_username_and_lock_it() {
     let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
     let (_, access, _) = app.register("ada_lovelace").await;
-    let change = |old: &str| json!({ "old_password": old, "new_password_1": "a-new-passw0rd", "new_password_2": "a-new-passw0rd" });
     for _ in 0..3 {
-        app.post_json(PASSWORD_CHANGE, &change("wrong-password"), Some(&access))
-            .await
-            .assert_status(StatusCode::BAD_REQUEST);
+        app.post_json(
+            PASSWORD_CHANGE,
+            &password_change("wrong-password"),
+            Some(&access),
+        )
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
     }
 
     let right_old = app
-        .post_json(PASSWORD_CHANGE, &change(PASSWORD), Some(&access))
+        .post_json(PASSWORD_CHANGE, &password_change(PASSWORD), Some(&access))
         .await;
     let login = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
 
     assert_throttled(&right_old, 900);
     assert_throttled(&login, 900);
+}
+
+/// A stolen access token cannot buy a fresh count of old-password guesses by renaming the account.
+#[tokio::test]
+async fn a_new_username_does_not_reset_the_count_of_wrong_old_passwords() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    for _ in 0..3 {
+        app.post_json(
+            PASSWORD_CHANGE,
+            &password_change("wrong-password"),
+            Some(&access),
+        )
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+    }
+    app.patch_json(
+        PROFILE,
+        &json!({ "username": "countess_ada" }),
+        Some(&access),
+    )
+    .await
+    .assert_status(StatusCode::OK);
+
+    let right_old = app
+        .post_json(PASSWORD_CHANGE, &password_change(PASSWORD), Some(&access))
+        .await;
+
+    assert_throttled(&right_old, 900);
+}
+
+#[tokio::test]
+async fn wrong_old_passwords_count_against_the_address() {
+    let app = TestApp::with_limits(limits(|l| l.login_failures_per_address = 3)).await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    app.register("grace_hopper").await;
+    for _ in 0..3 {
+        app.post_as_from(
+            HOME,
+            PASSWORD_CHANGE,
+            &password_change("wrong-password"),
+            Some(&access),
+        )
+        .await
+        .assert_status(StatusCode::BAD_REQUEST);
+    }
+
+    let from_home = app.login_from(HOME, "grace_hopper", PASSWORD).await;
+    let from_elsewhere = app.login_from(ELSEWHERE, "grace_hopper", PASSWORD).await;
+
+    assert_throttled(&from_home, 900);
+    from_elsewhere.assert_status(StatusCode::OK);
 }
