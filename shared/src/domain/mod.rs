@@ -1,15 +1,17 @@
 //! Domain types: values that are valid by construction (parse, don't validate).
 
+mod email;
 mod session;
 mod task;
 mod time;
 mod user;
 mod validation;
 
+pub use email::Email;
 pub use session::Session;
 pub use task::{
     Task, TaskChange, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, TaskView,
 };
 pub use time::Timestamp;
-pub use user::{Email, Password, PersonName, User, UserId, Username};
+pub use user::{Password, PersonName, User, UserId, Username};
 pub use validation::{FieldErrors, non_null};

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::helpers::{
-    LOGIN, PASSWORD, PROFILE, TestApp, USER_FIELDS, keys, split_auth_body, timestamp,
+    LOGIN, PASSWORD, PROFILE, REGISTER, TestApp, USER_FIELDS, keys, split_auth_body, timestamp,
 };
 
 #[tokio::test]
@@ -128,4 +128,35 @@ async fn login_accepts_the_path_without_trailing_slash() {
         .await;
 
     response.assert_status(StatusCode::OK);
+}
+
+/// Addresses the original app's validator took (an internationalised domain, `localhost`, an
+/// address literal, a quoted local part) register, and their users sign in with them in any case.
+#[tokio::test]
+async fn every_address_the_original_app_took_registers_and_signs_in() {
+    let app = TestApp::new().await;
+    for (n, email) in [
+        "Ada@Exämple.com",
+        "ada@localhost",
+        "ada@[192.0.2.1]",
+        "\"ada lovelace\"@example.com",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let username = format!("address_{n}");
+        let mut body = TestApp::registration(&username);
+        body["email"] = json!(email);
+        let registered = app.post_json(REGISTER, &body, None).await;
+        registered.assert_status(StatusCode::CREATED);
+        assert_eq!(
+            registered.json["email"],
+            json!(email.to_lowercase()),
+            "{email}"
+        );
+
+        app.login(&email.to_uppercase(), PASSWORD)
+            .await
+            .assert_status(StatusCode::OK);
+    }
 }
