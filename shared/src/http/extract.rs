@@ -1,5 +1,7 @@
 //! Extractors with the app's own rejections: a JSON body and the authenticated caller.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
@@ -9,6 +11,7 @@ use crate::AppState;
 use crate::auth::TokenType;
 use crate::domain::{FieldErrors, Session};
 use crate::error::Error;
+use crate::service::AccountService;
 
 /// A JSON object body. Bad JSON, a non-object, a wrong type, a non-JSON content type or an
 /// oversized body each get their own clear 4xx; an empty body reads as `{}` whatever its content
@@ -179,7 +182,32 @@ impl FromRequestParts<AppState> for AuthUser {
             .decode(token, TokenType::Access)
             .await?
             .ok_or(Error::InvalidToken)?;
-        Ok(Self(claims.session()))
+        let session = claims.session();
+        if let Some(seen) = parts.extensions.get::<Authenticated>() {
+            // Only the first: a handler has one caller.
+            let _ = seen.0.set((session, state.accounts.clone()));
+        }
+        Ok(Self(session))
+    }
+}
+
+/// Where [`AuthUser`] leaves the session it authenticated, with the service that can check it,
+/// for [`super::ended_sessions_get_401`] to find when the request is refused for its input.
+#[derive(Clone, Default)]
+pub(crate) struct Authenticated(Arc<OnceLock<(Session, AccountService)>>);
+
+impl Authenticated {
+    /// Whether the request's session was authenticated and has ended since (a password change,
+    /// logout-all, a refresh token's reuse, or its user deleted). A store error answers `false`:
+    /// the request's own answer stands.
+    pub(crate) async fn has_ended(&self) -> bool {
+        match self.0.get() {
+            Some((session, accounts)) => accounts
+                .session_is_current(*session)
+                .await
+                .is_ok_and(|current| !current),
+            None => false,
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderName, HeaderValue, Method, Request, Response};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -121,6 +121,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
             axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
         }))
         .layer(axum::middleware::from_fn(answer_options))
+        .layer(axum::middleware::from_fn(ended_sessions_get_401))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .service(routed);
     Router::new().fallback_service(layered)
@@ -140,6 +141,31 @@ async fn answer_options(
         return response;
     }
     next.run(request).await
+}
+
+/// An authenticated request refused for what it sent (a 400, 413 or 415), before any store call
+/// checked its session: if that session has ended, the answer is the 401 any ended session gets,
+/// so a client is sent back to sign in rather than to mend a field, and the answer does not tell
+/// a revoked token from a bad one. One read of the user, and only on such refusals; every other
+/// answer checked the session in its own store calls (a 404, 409, 412 or 422 comes from them).
+async fn ended_sessions_get_401(
+    mut request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response<axum::body::Body> {
+    let seen = extract::Authenticated::default();
+    request.extensions_mut().insert(seen.clone());
+    let response = next.run(request).await;
+    let status = response.status();
+    let refused_input = matches!(
+        status,
+        StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    if refused_input && seen.has_ended().await {
+        return axum::response::IntoResponse::into_response(Error::InvalidToken);
+    }
+    response
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

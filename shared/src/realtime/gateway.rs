@@ -18,6 +18,15 @@ use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
 
+/// A user's open connections at most. Every change of a user's tasks is posted to each of them,
+/// one after another within a stream batch, so without a bound one user holding hundreds of
+/// sockets delayed everyone's notifications by seconds (300 sockets: 13–17 s). Twenty leaves room
+/// for every tab and device a person uses.
+pub const MAX_CONNECTIONS_PER_USER: usize = 20;
+
+/// How long a refused connection is told to wait: sockets close at their client's will.
+const CONNECTIONS_RETRY_AFTER_SECONDS: u64 = 60;
+
 #[derive(Clone)]
 pub struct Gateway {
     users: Arc<dyn UserStore>,
@@ -117,8 +126,24 @@ impl Gateway {
         }
         // Sessions ending meanwhile (logout-all, a password change) raise the user's epoch and
         // then list its connections to close them. Reading the user again after recording this
-        // one means either that listing finds it or this read sees the new epoch.
-        match self.session_is_current(&claims).await {
+        // one means either that listing finds it or this read sees the new epoch. Beside that
+        // read, the user's connections are counted, this one among them: concurrent connections
+        // past the bound may all be refused, never all let in.
+        let (current, listed) = tokio::join!(
+            self.session_is_current(&claims),
+            self.connections.connections_of(claims.user_id)
+        );
+        let refused = current.and_then(|()| match listed {
+            Ok(listed) if listed.len() > MAX_CONNECTIONS_PER_USER => {
+                tracing::warn!(user_id = %claims.user_id, "connection refused: too many open");
+                Err(Error::TooManyRequests {
+                    retry_after: CONNECTIONS_RETRY_AFTER_SECONDS,
+                })
+            }
+            Ok(_) => Ok(()),
+            Err(error) => Err(error.into()),
+        });
+        match refused {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => {
                 if let Err(failed) = self

@@ -8,5 +8,5 @@
 mod gateway;
 mod notifier;
 
-pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, disconnect};
+pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, MAX_CONNECTIONS_PER_USER, disconnect};
 pub use notifier::{DEADLINE_MARGIN, Notifier, message_of};

@@ -25,13 +25,19 @@ impl AccountService {
         .await
     }
 
+    /// Whether `session`'s user exists and still honours its epoch: one read of the user.
+    pub async fn session_is_current(&self, session: Session) -> Result<bool> {
+        Ok(self
+            .users
+            .user(session.user)
+            .await?
+            .is_some_and(|user| session.is_current(user.session_epoch)))
+    }
+
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.
     pub async fn verify_token(&self, token: &str) -> Result<()> {
         let valid = if let Some(claims) = self.jwt.decode(token, TokenType::Access).await? {
-            self.users
-                .user(claims.user_id)
-                .await?
-                .is_some_and(|user| claims.session().is_current(user.session_epoch))
+            self.session_is_current(claims.session()).await?
         } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh).await? {
             self.tokens
                 .refresh_is_live(&claims.jti, claims.user_id)

@@ -187,3 +187,84 @@ async fn replaying_a_rotated_refresh_token_ends_the_whole_family() {
     );
     app.login_ok("ada_lovelace", PASSWORD).await;
 }
+
+/// Requests refused for what they send, some before any store call has checked their session.
+fn malformed_requests(task: &str) -> Vec<(Method, String, Value)> {
+    vec![
+        (Method::GET, format!("{TASKS}?page_size=1000"), Value::Null),
+        (
+            Method::GET,
+            format!("{TASKS}?status_task=nope"),
+            Value::Null,
+        ),
+        (Method::GET, format!("{TASKS}?cursor=zzz"), Value::Null),
+        (Method::POST, TASKS.to_owned(), json!({ "title": "" })),
+        (
+            Method::PATCH,
+            task_path(task),
+            json!({ "status_task": "nope" }),
+        ),
+        (Method::PUT, task_path(task), json!({ "title": 5 })),
+        (Method::POST, PASSWORD_CHANGE.to_owned(), json!({})),
+        (
+            Method::PATCH,
+            PROFILE.to_owned(),
+            json!({ "email": "nope" }),
+        ),
+    ]
+}
+
+/// A live session's malformed request is a 400 naming its fault; once the session has ended, the
+/// same request gets the 401 of any ended session, so the client signs in again.
+#[tokio::test]
+async fn malformed_requests_of_an_ended_session_answer_401() {
+    let app = TestApp::new().await;
+    let registered = app.register_user("ada_lovelace").await;
+    let task = app
+        .create_task(&registered.access, &json!({ "title": "Mine" }))
+        .await;
+    let send = |access: String, (method, path, body): (Method, String, Value)| {
+        let app = app.clone();
+        async move {
+            let body = (!body.is_null()).then_some(&body);
+            let response = app
+                .request(method.clone(), &path, body, Some(&access))
+                .await;
+            (format!("{method} {path}"), response)
+        }
+    };
+    for request in malformed_requests(id_of(&task)) {
+        let (what, live) = send(registered.access.clone(), request).await;
+        assert_eq!(
+            live.status,
+            StatusCode::BAD_REQUEST,
+            "{what}: {}",
+            live.json
+        );
+    }
+
+    logout_all(&app, Some(&registered.access))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+
+    for request in malformed_requests(id_of(&task)) {
+        let (what, ended) = send(registered.access.clone(), request).await;
+        assert_eq!(
+            ended.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            ended.json
+        );
+        assert_unauthorized(&ended, invalid_token_body());
+    }
+    let fresh = app.login_ok("ada_lovelace", PASSWORD).await;
+    for request in malformed_requests(id_of(&task)) {
+        let (what, live) = send(fresh.access.clone(), request).await;
+        assert_eq!(
+            live.status,
+            StatusCode::BAD_REQUEST,
+            "{what}: {}",
+            live.json
+        );
+    }
+}

@@ -33,7 +33,7 @@ pub fn granted(binary: &str) -> Vec<String> {
     match binary {
         "register" => on(users, &["PutItem", "UpdateItem"]),
         "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
-        "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem"])].concat(),
+        "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem", "Query"])].concat(),
         "logout" => on(users, &["DeleteItem"]),
         "password-update" | "logout-all" => [
             on(users, &["GetItem", "UpdateItem"]),
@@ -46,12 +46,12 @@ pub fn granted(binary: &str) -> Vec<String> {
         "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
         "token-refresh" => on(users, &["ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"]),
         "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
-        "task-create" => [on(users, &["ConditionCheckItem", "PutItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
+        "task-create" => [on(users, &["ConditionCheckItem", "GetItem", "PutItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
         "task-delete" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["DeleteItem", "GetItem", "UpdateItem"])].concat(),
         "task-get" => [on(users, &["GetItem"]), on(tasks, &["GetItem"])].concat(),
         "task-update" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["GetItem", "PutItem", "UpdateItem"])].concat(),
         "task-list" => [
-            on(users, &["BatchGetItem"]),
+            on(users, &["BatchGetItem", "GetItem"]),
             on(tasks, &["BatchGetItem"]),
             on("${TasksTable.Arn}/index/*", &["Query"]),
         ]

@@ -2,6 +2,7 @@
 //! (with `<access-token>` filled in), `ws-disconnect.json` and `ws-default.json`, through
 //! [`Gateway`] over the test crate's store, each route run as its own function.
 
+mod bound;
 mod racing;
 
 use aws_lambda_events::encodings::Body;

@@ -1,0 +1,76 @@
+//! At most [`MAX_CONNECTIONS_PER_USER`] open connections per user: one more is refused with a
+//! 429 and forgotten; once one closes, a new one is let in; other users are not affected.
+
+use shared::domain::{Email, Username};
+use shared::realtime::MAX_CONNECTIONS_PER_USER;
+
+use super::{Harness, connect_json, request, status_and_body};
+
+/// `$connect` of `access` as connection `id`.
+async fn connect(harness: &Harness, access: &str, id: &str) -> (i64, serde_json::Value) {
+    let mut event = connect_json(access);
+    event["requestContext"]["connectionId"] = id.into();
+    status_and_body(&harness.connect(request(event)).await)
+}
+
+#[tokio::test]
+async fn a_user_past_the_bound_is_refused_until_a_connection_closes() {
+    let harness = Harness::new().await;
+    let user = harness.register().await;
+    let ids: Vec<String> = (0..=MAX_CONNECTIONS_PER_USER)
+        .map(|n| format!("conn-{n}"))
+        .collect();
+    for id in &ids[..MAX_CONNECTIONS_PER_USER] {
+        assert_eq!(connect(&harness, &user.access, id).await.0, 200, "{id}");
+    }
+
+    let (status, body) = connect(&harness, &user.access, &ids[MAX_CONNECTIONS_PER_USER]).await;
+
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("throttled")),
+        "{body}"
+    );
+    let open = harness.connections_of(user.id).await;
+    assert_eq!(
+        open.len(),
+        MAX_CONNECTIONS_PER_USER,
+        "the refused one is forgotten"
+    );
+    assert_eq!(harness.owner_of(&ids[MAX_CONNECTIONS_PER_USER]).await, None);
+
+    let mut closing = super::recorded("ws-disconnect");
+    closing.request_context.connection_id = Some(ids[0].clone());
+    assert_eq!(harness.disconnect(closing).await.status_code, 200);
+    let (status, body) = connect(&harness, &user.access, &ids[MAX_CONNECTIONS_PER_USER]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn another_users_connections_do_not_count() {
+    let harness = Harness::new().await;
+    let busy = harness.register().await;
+    for n in 0..MAX_CONNECTIONS_PER_USER {
+        assert_eq!(
+            connect(&harness, &busy.access, &format!("busy-{n}"))
+                .await
+                .0,
+            200
+        );
+    }
+    let mut someone_else = testkit::events::events_user();
+    someone_else.username = Username::parse("someone_else".into()).unwrap();
+    someone_else.email = Email::parse("someone.else@example.com".into()).unwrap();
+    let (_, other) = harness
+        .state
+        .accounts
+        .register(someone_else, None)
+        .await
+        .expect("registering");
+
+    let (status, body) = connect(&harness, &other.access, "other-0").await;
+
+    assert_eq!(status, 200, "{body}");
+}
