@@ -15,6 +15,9 @@ pub struct Tally {
     pub imported: u64,
     /// Already in the target from an earlier run.
     pub present: u64,
+    /// Of `present`, those that differ from the source (left as they are); each has its line
+    /// under `different`.
+    pub differing: u64,
     /// Not imported; each has its line under `refused`.
     pub refused: u64,
 }
@@ -25,6 +28,7 @@ pub struct Report {
     pub users: Tally,
     pub tasks: Tally,
     refused: Vec<String>,
+    different: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -54,21 +58,28 @@ impl Report {
         self.refused.push(format!("task {id}: {why}"));
     }
 
-    /// A user already in the target whose `fields` differ from the source's: left as it is, so
-    /// it counts as not imported.
+    /// A user already in the target whose `fields` differ from the source's: there, but left as
+    /// it is.
     pub fn user_differs(&mut self, label: &str, fields: &[&str]) {
-        self.refuse_user(label, &differs(fields));
+        self.users.present += 1;
+        self.users.differing += 1;
+        self.different
+            .push(format!("user {label}: {}", differs(fields)));
     }
 
-    /// A task already in the target whose `fields` differ from the source's: left as it is.
+    /// A task already in the target whose `fields` differ from the source's: there, but left as
+    /// it is.
     pub fn task_differs(&mut self, label: &str, fields: &[&str]) {
-        self.refuse_task(label, &differs(fields));
+        self.tasks.present += 1;
+        self.tasks.differing += 1;
+        self.different
+            .push(format!("task {label}: {}", differs(fields)));
     }
 
-    /// Something the target holds that the source does not: listed with the rows not imported
+    /// Something the target holds that the source does not: listed with the rows that differ
     /// (the target does not match the source), though no row of the source is counted.
     pub fn mismatch(&mut self, line: String) {
-        self.refused.push(line);
+        self.different.push(line);
     }
 
     /// Something an operator should know about a row that was imported.
@@ -79,7 +90,7 @@ impl Report {
     /// Whether the target matches the source: every row of the source in it as the source has
     /// it (or to be, for a dry run), and no task of its users beyond them.
     pub fn complete(&self) -> bool {
-        self.refused.is_empty()
+        self.refused.is_empty() && self.different.is_empty()
     }
 }
 
@@ -144,22 +155,26 @@ impl fmt::Display for Report {
             ("imported", "already there")
         };
         for (name, tally) in [("users", self.users), ("tasks", self.tasks)] {
+            let differing = match tally.differing {
+                0 => String::new(),
+                n => format!(" ({n} of them different, not overwritten)"),
+            };
             writeln!(
                 f,
-                "{name}: {} in the source: {} {done}, {} {there}, {} not imported",
+                "{name}: {} in the source: {} {done}, {} {there}{differing}, {} not imported",
                 tally.source, tally.imported, tally.present, tally.refused
             )?;
         }
-        if !self.refused.is_empty() {
-            writeln!(f, "not imported ({}):", self.refused.len())?;
-            for line in &self.refused {
-                writeln!(f, "  {line}")?;
-            }
-        }
-        if !self.notes.is_empty() {
-            writeln!(f, "notes ({}):", self.notes.len())?;
-            for line in &self.notes {
-                writeln!(f, "  {line}")?;
+        for (heading, lines) in [
+            ("not imported", &self.refused),
+            ("already there but different", &self.different),
+            ("notes", &self.notes),
+        ] {
+            if !lines.is_empty() {
+                writeln!(f, "{heading} ({}):", lines.len())?;
+                for line in lines {
+                    writeln!(f, "  {line}")?;
+                }
             }
         }
         if self.dry_run {

@@ -65,8 +65,10 @@ async fn a_reimport_lists_rows_changed_in_the_source_and_leaves_them_as_they_are
                 "task {renamed}: already in taskmaster but differs from the source (title, \
                  status_task): not overwritten"
             ),
-            ", 3 already there, 1 not imported".to_owned(),
-            ", 11 already there, 1 not imported".to_owned(),
+            "users: 4 in the source: ".to_owned(),
+            ", 4 already there (1 of them different, not overwritten), 0 not imported".to_owned(),
+            ", 12 already there (1 of them different, not overwritten), 0 not imported".to_owned(),
+            "already there but different (2):".to_owned(),
         ];
         assert_run(&run, 2, &lines.each_ref().map(String::as_str));
         assert!(!run.stdout.contains("user \"ada\""), "{}", run.stdout);
