@@ -338,7 +338,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .merge(ws::routes(gateway, registry.clone(), limits));
     let app = app(routes, state)
         .layer(axum::middleware::from_fn(peer::source_ip))
-        .layer(axum::middleware::from_fn(gateway_head::refuse_oversized));
+        .layer(axum::middleware::from_fn(gateway_head::refuse_oversized))
+        // API Gateway hands a function the whole body; here a client may stop sending it. A body
+        // that goes quiet for BODY_TIMEOUT is a read error, which the JSON extractor answers with
+        // a 400, well before the request deadline's 503 would blame the server.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            serve::BODY_TIMEOUT,
+        ));
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve::serve(listener, app, stop_signal()).await?;
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them

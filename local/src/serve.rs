@@ -3,7 +3,7 @@
 //! and one for a client to take what is written to it. A client that opens a connection and sends
 //! nothing, or a head a few bytes at a time, or that keeps a finished connection open without
 //! another request ([`HEAD_TIMEOUT`]), or that takes none of its answers ([`WRITE_TIMEOUT`]), is
-//! cut off instead of holding a socket (and a file descriptor, and its answers) for as long as it
+//! cut off (a body that stops short is refused by the router's own layer, [`BODY_TIMEOUT`]) instead of holding a socket (and a file descriptor, and its answers) for as long as it
 //! likes. API Gateway shields the deployed functions from such clients.
 
 use std::time::Duration;
@@ -20,6 +20,9 @@ pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a write to a connection may wait for its client to take anything: a client that reads
 /// nothing would otherwise hold its answers (and the socket) for as long as it stays connected.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request's body may go without a byte before it is refused (a 400): a client that
+/// announced more than it sends. Well within the request deadline (`shared::http::deadline`).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `app` until `stop`, then until the requests in progress are answered.
 pub async fn serve(

@@ -30,6 +30,41 @@ pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
 
+/// A body that stops short of its `Content-Length` is the client's fault: a JSON 400 once it has
+/// been quiet for the body timeout (5 s), not the request deadline's 503 (9 s), which tells a
+/// client to retry what it sent. The server code is the same on both stores: run on the embedded
+/// one.
+#[tokio::test]
+async fn a_body_that_stops_short_is_a_400() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(false, dir.path(), &[]).await;
+    let addr = server.addr();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connected");
+    let head = format!(
+        "POST /api/v1/auth/login/ HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: 100\r\n\r\n{{\"username\": "
+    );
+    stream.write_all(head.as_bytes()).await.expect("sent");
+
+    let started = std::time::Instant::now();
+    let mut answer = vec![0; 2048];
+    let read = tokio::time::timeout(Duration::from_secs(8), stream.read(&mut answer))
+        .await
+        .expect("an answer within 8 s")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("application/json"), "{answer}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// A connection that sends nothing, a head that never ends, or nothing after its last answer is
 /// closed once the head deadline passes (slowloris), instead of being held open for as long as
 /// the client likes. The server code is the same on both stores: run on the embedded one.
