@@ -73,8 +73,9 @@ struct Args {
     /// this run's key, so they reach the built-in one only through such a proxy.
     #[arg(long, env = "TASKMASTER_MANAGEMENT_URL", value_name = "URL")]
     management_url: Option<String>,
-    /// Close a WebSocket after this many seconds without a message from its client, as API
-    /// Gateway does after 10 minutes (clients keep theirs open with `{"action": "ping"}`).
+    /// Close a WebSocket after this many seconds without a message either way (WebSocket pings
+    /// do not count), as API Gateway does after 10 minutes (clients keep theirs open with
+    /// `{"action": "ping"}`).
     #[arg(
         long,
         env = "TASKMASTER_WS_IDLE_TIMEOUT",

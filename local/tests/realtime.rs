@@ -7,6 +7,9 @@
 
 mod support;
 
+#[path = "realtime/idle.rs"]
+mod idle;
+
 use std::time::Duration;
 
 use futures::SinkExt;

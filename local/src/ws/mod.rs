@@ -31,8 +31,9 @@ pub use registry::Registry;
 use registry::{Client, Live, close_frame};
 
 /// API Gateway's limits on a WebSocket connection, applied the same way: closed after `idle`
-/// without a message from the client, and after `max_duration` in any case (API Gateway: 10
-/// minutes and 2 hours), each close running `$disconnect`. The sizes are fixed, as on AWS: a frame
+/// without a message either way (a client's, or one posted to it; control frames such as pings do
+/// not count), and after `max_duration` in any case (API Gateway: 10 minutes and 2 hours), each
+/// close running `$disconnect`. The sizes are fixed, as on AWS: a frame
 /// over [`MAX_FRAME`] or a message over [`MAX_MESSAGE`] closes the connection with 1009.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -235,17 +236,25 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
         },
     );
     tracing::debug!(connection_id = id, "websocket connected");
-    let mut writer = tokio::spawn(async move {
-        while let Some(message) = queue.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
-                break;
+    let activity = Activity::new();
+    let mut writer = tokio::spawn({
+        let activity = activity.clone();
+        async move {
+            while let Some(message) = queue.recv().await {
+                let closing = matches!(message, Message::Close(_));
+                let data = matches!(message, Message::Text(_) | Message::Binary(_));
+                if sink.send(message).await.is_err() || closing {
+                    break;
+                }
+                if data {
+                    activity.now();
+                }
             }
+            // Sends what tungstenite still holds: the reply to a client's close, without which a
+            // browser reports 1006, an abnormal close. The connection ends once the session drops
+            // its reading half, right after `$disconnect`, without waiting for the client.
+            let _ = sink.close().await;
         }
-        // Sends what tungstenite still holds: the reply to a client's close, without which a
-        // browser reports 1006, an abnormal close. The connection ends once the session drops
-        // its reading half, right after `$disconnect`, without waiting for the client.
-        let _ = sink.close().await;
     });
     let end = Instant::now() + state.limits.max_duration;
     let close = |code, reason: &'static str| {
@@ -253,9 +262,16 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
         tracing::debug!(connection_id = id, reason, "closing websocket");
     };
     loop {
-        let deadline = end.min(Instant::now() + state.limits.idle);
+        let deadline = end.min(activity.last() + state.limits.idle);
         let next = tokio::select! {
-            next = tokio::time::timeout_at(deadline, incoming.next()) => next.ok(),
+            next = tokio::time::timeout_at(deadline, incoming.next()) => match next {
+                Ok(next) => Some(next),
+                // A message posted to the client meanwhile moved the idle deadline on.
+                Err(_) if activity.last() + state.limits.idle > deadline && deadline < end => {
+                    continue;
+                }
+                Err(_) => None,
+            },
             _ = stopping.wait_for(|&stopping| stopping) => None,
             // Its queue overflowed (the registry dropped it): no close frame could get through.
             () = overflow.notified() => break,
@@ -276,6 +292,9 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
                 break;
             }
         };
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            activity.now();
+        }
         let body = match message {
             Message::Text(text) => text.to_string(),
             Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -305,6 +324,36 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
     let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
     writer.abort();
     accepted.disconnect().await;
+}
+
+/// When a connection last carried a message, either way: API Gateway's idle timeout counts from
+/// it (a listener that hears events often stays open; pings, which API Gateway does not treat as
+/// messages, do not keep a connection open).
+#[derive(Clone)]
+struct Activity {
+    started: Instant,
+    /// Milliseconds from `started` to the last message.
+    last: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            last: Arc::default(),
+        }
+    }
+
+    fn now(&self) {
+        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last
+            .fetch_max(elapsed, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn last(&self) -> Instant {
+        let elapsed = self.last.load(std::sync::atomic::Ordering::Relaxed);
+        self.started + Duration::from_millis(elapsed)
+    }
 }
 
 /// Runs the connection's `$disconnect`.
