@@ -114,7 +114,13 @@ class Browser:
         self.driver.find_element(By.CSS_SELECTOR, f"{form} button:not([type='button'])").click()
 
     def click(self, selector: str) -> None:
-        self.driver.find_element(By.CSS_SELECTOR, selector).click()
+        # The list is redrawn when an event arrives: an element found just before may be gone by
+        # the click, so find it again until the click lands.
+        def clicked():
+            self.driver.find_element(By.CSS_SELECTOR, selector).click()
+            return True
+
+        self.wait(clicked, f"a click on {selector}")
 
     def select(self, selector: str, value: str) -> None:
         Select(self.driver.find_element(By.CSS_SELECTOR, selector)).select_by_value(value)

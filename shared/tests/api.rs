@@ -20,6 +20,7 @@ mod api {
     mod list;
     mod login;
     mod pagination;
+    mod pagination_deletes;
     mod password;
     mod profile;
     mod register;

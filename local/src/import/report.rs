@@ -29,6 +29,7 @@ pub struct Report {
     pub tasks: Tally,
     refused: Vec<String>,
     different: Vec<String>,
+    extra: Vec<String>,
     notes: Vec<String>,
 }
 
@@ -76,10 +77,10 @@ impl Report {
             .push(format!("task {label}: {}", differs(fields)));
     }
 
-    /// Something the target holds that the source does not: listed with the rows that differ
-    /// (the target does not match the source), though no row of the source is counted.
+    /// Something the target holds that the source does not: listed under its own heading (the
+    /// target does not match the source), though no row of the source is counted.
     pub fn mismatch(&mut self, line: String) {
-        self.different.push(line);
+        self.extra.push(line);
     }
 
     /// Something an operator should know about a row that was imported.
@@ -90,7 +91,7 @@ impl Report {
     /// Whether the target matches the source: every row of the source in it as the source has
     /// it (or to be, for a dry run), and no task of its users beyond them.
     pub fn complete(&self) -> bool {
-        self.refused.is_empty() && self.different.is_empty()
+        self.refused.is_empty() && self.different.is_empty() && self.extra.is_empty()
     }
 }
 
@@ -168,6 +169,7 @@ impl fmt::Display for Report {
         for (heading, lines) in [
             ("not imported", &self.refused),
             ("already there but different", &self.different),
+            ("in taskmaster, not in the source", &self.extra),
             ("notes", &self.notes),
         ] {
             if !lines.is_empty() {

@@ -172,8 +172,13 @@ async fn upgrade(
             .ok()
             .and_then(|s| StatusCode::from_u16(s).ok());
         let body = body_text(&answer).unwrap_or_default();
-        let headers = [("content-type", "application/json")];
-        return (status.unwrap_or(StatusCode::FORBIDDEN), headers, body).into_response();
+        let mut refusal = (status.unwrap_or(StatusCode::FORBIDDEN), body).into_response();
+        for name in ["content-type", "retry-after"] {
+            if let Some(value) = answer.headers.get(name) {
+                refusal.headers_mut().insert(name, value.clone());
+            }
+        }
+        return refusal;
     };
     upgrade
         .max_frame_size(MAX_FRAME)

@@ -18,19 +18,24 @@ impl Email {
     /// Trims and lowercases `value`, then accepts what Django's `EmailValidator` accepts: a
     /// dot-atom or quoted local part; a domain of letter-digit-hyphen labels, `localhost`, an
     /// `[IP address]` literal, or an internationalised domain whose ASCII (IDNA) form is such a
-    /// domain. One difference: a quoted local part holds printable ASCII only (Django also takes
-    /// control characters there).
+    /// domain. An internationalised domain is kept in that ASCII form, so every spelling of one
+    /// mailbox (`exämple.com`, its decomposed form, `xn--exmple-cua.com`) is one address: one
+    /// account at most. One difference from Django: a quoted local part holds no control
+    /// characters.
     pub fn parse(value: String) -> Result<Self, String> {
         let value = value.trim().to_lowercase();
+        let (local, domain) = value.rsplit_once('@').ok_or(INVALID)?;
+        if !is_local_part(local) {
+            return Err(INVALID.into());
+        }
+        let value = match domain_of(domain).ok_or(INVALID)? {
+            Domain::AsIs => value,
+            Domain::Ascii(ascii) => format!("{local}@{ascii}"),
+        };
         if value.chars().count() > 254 {
             return Err("Ensure this field has no more than 254 characters.".into());
         }
-        let (local, domain) = value.rsplit_once('@').ok_or(INVALID)?;
-        if is_local_part(local) && is_domain(domain) {
-            Ok(Self(value))
-        } else {
-            Err(INVALID.into())
-        }
+        Ok(Self(value))
     }
 }
 
@@ -48,7 +53,7 @@ fn is_dot_atom(local: &str) -> bool {
     })
 }
 
-/// `"..."`: printable ASCII but `"` and `\`, which only a `\` lets in.
+/// `"..."`: visible ASCII but `"` and `\`; after a `\`, a space too, or either of those.
 fn is_quoted(local: &str) -> bool {
     let Some(inner) = local
         .strip_prefix('"')
@@ -58,11 +63,12 @@ fn is_quoted(local: &str) -> bool {
     };
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
-        let printable = |c: char| c == ' ' || c.is_ascii_graphic();
         let fits = match c {
-            '\\' => chars.next().is_some_and(printable),
+            '\\' => chars
+                .next()
+                .is_some_and(|c| c == ' ' || c.is_ascii_graphic()),
             '"' => false,
-            c => printable(c),
+            c => c.is_ascii_graphic(),
         };
         if !fits {
             return false;
@@ -71,13 +77,20 @@ fn is_quoted(local: &str) -> bool {
     true
 }
 
-/// The part after the `@`.
-fn is_domain(domain: &str) -> bool {
-    domain == "localhost"
-        || is_host_name(domain)
-        || is_address_literal(domain)
-        || (!domain.is_ascii()
-            && idna::domain_to_ascii(domain).is_ok_and(|ascii| is_host_name(&ascii)))
+/// How a valid domain is kept.
+enum Domain {
+    AsIs,
+    /// An internationalised domain, kept in its ASCII (IDNA) form.
+    Ascii(String),
+}
+
+/// The part after the `@`, if valid.
+fn domain_of(domain: &str) -> Option<Domain> {
+    if domain == "localhost" || is_host_name(domain) || is_address_literal(domain) {
+        return Some(Domain::AsIs);
+    }
+    let ascii = idna::domain_to_ascii(domain).ok()?;
+    (!domain.is_ascii() && is_host_name(&ascii)).then_some(Domain::Ascii(ascii))
 }
 
 /// Labels of letters, digits and inner hyphens (at most 63 characters each), then a last label of
@@ -114,6 +127,18 @@ mod tests {
     }
 
     #[test]
+    fn every_spelling_of_an_internationalised_domain_is_one_address() {
+        let ascii = Email::parse("ada@xn--exmple-cua.com".into()).unwrap();
+        for spelled in [
+            "ada@exämple.com",
+            "ada@exa\u{308}mple.com",
+            "ADA@EXÄMPLE。com",
+        ] {
+            assert_eq!(Email::parse(spelled.into()).unwrap(), ascii, "{spelled}");
+        }
+    }
+
+    #[test]
     fn emails_are_trimmed_and_lowercased() {
         assert_eq!(
             Email::parse(" Ada@Example.COM\n".into()).unwrap().as_ref(),
@@ -136,7 +161,7 @@ mod tests {
             "ada@例え.テスト",
             "ada@example.123",
             "ada@xn--exmple-cua.com",
-            "\"john doe\"@example.com",
+            "\"john\\ doe\"@example.com",
             "\"a\\\"b\"@example.com",
             &format!("{}@example.com", "a".repeat(70)),
         ] {
@@ -167,6 +192,7 @@ mod tests {
             "ada@exa_mple.com",
             "\"unclosed@example.com",
             "\"a\"b\"@example.com",
+            "\"john doe\"@example.com",
             "\"a\u{7}b\"@example.com",
         ] {
             assert!(!accepted(bad), "{bad} should be refused");

@@ -183,7 +183,8 @@ pub struct PasswordChanged {
 ///
 /// Ends every session of the user: every access and refresh token issued before, and every open
 /// WebSocket, stops working. Answers with a fresh token pair, so this client stays signed in. A
-/// wrong old password counts as a failed login of the username: past the limit, 429.
+/// wrong old password counts as a failed login of the user, its username and the client's
+/// address: past a limit, 429.
 #[utoipa::path(
     post, path = "/api/v1/auth/profile/password/", tag = "profile", security(("bearer" = [])),
     request_body = PasswordRequest,

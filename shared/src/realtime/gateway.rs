@@ -18,8 +18,8 @@ use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
 
-/// A user's open connections at most. Every change of a user's tasks is posted to each of them,
-/// one after another within a stream batch, so without a bound one user holding hundreds of
+/// A user's open connections at most. Every change of a user's tasks is posted to each of them
+/// (16 at a time) before the stream batch goes on, so without a bound one user holding hundreds of
 /// sockets delayed everyone's notifications by seconds (300 sockets: 13–17 s). Twenty leaves room
 /// for every tab and device a person uses.
 pub const MAX_CONNECTIONS_PER_USER: usize = 20;
@@ -44,7 +44,11 @@ fn error_response(error: &Error) -> ApiGatewayProxyResponse {
         Error::Unavailable => tracing::warn!("WebSocket route: the store is unavailable"),
         _ => {}
     }
-    response(i64::from(error.status().as_u16()), error.body())
+    let mut answer = response(i64::from(error.status().as_u16()), error.body());
+    if let Error::TooManyRequests { retry_after } = error {
+        answer.headers.insert("retry-after", (*retry_after).into());
+    }
+    answer
 }
 
 fn response(status: i64, body: serde_json::Value) -> ApiGatewayProxyResponse {

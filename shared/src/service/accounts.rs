@@ -268,7 +268,7 @@ impl AccountService {
     }
 
     /// Changes the password after checking the old one (a wrong one counts as a failed login of
-    /// the username, and a locked username is `TooManyRequests`), and ends every session of the
+    /// the user, its username and `client`; any of them locked is `TooManyRequests`), and ends every session of the
     /// user (its epoch moves on); answers a fresh pair for the new epoch, so the caller stays signed in.
     /// `new_password` is the new password, or the field errors it was refused with; either way
     /// a wrong old password is reported too.

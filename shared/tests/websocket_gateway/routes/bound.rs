@@ -24,9 +24,19 @@ async fn a_user_past_the_bound_is_refused_until_a_connection_closes() {
         assert_eq!(connect(&harness, &user.access, id).await.0, 200, "{id}");
     }
 
-    let (status, body) = connect(&harness, &user.access, &ids[MAX_CONNECTIONS_PER_USER]).await;
+    let mut event = connect_json(&user.access);
+    event["requestContext"]["connectionId"] = ids[MAX_CONNECTIONS_PER_USER].clone().into();
+    let refused = harness.connect(request(event)).await;
+    let (status, body) = status_and_body(&refused);
 
     assert_eq!(status, 429, "{body}");
+    assert_eq!(
+        refused
+            .headers
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap()),
+        Some("60")
+    );
     assert!(
         body["detail"]
             .as_str()
