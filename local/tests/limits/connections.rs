@@ -5,28 +5,41 @@ use std::time::Duration;
 
 use super::support;
 
-/// A body announced past the 64 KiB limit is a 413 at once, not after the request deadline spent
-/// waiting for bytes that may never come.
-pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = tempfile::tempdir().expect("a data dir");
-    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
-    let addr = server.addr();
+/// A login request's head announcing `length` bytes of JSON, then `start` of them, sent on a new
+/// connection to `addr`, which is handed back.
+async fn login_begun(addr: &str, length: u64, start: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connected");
     let head = format!(
         "POST /api/v1/auth/login/ HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\n\
-         content-length: 52428800\r\n\r\n{{"
+         content-length: {length}\r\n\r\n{start}"
     );
     stream.write_all(head.as_bytes()).await.expect("sent");
+    stream
+}
 
-    let mut answer = vec![0; 1024];
-    let read = tokio::time::timeout(Duration::from_secs(3), stream.read(&mut answer))
+/// The start of what `stream` answers within `within`.
+async fn answer_within(stream: &mut tokio::net::TcpStream, within: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = vec![0; 2048];
+    let read = tokio::time::timeout(within, stream.read(&mut answer))
         .await
-        .expect("an answer within 3 s")
+        .unwrap_or_else(|_| panic!("an answer within {within:?}"))
         .expect("read");
-    let answer = String::from_utf8_lossy(&answer[..read]);
+    String::from_utf8_lossy(&answer[..read]).into_owned()
+}
+
+/// A body announced past the 64 KiB limit is a 413 at once, not after the request deadline spent
+/// waiting for bytes that may never come.
+pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let mut stream = login_begun(server.addr(), 52_428_800, "{").await;
+
+    let answer = answer_within(&mut stream, Duration::from_secs(3)).await;
+
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
 }
 
@@ -36,33 +49,17 @@ pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
 /// one.
 #[tokio::test]
 async fn a_body_that_stops_short_is_a_400() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(false, dir.path(), &[]).await;
-    let addr = server.addr();
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connected");
-    let head = format!(
-        "POST /api/v1/auth/login/ HTTP/1.1\r\nHost: {addr}\r\ncontent-type: application/json\r\n\
-         content-length: 100\r\n\r\n{{\"username\": "
-    );
-    stream.write_all(head.as_bytes()).await.expect("sent");
-
+    let mut stream = login_begun(server.addr(), 100, "{\"username\": ").await;
     let started = std::time::Instant::now();
-    let mut answer = vec![0; 2048];
-    let read = tokio::time::timeout(Duration::from_secs(8), stream.read(&mut answer))
-        .await
-        .expect("an answer within 8 s")
-        .expect("read");
-    let answer = String::from_utf8_lossy(&answer[..read]);
+
+    let answer = answer_within(&mut stream, Duration::from_secs(8)).await;
+
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("application/json"), "{answer}");
-    assert!(
-        started.elapsed() >= Duration::from_secs(4),
-        "{:?}",
-        started.elapsed()
-    );
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(4), "{waited:?}");
 }
 
 /// A connection that sends nothing, a head that never ends, or nothing after its last answer is

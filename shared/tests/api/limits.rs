@@ -49,6 +49,25 @@ impl TestApp {
             .await
     }
 
+    /// Fails `n` password changes with `access` (from `ip` if given), asserting each is a 400.
+    async fn fail_password_changes(&self, ip: Option<&str>, access: &str, n: u64) {
+        let wrong = password_change("wrong-password");
+        for attempt in 1..=n {
+            let response = match ip {
+                Some(ip) => {
+                    self.post_as_from(ip, PASSWORD_CHANGE, &wrong, Some(access))
+                        .await
+                }
+                None => self.post_json(PASSWORD_CHANGE, &wrong, Some(access)).await,
+            };
+            assert_eq!(
+                response.status,
+                StatusCode::BAD_REQUEST,
+                "attempt {attempt}"
+            );
+        }
+    }
+
     /// Fails `n` logins of `login` from `ip`, asserting each is a plain 401.
     async fn fail_logins(&self, ip: &str, login: &str, n: u64) {
         for attempt in 1..=n {
@@ -306,15 +325,7 @@ fn password_change(old: &str) -> Value {
 async fn wrong_old_passwords_count_against_the_username_and_lock_it() {
     let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
     let (_, access, _) = app.register("ada_lovelace").await;
-    for _ in 0..3 {
-        app.post_json(
-            PASSWORD_CHANGE,
-            &password_change("wrong-password"),
-            Some(&access),
-        )
-        .await
-        .assert_status(StatusCode::BAD_REQUEST);
-    }
+    app.fail_password_changes(None, &access, 3).await;
 
     let right_old = app
         .post_json(PASSWORD_CHANGE, &password_change(PASSWORD), Some(&access))
@@ -330,15 +341,7 @@ async fn wrong_old_passwords_count_against_the_username_and_lock_it() {
 async fn a_new_username_does_not_reset_the_count_of_wrong_old_passwords() {
     let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
     let (_, access, _) = app.register("ada_lovelace").await;
-    for _ in 0..3 {
-        app.post_json(
-            PASSWORD_CHANGE,
-            &password_change("wrong-password"),
-            Some(&access),
-        )
-        .await
-        .assert_status(StatusCode::BAD_REQUEST);
-    }
+    app.fail_password_changes(None, &access, 3).await;
     app.patch_json(
         PROFILE,
         &json!({ "username": "countess_ada" }),
@@ -359,16 +362,7 @@ async fn wrong_old_passwords_count_against_the_address() {
     let app = TestApp::with_limits(limits(|l| l.login_failures_per_address = 3)).await;
     let (_, access, _) = app.register("ada_lovelace").await;
     app.register("grace_hopper").await;
-    for _ in 0..3 {
-        app.post_as_from(
-            HOME,
-            PASSWORD_CHANGE,
-            &password_change("wrong-password"),
-            Some(&access),
-        )
-        .await
-        .assert_status(StatusCode::BAD_REQUEST);
-    }
+    app.fail_password_changes(Some(HOME), &access, 3).await;
 
     let from_home = app.login_from(HOME, "grace_hopper", PASSWORD).await;
     let from_elsewhere = app.login_from(ELSEWHERE, "grace_hopper", PASSWORD).await;

@@ -8,48 +8,72 @@ use serde_json::Value;
 use super::helpers::{TASKS, TestApp, id_of, task_path};
 use super::list::{follow, ids, list};
 
+/// A user with `n` tasks (oldest first), and the first page of `per_page` of them.
+struct Paged {
+    app: TestApp,
+    access: String,
+    tasks: Vec<Value>,
+    first: Value,
+}
+
+impl Paged {
+    async fn new(n: usize, per_page: usize) -> Self {
+        let app = TestApp::new().await;
+        let (_, access, _) = app.register("ada_lovelace").await;
+        let tasks = app.create_tasks(&access, n).await;
+        let first = list(&app, &format!("{TASKS}?page_size={per_page}"), &access)
+            .await
+            .json;
+        Self {
+            app,
+            access,
+            tasks,
+            first,
+        }
+    }
+
+    async fn delete(&self, tasks: &[Value]) {
+        for task in tasks {
+            self.app
+                .delete(&task_path(id_of(task)), Some(&self.access))
+                .await
+                .assert_status(StatusCode::OK);
+        }
+    }
+
+    async fn follow(&self, page: &Value, link: &str) -> Value {
+        follow(&self.app, page, link, &self.access).await
+    }
+}
+
 /// T3..T0, two per page: page one is [T3, T2]; T1 and T0 are then deleted, so `next` leads to an
 /// empty page, whose `previous` must lead back to [T3, T2].
 #[tokio::test]
 async fn previous_from_a_page_emptied_by_deletes_skips_no_task() {
-    let app = TestApp::new().await;
-    let (_, access, _) = app.register("ada_lovelace").await;
-    let tasks = app.create_tasks(&access, 4).await;
-    let first = list(&app, &format!("{TASKS}?page_size=2"), &access)
-        .await
-        .json;
-    for task in &tasks[..2] {
-        app.delete(&task_path(id_of(task)), Some(&access))
-            .await
-            .assert_status(StatusCode::OK);
-    }
+    let paged = Paged::new(4, 2).await;
+    paged.delete(&paged.tasks[..2]).await;
 
-    let emptied = follow(&app, &first, "next", &access).await;
-    let back = follow(&app, &emptied, "previous", &access).await;
+    let emptied = paged.follow(&paged.first, "next").await;
+    let back = paged.follow(&emptied, "previous").await;
 
     assert_eq!(ids(&emptied), Vec::<String>::new());
-    assert_eq!(ids(&back), ids(&first), "back to the page we came from");
+    assert_eq!(
+        ids(&back),
+        ids(&paged.first),
+        "back to the page we came from"
+    );
 }
 
 /// The mirror case: page two is [T1, T0]; T3 and T2 are then deleted, so `previous` leads to an
 /// empty page, whose `next` must lead back to [T1, T0].
 #[tokio::test]
 async fn next_from_a_page_emptied_by_deletes_skips_no_task() {
-    let app = TestApp::new().await;
-    let (_, access, _) = app.register("ada_lovelace").await;
-    let tasks = app.create_tasks(&access, 4).await;
-    let first = list(&app, &format!("{TASKS}?page_size=2"), &access)
-        .await
-        .json;
-    let second = follow(&app, &first, "next", &access).await;
-    for task in &tasks[2..] {
-        app.delete(&task_path(id_of(task)), Some(&access))
-            .await
-            .assert_status(StatusCode::OK);
-    }
+    let paged = Paged::new(4, 2).await;
+    let second = paged.follow(&paged.first, "next").await;
+    paged.delete(&paged.tasks[2..]).await;
 
-    let emptied = follow(&app, &second, "previous", &access).await;
-    let forward = follow(&app, &emptied, "next", &access).await;
+    let emptied = paged.follow(&second, "previous").await;
+    let forward = paged.follow(&emptied, "next").await;
 
     assert_eq!(ids(&emptied), Vec::<String>::new());
     assert_eq!(ids(&forward), ids(&second), "back to the page we came from");
@@ -59,19 +83,10 @@ async fn next_from_a_page_emptied_by_deletes_skips_no_task() {
 /// `next`, is the whole list and links to no `previous` (it led to an empty page).
 #[tokio::test]
 async fn a_page_that_has_become_the_whole_list_has_no_previous() {
-    let app = TestApp::new().await;
-    let (_, access, _) = app.register("ada_lovelace").await;
-    let tasks = app.create_tasks(&access, 6).await;
-    let first = list(&app, &format!("{TASKS}?page_size=3"), &access)
-        .await
-        .json;
-    for task in &tasks[3..] {
-        app.delete(&task_path(id_of(task)), Some(&access))
-            .await
-            .assert_status(StatusCode::OK);
-    }
+    let paged = Paged::new(6, 3).await;
+    paged.delete(&paged.tasks[3..]).await;
 
-    let second = follow(&app, &first, "next", &access).await;
+    let second = paged.follow(&paged.first, "next").await;
 
     assert_eq!(ids(&second).len(), 3);
     assert_eq!(second["count"], 3);
@@ -83,22 +98,13 @@ async fn a_page_that_has_become_the_whole_list_has_no_previous() {
 /// `previous`, is the whole list and links to no `next`.
 #[tokio::test]
 async fn a_page_reached_back_that_has_become_the_whole_list_has_no_next() {
-    let app = TestApp::new().await;
-    let (_, access, _) = app.register("ada_lovelace").await;
-    let tasks = app.create_tasks(&access, 6).await;
-    let first = list(&app, &format!("{TASKS}?page_size=3"), &access)
-        .await
-        .json;
-    let second = follow(&app, &first, "next", &access).await;
-    for task in &tasks[..3] {
-        app.delete(&task_path(id_of(task)), Some(&access))
-            .await
-            .assert_status(StatusCode::OK);
-    }
+    let paged = Paged::new(6, 3).await;
+    let second = paged.follow(&paged.first, "next").await;
+    paged.delete(&paged.tasks[..3]).await;
 
-    let back = follow(&app, &second, "previous", &access).await;
+    let back = paged.follow(&second, "previous").await;
 
-    assert_eq!(ids(&back), ids(&first));
+    assert_eq!(ids(&back), ids(&paged.first));
     assert_eq!(back["count"], 3);
     assert_eq!(back["next"], Value::Null, "{back}");
     assert_eq!(back["previous"], Value::Null, "{back}");
