@@ -23,7 +23,11 @@ impl Email {
     /// account at most. One difference from Django: a quoted local part holds no control
     /// characters.
     pub fn parse(value: String) -> Result<Self, String> {
+        const TOO_LONG: &str = "Ensure this field has no more than 254 characters.";
         let value = value.trim().to_lowercase();
+        if value.chars().count() > 254 {
+            return Err(TOO_LONG.into());
+        }
         let (local, domain) = value.rsplit_once('@').ok_or(INVALID)?;
         if !is_local_part(local) {
             return Err(INVALID.into());
@@ -32,8 +36,9 @@ impl Email {
             Domain::AsIs => value,
             Domain::Ascii(ascii) => format!("{local}@{ascii}"),
         };
+        // An internationalised domain's ASCII form is longer than its letters.
         if value.chars().count() > 254 {
-            return Err("Ensure this field has no more than 254 characters.".into());
+            return Err(TOO_LONG.into());
         }
         Ok(Self(value))
     }
