@@ -12,6 +12,7 @@ use support::backends::embedded as backend;
 mod task_stream {
     pub mod harness;
 
+    mod closing;
     mod delivery;
     mod messages;
 }

@@ -1,6 +1,6 @@
 //! The delivery tests of `task_stream.rs`, the very same file, with the connections in DynamoDB
 //! Local (started by this test process; it fails loudly without it, never skips): 410 cleanup,
-//! partial batch failures and expiry on the production store.
+//! partial batch failures, expiry and closing ended sessions on the production store.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -13,5 +13,6 @@ use support::backends::dynamo as backend;
 mod task_stream {
     pub mod harness;
 
+    mod closing;
     mod delivery;
 }

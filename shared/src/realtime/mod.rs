@@ -9,4 +9,4 @@ mod gateway;
 mod notifier;
 
 pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, MAX_CONNECTIONS_PER_USER, disconnect};
-pub use notifier::{DEADLINE_MARGIN, Notifier, message_of};
+pub use notifier::{CLOSE_WITHIN, DEADLINE_MARGIN, Notifier, message_of};

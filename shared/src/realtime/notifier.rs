@@ -28,6 +28,12 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 /// How long after it was recorded a connection that answers 410 is still taken to be opening.
 const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
 
+/// How long closing an ended session's connections may hold up the request that ended it (a
+/// password change, logout-all): its change is committed by then, and a slow management API or
+/// store must not turn its answer, with the new tokens, into a 503. Connections not closed by then
+/// hear nothing (deliveries check the session) and are closed at the user's next task change.
+pub const CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
 #[derive(Clone)]
 pub struct Notifier {
     users: Arc<dyn UserStore>,
@@ -213,16 +219,24 @@ impl Notifier {
     }
 
     /// Closes every open connection of `user` opened before its session epoch became `epoch`
-    /// (password change, logout everywhere). Failures are logged: the delivery check refuses
-    /// those connections anyway.
+    /// (password change, logout everywhere), for at most [`CLOSE_WITHIN`]. Failures are logged:
+    /// the delivery check refuses those connections anyway.
     pub async fn close_ended(&self, user: UserId, epoch: u64) {
-        match self.connections.connections_of(user).await {
-            Ok(connections) => {
-                futures::stream::iter(connections.into_iter().filter(|c| c.epoch < epoch))
-                    .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
-                    .await;
+        let closing = async {
+            match self.connections.connections_of(user).await {
+                Ok(connections) => {
+                    futures::stream::iter(connections.into_iter().filter(|c| c.epoch < epoch))
+                        .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
+                        .await;
+                }
+                Err(error) => tracing::warn!(error = %error, "could not list connections to close"),
             }
-            Err(error) => tracing::warn!(error = %error, "could not list connections to close"),
+        };
+        if tokio::time::timeout(CLOSE_WITHIN, closing).await.is_err() {
+            tracing::warn!(
+                within_ms = CLOSE_WITHIN.as_millis() as u64,
+                "closing the ended session's connections stopped: the rest close at the next change"
+            );
         }
     }
 

@@ -37,7 +37,7 @@ pub const SEQUENCE_NUMBERS: [&str; 5] = [
 pub const STALE: &str = "stale-conn=";
 /// A connection id the management API answers with 500.
 pub const BROKEN: &str = "broken-conn=";
-/// A connection id the management API never answers.
+/// A connection id the management API never answers (posts and closes alike).
 pub const SLOW: &str = "slow-conn=";
 
 pub fn first_owner() -> UserId {
@@ -158,7 +158,10 @@ pub async fn post_to_connection(
 pub struct Closes(pub Arc<Mutex<Vec<String>>>);
 
 async fn delete_connection(State(closes): State<Closes>, Path(id): Path<String>) -> StatusCode {
-    closes.0.lock().unwrap().push(id);
+    closes.0.lock().unwrap().push(id.clone());
+    if id == SLOW {
+        std::future::pending::<()>().await;
+    }
     StatusCode::NO_CONTENT
 }
 
@@ -256,6 +259,13 @@ impl Harness {
             .await
             .into_iter()
             .collect()
+    }
+
+    /// Closes `user`'s connections older than its session epoch `epoch`, as a password change
+    /// or logout-all does.
+    pub async fn close_ended(&self, user: UserId, epoch: u64) {
+        crate::backend::as_function("password-update", self.notifier.close_ended(user, epoch))
+            .await;
     }
 
     /// Runs the stream function on `event` with a minute to go.

@@ -23,12 +23,24 @@ pub(super) enum Failure {
     Store(StoreError),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub(super) struct Reason {
     pub failed: bool,
     pub existed: bool,
     /// The item as it was, when its condition failed (`ALL_OLD`).
     pub item: Option<super::Item>,
+}
+
+/// Without the item's attributes: a user item holds its password hash, and a failure's `Debug`
+/// may end up in a log (the fallback of `From<Failure>` below).
+impl std::fmt::Debug for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reason")
+            .field("failed", &self.failed)
+            .field("existed", &self.existed)
+            .field("item", &self.item.as_ref().map(|_| "<held>"))
+            .finish()
+    }
 }
 
 impl Failure {
@@ -80,6 +92,10 @@ const THROTTLED_REASONS: [&str; 3] = [
 /// A transaction with the same client request token is still being applied.
 const IN_PROGRESS: &str = "TransactionInProgressException";
 
+/// A write that collided with a transaction on the same item: transient, though the SDK's own
+/// classifier does not retry it.
+const CONFLICT: &str = "TransactionConflictException";
+
 /// Maps what every operation can fail with: throttling, conflicts, the rest.
 pub(super) fn store_error<E>(
     error: SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
@@ -102,7 +118,7 @@ where
         .is_some_and(|response| response.status().is_server_error());
     match error.code() {
         Some(code) if THROTTLING.contains(&code) => StoreError::Throttled,
-        Some("TransactionConflictException") => StoreError::Conflict,
+        Some(CONFLICT) => StoreError::Conflict,
         // Still so after the SDK's sends: the outcome is not known yet, and a retry will tell.
         Some(IN_PROGRESS) => StoreError::Unavailable,
         _ if server_side => {
@@ -162,7 +178,10 @@ fn cancellation_codes(error: &TransactWriteItemsError) -> Option<Vec<&str>> {
 
 /// Tells the SDK's retry strategy which cancelled transactions are worth sending again as they
 /// are (see [`crate::retry`]): one cancelled only by a conflict with another transaction
-/// (transient), or by throttling on an item. One cancelled by a failed condition is final.
+/// (transient), or by throttling on an item. One cancelled by a failed condition is final. A
+/// single write (put, update, delete) refused because a transaction held its item is sent again
+/// too: every task write holds its user's item in a transaction, so without this a session
+/// revocation racing a task write failed at its first try.
 #[derive(Debug)]
 pub(super) struct RetryCancelledTransactions;
 
@@ -171,9 +190,17 @@ impl ClassifyRetry for RetryCancelledTransactions {
         let Some(Err(error)) = context.output_or_error() else {
             return RetryAction::NoActionIndicated;
         };
-        let transaction = error
-            .as_operation_error()
-            .and_then(|e| e.downcast_ref::<TransactWriteItemsError>());
+        let operation = error.as_operation_error();
+        let single_write_code = operation.and_then(|e| {
+            e.downcast_ref::<UpdateItemError>()
+                .and_then(ProvideErrorMetadata::code)
+                .or_else(|| e.downcast_ref::<PutItemError>()?.code())
+                .or_else(|| e.downcast_ref::<DeleteItemError>()?.code())
+        });
+        if single_write_code == Some(CONFLICT) {
+            return RetryAction::transient_error();
+        }
+        let transaction = operation.and_then(|e| e.downcast_ref::<TransactWriteItemsError>());
         // A send of this very transaction (the same client request token) still being applied:
         // an earlier send that timed out on our side. Sent again, it answers that send's outcome.
         if transaction.and_then(ProvideErrorMetadata::code) == Some(IN_PROGRESS) {

@@ -42,7 +42,9 @@ pub(super) fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Ite
 
 impl DynamoStore {
     /// Raises `user`'s session epoch past `epoch` (and its version, so a write that read the user
-    /// before loses its condition), unless it has already moved on.
+    /// before loses its condition), unless it has already moved on. One that still collides with
+    /// transactions after the SDK's sends is `Unavailable`: nothing was revoked, so the request
+    /// must be retried, never answered as a mere conflict.
     pub(super) async fn revoke_sessions(&self, user: UserId, epoch: u64) -> Result<(), StoreError> {
         let result = self
             .client
@@ -59,6 +61,7 @@ impl DynamoStore {
             .await;
         match result.map_err(|e| UpdateItemError::classify(e, "revoking sessions")) {
             Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
+            Err(Failure::Store(StoreError::Conflict)) => Err(StoreError::Unavailable),
             Err(other) => Err(other.into()),
         }
     }
