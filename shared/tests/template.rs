@@ -358,6 +358,24 @@ fn every_http_function_outlasts_the_request_deadline() {
     assert_eq!(checked.len(), http_functions.len(), "{checked:?}");
 }
 
+/// The WebSocket functions' `Timeout` leaves a second after a route's deadline and the time
+/// `$connect` then keeps to forget a connection it recorded, so a slow route answers 503.
+#[test]
+fn every_websocket_function_outlasts_its_route_deadline() {
+    use shared::realtime::{FORGET_WITHIN, ROUTE_DEADLINE};
+    for id in [
+        "WsConnectFunction",
+        "WsDefaultFunction",
+        "WsDisconnectFunction",
+    ] {
+        let timeout = testkit::schema::function_timeout(testkit::schema::TEMPLATE, id).unwrap();
+        assert!(
+            timeout > ROUTE_DEADLINE + FORGET_WITHIN,
+            "{id}: Timeout {timeout:?}"
+        );
+    }
+}
+
 /// The stream function's `Timeout`, which the local server gives its batches too, leaves time for
 /// one record's slowest delivery, each SDK call taking its whole timeout one after another: the
 /// owner and connections read (in parallel), closing an ended session's connection and forgetting

@@ -3,7 +3,8 @@
 //! pong, renews the connection's session on `authenticate`, and answers anything else with a
 //! short JSON error.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
@@ -27,6 +28,13 @@ pub const MAX_CONNECTIONS_PER_USER: usize = 20;
 /// How long a refused connection is told to wait: sockets close at their client's will.
 const CONNECTIONS_RETRY_AFTER_SECONDS: u64 = 60;
 
+/// How long a route may take before it answers 503, as the REST functions' request deadline
+/// does: the WebSocket functions' `Timeout` is 10 s too, and a route that ran past it would count
+/// as a failed invocation. `$connect` keeps one more second, [`FORGET_WITHIN`], to forget a
+/// connection it recorded before the deadline, so none is left counted against its user.
+pub const ROUTE_DEADLINE: Duration = Duration::from_secs(8);
+pub const FORGET_WITHIN: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct Gateway {
     users: Arc<dyn UserStore>,
@@ -45,8 +53,14 @@ fn error_response(error: &Error) -> ApiGatewayProxyResponse {
         _ => {}
     }
     let mut answer = response(i64::from(error.status().as_u16()), error.body());
-    if let Error::TooManyRequests { retry_after } = error {
-        answer.headers.insert("retry-after", (*retry_after).into());
+    match error {
+        Error::TooManyRequests { retry_after } => {
+            answer.headers.insert("retry-after", (*retry_after).into());
+        }
+        Error::Unavailable => {
+            answer.headers.insert("retry-after", 1.into());
+        }
+        _ => {}
     }
     answer
 }
@@ -109,7 +123,35 @@ impl Gateway {
             return error_response(&no_connection_id());
         };
         tracing::Span::current().record("connection_id", id.as_str());
-        let Some(token) = access_token(&request) else {
+        let recorded = OnceLock::new();
+        let admitted = tokio::time::timeout(ROUTE_DEADLINE, self.admit(&request, id, &recorded));
+        if let Ok(answer) = admitted.await {
+            return answer;
+        }
+        tracing::warn!("$connect stopped at its deadline");
+        if let Some(connection) = recorded.get() {
+            let forget = self
+                .connections
+                .remove_connection(connection.user_id, &connection.id);
+            match tokio::time::timeout(FORGET_WITHIN, forget).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error, "forgetting a late connection failed")
+                }
+                Err(_) => tracing::warn!("forgetting a late connection took too long"),
+            }
+        }
+        error_response(&Error::Unavailable)
+    }
+
+    /// `$connect`'s work: the connection `id` is put in `recorded` just before it is written.
+    async fn admit(
+        &self,
+        request: &ApiGatewayWebsocketProxyRequest,
+        id: String,
+        recorded: &OnceLock<Connection>,
+    ) -> ApiGatewayProxyResponse {
+        let Some(token) = access_token(request) else {
             return error_response(&Error::MissingCredentials);
         };
         let claims = match self.current_claims(token).await {
@@ -125,7 +167,8 @@ impl Gateway {
             token_expires_at: token_expiry(&claims),
             epoch: claims.session_epoch,
         };
-        if let Err(error) = self.connections.add_connection(&connection).await {
+        let connection = recorded.get_or_init(|| connection);
+        if let Err(error) = self.connections.add_connection(connection).await {
             return error_response(&Error::from(error));
         }
         // Sessions ending meanwhile (logout-all, a password change) raise the user's epoch and
@@ -193,6 +236,16 @@ impl Gateway {
         &self,
         request: ApiGatewayWebsocketProxyRequest,
     ) -> ApiGatewayProxyResponse {
+        match tokio::time::timeout(ROUTE_DEADLINE, self.answer(request)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::warn!("$default stopped at its deadline");
+                refusal(&Error::Unavailable)
+            }
+        }
+    }
+
+    async fn answer(&self, request: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         let body = request
             .body
             .as_deref()
@@ -280,14 +333,20 @@ pub async fn disconnect(
         return error_response(&no_connection_id());
     };
     tracing::Span::current().record("connection_id", id.as_str());
-    let result = match connections.connection_owner(&id).await {
-        Ok(Some(owner)) => connections.remove_connection(owner, &id).await,
-        Ok(None) => Ok(()),
-        Err(error) => Err(error),
+    let forget = async {
+        match connections.connection_owner(&id).await? {
+            Some(owner) => connections.remove_connection(owner, &id).await,
+            None => Ok(()),
+        }
     };
-    match result {
-        Ok(()) => response(200, json!({ "detail": "Disconnected." })),
-        Err(error) => error_response(&Error::from(error)),
+    match tokio::time::timeout(ROUTE_DEADLINE, forget).await {
+        Ok(Ok(())) => response(200, json!({ "detail": "Disconnected." })),
+        Ok(Err(error)) => error_response(&Error::from(error)),
+        Err(_) => {
+            // The record's TTL removes it, or the stream function at the user's next change.
+            tracing::warn!("$disconnect stopped at its deadline");
+            error_response(&Error::Unavailable)
+        }
     }
 }
 

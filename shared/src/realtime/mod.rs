@@ -8,5 +8,8 @@
 mod gateway;
 mod notifier;
 
-pub use gateway::{CONNECTION_LIFETIME_SECONDS, Gateway, MAX_CONNECTIONS_PER_USER, disconnect};
+pub use gateway::{
+    CONNECTION_LIFETIME_SECONDS, FORGET_WITHIN, Gateway, MAX_CONNECTIONS_PER_USER, ROUTE_DEADLINE,
+    disconnect,
+};
 pub use notifier::{CLOSE_WITHIN, DEADLINE_MARGIN, Notifier, message_of};

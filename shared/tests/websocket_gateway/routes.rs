@@ -3,6 +3,7 @@
 //! [`Gateway`] over the test crate's store, each route run as its own function.
 
 mod bound;
+mod deadline;
 mod racing;
 
 use aws_lambda_events::encodings::Body;
