@@ -35,7 +35,9 @@ pub struct Endpoint {
 macro_rules! endpoints {
     ($($function:literal: [$($method:ident),+] [$($path:expr),+] => $router:path,
         documented by $doc:path;)+) => {
-        /// Every REST endpoint, in the order the README lists them.
+        /// Every REST endpoint: the auth routes (register, login, the token routes, logout,
+        /// logout-all), then the profile routes, then the task routes. (The README's API table
+        /// lists the profile routes before the token routes.)
         pub const ENDPOINTS: &[Endpoint] = &[$(
             Endpoint {
                 function: $function,
