@@ -15,6 +15,11 @@ use serde_json::{Value, json};
 
 mod support;
 
+mod transformed_template {
+    mod alarms;
+    mod stream;
+}
+
 static TRANSFORMED: LazyLock<Value> = LazyLock::new(|| {
     let root = testkit::repo_root();
     let python = root.join(".tools/venv/bin/python");
@@ -243,112 +248,6 @@ fn every_function_logs_to_its_own_group_made_before_it_with_retention() {
         binaries.count(),
         "one group per function binary"
     );
-}
-
-/// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.
-fn alarm_metrics() -> Vec<(String, String, String, String)> {
-    let mut metrics = Vec::new();
-    for (id, alarm) in resources()
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
-    {
-        let props = &alarm["Properties"];
-        let stats: Vec<Value> = match props["Metrics"].as_array() {
-            Some(queries) => queries
-                .iter()
-                .filter_map(|q| q.get("MetricStat"))
-                .map(|s| s["Metric"].clone())
-                .collect(),
-            None => vec![props.clone()],
-        };
-        for metric in stats {
-            let dimension = metric["Dimensions"][0]["Value"].clone();
-            metrics.push((
-                id.clone(),
-                metric["Namespace"].as_str().unwrap().to_owned(),
-                metric["MetricName"].as_str().unwrap().to_owned(),
-                target(&dimension),
-            ));
-        }
-    }
-    metrics
-}
-
-#[test]
-fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack() {
-    let notify = json!({ "Fn::If": ["NotifyAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] });
-    let alarms: Vec<_> = resources()
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
-        .collect();
-    assert!(alarms.len() >= 5, "{} alarms", alarms.len());
-    for (id, alarm) in &alarms {
-        let props = &alarm["Properties"];
-        assert_eq!(props["AlarmActions"], notify, "{id}: AlarmActions");
-        assert_eq!(props["OKActions"], notify, "{id}: OKActions");
-        assert!(
-            props["AlarmDescription"]
-                .as_str()
-                .is_some_and(|d| d.len() > 20),
-            "{id}: says why"
-        );
-        assert_eq!(props["TreatMissingData"], "notBreaching", "{id}");
-    }
-    let metrics = alarm_metrics();
-    for (alarm, _, _, dimension) in &metrics {
-        assert!(
-            resources().contains_key(dimension) || dimension == "$default",
-            "{alarm}: watches {dimension}, not a resource of this stack"
-        );
-    }
-    let watched = |namespace: &str, name: &str, on: &str| {
-        metrics
-            .iter()
-            .filter(|(_, n, m, d)| n == namespace && m == name && d == on)
-            .count()
-    };
-    assert_eq!(
-        watched(
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            "TaskStreamFailures"
-        ),
-        1
-    );
-    assert_eq!(
-        watched("AWS/Lambda", "IteratorAge", "TaskStreamFunction"),
-        1
-    );
-    assert_eq!(
-        watched(
-            "AWS/Lambda",
-            "DestinationDeliveryFailures",
-            "TaskStreamFunction"
-        ),
-        1
-    );
-    assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
-    assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
-    let tables = ["UsersTable", "TasksTable", "ConnectionsTable"].map(|table| {
-        (
-            "AWS/DynamoDB",
-            table,
-            ["ReadThrottleEvents", "WriteThrottleEvents"],
-        )
-    });
-    let functions = resources()
-        .iter()
-        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
-        .map(|(id, _)| ("AWS/Lambda", id.as_str(), ["Errors", "Throttles"]));
-    for (namespace, id, names) in tables.into_iter().chain(functions) {
-        for name in names {
-            assert_eq!(
-                watched(namespace, name, id),
-                1,
-                "{name} of {id}: watched once"
-            );
-        }
-    }
 }
 
 #[test]

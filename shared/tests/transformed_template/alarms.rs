@@ -1,0 +1,138 @@
+//! The alarms: each notifies the optional topic, says why, and watches this stack's resources,
+//! every function's errors and throttles, the stream, the tables, both APIs' 5xx.
+
+use serde_json::{Value, json};
+
+use crate::{resources, target};
+
+/// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.
+fn alarm_metrics() -> Vec<(String, String, String, String)> {
+    let mut metrics = Vec::new();
+    for (id, alarm) in resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+    {
+        let props = &alarm["Properties"];
+        let stats: Vec<Value> = match props["Metrics"].as_array() {
+            Some(queries) => queries
+                .iter()
+                .filter_map(|q| q.get("MetricStat"))
+                .map(|s| s["Metric"].clone())
+                .collect(),
+            None => vec![props.clone()],
+        };
+        for metric in stats {
+            let dimension = metric["Dimensions"][0]["Value"].clone();
+            metrics.push((
+                id.clone(),
+                target(&metric["Namespace"]),
+                metric["MetricName"].as_str().unwrap().to_owned(),
+                target(&dimension),
+            ));
+        }
+    }
+    metrics
+}
+
+#[test]
+fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack() {
+    let notify = json!({ "Fn::If": ["NotifyAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] });
+    let alarms: Vec<_> = resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    assert!(alarms.len() >= 5, "{} alarms", alarms.len());
+    for (id, alarm) in &alarms {
+        let props = &alarm["Properties"];
+        assert_eq!(props["AlarmActions"], notify, "{id}: AlarmActions");
+        assert_eq!(props["OKActions"], notify, "{id}: OKActions");
+        assert!(
+            props["AlarmDescription"]
+                .as_str()
+                .is_some_and(|d| d.len() > 20),
+            "{id}: says why"
+        );
+        assert_eq!(props["TreatMissingData"], "notBreaching", "{id}");
+    }
+    let metrics = alarm_metrics();
+    // The functions' own metrics (EMF) are in the stack's namespace, by binary name.
+    let namespace = "taskmaster/${AWS::StackName}";
+    let binaries: Vec<String> = std::fs::read_dir(testkit::repo_root().join("functions/src/bin"))
+        .unwrap()
+        .map(|entry| {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            name.trim_end_matches(".rs").to_owned()
+        })
+        .collect();
+    for (alarm, space, _, dimension) in &metrics {
+        let ours = space == namespace && binaries.contains(dimension);
+        assert!(
+            resources().contains_key(dimension) || dimension == "$default" || ours,
+            "{alarm}: watches {dimension}, not a resource of this stack"
+        );
+    }
+    assert_eq!(
+        crate::resources()
+            .values()
+            .filter(|r| r["Type"] == "AWS::Lambda::Function")
+            .map(|f| target(
+                &f["Properties"]["Environment"]["Variables"]["TASKMASTER_METRICS_NAMESPACE"]
+            ))
+            .collect::<std::collections::BTreeSet<_>>(),
+        [namespace.to_owned()].into(),
+        "every function emits into the namespace the alarms read"
+    );
+    let watched = |namespace: &str, name: &str, on: &str| {
+        metrics
+            .iter()
+            .filter(|(_, n, m, d)| n == namespace && m == name && d == on)
+            .count()
+    };
+    assert_eq!(
+        watched(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "TaskStreamFailures"
+        ),
+        1
+    );
+    assert_eq!(
+        watched("AWS/Lambda", "IteratorAge", "TaskStreamFunction"),
+        1
+    );
+    assert_eq!(
+        watched(
+            "AWS/Lambda",
+            "DestinationDeliveryFailures",
+            "TaskStreamFunction"
+        ),
+        1
+    );
+    assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
+    assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
+    for route in ["ws-connect", "ws-default", "ws-disconnect"] {
+        for name in ["Errors5xx", "Requests"] {
+            assert_eq!(watched(namespace, name, route), 1, "{name} of {route}");
+        }
+    }
+    let tables = ["UsersTable", "TasksTable", "ConnectionsTable"].map(|table| {
+        (
+            "AWS/DynamoDB",
+            table,
+            ["ReadThrottleEvents", "WriteThrottleEvents"],
+        )
+    });
+    let functions = resources()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
+        .map(|(id, _)| ("AWS/Lambda", id.as_str(), ["Errors", "Throttles"]));
+    for (namespace, id, names) in tables.into_iter().chain(functions) {
+        for name in names {
+            assert_eq!(
+                watched(namespace, name, id),
+                1,
+                "{name} of {id}: watched once"
+            );
+        }
+    }
+}
