@@ -1,7 +1,7 @@
 //! CORS as API Gateway applies it on AWS: the settings `template.yaml` gives the HTTP API, read
 //! once at start, on preflights and on real responses, so a page on another origin behaves locally
-//! as it will against the deployed stack; and `OPTIONS` anywhere answered 204 with no body, as the
-//! stack's `fallback` function answers it.
+//! as it will against the deployed stack (where API Gateway answers preflights itself); and any
+//! other `OPTIONS` answered 204 with no body, as the stack's `fallback` function answers it.
 
 use anyhow::Context;
 use axum::Router;

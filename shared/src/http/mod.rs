@@ -127,10 +127,10 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
     Router::new().fallback_service(layered)
 }
 
-/// `OPTIONS` on any path is a 204 with no body. On AWS the HTTP API's `$default` route sends a
-/// CORS preflight to the `fallback` function (a route catching every method catches `OPTIONS`
-/// too), and API Gateway adds its configured CORS headers to what the function answers; locally the
-/// server's CORS layer answers preflights before this.
+/// `OPTIONS` on any path is a 204 with no body. On AWS the HTTP API answers CORS preflights itself
+/// (its `CorsConfiguration`), and an `OPTIONS` that is no preflight reaches the `fallback`
+/// function through the `$default` route; locally the server's CORS layer answers preflights
+/// before this, as API Gateway does.
 async fn answer_options(
     request: Request<axum::body::Body>,
     next: axum::middleware::Next,
