@@ -4,16 +4,28 @@ password formats) with USERS users of TASKS tasks each, for timing `taskmaster-l
 
     bench/django_fixture.py OUT.sqlite3 [USERS, default 100] [TASKS per user, default 1000]
 """
+import argparse
 import base64
 import datetime
 import hashlib
 import sqlite3
-import sys
 import uuid
 
-out, users, tasks = sys.argv[1], int(sys.argv[2] if len(sys.argv) > 2 else 100), int(
-    sys.argv[3] if len(sys.argv) > 3 else 1000
-)
+
+def count(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return value
+
+
+parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+parser.add_argument("out", metavar="OUT.sqlite3", help="the database to write (a new file)")
+parser.add_argument("users", metavar="USERS", type=count, nargs="?", default=100, help="default 100")
+parser.add_argument("tasks", metavar="TASKS", type=count, nargs="?", default=1000,
+                    help="tasks per user, default 1000")
+args = parser.parse_args()
+out, users, tasks = args.out, args.users, args.tasks
 db = sqlite3.connect(out)
 db.executescript(
     """

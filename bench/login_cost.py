@@ -7,6 +7,7 @@ the server's CPU time and minor page faults per login (/proc/PID/stat) and its p
 
 Loopback only; stops by itself. Run it against two binaries, alternating, to compare commits.
 """
+import argparse
 import glob
 import http.client
 import json
@@ -35,9 +36,14 @@ def peak_rss_mib(pid):
 
 
 def main():
-    binary, n = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 40
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("binary", metavar="BINARY",
+                        help="a taskmaster-local binary, e.g. target/release/taskmaster-local")
+    parser.add_argument("n", metavar="N", type=int, nargs="?", default=40, help="logins, default 40")
+    args = parser.parse_args()
+    binary, n = args.binary, args.n
     if n < 1:
-        sys.exit("login_cost: N must be at least 1")
+        parser.error("N must be at least 1")
     # The caller's TASKMASTER_* settings (a DynamoDB endpoint, say) must not leak into the server:
     # it runs on a fresh embedded store.
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKMASTER_")}

@@ -4,7 +4,7 @@ per operation for p99), as one SVG. Standard library only.
 
     bench/plot.py OUT.svg RESULTS.json [RESULTS.json ...]
 """
-import json, math, sys
+import argparse, json, math
 
 W, H, PAD = 460, 300, 56
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
@@ -39,7 +39,11 @@ def panel(x0, title, ylabel, series, levels):
 
 
 def main():
-    out_path, inputs = sys.argv[1], sys.argv[2:]
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", metavar="OUT.svg", help="the SVG to write")
+    parser.add_argument("inputs", metavar="RESULTS.json", nargs="+", help="bench/load.py --json output, one per store")
+    args = parser.parse_args()
+    out_path, inputs = args.out, args.inputs
     runs = [json.load(open(path)) for path in inputs]
     levels = [r["concurrency"] for r in runs[0]["results"]]
     throughput = [(run["label"], [r["rps"] for r in run["results"]]) for run in runs]
