@@ -2,7 +2,7 @@
 //! reads ([`shared::config::LimitsConfig`]), given on the command line too. An unset flag keeps
 //! the variable's value or its default.
 
-use shared::config::LimitsConfig;
+use shared::config::{LimitsConfig, MAX_SECONDS};
 
 /// Failed-login and registration limits (the defaults are the Lambdas').
 #[derive(Debug, clap::Args)]
@@ -25,7 +25,8 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// `limits` with the flags given applied; refuses zero and negative values.
+    /// `limits` with the flags given applied; refuses zero and negative values, and windows longer
+    /// than the environment's bound ([`MAX_SECONDS`]).
     pub fn apply(&self, mut limits: LimitsConfig) -> anyhow::Result<LimitsConfig> {
         let counts = [
             (
@@ -56,10 +57,45 @@ impl LimitArgs {
         ];
         for (flag, slot) in windows {
             if let Some(value) = flag {
-                anyhow::ensure!(value > 0, "a window must be at least 1 second");
+                anyhow::ensure!(
+                    (1..=MAX_SECONDS).contains(&value),
+                    "a window must be from 1 to {MAX_SECONDS} seconds, got {value}"
+                );
                 *slot = value;
             }
         }
         Ok(limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+
+    fn applied(args: &[&str]) -> anyhow::Result<LimitsConfig> {
+        let flags =
+            Flags::try_parse_from(std::iter::once("taskmaster-local").chain(args.iter().copied()))?;
+        flags.limits.apply(LimitsConfig::default())
+    }
+
+    #[test]
+    fn windows_past_the_bound_are_refused_not_turned_off() {
+        for window in ["0", "-5", "9000000000000"] {
+            assert!(applied(&["--login-window", window]).is_err(), "{window}");
+            assert!(
+                applied(&["--registration-window", window]).is_err(),
+                "{window}"
+            );
+        }
+        let limits = applied(&["--login-window", "60"]).expect("a minute");
+        assert_eq!(limits.login_window_seconds, 60);
     }
 }

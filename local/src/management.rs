@@ -17,6 +17,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use crate::ws::Registry;
 
@@ -45,14 +46,24 @@ pub fn routes(registry: Arc<Registry>, key: String) -> Router {
 /// from a web page, and addressed to a loopback host.
 fn allowed(request: &Request, key: &str) -> bool {
     let header = |name| request.headers().get(name).and_then(|v| v.to_str().ok());
-    let signed_with_key = header(AUTHORIZATION).is_some_and(|auth| {
-        auth.starts_with("AWS4-HMAC-SHA256 ") && auth.contains(&format!("Credential={key}/"))
-    });
+    let signed_with_key = header(AUTHORIZATION)
+        .and_then(access_key_id)
+        .is_some_and(|id| bool::from(id.as_bytes().ct_eq(key.as_bytes())));
     let loopback = header(HOST).is_some_and(|host| {
         let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
         matches!(name, "127.0.0.1" | "localhost" | "[::1]")
     });
     signed_with_key && loopback && request.headers().get(ORIGIN).is_none()
+}
+
+/// The access key id of a SigV4 `Authorization` header: `AWS4-HMAC-SHA256 Credential=<id>/<date>/
+/// <region>/<service>/aws4_request, SignedHeaders=..., Signature=...`.
+fn access_key_id(authorization: &str) -> Option<&str> {
+    let fields = authorization.strip_prefix("AWS4-HMAC-SHA256 ")?;
+    let credential = fields
+        .split(',')
+        .find_map(|field| field.trim().strip_prefix("Credential="))?;
+    Some(credential.split_once('/')?.0)
 }
 
 /// What API Gateway answers a request it cannot authenticate.
@@ -141,6 +152,15 @@ mod tests {
             "run-key"
         ));
         assert!(!allowed(&request(&ok), "another-key"), "another key");
+        assert!(!allowed(&request(&ok), "run-ke"), "a prefix of the key");
+        let elsewhere = "AWS4-HMAC-SHA256 Credential=other/20261202/us-east-1/execute-api/aws4_request, SignedHeaders=host;Credential=run-key/, Signature=0";
+        assert!(
+            !allowed(
+                &request(&[("authorization", elsewhere), ("host", "127.0.0.1:4000")]),
+                "run-key"
+            ),
+            "the key outside the credential"
+        );
         assert!(
             !allowed(&request(&[("host", "127.0.0.1:4000")]), "run-key"),
             "unsigned"

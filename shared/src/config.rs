@@ -220,7 +220,7 @@ pub fn required_env(name: &str) -> anyhow::Result<String> {
 
 /// The longest lifetime or window a setting may give: ten years. Far past any sensible value,
 /// and far from where adding it to a time overflows.
-const MAX_SECONDS: i64 = 10 * 366 * 24 * 60 * 60;
+pub const MAX_SECONDS: i64 = 10 * 366 * 24 * 60 * 60;
 
 fn seconds(name: &str, default: i64) -> anyhow::Result<i64> {
     match env(name) {

@@ -229,13 +229,20 @@ impl Limits {
     }
 
     fn counter(&self, kind: Kind, subject: &str, window: i64, now: Timestamp) -> Counter {
-        let window = window.max(1);
-        let start = now.unix().div_euclid(window) * window;
         Counter {
             name: format!("{}#{}", kind.prefix(), digest(subject)),
-            window_end: Timestamp::from_unix(start + window).unwrap_or(now),
+            window_end: window_end(now, window),
         }
     }
+}
+
+/// When the window of `window` seconds holding `now` ends: windows are aligned to the epoch, and
+/// bounded by the longest a setting may give, so the end is always a time and always after `now`
+/// (a window that ended at once would keep no count: the limit would be off).
+fn window_end(now: Timestamp, window: i64) -> Timestamp {
+    let window = window.clamp(1, crate::config::MAX_SECONDS);
+    let start = now.unix().div_euclid(window) * window;
+    Timestamp::from_unix(start + window).unwrap_or_else(|| now.plus_seconds(window))
 }
 
 /// A login name as it is counted: as the account lookup reads it, so that no spelling of a name
@@ -308,6 +315,23 @@ mod tests {
             assert_eq!(login_subject(spelled), plain, "{spelled:?}");
         }
         assert_eq!(login_subject("Ada_Lovelace"), "ada_lovelace");
+    }
+
+    #[test]
+    fn every_window_ends_after_now_however_long_it_is_set() {
+        let now = Timestamp::now();
+        for window in [
+            1,
+            900,
+            crate::config::MAX_SECONDS,
+            9_000_000_000_000,
+            i64::MAX,
+        ] {
+            assert!(window_end(now, window) > now, "{window}");
+        }
+        let end = window_end(now, 900).unix();
+        assert_eq!(end % 900, 0);
+        assert!(end - now.unix() <= 900);
     }
 
     #[test]
