@@ -87,9 +87,14 @@ impl ConnectionStore for EmbeddedStore {
                 if !key.value().starts_with(&prefix) {
                     break;
                 }
-                let connection: Connection = decode(value.value())?;
-                if connection.expires_at > now {
-                    live.push(connection);
+                // One unreadable record must not cost the owner's other connections the message
+                // (as on DynamoDB).
+                match decode::<Connection>(value.value()) {
+                    Ok(connection) if connection.expires_at > now => live.push(connection),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), %user, "unreadable connection record skipped");
+                    }
                 }
             }
             Ok(live)

@@ -11,26 +11,31 @@ use super::{
     users,
 };
 use crate::domain::Timestamp;
-use crate::store::{Connection, IdempotentCreate, StoreError};
+use crate::store::{Connection, StoreError};
 
 /// Records deleted per write transaction: writes queued behind a sweep wait for one batch only.
 const BATCH: usize = 500;
 
 impl EmbeddedStore {
     /// Deletes every expired record: found on a snapshot, then deleted a batch at a time (each
-    /// record checked again), so other writes go on in between.
+    /// record checked again), so other writes go on in between. The search reads whole tables,
+    /// so it runs on a blocking thread, not in place as the requests' reads do.
     pub async fn sweep_expired(&self) -> Result<(), StoreError> {
         let now = Timestamp::now();
-        let expired = self
-            .read(move |tx| {
-                expired(
-                    &tx.open_table(REFRESH_TOKENS)?,
-                    &tx.open_table(IDEMPOTENT_CREATES)?,
-                    &tx.open_table(CONNECTIONS)?,
-                    now,
-                )
-            })
-            .await?;
+        let committer = self.committer.clone();
+        let expired = tokio::task::spawn_blocking(move || {
+            let tx = committer.snapshot();
+            expired(
+                &tx.open_table(REFRESH_TOKENS)?,
+                &tx.open_table(IDEMPOTENT_CREATES)?,
+                &tx.open_table(CONNECTIONS)?,
+                now,
+            )
+        })
+        .await
+        .map_err(|e| {
+            StoreError::Unexpected(anyhow::Error::new(e).context("the expiry search"))
+        })??;
         for batch in expired.chunks(BATCH) {
             let batch = batch.to_vec();
             self.write(move |tx| Ok(delete(tx, &batch, now)?)).await?;
@@ -155,9 +160,16 @@ pub(super) fn delete(
     Ok(())
 }
 
-/// Whether a stored idempotency key is past its expiry (an unreadable one counts as past).
+/// Whether a stored idempotency key is past its expiry (an unreadable one counts as past). Only
+/// its expiry is read: the record holds its whole task, up to ~40 KB of description.
 fn key_expired(bytes: &[u8], now: Timestamp) -> bool {
-    !decode::<IdempotentCreate>(bytes).is_ok_and(|c| c.expires_at > now)
+    !decode::<Expiry>(bytes).is_ok_and(|c| c.expires_at > now)
+}
+
+/// The one field of a stored [`crate::store::IdempotentCreate`] its expiry needs.
+#[derive(serde::Deserialize)]
+struct Expiry {
+    expires_at: Timestamp,
 }
 
 #[cfg(test)]
@@ -166,7 +178,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{Task, TaskDescription, TaskId, TaskStatus, TaskTitle, UserId};
-    use crate::store::{ConnectionStore, RefreshToken, TokenStore};
+    use crate::store::{ConnectionStore, IdempotentCreate, RefreshToken, TokenStore};
 
     async fn rows(store: &EmbeddedStore) -> [u64; 4] {
         store
