@@ -16,14 +16,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 ///
 /// `RUST_LOG` takes comma-separated `level` and `target=level` directives (`info`,
 /// `warn,shared=debug`); an unreadable value falls back to `info`. A [`Targets`] filter rather
-/// than `EnvFilter`, whose span and field matching needs a regex engine in every bootstrap.
+/// than `EnvFilter`, whose span and field matching needs a regex engine in every bootstrap. The
+/// crates of [`QUIET`] log at `info` at most, whatever it says ([`filter`]).
 pub fn init(function: &'static str) {
     crate::metrics::init(function);
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|value| Targets::from_str(&value).ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(filter(std::env::var("RUST_LOG").ok()));
     let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         registry
             .with(
@@ -46,4 +43,78 @@ pub fn init(function: &'static str) {
             )
             .try_init()
     };
+}
+
+/// Crates whose debug and trace lines hold secrets: the AWS SDK prints each call's credentials
+/// (their access key id is the key of the local server's own DynamoDB Local and management API),
+/// and the HTTP and WebSocket crates print headers and frames (tokens). A directive naming one of
+/// these crates cannot raise it past `info`; one naming a module inside it still applies.
+pub const QUIET: [&str; 12] = [
+    "aws_config",
+    "aws_sigv4",
+    "aws_smithy_http_client",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "h2",
+    "hyper",
+    "hyper_util",
+    "reqwest",
+    "rustls",
+    "tokio_tungstenite",
+    "tungstenite",
+];
+
+/// The filter of `RUST_LOG`'s value, [`QUIET`] crates held at `info` at most.
+fn filter(rust_log: Option<String>) -> Targets {
+    let filter = rust_log
+        .and_then(|value| Targets::from_str(&value).ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    QUIET.iter().fold(filter, |filter, &target| {
+        if filter.would_enable(target, &tracing::Level::DEBUG) {
+            filter.with_target(target, tracing::Level::INFO)
+        } else {
+            filter
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::*;
+
+    #[test]
+    fn debug_logging_leaves_the_crates_that_print_secrets_at_info() {
+        for rust_log in [
+            "debug",
+            "trace",
+            "info,aws_smithy_runtime=trace,tungstenite=debug",
+        ] {
+            let filter = filter(Some(rust_log.to_owned()));
+            for target in QUIET {
+                let module = format!("{target}::client::orchestrator");
+                assert!(
+                    !filter.would_enable(&module, &Level::DEBUG),
+                    "{rust_log}: {target}"
+                );
+                assert!(
+                    filter.would_enable(&module, &Level::INFO),
+                    "{rust_log}: {target}"
+                );
+            }
+        }
+        let debug = filter(Some("debug".to_owned()));
+        assert!(debug.would_enable("shared::service", &Level::DEBUG));
+    }
+
+    #[test]
+    fn a_quieter_setting_stays_as_quiet() {
+        let warn = filter(Some("warn".to_owned()));
+        assert!(!warn.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(warn.would_enable("aws_smithy_runtime", &Level::WARN));
+        let default = filter(None);
+        assert!(default.would_enable("shared", &Level::INFO));
+        assert!(!default.would_enable("hyper", &Level::DEBUG));
+    }
 }
