@@ -14,7 +14,7 @@ mod stream;
 mod ws;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -210,10 +210,45 @@ fn create_0700(dir: &std::path::Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// Takes `data_dir`'s lock file (`.lock`), released when the file is dropped or the process
+/// ends, or says which directory another server holds. The embedded store's database refuses a
+/// second opener by itself, but a DynamoDB Local the server starts would run twice on one
+/// database; one lock covers both. Servers sharing a DynamoDB they do not own take none.
+fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    let path = data_dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "data dir {} is in use by another taskmaster-local: stop it, or give this one another --data-dir",
+            data_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// The embedded store in `data_dir` (which must exist), readable by its owner only: it holds
 /// password hashes and tokens' records.
 pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {
     let file = data_dir.join(DATABASE_FILE);
+    // Made 0600 before the store writes into it (redb takes an empty file as a new database):
+    // created by redb, it had the umask's mode until the chmod below, long enough for another
+    // user to open it and keep reading it through that descriptor.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&file)
+        .with_context(|| format!("cannot create {}", file.display()))?;
     let store = EmbeddedStore::open(&file)?;
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot restrict {}", file.display()))?;
@@ -235,6 +270,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None
     };
     private_dir(&args.data_dir)?;
+    // Held until the server stops: the store's files are this server's alone.
+    let _lock = if args.dynamodb_endpoint.is_some() {
+        None
+    } else {
+        Some(lock_data_dir(&args.data_dir)?)
+    };
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
     auth.limits = args.limits.apply(auth.limits)?;

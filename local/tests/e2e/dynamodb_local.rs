@@ -1,10 +1,11 @@
 //! The server on a DynamoDB Local it starts itself (`--start-dynamodb-local`): its data kept in
-//! the data directory, privately, and out of reach of other hosts and of pages in a browser.
+//! the data directory, privately, out of reach of other hosts and of pages in a browser, and of a
+//! second server on the same directory.
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::support::{Api, Server, tokens, unique_name};
+use super::support::{Api, Server, run_expecting_exit, tokens, unique_name};
 use super::{data_dir, mode, set_mode};
 
 #[tokio::test]
@@ -22,6 +23,22 @@ async fn on_dynamodb_local_the_data_survives_a_restart() {
         .post("tasks/", task, Some(&access))
         .await
         .expect(StatusCode::CREATED);
+    // A second server on the same data dir would start a second DynamoDB Local on the same files:
+    // it is refused before it starts anything, and the first goes on.
+    let second = run_expecting_exit(
+        &["--addr", "127.0.0.1:0", "--start-dynamodb-local"],
+        dir.path(),
+    );
+    assert!(!second.status.success(), "{second:#?}");
+    assert!(
+        second.stderr.contains("in use by another taskmaster-local"),
+        "{second:#?}"
+    );
+    assert!(
+        !second.stderr.contains("started DynamoDB Local"),
+        "{second:#?}"
+    );
+    api.get("tasks/", &access).await.expect(StatusCode::OK);
     // DynamoDB Local takes connections on every interface, with any signature: the server keeps
     // its tables under a key of its own, so a client without the key (another host) finds none,
     // and no page in a browser may read DynamoDB Local's answers.
