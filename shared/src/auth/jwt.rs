@@ -120,6 +120,9 @@ impl JwtKeys {
         });
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        // Valid while now < exp (RFC 7519, 4.1.4): the library's own check lets `exp == now` pass,
+        // up to a second past the expiry, since it counts whole seconds.
+        validation.reject_tokens_expiring_in_less_than = 1;
         validation.set_required_spec_claims(&["exp", "iat"]);
         Self {
             current,
@@ -272,13 +275,14 @@ mod tests {
             .is_none()
         );
 
-        let mut expired = ours.claims(TokenType::Access, user, Timestamp::now().unix() - 3600);
-        expired.exp = expired.iat + 60;
-        assert!(
-            decoded(&ours, &ours.sign(&expired).unwrap(), TokenType::Access)
-                .await
-                .is_none()
-        );
+        let now = Timestamp::now().unix();
+        let mut expired = ours.claims(TokenType::Access, user, now - 3600);
+        for (exp, valid) in [(now - 3540, false), (now, false), (now + 60, true)] {
+            expired.exp = exp;
+            let token = ours.sign(&expired).unwrap();
+            let decoded = decoded(&ours, &token, TokenType::Access).await;
+            assert_eq!(decoded.is_some(), valid, "exp = now {:+}", exp - now);
+        }
 
         let claims = ours.claims(TokenType::Access, user, Timestamp::now().unix());
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
