@@ -71,13 +71,24 @@ async fn deliver(notifier: &Notifier, mut records: Vec<EventRecord>) {
             return;
         }
         keep_from_first_failed(&mut records, &failed);
-        tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+        if attempt < SOURCE.attempts {
+            tokio::time::sleep(retry_pause(attempt)).await;
+        }
     }
     tracing::error!(
         records = records.len(),
         attempts = SOURCE.attempts,
         "task changes dropped after their last attempt"
     );
+}
+
+/// How long the retry after failed attempt `attempt` (from 1) waits: doubling from half a second,
+/// at most 5 s. Lambda does not document its pace; this one spreads the template's retries over
+/// 12.5 s, so a DynamoDB Local restarted under a running server (seconds) costs no change its
+/// notification, where retries 100 ms apart gave the changes up within the outage.
+fn retry_pause(attempt: u32) -> Duration {
+    let doubled = 500u64.saturating_mul(1 << attempt.saturating_sub(1).min(10));
+    Duration::from_millis(doubled.min(5_000))
 }
 
 /// What Lambda sends again after a batch reported `failed`: the batch from its first record named
@@ -322,6 +333,19 @@ fn event_record(record: Record) -> EventRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_double_from_half_a_second_to_five_and_outlast_a_restart() {
+        let pauses: Vec<u128> = (1..=6).map(|n| retry_pause(n).as_millis()).collect();
+        assert_eq!(pauses, [500, 1000, 2000, 4000, 5000, 5000]);
+        let retries = SOURCE.attempts - 1;
+        let waited: Duration = (1..=retries).map(retry_pause).sum();
+        assert!(
+            waited >= Duration::from_secs(10),
+            "{retries} retries: {waited:?}"
+        );
+        assert_eq!(retry_pause(u32::MAX), Duration::from_secs(5));
+    }
 
     fn batch(numbers: &[&str]) -> Vec<EventRecord> {
         numbers
