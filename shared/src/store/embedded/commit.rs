@@ -202,10 +202,16 @@ fn run(db: &Database, queue: &Receiver<Box<dyn Job>>, shared: &Shared) {
                 }
             }
             Err(error) => {
+                // A failing disk stays `Unavailable` for every write of the batch (a 503).
+                let unavailable = matches!(error, StoreError::Unavailable);
                 let message = format!("{:#}", anyhow::Error::from(error));
                 tracing::error!(error = %message, "durable commit failed: the batch is not durable");
                 for job in batch {
-                    job.answer(Err(anyhow!("{message}").into()));
+                    job.answer(Err(if unavailable {
+                        StoreError::Unavailable
+                    } else {
+                        anyhow!("{message}").into()
+                    }));
                 }
             }
         }

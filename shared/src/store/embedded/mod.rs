@@ -160,13 +160,49 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<T> {
     serde_json::from_slice(bytes).context("decoding record")
 }
 
-/// Turns any redb error into an unexpected store error, with context.
+/// Turns a redb error into a store error, with context: the disk failing under a write (full,
+/// or an I/O error, and every write after it, which redb refuses until the database is opened
+/// again) is `Unavailable`, a 503 and not a bug's 500, and says so in the log; anything else is
+/// unexpected.
 trait Ctx<T> {
     fn ctx(self, what: &'static str) -> Result<T, StoreError>;
 }
 
 impl<T, E: Into<redb::Error>> Ctx<T> for Result<T, E> {
     fn ctx(self, what: &'static str) -> Result<T, StoreError> {
-        self.map_err(|e| StoreError::Unexpected(anyhow::Error::new(e.into()).context(what)))
+        self.map_err(|e| match e.into() {
+            error @ (redb::Error::Io(_) | redb::Error::PreviousIo) => {
+                tracing::error!(
+                    %error,
+                    what,
+                    "the database's disk failed (full?): free space, then restart the server"
+                );
+                StoreError::Unavailable
+            }
+            other => StoreError::Unexpected(anyhow::Error::new(other).context(what)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_disk_is_unavailable_and_anything_else_unexpected() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let failures = [
+            (redb::Error::Io(full), true),
+            (redb::Error::PreviousIo, true),
+            (redb::Error::Corrupted("a page".to_owned()), false),
+        ];
+        for (error, unavailable) in failures {
+            let mapped = Err::<(), _>(error).ctx("committing").unwrap_err();
+            assert_eq!(
+                matches!(mapped, StoreError::Unavailable),
+                unavailable,
+                "{mapped:?}"
+            );
+        }
     }
 }
