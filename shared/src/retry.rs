@@ -5,10 +5,11 @@
 //! - **Transient failures**, which the same request may well survive when sent again unchanged:
 //!   throttling, 5xx answers, timeouts, and on DynamoDB a transaction cancelled only because
 //!   another transaction held one of its items (`TransactionConflict`; a cancelled transaction
-//!   wrote nothing). The AWS SDK retries these, [`SDK_ATTEMPTS`] sends in all per call, with its
-//!   standard exponential backoff and jitter and its retry quota (so a struggling table is not
-//!   hammered). The SDK does not know `TransactionConflict` is transient; the DynamoDB store adds a
-//!   classifier that tells it (`store::dynamo`).
+//!   wrote nothing), or a single write refused for the same reason
+//!   (`TransactionConflictException`; nothing written either). The AWS SDK retries these,
+//!   [`SDK_ATTEMPTS`] sends in all per call, with its standard exponential backoff and jitter and
+//!   its retry quota (so a struggling table is not hammered). The SDK does not know either
+//!   conflict is transient; the DynamoDB store adds a classifier that tells it (`store::dynamo`).
 //! - **Lost races** of an optimistic write ([`crate::store::StoreError::Conflict`]): the item
 //!   changed between the read and the conditional write. Sending the same write again cannot help;
 //!   the service reads again and rebuilds it, [`WRITE_ATTEMPTS`] tries in all ([`optimistic`]),

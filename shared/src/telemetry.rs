@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::str::FromStr;
 
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -46,10 +46,11 @@ pub fn init(function: &'static str) {
 }
 
 /// Crates whose debug and trace lines hold secrets: the AWS SDK prints each call's credentials
-/// (their access key id is the key of the local server's own DynamoDB Local and management API),
-/// and the HTTP and WebSocket crates print headers and frames (tokens). A directive naming one of
-/// these crates cannot raise it past `info`; one naming a module inside it still applies.
-pub const QUIET: [&str; 12] = [
+/// (their access key id is the key of the local server's own DynamoDB Local and management API);
+/// the Lambda runtime prints each invocation's event (passwords, tokens); the HTTP and WebSocket
+/// crates print headers and frames (tokens). No directive raises them, or a module inside them,
+/// past `info`.
+pub const QUIET: [&str; 14] = [
     "aws_config",
     "aws_sigv4",
     "aws_smithy_http_client",
@@ -58,20 +59,41 @@ pub const QUIET: [&str; 12] = [
     "h2",
     "hyper",
     "hyper_util",
+    "lambda_http",
+    "lambda_runtime",
     "reqwest",
     "rustls",
     "tokio_tungstenite",
     "tungstenite",
 ];
 
-/// The filter of `RUST_LOG`'s value, [`QUIET`] crates held at `info` at most.
+/// The filter of `RUST_LOG`'s value, [`QUIET`] crates held at `info` at most: every directive
+/// naming one of them or a module inside it is capped, and one more is added for each crate that
+/// the default or a shorter directive would let log at `debug`.
 fn filter(rust_log: Option<String>) -> Targets {
-    let filter = rust_log
+    let asked = rust_log
         .and_then(|value| Targets::from_str(&value).ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let quiet = |target: &str| {
+        QUIET
+            .iter()
+            .any(|crate_name| target.starts_with(crate_name))
+    };
+    let mut filter = Targets::new();
+    if let Some(level) = asked.default_level() {
+        filter = filter.with_default(level);
+    }
+    for (target, level) in asked.iter() {
+        let level = if quiet(target) {
+            level.min(LevelFilter::INFO)
+        } else {
+            level
+        };
+        filter = filter.with_target(target, level);
+    }
     QUIET.iter().fold(filter, |filter, &target| {
         if filter.would_enable(target, &tracing::Level::DEBUG) {
-            filter.with_target(target, tracing::Level::INFO)
+            filter.with_target(target, LevelFilter::INFO)
         } else {
             filter
         }
@@ -85,27 +107,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_logging_leaves_the_crates_that_print_secrets_at_info() {
+    fn no_setting_lets_the_crates_that_print_secrets_log_past_info() {
         for rust_log in [
             "debug",
             "trace",
             "info,aws_smithy_runtime=trace,tungstenite=debug",
+            "warn,aws_smithy_runtime::client::orchestrator=trace,lambda_runtime::layers=trace",
         ] {
             let filter = filter(Some(rust_log.to_owned()));
             for target in QUIET {
                 let module = format!("{target}::client::orchestrator");
-                assert!(
-                    !filter.would_enable(&module, &Level::DEBUG),
-                    "{rust_log}: {target}"
-                );
-                assert!(
-                    filter.would_enable(&module, &Level::INFO),
-                    "{rust_log}: {target}"
-                );
+                for at in [target, module.as_str()] {
+                    assert!(!filter.would_enable(at, &Level::DEBUG), "{rust_log}: {at}");
+                }
             }
         }
         let debug = filter(Some("debug".to_owned()));
         assert!(debug.would_enable("shared::service", &Level::DEBUG));
+        assert!(debug.would_enable("aws_smithy_runtime::client", &Level::INFO));
+        let module = filter(Some("warn,lambda_runtime::layers=trace".to_owned()));
+        assert!(module.would_enable("lambda_runtime::layers", &Level::INFO));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -154,6 +155,9 @@ impl DynamoDbLocal {
         let child = Command::new("sh")
             .args(["-c", WRAPPER, "dynamodb-local"])
             .args(&java)
+            // A group of its own: a Ctrl-C at the terminal reaches our process, which stops Java
+            // and waits for it, not the shell, which would die and leave Java running unwaited.
+            .process_group(0)
             .current_dir(&work_dir)
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)

@@ -29,11 +29,13 @@ pub const MAX_CONNECTIONS_PER_USER: usize = 20;
 const CONNECTIONS_RETRY_AFTER_SECONDS: u64 = 60;
 
 /// How long a route may take before it answers 503, as the REST functions' request deadline
-/// does: the WebSocket functions' `Timeout` is 10 s too, and a route that ran past it would count
-/// as a failed invocation. `$connect` keeps one more second, [`FORGET_WITHIN`], to forget a
-/// connection it recorded before the deadline, so none is left counted against its user.
-pub const ROUTE_DEADLINE: Duration = Duration::from_secs(8);
-pub const FORGET_WITHIN: Duration = Duration::from_secs(1);
+/// does: the WebSocket functions' `Timeout` is 10 s, and a route that ran past it would count as
+/// a failed invocation. `$connect` keeps [`FORGET_WITHIN`] more, one whole SDK attempt, to forget
+/// a connection it was recording when the deadline came. A record that still outlives it (the
+/// store too slow even for that) hears nothing once API Gateway answers 410 for it, and is
+/// removed then by the stream function, or by its expiry.
+pub const ROUTE_DEADLINE: Duration = Duration::from_secs(6);
+pub const FORGET_WITHIN: Duration = crate::retry::SDK_ATTEMPT_TIMEOUT;
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -130,18 +132,24 @@ impl Gateway {
         }
         tracing::warn!("$connect stopped at its deadline");
         if let Some(connection) = recorded.get() {
-            let forget = self
-                .connections
-                .remove_connection(connection.user_id, &connection.id);
-            match tokio::time::timeout(FORGET_WITHIN, forget).await {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
-                    tracing::warn!(error = %error, "forgetting a late connection failed")
-                }
-                Err(_) => tracing::warn!("forgetting a late connection took too long"),
-            }
+            self.forget(connection).await;
         }
         error_response(&Error::Unavailable)
+    }
+
+    /// Forgets a connection `$connect` refuses after recording it (or trying to), within
+    /// [`FORGET_WITHIN`]; a failure is logged.
+    async fn forget(&self, connection: &Connection) {
+        let forget = self
+            .connections
+            .remove_connection(connection.user_id, &connection.id);
+        match tokio::time::timeout(FORGET_WITHIN, forget).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "forgetting a refused connection failed")
+            }
+            Err(_) => tracing::warn!("forgetting a refused connection took too long"),
+        }
     }
 
     /// `$connect`'s work: the connection `id` is put in `recorded` just before it is written.
@@ -169,6 +177,8 @@ impl Gateway {
         };
         let connection = recorded.get_or_init(|| connection);
         if let Err(error) = self.connections.add_connection(connection).await {
+            // A send that timed out may still have been applied.
+            self.forget(connection).await;
             return error_response(&Error::from(error));
         }
         // Sessions ending meanwhile (logout-all, a password change) raise the user's epoch and
@@ -193,13 +203,7 @@ impl Gateway {
         match refused {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => {
-                if let Err(failed) = self
-                    .connections
-                    .remove_connection(connection.user_id, &connection.id)
-                    .await
-                {
-                    tracing::warn!(error = %failed, "forgetting a refused connection failed");
-                }
+                self.forget(connection).await;
                 error_response(&error)
             }
         }
