@@ -4,7 +4,9 @@
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::error::Error;
@@ -54,6 +56,10 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
                     [
                         (CONTENT_TYPE, content_type(path)),
                         (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                        // No other site may frame the client (clickjacking): `frame-ancestors`
+                        // is honoured only in a header, not in the page's own CSP meta tag.
+                        (CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+                        (X_FRAME_OPTIONS, "DENY"),
                     ],
                     bytes,
                 )

@@ -163,3 +163,23 @@ fn the_web_client_loads_nothing_from_another_server() {
         }
     }
 }
+
+/// No other site may frame the web client (clickjacking): `frame-ancestors` works only in a
+/// header, not in the page's own CSP meta tag.
+#[tokio::test]
+async fn no_other_site_may_frame_the_web_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let response = reqwest::get(format!("{}/", root(&server))).await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        header("content-security-policy").as_deref(),
+        Some("frame-ancestors 'none'")
+    );
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+}

@@ -54,11 +54,17 @@ function claims(token) {
   return JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
 }
 
-/** When to refresh `access`: a minute before it expires, or sooner for a short-lived one. */
-function refreshAt(access) {
+/**
+ * When to refresh the session's access token: a minute before it expires, or sooner for a
+ * short-lived one. Counted from when this tab received it, on this machine's clock: a clock
+ * behind the server's would let it expire before its refresh, and one ahead would refresh it at
+ * once, again and again.
+ */
+function refreshAt({ access, receivedAt }) {
   const { iat, exp } = claims(access);
-  const margin = Math.min(MARGIN_MS, ((exp - iat) * 1000) / 4);
-  return exp * 1000 - margin;
+  const lifetime = (exp - iat) * 1000;
+  const margin = Math.min(MARGIN_MS, lifetime / 4);
+  return (receivedAt ?? iat * 1000) + lifetime - margin;
 }
 
 export const user = () => session?.user ?? null;
@@ -72,7 +78,7 @@ export const onRefresh = (listener) => refreshed.add(listener);
 
 /** Starts a session from what register and login answer: the user plus `tokens`. */
 export function start({ tokens, ...user }) {
-  keep({ access: tokens.access, refresh: tokens.refresh, user, id: randomId() });
+  keep({ access: tokens.access, refresh: tokens.refresh, receivedAt: Date.now(), user, id: randomId() });
   claim(session.id, 0);
 }
 
@@ -109,7 +115,7 @@ function keep(next) {
   if (!session) unclaim?.();
   if (session) {
     sessionStorage.setItem(KEY, JSON.stringify(session));
-    timer = setTimeout(() => refresh().catch(() => {}), Math.max(0, refreshAt(session.access) - Date.now()));
+    timer = setTimeout(() => refresh().catch(() => {}), Math.max(1000, refreshAt(session) - Date.now()));
   } else {
     sessionStorage.removeItem(KEY);
   }
@@ -132,17 +138,26 @@ export async function resume() {
 
 export const COPIED = "This tab is a copy of one that is signed in, which keeps that session: log in to use this tab on its own.";
 
-/** A fresh token pair; the old refresh token is spent. One refresh at a time. */
+/**
+ * A fresh token pair; the old refresh token is spent. One refresh at a time. A refresh whose
+ * answer was lost (no answer, a 5xx) may have spent the token on the server, and sending it again
+ * would be taken for a stolen token replayed, ending every session of the user: the session ends
+ * here instead. Only a refresh that surely never ran (the browser offline, throttled) is tried
+ * again later.
+ */
 function refresh() {
   refreshing ??= call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })
     .then(({ data }) => {
-      keep({ ...session, access: data.access, refresh: data.refresh });
+      if (!session) return; // logged out meanwhile
+      keep({ ...session, access: data.access, refresh: data.refresh, receivedAt: Date.now() });
       for (const listener of refreshed) listener(data.access);
     })
     .catch((error) => {
-      if (error.status !== 401) throw error;
-      end(ENDED);
-      throw new ApiError(401, { detail: ENDED });
+      const neverSent = error.status === 0 && !navigator.onLine;
+      if (neverSent || error.status === 429) throw error;
+      const reason = error.status === 401 ? ENDED : LOST;
+      end(reason);
+      throw new ApiError(401, { detail: reason });
     })
     .finally(() => (refreshing = null));
   return refreshing;
@@ -159,11 +174,12 @@ export async function renewedToken() {
 /** An access token that is not about to expire. */
 export async function accessToken() {
   if (!session) throw new Error("Not logged in.");
-  if (Date.now() >= refreshAt(session.access)) await refresh();
+  if (Date.now() >= refreshAt(session)) await refresh();
   return session.access;
 }
 
 const ENDED = "Your session has ended: please log in again.";
+const LOST = "The answer to renewing your session was lost, so it has ended here to keep it safe: please log in again.";
 
 function end(reason) {
   keep(null);
@@ -172,6 +188,8 @@ function end(reason) {
 
 /** Logs out: the refresh token stops working on the server too. */
 export async function logout() {
+  // A refresh under way is let finish first, so its new token is the one logged out.
+  await refreshing?.catch(() => {});
   const refreshToken = session?.refresh;
   keep(null);
   if (refreshToken) {
