@@ -48,13 +48,7 @@ fn create_0700(dir: &std::path::Path) -> std::io::Result<()> {
 /// database; one lock covers both. Servers sharing a DynamoDB they do not own take none.
 pub(crate) fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::fs::File> {
     let path = data_dir.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let file = private_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
@@ -74,15 +68,20 @@ pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<Embedd
     // Made 0600 before the store writes into it (redb takes an empty file as a new database):
     // created by redb, it had the umask's mode until the chmod below, long enough for another
     // user to open it and keep reading it through that descriptor.
+    private_file(&file)?;
+    let store = EmbeddedStore::open(&file)?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict {}", file.display()))?;
+    Ok(store)
+}
+
+/// `path` opened for writing, created 0600 if it is not there; what it holds is kept.
+fn private_file(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .mode(0o600)
-        .open(&file)
-        .with_context(|| format!("cannot create {}", file.display()))?;
-    let store = EmbeddedStore::open(&file)?;
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot restrict {}", file.display()))?;
-    Ok(store)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }

@@ -136,6 +136,16 @@ impl Error {
         }
     }
 
+    /// The seconds a client is told to wait before trying again (`Retry-After`), for the errors
+    /// that are worth a retry: a limit's own wait, or a second for a store that is unavailable.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after } => Some(*retry_after),
+            Self::Unavailable => Some(1),
+            _ => None,
+        }
+    }
+
     /// The JSON body clients get for this error (never the cause of a 500).
     pub fn body(&self) -> Value {
         let detail = |text: &str| json!(Detail::new(text));

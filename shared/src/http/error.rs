@@ -41,11 +41,8 @@ impl IntoResponse for Error {
                 HeaderValue::from_static("Bearer realm=\"api\""),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        if let Self::TooManyRequests { retry_after } = self {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        if let Some(seconds) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -55,14 +55,8 @@ fn error_response(error: &Error) -> ApiGatewayProxyResponse {
         _ => {}
     }
     let mut answer = response(i64::from(error.status().as_u16()), error.body());
-    match error {
-        Error::TooManyRequests { retry_after } => {
-            answer.headers.insert("retry-after", (*retry_after).into());
-        }
-        Error::Unavailable => {
-            answer.headers.insert("retry-after", 1.into());
-        }
-        _ => {}
+    if let Some(seconds) = error.retry_after() {
+        answer.headers.insert("retry-after", seconds.into());
     }
     answer
 }

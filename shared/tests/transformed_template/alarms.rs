@@ -57,13 +57,7 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
     let metrics = alarm_metrics();
     // The functions' own metrics (EMF) are in the stack's namespace, by binary name.
     let namespace = "taskmaster/${AWS::StackName}";
-    let binaries: Vec<String> = std::fs::read_dir(testkit::repo_root().join("functions/src/bin"))
-        .unwrap()
-        .map(|entry| {
-            let name = entry.unwrap().file_name().into_string().unwrap();
-            name.trim_end_matches(".rs").to_owned()
-        })
-        .collect();
+    let binaries = crate::binaries();
     for (alarm, space, _, dimension) in &metrics {
         let ours = space == namespace && binaries.contains(dimension);
         assert!(
