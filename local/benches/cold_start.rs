@@ -151,6 +151,7 @@ async fn listening_owner(tables: &Tables) -> String {
         expires_at: now.plus_seconds(3600),
         token_expires_at: now.plus_seconds(3600),
         epoch: 0,
+        sid: None,
     };
     tables
         .stores

@@ -149,7 +149,7 @@ async fn all_tasks(stores: &Stores, owner: UserId) -> (u64, Vec<Task>) {
         };
         let page = stores
             .tasks
-            .list_tasks(owner, 0, &query)
+            .list_tasks(owner, first_session(owner), &query)
             .await
             .expect("listing");
         tasks.extend(page.tasks.iter().cloned());
@@ -213,7 +213,10 @@ async fn assert_imported(stores: &Stores, busy_tasks: usize) {
             limit: 1,
             position: Position::First,
         };
-        let page = stores.tasks.list_tasks(user_id(BUSY), 0, &query).await;
+        let page = stores
+            .tasks
+            .list_tasks(user_id(BUSY), first_session(user_id(BUSY)), &query)
+            .await;
         assert_eq!(page.expect("listing").count, want, "{status:?}");
     }
 }
@@ -394,4 +397,13 @@ async fn a_missing_or_foreign_database_exits_1_and_says_why() {
         orphans.stderr.contains("--orphans-to \"nobody_here\""),
         "{orphans:#?}"
     );
+}
+
+/// An imported user's first session: epoch 0, no login session.
+fn first_session(user: UserId) -> shared::domain::Session {
+    shared::domain::Session {
+        user,
+        epoch: 0,
+        sid: None,
+    }
 }

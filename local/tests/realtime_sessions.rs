@@ -1,5 +1,6 @@
 //! Sockets bound to their session, over the running server on both stores: a password change or
-//! a logout-all closes the user's sockets and refuses the old token at the handshake; a socket
+//! a logout-all closes the user's sockets and refuses the old token at the handshake, a logout
+//! the sockets of its one session; a socket
 //! whose token has expired hears nothing more, unless it renewed its session with `authenticate`;
 //! a handshake its client abandons leaves no connection behind.
 
@@ -116,6 +117,36 @@ async fn logout_all_closes_the_users_sockets_unheard(dynamodb: bool) {
     end_sessions_and_check_sockets(dynamodb, "logout-all").await;
 }
 
+/// A logout ends one session: its socket closes unheard and its token opens no other, while the
+/// user's other session keeps its socket and hears the next change.
+async fn a_logout_closes_that_sessions_sockets_only(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(dynamodb, dir.path(), &[]).await;
+    let api = Api::new(&server);
+    let name = unique_name("lo");
+    let answer = api.register(&name, &format!("{name}@example.com")).await;
+    let (leaving, leaving_refresh) = tokens(&answer.expect(StatusCode::CREATED));
+    let (staying, _) = tokens(&api.login(&name).await.expect(StatusCode::OK));
+    let mut closing = connect(&server, None, &format!("?token={leaving}"))
+        .await
+        .expect("connect");
+    let mut open = connect(&server, None, &format!("?token={staying}"))
+        .await
+        .expect("connect");
+
+    let answer = api
+        .post("auth/logout/", json!({ "refresh": leaving_refresh }), None)
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+
+    assert_closed_without_events(&mut closing).await;
+    assert_refused_at_the_handshake(&server, &leaving).await;
+    api.post("tasks/", json!({ "title": "after" }), Some(&staying))
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(next_message(&mut open).await["title"], "after");
+}
+
 async fn authenticate(socket: &mut Socket, token: &str) -> Value {
     let message = json!({ "action": "authenticate", "token": token }).to_string();
     socket.send(Message::Text(message.into())).await.unwrap();
@@ -220,6 +251,7 @@ on_both_stores!(
     a_handshake_its_client_abandons_leaves_no_connection_behind,
     a_password_change_closes_the_users_sockets_unheard,
     logout_all_closes_the_users_sockets_unheard,
+    a_logout_closes_that_sessions_sockets_only,
     an_expired_socket_hears_nothing_unless_it_authenticated_again,
     authenticate_refuses_another_users_token_and_an_invalid_one,
 );

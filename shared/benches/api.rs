@@ -140,7 +140,9 @@ async fn main() {
     let user = UserId::new();
     let jwt = &jwt;
     measure("JWT pair issued + access decoded", 10_000, |_| async move {
-        let pair = jwt.issue_pair(user, 0).expect("a token pair");
+        let pair = jwt
+            .issue_pair(user, 0, shared::domain::SessionId::new())
+            .expect("a token pair");
         assert!(
             jwt.decode(&pair.access, TokenType::Access)
                 .await

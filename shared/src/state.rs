@@ -6,7 +6,7 @@ use secrecy::ExposeSecret;
 
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
-use crate::domain::UserId;
+use crate::domain::{Ended, UserId};
 use crate::realtime::Notifier;
 use crate::service::cursor::CursorKey;
 use crate::service::limits::Limits;
@@ -45,11 +45,11 @@ impl AppState {
         self
     }
 
-    /// Closes every WebSocket of `user` older than its session epoch `epoch`, if this host has a
-    /// WebSocket API. Deliveries check the session anyway: this makes the end prompt.
-    pub async fn close_sockets(&self, user: UserId, epoch: u64) {
+    /// Closes every WebSocket of `user` whose session `ended`, if this host has a WebSocket API.
+    /// Deliveries check the session anyway: this makes the end prompt.
+    pub async fn close_sockets(&self, user: UserId, ended: Ended) {
         if let Some(sockets) = &self.sockets {
-            sockets.close_ended(user, epoch).await;
+            sockets.close_ended(user, ended).await;
         }
     }
 

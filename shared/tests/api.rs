@@ -19,6 +19,7 @@ mod api {
     mod limits;
     mod list;
     mod login;
+    mod logout;
     mod pagination;
     mod pagination_deletes;
     mod password;

@@ -65,6 +65,16 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
     let access = login["tokens"]["access"].as_str().unwrap().to_owned();
     let refresh = login["tokens"]["refresh"].as_str().unwrap().to_owned();
     let token = Some(access.as_str());
+    // A session of its own for the logout below, which ends it.
+    let (_, leaving, _) = h
+        .send(
+            "POST",
+            "/api/v1/auth/login/",
+            None,
+            Some(json!({ "username": name, "password": password })),
+        )
+        .await;
+    let leaving = leaving["tokens"]["refresh"].as_str().unwrap().to_owned();
     let calls = h
         .calls_of(
             "POST",
@@ -176,10 +186,11 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
             "POST",
             "/api/v1/auth/logout/",
             None,
-            Some(json!({ "refresh": refresh })),
+            Some(json!({ "refresh": leaving })),
         )
         .await;
-    assert_eq!(calls, ["DeleteItem"], "logout");
+    // The token and its user in one read; the session ended and the token revoked in one write.
+    assert_eq!(calls, ["BatchGetItem", "TransactWriteItems"], "logout");
 
     let (_, task, _) = h
         .send(

@@ -49,7 +49,10 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
     assert_eq!(state.jwt.current_kid(), key_id(NEW.as_bytes()));
 
     // Tokens signed with the current key need no other.
-    let fresh = state.jwt.issue_pair(UserId::new(), 0).unwrap();
+    let fresh = state
+        .jwt
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
     assert!(
         decoded(&state.jwt, &fresh.access, TokenType::Access)
             .await
@@ -58,7 +61,9 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
     assert_eq!(stand_in.calls(), 1);
 
     // One from before the rotation: the three labels are read, once.
-    let old = keys_of(OLD).issue_pair(UserId::new(), 0).unwrap();
+    let old = keys_of(OLD)
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
     for _ in 0..2 {
         assert!(
             decoded(&state.jwt, &old.access, TokenType::Access)
@@ -83,11 +88,16 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
     let stand_in = SecretsManager::start(&[("AWSCURRENT", OLD)]);
     let before = state(&stand_in, &stores).await;
-    let user = before.jwt.issue_pair(UserId::new(), 0).unwrap();
+    let user = before
+        .jwt
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
     // This container meets a token naming a key nobody holds: it reads the other labels now
     // (there are none yet) and keeps what it read.
     let stranger = keys_of("a-key-that-no-version-of-the-secret-holds");
-    let forged = stranger.issue_pair(UserId::new(), 0).unwrap();
+    let forged = stranger
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
     assert!(
         decoded(&before.jwt, &forged.access, TokenType::Access)
             .await
@@ -103,7 +113,10 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
     let after = state(&stand_in, &stores).await;
     assert_eq!(after.jwt.current_kid(), key_id(NEW.as_bytes()));
-    let fresh = after.jwt.issue_pair(UserId::new(), 0).unwrap();
+    let fresh = after
+        .jwt
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
 
     // Old tokens work everywhere; new ones in every container that can meet them while step 2
     // rolls out (those started after step 1).
@@ -141,7 +154,7 @@ async fn only_a_token_the_current_key_cannot_vouch_for_makes_a_read() {
     let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
     let claims = state
         .jwt
-        .issue_pair(UserId::new(), 0)
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
         .unwrap()
         .refresh_claims;
     let sign = |kid: Option<String>, key: &str| {
@@ -170,7 +183,9 @@ async fn only_a_token_the_current_key_cannot_vouch_for_makes_a_read() {
 async fn while_the_other_versions_cannot_be_read_their_tokens_get_503_and_the_read_waits() {
     let stand_in = SecretsManager::start(&[("AWSCURRENT", NEW)]);
     let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
-    let old = keys_of(OLD).issue_pair(UserId::new(), 0).unwrap();
+    let old = keys_of(OLD)
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
     let profile = |token: &str| {
         Request::get("/api/v1/auth/profile/")
             .header("authorization", format!("Bearer {token}"))
@@ -201,7 +216,9 @@ async fn a_version_too_short_to_be_a_key_is_left_out_alone() {
         ("AWSPENDING", "too-short"),
     ]);
     let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
-    let old = keys_of(OLD).issue_pair(UserId::new(), 0).unwrap();
+    let old = keys_of(OLD)
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::new())
+        .unwrap();
     assert!(
         decoded(&state.jwt, &old.access, TokenType::Access)
             .await

@@ -75,7 +75,7 @@ async fn data_survives_closing_and_reopening_the_file() {
         for task in &tasks {
             stores
                 .tasks
-                .create_task(task, 0)
+                .create_task(task, crate::contract::at(task.owner, 0))
                 .await
                 .expect("creating a task");
         }
@@ -100,14 +100,18 @@ async fn data_survives_closing_and_reopening_the_file() {
     };
     let all = stores
         .tasks
-        .list_tasks(user.id, 0, &query(None))
+        .list_tasks(user.id, crate::contract::at(user.id, 0), &query(None))
         .await
         .expect("listing");
     assert_eq!(all.count, 3);
     assert_eq!(all.tasks, tasks.iter().rev().cloned().collect::<Vec<_>>());
     let done = stores
         .tasks
-        .list_tasks(user.id, 0, &query(Some(TaskStatus::Done)))
+        .list_tasks(
+            user.id,
+            crate::contract::at(user.id, 0),
+            &query(Some(TaskStatus::Done)),
+        )
         .await;
     assert_eq!(done.expect("listing").count, 2);
     for old in [&token, &logged_in] {
@@ -152,7 +156,7 @@ async fn a_failing_write_rolls_back_alone_beside_the_writes_it_shares_a_commit_w
     let creates = tasks
         .iter()
         .chain(&tasks)
-        .map(|t| stores.tasks.create_task(t, 0));
+        .map(|t| stores.tasks.create_task(t, crate::contract::at(t.owner, 0)));
     let (thefts, creates) = tokio::join!(join_all(thefts), join_all(creates));
 
     for theft in thefts {
@@ -222,14 +226,22 @@ async fn the_feed_follows_commit_order_and_each_change_is_durable_when_it_arrive
     let within = |watcher| tokio::time::timeout(Duration::from_secs(10), watcher);
 
     let watcher = watch(feed, &stores, 48);
-    let creates = join_all(tasks.iter().map(|t| stores.tasks.create_task(t, 0))).await;
+    let creates = join_all(
+        tasks
+            .iter()
+            .map(|t| stores.tasks.create_task(t, crate::contract::at(t.owner, 0))),
+    )
+    .await;
     let (feed, mut seen) = within(watcher).await.expect("in time").expect("watched");
     let watcher = watch(feed, &stores, 48);
-    let updates = to_update
+    let updates = to_update.iter().zip(&done).map(|(before, after)| {
+        stores
+            .tasks
+            .update_task(before, after, crate::contract::at(before.owner, 0))
+    });
+    let deletes = to_delete
         .iter()
-        .zip(&done)
-        .map(|(before, after)| stores.tasks.update_task(before, after, 0));
-    let deletes = to_delete.iter().map(|t| stores.tasks.delete_task(t, 0));
+        .map(|t| stores.tasks.delete_task(t, crate::contract::at(t.owner, 0)));
     let (updates, deletes) = tokio::join!(join_all(updates), join_all(deletes));
     let (_, more) = within(watcher).await.expect("in time").expect("watched");
     seen.extend(more);
@@ -320,11 +332,18 @@ async fn a_file_of_the_layout_that_listed_by_id_is_reindexed_by_creation_time() 
         limit: 10,
         position: Position::First,
     };
-    let all = stores.tasks.list_tasks(user.id, 0, &list(None)).await;
+    let all = stores
+        .tasks
+        .list_tasks(user.id, crate::contract::at(user.id, 0), &list(None))
+        .await;
     assert_eq!(all.expect("listing").tasks, newest_first);
     let done = stores
         .tasks
-        .list_tasks(user.id, 0, &list(Some(TaskStatus::Done)))
+        .list_tasks(
+            user.id,
+            crate::contract::at(user.id, 0),
+            &list(Some(TaskStatus::Done)),
+        )
         .await;
     let want: Vec<_> = newest_first
         .iter()

@@ -59,6 +59,7 @@ pub async fn seed(state: &AppState) -> Seeded {
     let session = Session {
         user: user.id,
         epoch: user.session_epoch,
+        sid: None,
     };
     let task = state
         .tasks
@@ -130,6 +131,7 @@ pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
         last_login: None,
         version: 0,
         session_epoch: 0,
+        ended_sessions: Default::default(),
     };
     if let Some(stored) = stores.users.user(id).await.expect("reading the user") {
         return stored;
@@ -138,6 +140,7 @@ pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
         jti: format!("seed-{name}"),
         user_id: id,
         expires_at: now,
+        sid: None,
     };
     stores
         .users

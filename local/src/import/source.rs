@@ -256,6 +256,7 @@ fn user(row: &Row, note: &mut Option<String>) -> Result<User, String> {
         last_login,
         version: 0,
         session_epoch: if active { 0 } else { INACTIVE_SESSION_EPOCH },
+        ended_sessions: Default::default(),
     })
 }
 

@@ -140,8 +140,13 @@ impl Import {
             limit: 1,
             position: Position::First,
         };
-        // Any session epoch: this is no client's session.
-        match self.stores.tasks.list_tasks(owner, u64::MAX, &query).await {
+        // Any session epoch, no login session: this is no client's session.
+        let any = shared::domain::Session {
+            user: owner,
+            epoch: u64::MAX,
+            sid: None,
+        };
+        match self.stores.tasks.list_tasks(owner, any, &query).await {
             Ok(page) => Ok(page.count),
             // A dry run reads a tasks table it would create as an empty store, without users.
             Err(StoreError::Missing(Missing::User)) => Ok(0),

@@ -217,7 +217,11 @@ async fn a_token_of_the_previous_key_makes_the_container_read_the_other_versions
     // A token signed before the last rotation, by the key that is now AWSPREVIOUS.
     let previous = "lambda-runtime-previous-key-of-at-least-32-bytes";
     let pair = JwtKeys::new(&AuthConfig::with_secret(previous))
-        .issue_pair(seeded.user_id, seeded.session.epoch)
+        .issue_pair(
+            seeded.user_id,
+            seeded.session.epoch,
+            shared::domain::SessionId::new(),
+        )
         .expect("a token pair");
     let event = event(
         FUNCTION,

@@ -33,6 +33,7 @@ fn connection(id: &str, user: UserId) -> Connection {
         expires_at: now.plus_seconds(3600),
         token_expires_at: now.plus_seconds(3600),
         epoch: 0,
+        sid: None,
     }
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::accepted::{Accepted, KeysUnavailable};
 use crate::config::AuthConfig;
-use crate::domain::{Session, Timestamp, UserId};
+use crate::domain::{Session, SessionId, Timestamp, UserId};
 
 /// The two kinds of token; one is never accepted where the other is expected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +36,10 @@ pub struct Claims {
     /// epoch has moved past it.
     #[serde(default)]
     pub session_epoch: u64,
+    /// The login session the token belongs to: one per sign-in, kept by its refreshes. Absent
+    /// from tokens issued before it existed, and from the original app's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
 }
 
 impl Claims {
@@ -44,6 +48,7 @@ impl Claims {
         Session {
             user: self.user_id,
             epoch: self.session_epoch,
+            sid: self.sid,
         }
     }
 }
@@ -133,20 +138,33 @@ impl JwtKeys {
         }
     }
 
-    /// Issues a fresh access + refresh pair for `user` at its session epoch `epoch`.
-    pub fn issue_pair(&self, user: UserId, epoch: u64) -> anyhow::Result<TokenPair> {
+    /// Issues a fresh access + refresh pair for `user` at its session epoch `epoch`, in the
+    /// login session `sid` (a new one at a sign-in, the refresh token's own at a refresh).
+    pub fn issue_pair(
+        &self,
+        user: UserId,
+        epoch: u64,
+        sid: SessionId,
+    ) -> anyhow::Result<TokenPair> {
         let now = Timestamp::now().unix();
         let mut access = self.claims(TokenType::Access, user, now);
         access.session_epoch = epoch;
+        access.sid = Some(sid);
         let access = self.sign(&access)?;
         let mut refresh_claims = self.claims(TokenType::Refresh, user, now);
         refresh_claims.session_epoch = epoch;
+        refresh_claims.sid = Some(sid);
         let refresh = self.sign(&refresh_claims)?;
         Ok(TokenPair {
             access,
             refresh,
             refresh_claims,
         })
+    }
+
+    /// How long an access token lives, and a refresh token, in seconds.
+    pub fn lifetimes(&self) -> (i64, i64) {
+        (self.access_ttl, self.refresh_ttl)
     }
 
     /// The id of the key new tokens are signed with.
@@ -202,6 +220,7 @@ impl JwtKeys {
             iat: now,
             exp: now + ttl,
             session_epoch: 0,
+            sid: None,
         }
     }
 
@@ -214,184 +233,5 @@ impl JwtKeys {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::AcceptedSecrets;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-    fn keys(secret: &str) -> JwtKeys {
-        JwtKeys::new(&AuthConfig::with_secret(secret))
-    }
-
-    const SECRET: &str = "an-unit-test-secret-of-32-bytes-or-more";
-
-    /// `decode` on a set whose keys are all known: it reads nothing, so it cannot fail to.
-    async fn decoded(keys: &JwtKeys, token: &str, kind: TokenType) -> Option<Claims> {
-        keys.decode(token, kind).await.expect("known keys")
-    }
-
-    #[tokio::test]
-    async fn a_token_decodes_only_as_its_own_type() {
-        let keys = keys(SECRET);
-        let user = UserId::new();
-        let pair = keys.issue_pair(user, 0).unwrap();
-        let access = decoded(&keys, &pair.access, TokenType::Access)
-            .await
-            .unwrap();
-        assert_eq!(access.user_id, user);
-        assert_eq!(access.jti.len(), 32);
-        assert_eq!(access.exp - access.iat, AuthConfig::DEFAULT_ACCESS_TTL);
-        assert!(
-            decoded(&keys, &pair.access, TokenType::Refresh)
-                .await
-                .is_none()
-        );
-        assert!(
-            decoded(&keys, &pair.refresh, TokenType::Access)
-                .await
-                .is_none()
-        );
-        assert_eq!(
-            decoded(&keys, &pair.refresh, TokenType::Refresh)
-                .await
-                .unwrap(),
-            pair.refresh_claims
-        );
-    }
-
-    #[tokio::test]
-    async fn another_key_an_expired_token_and_alg_none_are_refused() {
-        let ours = keys(SECRET);
-        let theirs = keys("another-secret-that-is-also-32-bytes-long");
-        let user = UserId::new();
-        assert!(
-            decoded(
-                &ours,
-                &theirs.issue_pair(user, 0).unwrap().access,
-                TokenType::Access
-            )
-            .await
-            .is_none()
-        );
-
-        let now = Timestamp::now().unix();
-        let mut expired = ours.claims(TokenType::Access, user, now - 3600);
-        for (exp, valid) in [(now - 3540, false), (now, false), (now + 60, true)] {
-            expired.exp = exp;
-            let token = ours.sign(&expired).unwrap();
-            let decoded = decoded(&ours, &token, TokenType::Access).await;
-            assert_eq!(decoded.is_some(), valid, "exp = now {:+}", exp - now);
-        }
-
-        let claims = ours.claims(TokenType::Access, user, Timestamp::now().unix());
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
-        assert!(
-            decoded(&ours, &format!("{header}.{body}."), TokenType::Access)
-                .await
-                .is_none()
-        );
-
-        // Signed with the right key under another HMAC (by hand: our provider signs HS256 only).
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","typ":"JWT"}"#);
-        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA512, SECRET.as_bytes());
-        let tag = ring::hmac::sign(&key, format!("{header}.{body}").as_bytes());
-        let hs512 = format!("{header}.{body}.{}", URL_SAFE_NO_PAD.encode(tag));
-        assert!(decoded(&ours, &hs512, TokenType::Access).await.is_none());
-    }
-
-    fn rotated(current: &str, accepted: &[&str]) -> JwtKeys {
-        let mut config = AuthConfig::with_secret(current);
-        config.accepted_jwt_secrets =
-            AcceptedSecrets::Known(accepted.iter().map(|s| (*s).into()).collect());
-        JwtKeys::new(&config)
-    }
-
-    const NEXT: &str = "the-next-signing-key-also-32-bytes-long!";
-
-    #[tokio::test]
-    async fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
-        let before = keys(SECRET);
-        let old = before.issue_pair(UserId::new(), 0).unwrap();
-        let after = rotated(NEXT, &[SECRET]);
-
-        // Tokens issued before the rotation stay valid, access and refresh alike.
-        assert!(
-            decoded(&after, &old.access, TokenType::Access)
-                .await
-                .is_some()
-        );
-        assert!(
-            decoded(&after, &old.refresh, TokenType::Refresh)
-                .await
-                .is_some()
-        );
-
-        // New tokens name the new key and are signed with it: a container that only knows the
-        // old key refuses them, one that holds both accepts them.
-        let new = after.issue_pair(UserId::new(), 0).unwrap();
-        let kid = jsonwebtoken::decode_header(&new.access).unwrap().kid;
-        assert_eq!(kid.as_deref(), Some(key_id(NEXT.as_bytes()).as_str()));
-        assert_eq!(after.current_kid(), key_id(NEXT.as_bytes()));
-        assert!(
-            decoded(&before, &new.access, TokenType::Access)
-                .await
-                .is_none()
-        );
-        assert!(
-            decoded(&after, &new.access, TokenType::Access)
-                .await
-                .is_some()
-        );
-
-        // A pending key (introduced before the rotation) is accepted but never signs.
-        let introduced = rotated(SECRET, &[NEXT]);
-        assert_eq!(introduced.current_kid(), key_id(SECRET.as_bytes()));
-        assert!(
-            decoded(&introduced, &new.access, TokenType::Access)
-                .await
-                .is_some()
-        );
-
-        // Once the old key is dropped from the set, its tokens are refused.
-        assert!(
-            decoded(&keys(NEXT), &old.access, TokenType::Access)
-                .await
-                .is_none()
-        );
-    }
-
-    #[tokio::test]
-    async fn a_token_is_checked_against_the_key_it_names_or_every_key_without_a_kid() {
-        let set = rotated(NEXT, &[SECRET]);
-        let claims = set.claims(TokenType::Access, UserId::new(), Timestamp::now().unix());
-
-        // Signed by the previous key but naming the current one: refused.
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(key_id(NEXT.as_bytes()));
-        let mislabelled = jsonwebtoken::encode(
-            &header,
-            &claims,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
-        assert!(
-            decoded(&set, &mislabelled, TokenType::Access)
-                .await
-                .is_none()
-        );
-
-        // No kid (tokens issued before key ids existed): any key of the set will do.
-        let unlabelled = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(SECRET.as_bytes()),
-        )
-        .unwrap();
-        assert_eq!(
-            decoded(&set, &unlabelled, TokenType::Access).await,
-            Some(claims)
-        );
-    }
-}
+#[path = "jwt_tests.rs"]
+mod tests;

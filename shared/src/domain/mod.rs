@@ -8,7 +8,7 @@ mod user;
 mod validation;
 
 pub use email::Email;
-pub use session::Session;
+pub use session::{Ended, EndedSessions, MAX_ENDED_SESSIONS, Session, SessionId};
 pub use task::{
     Task, TaskChange, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, TaskView,
 };

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    Email, Timestamp,
+    Email, EndedSessions, Timestamp,
     validation::{check_no_nul, check_text},
 };
 
@@ -176,6 +176,9 @@ pub struct User {
     pub last_login: Option<Timestamp>,
     pub version: u64,
     pub session_epoch: u64,
+    /// Login sessions ended one by one since, until their last tokens expire.
+    #[serde(default, skip_serializing_if = "EndedSessions::is_empty")]
+    pub ended_sessions: EndedSessions,
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use super::profile::UserBody;
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::auth::TokenPair;
-use crate::domain::{Email, FieldErrors, Password, PersonName, User, Username};
+use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username};
 use crate::error::Result;
 use crate::service::accounts::NewUser;
 
@@ -282,11 +282,13 @@ pub(crate) async fn refresh_token(
 
 /// Log out
 ///
-/// Revokes the refresh token sent (revoking it twice is fine); access tokens run out by themselves.
+/// Ends the session the refresh token sent belongs to (one sign-in and its refreshes): that
+/// refresh token and every access token of the session are refused from now on, and its open
+/// WebSockets are closed; the user's other sessions go on. Logging out twice is fine.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout/", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 204, description = "The refresh token is revoked"),
+        (status = 204, description = "The session has ended"),
         (status = 401, response = TokenRejected),
         JsonErrors,
     )
@@ -295,10 +297,13 @@ pub(crate) async fn logout_user(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshRequest>,
 ) -> Result<StatusCode> {
-    state
+    let ended = state
         .accounts
         .logout(&token_field("refresh", body.refresh)?)
         .await?;
+    if let Some((user, ended)) = ended {
+        state.close_sockets(user, ended).await;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -319,6 +324,8 @@ pub(crate) async fn logout_everywhere(
     AuthUser(session): AuthUser,
 ) -> Result<StatusCode> {
     let epoch = state.accounts.logout_all(session).await?;
-    state.close_sockets(session.user, epoch).await;
+    state
+        .close_sockets(session.user, Ended::Before(epoch))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

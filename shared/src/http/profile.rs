@@ -13,7 +13,7 @@ use super::openapi::{BearerErrors, Conflict, JsonErrors, TooManyRequests};
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::domain::{
-    Email, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username, non_null,
+    Email, Ended, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username, non_null,
 };
 use crate::error::Result;
 use crate::service::accounts::ProfileChanges;
@@ -229,7 +229,7 @@ pub(crate) async fn change_password(
         .change_password(id, &old, new, client)
         .await?;
     let epoch = pair.refresh_claims.session_epoch;
-    state.close_sockets(id.user, epoch).await;
+    state.close_sockets(id.user, Ended::Before(epoch)).await;
     Ok(Json(PasswordChanged {
         detail: "password updated successfully".to_owned(),
         tokens: pair.into(),

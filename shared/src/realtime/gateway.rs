@@ -168,6 +168,7 @@ impl Gateway {
             expires_at: now.plus_seconds(CONNECTION_LIFETIME_SECONDS),
             token_expires_at: token_expiry(&claims),
             epoch: claims.session_epoch,
+            sid: claims.sid,
         };
         let connection = recorded.get_or_init(|| connection);
         if let Err(error) = self.connections.add_connection(connection).await {
@@ -175,8 +176,8 @@ impl Gateway {
             self.forget(connection).await;
             return error_response(&Error::from(error));
         }
-        // Sessions ending meanwhile (logout-all, a password change) raise the user's epoch and
-        // then list its connections to close them. Reading the user again after recording this
+        // Sessions ending meanwhile (a logout, logout-all, a password change) are written to the
+        // user's record, which then lists its connections to close them. Reading the user again after recording this
         // one means either that listing finds it or this read sees the new epoch. Beside that
         // read, the user's connections are counted, this one among them: concurrent connections
         // past the bound may all be refused, never all let in.
@@ -219,7 +220,7 @@ impl Gateway {
     /// consistent read of the user).
     async fn session_is_current(&self, claims: &Claims) -> Result<(), Error> {
         match self.users.user(claims.user_id).await? {
-            Some(user) if claims.session().is_current(user.session_epoch) => Ok(()),
+            Some(user) if claims.session().is_current(&user) => Ok(()),
             _ => Err(Error::InvalidToken),
         }
     }
@@ -283,6 +284,7 @@ impl Gateway {
             .ok_or(Error::InvalidToken)?;
         connection.token_expires_at = token_expiry(&claims);
         connection.epoch = claims.session_epoch;
+        connection.sid = claims.sid;
         // Renewed only if still recorded: a `$disconnect` that ran meanwhile is not undone.
         if !self.connections.renew_connection(&connection).await? {
             return Err(Error::InvalidToken);

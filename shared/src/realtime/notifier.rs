@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::config::required_env;
-use crate::domain::{Task, TaskId, TaskView, Timestamp, UserId};
+use crate::domain::{Ended, Task, TaskId, TaskView, Timestamp, UserId};
 use crate::metrics::Counter;
 use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
@@ -200,7 +200,7 @@ impl Notifier {
         let now = Timestamp::now();
         let (live, ended): (Vec<_>, Vec<_>) = connections.into_iter().partition(|connection| {
             user.as_ref()
-                .is_some_and(|user| connection.is_live(now, user.session_epoch))
+                .is_some_and(|user| connection.is_live(now, user))
         });
         futures::stream::iter(ended)
             .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
@@ -218,16 +218,18 @@ impl Notifier {
         }
     }
 
-    /// Closes every open connection of `user` opened before its session epoch became `epoch`
-    /// (password change, logout everywhere), for at most [`CLOSE_WITHIN`]. Failures are logged:
-    /// the delivery check refuses those connections anyway.
-    pub async fn close_ended(&self, user: UserId, epoch: u64) {
+    /// Closes every open connection of `user` whose session `ended` (a logout, a password change,
+    /// logout everywhere), for at most [`CLOSE_WITHIN`]. Failures are logged: the delivery check
+    /// refuses those connections anyway.
+    pub async fn close_ended(&self, user: UserId, ended: Ended) {
         let closing = async {
             match self.connections.connections_of(user).await {
                 Ok(connections) => {
-                    futures::stream::iter(connections.into_iter().filter(|c| c.epoch < epoch))
-                        .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
-                        .await;
+                    futures::stream::iter(
+                        connections.into_iter().filter(|c| ended.ends(&c.session())),
+                    )
+                    .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
+                    .await;
                 }
                 Err(error) => tracing::warn!(error = %error, "could not list connections to close"),
             }

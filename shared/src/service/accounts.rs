@@ -9,7 +9,8 @@ use crate::auth::{
     verify_password_or_dummy,
 };
 use crate::domain::{
-    Email, FieldErrors, Password, PersonName, Session, Timestamp, User, UserId, Username,
+    Email, EndedSessions, FieldErrors, Password, PersonName, Session, SessionId, Timestamp, User,
+    UserId, Username,
 };
 use crate::error::{Error, Result};
 use crate::retry;
@@ -52,6 +53,7 @@ pub(super) fn refresh_record(pair: &TokenPair) -> RefreshToken {
         jti: claims.jti.clone(),
         user_id: claims.user_id,
         expires_at: Timestamp::from_unix(claims.exp).unwrap_or_else(Timestamp::now),
+        sid: claims.sid,
     }
 }
 
@@ -89,8 +91,11 @@ impl AccountService {
             last_login: Some(now),
             version: 0,
             session_epoch: 0,
+            ended_sessions: EndedSessions::new(),
         };
-        let pair = self.jwt.issue_pair(user.id, user.session_epoch)?;
+        let pair = self
+            .jwt
+            .issue_pair(user.id, user.session_epoch, SessionId::new())?;
         self.users
             .create_user(&user, &refresh_record(&pair))
             .await?;
@@ -152,7 +157,9 @@ impl AccountService {
         if is_legacy_hash(&user.password_hash) {
             user = self.upgrade_hash(user, password).await?;
         }
-        let pair = self.jwt.issue_pair(user.id, user.session_epoch)?;
+        let pair = self
+            .jwt
+            .issue_pair(user.id, user.session_epoch, SessionId::new())?;
         let now = Timestamp::now();
         self.users
             .record_login(&user, now, &refresh_record(&pair))
@@ -213,7 +220,7 @@ impl AccountService {
             .user(session.user)
             .await?
             .ok_or(Error::InvalidToken)?;
-        if !session.is_current(user.session_epoch) {
+        if !session.is_current(&user) {
             return Err(Error::InvalidToken);
         }
         Ok(user)
@@ -325,7 +332,7 @@ impl AccountService {
                         if current.password_hash == *password_hash {
                             return Ok((current, None));
                         }
-                        if !session.is_current(current.session_epoch) {
+                        if !session.is_current(&current) {
                             return Err(Error::InvalidToken);
                         }
                         if current.password_hash != *checked_hash
@@ -343,7 +350,9 @@ impl AccountService {
                 after.last_updated = Timestamp::now();
                 // The caller's new session is stored with the change, in one write: never a
                 // changed password whose only session is lost with a failed second write.
-                let pair = self.jwt.issue_pair(after.id, after.session_epoch)?;
+                let pair = self
+                    .jwt
+                    .issue_pair(after.id, after.session_epoch, SessionId::new())?;
                 self.users
                     .update_user_with_token(&before, &after, &refresh_record(&pair))
                     .await?;
@@ -357,7 +366,9 @@ impl AccountService {
         // The change was made by an earlier send whose answer was lost, with a token this request
         // no longer holds: the caller gets a new one, stored on its own as a login's would be
         // (its failure leaves the password changed and the caller to log in with it).
-        let pair = self.jwt.issue_pair(after.id, after.session_epoch)?;
+        let pair = self
+            .jwt
+            .issue_pair(after.id, after.session_epoch, SessionId::new())?;
         self.tokens
             .add_refresh(&refresh_record(&pair), after.session_epoch)
             .await?;

@@ -3,9 +3,10 @@
 
 use super::accounts::{AccountService, refresh_record};
 use crate::auth::{TokenPair, TokenType};
-use crate::domain::{Session, Timestamp};
+use crate::domain::{Ended, Session, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::retry;
+use crate::store::Logout;
 
 impl AccountService {
     /// Ends every session of the caller: the user's epoch moves on, so every access and refresh
@@ -31,7 +32,7 @@ impl AccountService {
             .users
             .user(session.user)
             .await?
-            .is_some_and(|user| session.is_current(user.session_epoch)))
+            .is_some_and(|user| session.is_current(&user)))
     }
 
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.
@@ -40,7 +41,7 @@ impl AccountService {
             self.session_is_current(claims.session()).await?
         } else if let Some(claims) = self.jwt.decode(token, TokenType::Refresh).await? {
             self.tokens
-                .refresh_is_live(&claims.jti, claims.user_id)
+                .refresh_is_live(&claims.jti, claims.session())
                 .await?
         } else {
             false
@@ -61,7 +62,11 @@ impl AccountService {
             .decode(refresh, TokenType::Refresh)
             .await?
             .ok_or(Error::TokenRejected)?;
-        let mut pair = self.jwt.issue_pair(claims.user_id, claims.session_epoch)?;
+        // The login session goes on; a token from before sessions had ids starts one.
+        let sid = claims.sid.unwrap_or_default();
+        let mut pair = self
+            .jwt
+            .issue_pair(claims.user_id, claims.session_epoch, sid)?;
         let epoch = self
             .tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
@@ -69,21 +74,37 @@ impl AccountService {
         if epoch != claims.session_epoch {
             // A refresh token issued before tokens carried their epoch: the store's record is
             // the truth, and the access token must carry it.
-            pair.access = self.jwt.issue_pair(claims.user_id, epoch)?.access;
+            pair.access = self.jwt.issue_pair(claims.user_id, epoch, sid)?.access;
         }
         Ok(pair)
     }
 
-    /// Revokes one refresh token. Revoking it twice is fine.
-    pub async fn logout(&self, refresh: &str) -> Result<()> {
+    /// Ends the login session of a refresh token: the token is revoked, and every other token
+    /// of its session, access tokens included, is refused from now on (on every route and at the
+    /// WebSocket handshake; see [`crate::store::TokenStore::end_session`]). A token from before
+    /// sessions had ids ends alone, its access tokens living on until they expire. Logging out
+    /// twice is fine. Answers the user and what ended, for closing its sockets.
+    #[tracing::instrument(skip_all)]
+    pub async fn logout(&self, refresh: &str) -> Result<Option<(UserId, Ended)>> {
         let claims = self
             .jwt
             .decode(refresh, TokenType::Refresh)
             .await?
             .ok_or(Error::TokenRejected)?;
-        Ok(self
-            .tokens
-            .revoke_refresh(&claims.jti, claims.user_id)
-            .await?)
+        let (access_ttl, refresh_ttl) = self.jwt.lifetimes();
+        let now = Timestamp::now().unix();
+        let logout = Logout {
+            jti: &claims.jti,
+            session: claims.session(),
+            // A second past the last expiry: a token is valid while now < exp.
+            live_until: now + access_ttl + 1,
+            consumed_until: now + refresh_ttl + 1,
+        };
+        let ended =
+            retry::optimistic(|| async { Ok(self.tokens.end_session(logout).await?) }).await?;
+        if ended.is_some() {
+            tracing::info!(user_id = %claims.user_id, "session ended");
+        }
+        Ok(ended.map(|ended| (claims.user_id, ended)))
     }
 }

@@ -93,7 +93,7 @@ impl TaskService {
     /// the user, for reads to run beside their own (writes check inside their transaction).
     async fn check_session(&self, session: Session) -> Result<()> {
         match self.users.user(session.user).await? {
-            Some(user) if session.is_current(user.session_epoch) => Ok(()),
+            Some(user) if session.is_current(&user) => Ok(()),
             _ => Err(Error::InvalidToken),
         }
     }
@@ -122,7 +122,7 @@ impl TaskService {
             version: 0,
         };
         let Some(key) = key else {
-            self.tasks.create_task(&task, session.epoch).await?;
+            self.tasks.create_task(&task, session).await?;
             crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
             return Ok(Created::new(task));
         };
@@ -132,7 +132,7 @@ impl TaskService {
             task,
             expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
         };
-        match self.tasks.create_task_once(&create, session.epoch).await? {
+        match self.tasks.create_task_once(&create, session).await? {
             store::Created::New => {
                 crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
                 Ok(Created::new(create.task))
@@ -184,9 +184,7 @@ impl TaskService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            self.tasks
-                .update_task(&before, &after, session.epoch)
-                .await?;
+            self.tasks.update_task(&before, &after, session).await?;
             Ok(after)
         })
         .await
@@ -197,7 +195,7 @@ impl TaskService {
         retry::optimistic(|| async move {
             let task = self.get(session, id).await?;
             expect_version(expected, &task)?;
-            Ok(self.tasks.delete_task(&task, session.epoch).await?)
+            Ok(self.tasks.delete_task(&task, session).await?)
         })
         .await
     }
@@ -225,7 +223,7 @@ impl TaskService {
             limit: request.page_size,
             position,
         };
-        let page = self.tasks.list_tasks(owner, session.epoch, &query).await?;
+        let page = self.tasks.list_tasks(owner, session, &query).await?;
 
         let cursor = |direction, task| Cursor {
             direction,

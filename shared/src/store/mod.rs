@@ -15,7 +15,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Email, Task, TaskId, TaskOrder, TaskStatus, Timestamp, User, UserId, Username,
+    Email, Ended, Session, SessionId, Task, TaskId, TaskOrder, TaskStatus, Timestamp, User, UserId,
+    Username,
 };
 
 pub use dynamo::{DynamoConfig, DynamoStore};
@@ -65,6 +66,31 @@ pub struct RefreshToken {
     pub jti: String,
     pub user_id: UserId,
     pub expires_at: Timestamp,
+    /// The login session it belongs to (none for a token issued before sessions had ids).
+    pub sid: Option<SessionId>,
+}
+
+/// A logout of one login session ([`TokenStore::end_session`]): the refresh token presented, and
+/// until when (Unix seconds) the session must be remembered as ended: if the token was live (now
+/// revoked), the session issues nothing more and its last access token expires by `live_until`;
+/// if a refresh had consumed it, a later token may be live, refused at rotation until it expires.
+#[derive(Debug, Clone, Copy)]
+pub struct Logout<'a> {
+    pub jti: &'a str,
+    pub session: Session,
+    pub live_until: i64,
+    pub consumed_until: i64,
+}
+
+impl Logout<'_> {
+    /// Until when the session must be remembered, by whether its token was `live`.
+    pub fn until(&self, live: bool) -> i64 {
+        if live {
+            self.live_until
+        } else {
+            self.consumed_until
+        }
+    }
 }
 
 /// A task created with an `Idempotency-Key`: the key, a fingerprint of what the first request
@@ -180,41 +206,53 @@ pub trait TokenStore: Send + Sync {
     /// Stores a new refresh token bound to session epoch `epoch` (a token bound to an epoch the
     /// user has already left is stored, but never rotates).
     async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError>;
-    /// Whether the refresh token `jti` of `user` would still rotate: stored, unexpired, and not
-    /// older than the user's last revocation of all tokens.
-    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError>;
+    /// Whether the refresh token `jti` of `session` would still rotate: stored, unexpired, not
+    /// older than the user's last revocation of all tokens, and of a login session not ended.
+    async fn refresh_is_live(&self, jti: &str, session: Session) -> Result<bool, StoreError>;
     /// Revokes one refresh token of `user`; revoking an unknown token is not an error. A consumed
     /// (rotated) token is kept: logging it out must not erase the record that tells its reuse
     /// from a token never issued (a thief who rotated a stolen token could otherwise log the
     /// stolen one out and leave the victim's replay unnoticed).
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError>;
+    /// Logs out one login session, atomically: its refresh token revoked as
+    /// [`revoke_refresh`](Self::revoke_refresh) does, and the session, when the token names one
+    /// and the user still honours it, recorded as ended in the user's record
+    /// ([`User::end_session`]), so every token of it is refused from now on. Answers what ended,
+    /// if anything did.
+    async fn end_session(&self, logout: Logout<'_>) -> Result<Option<Ended>, StoreError>;
 }
 
-/// Every call of a [`TaskStore`] that takes an `epoch` checks it against the owner's
-/// `session_epoch` inside its own atomic unit (the write's transaction, or the read's batch):
-/// an epoch older than the owner's is refused with `Missing(Session)` and writes nothing.
+/// Every call of a [`TaskStore`] that takes a `session` checks it against the owner's record
+/// inside its own atomic unit (the write's transaction, or the read's batch): an epoch older than
+/// the owner's, or a login session the owner ended, is refused with `Missing(Session)` and writes
+/// nothing.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
     /// Stores a new task and counts it, atomically; `Missing(User)` if its owner does not exist.
-    async fn create_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError>;
+    async fn create_task(&self, task: &Task, session: Session) -> Result<(), StoreError>;
     /// Like `create_task`, recording `create` under its task's owner and key in the same atomic
     /// write; if that owner already used the key, writes nothing and returns the earlier record.
     async fn create_task_once(
         &self,
         create: &IdempotentCreate,
-        epoch: u64,
+        session: Session,
     ) -> Result<Created, StoreError>;
     async fn task(&self, owner: UserId, id: TaskId) -> Result<Option<Task>, StoreError>;
     /// Replaces `before` with `after` if unchanged, moving the status counts, atomically.
     /// `Missing(Task)` if it is gone, `Conflict` if it changed.
-    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError>;
+    async fn update_task(
+        &self,
+        before: &Task,
+        after: &Task,
+        session: Session,
+    ) -> Result<(), StoreError>;
     /// Deletes `task` if unchanged and uncounts it, atomically. `Missing(Task)`/`Conflict` as above.
-    async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError>;
+    async fn delete_task(&self, task: &Task, session: Session) -> Result<(), StoreError>;
     /// A page of `owner`'s tasks; `Missing(User)` if the owner does not exist.
     async fn list_tasks(
         &self,
         owner: UserId,
-        epoch: u64,
+        session: Session,
         query: &ListQuery,
     ) -> Result<TaskPage, StoreError>;
 }
@@ -234,13 +272,25 @@ pub struct Connection {
     /// The session epoch of the connection's access token.
     #[serde(default)]
     pub epoch: u64,
+    /// The login session of the connection's access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
 }
 
 impl Connection {
     /// Whether the connection may still hear its user's events: its token is unexpired at `now`
-    /// and its epoch is still the user's (`current`).
-    pub fn is_live(&self, now: Timestamp, current: u64) -> bool {
-        self.token_expires_at > now && self.epoch >= current
+    /// and its session is still honoured by `user` (its owner, as stored).
+    pub fn is_live(&self, now: Timestamp, user: &User) -> bool {
+        self.token_expires_at > now && self.session().is_current(user)
+    }
+
+    /// The session of the connection's access token.
+    pub fn session(&self) -> Session {
+        Session {
+            user: self.user_id,
+            epoch: self.epoch,
+            sid: self.sid,
+        }
     }
 }
 

@@ -243,7 +243,9 @@ pub fn forge_tokens(secret: &str, user: &str, access_ttl: i64, refresh_ttl: i64)
     config.access_ttl_seconds = access_ttl;
     config.refresh_ttl_seconds = refresh_ttl;
     let user = UserId::parse(user).expect("a user id");
-    JwtKeys::new(&config).issue_pair(user, 0).expect("signing")
+    JwtKeys::new(&config)
+        .issue_pair(user, 0, shared::domain::SessionId::new())
+        .expect("signing")
 }
 
 /// The 401 body of a bad bearer token.

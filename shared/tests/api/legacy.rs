@@ -28,6 +28,7 @@ async fn imported(app: &TestApp, username: &str, email: &str, iterations: u32) -
         last_login: None,
         version: 0,
         session_epoch: 0,
+        ended_sessions: Default::default(),
     };
     let outcome = app.import.import_users(std::slice::from_ref(&user)).await;
     assert_eq!(outcome.expect("importing"), [Imported::Created]);

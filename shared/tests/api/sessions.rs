@@ -54,7 +54,12 @@ fn authenticated_requests(task: &str) -> Vec<(Method, String, Value)> {
 
 /// Asserts `access` is refused everywhere (and by `token/verify`), and that nothing it tried
 /// was written: the task is unchanged and the user has one task.
-async fn assert_refused_everywhere(app: &TestApp, access: &str, task: &Value, current: &str) {
+pub(super) async fn assert_refused_everywhere(
+    app: &TestApp,
+    access: &str,
+    task: &Value,
+    current: &str,
+) {
     for (method, path, body) in authenticated_requests(id_of(task)) {
         let body = (!body.is_null()).then_some(&body);
         let response = app.request(method.clone(), &path, body, Some(access)).await;

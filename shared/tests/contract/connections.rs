@@ -23,6 +23,7 @@ fn open_connection(user: UserId) -> Connection {
         expires_at: now.plus_seconds(3600),
         token_expires_at: now.plus_seconds(900),
         epoch: 0,
+        sid: None,
     }
 }
 

@@ -150,7 +150,7 @@ async fn other_owners_tasks_never_appear() {
         let theirs = new_task(bob, status);
         stores
             .tasks
-            .create_task(&theirs, 0)
+            .create_task(&theirs, crate::contract::at(theirs.owner, 0))
             .await
             .expect("creating bob's");
         let task = created_tasks(stores, alice, status, 1).await.remove(0);

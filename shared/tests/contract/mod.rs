@@ -61,6 +61,16 @@ pub fn user_named(username: Username, email: Email) -> User {
         last_login: None,
         version: 0,
         session_epoch: 0,
+        ended_sessions: Default::default(),
+    }
+}
+
+/// A caller of `user` at session epoch `epoch`, with no login session of its own.
+pub fn at(user: UserId, epoch: u64) -> shared::domain::Session {
+    shared::domain::Session {
+        user,
+        epoch,
+        sid: None,
     }
 }
 
@@ -70,6 +80,7 @@ pub fn token_for(user: &User) -> RefreshToken {
         jti: random_hex(32),
         user_id: user.id,
         expires_at: Timestamp::now().plus_seconds(3600),
+        sid: None,
     }
 }
 
@@ -139,7 +150,7 @@ pub async fn created_tasks(
         let task = new_task(owner, status);
         stores
             .tasks
-            .create_task(&task, 0)
+            .create_task(&task, crate::contract::at(task.owner, 0))
             .await
             .expect("creating a task");
         tasks.push(task);
@@ -194,7 +205,7 @@ pub async fn list(
     };
     stores
         .tasks
-        .list_tasks(owner, 0, &query)
+        .list_tasks(owner, crate::contract::at(owner, 0), &query)
         .await
         .expect("listing tasks")
 }

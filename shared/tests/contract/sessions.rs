@@ -33,20 +33,39 @@ async fn a_revoked_session_writes_nothing_and_lists_nothing() {
     let stores: &Stores = fixture.borrow();
     let (user, _) = registered(stores).await;
     let kept = new_task(user.id, TaskStatus::ToDo);
-    stores.tasks.create_task(&kept, 0).await.expect("creating");
+    stores
+        .tasks
+        .create_task(&kept, crate::contract::at(kept.owner, 0))
+        .await
+        .expect("creating");
     let user = end_sessions(stores, &user).await;
 
     let old = 0;
     let create = stores
         .tasks
-        .create_task(&new_task(user.id, TaskStatus::ToDo), old)
+        .create_task(
+            &new_task(user.id, TaskStatus::ToDo),
+            crate::contract::at(new_task(user.id, TaskStatus::ToDo).owner, old),
+        )
         .await;
     let done = changed_task(&kept, |t| t.status = TaskStatus::Done);
-    let update = stores.tasks.update_task(&kept, &done, old).await;
+    let update = stores
+        .tasks
+        .update_task(&kept, &done, crate::contract::at(kept.owner, old))
+        .await;
     let in_place = changed_task(&kept, |_| {});
-    let same_status = stores.tasks.update_task(&kept, &in_place, old).await;
-    let delete = stores.tasks.delete_task(&kept, old).await;
-    let list = stores.tasks.list_tasks(user.id, old, &first_page()).await;
+    let same_status = stores
+        .tasks
+        .update_task(&kept, &in_place, crate::contract::at(kept.owner, old))
+        .await;
+    let delete = stores
+        .tasks
+        .delete_task(&kept, crate::contract::at(kept.owner, old))
+        .await;
+    let list = stores
+        .tasks
+        .list_tasks(user.id, crate::contract::at(user.id, old), &first_page())
+        .await;
 
     assert_missing(create, Missing::Session, "creating");
     assert_missing(update, Missing::Session, "updating the status");
@@ -56,14 +75,18 @@ async fn a_revoked_session_writes_nothing_and_lists_nothing() {
     let current = user.session_epoch;
     let page = stores
         .tasks
-        .list_tasks(user.id, current, &first_page())
+        .list_tasks(
+            user.id,
+            crate::contract::at(user.id, current),
+            &first_page(),
+        )
         .await
         .expect("listing at the current epoch");
     assert_eq!(page.tasks, vec![kept.clone()], "nothing was written");
     assert_eq!(page.count, 1);
     stores
         .tasks
-        .update_task(&kept, &done, current)
+        .update_task(&kept, &done, crate::contract::at(kept.owner, current))
         .await
         .expect("the current session writes");
 }
@@ -91,7 +114,10 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
         Missing::RefreshToken,
         "replaying the consumed token",
     );
-    let live = stores.tokens.refresh_is_live(&second.jti, user.id).await;
+    let live = stores
+        .tokens
+        .refresh_is_live(&second.jti, crate::contract::at(user.id, 0))
+        .await;
     assert!(!live.expect("checking"), "the rotated token died with it");
     let next = stores
         .tokens
@@ -110,7 +136,13 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
     );
     let create = stores
         .tasks
-        .create_task(&new_task(user.id, TaskStatus::ToDo), user.session_epoch)
+        .create_task(
+            &new_task(user.id, TaskStatus::ToDo),
+            crate::contract::at(
+                new_task(user.id, TaskStatus::ToDo).owner,
+                user.session_epoch,
+            ),
+        )
         .await;
     assert_missing(
         create,
@@ -135,14 +167,17 @@ async fn a_revoked_session_replaying_an_idempotency_key_gets_nothing_back() {
     let first = once(new_task(user.id, TaskStatus::ToDo));
     stores
         .tasks
-        .create_task_once(&first, 0)
+        .create_task_once(&first, crate::contract::at(first.task.owner, 0))
         .await
         .expect("creating");
     end_sessions(stores, &user).await;
 
     let replay = stores
         .tasks
-        .create_task_once(&once(new_task(user.id, TaskStatus::ToDo)), 0)
+        .create_task_once(
+            &once(new_task(user.id, TaskStatus::ToDo)),
+            crate::contract::at(once(new_task(user.id, TaskStatus::ToDo)).task.owner, 0),
+        )
         .await;
 
     assert_missing(replay, Missing::Session, "replaying the key");

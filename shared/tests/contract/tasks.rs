@@ -19,7 +19,11 @@ async fn a_task_reads_back_as_created() {
     let owner = owner(stores).await;
     let task = new_task(owner, InProgress);
 
-    stores.tasks.create_task(&task, 0).await.expect("creating");
+    stores
+        .tasks
+        .create_task(&task, crate::contract::at(task.owner, 0))
+        .await
+        .expect("creating");
 
     let found = stores.tasks.task(owner, task.id).await.expect("reading");
     assert_eq!(found, Some(task));
@@ -62,7 +66,7 @@ async fn update_task_moves_the_status_counts() {
 
     stores
         .tasks
-        .update_task(&tasks[1], &done, 0)
+        .update_task(&tasks[1], &done, crate::contract::at(tasks[1].owner, 0))
         .await
         .expect("updating");
 
@@ -84,12 +88,15 @@ async fn update_task_refuses_a_stale_version() {
     let first = changed_task(&task, |t| t.status = InProgress);
     stores
         .tasks
-        .update_task(&task, &first, 0)
+        .update_task(&task, &first, crate::contract::at(task.owner, 0))
         .await
         .expect("updating");
 
     let late = changed_task(&task, |t| t.status = Done);
-    let result = stores.tasks.update_task(&task, &late, 0).await;
+    let result = stores
+        .tasks
+        .update_task(&task, &late, crate::contract::at(task.owner, 0))
+        .await;
 
     assert_conflict(result, "update from a stale version");
     let found = stores.tasks.task(owner, task.id).await.expect("reading");
@@ -107,11 +114,19 @@ async fn updating_a_deleted_task_is_not_found() {
     let stores: &Stores = fixture.borrow();
     let owner = owner(stores).await;
     let task = created_tasks(stores, owner, ToDo, 1).await.remove(0);
-    stores.tasks.delete_task(&task, 0).await.expect("deleting");
+    stores
+        .tasks
+        .delete_task(&task, crate::contract::at(task.owner, 0))
+        .await
+        .expect("deleting");
 
     let result = stores
         .tasks
-        .update_task(&task, &changed_task(&task, |t| t.status = Done), 0)
+        .update_task(
+            &task,
+            &changed_task(&task, |t| t.status = Done),
+            crate::contract::at(task.owner, 0),
+        )
         .await;
 
     assert_missing(result, Missing::Task, "updating a deleted task");
@@ -131,7 +146,7 @@ async fn delete_task_uncounts_and_a_second_delete_is_not_found() {
 
     stores
         .tasks
-        .delete_task(&tasks[0], 0)
+        .delete_task(&tasks[0], crate::contract::at(tasks[0].owner, 0))
         .await
         .expect("deleting");
 
@@ -146,7 +161,10 @@ async fn delete_task_uncounts_and_a_second_delete_is_not_found() {
     let kept = BTreeMap::from([(tasks[1].id, tasks[1].clone())]);
     assert_counts(stores, owner, &kept).await;
     assert_missing(
-        stores.tasks.delete_task(&tasks[0], 0).await,
+        stores
+            .tasks
+            .delete_task(&tasks[0], crate::contract::at(tasks[0].owner, 0))
+            .await,
         Missing::Task,
         "deleting twice",
     );
@@ -162,12 +180,15 @@ async fn delete_task_refuses_a_stale_version() {
     let updated = changed_task(&task, |t| t.status = InProgress);
     stores
         .tasks
-        .update_task(&task, &updated, 0)
+        .update_task(&task, &updated, crate::contract::at(task.owner, 0))
         .await
         .expect("updating");
 
     assert_conflict(
-        stores.tasks.delete_task(&task, 0).await,
+        stores
+            .tasks
+            .delete_task(&task, crate::contract::at(task.owner, 0))
+            .await,
         "deleting a stale version",
     );
 
@@ -192,7 +213,10 @@ async fn simultaneous_updates_of_one_task_succeed_once() {
             let (stores, barrier, before) = (stores.clone(), barrier.clone(), task.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                stores.tasks.update_task(&before, &after, 0).await
+                stores
+                    .tasks
+                    .update_task(&before, &after, crate::contract::at(before.owner, 0))
+                    .await
             })
         })
         .collect();
@@ -236,7 +260,11 @@ async fn counts_stay_exact_after_a_mix_of_writes() {
     };
 
     for gone in [of(&model, ToDo)[0].clone(), of(&model, Done)[0].clone()] {
-        stores.tasks.delete_task(&gone, 0).await.expect("deleting");
+        stores
+            .tasks
+            .delete_task(&gone, crate::contract::at(gone.owner, 0))
+            .await
+            .expect("deleting");
         model.remove(&gone.id);
     }
     let moves = [
@@ -252,7 +280,7 @@ async fn counts_stay_exact_after_a_mix_of_writes() {
         });
         stores
             .tasks
-            .update_task(&before, &after, 0)
+            .update_task(&before, &after, crate::contract::at(before.owner, 0))
             .await
             .expect("updating");
         model.insert(after.id, after);
@@ -282,7 +310,10 @@ async fn simultaneous_creates_are_all_counted() {
             let (stores, barrier) = (stores.clone(), barrier.clone());
             tokio::spawn(async move {
                 barrier.wait().await;
-                stores.tasks.create_task(&task, 0).await
+                stores
+                    .tasks
+                    .create_task(&task, crate::contract::at(task.owner, 0))
+                    .await
             })
         })
         .collect();
@@ -310,13 +341,13 @@ async fn an_idempotency_key_is_used_once_until_it_expires() {
 
     let created = stores
         .tasks
-        .create_task_once(&first, 0)
+        .create_task_once(&first, crate::contract::at(first.task.owner, 0))
         .await
         .expect("first");
     let repeat = once(new_task(owner, ToDo), soon);
     let repeated = stores
         .tasks
-        .create_task_once(&repeat, 0)
+        .create_task_once(&repeat, crate::contract::at(repeat.task.owner, 0))
         .await
         .expect("repeat");
 
@@ -334,7 +365,7 @@ async fn an_idempotency_key_is_used_once_until_it_expires() {
     let later = once(new_task(owner, Done), Timestamp::now().plus_seconds(60));
     let reused = stores
         .tasks
-        .create_task_once(&later, 0)
+        .create_task_once(&later, crate::contract::at(later.task.owner, 0))
         .await
         .expect("after expiry");
     assert_eq!(reused, Created::New, "an expired key is free again");

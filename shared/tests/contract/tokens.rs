@@ -35,7 +35,10 @@ async fn rotation_consumes_the_old_token() {
         .expect("the new token rotates");
 
     for used in [&first, &second] {
-        let live = stores.tokens.refresh_is_live(&used.jti, user.id).await;
+        let live = stores
+            .tokens
+            .refresh_is_live(&used.jti, crate::contract::at(user.id, 0))
+            .await;
         assert!(!live.expect("checking"), "a consumed token is not live");
     }
     rotate(stores, &user, &third)
@@ -184,7 +187,7 @@ async fn a_new_epoch_and_its_first_token_are_stored_together_or_not_at_all() {
     assert!(
         !stores
             .tokens
-            .refresh_is_live(&refused.jti, user.id)
+            .refresh_is_live(&refused.jti, crate::contract::at(user.id, 0))
             .await
             .unwrap(),
         "the token of a refused change is not stored"
@@ -365,8 +368,14 @@ async fn every_call_about_a_user_who_does_not_exist_says_the_user_is_missing() {
         .users
         .update_user(&ghost, &changed(&ghost, |_| {}))
         .await;
-    let create = stores.tasks.create_task(&task, 0).await;
-    let list = stores.tasks.list_tasks(ghost.id, 0, &query).await;
+    let create = stores
+        .tasks
+        .create_task(&task, crate::contract::at(task.owner, 0))
+        .await;
+    let list = stores
+        .tasks
+        .list_tasks(ghost.id, crate::contract::at(ghost.id, 0), &query)
+        .await;
 
     assert_missing(login, Missing::User, "recording a login");
     assert_missing(update, Missing::User, "updating the user");

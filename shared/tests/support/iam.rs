@@ -34,10 +34,12 @@ pub fn granted(binary: &str) -> Vec<String> {
         "register" => on(users, &["PutItem", "UpdateItem"]),
         "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem", "Query"])].concat(),
-        "logout" => on(users, &["DeleteItem"]),
-        "password-update" | "logout-all" => [
-            on(users, &["GetItem", "UpdateItem"]),
-            if binary == "password-update" { on(users, &["PutItem"]) } else { Vec::new() },
+        "password-update" | "logout-all" | "logout" => [
+            match binary {
+                "logout" => on(users, &["BatchGetItem", "DeleteItem", "UpdateItem"]),
+                "password-update" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
+                _ => on(users, &["GetItem", "UpdateItem"]),
+            },
             on(connections, &["DeleteItem", "Query"]),
             vec!["execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/DELETE/@connections/*".to_owned()],
         ]

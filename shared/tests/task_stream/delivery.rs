@@ -245,6 +245,7 @@ async fn an_expired_connection_gets_nothing() {
             expires_at: long_ago.plus_seconds(3600),
             token_expires_at: long_ago.plus_seconds(3600),
             epoch: 0,
+            sid: None,
         })
         .await
         .unwrap();

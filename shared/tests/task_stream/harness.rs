@@ -249,6 +249,7 @@ impl Harness {
                 expires_at: connected_at.plus_seconds(3600),
                 token_expires_at,
                 epoch,
+                sid: None,
             })
             .await
             .expect("recording a connection");
@@ -264,8 +265,12 @@ impl Harness {
     /// Closes `user`'s connections older than its session epoch `epoch`, as a password change
     /// or logout-all does.
     pub async fn close_ended(&self, user: UserId, epoch: u64) {
-        crate::backend::as_function("password-update", self.notifier.close_ended(user, epoch))
-            .await;
+        crate::backend::as_function(
+            "password-update",
+            self.notifier
+                .close_ended(user, shared::domain::Ended::Before(epoch)),
+        )
+        .await;
     }
 
     /// Runs the stream function on `event` with a minute to go.

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, from_item, n, s, tx};
-use crate::domain::{Timestamp, UserId};
+use crate::domain::{SessionId, Timestamp, UserId};
 use crate::store::{Connection, ConnectionStore, StoreError};
 
 /// A user's listing item: the connection id, when it was made and when it expires, and its
@@ -24,6 +24,8 @@ fn listed(user: UserId, item: Item) -> anyhow::Result<Connection> {
         token_expires_at: i64,
         #[serde(default)]
         epoch: u64,
+        #[serde(default)]
+        sid: Option<SessionId>,
     }
     let listed: Listed = from_item(item)?;
     let time = |unix| Timestamp::from_unix(unix).context("connection time out of range");
@@ -34,6 +36,7 @@ fn listed(user: UserId, item: Item) -> anyhow::Result<Connection> {
         expires_at: time(listed.expires_at)?,
         token_expires_at: time(listed.token_expires_at)?,
         epoch: listed.epoch,
+        sid: listed.sid,
     })
 }
 
@@ -65,6 +68,9 @@ impl ConnectionStore for DynamoStore {
             n(connection.token_expires_at.unix()),
         );
         listed.insert("epoch".into(), n(connection.epoch));
+        if let Some(sid) = connection.sid {
+            listed.insert("sid".into(), s(sid.to_string()));
+        }
         let mut owner = by_id(&connection.id);
         owner.insert("user_id".into(), s(connection.user_id.to_string()));
         owner.insert("expires_at".into(), expires_at);
@@ -81,7 +87,13 @@ impl ConnectionStore for DynamoStore {
             .update_item()
             .table_name(&self.connections)
             .set_key(Some(by_user(connection.user_id, &connection.id)))
-            .update_expression("SET token_expires_at = :expires, epoch = :epoch")
+            .update_expression(match connection.sid {
+                Some(_) => "SET token_expires_at = :expires, epoch = :epoch, sid = :sid",
+                None => "SET token_expires_at = :expires, epoch = :epoch REMOVE sid",
+            })
+            .set_expression_attribute_values(connection.sid.map(|sid| {
+                std::collections::HashMap::from([(":sid".to_owned(), s(sid.to_string()))])
+            }))
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":expires", n(connection.token_expires_at.unix()))
             .expression_attribute_values(":epoch", n(connection.epoch))
@@ -129,7 +141,7 @@ impl ConnectionStore for DynamoStore {
                 .expression_attribute_values(":conn", s("CONN#"))
                 .expression_attribute_values(":now", n(Timestamp::now().unix()))
                 .projection_expression(
-                    "connection_id, connected_at, expires_at, token_expires_at, epoch",
+                    "connection_id, connected_at, expires_at, token_expires_at, epoch, sid",
                 )
                 .set_exclusive_start_key(start)
                 .send()

@@ -1,28 +1,59 @@
-//! The session check of task calls: the caller's session epoch against the owner's user item,
-//! inside a transaction (a `ConditionCheck`) or on a user item already read.
+//! The session check of task calls: the caller's session against the owner's user item (its
+//! epoch, and the login sessions it ended), inside a transaction (a `ConditionCheck`) or on a user
+//! item already read.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{
+    ConditionCheck, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 
-use super::{DynamoStore, Item, n, s, tx};
-use crate::domain::UserId;
+use super::{DynamoStore, Item, n, s};
+use crate::domain::{Session, UserId};
 use crate::store::{Missing, StoreError};
 
+/// The user item's attribute holding the login sessions it ended ([`crate::domain::EndedSessions`]).
+pub(super) const ENDED: &str = "ended_sessions";
+
 impl DynamoStore {
-    /// A transaction's check that `owner`'s user item exists and still honours sessions of
-    /// `epoch` (a user written before epochs existed has none: epoch 0). On failure the user
-    /// item comes back, which tells a revoked session from a missing user.
+    /// A transaction's check that `owner`'s user item exists and still honours `session`: its
+    /// epoch (a user written before epochs existed has none: epoch 0) and its login session. On
+    /// failure the user item comes back, which tells a revoked session from a missing user.
     pub(super) fn session_check(
         &self,
         owner: UserId,
-        epoch: u64,
+        session: Session,
     ) -> anyhow::Result<TransactWriteItem> {
-        tx::check(
-            &self.users,
-            Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
+        self.user_check(
+            owner,
             "attribute_exists(pk) AND (attribute_not_exists(session_epoch) OR session_epoch <= :epoch)",
-            vec![(":epoch", n(epoch))],
-            vec![],
+            session,
         )
+    }
+
+    /// A transaction's check of `owner`'s user item: `epoch_condition` (on `:epoch`, the
+    /// session's epoch), and, for a session with an id, that the user has not ended it.
+    pub(super) fn user_check(
+        &self,
+        owner: UserId,
+        epoch_condition: &str,
+        session: Session,
+    ) -> anyhow::Result<TransactWriteItem> {
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.users)
+            .key("pk", s(format!("USER#{owner}")))
+            .expression_attribute_values(":epoch", n(session.epoch))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        check = match session.sid {
+            Some(sid) => check
+                .condition_expression(format!(
+                    "{epoch_condition} AND attribute_not_exists(#ended.#sid)"
+                ))
+                .expression_attribute_names("#ended", ENDED)
+                .expression_attribute_names("#sid", sid.to_string()),
+            None => check.condition_expression(epoch_condition),
+        };
+        Ok(TransactWriteItem::builder()
+            .condition_check(check.build()?)
+            .build())
     }
 }
 
@@ -35,15 +66,21 @@ pub(super) fn no_session(existed: bool) -> StoreError {
     }
 }
 
-/// Refuses a user item (read with its `session_epoch`) whose epoch is past `epoch`; a user
-/// written before epochs existed has none: epoch 0.
-pub(super) fn check_epoch(user: &Item, epoch: u64) -> Result<(), StoreError> {
+/// Refuses a user item (read with its `session_epoch` and `ended_sessions`) that no longer
+/// honours `session`: its epoch is past the session's (a user written before epochs existed has
+/// none: epoch 0), or it ended the session's login session.
+pub(super) fn check_session(user: &Item, session: Session) -> Result<(), StoreError> {
     let current = user
         .get("session_epoch")
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
-    if current > epoch {
+    let ended = session.sid.is_some_and(|sid| {
+        user.get(ENDED)
+            .and_then(|v| v.as_m().ok())
+            .is_some_and(|ended| ended.contains_key(&sid.to_string()))
+    });
+    if current > session.epoch || ended {
         return Err(StoreError::Missing(Missing::Session));
     }
     Ok(())

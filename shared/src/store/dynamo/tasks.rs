@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 
 use super::error::{Failure, store_error};
-use super::sessions::{check_epoch, no_session};
+use super::sessions::{ENDED, check_session, no_session};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
+use crate::domain::{Session, Task, TaskId, TaskOrder, TaskStatus, Timestamp, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
     TaskStore,
@@ -110,19 +110,22 @@ impl DynamoStore {
 
 impl DynamoStore {
     /// `owner`'s counts, read in one `BatchGetItem` with the owner's user item (strongly
-    /// consistent): `Missing(User)` when the owner does not exist, `Missing(Session)` when its
-    /// epoch is past `epoch`.
+    /// consistent): `Missing(User)` when the owner does not exist, `Missing(Session)` when it no
+    /// longer honours `session`.
     async fn counts_of_existing_owner(
         &self,
         owner: UserId,
-        epoch: u64,
+        session: Session,
     ) -> Result<TaskCounts, StoreError> {
         let read = |key: Item| {
             KeysAndAttributes::builder()
                 .keys(key)
                 .consistent_read(true)
-                .projection_expression("pk, #total, to_do, in_progress, done, session_epoch")
+                .projection_expression(
+                    "pk, #total, to_do, in_progress, done, session_epoch, #ended",
+                )
                 .expression_attribute_names("#total", "total")
+                .expression_attribute_names("#ended", ENDED)
                 .build()
                 .context("building batch read")
         };
@@ -140,7 +143,7 @@ impl DynamoStore {
         else {
             return Err(StoreError::Missing(Missing::User));
         };
-        check_epoch(&user, epoch)?;
+        check_session(&user, session)?;
         let counts = tables
             .remove(&self.tasks)
             .and_then(|items| items.into_iter().next());
@@ -164,7 +167,7 @@ fn idempotency_key(owner: UserId, key: &str) -> String {
 
 impl DynamoStore {
     /// The writes of a new task: the task (new), its count, and its owner's session check.
-    fn insert(&self, task: &Task, epoch: u64) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn insert(&self, task: &Task, session: Session) -> Result<Vec<TransactWriteItem>, StoreError> {
         Ok(vec![
             tx::put(
                 &self.tasks,
@@ -174,7 +177,7 @@ impl DynamoStore {
                 vec![],
             )?,
             self.count(task.owner, task.status, 1)?,
-            self.session_check(task.owner, epoch)?,
+            self.session_check(task.owner, session)?,
         ])
     }
 }
@@ -182,8 +185,8 @@ impl DynamoStore {
 #[async_trait]
 impl TaskStore for DynamoStore {
     #[tracing::instrument(skip_all)]
-    async fn create_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
-        let items = self.insert(task, epoch)?;
+    async fn create_task(&self, task: &Task, session: Session) -> Result<(), StoreError> {
+        let items = self.insert(task, session)?;
         self.transact(items).await.map_err(|failure| match failure {
             Failure::Cancelled(_) if failure.failed_at(2) => no_session(failure.existed_at(2)),
             Failure::Cancelled(_) => StoreError::Conflict,
@@ -196,9 +199,9 @@ impl TaskStore for DynamoStore {
     async fn create_task_once(
         &self,
         create: &IdempotentCreate,
-        epoch: u64,
+        session: Session,
     ) -> Result<Created, StoreError> {
-        let mut items = self.insert(&create.task, epoch)?;
+        let mut items = self.insert(&create.task, session)?;
         let record = Item::from([
             (
                 "pk".to_owned(),
@@ -251,7 +254,12 @@ impl TaskStore for DynamoStore {
     /// One transaction: the task (on its version), the counts if its status moves, and the
     /// owner's session check.
     #[tracing::instrument(skip_all)]
-    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
+    async fn update_task(
+        &self,
+        before: &Task,
+        after: &Task,
+        session: Session,
+    ) -> Result<(), StoreError> {
         let mut items = vec![
             tx::put(
                 &self.tasks,
@@ -260,7 +268,7 @@ impl TaskStore for DynamoStore {
                 vec![(":before", n(before.version))],
                 vec![("#version", "version")],
             )?,
-            self.session_check(after.owner, epoch)?,
+            self.session_check(after.owner, session)?,
         ];
         if before.status != after.status {
             items.push(self.recount(after.owner, before.status, after.status)?);
@@ -273,7 +281,7 @@ impl TaskStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
+    async fn delete_task(&self, task: &Task, session: Session) -> Result<(), StoreError> {
         let items = vec![
             tx::delete(
                 &self.tasks,
@@ -283,7 +291,7 @@ impl TaskStore for DynamoStore {
                 vec![("#version", "version")],
             )?,
             self.count(task.owner, task.status, -1)?,
-            self.session_check(task.owner, epoch)?,
+            self.session_check(task.owner, session)?,
         ];
         self.transact(items).await.map_err(|failure| match failure {
             Failure::Cancelled(_) if failure.failed_at(2) => no_session(failure.existed_at(2)),
@@ -298,10 +306,10 @@ impl TaskStore for DynamoStore {
     async fn list_tasks(
         &self,
         owner: UserId,
-        epoch: u64,
+        session: Session,
         query: &ListQuery,
     ) -> Result<TaskPage, StoreError> {
-        let counts = self.counts_of_existing_owner(owner, epoch).await?;
+        let counts = self.counts_of_existing_owner(owner, session).await?;
 
         let (newest_first, from) = match query.position {
             Position::First => (true, None),

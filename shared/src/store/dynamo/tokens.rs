@@ -9,10 +9,11 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use serde::{Deserialize, Serialize};
 
 use super::error::{ConditionalError, Failure, store_error};
+use super::sessions::ENDED;
 use super::users::{key, user_key};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Timestamp, User, UserId};
-use crate::store::{Missing, RefreshToken, StoreError, TokenStore};
+use crate::domain::{Ended, Session, Timestamp, User, UserId};
+use crate::store::{Logout, Missing, RefreshToken, StoreError, TokenStore};
 
 fn token_key(jti: &str) -> Item {
     key(format!("REFRESH#{jti}"))
@@ -40,7 +41,38 @@ pub(super) fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Ite
     Ok(item)
 }
 
+/// A refresh token's condition of being live: its user's, and not consumed by a refresh.
+const LIVE: &str = "user_id = :user AND (attribute_not_exists(#consumed) OR #consumed = :live)";
+
 impl DynamoStore {
+    /// One `BatchGetItem` (strongly consistent) of the refresh token `jti` and its user `user`.
+    async fn token_and_owner(
+        &self,
+        jti: &str,
+        user: UserId,
+    ) -> Result<(Option<TokenItem>, Option<User>), StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(token_key(jti))
+            .keys(user_key(user))
+            .consistent_read(true)
+            .build()
+            .context("building batch read")?;
+        let items = self
+            .batch_get([(&self.users, keys)], "reading refresh token and user")
+            .await?
+            .remove(&self.users)
+            .unwrap_or_default();
+        let is_token = |item: &Item| {
+            item.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("REFRESH#"))
+        };
+        let (tokens, users): (Vec<Item>, Vec<Item>) = items.into_iter().partition(is_token);
+        let token = tokens.into_iter().next().map(from_item).transpose()?;
+        let owner = users.into_iter().next().map(from_item).transpose()?;
+        Ok((token, owner))
+    }
+
     /// Raises `user`'s session epoch past `epoch` (and its version, so a write that read the user
     /// before loses its condition), unless it has already moved on. One that still collides with
     /// transactions after the SDK's sends is `Unavailable`: nothing was revoked, so the request
@@ -115,12 +147,14 @@ impl TokenStore for DynamoStore {
                 ],
                 vec![("#consumed", "consumed")],
             )?,
-            tx::check(
-                &self.users,
-                user_key(user),
+            self.user_check(
+                user,
                 "session_epoch = :epoch",
-                vec![(":epoch", n(old.epoch))],
-                vec![],
+                Session {
+                    user,
+                    epoch: old.epoch,
+                    sid: new.sid,
+                },
             )?,
             tx::put(
                 &self.users,
@@ -152,34 +186,15 @@ impl TokenStore for DynamoStore {
         Ok(())
     }
 
-    /// One `BatchGetItem` (strongly consistent) of the token and its user.
-    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError> {
-        let keys = KeysAndAttributes::builder()
-            .keys(token_key(jti))
-            .keys(user_key(user))
-            .consistent_read(true)
-            .build()
-            .context("building batch read")?;
-        let items = self
-            .batch_get([(&self.users, keys)], "reading refresh token and user")
-            .await?
-            .remove(&self.users)
-            .unwrap_or_default();
-        let is_token = |item: &Item| {
-            item.get("pk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|pk| pk.starts_with("REFRESH#"))
-        };
-        let (tokens, users): (Vec<Item>, Vec<Item>) = items.into_iter().partition(is_token);
-        let (Some(token), Some(owner)) = (tokens.into_iter().next(), users.into_iter().next())
-        else {
+    async fn refresh_is_live(&self, jti: &str, session: Session) -> Result<bool, StoreError> {
+        let (token, owner) = self.token_and_owner(jti, session.user).await?;
+        let (Some(token), Some(owner)) = (token, owner) else {
             return Ok(false);
         };
-        let token: TokenItem = from_item(token)?;
-        let owner: User = from_item(owner)?;
         Ok(!token.consumed
-            && token.user_id == user
+            && token.user_id == session.user
             && token.epoch == owner.session_epoch
+            && !session.is_ended_in(&owner.ended_sessions)
             && token.expires_at > Timestamp::now().unix())
     }
 
@@ -189,9 +204,7 @@ impl TokenStore for DynamoStore {
             .delete_item()
             .table_name(&self.users)
             .set_key(Some(token_key(jti)))
-            .condition_expression(
-                "user_id = :user AND (attribute_not_exists(#consumed) OR #consumed = :live)",
-            )
+            .condition_expression(LIVE)
             .expression_attribute_names("#consumed", "consumed")
             .expression_attribute_values(":user", s(user.to_string()))
             .expression_attribute_values(":live", AttributeValue::Bool(false))
@@ -199,6 +212,58 @@ impl TokenStore for DynamoStore {
             .await;
         match result.map_err(|e| DeleteItemError::classify(e, "revoking refresh token")) {
             Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// One `BatchGetItem` (strongly consistent) of the token and its user, then one transaction:
+    /// the user's ended sessions written, if its `version` still holds, and the token deleted if
+    /// it was live and still is. A lost race is a `Conflict`, and the caller reads again.
+    async fn end_session(&self, logout: Logout<'_>) -> Result<Option<Ended>, StoreError> {
+        let session = logout.session;
+        let (token, owner) = self.token_and_owner(logout.jti, session.user).await?;
+        let live = token.is_some_and(|t| t.user_id == session.user && !t.consumed);
+        let (Some(sid), Some(before)) = (session.sid, owner.filter(|o| session.is_current(o)))
+        else {
+            if live {
+                self.revoke_refresh(logout.jti, session.user).await?;
+            }
+            return Ok(None);
+        };
+        let mut after = before.clone();
+        let ended = after.end_session(sid, logout.until(live), Timestamp::now().unix());
+        let mut items = vec![tx::update(
+            &self.users,
+            user_key(session.user),
+            "SET #ended = :ended, session_epoch = :epoch, #version = :version",
+            Some("#version = :before"),
+            vec![
+                (
+                    ":ended",
+                    serde_dynamo::to_attribute_value(&after.ended_sessions)
+                        .context("encoding ended sessions")?,
+                ),
+                (":epoch", n(after.session_epoch)),
+                (":version", n(after.version)),
+                (":before", n(before.version)),
+            ],
+            vec![("#ended", ENDED), ("#version", "version")],
+        )?];
+        if live {
+            items.push(tx::delete(
+                &self.users,
+                token_key(logout.jti),
+                Some(LIVE),
+                vec![
+                    (":user", s(session.user.to_string())),
+                    (":live", AttributeValue::Bool(false)),
+                ],
+                vec![("#consumed", "consumed")],
+            )?);
+        }
+        match self.transact(items).await {
+            Ok(()) => Ok(Some(ended)),
+            Err(Failure::Cancelled(_)) => Err(StoreError::Conflict),
             Err(other) => Err(other.into()),
         }
     }

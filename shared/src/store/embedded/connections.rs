@@ -53,6 +53,7 @@ impl ConnectionStore for EmbeddedStore {
             drop(bytes);
             stored.token_expires_at = connection.token_expires_at;
             stored.epoch = connection.epoch;
+            stored.sid = connection.sid;
             let record = encode(&stored)?;
             connections
                 .insert(key.as_slice(), record.as_slice())

@@ -207,6 +207,7 @@ mod tests {
                 jti: jti.into(),
                 user_id: user,
                 expires_at,
+                sid: None,
             };
             store.add_refresh(&token, 0).await.unwrap();
         }
@@ -218,6 +219,7 @@ mod tests {
                 expires_at,
                 token_expires_at: future,
                 epoch: 0,
+                sid: None,
             };
             store.add_connection(&connection).await.unwrap();
         }

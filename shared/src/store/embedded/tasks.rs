@@ -9,7 +9,7 @@ use super::{
     Ctx, EmbeddedStore, IDEMPOTENT_CREATES, TASK_COUNTS, TASKS, TASKS_BY_CREATED, TASKS_BY_STATUS,
     USERS, decode, encode,
 };
-use crate::domain::{Task, TaskId, TaskOrder, TaskStatus, Timestamp, User, UserId};
+use crate::domain::{Session, Task, TaskId, TaskOrder, TaskStatus, Timestamp, User, UserId};
 use crate::store::{
     Created, IdempotentCreate, ListQuery, Missing, Position, StoreError, TaskCounts, TaskPage,
     TaskStore,
@@ -135,9 +135,9 @@ pub(super) fn owner_exists(tx: &WriteTransaction, owner: UserId) -> Result<bool,
     Ok(found.is_some())
 }
 
-/// Checks, in the write's own transaction, that `owner` exists and still honours sessions of
-/// `epoch`: `Missing(User)` or `Missing(Session)` otherwise. Runs before anything is written.
-fn check_session(tx: &WriteTransaction, owner: UserId, epoch: u64) -> Result<(), StoreError> {
+/// Checks, in the write's own transaction, that `owner` exists and still honours `session`:
+/// `Missing(User)` or `Missing(Session)` otherwise. Runs before anything is written.
+fn check_session(tx: &WriteTransaction, owner: UserId, session: Session) -> Result<(), StoreError> {
     let users = tx.open_table(USERS).ctx("opening users")?;
     let found = users
         .get(owner.as_uuid().as_bytes().as_slice())
@@ -146,7 +146,7 @@ fn check_session(tx: &WriteTransaction, owner: UserId, epoch: u64) -> Result<(),
         Some(bytes) => decode(bytes.value())?,
         None => return Err(StoreError::Missing(Missing::User)),
     };
-    if owner.session_epoch > epoch {
+    if !session.is_current(&owner) {
         return Err(StoreError::Missing(Missing::Session));
     }
     Ok(())
@@ -171,9 +171,9 @@ pub(super) fn count(
     Ok(())
 }
 
-/// Stores a new task of an existing owner, for a caller of session `epoch`, and counts it.
-fn insert(tx: &WriteTransaction, task: &Task, epoch: u64) -> Result<(), StoreError> {
-    check_session(tx, task.owner, epoch)?;
+/// Stores a new task of an existing owner, for a caller of `session`, and counts it.
+fn insert(tx: &WriteTransaction, task: &Task, session: Session) -> Result<(), StoreError> {
+    check_session(tx, task.owner, session)?;
     if stored_task(tx, task)?.is_some() {
         return Err(StoreError::Conflict);
     }
@@ -183,10 +183,10 @@ fn insert(tx: &WriteTransaction, task: &Task, epoch: u64) -> Result<(), StoreErr
 
 #[async_trait]
 impl TaskStore for EmbeddedStore {
-    async fn create_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
+    async fn create_task(&self, task: &Task, session: Session) -> Result<(), StoreError> {
         let task = task.clone();
         self.write_task(move |tx| {
-            insert(tx, &task, epoch)?;
+            insert(tx, &task, session)?;
             Ok(((), Some((None, Some(task)))))
         })
         .await
@@ -195,11 +195,11 @@ impl TaskStore for EmbeddedStore {
     async fn create_task_once(
         &self,
         create: &IdempotentCreate,
-        epoch: u64,
+        session: Session,
     ) -> Result<Created, StoreError> {
         let create = create.clone();
         self.write_task(move |tx| {
-            check_session(tx, create.task.owner, epoch)?;
+            check_session(tx, create.task.owner, session)?;
             let mut table = tx.open_table(IDEMPOTENT_CREATES).ctx("opening keys")?;
             let mut key = create.task.owner.as_uuid().as_bytes().to_vec();
             key.extend_from_slice(create.key.as_bytes());
@@ -215,7 +215,7 @@ impl TaskStore for EmbeddedStore {
                 .insert(key.as_slice(), encode(&create)?.as_slice())
                 .ctx("writing key")?;
             drop(table);
-            insert(tx, &create.task, epoch)?;
+            insert(tx, &create.task, session)?;
             Ok((Created::New, Some((None, Some(create.task)))))
         })
         .await
@@ -226,10 +226,15 @@ impl TaskStore for EmbeddedStore {
             .await
     }
 
-    async fn update_task(&self, before: &Task, after: &Task, epoch: u64) -> Result<(), StoreError> {
+    async fn update_task(
+        &self,
+        before: &Task,
+        after: &Task,
+        session: Session,
+    ) -> Result<(), StoreError> {
         let (before, after) = (before.clone(), after.clone());
         self.write_task(move |tx| {
-            check_session(tx, before.owner, epoch)?;
+            check_session(tx, before.owner, session)?;
             let stored = check_unchanged(tx, &before)?;
             remove(tx, &stored)?;
             put(tx, &after)?;
@@ -244,10 +249,10 @@ impl TaskStore for EmbeddedStore {
         .await
     }
 
-    async fn delete_task(&self, task: &Task, epoch: u64) -> Result<(), StoreError> {
+    async fn delete_task(&self, task: &Task, session: Session) -> Result<(), StoreError> {
         let task = task.clone();
         self.write_task(move |tx| {
-            check_session(tx, task.owner, epoch)?;
+            check_session(tx, task.owner, session)?;
             let stored = check_unchanged(tx, &task)?;
             remove(tx, &stored)?;
             count(tx, stored.owner, |c| c.apply(stored.status, -1))?;
@@ -259,7 +264,7 @@ impl TaskStore for EmbeddedStore {
     async fn list_tasks(
         &self,
         owner: UserId,
-        epoch: u64,
+        session: Session,
         query: &ListQuery,
     ) -> Result<TaskPage, StoreError> {
         let query = *query;
@@ -270,7 +275,7 @@ impl TaskStore for EmbeddedStore {
             else {
                 return Ok(Err(Missing::User));
             };
-            if decode::<User>(user.value())?.session_epoch > epoch {
+            if !session.is_current(&decode::<User>(user.value())?) {
                 return Ok(Err(Missing::Session));
             }
             let counts: TaskCounts = match tx

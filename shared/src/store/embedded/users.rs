@@ -6,8 +6,8 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
-use crate::domain::{Email, Timestamp, User, UserId, Username};
-use crate::store::{Missing, RefreshToken, StoreError, TokenStore, UserStore};
+use crate::domain::{Email, Ended, Session, Timestamp, User, UserId, Username};
+use crate::store::{Logout, Missing, RefreshToken, StoreError, TokenStore, UserStore};
 
 /// A stored refresh token: valid while the user's session epoch is still `epoch`. A rotated one
 /// stays, `consumed`, until it expires, so its reuse can be told from a token never issued.
@@ -252,7 +252,10 @@ impl TokenStore for EmbeddedStore {
                     }
                     return Ok((owner.session_epoch, true));
                 }
-                if old.epoch != owner.session_epoch {
+                let ended = new
+                    .sid
+                    .is_some_and(|sid| owner.ended_sessions.contains_key(&sid));
+                if old.epoch != owner.session_epoch || ended {
                     return Err(refused());
                 }
                 old.consumed = true;
@@ -280,8 +283,8 @@ impl TokenStore for EmbeddedStore {
         self.write(move |tx| put_token(tx, &token, epoch)).await
     }
 
-    async fn refresh_is_live(&self, jti: &str, user: UserId) -> Result<bool, StoreError> {
-        let jti = jti.to_owned();
+    async fn refresh_is_live(&self, jti: &str, session: Session) -> Result<bool, StoreError> {
+        let (jti, user) = (jti.to_owned(), session.user);
         self.read(move |tx| {
             let Some(bytes) = tx.open_table(REFRESH_TOKENS)?.get(jti.as_str())? else {
                 return Ok(false);
@@ -299,6 +302,7 @@ impl TokenStore for EmbeddedStore {
             let owner: User = decode(bytes.value())?;
             Ok(token.user_id == user
                 && token.epoch == owner.session_epoch
+                && !session.is_ended_in(&owner.ended_sessions)
                 && token.expires_at > Timestamp::now().unix())
         })
         .await
@@ -306,20 +310,49 @@ impl TokenStore for EmbeddedStore {
 
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError> {
         let jti = jti.to_owned();
+        self.write(move |tx| revoke_if_live(tx, &jti, user).map(drop))
+            .await
+    }
+
+    async fn end_session(&self, logout: Logout<'_>) -> Result<Option<Ended>, StoreError> {
+        let jti = logout.jti.to_owned();
+        let (session, until) = (logout.session, [logout.consumed_until, logout.live_until]);
         self.write(move |tx| {
-            let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-            let live = match tokens.get(jti.as_str()).ctx("reading token")? {
-                Some(bytes) => {
-                    let token = decode::<TokenRecord>(bytes.value())?;
-                    token.user_id == user && !token.consumed
-                }
-                None => false,
+            let live = revoke_if_live(tx, &jti, session.user)?;
+            let Some(sid) = session.sid else {
+                return Ok(None);
             };
-            if live {
-                tokens.remove(jti.as_str()).ctx("revoking token")?;
+            let Some(mut user) = get_user(tx, session.user)? else {
+                return Ok(None);
+            };
+            if !session.is_current(&user) {
+                return Ok(None);
             }
-            Ok(())
+            let ended = user.end_session(sid, until[usize::from(live)], Timestamp::now().unix());
+            put_user(tx, &user)?;
+            Ok(Some(ended))
         })
         .await
     }
+}
+
+/// Removes the refresh token `jti` of `user` if it is live (stored, not consumed); answers
+/// whether it was.
+fn revoke_if_live(
+    tx: &redb::WriteTransaction,
+    jti: &str,
+    user: UserId,
+) -> Result<bool, StoreError> {
+    let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+    let live = match tokens.get(jti).ctx("reading token")? {
+        Some(bytes) => {
+            let token = decode::<TokenRecord>(bytes.value())?;
+            token.user_id == user && !token.consumed
+        }
+        None => false,
+    };
+    if live {
+        tokens.remove(jti).ctx("revoking token")?;
+    }
+    Ok(live)
 }
