@@ -15,7 +15,8 @@
 //!   the service reads again and rebuilds it, [`WRITE_ATTEMPTS`] tries in all ([`optimistic`]),
 //!   then answers 409.
 //!
-//! So one service call sends at most [`MAX_SENDS_PER_WRITE`] write requests (`docs/DYNAMODB.md`).
+//! So one service call sends at most [`MAX_SENDS_PER_WRITE`] write requests (`docs/DYNAMODB.md`);
+//! a logout whose every try lost adds one more write, its token's revocation, before its 503.
 
 use std::time::Duration;
 

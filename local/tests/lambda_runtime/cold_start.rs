@@ -220,7 +220,7 @@ async fn a_token_of_the_previous_key_makes_the_container_read_the_other_versions
         .issue_pair(
             seeded.user_id,
             seeded.session.epoch,
-            shared::domain::SessionId::new(),
+            shared::domain::SessionId::random(),
         )
         .expect("a token pair");
     let event = event(

@@ -1,6 +1,6 @@
 // The signed-in session and every call to the API. Tokens live in sessionStorage, so each tab has
 // its own refresh chain (refresh tokens are single use: two tabs sharing one would spend it
-// twice, and the server takes a spent one sent again for a stolen one and ends every session).
+// twice, and the server takes a spent one sent again for a stolen one and ends that session).
 // A duplicated tab starts with a copy of its original's sessionStorage: the tab that holds the
 // session's lock (Web Locks) keeps it, and the copy drops its tokens without spending them. The
 // access token is refreshed shortly before it expires, and before any request that would carry
@@ -141,9 +141,10 @@ export const COPIED = "This tab is a copy of one that is signed in, which keeps 
 /**
  * A fresh token pair; the old refresh token is spent. One refresh at a time. A refresh whose
  * answer was lost (no answer, a 5xx) may have spent the token on the server, and sending it again
- * would be taken for a stolen token replayed, ending every session of the user: the session ends
- * here instead. Only a refresh that surely never ran (the browser offline, throttled) is tried
- * again later.
+ * would be taken for a stolen token replayed, ending the session on the server (that login
+ * session, on every device it is open in) and signing this tab out: the session ends here
+ * instead. Only a refresh that surely never ran (the browser offline, throttled) is tried again
+ * later.
  */
 function refresh() {
   refreshing ??= call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })

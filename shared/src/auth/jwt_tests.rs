@@ -21,7 +21,7 @@ async fn decoded(keys: &JwtKeys, token: &str, kind: TokenType) -> Option<Claims>
 async fn a_token_decodes_only_as_its_own_type() {
     let keys = keys(SECRET);
     let user = UserId::new();
-    let pair = keys.issue_pair(user, 0, SessionId::new()).unwrap();
+    let pair = keys.issue_pair(user, 0, SessionId::random()).unwrap();
     let access = decoded(&keys, &pair.access, TokenType::Access)
         .await
         .unwrap();
@@ -54,7 +54,10 @@ async fn another_key_an_expired_token_and_alg_none_are_refused() {
     assert!(
         decoded(
             &ours,
-            &theirs.issue_pair(user, 0, SessionId::new()).unwrap().access,
+            &theirs
+                .issue_pair(user, 0, SessionId::random())
+                .unwrap()
+                .access,
             TokenType::Access
         )
         .await
@@ -100,7 +103,7 @@ const NEXT: &str = "the-next-signing-key-also-32-bytes-long!";
 async fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
     let before = keys(SECRET);
     let old = before
-        .issue_pair(UserId::new(), 0, SessionId::new())
+        .issue_pair(UserId::new(), 0, SessionId::random())
         .unwrap();
     let after = rotated(NEXT, &[SECRET]);
 
@@ -119,7 +122,7 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key()
     // New tokens name the new key and are signed with it: a container that only knows the
     // old key refuses them, one that holds both accepts them.
     let new = after
-        .issue_pair(UserId::new(), 0, SessionId::new())
+        .issue_pair(UserId::new(), 0, SessionId::random())
         .unwrap();
     let kid = jsonwebtoken::decode_header(&new.access).unwrap().kid;
     assert_eq!(kid.as_deref(), Some(key_id(NEXT.as_bytes()).as_str()));

@@ -15,14 +15,9 @@ use super::{User, UserId};
 pub struct SessionId(Uuid);
 
 impl SessionId {
-    pub fn new() -> Self {
+    /// A fresh id, for a new sign-in.
+    pub fn random() -> Self {
         Self(Uuid::new_v4())
-    }
-}
-
-impl Default for SessionId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -139,7 +134,7 @@ mod tests {
     #[test]
     fn an_ended_login_session_is_refused_and_the_others_are_not() {
         let mut user = user();
-        let (ended, other) = (SessionId::new(), SessionId::new());
+        let (ended, other) = (SessionId::random(), SessionId::random());
 
         let what = user.end_session(ended, 1_000, 10);
 
@@ -156,7 +151,7 @@ mod tests {
     #[test]
     fn ended_sessions_are_forgotten_once_their_tokens_have_expired() {
         let mut user = user();
-        let (old, new) = (SessionId::new(), SessionId::new());
+        let (old, new) = (SessionId::random(), SessionId::random());
         user.end_session(old, 100, 10);
 
         user.end_session(new, 500, 100);
@@ -168,11 +163,11 @@ mod tests {
     fn past_the_bound_a_logout_ends_every_session() {
         let mut user = user();
         for _ in 0..MAX_ENDED_SESSIONS {
-            user.end_session(SessionId::new(), 1_000, 10);
+            user.end_session(SessionId::random(), 1_000, 10);
         }
-        let live = session(&user, Some(SessionId::new()));
+        let live = session(&user, Some(SessionId::random()));
 
-        let what = user.end_session(SessionId::new(), 1_000, 10);
+        let what = user.end_session(SessionId::random(), 1_000, 10);
 
         assert_eq!(what, Ended::Before(3));
         assert!(user.ended_sessions.is_empty());

@@ -197,8 +197,8 @@ impl FromRequestParts<AppState> for AuthUser {
 pub(crate) struct Authenticated(Arc<OnceLock<(Session, AccountService)>>);
 
 impl Authenticated {
-    /// Whether the request's session was authenticated and has ended since (a password change,
-    /// logout-all, a refresh token's reuse, or its user deleted). A store error answers `false`:
+    /// Whether the request's session was authenticated and has ended since (a logout, a password
+    /// change, logout-all, a refresh token's reuse, or its user deleted). A store error answers `false`:
     /// the request's own answer stands.
     pub(crate) async fn has_ended(&self) -> bool {
         match self.0.get() {

@@ -176,11 +176,12 @@ impl Gateway {
             self.forget(connection).await;
             return error_response(&Error::from(error));
         }
-        // Sessions ending meanwhile (a logout, logout-all, a password change) are written to the
-        // user's record, which then lists its connections to close them. Reading the user again after recording this
-        // one means either that listing finds it or this read sees the new epoch. Beside that
-        // read, the user's connections are counted, this one among them: concurrent connections
-        // past the bound may all be refused, never all let in.
+        // A session ending meanwhile (a logout, logout-all, a password change) is written to the
+        // user's record first; the ending request then lists the connections to close. Reading
+        // the user again after recording this one means either that listing finds it or this
+        // read sees the session ended. Beside that read, the user's connections are counted, this
+        // one among them: concurrent connections past the bound may all be refused, never all
+        // let in.
         let (current, listed) = tokio::join!(
             self.session_is_current(&claims),
             self.connections.connections_of(claims.user_id)
@@ -289,6 +290,10 @@ impl Gateway {
         if !self.connections.renew_connection(&connection).await? {
             return Err(Error::InvalidToken);
         }
+        // A session ending meanwhile lists the connections to close before this renewal may
+        // land: read again, as `$connect` does. A connection renewed into an ended session hears
+        // nothing and is closed at the user's next change.
+        self.session_is_current(&claims).await?;
         Ok(connection.token_expires_at)
     }
 

@@ -95,7 +95,7 @@ impl AccountService {
         };
         let pair = self
             .jwt
-            .issue_pair(user.id, user.session_epoch, SessionId::new())?;
+            .issue_pair(user.id, user.session_epoch, SessionId::random())?;
         self.users
             .create_user(&user, &refresh_record(&pair))
             .await?;
@@ -159,7 +159,7 @@ impl AccountService {
         }
         let pair = self
             .jwt
-            .issue_pair(user.id, user.session_epoch, SessionId::new())?;
+            .issue_pair(user.id, user.session_epoch, SessionId::random())?;
         let now = Timestamp::now();
         self.users
             .record_login(&user, now, &refresh_record(&pair))
@@ -350,9 +350,9 @@ impl AccountService {
                 after.last_updated = Timestamp::now();
                 // The caller's new session is stored with the change, in one write: never a
                 // changed password whose only session is lost with a failed second write.
-                let pair = self
-                    .jwt
-                    .issue_pair(after.id, after.session_epoch, SessionId::new())?;
+                let pair =
+                    self.jwt
+                        .issue_pair(after.id, after.session_epoch, SessionId::random())?;
                 self.users
                     .update_user_with_token(&before, &after, &refresh_record(&pair))
                     .await?;
@@ -368,7 +368,7 @@ impl AccountService {
         // (its failure leaves the password changed and the caller to log in with it).
         let pair = self
             .jwt
-            .issue_pair(after.id, after.session_epoch, SessionId::new())?;
+            .issue_pair(after.id, after.session_epoch, SessionId::random())?;
         self.tokens
             .add_refresh(&refresh_record(&pair), after.session_epoch)
             .await?;

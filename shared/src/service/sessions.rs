@@ -3,7 +3,7 @@
 
 use super::accounts::{AccountService, refresh_record};
 use crate::auth::{TokenPair, TokenType};
-use crate::domain::{Ended, Session, Timestamp, UserId};
+use crate::domain::{Ended, Session, SessionId, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::retry;
 use crate::store::Logout;
@@ -26,7 +26,8 @@ impl AccountService {
         .await
     }
 
-    /// Whether `session`'s user exists and still honours its epoch: one read of the user.
+    /// Whether `session`'s user exists and still honours it (its epoch, its login session): one
+    /// read of the user.
     pub async fn session_is_current(&self, session: Session) -> Result<bool> {
         Ok(self
             .users
@@ -54,7 +55,7 @@ impl AccountService {
     }
 
     /// Trades a refresh token for a new pair; the old refresh token is consumed. Presenting a
-    /// consumed one again ends every session of the user (see [`crate::store::TokenStore::rotate_refresh`]).
+    /// consumed one again ends its login session (see [`crate::store::TokenStore::rotate_refresh`]).
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh: &str) -> Result<TokenPair> {
         let claims = self
@@ -63,7 +64,7 @@ impl AccountService {
             .await?
             .ok_or(Error::TokenRejected)?;
         // The login session goes on; a token from before sessions had ids starts one.
-        let sid = claims.sid.unwrap_or_default();
+        let sid = claims.sid.unwrap_or_else(SessionId::random);
         let mut pair = self
             .jwt
             .issue_pair(claims.user_id, claims.session_epoch, sid)?;
@@ -94,14 +95,25 @@ impl AccountService {
         let (access_ttl, refresh_ttl) = self.jwt.lifetimes();
         let now = Timestamp::now().unix();
         let logout = Logout {
-            jti: &claims.jti,
+            jti: claims.jti.clone(),
             session: claims.session(),
             // A second past the last expiry: a token is valid while now < exp.
             live_until: now + access_ttl + 1,
             consumed_until: now + refresh_ttl + 1,
         };
         let ended =
-            retry::optimistic(|| async { Ok(self.tokens.end_session(logout).await?) }).await?;
+            match retry::optimistic(|| async { Ok(self.tokens.end_session(&logout).await?) }).await
+            {
+                // Every try lost its race: the token at least stops working, and the client is told
+                // to log out again, which ends the session.
+                Err(Error::Conflict) => {
+                    self.tokens
+                        .revoke_refresh(&claims.jti, claims.user_id)
+                        .await?;
+                    return Err(Error::Unavailable);
+                }
+                ended => ended?,
+            };
         if ended.is_some() {
             tracing::info!(user_id = %claims.user_id, "session ended");
         }

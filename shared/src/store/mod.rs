@@ -74,15 +74,15 @@ pub struct RefreshToken {
 /// until when (Unix seconds) the session must be remembered as ended: if the token was live (now
 /// revoked), the session issues nothing more and its last access token expires by `live_until`;
 /// if a refresh had consumed it, a later token may be live, refused at rotation until it expires.
-#[derive(Debug, Clone, Copy)]
-pub struct Logout<'a> {
-    pub jti: &'a str,
+#[derive(Debug, Clone)]
+pub struct Logout {
+    pub jti: String,
     pub session: Session,
     pub live_until: i64,
     pub consumed_until: i64,
 }
 
-impl Logout<'_> {
+impl Logout {
     /// Until when the session must be remembered, by whether its token was `live`.
     pub fn until(&self, live: bool) -> i64 {
         if live {
@@ -195,8 +195,9 @@ pub trait TokenStore: Send + Sync {
     /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically;
     /// answers the session epoch the new token is bound to. `Missing(RefreshToken)` when the old
     /// one is not live (see [`Missing::RefreshToken`]). A consumed token is remembered until it
-    /// expires: presenting it again is a reuse (RFC 9700 §4.14.2), which also raises the user's
-    /// `session_epoch`, so every token of the user, the thief's and the victim's alike, dies.
+    /// expires: presenting it again is a reuse (RFC 9700 §4.14.2), which also ends its login
+    /// session ([`User::end_session`]), so every token of that session, the thief's and the
+    /// victim's alike, dies; a token without one raises the user's `session_epoch` instead.
     async fn rotate_refresh(
         &self,
         old_jti: &str,
@@ -219,7 +220,7 @@ pub trait TokenStore: Send + Sync {
     /// and the user still honours it, recorded as ended in the user's record
     /// ([`User::end_session`]), so every token of it is refused from now on. Answers what ended,
     /// if anything did.
-    async fn end_session(&self, logout: Logout<'_>) -> Result<Option<Ended>, StoreError>;
+    async fn end_session(&self, logout: &Logout) -> Result<Option<Ended>, StoreError>;
 }
 
 /// Every call of a [`TaskStore`] that takes a `session` checks it against the owner's record
@@ -259,7 +260,7 @@ pub trait TaskStore: Send + Sync {
 
 /// An open WebSocket connection of a user, until API Gateway's 2 h limit (plus a margin), bound
 /// to the session of the access token that opened it (or last renewed it with `authenticate`):
-/// nothing is delivered to it once that token has expired or its epoch is no longer the user's.
+/// nothing is delivered to it once that token has expired or its session has ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Connection {
     pub id: String,

@@ -244,7 +244,7 @@ pub fn forge_tokens(secret: &str, user: &str, access_ttl: i64, refresh_ttl: i64)
     config.refresh_ttl_seconds = refresh_ttl;
     let user = UserId::parse(user).expect("a user id");
     JwtKeys::new(&config)
-        .issue_pair(user, 0, shared::domain::SessionId::new())
+        .issue_pair(user, 0, shared::domain::SessionId::random())
         .expect("signing")
 }
 

@@ -1,6 +1,6 @@
 //! Ending sessions: a password change or logout-all refuses every token issued before it, on
 //! every authenticated route; the password change answers a working pair; a replayed refresh
-//! token ends every session of its user.
+//! token ends its login session.
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -176,6 +176,7 @@ async fn logout_all_needs_an_access_token() {
 async fn replaying_a_rotated_refresh_token_ends_the_whole_family() {
     let app = TestApp::new().await;
     let first = app.register_user("ada_lovelace").await;
+    let elsewhere = app.login_ok("ada_lovelace", PASSWORD).await;
     let rotated = app.refresh(&first.refresh).await;
     rotated.assert_status(StatusCode::OK);
     let (second_access, second_refresh) = (rotated.str("access"), rotated.str("refresh"));
@@ -190,6 +191,13 @@ async fn replaying_a_rotated_refresh_token_ends_the_whole_family() {
         &app.get(PROFILE, Some(second_access)).await,
         invalid_token_body(),
     );
+    // The family is the login session: the user's other session goes on.
+    app.get(PROFILE, Some(&elsewhere.access))
+        .await
+        .assert_status(StatusCode::OK);
+    app.refresh(&elsewhere.refresh)
+        .await
+        .assert_status(StatusCode::OK);
     app.login_ok("ada_lovelace", PASSWORD).await;
 }
 

@@ -1,10 +1,11 @@
 //! Session epochs: a task call made for an epoch older than its owner's is refused inside its own
-//! atomic unit and writes nothing; a consumed refresh token presented again ends every session.
+//! atomic unit and writes nothing; a consumed refresh token presented again ends its login
+//! session, or every session for a token without one.
 
 use std::borrow::Borrow;
 
-use shared::domain::{TaskStatus, Timestamp, User};
-use shared::store::{IdempotentCreate, ListQuery, Missing, Position, Stores};
+use shared::domain::{Session, SessionId, TaskStatus, Timestamp, User};
+use shared::store::{IdempotentCreate, ListQuery, Missing, Position, RefreshToken, Stores};
 
 use super::{assert_missing, changed, changed_task, new_task, registered, token_for};
 
@@ -45,7 +46,7 @@ async fn a_revoked_session_writes_nothing_and_lists_nothing() {
         .tasks
         .create_task(
             &new_task(user.id, TaskStatus::ToDo),
-            crate::contract::at(new_task(user.id, TaskStatus::ToDo).owner, old),
+            crate::contract::at(user.id, old),
         )
         .await;
     let done = changed_task(&kept, |t| t.status = TaskStatus::Done);
@@ -92,7 +93,7 @@ async fn a_revoked_session_writes_nothing_and_lists_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
+async fn reusing_a_consumed_refresh_token_without_a_login_session_ends_every_session() {
     let fixture = crate::backend::stores().await;
     let stores: &Stores = fixture.borrow();
     let (user, first) = registered(stores).await;
@@ -138,10 +139,7 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
         .tasks
         .create_task(
             &new_task(user.id, TaskStatus::ToDo),
-            crate::contract::at(
-                new_task(user.id, TaskStatus::ToDo).owner,
-                user.session_epoch,
-            ),
+            crate::contract::at(user.id, user.session_epoch),
         )
         .await;
     assert_missing(
@@ -149,6 +147,71 @@ async fn reusing_a_consumed_refresh_token_ends_every_session_of_the_user() {
         Missing::Session,
         "writing with an access token of then",
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reusing_a_consumed_refresh_token_ends_its_login_session_only() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, _) = registered(stores).await;
+    let (ended, other) = (SessionId::random(), SessionId::random());
+    let of = |sid| RefreshToken {
+        sid: Some(sid),
+        ..token_for(&user)
+    };
+    let (first, second, elsewhere) = (of(ended), of(ended), of(other));
+    for token in [&first, &elsewhere] {
+        stores.tokens.add_refresh(token, 0).await.expect("storing");
+    }
+    rotate(stores, &first, &second).await.expect("rotating");
+
+    let replay = rotate(stores, &first, &of(ended)).await;
+
+    assert_missing(
+        replay,
+        Missing::RefreshToken,
+        "replaying the consumed token",
+    );
+    let next = rotate(stores, &second, &of(ended)).await;
+    assert_missing(
+        next,
+        Missing::RefreshToken,
+        "rotating the session's newest token",
+    );
+    let session = |sid| Session {
+        user: user.id,
+        epoch: 0,
+        sid: Some(sid),
+    };
+    let task = new_task(user.id, TaskStatus::ToDo);
+    let create = stores.tasks.create_task(&task, session(ended)).await;
+    assert_missing(
+        create,
+        Missing::Session,
+        "writing with an access token of it",
+    );
+    // The user's other login session goes on.
+    stores
+        .tasks
+        .create_task(&task, session(other))
+        .await
+        .expect("writing in the other session");
+    rotate(stores, &elsewhere, &of(other))
+        .await
+        .expect("rotating the other session's token");
+    let now = stores.users.user(user.id).await.expect("reading");
+    assert_eq!(now.expect("the user").session_epoch, user.session_epoch);
+}
+
+async fn rotate(
+    stores: &Stores,
+    old: &RefreshToken,
+    new: &RefreshToken,
+) -> Result<u64, shared::store::StoreError> {
+    stores
+        .tokens
+        .rotate_refresh(&old.jti, old.user_id, new)
+        .await
 }
 
 /// An idempotency key used before the session ended answers nothing to that session after: the

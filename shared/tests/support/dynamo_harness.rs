@@ -179,6 +179,9 @@ impl Fault {
     }
 }
 
+/// The signing key of every [`Harness`].
+pub const SECRET: &str = "dynamo-call-tests-secret-of-32-bytes!";
+
 pub struct Harness {
     pub app: axum::Router,
     pub calls: Recorder,
@@ -201,10 +204,7 @@ impl Harness {
         }
         let client = aws_sdk_dynamodb::Client::from_conf(builder.build());
         let stores = Stores::new(DynamoStore::new(client, &config));
-        let state = AppState::new(
-            stores.clone(),
-            &AuthConfig::with_secret("dynamo-call-tests-secret-of-32-bytes!"),
-        );
+        let state = AppState::new(stores.clone(), &AuthConfig::with_secret(SECRET));
         Self {
             jwt: state.jwt.clone(),
             app: super::iam::as_lambdas(app(all_routes(), state)),
@@ -286,7 +286,7 @@ async fn app_at(endpoint: &str) -> axum::Router {
     );
     let state = AppState::new(
         Stores::new(DynamoStore::new(client, &config)),
-        &AuthConfig::with_secret("dynamo-call-tests-secret-of-32-bytes!"),
+        &AuthConfig::with_secret(SECRET),
     );
     app(all_routes(), state)
 }

@@ -46,7 +46,10 @@ pub fn granted(binary: &str) -> Vec<String> {
         .concat(),
         "profile-get" => on(users, &["GetItem"]),
         "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
-        "token-refresh" => on(users, &["ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"]),
+        "token-refresh" => on(
+            users,
+            &["BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"],
+        ),
         "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
         "task-create" => [on(users, &["ConditionCheckItem", "GetItem", "PutItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
         "task-delete" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["DeleteItem", "GetItem", "UpdateItem"])].concat(),

@@ -1,5 +1,6 @@
-//! Refresh tokens, in the users table: single use, bound to the user's session epoch, and kept
-//! (consumed) after rotation until they expire, so a reuse is seen and ends every session.
+//! Refresh tokens, in the users table: single use, bound to the user's session epoch and login
+//! session, and kept (consumed) after rotation until they expire, so a reuse is seen and ends the
+//! login session it belongs to.
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use super::error::{ConditionalError, Failure, store_error};
 use super::sessions::ENDED;
 use super::users::{key, user_key};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Ended, Session, Timestamp, User, UserId};
+use crate::domain::{Ended, Session, SessionId, Timestamp, User, UserId};
 use crate::store::{Logout, Missing, RefreshToken, StoreError, TokenStore};
 
 fn token_key(jti: &str) -> Item {
@@ -28,6 +29,9 @@ pub(super) struct TokenItem {
     expires_at: i64,
     #[serde(default)]
     consumed: bool,
+    /// Its login session (none for a token stored before sessions had ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<SessionId>,
 }
 
 pub(super) fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Item> {
@@ -36,6 +40,7 @@ pub(super) fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Ite
         epoch,
         expires_at: token.expires_at.unix(),
         consumed: false,
+        sid: token.sid,
     })?;
     item.extend(token_key(&token.jti));
     Ok(item)
@@ -98,10 +103,45 @@ impl DynamoStore {
         }
     }
 
-    /// A consumed refresh token of `epoch` presented again: every session of `user` ends.
-    async fn reused(&self, user: UserId, epoch: u64) -> Result<u64, StoreError> {
-        self.revoke_sessions(user, epoch).await?;
-        tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
+    /// The consumed refresh token `jti` of `user` (`old`) presented again: its login session
+    /// ends until `until` (when the session's newest token has expired), or, for a token without
+    /// one, every session of the user. A session end that keeps losing races (each attempt's
+    /// transaction sent as often as the SDK's policy allows) is `Unavailable`: nothing was
+    /// revoked, so the request must be retried, never answered as a mere conflict.
+    async fn reused(
+        &self,
+        user: UserId,
+        jti: &str,
+        old: &TokenItem,
+        until: i64,
+    ) -> Result<u64, StoreError> {
+        let Some(sid) = old.sid else {
+            self.revoke_sessions(user, old.epoch).await?;
+            tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
+            return Err(StoreError::Missing(Missing::RefreshToken));
+        };
+        let logout = Logout {
+            jti: jti.to_owned(),
+            session: Session {
+                user,
+                epoch: old.epoch,
+                sid: Some(sid),
+            },
+            live_until: until,
+            consumed_until: until,
+        };
+        let mut attempts = 1;
+        loop {
+            match self.end_session(&logout).await {
+                Ok(_) => break,
+                Err(StoreError::Conflict) if attempts < crate::retry::WRITE_ATTEMPTS => {
+                    attempts += 1;
+                }
+                Err(StoreError::Conflict) => return Err(StoreError::Unavailable),
+                Err(other) => return Err(other),
+            }
+        }
+        tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
         Err(StoreError::Missing(Missing::RefreshToken))
     }
 }
@@ -109,9 +149,9 @@ impl DynamoStore {
 #[async_trait]
 impl TokenStore for DynamoStore {
     /// One strongly consistent read of the old token, then one transaction: the old token
-    /// marked consumed (if it was not), the user's epoch still the token's, the new token. A
-    /// consumed token instead raises the user's epoch, if it is still the token's, whether it
-    /// was consumed before the read or by a concurrent rotation between the read and the write.
+    /// marked consumed (if it was not), the user still honouring its session, the new token. A
+    /// consumed token instead ends its session ([`Self::reused`]), whether it was consumed before
+    /// the read or by a concurrent rotation between the read and the write.
     #[tracing::instrument(skip_all)]
     async fn rotate_refresh(
         &self,
@@ -130,8 +170,9 @@ impl TokenStore for DynamoStore {
         if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
             return Err(refused);
         }
+        let until = new.expires_at.unix() + 1;
         if old.consumed {
-            return self.reused(user, old.epoch).await;
+            return self.reused(user, old_jti, &old, until).await;
         }
         let items = vec![
             tx::update(
@@ -153,7 +194,7 @@ impl TokenStore for DynamoStore {
                 Session {
                     user,
                     epoch: old.epoch,
-                    sid: new.sid,
+                    sid: old.sid,
                 },
             )?,
             tx::put(
@@ -168,7 +209,7 @@ impl TokenStore for DynamoStore {
             Ok(()) => Ok(old.epoch),
             // The token is there but no longer fresh: a concurrent rotation consumed it first.
             Err(failure) if failure.failed_at(0) && failure.existed_at(0) => {
-                self.reused(user, old.epoch).await
+                self.reused(user, old_jti, &old, until).await
             }
             Err(Failure::Cancelled(_)) => Err(refused),
             Err(other) => Err(other.into()),
@@ -219,14 +260,21 @@ impl TokenStore for DynamoStore {
     /// One `BatchGetItem` (strongly consistent) of the token and its user, then one transaction:
     /// the user's ended sessions written, if its `version` still holds, and the token deleted if
     /// it was live and still is. A lost race is a `Conflict`, and the caller reads again.
-    async fn end_session(&self, logout: Logout<'_>) -> Result<Option<Ended>, StoreError> {
-        let session = logout.session;
-        let (token, owner) = self.token_and_owner(logout.jti, session.user).await?;
-        let live = token.is_some_and(|t| t.user_id == session.user && !t.consumed);
+    async fn end_session(&self, logout: &Logout) -> Result<Option<Ended>, StoreError> {
+        let (token, owner) = self
+            .token_and_owner(&logout.jti, logout.session.user)
+            .await?;
+        let token = token.filter(|t| t.user_id == logout.session.user);
+        let live = token.as_ref().is_some_and(|t| !t.consumed);
+        // The record's epoch is the truth: a chain begun before tokens carried theirs claims 0.
+        let session = Session {
+            epoch: token.as_ref().map_or(logout.session.epoch, |t| t.epoch),
+            ..logout.session
+        };
         let (Some(sid), Some(before)) = (session.sid, owner.filter(|o| session.is_current(o)))
         else {
             if live {
-                self.revoke_refresh(logout.jti, session.user).await?;
+                self.revoke_refresh(&logout.jti, session.user).await?;
             }
             return Ok(None);
         };
@@ -252,7 +300,7 @@ impl TokenStore for DynamoStore {
         if live {
             items.push(tx::delete(
                 &self.users,
-                token_key(logout.jti),
+                token_key(&logout.jti),
                 Some(LIVE),
                 vec![
                     (":user", s(session.user.to_string())),

@@ -6,7 +6,7 @@ use redb::ReadableTable;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
-use crate::domain::{Email, Ended, Session, Timestamp, User, UserId, Username};
+use crate::domain::{Email, Ended, Session, SessionId, Timestamp, User, UserId, Username};
 use crate::store::{Logout, Missing, RefreshToken, StoreError, TokenStore, UserStore};
 
 /// A stored refresh token: valid while the user's session epoch is still `epoch`. A rotated one
@@ -18,6 +18,9 @@ struct TokenRecord {
     expires_at: i64,
     #[serde(default)]
     consumed: bool,
+    /// Its login session (none for a token stored before sessions had ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<SessionId>,
 }
 
 impl TokenRecord {
@@ -27,6 +30,7 @@ impl TokenRecord {
             epoch,
             expires_at: token.expires_at.unix(),
             consumed: false,
+            sid: token.sid,
         }
     }
 }
@@ -242,20 +246,31 @@ impl TokenStore for EmbeddedStore {
                 if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
                     return Err(refused());
                 }
+                let session = Session {
+                    user,
+                    epoch: old.epoch,
+                    sid: old.sid,
+                };
                 if old.consumed {
-                    // A replay: end every session of the user (if this family's is still current).
-                    if old.epoch == owner.session_epoch {
-                        owner.session_epoch += 1;
-                        owner.version += 1;
+                    // A replay ends the token's login session (a token without one: every session
+                    // of the user), until the session's newest token has expired.
+                    if session.is_current(&owner) {
+                        match old.sid {
+                            Some(sid) => {
+                                let until = new.expires_at.unix() + 1;
+                                owner.end_session(sid, until, Timestamp::now().unix());
+                            }
+                            None => {
+                                owner.session_epoch += 1;
+                                owner.version += 1;
+                            }
+                        }
                         drop(tokens);
                         put_user(tx, &owner)?;
                     }
                     return Ok((owner.session_epoch, true));
                 }
-                let ended = new
-                    .sid
-                    .is_some_and(|sid| owner.ended_sessions.contains_key(&sid));
-                if old.epoch != owner.session_epoch || ended {
+                if old.epoch != owner.session_epoch || !session.is_current(&owner) {
                     return Err(refused());
                 }
                 old.consumed = true;
@@ -272,7 +287,7 @@ impl TokenStore for EmbeddedStore {
             })
             .await?;
         if reused {
-            tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
+            tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
             return Err(refused());
         }
         Ok(epoch)
@@ -314,11 +329,20 @@ impl TokenStore for EmbeddedStore {
             .await
     }
 
-    async fn end_session(&self, logout: Logout<'_>) -> Result<Option<Ended>, StoreError> {
-        let jti = logout.jti.to_owned();
-        let (session, until) = (logout.session, [logout.consumed_until, logout.live_until]);
+    async fn end_session(&self, logout: &Logout) -> Result<Option<Ended>, StoreError> {
+        let mut logout = logout.clone();
         self.write(move |tx| {
-            let live = revoke_if_live(tx, &jti, session.user)?;
+            // The record's epoch is the truth: a chain begun before tokens carried theirs claims 0.
+            let tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+            if let Some(bytes) = tokens.get(logout.jti.as_str()).ctx("reading token")? {
+                let token = decode::<TokenRecord>(bytes.value())?;
+                if token.user_id == logout.session.user {
+                    logout.session.epoch = token.epoch;
+                }
+            }
+            drop(tokens);
+            let session = logout.session;
+            let live = revoke_if_live(tx, &logout.jti, session.user)?;
             let Some(sid) = session.sid else {
                 return Ok(None);
             };
@@ -328,7 +352,7 @@ impl TokenStore for EmbeddedStore {
             if !session.is_current(&user) {
                 return Ok(None);
             }
-            let ended = user.end_session(sid, until[usize::from(live)], Timestamp::now().unix());
+            let ended = user.end_session(sid, logout.until(live), Timestamp::now().unix());
             put_user(tx, &user)?;
             Ok(Some(ended))
         })
