@@ -279,21 +279,30 @@ impl Gateway {
         let claims = self.current_claims(token).await?;
         let mine = self.connections.connections_of(claims.user_id).await?;
         // Another user's connection (or one already gone) is not among this user's.
-        let mut connection = mine
+        let before = mine
             .into_iter()
             .find(|c| c.id == id)
             .ok_or(Error::InvalidToken)?;
-        connection.token_expires_at = token_expiry(&claims);
-        connection.epoch = claims.session_epoch;
-        connection.sid = claims.sid;
+        let connection = Connection {
+            token_expires_at: token_expiry(&claims),
+            epoch: claims.session_epoch,
+            sid: claims.sid,
+            ..before.clone()
+        };
         // Renewed only if still recorded: a `$disconnect` that ran meanwhile is not undone.
         if !self.connections.renew_connection(&connection).await? {
             return Err(Error::InvalidToken);
         }
         // A session ending meanwhile lists the connections to close before this renewal may
-        // land: read again, as `$connect` does. A connection renewed into an ended session hears
-        // nothing and is closed at the user's next change.
-        self.session_is_current(&claims).await?;
+        // land: read again, as `$connect` does. Refused, the connection goes back to the session
+        // it had (a refused message changes nothing); one left renewed into the ended session
+        // hears nothing and is closed at the user's next change.
+        if let Err(refused) = self.session_is_current(&claims).await {
+            if let Err(error) = self.connections.renew_connection(&before).await {
+                tracing::warn!(error = %error, "a refused renewal not undone");
+            }
+            return Err(refused);
+        }
         Ok(connection.token_expires_at)
     }
 

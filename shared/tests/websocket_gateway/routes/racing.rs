@@ -1,16 +1,19 @@
 //! `$connect` racing the end of its user's sessions: the connection is recorded, then a
 //! logout-all raises the user's epoch before `$connect` reads the user again. `$connect` refuses
 //! the connection and forgets it, through the calls ws-connect's IAM role allows (checked on
-//! DynamoDB Local): the cleanup's `DeleteItem` on the connections table included.
+//! DynamoDB Local): the cleanup's `DeleteItem` on the connections table included. And
+//! `authenticate` racing a logout of the session it renews into: refused, and the connection goes
+//! back to the session it had.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::domain::UserId;
+use shared::auth::TokenType;
+use shared::domain::{Timestamp, UserId};
 use shared::realtime::Gateway;
-use shared::store::{Connection, ConnectionStore, StoreError, Stores};
+use shared::store::{Connection, ConnectionStore, Logout, StoreError, Stores};
 
-use super::{Harness, connect_json, request, status_and_body};
+use super::{Harness, connect_json, recorded, request, status_and_body};
 
 /// The stores' connections, with the user's sessions ended, as logout-all ends them and run as
 /// that function, right after each connection is recorded.
@@ -67,4 +70,94 @@ async fn a_connection_recorded_as_its_sessions_end_is_refused_and_forgotten() {
         harness.connections_of(user.id).await.is_empty(),
         "the refused connection is forgotten"
     );
+}
+
+/// The stores' connections, with the login session `logout` names logged out, as the logout
+/// function does, right after each renewal.
+struct LoggedOutMeanwhile(Stores, Logout);
+
+#[async_trait]
+impl ConnectionStore for LoggedOutMeanwhile {
+    async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        self.0.connections.add_connection(connection).await
+    }
+
+    async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError> {
+        let renewed = self.0.connections.renew_connection(connection).await?;
+        if connection.sid == self.1.session.sid {
+            let (tokens, logout) = (self.0.tokens.clone(), self.1.clone());
+            crate::backend::as_function("logout", async move { tokens.end_session(&logout).await })
+                .await?;
+        }
+        Ok(renewed)
+    }
+
+    async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
+        self.0.connections.connection_owner(id).await
+    }
+
+    async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError> {
+        self.0.connections.connections_of(user).await
+    }
+
+    async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError> {
+        self.0.connections.remove_connection(user, id).await
+    }
+}
+
+#[tokio::test]
+async fn authenticate_into_a_session_logged_out_meanwhile_is_refused_and_changes_nothing() {
+    let harness = Harness::new().await;
+    let user = harness.register().await;
+    harness.connect_as(&user).await;
+    let before = harness
+        .stores
+        .connections
+        .connections_of(user.id)
+        .await
+        .unwrap();
+    let (_, other) = harness
+        .state
+        .accounts
+        .login(
+            &testkit::events::events_user().username.to_string(),
+            testkit::events::PASSWORD,
+            None,
+        )
+        .await
+        .expect("a second session");
+    let claims = harness
+        .state
+        .jwt
+        .decode(&other.refresh, TokenType::Refresh)
+        .await
+        .unwrap()
+        .expect("its refresh token");
+    let later = Timestamp::now().unix() + 3600;
+    let logout = Logout {
+        jti: claims.jti.clone(),
+        session: claims.session(),
+        live_until: later,
+        consumed_until: later,
+    };
+    let racing = Stores {
+        connections: Arc::new(LoggedOutMeanwhile(harness.stores.clone(), logout)),
+        ..harness.stores.clone()
+    };
+    let gateway = Gateway::new(&racing, harness.state.jwt.clone());
+    let mut message = recorded("ws-default");
+    let body = serde_json::json!({ "action": "authenticate", "token": other.access });
+    message.body = Some(body.to_string());
+
+    let answer = crate::backend::as_function("ws-default", gateway.message(message)).await;
+
+    let (_, body) = status_and_body(&answer);
+    assert_eq!(body["action"], "error", "{body}");
+    let after = harness
+        .stores
+        .connections
+        .connections_of(user.id)
+        .await
+        .unwrap();
+    assert_eq!(after, before, "the connection keeps the session it had");
 }
