@@ -120,7 +120,7 @@ async fn authenticate_into_a_session_logged_out_meanwhile_is_refused_and_changes
         .state
         .accounts
         .login(
-            &testkit::events::events_user().username.to_string(),
+            testkit::events::events_user().username.as_ref(),
             testkit::events::PASSWORD,
             None,
         )
