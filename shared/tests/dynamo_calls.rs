@@ -54,34 +54,20 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
         "register"
     );
 
-    let (_, login, _) = h
-        .send(
-            "POST",
-            "/api/v1/auth/login/",
-            None,
-            Some(json!({ "username": name, "password": password })),
-        )
-        .await;
-    let access = login["tokens"]["access"].as_str().unwrap().to_owned();
-    let refresh = login["tokens"]["refresh"].as_str().unwrap().to_owned();
+    let login = json!({ "username": name, "password": password });
+    let sign_in = async || {
+        let (_, answer, _) = h
+            .send("POST", "/api/v1/auth/login/", None, Some(login.clone()))
+            .await;
+        let token = |field: &str| answer["tokens"][field].as_str().unwrap().to_owned();
+        (token("access"), token("refresh"))
+    };
+    let (access, refresh) = sign_in().await;
     let token = Some(access.as_str());
     // A session of its own for the logout below, which ends it.
-    let (_, leaving, _) = h
-        .send(
-            "POST",
-            "/api/v1/auth/login/",
-            None,
-            Some(json!({ "username": name, "password": password })),
-        )
-        .await;
-    let leaving = leaving["tokens"]["refresh"].as_str().unwrap().to_owned();
+    let (_, leaving) = sign_in().await;
     let calls = h
-        .calls_of(
-            "POST",
-            "/api/v1/auth/login/",
-            None,
-            Some(json!({ "username": name, "password": password })),
-        )
+        .calls_of("POST", "/api/v1/auth/login/", None, Some(login.clone()))
         .await;
     // The attempt is counted (UpdateItem) beside the first user read, and taken back beside the
     // login's write once the password proves right, so the order varies: compared sorted.

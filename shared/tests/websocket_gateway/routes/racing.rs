@@ -15,14 +15,24 @@ use shared::store::{Connection, ConnectionStore, Logout, StoreError, Stores};
 
 use super::{Harness, connect_json, recorded, request, status_and_body};
 
-/// The stores' connections, with the user's sessions ended, as logout-all ends them and run as
-/// that function, right after each connection is recorded.
-struct SessionsEndMeanwhile(Stores);
+/// What ends meanwhile: every session of the connecting user, as logout-all ends them and run as
+/// that function, right after each connection is recorded; or the login session of a logout, as
+/// the logout function ends it, right after each renewal into that session.
+enum Race {
+    SessionsEnd,
+    LoggedOut(Logout),
+}
+
+/// The stores' connections, with `Race` ending sessions meanwhile.
+struct Meanwhile(Stores, Race);
 
 #[async_trait]
-impl ConnectionStore for SessionsEndMeanwhile {
+impl ConnectionStore for Meanwhile {
     async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError> {
         self.0.connections.add_connection(connection).await?;
+        let Race::SessionsEnd = self.1 else {
+            return Ok(());
+        };
         let (users, id) = (self.0.users.clone(), connection.user_id);
         crate::backend::as_function("logout-all", async move {
             let before = users.user(id).await?.expect("the connecting user");
@@ -35,7 +45,15 @@ impl ConnectionStore for SessionsEndMeanwhile {
     }
 
     async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError> {
-        self.0.connections.renew_connection(connection).await
+        let renewed = self.0.connections.renew_connection(connection).await?;
+        if let Race::LoggedOut(logout) = &self.1
+            && connection.sid == logout.session.sid
+        {
+            let (tokens, logout) = (self.0.tokens.clone(), logout.clone());
+            crate::backend::as_function("logout", async move { tokens.end_session(&logout).await })
+                .await?;
+        }
+        Ok(renewed)
     }
 
     async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
@@ -56,7 +74,7 @@ async fn a_connection_recorded_as_its_sessions_end_is_refused_and_forgotten() {
     let harness = Harness::new().await;
     let user = harness.register().await;
     let racing = Stores {
-        connections: Arc::new(SessionsEndMeanwhile(harness.stores.clone())),
+        connections: Arc::new(Meanwhile(harness.stores.clone(), Race::SessionsEnd)),
         ..harness.stores.clone()
     };
     let gateway = Gateway::new(&racing, harness.state.jwt.clone());
@@ -70,39 +88,6 @@ async fn a_connection_recorded_as_its_sessions_end_is_refused_and_forgotten() {
         harness.connections_of(user.id).await.is_empty(),
         "the refused connection is forgotten"
     );
-}
-
-/// The stores' connections, with the login session `logout` names logged out, as the logout
-/// function does, right after each renewal.
-struct LoggedOutMeanwhile(Stores, Logout);
-
-#[async_trait]
-impl ConnectionStore for LoggedOutMeanwhile {
-    async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError> {
-        self.0.connections.add_connection(connection).await
-    }
-
-    async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError> {
-        let renewed = self.0.connections.renew_connection(connection).await?;
-        if connection.sid == self.1.session.sid {
-            let (tokens, logout) = (self.0.tokens.clone(), self.1.clone());
-            crate::backend::as_function("logout", async move { tokens.end_session(&logout).await })
-                .await?;
-        }
-        Ok(renewed)
-    }
-
-    async fn connection_owner(&self, id: &str) -> Result<Option<UserId>, StoreError> {
-        self.0.connections.connection_owner(id).await
-    }
-
-    async fn connections_of(&self, user: UserId) -> Result<Vec<Connection>, StoreError> {
-        self.0.connections.connections_of(user).await
-    }
-
-    async fn remove_connection(&self, user: UserId, id: &str) -> Result<(), StoreError> {
-        self.0.connections.remove_connection(user, id).await
-    }
 }
 
 #[tokio::test]
@@ -141,7 +126,7 @@ async fn authenticate_into_a_session_logged_out_meanwhile_is_refused_and_changes
         consumed_until: later,
     };
     let racing = Stores {
-        connections: Arc::new(LoggedOutMeanwhile(harness.stores.clone(), logout)),
+        connections: Arc::new(Meanwhile(harness.stores.clone(), Race::LoggedOut(logout))),
         ..harness.stores.clone()
     };
     let gateway = Gateway::new(&racing, harness.state.jwt.clone());
