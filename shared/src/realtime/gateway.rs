@@ -179,23 +179,31 @@ impl Gateway {
         // A session ending meanwhile (a logout, logout-all, a password change) is written to the
         // user's record first; the ending request then lists the connections to close. Reading
         // the user again after recording this one means either that listing finds it or this
-        // read sees the session ended. Beside that read, the user's connections are counted, this
-        // one among them: concurrent connections past the bound may all be refused, never all
-        // let in.
-        let (current, listed) = tokio::join!(
-            self.session_is_current(&claims),
+        // read sees the session ended. Beside that read, the user's live connections are
+        // counted, this one among them: concurrent connections past the bound may all be refused,
+        // never all let in. One whose token has expired or whose session has ended hears nothing
+        // and costs the stream nothing, so it does not count (a socket that died without its
+        // `$disconnect` stops holding a place once its token expires).
+        let (user, listed) = tokio::join!(
+            self.users.user(claims.user_id),
             self.connections.connections_of(claims.user_id)
         );
-        let refused = current.and_then(|()| match listed {
-            Ok(listed) if listed.len() > MAX_CONNECTIONS_PER_USER => {
-                tracing::warn!(user_id = %claims.user_id, "connection refused: too many open");
-                Err(Error::TooManyRequests {
-                    retry_after: CONNECTIONS_RETRY_AFTER_SECONDS,
-                })
+        let refused = match (user, listed) {
+            (Err(error), _) | (_, Err(error)) => Err(Error::from(error)),
+            (Ok(Some(user)), Ok(listed)) if claims.session().is_current(&user) => {
+                let now = Timestamp::now();
+                let live = listed.iter().filter(|c| c.is_live(now, &user)).count();
+                if live > MAX_CONNECTIONS_PER_USER {
+                    tracing::warn!(user_id = %claims.user_id, "connection refused: too many open");
+                    Err(Error::TooManyRequests {
+                        retry_after: CONNECTIONS_RETRY_AFTER_SECONDS,
+                    })
+                } else {
+                    Ok(())
+                }
             }
-            Ok(_) => Ok(()),
-            Err(error) => Err(error.into()),
-        });
+            _ => Err(Error::InvalidToken),
+        };
         match refused {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => {

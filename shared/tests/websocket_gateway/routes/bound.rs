@@ -1,8 +1,10 @@
 //! At most [`MAX_CONNECTIONS_PER_USER`] open connections per user: one more is refused with a
-//! 429 and forgotten; once one closes, a new one is let in; other users are not affected.
+//! 429 and forgotten; once one closes, a new one is let in; other users are not affected, nor are
+//! records of sockets that can no longer hear anything (their token expired).
 
-use shared::domain::{Email, Username};
+use shared::domain::{Email, Timestamp, Username};
 use shared::realtime::MAX_CONNECTIONS_PER_USER;
+use shared::store::Connection;
 
 use super::{Harness, connect_json, request, status_and_body};
 
@@ -81,6 +83,36 @@ async fn another_users_connections_do_not_count() {
         .expect("registering");
 
     let (status, body) = connect(&harness, &other.access, "other-0").await;
+
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Sockets that died without their `$disconnect` (a crashed server, say) leave their records
+/// behind; once their tokens have expired they hear nothing, and hold no place.
+#[tokio::test]
+async fn records_whose_tokens_expired_do_not_count() {
+    let harness = Harness::new().await;
+    let user = harness.register().await;
+    let an_hour_ago = Timestamp::now().plus_seconds(-3600);
+    for n in 0..MAX_CONNECTIONS_PER_USER {
+        let stale = Connection {
+            id: format!("stale-{n}"),
+            user_id: user.id,
+            connected_at: an_hour_ago,
+            expires_at: an_hour_ago.plus_seconds(7800),
+            token_expires_at: an_hour_ago.plus_seconds(900),
+            epoch: 0,
+            sid: None,
+        };
+        harness
+            .stores
+            .connections
+            .add_connection(&stale)
+            .await
+            .unwrap();
+    }
+
+    let (status, body) = connect(&harness, &user.access, "live-0").await;
 
     assert_eq!(status, 200, "{body}");
 }
