@@ -311,9 +311,9 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
     assert_eq!(gateway.message(authenticate).await.status_code, 200);
     assert_eq!(
         h.calls.take(),
-        ["GetItem", "Query", "UpdateItem", "GetItem"],
+        ["GetItem", "Query", "UpdateItem", "GetItem", "Query"],
         "ws-default, authenticate: the session, the user's connections, the renewal, the session \
-         again (a logout landing meanwhile)"
+         again (a logout landing meanwhile) beside the live connections counted again"
     );
     assert_eq!(gateway.disconnect(disconnect).await.status_code, 200);
     assert_eq!(

@@ -2,7 +2,8 @@
 // API Gateway closes a socket after 10 idle minutes and any socket after 2 hours, so this pings
 // every few minutes, and after any close reconnects with backoff (1 s, 2 s, 4 s, ... up to a
 // minute, with jitter) and a renewed token (`url(true)`: a refresh, which tells a session ended
-// elsewhere, by a password change or a logout-all, from a network fault); `onConnect` then
+// elsewhere, by a password change, a logout-all or the replay of a spent refresh token of this
+// session, from a network fault); `onConnect` then
 // re-lists, since changes made while away were not delivered. A socket hears events only while the token it was opened (or last
 // renewed) with is valid, so each new access token is sent over it (`authenticate`).
 

@@ -187,7 +187,8 @@ function end(reason) {
   ended.forEach((listener) => listener(reason));
 }
 
-/** Logs out: the refresh token stops working on the server too. */
+/** Logs out: the server ends this tab's login session (its refresh and access tokens; its
+ * sockets close). */
 export async function logout() {
   // A refresh under way is let finish first, so its new token is the one logged out.
   await refreshing?.catch(() => {});

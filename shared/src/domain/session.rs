@@ -27,7 +27,8 @@ impl std::fmt::Display for SessionId {
     }
 }
 
-/// The login sessions of a user ended one by one (`auth/logout/`), each with the Unix time until
+/// The login sessions of a user ended one by one (a logout, a replayed refresh token), each with
+/// the Unix time until
 /// which it must be remembered: when the last token it could still use has expired. Kept in the
 /// user's own record, which every authenticated request already reads or checks, so refusing them
 /// costs no read of its own.
@@ -35,7 +36,8 @@ pub type EndedSessions = BTreeMap<SessionId, i64>;
 
 /// Who a valid access token speaks for. `epoch` is the user's `session_epoch` when the token was
 /// issued; once the user's epoch has moved past it (password change, logout everywhere, reuse of
-/// a consumed refresh token), every store call made with this session is refused. So is one whose
+/// a consumed refresh token stored without a session), every store call made with this session is
+/// refused. So is one whose
 /// login session `sid` was ended by a logout. Tokens issued before they carried a `sid` (and the
 /// original app's) have none: only the epoch ends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +79,10 @@ impl Ended {
     }
 }
 
-/// The most login sessions a user's record remembers as ended at once. Past it, a logout ends
-/// every session of the user instead, as a logout everywhere would: ending a session costs a
-/// login, so only a script logging in and out in a loop gets here, and the record stays small.
+/// The most login sessions a user's record remembers as ended at once. Past it, a logout (or a
+/// replay) ends every session of the user instead, as a logout everywhere would: ending a session
+/// costs a login, so only a script logging in and out in a loop gets here, and the record stays
+/// small.
 pub const MAX_ENDED_SESSIONS: usize = 100;
 
 impl User {

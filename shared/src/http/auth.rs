@@ -259,7 +259,8 @@ pub struct RefreshRequest {
 
 /// Refresh the token pair
 ///
-/// The refresh token rotates: it is consumed, and a second use is a 401.
+/// The refresh token rotates: it is consumed, and a second use is a 401 that ends the token's
+/// login session (its other tokens are refused too).
 #[utoipa::path(
     post, path = "/api/v1/auth/token/refresh/", tag = "auth", request_body = RefreshRequest,
     responses(
@@ -284,7 +285,8 @@ pub(crate) async fn refresh_token(
 ///
 /// Ends the session the refresh token sent belongs to (one sign-in and its refreshes): that
 /// refresh token and every access token of the session are refused from now on, and its open
-/// WebSockets are closed; the user's other sessions go on. Logging out twice is fine.
+/// WebSockets are closed; the user's other sessions go on. Logging out twice is fine. A refresh
+/// token from before tokens named their session is revoked alone.
 #[utoipa::path(
     post, path = "/api/v1/auth/logout/", tag = "auth", request_body = RefreshRequest,
     responses(

@@ -1,7 +1,7 @@
 //! The WebSocket API's routes: `$connect` authenticates and records the connection with its
-//! token's expiry and session epoch, `$disconnect` forgets it, `$default` answers a ping with a
-//! pong, renews the connection's session on `authenticate`, and answers anything else with a
-//! short JSON error.
+//! token's expiry, session epoch and login session, `$disconnect` forgets it, `$default` answers a
+//! ping with a pong, renews the connection's session on `authenticate`, and answers anything else
+//! with a short JSON error.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -180,30 +180,8 @@ impl Gateway {
         // user's record first; the ending request then lists the connections to close. Reading
         // the user again after recording this one means either that listing finds it or this
         // read sees the session ended. Beside that read, the user's live connections are
-        // counted, this one among them: concurrent connections past the bound may all be refused,
-        // never all let in. One whose token has expired or whose session has ended hears nothing
-        // and costs the stream nothing, so it does not count (a socket that died without its
-        // `$disconnect` stops holding a place once its token expires).
-        let (user, listed) = tokio::join!(
-            self.users.user(claims.user_id),
-            self.connections.connections_of(claims.user_id)
-        );
-        let refused = match (user, listed) {
-            (Err(error), _) | (_, Err(error)) => Err(Error::from(error)),
-            (Ok(Some(user)), Ok(listed)) if claims.session().is_current(&user) => {
-                let now = Timestamp::now();
-                let live = listed.iter().filter(|c| c.is_live(now, &user)).count();
-                if live > MAX_CONNECTIONS_PER_USER {
-                    tracing::warn!(user_id = %claims.user_id, "connection refused: too many open");
-                    Err(Error::TooManyRequests {
-                        retry_after: CONNECTIONS_RETRY_AFTER_SECONDS,
-                    })
-                } else {
-                    Ok(())
-                }
-            }
-            _ => Err(Error::InvalidToken),
-        };
+        // counted ([`Self::may_listen`]).
+        let refused = self.may_listen(&claims).await;
         match refused {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => {
@@ -302,16 +280,44 @@ impl Gateway {
             return Err(Error::InvalidToken);
         }
         // A session ending meanwhile lists the connections to close before this renewal may
-        // land: read again, as `$connect` does. Refused, the connection goes back to the session
+        // land: read again, as `$connect` does, and count again: a renewal makes live again a
+        // connection that had stopped counting. Refused, the connection goes back to the session
         // it had (a refused message changes nothing); one left renewed into the ended session
         // hears nothing and is closed at the user's next change.
-        if let Err(refused) = self.session_is_current(&claims).await {
+        if let Err(refused) = self.may_listen(&claims).await {
             if let Err(error) = self.connections.renew_connection(&before).await {
                 tracing::warn!(error = %error, "a refused renewal not undone");
             }
             return Err(refused);
         }
         Ok(connection.token_expires_at)
+    }
+
+    /// Whether the user of `claims` still honours its session, and holds at most
+    /// [`MAX_CONNECTIONS_PER_USER`] live connections (a just recorded or renewed one among them):
+    /// one read of the user beside one listing of its connections. A connection whose token has
+    /// expired or whose session has ended hears nothing and costs the stream nothing, so it does
+    /// not count (a socket that died without its `$disconnect` stops holding a place once its
+    /// token expires). Concurrent connections past the bound may all be refused, never all let in.
+    async fn may_listen(&self, claims: &Claims) -> Result<(), Error> {
+        let (user, listed) = tokio::join!(
+            self.users.user(claims.user_id),
+            self.connections.connections_of(claims.user_id)
+        );
+        match (user?, listed?) {
+            (Some(user), listed) if claims.session().is_current(&user) => {
+                let now = Timestamp::now();
+                let live = listed.iter().filter(|c| c.is_live(now, &user)).count();
+                if live > MAX_CONNECTIONS_PER_USER {
+                    tracing::warn!(user_id = %claims.user_id, "connection refused: too many open");
+                    return Err(Error::TooManyRequests {
+                        retry_after: CONNECTIONS_RETRY_AFTER_SECONDS,
+                    });
+                }
+                Ok(())
+            }
+            _ => Err(Error::InvalidToken),
+        }
     }
 
     /// `$disconnect`, as [`disconnect`] with this gateway's connections.

@@ -306,7 +306,7 @@ pub trait ConnectionStore: Send + Sync {
     /// a record of the same id).
     async fn add_connection(&self, connection: &Connection) -> Result<(), StoreError>;
     /// Binds recorded connection `connection.id` of `connection.user_id` to a new access token
-    /// (its `token_expires_at` and `epoch`); `false` if it is no longer recorded (closed
+    /// (its `token_expires_at`, `epoch` and `sid`); `false` if it is no longer recorded (closed
     /// meanwhile): it is never re-created.
     async fn renew_connection(&self, connection: &Connection) -> Result<bool, StoreError>;
     /// The user a connection id belongs to, if it is recorded.

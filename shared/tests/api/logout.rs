@@ -34,8 +34,8 @@ async fn logout_refuses_every_access_token_of_the_session_and_no_other() {
     for access in [first.access.as_str(), rotated_access] {
         assert_refused_everywhere(&app, access, &task, &other.access).await;
     }
-    // (The spent first refresh token is not sent again: that would be a replay, which ends every
-    // session of the user.)
+    // (The spent first refresh token is not sent again: that would be a replay, which ends this
+    // session too.)
     assert_unauthorized(&app.refresh(rotated_refresh).await, rejected_token_body());
     app.post_json(TOKEN_VERIFY, &json!({ "token": rotated_refresh }), None)
         .await

@@ -116,3 +116,56 @@ async fn records_whose_tokens_expired_do_not_count() {
 
     assert_eq!(status, 200, "{body}");
 }
+
+/// A renewal makes a connection whose token had expired live again: past the bound it is refused,
+/// and the connection stays as it was.
+#[tokio::test]
+async fn authenticate_cannot_bring_a_user_past_the_bound() {
+    let harness = Harness::new().await;
+    let user = harness.register().await;
+    let an_hour_ago = Timestamp::now().plus_seconds(-3600);
+    let stale = Connection {
+        id: "stale-0".to_owned(),
+        user_id: user.id,
+        connected_at: an_hour_ago,
+        expires_at: an_hour_ago.plus_seconds(7800),
+        token_expires_at: an_hour_ago.plus_seconds(900),
+        epoch: 0,
+        sid: None,
+    };
+    harness
+        .stores
+        .connections
+        .add_connection(&stale)
+        .await
+        .unwrap();
+    for n in 0..MAX_CONNECTIONS_PER_USER {
+        let (status, body) = connect(&harness, &user.access, &format!("live-{n}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut renewal = super::recorded("ws-default");
+    renewal.request_context.connection_id = Some(stale.id.clone());
+    let body = serde_json::json!({ "action": "authenticate", "token": user.access });
+    renewal.body = Some(body.to_string());
+
+    let answer = harness.message(renewal).await;
+
+    let (_, body) = status_and_body(&answer);
+    assert_eq!(body["action"], "error", "{body}");
+    let listed = harness
+        .stores
+        .connections
+        .connections_of(user.id)
+        .await
+        .unwrap();
+    let kept = listed
+        .iter()
+        .find(|c| c.id == stale.id)
+        .expect("the stale record");
+    let binding = |c: &Connection| (c.token_expires_at.unix(), c.epoch, c.sid);
+    assert_eq!(
+        binding(kept),
+        binding(&stale),
+        "the refused renewal changed nothing"
+    );
+}
