@@ -132,6 +132,13 @@ fn recorded(name: &str) -> ApiGatewayWebsocketProxyRequest {
     serde_json::from_str(&event_text(name)).expect("an API Gateway WebSocket event")
 }
 
+/// `ws-default.json` carrying `{"action": "authenticate", "token": token}`.
+fn authenticate(token: &str) -> ApiGatewayWebsocketProxyRequest {
+    let mut message = recorded("ws-default");
+    message.body = Some(json!({ "action": "authenticate", "token": token }).to_string());
+    message
+}
+
 /// Status and JSON body of a response (which must say it is JSON).
 fn status_and_body(response: &ApiGatewayProxyResponse) -> (i64, Value) {
     assert_eq!(

@@ -332,17 +332,13 @@ impl TokenStore for EmbeddedStore {
     async fn end_session(&self, logout: &Logout) -> Result<Option<Ended>, StoreError> {
         let mut logout = logout.clone();
         self.write(move |tx| {
+            let token = revoke_if_live(tx, &logout.jti, logout.session.user)?;
+            let live = token.as_ref().is_some_and(|t| !t.consumed);
             // The record's epoch is the truth: a chain begun before tokens carried theirs claims 0.
-            let tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-            if let Some(bytes) = tokens.get(logout.jti.as_str()).ctx("reading token")? {
-                let token = decode::<TokenRecord>(bytes.value())?;
-                if token.user_id == logout.session.user {
-                    logout.session.epoch = token.epoch;
-                }
+            if let Some(token) = &token {
+                logout.session.epoch = token.epoch;
             }
-            drop(tokens);
             let session = logout.session;
-            let live = revoke_if_live(tx, &logout.jti, session.user)?;
             let Some(sid) = session.sid else {
                 return Ok(None);
             };
@@ -360,23 +356,21 @@ impl TokenStore for EmbeddedStore {
     }
 }
 
-/// Removes the refresh token `jti` of `user` if it is live (stored, not consumed); answers
-/// whether it was.
+/// Removes the refresh token `jti` of `user` if it is live (stored, not consumed); answers its
+/// record as it was, if it is `user`'s.
 fn revoke_if_live(
     tx: &redb::WriteTransaction,
     jti: &str,
     user: UserId,
-) -> Result<bool, StoreError> {
+) -> Result<Option<TokenRecord>, StoreError> {
     let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-    let live = match tokens.get(jti).ctx("reading token")? {
-        Some(bytes) => {
-            let token = decode::<TokenRecord>(bytes.value())?;
-            token.user_id == user && !token.consumed
-        }
-        None => false,
+    let token = match tokens.get(jti).ctx("reading token")? {
+        Some(bytes) => Some(decode::<TokenRecord>(bytes.value())?),
+        None => None,
     };
-    if live {
+    let token = token.filter(|t| t.user_id == user);
+    if token.as_ref().is_some_and(|t| !t.consumed) {
         tokens.remove(jti).ctx("revoking token")?;
     }
-    Ok(live)
+    Ok(token)
 }

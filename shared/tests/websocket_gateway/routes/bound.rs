@@ -2,7 +2,7 @@
 //! 429 and forgotten; once one closes, a new one is let in; other users are not affected, nor are
 //! records of sockets that can no longer hear anything (their token expired).
 
-use shared::domain::{Email, Timestamp, Username};
+use shared::domain::{Email, Timestamp, UserId, Username};
 use shared::realtime::MAX_CONNECTIONS_PER_USER;
 use shared::store::Connection;
 
@@ -87,29 +87,32 @@ async fn another_users_connections_do_not_count() {
     assert_eq!(status, 200, "{body}");
 }
 
+/// Records connection `id` of `user` as a socket opened an hour ago whose token expired 45 minutes
+/// ago, without its `$disconnect`.
+async fn stale(harness: &Harness, user: UserId, id: &str) -> Connection {
+    let an_hour_ago = Timestamp::now().plus_seconds(-3600);
+    let stale = Connection {
+        id: id.to_owned(),
+        user_id: user,
+        connected_at: an_hour_ago,
+        expires_at: an_hour_ago.plus_seconds(7800),
+        token_expires_at: an_hour_ago.plus_seconds(900),
+        epoch: 0,
+        sid: None,
+    };
+    let recorded = harness.stores.connections.add_connection(&stale).await;
+    recorded.expect("recording a stale connection");
+    stale
+}
+
 /// Sockets that died without their `$disconnect` (a crashed server, say) leave their records
 /// behind; once their tokens have expired they hear nothing, and hold no place.
 #[tokio::test]
 async fn records_whose_tokens_expired_do_not_count() {
     let harness = Harness::new().await;
     let user = harness.register().await;
-    let an_hour_ago = Timestamp::now().plus_seconds(-3600);
     for n in 0..MAX_CONNECTIONS_PER_USER {
-        let stale = Connection {
-            id: format!("stale-{n}"),
-            user_id: user.id,
-            connected_at: an_hour_ago,
-            expires_at: an_hour_ago.plus_seconds(7800),
-            token_expires_at: an_hour_ago.plus_seconds(900),
-            epoch: 0,
-            sid: None,
-        };
-        harness
-            .stores
-            .connections
-            .add_connection(&stale)
-            .await
-            .unwrap();
+        stale(&harness, user.id, &format!("stale-{n}")).await;
     }
 
     let (status, body) = connect(&harness, &user.access, "live-0").await;
@@ -123,30 +126,13 @@ async fn records_whose_tokens_expired_do_not_count() {
 async fn authenticate_cannot_bring_a_user_past_the_bound() {
     let harness = Harness::new().await;
     let user = harness.register().await;
-    let an_hour_ago = Timestamp::now().plus_seconds(-3600);
-    let stale = Connection {
-        id: "stale-0".to_owned(),
-        user_id: user.id,
-        connected_at: an_hour_ago,
-        expires_at: an_hour_ago.plus_seconds(7800),
-        token_expires_at: an_hour_ago.plus_seconds(900),
-        epoch: 0,
-        sid: None,
-    };
-    harness
-        .stores
-        .connections
-        .add_connection(&stale)
-        .await
-        .unwrap();
+    let stale = stale(&harness, user.id, "stale-0").await;
     for n in 0..MAX_CONNECTIONS_PER_USER {
         let (status, body) = connect(&harness, &user.access, &format!("live-{n}")).await;
         assert_eq!(status, 200, "{body}");
     }
-    let mut renewal = super::recorded("ws-default");
+    let mut renewal = super::authenticate(&user.access);
     renewal.request_context.connection_id = Some(stale.id.clone());
-    let body = serde_json::json!({ "action": "authenticate", "token": user.access });
-    renewal.body = Some(body.to_string());
 
     let answer = harness.message(renewal).await;
 

@@ -13,7 +13,7 @@ use shared::domain::{Timestamp, UserId};
 use shared::realtime::Gateway;
 use shared::store::{Connection, ConnectionStore, Logout, StoreError, Stores};
 
-use super::{Harness, connect_json, recorded, request, status_and_body};
+use super::{Harness, authenticate, connect_json, request, status_and_body};
 
 /// What ends meanwhile: every session of the connecting user, as logout-all ends them and run as
 /// that function, right after each connection is recorded; or the login session of a logout, as
@@ -130,9 +130,7 @@ async fn authenticate_into_a_session_logged_out_meanwhile_is_refused_and_changes
         ..harness.stores.clone()
     };
     let gateway = Gateway::new(&racing, harness.state.jwt.clone());
-    let mut message = recorded("ws-default");
-    let body = serde_json::json!({ "action": "authenticate", "token": other.access });
-    message.body = Some(body.to_string());
+    let message = authenticate(&other.access);
 
     let answer = crate::backend::as_function("ws-default", gateway.message(message)).await;
 
