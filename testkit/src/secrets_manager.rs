@@ -1,5 +1,6 @@
 //! A Secrets Manager stand-in: answers `GetSecretValue` (the JSON 1.1 protocol the SDK speaks) for
-//! the staging labels of one secret, and counts the calls. It serves from a thread of its own, so
+//! the staging labels of one secret, and counts the calls; it can hold its answers back, as a slow
+//! network would, until told to go on. It serves from a thread of its own, so
 //! it outlives any one test's runtime and can back a child process (a Lambda bootstrap) too.
 
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ struct Shared {
     /// staging label → secret string
     stages: Mutex<HashMap<String, String>>,
     calls: AtomicUsize,
+    /// While true, requests wait unanswered.
+    held: tokio::sync::watch::Sender<bool>,
 }
 
 /// A running stand-in; it stops with the test process.
@@ -83,7 +86,17 @@ impl SecretsManager {
         );
     }
 
-    /// `GetSecretValue` calls answered so far.
+    /// Holds back every answer, from now until [`SecretsManager::release`].
+    pub fn hold(&self) {
+        self.shared.held.send_replace(true);
+    }
+
+    /// Answers the requests held back, and later ones at once.
+    pub fn release(&self) {
+        self.shared.held.send_replace(false);
+    }
+
+    /// `GetSecretValue` calls received so far (answered, or held back).
     pub fn calls(&self) -> usize {
         self.shared.calls.load(Ordering::SeqCst)
     }
@@ -95,6 +108,8 @@ async fn get_secret_value(
     body: String,
 ) -> Response {
     shared.calls.fetch_add(1, Ordering::SeqCst);
+    // The sender lives in `shared`, so the wait ends only on a release.
+    let _ = shared.held.subscribe().wait_for(|held| !held).await;
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())

@@ -1,10 +1,9 @@
 //! Lambda `login`: `POST /api/v1/auth/login/`.
 
-use shared::http::{app, auth};
+use shared::http::auth;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    let state = shared::AppState::from_env().await?;
-    lambda_http::run(app(auth::login(), state)).await
+    shared::cold_start::serve(auth::login).await
 }

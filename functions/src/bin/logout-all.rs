@@ -1,10 +1,9 @@
 //! Lambda `logout-all`: `POST /api/v1/auth/logout/all/`.
 
-use shared::http::{app, auth};
+use shared::http::auth;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    let state = shared::AppState::from_env().await?;
-    lambda_http::run(app(auth::logout_all(), state)).await
+    shared::cold_start::serve(auth::logout_all).await
 }

@@ -1,10 +1,9 @@
 //! Lambda `task-delete`: `DELETE /api/v1/tasks/{id}/`.
 
-use shared::http::{app, tasks};
+use shared::http::tasks;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    let state = shared::AppState::from_env().await?;
-    lambda_http::run(app(tasks::delete(), state)).await
+    shared::cold_start::serve(tasks::delete).await
 }

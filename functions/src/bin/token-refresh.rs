@@ -1,10 +1,9 @@
 //! Lambda `token-refresh`: `POST /api/v1/auth/token/refresh/`.
 
-use shared::http::{app, auth};
+use shared::http::auth;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    let state = shared::AppState::from_env().await?;
-    lambda_http::run(app(auth::token_refresh(), state)).await
+    shared::cold_start::serve(auth::token_refresh).await
 }

@@ -102,6 +102,8 @@ pub fn lambda_env(
         ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "1".to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
+        // Started for an invocation waiting on it (shared::cold_start).
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
         (
             "AWS_LAMBDA_LOG_GROUP_NAME",
             format!("/aws/lambda/{function}"),
