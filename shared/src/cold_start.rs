@@ -115,7 +115,13 @@ pub async fn serve(routes: fn() -> Router<AppState>) -> Result<(), lambda_http::
         async move {
             match app.get().await {
                 Ok(router) => router.clone().oneshot(request).await,
-                Err(_) => Ok(Error::Unavailable.into_response()),
+                // Counted as any answer is (`Errors5xx`, the HTTP API's 5xx alarm).
+                Err(_) => {
+                    let context = request.extensions().get::<lambda_http::Context>().cloned();
+                    let unavailable = async { Error::Unavailable.into_response() };
+                    let status = |answer: &axum::response::Response| Some(answer.status().as_u16());
+                    Ok(crate::metrics::invocation(context.as_ref(), status, unavailable).await)
+                }
             }
         }
     }))

@@ -331,5 +331,11 @@ async fn a_key_that_cannot_be_read_is_a_json_503_and_the_next_invocation_reads_i
     secrets.set_stages(&[("AWSCURRENT", SECRET)]);
     answers_200(&mut api, &mut process).await;
     assert_eq!(secrets.calls(), 2, "read again by the next invocation");
-    assert!(process.output().contains("could not be built"));
+    let output = process.output();
+    assert!(output.contains("could not be built"), "{output}");
+    let counted = output
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .any(|line| line["requestId"] == "req-no-key" && line["Errors5xx"] == 1);
+    assert!(counted, "the 503 is counted as any 5xx; output:\n{output}");
 }
