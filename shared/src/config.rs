@@ -301,7 +301,7 @@ fn sdk_config(
 /// The roots the AWS clients trust ([`https_client`]): Amazon Trust Services' Amazon Root CA 1–4
 /// and the Starfield Services root that cross-signs them, the roots every AWS service endpoint's
 /// certificate chains to (DynamoDB, Secrets Manager, the WebSocket management API). Built in, so a
-/// cold start reads and parses no system certificate store (`docs/COLD_STARTS.md`).
+/// cold start reads and parses no system certificate store (`docs/COLD_STARTS_EARLIER.md`).
 const AWS_ROOTS_PEM: &str = include_str!("../certs/aws-roots.pem");
 
 /// An AWS client's HTTP client: hyper with rustls on `ring`, from the SDK's own builder with the

@@ -280,6 +280,17 @@ async fn answers_200(api: &mut RuntimeApi, process: &mut Function) {
     }
 }
 
+/// Once the key read is let through, the invocation is answered; the key was read once.
+async fn released_it_answers(
+    api: &mut RuntimeApi,
+    process: &mut Function,
+    secrets: &SecretsManager,
+) {
+    secrets.release();
+    answers_200(api, process).await;
+    assert_eq!(secrets.calls(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_demand_the_runtime_polls_while_the_key_is_read_and_the_invocation_waits_for_it() {
     let (mut api, mut process, secrets, _tables) =
@@ -293,9 +304,7 @@ async fn on_demand_the_runtime_polls_while_the_key_is_read_and_the_invocation_wa
         api.outcome(QUIET).await.is_none(),
         "the invocation waits for the key"
     );
-    secrets.release();
-    answers_200(&mut api, &mut process).await;
-    assert_eq!(secrets.calls(), 1);
+    released_it_answers(&mut api, &mut process, &secrets).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -306,9 +315,7 @@ async fn ahead_of_invocations_the_key_is_read_before_the_first_poll() {
         !api.wait_for_next_polls(1, QUIET).await,
         "no poll before the key is read: a container frozen at its poll would freeze the read"
     );
-    secrets.release();
-    answers_200(&mut api, &mut process).await;
-    assert_eq!(secrets.calls(), 1);
+    released_it_answers(&mut api, &mut process, &secrets).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
