@@ -71,19 +71,27 @@ impl AuthConfig {
     /// For a Lambda's cold start: the signing keys from the Secrets Manager secret named by
     /// `TASKMASTER_JWT_SECRET_ARN` (see [`crate::signing_keys`]), or else as
     /// [`AuthConfig::from_env`] reads them; the lifetimes from the environment either way.
-    /// Every variable is read and checked now, so a misconfigured function fails its cold start;
-    /// the future returned reads the key.
-    pub fn load() -> anyhow::Result<impl Future<Output = anyhow::Result<Self>> + Send + 'static> {
-        use futures::future::{Either, ready};
+    pub async fn load() -> anyhow::Result<Self> {
         let Some(arn) = env("TASKMASTER_JWT_SECRET_ARN") else {
-            return Ok(Either::Left(ready(Ok(Self::from_env(None)?))));
+            return Self::from_env(None);
         };
-        Self::with_secret("").with_settings_from_env()?;
         let endpoint = env("TASKMASTER_SECRETSMANAGER_ENDPOINT");
-        Ok(Either::Right(async move {
-            let config = aws_sdk_config(endpoint.as_deref(), false);
-            Self::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(&config), &arn).await
-        }))
+        let config = aws_sdk_config(endpoint.as_deref(), false);
+        Self::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(&config), &arn).await
+    }
+
+    /// [`AuthConfig::load`] on a task of its own, begun now: a cold start builds its other
+    /// clients while the key read waits on the network.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime (it spawns the read at once).
+    pub fn load_in_background() -> impl Future<Output = anyhow::Result<Self>> {
+        use tracing::Instrument;
+        let read = tokio::spawn(Self::load().in_current_span());
+        async move {
+            use anyhow::Context;
+            read.await.context("the signing key read stopped")?
+        }
     }
 
     /// The current signing key of the secret `arn` ([`crate::signing_keys::current`]), its other
@@ -116,16 +124,12 @@ impl AuthConfig {
                     .collect())
             }
         }));
-        config.with_settings_from_env()
-    }
-
-    /// This key with the lifetimes and limits the environment sets.
-    fn with_settings_from_env(mut self) -> anyhow::Result<Self> {
-        self.access_ttl_seconds = seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?;
-        self.refresh_ttl_seconds =
+        config.access_ttl_seconds =
+            seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?;
+        config.refresh_ttl_seconds =
             seconds("TASKMASTER_REFRESH_TOKEN_TTL", Self::DEFAULT_REFRESH_TTL)?;
-        self.limits = LimitsConfig::from_env()?;
-        Ok(self)
+        config.limits = LimitsConfig::from_env()?;
+        Ok(config)
     }
 }
 

@@ -5,7 +5,6 @@
 //! (validated types). [`auth`] holds tokens and password hashing; [`error`] the one error type.
 
 pub mod auth;
-pub mod cold_start;
 pub mod config;
 pub mod domain;
 pub mod error;

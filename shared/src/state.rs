@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use secrecy::ExposeSecret;
-use tracing::Instrument as _;
 
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
@@ -13,7 +11,7 @@ use crate::realtime::Notifier;
 use crate::service::cursor::CursorKey;
 use crate::service::limits::Limits;
 use crate::service::{AccountService, TaskService};
-use crate::store::{DynamoConfig, Stores};
+use crate::store::Stores;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -56,29 +54,19 @@ impl AppState {
     }
 
     /// The production state, for a Lambda's cold start: the DynamoDB tables from the environment
-    /// and the signing keys from Secrets Manager (see [`AuthConfig::load`]); with
-    /// `TASKMASTER_WS_ENDPOINT` set (the functions that end sessions), the WebSocket API's
-    /// management endpoint too. The environment is read now (an error fails the cold start); the
-    /// future returned builds the clients while the key read is under way.
-    pub fn from_env() -> anyhow::Result<impl Future<Output = anyhow::Result<Self>> + Send + 'static>
-    {
-        let tables = DynamoConfig::from_env()?;
-        let auth = AuthConfig::load()?;
-        let ws_endpoint = crate::config::env("TASKMASTER_WS_ENDPOINT");
-        Ok(async move {
-            let auth = tokio::spawn(auth.in_current_span());
-            let stores = Stores::dynamo(&tables);
-            let sockets = ws_endpoint.map(|endpoint| {
-                Notifier::new(&stores, Notifier::management_client(&endpoint, None))
-            });
-            let state = Self::new(
-                stores,
-                &auth.await.context("the signing key read stopped")??,
-            );
-            Ok(match sockets {
-                Some(sockets) => state.with_sockets(sockets),
-                None => state,
-            })
+    /// and the signing keys from Secrets Manager (see [`AuthConfig::load`] and [`Stores::from_env`]);
+    /// with `TASKMASTER_WS_ENDPOINT` set (the functions that end sessions), the WebSocket API's
+    /// management endpoint too. The clients are built while the key read is under way.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let auth = AuthConfig::load_in_background();
+        let stores = Stores::from_env().await?;
+        let sockets = std::env::var("TASKMASTER_WS_ENDPOINT")
+            .ok()
+            .map(|endpoint| Notifier::new(&stores, Notifier::management_client(&endpoint, None)));
+        let state = Self::new(stores, &auth.await?);
+        Ok(match sockets {
+            Some(sockets) => state.with_sockets(sockets),
+            None => state,
         })
     }
 }

@@ -1,9 +1,10 @@
 //! Lambda `login`: `POST /api/v1/auth/login/`.
 
-use shared::http::auth;
+use shared::http::{app, auth};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    shared::cold_start::serve(auth::login).await
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(auth::login(), state)).await
 }

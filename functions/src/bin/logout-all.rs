@@ -1,9 +1,10 @@
 //! Lambda `logout-all`: `POST /api/v1/auth/logout/all/`.
 
-use shared::http::auth;
+use shared::http::{app, auth};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    shared::cold_start::serve(auth::logout_all).await
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(auth::logout_all(), state)).await
 }

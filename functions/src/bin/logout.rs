@@ -1,9 +1,10 @@
 //! Lambda `logout`: `POST /api/v1/auth/logout/`.
 
-use shared::http::auth;
+use shared::http::{app, auth};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    shared::cold_start::serve(auth::logout).await
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(auth::logout(), state)).await
 }

@@ -1,9 +1,10 @@
 //! Lambda `task-get`: `GET /api/v1/tasks/{id}/`.
 
-use shared::http::tasks;
+use shared::http::{app, tasks};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init(env!("CARGO_BIN_NAME"));
-    shared::cold_start::serve(tasks::get).await
+    let state = shared::AppState::from_env().await?;
+    lambda_http::run(app(tasks::get(), state)).await
 }

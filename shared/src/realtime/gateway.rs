@@ -6,17 +6,15 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde_json::json;
-use tracing::Instrument as _;
 
 use crate::auth::{Claims, JwtKeys, TokenType};
 use crate::config::AuthConfig;
 use crate::domain::Timestamp;
 use crate::error::Error;
-use crate::store::{Connection, ConnectionStore, DynamoConfig, Stores, UserStore};
+use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
@@ -101,18 +99,11 @@ impl Gateway {
         }
     }
 
-    /// For `ws-connect`'s and `ws-default`'s cold start: DynamoDB, and the signing keys
-    /// ([`AuthConfig::load`]), as [`crate::AppState::from_env`] builds them.
-    pub fn from_env() -> anyhow::Result<impl Future<Output = anyhow::Result<Self>> + Send + 'static>
-    {
-        let tables = DynamoConfig::from_env()?;
-        let auth = AuthConfig::load()?;
-        Ok(async move {
-            let auth = tokio::spawn(auth.in_current_span());
-            let stores = Stores::dynamo(&tables);
-            let auth = auth.await.context("the signing key read stopped")??;
-            Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth))))
-        })
+    /// For `ws-connect`'s cold start: DynamoDB, and the signing keys ([`AuthConfig::load`]).
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let auth = AuthConfig::load_in_background();
+        let stores = Stores::from_env().await?;
+        Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth.await?))))
     }
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use crate::config::required_env;
 use crate::domain::{Ended, Task, TaskId, TaskView, Timestamp, UserId};
 use crate::metrics::Counter;
-use crate::store::{Connection, ConnectionStore, DynamoConfig, Stores, UserStore};
+use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// How many posts to one owner's connections are in flight at once.
 const CONCURRENT_POSTS: usize = 16;
@@ -112,21 +112,16 @@ impl Notifier {
         aws_sdk_apigatewaymanagement::Client::new(&config)
     }
 
-    /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`, read now
-    /// (an error fails the cold start). The future returned builds the two clients side by side,
-    /// the management API's on a runtime worker.
-    pub fn from_env() -> anyhow::Result<impl Future<Output = anyhow::Result<Self>> + Send + 'static>
-    {
+    /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`. The two
+    /// clients are built side by side, the management API's on a runtime worker.
+    pub async fn from_env() -> anyhow::Result<Self> {
         let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
-        let tables = DynamoConfig::from_env()?;
-        Ok(async move {
-            let management = tokio::spawn(async move { Self::management_client(&endpoint, None) });
-            let stores = Stores::dynamo(&tables);
-            let management = management
-                .await
-                .context("building the management API client")?;
-            Ok(Self::new(&stores, management))
-        })
+        let management = tokio::spawn(async move { Self::management_client(&endpoint, None) });
+        let stores = Stores::from_env().await?;
+        let management = management
+            .await
+            .context("building the management API client")?;
+        Ok(Self::new(&stores, management))
     }
 
     /// Delivers the records of a stream batch, in order, and reports those it could not deliver

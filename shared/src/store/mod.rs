@@ -363,10 +363,11 @@ impl Stores {
         }
     }
 
-    /// The production stores, for a Lambda's cold start: DynamoDB's `tables`
-    /// ([`DynamoConfig::from_env`]); the SDK client is built here, once per container.
-    pub fn dynamo(tables: &DynamoConfig) -> Self {
-        Self::new(DynamoStore::new(tables.client(), tables))
+    /// The production stores, for a Lambda's cold start: DynamoDB, tables from the environment
+    /// (see [`DynamoConfig`]); the SDK client is built here, once per container.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = DynamoConfig::from_env()?;
+        Ok(Self::new(DynamoStore::new(config.client(), &config)))
     }
 }
 
