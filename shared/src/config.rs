@@ -324,10 +324,43 @@ fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .with_trust_store(roots)
         .build()
         .expect("a TLS context of built-in roots");
-    aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(tls)
-        .build_https()
+        .build_https();
+    aws_sdk_dynamodb::config::SharedHttpClient::new(ConnectorOnFirstCall(client))
+}
+
+/// The SDK's hyper client, without the TLS connector it builds when an SDK client is constructed:
+/// it builds one there only to load the system's certificates early, and drops it. With the
+/// built-in roots that was 0.24 M instructions of every client's construction at cold start, for
+/// nothing (docs/COLD_STARTS.md, callgrind). The connector a call needs is built at the first call
+/// and kept, as before.
+#[derive(Debug)]
+struct ConnectorOnFirstCall(aws_sdk_dynamodb::config::SharedHttpClient);
+
+impl aws_smithy_runtime_api::client::http::HttpClient for ConnectorOnFirstCall {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.0.validate_final_config(components, cfg)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The dummy credentials an emulator gets (DynamoDB Local, the local management API).
