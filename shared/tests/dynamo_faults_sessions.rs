@@ -3,7 +3,8 @@
 //! A replay ends the token's login session (one `TransactWriteItems`, whose conflict the SDK sends
 //! again); a token from before sessions had ids raises the user's epoch instead (one `UpdateItem`,
 //! `TransactionConflictException`, sent again too). If the end still cannot be made, the replay
-//! answers 503 to be retried, never a 409 that leaves the thief's session alive.
+//! answers 503 to be retried, never a 409 that leaves the thief's session alive. A logout is one
+//! such transaction too: one that keeps losing revokes its refresh token alone and answers 503.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -32,14 +33,20 @@ fn cancelled() -> Value {
     })
 }
 
-/// Registers a user through `clean`; answers its id and its first refresh token.
-async fn registered(clean: &Harness) -> (String, String) {
+/// Registers a user through `clean`; answers the registration's body.
+async fn register(clean: &Harness) -> Value {
     let name = unique("replayed_");
     let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": "correct-horse-battery" });
     let (status, json, _) = clean
         .send("POST", "/api/v1/auth/register/", None, Some(body))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{json}");
+    json
+}
+
+/// Registers a user through `clean`; answers its id and its first refresh token.
+async fn registered(clean: &Harness) -> (String, String) {
+    let json = register(clean).await;
     let id = json["id"].as_str().unwrap().to_owned();
     (id, json["tokens"]["refresh"].as_str().unwrap().to_owned())
 }
@@ -192,4 +199,51 @@ async fn a_sessionless_replay_whose_revocation_keeps_conflicting_is_a_503_and_it
     let (consumed, live) = rotated_once_without_a_session(&clean).await;
 
     replay_that_keeps_conflicting(&faulty, &consumed, &live, &clean).await;
+}
+
+/// A logout whose every try loses its race: the refresh token stops working at once, the answer is
+/// a 503 to be retried (never a 409 the client would take for done), and the retry ends the
+/// session, its access token included.
+#[tokio::test]
+async fn a_logout_whose_session_end_keeps_conflicting_revokes_its_token_is_a_503_and_its_retry_ends_it()
+ {
+    let clean = Harness::new(None).await;
+    let faulty = Harness::new(Some(Fault::always("TransactWriteItems", cancelled()))).await;
+    let json = register(&clean).await;
+    let access = json["tokens"]["access"].as_str().unwrap().to_owned();
+    let refresh_token = json["tokens"]["refresh"].as_str().unwrap().to_owned();
+    let logout = || json!({ "refresh": refresh_token });
+
+    let (status, json, headers) = faulty
+        .send("POST", "/api/v1/auth/logout/", None, Some(logout()))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    assert_eq!(
+        headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let (status, json) = refresh(&clean, &refresh_token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked at once: {json}");
+    assert_eq!(
+        profile(&clean, &access).await,
+        StatusCode::OK,
+        "the session is not ended yet"
+    );
+
+    let (status, json, _) = clean
+        .send("POST", "/api/v1/auth/logout/", None, Some(logout()))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "the retry: {json}");
+    assert_eq!(
+        profile(&clean, &access).await,
+        StatusCode::UNAUTHORIZED,
+        "the retry ends the session"
+    );
+}
+
+/// The status of a profile read with `access`.
+async fn profile(app: &Harness, access: &str) -> StatusCode {
+    app.send("GET", "/api/v1/auth/profile/", Some(access), None)
+        .await
+        .0
 }
