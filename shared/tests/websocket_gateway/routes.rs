@@ -82,6 +82,15 @@ impl Harness {
         testkit::events::connection_ids(&self.stores, user).await
     }
 
+    /// `user`'s connection records, whole.
+    async fn records_of(&self, user: UserId) -> Vec<shared::store::Connection> {
+        self.stores
+            .connections
+            .connections_of(user)
+            .await
+            .expect("reading a user's connections")
+    }
+
     async fn owner_of(&self, id: &str) -> Option<UserId> {
         self.stores
             .connections

@@ -138,12 +138,7 @@ async fn authenticate_cannot_bring_a_user_past_the_bound() {
 
     let (_, body) = status_and_body(&answer);
     assert_eq!(body["action"], "error", "{body}");
-    let listed = harness
-        .stores
-        .connections
-        .connections_of(user.id)
-        .await
-        .unwrap();
+    let listed = harness.records_of(user.id).await;
     let kept = listed
         .iter()
         .find(|c| c.id == stale.id)

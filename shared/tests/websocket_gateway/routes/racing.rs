@@ -95,12 +95,7 @@ async fn authenticate_into_a_session_logged_out_meanwhile_is_refused_and_changes
     let harness = Harness::new().await;
     let user = harness.register().await;
     harness.connect_as(&user).await;
-    let before = harness
-        .stores
-        .connections
-        .connections_of(user.id)
-        .await
-        .unwrap();
+    let before = harness.records_of(user.id).await;
     let (_, other) = harness
         .state
         .accounts
@@ -136,11 +131,6 @@ async fn authenticate_into_a_session_logged_out_meanwhile_is_refused_and_changes
 
     let (_, body) = status_and_body(&answer);
     assert_eq!(body["action"], "error", "{body}");
-    let after = harness
-        .stores
-        .connections
-        .connections_of(user.id)
-        .await
-        .unwrap();
+    let after = harness.records_of(user.id).await;
     assert_eq!(after, before, "the connection keeps the session it had");
 }
