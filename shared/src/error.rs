@@ -44,6 +44,10 @@ pub enum Error {
     /// 409: a concurrent write won; the client may retry.
     #[error("conflicting concurrent update")]
     Conflict,
+    /// 403: the caller's tasks are at the store's size limit for one user (DynamoDB's 10 GB per
+    /// item collection); deleting tasks makes room.
+    #[error("task storage full")]
+    StorageFull,
     /// 412: `If-Match` named a version that is no longer current.
     #[error("precondition failed")]
     PreconditionFailed,
@@ -114,6 +118,10 @@ pub enum TokenErrorCode {
     TokenNotValid,
 }
 
+/// The detail of a 403 for a user whose tasks fill their share of the store.
+pub const STORAGE_FULL: &str =
+    "Your tasks have reached the storage limit of one account; delete some tasks to make room.";
+
 impl Error {
     /// The HTTP status this error answers with, on every host (REST and WebSocket alike).
     pub fn status(&self) -> StatusCode {
@@ -123,6 +131,7 @@ impl Error {
             | Self::InvalidToken
             | Self::TokenRejected
             | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::StorageFull => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -165,6 +174,7 @@ impl Error {
             Self::NotFound(text) => detail(text),
             Self::MethodNotAllowed(method) => detail(&format!("Method \"{method}\" not allowed.")),
             Self::Conflict => detail("The resource was changed by another request; please retry."),
+            Self::StorageFull => detail(STORAGE_FULL),
             Self::PreconditionFailed => detail(
                 "The task has changed since the version in If-Match; read it again and reapply your change.",
             ),
@@ -221,6 +231,7 @@ impl From<StoreError> for Error {
             StoreError::Missing(Missing::RefreshToken) => Self::TokenRejected,
             StoreError::Conflict => Self::Conflict,
             StoreError::Throttled | StoreError::Unavailable => Self::Unavailable,
+            StoreError::Full => Self::StorageFull,
             StoreError::Unexpected(cause) => Self::Unexpected(cause),
         }
     }

@@ -8,10 +8,10 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde_json::json;
 use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, SDK_CALL_TIMEOUT, WRITE_ATTEMPTS};
-use support::dynamo_harness::{Fault, Harness, silent_app, unreachable_app};
+use support::dynamo_harness::{Fault, Faulty, Harness, cancelled, silent_app, unreachable_app};
 
 mod support;
 
@@ -39,58 +39,6 @@ async fn throttling_after_the_sdk_retries_is_a_503_with_retry_after() {
         vec!["GetItem"; SDK_ATTEMPTS as usize],
         "one call, sent as many times as the SDK's retry policy allows"
     );
-}
-
-/// A cancelled transaction whose reasons name `code` on its first item.
-fn cancelled(code: &str) -> serde_json::Value {
-    json!({
-        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{code}, None]"),
-        "CancellationReasons": [{ "Code": code }, { "Code": "None" }],
-    })
-}
-
-/// An app whose transactions fail as `fault` says, and a user made through a fault-free app on
-/// the same tables (register writes a transaction too), with that user's access token.
-struct Faulty {
-    faulty: Harness,
-    clean: Harness,
-    access: String,
-}
-
-impl Faulty {
-    async fn new(fault: Fault) -> Self {
-        let faulty = Harness::new(Some(fault)).await;
-        let clean = Harness::new(None).await;
-        let access = clean.register("faulty_").await;
-        faulty.calls.take();
-        Self {
-            faulty,
-            clean,
-            access,
-        }
-    }
-
-    /// Creates a task through the faulty app.
-    async fn create_task(&self, title: &str) -> (StatusCode, serde_json::Value, HeaderMap) {
-        self.faulty
-            .send(
-                "POST",
-                "/api/v1/tasks/",
-                Some(&self.access),
-                Some(json!({ "title": title })),
-            )
-            .await
-    }
-
-    /// The user's task list, read through the clean app.
-    async fn stored(&self) -> serde_json::Value {
-        let (_, list, _) = self
-            .clean
-            .send("GET", "/api/v1/tasks/", Some(&self.access), None)
-            .await;
-        list
-    }
 }
 
 #[tokio::test]
@@ -177,6 +125,48 @@ async fn an_update_that_keeps_conflicting_sends_at_most_the_bound_then_409() {
     let (_, stored, _) = app.clean.send("GET", &path, Some(&app.access), None).await;
     assert_eq!(stored["title"], "before");
     assert_eq!(stored["status_task"], "TO DO", "nothing half-written");
+}
+
+/// A user's tasks at DynamoDB's 10 GB for one partition key (the tasks table has local secondary
+/// indexes): a create, or an update that would grow a task, is a 403 that says what to do, not a
+/// 500, and nothing is written. Every write to the tasks table is a transaction, which DynamoDB
+/// cancels with this reason.
+#[tokio::test]
+async fn a_write_past_the_users_storage_limit_is_a_403_and_writes_nothing() {
+    let app = Faulty::new(Fault::always(
+        "TransactWriteItems",
+        cancelled("ItemCollectionSizeLimitExceeded"),
+    ))
+    .await;
+    let (status, created, _) = app
+        .clean
+        .send(
+            "POST",
+            "/api/v1/tasks/",
+            Some(&app.access),
+            Some(json!({ "title": "before" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/api/v1/tasks/{}/", created["id"].as_str().unwrap());
+
+    let (status, json, _) = app.create_task("one too many").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{json}");
+    assert_eq!(json, json!({ "detail": shared::error::STORAGE_FULL }));
+    assert_eq!(
+        app.faulty.calls.take(),
+        ["TransactWriteItems"],
+        "not retried: only deleting tasks makes room"
+    );
+    let body = json!({ "description": "longer ".repeat(100) });
+    let (status, json, _) = app
+        .faulty
+        .send("PATCH", &path, Some(&app.access), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{json}");
+    let stored = app.stored().await;
+    assert_eq!(stored["count"], 1, "{stored}");
+    assert_eq!(stored["results"][0]["description"], "", "nothing written");
 }
 
 #[tokio::test]

@@ -54,6 +54,7 @@ change, `auth/logout/all/`), hears nothing more and is closed. Every socket ends
             TokenRejected,
             TaskNotFound,
             Conflict,
+            StorageFull,
             PreconditionFailed,
             IdempotencyKeyReused,
             PayloadTooLarge,
@@ -172,6 +173,14 @@ pub struct TaskNotFound(pub Detail);
     "detail": "The resource was changed by another request; please retry."
 }))]
 pub struct Conflict(pub Detail);
+
+/// The caller's tasks have reached the storage limit of one account (DynamoDB's 10 GB for one
+/// user's items): delete some to make room.
+#[derive(ToResponse)]
+#[response(example = json!({
+    "detail": "Your tasks have reached the storage limit of one account; delete some tasks to make room."
+}))]
+pub struct StorageFull(pub Detail);
 
 /// `If-Match` named a version that is no longer current: read the task again.
 #[derive(ToResponse)]

@@ -16,7 +16,8 @@ use super::conditional::{
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, LastQuery, TaskPath, nullable};
 use super::openapi::{
-    BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, TaskNotFound,
+    BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, StorageFull,
+    TaskNotFound,
 };
 use super::route;
 use crate::AppState;
@@ -155,6 +156,7 @@ impl TryFrom<TaskRequest> for NewTask {
     request_body = NewTaskRequest,
     responses(
         (status = 201, description = "The new task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"), ("Location" = String, description = "The new task's URL path, `/api/v1/tasks/{id}/`"), ("Idempotent-Replayed" = String, description = "`true` on the answer to a repeated request (same Idempotency-Key and fields): nothing was created"))),
+        (status = 403, response = StorageFull),
         (status = 409, response = Conflict),
         (status = 422, response = IdempotencyKeyReused),
         BearerErrors,
@@ -217,6 +219,7 @@ pub(crate) async fn show_task(
     params(TaskIdParam, IfMatchParam), request_body = TaskRequest,
     responses(
         (status = 200, description = "The updated task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
+        (status = 403, response = StorageFull),
         (status = 404, response = TaskNotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),

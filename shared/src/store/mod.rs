@@ -37,6 +37,10 @@ pub enum StoreError {
     Conflict,
     #[error("store is throttling requests")]
     Throttled,
+    /// The write would grow the user's items past what the store holds for one user: DynamoDB's
+    /// 10 GB per partition key of a table with local secondary indexes (the tasks table).
+    #[error("the user's items are at the store's size limit")]
+    Full,
     /// The store could not be reached, did not answer in time, or failed on its side (after the
     /// SDK's retries), or the request's deadline passed: the client may retry.
     #[error("store unreachable")]

@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 use shared::AppState;
 use shared::config::AuthConfig;
@@ -301,4 +301,56 @@ pub fn unique(prefix: &str) -> String {
         "{prefix}{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
     )
+}
+
+/// A cancelled transaction whose reasons name `code` on its first item.
+pub fn cancelled(code: &str) -> serde_json::Value {
+    json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{code}, None]"),
+        "CancellationReasons": [{ "Code": code }, { "Code": "None" }],
+    })
+}
+
+/// An app whose transactions fail as `fault` says, and a user made through a fault-free app on
+/// the same tables (register writes a transaction too), with that user's access token.
+pub struct Faulty {
+    pub faulty: Harness,
+    pub clean: Harness,
+    pub access: String,
+}
+
+impl Faulty {
+    pub async fn new(fault: Fault) -> Self {
+        let faulty = Harness::new(Some(fault)).await;
+        let clean = Harness::new(None).await;
+        let access = clean.register("faulty_").await;
+        faulty.calls.take();
+        Self {
+            faulty,
+            clean,
+            access,
+        }
+    }
+
+    /// Creates a task through the faulty app.
+    pub async fn create_task(&self, title: &str) -> (StatusCode, serde_json::Value, HeaderMap) {
+        self.faulty
+            .send(
+                "POST",
+                "/api/v1/tasks/",
+                Some(&self.access),
+                Some(json!({ "title": title })),
+            )
+            .await
+    }
+
+    /// The user's task list, read through the clean app.
+    pub async fn stored(&self) -> serde_json::Value {
+        let (_, list, _) = self
+            .clean
+            .send("GET", "/api/v1/tasks/", Some(&self.access), None)
+            .await;
+        list
+    }
 }

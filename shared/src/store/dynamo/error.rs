@@ -89,6 +89,11 @@ const THROTTLED_REASONS: [&str; 3] = [
     "RequestLimitExceeded",
 ];
 
+/// A write that would grow an item collection (one partition key's items, in a table with local
+/// secondary indexes: a user's tasks) past 10 GB; as a transaction's cancellation reason, without
+/// the suffix.
+const COLLECTION_FULL: &str = "ItemCollectionSizeLimitExceededException";
+
 /// A transaction with the same client request token is still being applied.
 const IN_PROGRESS: &str = "TransactionInProgressException";
 
@@ -119,6 +124,7 @@ where
     match error.code() {
         Some(code) if THROTTLING.contains(&code) => StoreError::Throttled,
         Some(CONFLICT) => StoreError::Conflict,
+        Some(COLLECTION_FULL) => StoreError::Full,
         // Still so after the SDK's sends: the outcome is not known yet, and a retry will tell.
         Some(IN_PROGRESS) => StoreError::Unavailable,
         _ if server_side => {
@@ -254,6 +260,9 @@ pub(super) fn transaction_failure(
     }
     if codes.contains(&"TransactionConflict") {
         return Failure::Store(StoreError::Conflict);
+    }
+    if codes.contains(&"ItemCollectionSizeLimitExceeded") {
+        return Failure::Store(StoreError::Full);
     }
     Failure::Store(StoreError::Unexpected(anyhow::anyhow!(
         "transaction cancelled: {codes:?}"
