@@ -9,6 +9,6 @@ mod work_area;
 pub use accepted::{AcceptedSecrets, KeysUnavailable, LoadSecrets};
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
 pub use password::{
-    MAX_PBKDF2_ITERATIONS, hash_password, is_argon2_hash, is_legacy_hash, needs_rehash,
-    rehash_password, verify_password, verify_password_or_dummy,
+    MAX_PBKDF2_ITERATIONS, hash_password, is_argon2_hash, is_legacy_hash, rehash_password,
+    verify_password, verify_password_or_dummy,
 };

@@ -13,19 +13,9 @@ use ring::pbkdf2;
 use super::work_area::{KeptArea, with_work_area};
 use crate::domain::Password;
 
-/// The parameters of every new hash: 7 MiB of memory, 5 passes, 1 lane. OWASP's password storage
-/// cheat sheet gives five argon2id configurations of equal strength, trading memory for passes;
-/// this is the one of least memory, and the argon2 crate's default (19 MiB, 2 passes) another. An
-/// attacker's cost per guess follows memory times passes, about the same in both (35,840 against
-/// 38,912 KiB-passes); ours fills a third of the memory, which a cold Lambda's first hash must
-/// fault in, and is a sixth quicker warm (docs/SECURITY.md, docs/COLD_STARTS.md).
-pub(super) const PARAMS: Params = match Params::new(7 * 1024, 5, 1, None) {
-    Ok(params) => params,
-    Err(_) => panic!("argon2 parameters out of range"),
-};
-
 /// Hashes a new password into a PHC string: argon2id version 0x13 (what [`KeptArea`] hashes with
-/// when a hash names no algorithm or version), at [`PARAMS`].
+/// when a hash names no algorithm or version), at OWASP's minimum, [`Params::DEFAULT`] (19 MiB, 2
+/// passes, 1 lane).
 pub async fn hash_password(password: &Password) -> anyhow::Result<String> {
     rehash_password(password.expose()).await
 }
@@ -38,7 +28,7 @@ pub async fn rehash_password(plain: &str) -> anyhow::Result<String> {
 }
 
 fn hash_blocking(area: &KeptArea, plain: &str) -> anyhow::Result<String> {
-    area.hash_password_with_params(plain.as_bytes(), &generate_salt(), PARAMS)
+    area.hash_password_with_params(plain.as_bytes(), &generate_salt(), Params::DEFAULT)
         .map(|hash| hash.to_string())
         .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
 }
@@ -50,25 +40,6 @@ const DJANGO_PBKDF2: &str = "pbkdf2_sha256$";
 /// proves the password.
 pub fn is_legacy_hash(hash: &str) -> bool {
     hash.starts_with(DJANGO_PBKDF2)
-}
-
-/// Whether a stored hash is to be replaced at the next login that proves its password: the
-/// original app's PBKDF2, or argon2 other than argon2id 0x13 at [`PARAMS`] (every hash made
-/// up to 2026-12-04 is at 19 MiB and 2 passes).
-pub fn needs_rehash(hash: &str) -> bool {
-    if is_legacy_hash(hash) {
-        return true;
-    }
-    let Ok(parsed) = argon2::PasswordHash::new(hash) else {
-        return false;
-    };
-    let today = |params: Params| {
-        (params.m_cost(), params.t_cost(), params.p_cost())
-            == (PARAMS.m_cost(), PARAMS.t_cost(), PARAMS.p_cost())
-    };
-    parsed.algorithm != argon2::Algorithm::Argon2id.ident()
-        || parsed.version != Some(argon2::Version::V0x13.into())
-        || !Params::try_from(&parsed).is_ok_and(today)
 }
 
 /// Whether `hash` is taskmaster's own (argon2), not one the original app made.
@@ -94,7 +65,7 @@ pub async fn verify_password_or_dummy(plain: &str, hash: Option<&str>) -> anyhow
 /// Django 6.0) with room, and a bound on what one login can cost (about 0.7 s of a core here).
 pub const MAX_PBKDF2_ITERATIONS: u32 = 3_000_000;
 
-/// The most an argon2 hash may ask for: memory (KiB), passes and lanes. Ours use [`PARAMS`].
+/// The most an argon2 hash may ask for: memory (KiB), passes and lanes. Ours use [`Params::DEFAULT`].
 const MAX_ARGON2: (u32, u32, u32) = (64 * 1024, 10, 8);
 
 fn verify_blocking(area: &KeptArea, plain: &str, hash: &str) -> anyhow::Result<bool> {
@@ -181,7 +152,7 @@ fn verify_django(plain: &str, hash: &str) -> Option<bool> {
 /// The hash an unknown user's login is verified against: argon2id of a random, forgotten password,
 /// with the live parameters (a test checks they match). A constant, so even the first failed
 /// login of a cold Lambda costs exactly one verification, like a wrong password does.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=7168,t=5,p=1$Qt+XUVTxYX+y2HYEiszSaQ$C4EjrwjjJI9NpGvjF9siSEfpfLusM095ilN+UtvFJYw";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$+Ff1utn2hzR9wJFKC9Xasw$dZ55hBK8Rkj4vDD8/8t8UFhhH67qRPJjr/Exz6FqIxI";
 
 #[cfg(test)]
 mod tests {
@@ -191,7 +162,7 @@ mod tests {
     async fn a_hash_verifies_its_password_only() {
         let password = Password::parse("correct-horse".into()).unwrap();
         let hash = hash_password(&password).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"));
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_password("correct-horse", &hash).await.unwrap());
         assert!(!verify_password("wrong-horse", &hash).await.unwrap());
         assert!(
@@ -234,8 +205,8 @@ mod tests {
     #[tokio::test]
     async fn hashes_past_the_bounds_or_unusable_match_nothing_quickly() {
         let started = std::time::Instant::now();
-        let hungry = DUMMY_HASH.replace("m=7168", "m=524288");
-        let slow = DUMMY_HASH.replace("t=5", "t=1000");
+        let hungry = DUMMY_HASH.replace("m=19456", "m=524288");
+        let slow = DUMMY_HASH.replace("t=2", "t=1000");
         let short_salt =
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$dZ55hBK8Rkj4vDD8/8t8UFhhH67qRPJjr/Exz6FqIxI";
         let many = "pbkdf2_sha256$20000000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=";
@@ -260,39 +231,6 @@ mod tests {
             live.hash.map(|h| h.len()),
             "same output length"
         );
-    }
-
-    /// Today's hashes stay; the original app's and argon2 at other parameters, another variant
-    /// or another version are replaced at their next login; what is no hash at all matches no
-    /// password, so it is never replaced.
-    #[tokio::test]
-    async fn only_hashes_not_made_as_today_need_rehashing() {
-        use argon2::{Algorithm, Argon2, PasswordHasher, Version};
-        let ours = rehash_password("pw").await.unwrap();
-        let made = |algorithm, version, params| {
-            Argon2::new(algorithm, version, params)
-                .hash_password(b"pw")
-                .unwrap()
-                .to_string()
-        };
-        assert!(!needs_rehash(&ours));
-        assert!(!needs_rehash(DUMMY_HASH));
-        let former = made(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT);
-        assert!(former.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        for other in [
-            former,
-            made(Algorithm::Argon2i, Version::V0x13, PARAMS),
-            made(Algorithm::Argon2id, Version::V0x10, PARAMS),
-            made(
-                Algorithm::Argon2id,
-                Version::V0x13,
-                Params::new(7168, 5, 2, None).unwrap(),
-            ),
-            "pbkdf2_sha256$1000$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=".to_owned(),
-        ] {
-            assert!(needs_rehash(&other), "{other}");
-        }
-        assert!(!needs_rehash("!unusable-django-password"));
     }
 
     /// Hashes made in a kept work area, one after another in the same areas, are the argon2

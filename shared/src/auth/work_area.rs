@@ -1,12 +1,10 @@
 //! Argon2's work areas, kept between password hashes, and a turn per core to use one.
 //!
-//! An argon2id hash fills a work area of its memory parameter: 7 MiB at ours
-//! ([`super::password::PARAMS`]), 19 MiB at the argon2 crate's default, which every hash used
-//! up to 2026-12-04. Handed back to the allocator after each hash, the next one is fresh memory:
-//! at 19 MiB about 4,870 page faults, which on a Firecracker VM (Lambda's, and this project's CI
-//! machine) cost about a fifth of a login's CPU. glibc keeps giving out fresh areas for a
-//! process's first 6–8 hashes before it caches freed ones, so a process also settled at 100–130
-//! MiB. Kept here, only an area's first use faults, and no more
+//! An argon2id hash at [`Params::DEFAULT`] fills a 19 MiB work area. Handed back to the allocator
+//! after each hash, the next one is fresh memory: about 4,870 page faults, which on a Firecracker
+//! VM (Lambda's, and this project's CI machine) cost about a fifth of a login's CPU. glibc keeps
+//! giving out fresh areas for a process's first 6–8 hashes before it caches freed ones, so a
+//! process also settles at 100–130 MiB. Kept here, only an area's first use faults, and no more
 //! areas exist than cores: a hash beyond that waits its turn, as it would for a core anyway. The
 //! numbers are in docs/COLD_STARTS.md.
 
@@ -19,11 +17,9 @@ use argon2::password_hash::{self, CustomizedPasswordHasher};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use tokio::sync::Semaphore;
 
-use super::password::PARAMS;
-
-/// The largest area kept: one for [`PARAMS`]. A bigger one (a hash made with other parameters,
-/// such as an older one not yet replaced at its login) is used once and freed.
-const KEPT_BLOCKS: usize = PARAMS.block_count();
+/// The largest area kept: one for [`Params::DEFAULT`]. A bigger one (a hash made with other
+/// parameters) is used once and freed.
+const KEPT_BLOCKS: usize = Params::DEFAULT.block_count();
 
 struct WorkAreas {
     /// One turn per core.
@@ -154,9 +150,10 @@ mod tests {
     async fn no_more_areas_are_kept_than_turns() {
         let areas = work_areas(2);
         let hashes = (0..6).map(|_| {
-            tokio::spawn(
-                areas.lend(|area| area.hash_password_with_params(b"pw", SALT, PARAMS).is_ok()),
-            )
+            tokio::spawn(areas.lend(|area| {
+                area.hash_password_with_params(b"pw", SALT, Params::DEFAULT)
+                    .is_ok()
+            }))
         });
         for hash in hashes {
             assert!(hash.await.unwrap().unwrap());
@@ -182,7 +179,7 @@ mod tests {
         let reused = areas
             .lend(move |area| {
                 let mut hashes = Vec::new();
-                for params in [other(64), other(KEPT_BLOCKS as u32 * 2), PARAMS] {
+                for params in [other(64), other(KEPT_BLOCKS as u32 * 2), Params::DEFAULT] {
                     let hash = area.hash_password_with_params(b"pw", SALT, params.clone());
                     hashes.push((params, hash.unwrap().to_string()));
                 }
@@ -195,8 +192,12 @@ mod tests {
         }
         // The area grew past the default's size, so it was freed, not kept; a default one is.
         assert!(areas.idle.lock().unwrap().is_empty());
-        let default = areas.lend(|area| area.hash_password_with_params(b"pw", SALT, PARAMS));
-        assert_eq!(default.await.unwrap().unwrap().to_string(), fresh(&PARAMS));
+        let default =
+            areas.lend(|area| area.hash_password_with_params(b"pw", SALT, Params::DEFAULT));
+        assert_eq!(
+            default.await.unwrap().unwrap().to_string(),
+            fresh(&Params::DEFAULT)
+        );
         assert_eq!(areas.idle.lock().unwrap()[0].len(), KEPT_BLOCKS);
     }
 }

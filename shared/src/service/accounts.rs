@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::{
-    JwtKeys, TokenPair, hash_password, is_legacy_hash, needs_rehash, rehash_password,
-    verify_password, verify_password_or_dummy,
+    JwtKeys, TokenPair, hash_password, is_legacy_hash, rehash_password, verify_password,
+    verify_password_or_dummy,
 };
 use crate::domain::{
     Email, EndedSessions, FieldErrors, Password, PersonName, Session, SessionId, Timestamp, User,
@@ -151,10 +151,10 @@ impl AccountService {
         Ok(signed_in)
     }
 
-    /// After a right password: the hash replaced if it is not made as today's are, the login
-    /// recorded with a fresh token pair.
+    /// After a right password: the hash upgraded if it is an old one, the login recorded with a
+    /// fresh token pair.
     async fn sign_in(&self, mut user: User, password: &str) -> Result<(User, TokenPair)> {
-        if needs_rehash(&user.password_hash) {
+        if is_legacy_hash(&user.password_hash) {
             user = self.upgrade_hash(user, password).await?;
         }
         let pair = self
@@ -194,21 +194,15 @@ impl AccountService {
         Ok(by_name.or(by_email))
     }
 
-    /// Replaces an older hash (an imported user's Django one, or argon2 at other parameters) by
-    /// today's of the password just proven. A concurrent change to the user wins: the upgrade
-    /// then waits for the next login.
+    /// Replaces an imported user's legacy hash by an argon2id hash of the password just proven.
+    /// A concurrent change to the user wins: the upgrade then waits for the next login.
     async fn upgrade_hash(&self, user: User, password: &str) -> Result<User> {
         let mut after = user.clone();
         after.password_hash = rehash_password(password).await?;
         after.version += 1;
         match self.users.update_user(&user, &after).await {
             Ok(()) => {
-                let from = if is_legacy_hash(&user.password_hash) {
-                    "pbkdf2_sha256"
-                } else {
-                    "argon2"
-                };
-                tracing::info!(user_id = %user.id, from, "password hash upgraded to today's argon2id");
+                tracing::info!(user_id = %user.id, "legacy password hash upgraded to argon2id");
                 Ok(after)
             }
             Err(StoreError::Conflict | StoreError::Missing(_)) => Ok(user),

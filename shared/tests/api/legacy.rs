@@ -1,6 +1,5 @@
 //! The original app's users and clients after the move-in: old passwords (upgraded on first
-//! login, as our own hashes at former parameters are), legacy-shaped usernames, tokens the
-//! original issued, and its `null` answers.
+//! login), legacy-shaped usernames, tokens the original issued, and its `null` answers.
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -65,48 +64,6 @@ async fn an_old_password_logs_in_once_and_is_then_stored_as_argon2id() {
         .await
         .assert_status(StatusCode::UNAUTHORIZED);
     assert_eq!(stored_hash(&app, user.id).await, upgraded, "upgraded once");
-}
-
-/// A hash at the argon2 crate's default parameters (19 MiB, 2 passes), as every hash was up to
-/// 2026-12-04, proves its password and is then replaced by one at today's, once.
-#[tokio::test]
-async fn an_argon2_hash_at_the_former_parameters_logs_in_and_is_then_stored_at_todays() {
-    use argon2::PasswordHasher;
-    let app = TestApp::new().await;
-    let registered = app.register_user("formerhash").await;
-    let id = UserId::parse(registered.user["id"].as_str().expect("an id")).expect("a user id");
-    let before = app.stores.users.user(id).await.expect("reading");
-    let before = before.expect("the user");
-    let former = argon2::Argon2::default()
-        .hash_password(PASSWORD.as_bytes())
-        .expect("hashing")
-        .to_string();
-    assert!(former.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-    let mut after = before.clone();
-    after.password_hash = former.clone();
-    after.version += 1;
-    app.stores
-        .users
-        .update_user(&before, &after)
-        .await
-        .expect("storing");
-
-    app.login("formerhash", "wrong-password")
-        .await
-        .assert_status(StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        stored_hash(&app, id).await,
-        former,
-        "a wrong password replaces nothing"
-    );
-    app.login_ok("formerhash", PASSWORD).await;
-    let today = stored_hash(&app, id).await;
-    assert!(
-        today.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
-        "{today}"
-    );
-    app.login_ok("formerhash@example.com", PASSWORD).await;
-    assert_eq!(stored_hash(&app, id).await, today, "replaced once");
 }
 
 #[tokio::test]
