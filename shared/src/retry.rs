@@ -13,14 +13,16 @@
 //! - **Lost races** of an optimistic write ([`crate::store::StoreError::Conflict`]): the item
 //!   changed between the read and the conditional write. Sending the same write again cannot help;
 //!   the service reads again and rebuilds it, [`WRITE_ATTEMPTS`] tries in all ([`optimistic`]),
-//!   then answers 409.
+//!   then answers 409. The one write a store retries itself, the DynamoDB store's session end for
+//!   a replayed refresh token, goes through [`optimistic`] too, and ends in a 503 instead.
 //!
 //! So one service call sends at most [`MAX_SENDS_PER_WRITE`] write requests (`docs/DYNAMODB.md`);
 //! a logout whose every try lost adds one more write, its token's revocation, before its 503.
 
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
+use crate::store::StoreError;
 
 /// Sends per SDK call, the first included (the SDK's standard mode default, made explicit).
 pub const SDK_ATTEMPTS: u32 = 3;
@@ -57,17 +59,35 @@ pub fn sdk_timeout_config() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
+/// An error that says an optimistic write lost its race: the service's [`Error::Conflict`], or a
+/// store's [`StoreError::Conflict`] where a store retries a write of its own.
+pub trait LostRace {
+    fn lost_race(&self) -> bool;
+}
+
+impl LostRace for Error {
+    fn lost_race(&self) -> bool {
+        matches!(self, Self::Conflict)
+    }
+}
+
+impl LostRace for StoreError {
+    fn lost_race(&self) -> bool {
+        matches!(self, Self::Conflict)
+    }
+}
+
 /// Runs one optimistic write, `attempt` reading what it changes and writing it conditionally,
-/// until it does not lose a race (`Error::Conflict`), at most [`WRITE_ATTEMPTS`] times, with a
-/// short random pause before each retry so racing writers spread out. The last answer stands.
-pub async fn optimistic<T, F>(mut attempt: impl FnMut() -> F) -> Result<T>
+/// until it does not lose a race ([`LostRace`]), at most [`WRITE_ATTEMPTS`] times, with a short
+/// random pause before each retry so racing writers spread out. The last answer stands.
+pub async fn optimistic<T, E: LostRace, F>(mut attempt: impl FnMut() -> F) -> Result<T, E>
 where
-    F: Future<Output = Result<T>>,
+    F: Future<Output = Result<T, E>>,
 {
     let mut tries = 1;
     loop {
         match attempt().await {
-            Err(Error::Conflict) if tries < WRITE_ATTEMPTS => {
+            Err(lost) if lost.lost_race() && tries < WRITE_ATTEMPTS => {
                 tokio::time::sleep(pause(tries)).await;
                 tries += 1;
             }

@@ -130,16 +130,10 @@ impl DynamoStore {
             live_until: until,
             consumed_until: until,
         };
-        let mut attempts = 1;
-        loop {
-            match self.end_session(&logout).await {
-                Ok(_) => break,
-                Err(StoreError::Conflict) if attempts < crate::retry::WRITE_ATTEMPTS => {
-                    attempts += 1;
-                }
-                Err(StoreError::Conflict) => return Err(StoreError::Unavailable),
-                Err(other) => return Err(other),
-            }
+        match crate::retry::optimistic(|| self.end_session(&logout)).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => return Err(StoreError::Unavailable),
+            Err(other) => return Err(other),
         }
         tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
         Err(StoreError::Missing(Missing::RefreshToken))
