@@ -90,17 +90,7 @@ async fn an_update_that_keeps_conflicting_sends_at_most_the_bound_then_409() {
         cancelled("TransactionConflict"),
     ))
     .await;
-    let (status, created, _) = app
-        .clean
-        .send(
-            "POST",
-            "/api/v1/tasks/",
-            Some(&app.access),
-            Some(json!({ "title": "before" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let path = format!("/api/v1/tasks/{}/", created["id"].as_str().unwrap());
+    let path = app.clean_task("before").await;
 
     let (status, json, _) = app
         .faulty
@@ -138,17 +128,7 @@ async fn a_write_past_the_users_storage_limit_is_a_403_and_writes_nothing() {
         cancelled("ItemCollectionSizeLimitExceeded"),
     ))
     .await;
-    let (status, created, _) = app
-        .clean
-        .send(
-            "POST",
-            "/api/v1/tasks/",
-            Some(&app.access),
-            Some(json!({ "title": "before" })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    let path = format!("/api/v1/tasks/{}/", created["id"].as_str().unwrap());
+    let path = app.clean_task("before").await;
 
     let (status, json, _) = app.create_task("one too many").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{json}");

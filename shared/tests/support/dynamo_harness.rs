@@ -345,6 +345,22 @@ impl Faulty {
             .await
     }
 
+    /// Creates a task through the clean app, asserting 201, and answers its path.
+    pub async fn clean_task(&self, title: &str) -> String {
+        let (status, created, _) = self
+            .clean
+            .send(
+                "POST",
+                "/api/v1/tasks/",
+                Some(&self.access),
+                Some(json!({ "title": title })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().expect("the new task's id");
+        format!("/api/v1/tasks/{id}/")
+    }
+
     /// The user's task list, read through the clean app.
     pub async fn stored(&self) -> serde_json::Value {
         let (_, list, _) = self
