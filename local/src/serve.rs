@@ -24,6 +24,20 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// announced more than it sends. Well within the request deadline (`shared::http::deadline`).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A 413 refuses a body without reading it (a client may have announced megabytes), and hyper then
+/// closes the connection rather than read it all: the answer says so (`Connection: close`), so a
+/// client does not send its next request on a connection about to end. API Gateway reads the whole
+/// body before the function answers, so there the connection lives on.
+fn close_after_refused_body(mut response: axum::response::Response) -> axum::response::Response {
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}
+
 /// Serves `app` until `stop`, then until the requests in progress are answered.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -59,7 +73,8 @@ pub async fn serve(
             .map_request(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
-            });
+            })
+            .map_response(close_after_refused_body);
         let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
         stream.set_write_timeout(Some(WRITE_TIMEOUT));
         let io = TokioIo::new(Box::pin(stream));

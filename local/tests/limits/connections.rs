@@ -41,6 +41,13 @@ pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
     let answer = answer_within(&mut stream, Duration::from_secs(3)).await;
 
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // The body is not read, so the connection ends after the answer, and the answer says so.
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{answer}"
+    );
 }
 
 /// A body that stops short of its `Content-Length` is the client's fault: a JSON 400 once it has
