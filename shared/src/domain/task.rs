@@ -19,9 +19,16 @@ impl TaskId {
         Self(Uuid::now_v7())
     }
 
-    /// Any UUID spelling; `None` for anything else (the caller answers 404, never 400).
+    /// Any UUID spelling (the original app's ids come without hyphens); `None` for anything else.
     pub fn parse(value: &str) -> Option<Self> {
         Uuid::parse_str(value).ok().map(Self)
+    }
+
+    /// An id as a path names it: a UUID in the hyphenated form the API writes (in either case);
+    /// `None` for anything else, the braced, URN and unhyphenated spellings too (the caller
+    /// answers 404, never 400), so each task has one path.
+    pub fn from_path(value: &str) -> Option<Self> {
+        (value.len() == 36).then(|| Self::parse(value)).flatten()
     }
 
     pub fn as_uuid(&self) -> &Uuid {

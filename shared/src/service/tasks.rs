@@ -150,7 +150,7 @@ impl TaskService {
     /// The task `id` of the session's user. A malformed id, a missing task and someone else's
     /// task all look the same: not found. The session is checked beside the read, not after it.
     pub async fn get(&self, session: Session, id: &str) -> Result<Task> {
-        let Some(id) = TaskId::parse(id) else {
+        let Some(id) = TaskId::from_path(id) else {
             self.check_session(session).await?;
             return Err(Error::task_not_found());
         };

@@ -188,13 +188,29 @@ async fn odd_query_strings_are_400_json() {
     }
 }
 
-/// A malformed id is a 404 like any other, and every error is JSON.
+/// A malformed id is a 404 like any other, and every error is JSON: bytes that are not UTF-8, and
+/// the spellings of a task's own UUID other than the hyphenated one the API writes (so a task has
+/// one path, as it had in the original app).
 #[tokio::test]
-async fn a_task_id_that_is_not_utf8_is_404_json() {
+async fn a_task_id_that_is_not_utf8_or_not_hyphenated_is_404_json() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
+    let task = app.create_task(&access, &json!({ "title": "mine" })).await;
+    let id = task["id"].as_str().expect("an id").to_owned();
+    let upper = format!("/api/v1/tasks/{}/", id.to_uppercase());
+    assert_eq!(app.get(&upper, Some(&access)).await.status, StatusCode::OK);
     let edit = json!({ "title": "x" });
-    for path in ["/api/v1/tasks/%FF/", "/api/v1/tasks/%C3%28"] {
+    let others = [
+        format!("/api/v1/tasks/%7B{id}%7D/"),
+        format!("/api/v1/tasks/urn:uuid:{id}/"),
+        format!("/api/v1/tasks/{}/", id.replace('-', "")),
+    ];
+    let malformed = ["/api/v1/tasks/%FF/", "/api/v1/tasks/%C3%28"];
+    for path in malformed
+        .iter()
+        .copied()
+        .chain(others.iter().map(String::as_str))
+    {
         let responses = [
             app.get(path, Some(&access)).await,
             app.put_json(path, &edit, Some(&access)).await,
