@@ -26,7 +26,7 @@ impl TaskId {
 
     /// An id as a path names it: a UUID in the hyphenated form the API writes (in either case);
     /// `None` for anything else, the braced, URN and unhyphenated spellings too (the caller
-    /// answers 404, never 400), so each task has one path.
+    /// answers 404, never 400).
     pub fn from_path(value: &str) -> Option<Self> {
         (value.len() == 36).then(|| Self::parse(value)).flatten()
     }

@@ -189,8 +189,8 @@ async fn odd_query_strings_are_400_json() {
 }
 
 /// A malformed id is a 404 like any other, and every error is JSON: bytes that are not UTF-8, and
-/// the spellings of a task's own UUID other than the hyphenated one the API writes (so a task has
-/// one path, as it had in the original app).
+/// the spellings of a task's own UUID other than the hyphenated one the API writes (in either
+/// case; the original app took lowercase only).
 #[tokio::test]
 async fn a_task_id_that_is_not_utf8_or_not_hyphenated_is_404_json() {
     let app = TestApp::new().await;
