@@ -115,6 +115,9 @@ impl AccountService {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair)> {
+        // No name holds whitespace at either end, and a phone's keyboard may add a space after a
+        // word: the name is read without it, as an email already was, and counted so.
+        let login = login.trim();
         let (user, attempt) = tokio::join!(
             self.find_login(login),
             self.limits.login_attempt(login, client)

@@ -25,6 +25,32 @@ async fn login_by_username_in_any_case_answers_the_user_and_tokens() {
         .assert_status(StatusCode::OK);
 }
 
+/// Whitespace around the name (a phone's keyboard adds a space after a word) is not part of it;
+/// inside it, it is, and around the password it is too.
+#[tokio::test]
+async fn login_reads_the_name_without_whitespace_around_it() {
+    let app = TestApp::new().await;
+    let (registered, _, _) = app.register("ada_lovelace").await;
+
+    for login in [
+        "ada_lovelace ",
+        " Ada_Lovelace\t",
+        " ada_lovelace@example.com ",
+    ] {
+        let response = app.login(login, PASSWORD).await;
+        response.assert_status(StatusCode::OK);
+        assert_eq!(response.json["id"], registered["id"], "{login:?}");
+    }
+    for (login, password) in [
+        ("ada lovelace", PASSWORD),
+        ("ada_lovelace", &format!("{PASSWORD} ")),
+    ] {
+        app.login(login, password)
+            .await
+            .assert_status(StatusCode::UNAUTHORIZED);
+    }
+}
+
 #[tokio::test]
 async fn login_by_email_in_any_case_answers_the_user_and_tokens() {
     let app = TestApp::new().await;
