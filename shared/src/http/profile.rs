@@ -112,9 +112,17 @@ impl ProfileRequest {
         let mut errors = FieldErrors::default();
         let changes = ProfileChanges {
             // Checked in full by the service when it changes: an imported account may send
-            // back its own legacy-shaped name unchanged.
+            // back its own legacy-shaped name unchanged. A name not even of that shape is
+            // nobody's, so it is answered with the rule a new name must pass, as register does.
             username: errors
-                .optional("username", self.username, non_null(Username::existing))
+                .optional(
+                    "username",
+                    self.username,
+                    non_null(|name: String| {
+                        Username::existing(name.clone())
+                            .map_err(|shape| Username::parse(name).err().unwrap_or(shape))
+                    }),
+                )
                 .flatten(),
             email: errors
                 .optional("email", self.email, non_null(Email::parse))

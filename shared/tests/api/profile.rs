@@ -169,7 +169,7 @@ async fn profile_update_with_bad_fields_is_400_naming_each() {
     let app = TestApp::new().await;
     let (before, access, _) = app.register("ada_lovelace").await;
     let body = json!({
-        "username": "a b",
+        "username": "ada lovelace",
         "email": "nope",
         "first_name": "f".repeat(151),
         "last_name": "l".repeat(151),
@@ -178,6 +178,11 @@ async fn profile_update_with_bad_fields_is_400_naming_each() {
     let response = app.put_json(PROFILE, &body, Some(&access)).await;
 
     response.assert_field_errors(&["username", "email", "first_name", "last_name"]);
+    assert_eq!(
+        response.json["username"],
+        json!(["Enter a valid username. It may contain only letters, numbers and _ characters."]),
+        "the words register uses"
+    );
     app.get(PROFILE, Some(&access))
         .await
         .assert_body(StatusCode::OK, before);
