@@ -5,6 +5,7 @@
 //! (validated types). [`auth`] holds tokens and password hashing; [`error`] the one error type.
 
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -182,8 +182,8 @@ impl DynamoDbLocal {
     /// The configuration of a client of its tables.
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
         match &self.access_key {
-            Some(key) => shared::config::emulator_sdk_config(&self.endpoint, key),
-            None => shared::config::aws_sdk_config(Some(&self.endpoint), true),
+            Some(key) => shared::aws::emulator_sdk_config(&self.endpoint, key),
+            None => shared::aws::aws_sdk_config(Some(&self.endpoint), true),
         }
     }
 
@@ -331,7 +331,7 @@ fn open_log(db_dir: Option<&Path>, port: u16) -> anyhow::Result<(File, Option<Pa
 /// A database directory from before the key held the tables in DynamoDB Local's one shared
 /// database: that file becomes the key's, so nothing is left behind.
 fn adopt_shared_database(db_dir: &Path, key: &str) -> anyhow::Result<()> {
-    let own = format!("{key}_{}.db", shared::config::EMULATOR_REGION);
+    let own = format!("{key}_{}.db", shared::aws::EMULATOR_REGION);
     if !db_dir.join("shared-local-instance.db").exists() || db_dir.join(&own).exists() {
         return Ok(());
     }

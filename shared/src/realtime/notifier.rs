@@ -106,8 +106,8 @@ impl Notifier {
     ) -> aws_sdk_apigatewaymanagement::Client {
         // Never sign for our own emulator with real credentials.
         let config = match local_key {
-            Some(key) => crate::config::emulator_sdk_config(endpoint, key),
-            None => crate::config::aws_sdk_config(Some(endpoint), false),
+            Some(key) => crate::aws::emulator_sdk_config(endpoint, key),
+            None => crate::aws::aws_sdk_config(Some(endpoint), false),
         };
         aws_sdk_apigatewaymanagement::Client::new(&config)
     }

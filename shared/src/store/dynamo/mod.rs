@@ -72,7 +72,7 @@ impl DynamoConfig {
 
     /// The SDK client: credentials and region from the environment, or for an endpoint override
     /// (DynamoDB Local) that endpoint with dummy credentials and region unless the environment
-    /// sets real ones (see [`crate::config::aws_sdk_config`]).
+    /// sets real ones (see [`crate::aws::aws_sdk_config`]).
     pub fn client(&self) -> Client {
         let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk_config())
             .retry_classifier(error::RetryCancelledTransactions)
@@ -100,8 +100,8 @@ impl DynamoConfig {
     /// (DynamoDB Streams).
     pub fn sdk_config(&self) -> aws_config::SdkConfig {
         match (&self.endpoint, &self.emulator_key) {
-            (Some(endpoint), Some(key)) => crate::config::emulator_sdk_config(endpoint, key),
-            _ => crate::config::aws_sdk_config(self.endpoint.as_deref(), self.endpoint.is_some()),
+            (Some(endpoint), Some(key)) => crate::aws::emulator_sdk_config(endpoint, key),
+            _ => crate::aws::aws_sdk_config(self.endpoint.as_deref(), self.endpoint.is_some()),
         }
     }
 }
