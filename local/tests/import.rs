@@ -373,32 +373,6 @@ async fn old_passwords_log_in_after_the_import_and_are_upgraded(dynamodb: bool) 
     assert!(hash.starts_with("$argon2id$"), "upgraded on login: {hash}");
 }
 
-#[tokio::test]
-async fn a_missing_or_foreign_database_exits_1_and_says_why() {
-    let setup = Setup::new(false).await;
-    let foreign = setup.dir.path().join("foreign.sqlite3");
-    rusqlite::Connection::open(&foreign)
-        .and_then(|db| db.execute_batch("CREATE TABLE other (id integer)"))
-        .expect("a database of something else");
-    let missing = setup.dir.path().join("missing.sqlite3");
-
-    for (path, why) in [
-        (missing, "is not a file"),
-        (foreign, "is not the original app's database"),
-    ] {
-        let path = path.display().to_string();
-        let run = run_expecting_exit(&["import-django", "--from", &path], setup.dir.path());
-        assert_eq!(run.status.code(), Some(1), "{run:#?}");
-        assert!(run.stderr.contains(why), "{run:#?}");
-    }
-    let orphans = setup.import(&["--orphans-to", "nobody_here"]);
-    assert_eq!(orphans.status.code(), Some(1), "{orphans:#?}");
-    assert!(
-        orphans.stderr.contains("--orphans-to \"nobody_here\""),
-        "{orphans:#?}"
-    );
-}
-
 /// An imported user's first session: epoch 0, no login session.
 fn first_session(user: UserId) -> shared::domain::Session {
     shared::domain::Session {

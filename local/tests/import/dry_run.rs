@@ -1,5 +1,5 @@
 //! A dry run writes nothing: no data dir, no store file, no change to an existing store; nor
-//! does a run that fails on its `--orphans-to` user.
+//! does a run that fails on its `--orphans-to` user. A run that cannot start says why.
 
 use super::support::run_expecting_exit;
 use super::{IMPORTABLE_TASKS, IMPORTABLE_USERS, Setup, assert_run};
@@ -87,4 +87,30 @@ async fn a_dry_run_over_an_imported_store_leaves_its_file_as_it_was() {
     assert_run(&run, 2, &[&totals[0], &totals[1]]);
     let after = std::fs::read(&file).expect("reading the store");
     assert!(before == after, "the dry run changed {}", file.display());
+}
+
+#[tokio::test]
+async fn a_missing_or_foreign_database_exits_1_and_says_why() {
+    let setup = Setup::new(false).await;
+    let foreign = setup.dir.path().join("foreign.sqlite3");
+    rusqlite::Connection::open(&foreign)
+        .and_then(|db| db.execute_batch("CREATE TABLE other (id integer)"))
+        .expect("a database of something else");
+    let missing = setup.dir.path().join("missing.sqlite3");
+
+    for (path, why) in [
+        (missing, "is not a file"),
+        (foreign, "is not the original app's database"),
+    ] {
+        let path = path.display().to_string();
+        let run = run_expecting_exit(&["import-django", "--from", &path], setup.dir.path());
+        assert_eq!(run.status.code(), Some(1), "{run:#?}");
+        assert!(run.stderr.contains(why), "{run:#?}");
+    }
+    let orphans = setup.import(&["--orphans-to", "nobody_here"]);
+    assert_eq!(orphans.status.code(), Some(1), "{orphans:#?}");
+    assert!(
+        orphans.stderr.contains("--orphans-to \"nobody_here\""),
+        "{orphans:#?}"
+    );
 }
