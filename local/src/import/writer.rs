@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use shared::domain::{Task, UserId};
@@ -83,7 +84,10 @@ impl TaskWriter {
             let written = if dry_run {
                 None
             } else {
-                Some(import.import_tasks(owner, &tasks).await?)
+                // A failure names the user whose tasks it stopped at: one over DynamoDB's 10 GB
+                // for one user's items, most likely the one `--orphans-to` gives the orphans to.
+                let written = import.import_tasks(owner, &tasks).await;
+                Some(written.with_context(|| format!("importing the tasks of user {owner}"))?)
             };
             // A batch the write found wholly new is not read back: a first import reads nothing.
             let stored: Vec<Option<Task>> = if written == Some(total) {

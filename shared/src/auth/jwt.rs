@@ -21,7 +21,8 @@ pub enum TokenType {
 }
 
 /// The claims of every token, as the original app issued them. Its access tokens decode as ours
-/// when `TASKMASTER_JWT_SECRET` is its signing key, and its refresh tokens are refused because no
+/// when its signing key is one we accept (`TASKMASTER_JWT_SECRET` locally, a version of the
+/// stack's secret on AWS: docs/MIGRATING.md), and its refresh tokens are refused because no
 /// store holds them. They carry no session epoch and read as epoch 0, the epoch imported users
 /// start with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,8 @@
 //! to reset. The price: right around a window boundary an attacker may get up to twice a limit
 //! in quick succession; the limits are set with that in mind.
 //!
-//! Names are counted as the account lookup reads them (an email trimmed and lowercased, a
-//! username lowercased), whether or not an account has them: an unknown username counts exactly
+//! Names are counted as the account lookup reads them (trimmed; an email lowercased, a username
+//! lowercased), whether or not an account has them: an unknown username counts exactly
 //! like a known one, so a lock says nothing about whether an account exists. A login attempt is
 //! counted before its password is checked, then taken back if the password proves right or
 //! settled as a failure if not, so guesses sent at once are held to the limit too, and a lock is
@@ -247,8 +247,8 @@ fn window_end(now: Timestamp, window: i64) -> Timestamp {
 
 /// A login name as it is counted: as the account lookup reads it, so that no spelling of a name
 /// that reaches the same account has a count of its own. An email (trimmed, lowercased, as
-/// [`Email::parse`] reads it), or else the name lowercased (a username with anything around it
-/// reaches no account).
+/// [`Email::parse`] reads it), or else the name lowercased; a login arrives here trimmed
+/// ([`crate::service::AccountService::login`]).
 fn login_subject(login: &str) -> String {
     Email::parse(login.to_owned()).map_or_else(|_| login.to_lowercase(), String::from)
 }

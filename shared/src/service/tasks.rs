@@ -3,10 +3,14 @@
 use std::sync::Arc;
 
 use super::cursor::{Cursor, CursorKey, Direction};
-use crate::domain::{Session, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp};
+use crate::domain::{
+    Session, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId,
+};
 use crate::error::{Error, Result};
 use crate::retry;
-use crate::store::{self, IdempotentCreate, ListQuery, Position, Stores, TaskStore, UserStore};
+use crate::store::{
+    self, IdempotentCreate, ListQuery, Position, StoreError, Stores, TaskStore, UserStore,
+};
 
 /// A new task, validated.
 #[derive(Debug)]
@@ -122,7 +126,10 @@ impl TaskService {
             version: 0,
         };
         let Some(key) = key else {
-            self.tasks.create_task(&task, session).await?;
+            self.tasks
+                .create_task(&task, session)
+                .await
+                .map_err(|e| noted_if_full(e, owner))?;
             crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
             return Ok(Created::new(task));
         };
@@ -132,7 +139,8 @@ impl TaskService {
             task,
             expires_at: now.plus_seconds(IdempotentCreate::LIFETIME_SECONDS),
         };
-        match self.tasks.create_task_once(&create, session).await? {
+        let created = self.tasks.create_task_once(&create, session).await;
+        match created.map_err(|e| noted_if_full(e, owner))? {
             store::Created::New => {
                 crate::metrics::count(crate::metrics::Counter::TasksCreated, 1);
                 Ok(Created::new(create.task))
@@ -184,7 +192,10 @@ impl TaskService {
             }
             after.version += 1;
             after.last_updated = Timestamp::now();
-            self.tasks.update_task(&before, &after, session).await?;
+            self.tasks
+                .update_task(&before, &after, session)
+                .await
+                .map_err(|e| noted_if_full(e, session.user))?;
             Ok(after)
         })
         .await
@@ -261,4 +272,14 @@ impl TaskService {
             previous: previous.map(encode),
         })
     }
+}
+
+/// `error`, logged at WARN with its user when it is [`StoreError::Full`]: the user's tasks have
+/// reached what the store holds for one user, and an operator may want to know who
+/// (docs/OPERATIONS.md has the query).
+fn noted_if_full(error: StoreError, user: UserId) -> StoreError {
+    if matches!(error, StoreError::Full) {
+        tracing::warn!(user_id = %user, "a user's tasks are at the store's size limit: writes refused");
+    }
+    error
 }
