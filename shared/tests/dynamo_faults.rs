@@ -65,11 +65,7 @@ async fn a_transaction_that_conflicts_once_is_retried_and_succeeds() {
 
 #[tokio::test]
 async fn a_transaction_that_keeps_conflicting_is_a_409_and_writes_nothing() {
-    let app = Faulty::new(Fault::always(
-        "TransactWriteItems",
-        cancelled("TransactionConflict"),
-    ))
-    .await;
+    let app = Faulty::transactions_cancelled("TransactionConflict").await;
 
     let (status, json, _) = app.create_task("racing").await;
 
@@ -85,11 +81,7 @@ async fn a_transaction_that_keeps_conflicting_is_a_409_and_writes_nothing() {
 
 #[tokio::test]
 async fn an_update_that_keeps_conflicting_sends_at_most_the_bound_then_409() {
-    let app = Faulty::new(Fault::always(
-        "TransactWriteItems",
-        cancelled("TransactionConflict"),
-    ))
-    .await;
+    let app = Faulty::transactions_cancelled("TransactionConflict").await;
     let path = app.clean_task("before").await;
 
     let (status, json, _) = app
@@ -123,11 +115,7 @@ async fn an_update_that_keeps_conflicting_sends_at_most_the_bound_then_409() {
 /// cancels with this reason.
 #[tokio::test]
 async fn a_write_past_the_users_storage_limit_is_a_403_and_writes_nothing() {
-    let app = Faulty::new(Fault::always(
-        "TransactWriteItems",
-        cancelled("ItemCollectionSizeLimitExceeded"),
-    ))
-    .await;
+    let app = Faulty::transactions_cancelled("ItemCollectionSizeLimitExceeded").await;
     let path = app.clean_task("before").await;
 
     let (status, json, _) = app.create_task("one too many").await;
@@ -151,11 +139,7 @@ async fn a_write_past_the_users_storage_limit_is_a_403_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_transaction_throttled_on_an_item_is_a_503_with_retry_after() {
-    let app = Faulty::new(Fault::always(
-        "TransactWriteItems",
-        cancelled("ProvisionedThroughputExceeded"),
-    ))
-    .await;
+    let app = Faulty::transactions_cancelled("ProvisionedThroughputExceeded").await;
 
     let (status, json, headers) = app.create_task("throttled").await;
 

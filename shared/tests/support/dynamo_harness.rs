@@ -345,6 +345,11 @@ impl Faulty {
             .await
     }
 
+    /// [`Faulty::new`] with every `TransactWriteItems` cancelled for `reason` (see [`cancelled`]).
+    pub async fn transactions_cancelled(reason: &str) -> Self {
+        Self::new(Fault::always("TransactWriteItems", cancelled(reason))).await
+    }
+
     /// Creates a task through the clean app, asserting 201, and answers its path.
     pub async fn clean_task(&self, title: &str) -> String {
         let (status, created, _) = self
