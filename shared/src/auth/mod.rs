@@ -6,6 +6,8 @@ mod jwt_crypto;
 mod password;
 mod work_area;
 
+pub use work_area::prepare_work_area;
+
 pub use accepted::{AcceptedSecrets, KeysUnavailable, LoadSecrets};
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
 pub use password::{

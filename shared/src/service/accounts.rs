@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::{
-    JwtKeys, TokenPair, hash_password, is_legacy_hash, rehash_password, verify_password,
-    verify_password_or_dummy,
+    JwtKeys, TokenPair, hash_password, is_legacy_hash, prepare_work_area, rehash_password,
+    verify_password, verify_password_or_dummy,
 };
 use crate::domain::{
     Email, EndedSessions, FieldErrors, Password, PersonName, Session, SessionId, Timestamp, User,
@@ -118,6 +118,9 @@ impl AccountService {
         // No name holds whitespace at either end, and a phone's keyboard may add a space after a
         // word: the name is read without it, as an email already was, and counted so.
         let login = login.trim();
+        // Every login but a limited one hashes (a dummy hash for an unknown name): the process's
+        // first work area is made while the user is read, not after.
+        prepare_work_area();
         let (user, attempt) = tokio::join!(
             self.find_login(login),
             self.limits.login_attempt(login, client)
