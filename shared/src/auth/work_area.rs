@@ -105,14 +105,17 @@ static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
     WorkAreas::new(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 });
 
-/// Begins making the process's first work area, unless it is made or under way, while the caller
-/// goes on: a login, which hashes whatever the outcome (unless limited), calls it before its
-/// database reads, so the area's page faults overlap their round trips instead of following
-/// them. Only the first call of a process does anything. Registrations and password changes do
-/// not: most that are refused are refused before any hashing, and the area would slow them.
+/// Begins making the process's first work area while the caller goes on, unless it is made: a
+/// login, which hashes whatever its outcome (unless limited), calls it before its database reads,
+/// so the area's page faults overlap their round trips instead of following them. A call while
+/// the area is being made only waits beside it; outside a Tokio runtime it does nothing, and the
+/// first hash makes the area. Registrations and password changes do not call it: most that are
+/// refused are refused before any hashing, and the area would slow them.
 pub fn prepare_work_area() {
-    if !WORK_AREAS.first.initialized() {
-        tokio::spawn(WORK_AREAS.first());
+    if !WORK_AREAS.first.initialized()
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        runtime.spawn(WORK_AREAS.first());
     }
 }
 
@@ -241,19 +244,25 @@ mod tests {
     }
 
     /// The first area is made once, and a hash that asks for an area while it is being made
-    /// waits for it instead of faulting in one of its own: afterwards a single area is kept,
-    /// though two turns would allow two.
+    /// waits for it and gets it, instead of faulting in one of its own: it starts on a full-size
+    /// area, and afterwards that single area is kept, though two turns would allow two.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hash_waits_for_the_first_area_being_made() {
         let areas = work_areas(2);
         let making = tokio::spawn(areas.first());
         let hash = areas.lend(|area| {
-            area.hash_password_with_params(b"pw", SALT, Params::DEFAULT)
-                .is_ok()
+            let given = area.0.borrow().len();
+            let hashed = area
+                .hash_password_with_params(b"pw", SALT, Params::DEFAULT)
+                .is_ok();
+            (given, hashed)
         });
-        assert!(hash.await.unwrap());
+        assert_eq!(
+            hash.await.unwrap(),
+            (KEPT_BLOCKS, true),
+            "(blocks given, hashed)"
+        );
         making.await.unwrap();
-        areas.first().await;
         let idle = areas.idle.lock().unwrap();
         assert_eq!(idle.len(), 1, "areas kept");
         assert_eq!(idle[0].len(), KEPT_BLOCKS);
