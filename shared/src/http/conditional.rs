@@ -1,7 +1,7 @@
 //! Conditional requests on a task (RFC 9110 §13): every task answer carries the task's version as a
-//! strong `ETag`; `If-Match` lets a PUT, PATCH or DELETE happen only to that version (412
-//! otherwise), and `If-None-Match` turns a GET of an unchanged task into a 304 with no body.
-//! Without these headers nothing changes. Also `Idempotency-Key`, which makes a create safe to
+//! strong `ETag`; `If-Match` lets a PUT, PATCH or DELETE happen only to the versions it names, and
+//! `If-None-Match` only to others (412 otherwise); on a GET, `If-None-Match` turns an unchanged
+//! task into a 304 with no body. Without these headers nothing changes. Also `Idempotency-Key`, which makes a create safe to
 //! retry.
 
 use axum::extract::FromRequestParts;
@@ -12,6 +12,7 @@ use utoipa::IntoParams;
 
 use crate::domain::Task;
 use crate::error::Error;
+use crate::service::tasks::{Preconditions, Versions};
 
 /// A task's entity tag: its version, quoted.
 pub fn etag(task: &Task) -> [(axum::http::HeaderName, HeaderValue); 1] {
@@ -20,25 +21,18 @@ pub fn etag(task: &Task) -> [(axum::http::HeaderName, HeaderValue); 1] {
     [(ETAG, value)]
 }
 
-/// Which versions a request's `If-Match` accepts: `None` when it has none, or `*` (any current
-/// task); otherwise the versions its strong entity tags name. A weak or malformed tag names none,
-/// so it can never match (RFC 9110 §13.1.1: `If-Match` compares strongly).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfMatch(pub Option<Vec<u64>>);
-
-/// Which versions a request's `If-None-Match` names (weak comparison); `None` without the header.
+/// Which versions a GET's `If-None-Match` names (weak comparison); `None` without the header.
 /// `*` matches any current task.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfNoneMatch(Option<Tags>);
+pub struct IfNoneMatch(Option<Versions>);
 
+/// A write's `If-Match` (strong comparison: a weak or malformed tag names no version, so it never
+/// matches, RFC 9110 §13.1.1) and `If-None-Match` (weak comparison), for the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Tags {
-    Any,
-    Versions(Vec<u64>),
-}
+pub struct WritePreconditions(pub Preconditions);
 
 /// The entity tags of a list header, `W/` kept or dropped.
-fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Option<Tags> {
+fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Option<Versions> {
     let values: Vec<&HeaderValue> = headers.get_all(name).iter().collect();
     if values.is_empty() {
         return None;
@@ -48,7 +42,7 @@ fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Op
         let Ok(text) = value.to_str() else { continue };
         for tag in text.split(',').map(str::trim) {
             if tag == "*" {
-                return Some(Tags::Any);
+                return Some(Versions::Any);
             }
             let tag = match tag.strip_prefix("W/") {
                 Some(weak) if weak_too => weak,
@@ -62,34 +56,25 @@ fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Op
             versions.extend(version);
         }
     }
-    Some(Tags::Versions(versions))
-}
-
-impl IfMatch {
-    /// The versions a write may apply to, for the service; `None`: any.
-    pub fn versions(&self) -> Option<&[u64]> {
-        self.0.as_deref()
-    }
+    Some(Versions::These(versions))
 }
 
 impl IfNoneMatch {
     /// Whether the client's copy of `task` is current (answer 304).
     pub fn matches(&self, task: &Task) -> bool {
-        match &self.0 {
-            None => false,
-            Some(Tags::Any) => true,
-            Some(Tags::Versions(versions)) => versions.contains(&task.version),
-        }
+        self.0
+            .as_ref()
+            .is_some_and(|versions| versions.name(task.version))
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+impl<S: Send + Sync> FromRequestParts<S> for WritePreconditions {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(match tags(&parts.headers, IF_MATCH, false) {
-            None | Some(Tags::Any) => None,
-            Some(Tags::Versions(versions)) => Some(versions),
+        Ok(Self(Preconditions {
+            if_match: tags(&parts.headers, IF_MATCH, false),
+            if_none_match: tags(&parts.headers, IF_NONE_MATCH, true),
         }))
     }
 }
@@ -134,7 +119,7 @@ pub struct IdempotencyKeyParam(
     pub Option<String>,
 );
 
-/// `If-Match`, as documented ([`IfMatch`] reads it).
+/// `If-Match`, as documented ([`WritePreconditions`] reads it).
 #[derive(IntoParams)]
 #[into_params(names("If-Match"), parameter_in = Header)]
 pub struct IfMatchParam(
@@ -144,12 +129,22 @@ pub struct IfMatchParam(
     pub Option<String>,
 );
 
-/// `If-None-Match`, as documented ([`IfNoneMatch`] reads it).
+/// `If-None-Match` on a GET, as documented ([`IfNoneMatch`] reads it).
 #[derive(IntoParams)]
 #[into_params(names("If-None-Match"), parameter_in = Header)]
 pub struct IfNoneMatchParam(
     /// The `ETag` of the copy the client holds: if the task is still at that version the answer
     /// is 304 with no body.
+    #[param(value_type = Option<String>, example = "\"3\"")]
+    pub Option<String>,
+);
+
+/// `If-None-Match` on a write, as documented ([`WritePreconditions`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("If-None-Match"), parameter_in = Header)]
+pub struct IfNoneMatchWriteParam(
+    /// Apply the change only if the task is at none of these versions (weak comparison); 412
+    /// otherwise. `*` names every version, so a write with it never applies to a task.
     #[param(value_type = Option<String>, example = "\"3\"")]
     pub Option<String>,
 );

@@ -11,7 +11,8 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::conditional::{
-    IdempotencyKey, IdempotencyKeyParam, IfMatch, IfMatchParam, IfNoneMatch, IfNoneMatchParam, etag,
+    IdempotencyKey, IdempotencyKeyParam, IfMatchParam, IfNoneMatch, IfNoneMatchParam,
+    IfNoneMatchWriteParam, WritePreconditions, etag,
 };
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, LastQuery, TaskPath, nullable};
@@ -216,7 +217,7 @@ pub(crate) async fn show_task(
 /// PUT and PATCH alike change only the fields sent; `last_updated` moves, `date_created` stays.
 #[utoipa::path(
     method(put, patch), path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
-    params(TaskIdParam, IfMatchParam), request_body = TaskRequest,
+    params(TaskIdParam, IfMatchParam, IfNoneMatchWriteParam), request_body = TaskRequest,
     responses(
         (status = 200, description = "The updated task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 403, response = StorageFull),
@@ -231,12 +232,12 @@ pub(crate) async fn update_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
-    if_match: IfMatch,
+    WritePreconditions(preconditions): WritePreconditions,
     AppJson(body): AppJson<TaskRequest>,
 ) -> Result<Response> {
     let task = state
         .tasks
-        .update(owner, &id, body.try_into()?, if_match.versions())
+        .update(owner, &id, body.try_into()?, &preconditions)
         .await?;
     Ok((etag(&task), Json(TaskView::from(task))).into_response())
 }
@@ -244,7 +245,7 @@ pub(crate) async fn update_task(
 /// Delete a task
 #[utoipa::path(
     delete, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
-    params(TaskIdParam, IfMatchParam),
+    params(TaskIdParam, IfMatchParam, IfNoneMatchWriteParam),
     responses(
         (
             status = 200, description = "The task is deleted", body = Message,
@@ -260,9 +261,9 @@ pub(crate) async fn delete_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
-    if_match: IfMatch,
+    WritePreconditions(preconditions): WritePreconditions,
 ) -> Result<Json<Message>> {
-    state.tasks.delete(owner, &id, if_match.versions()).await?;
+    state.tasks.delete(owner, &id, &preconditions).await?;
     Ok(Json(Message {
         message: "Task deleted successfully",
     }))

@@ -68,12 +68,44 @@ fn fingerprint(task: &Task) -> String {
     digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A conditional write's precondition: `expected`, if any, lists the versions the client accepts
-/// (its `If-Match`); any other current version is a 412.
-fn expect_version(expected: Option<&[u64]>, task: &Task) -> Result<()> {
-    match expected {
-        Some(versions) if !versions.contains(&task.version) => Err(Error::PreconditionFailed),
-        _ => Ok(()),
+/// The versions a precondition header names: `*` (whatever version is current) or a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Versions {
+    Any,
+    These(Vec<u64>),
+}
+
+impl Versions {
+    /// Whether these name `version`.
+    pub fn name(&self, version: u64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::These(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// A write's preconditions (RFC 9110 §13.1), from its `If-Match` and `If-None-Match`: the write
+/// applies only to a current version that the first names and the second does not; otherwise it
+/// is a 412. Without either, it applies to whatever version is current.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preconditions {
+    pub if_match: Option<Versions>,
+    pub if_none_match: Option<Versions>,
+}
+
+impl Preconditions {
+    /// Checked against the version the conditional write then requires: one atomic step.
+    fn check(&self, task: &Task) -> Result<()> {
+        let named = |versions: &Option<Versions>| {
+            versions
+                .as_ref()
+                .map(|versions| versions.name(task.version))
+        };
+        match (named(&self.if_match), named(&self.if_none_match)) {
+            (Some(false), _) | (_, Some(true)) => Err(Error::PreconditionFailed),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -173,13 +205,12 @@ impl TaskService {
         session: Session,
         id: &str,
         changes: TaskChanges,
-        expected: Option<&[u64]>,
+        preconditions: &Preconditions,
     ) -> Result<Task> {
         let changes = &changes;
         retry::optimistic(|| async move {
             let before = self.get(session, id).await?;
-            // Checked against the version the conditional write then requires: one atomic step.
-            expect_version(expected, &before)?;
+            preconditions.check(&before)?;
             let mut after = before.clone();
             if let Some(title) = &changes.title {
                 after.title = title.clone();
@@ -202,10 +233,15 @@ impl TaskService {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = %session.user, task_id = id))]
-    pub async fn delete(&self, session: Session, id: &str, expected: Option<&[u64]>) -> Result<()> {
+    pub async fn delete(
+        &self,
+        session: Session,
+        id: &str,
+        preconditions: &Preconditions,
+    ) -> Result<()> {
         retry::optimistic(|| async move {
             let task = self.get(session, id).await?;
-            expect_version(expected, &task)?;
+            preconditions.check(&task)?;
             Ok(self.tasks.delete_task(&task, session).await?)
         })
         .await

@@ -1,5 +1,6 @@
-//! Conditional requests: a task's `ETag` is its version; `If-Match` guards PUT, PATCH and DELETE
-//! (412 when stale, as one conditional write), `If-None-Match` makes an unchanged GET a 304.
+//! Conditional requests: a task's `ETag` is its version; `If-Match` and `If-None-Match` guard PUT,
+//! PATCH and DELETE (412 when they refuse the current version, as one conditional write), and
+//! `If-None-Match` makes an unchanged GET a 304.
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -148,6 +149,58 @@ async fn a_write_with_a_stale_if_match_is_a_412_and_changes_nothing() {
         (stored.json["title"].as_str(), stored.header("etag")),
         (Some("v0"), Some("\"0\""))
     );
+}
+
+/// On a write, `If-None-Match` refuses the versions it names (weakly compared; `*` names any):
+/// a 412 that changes nothing, and a write naming only other versions applies (RFC 9110 §13.1.2).
+#[tokio::test]
+async fn a_write_whose_if_none_match_names_the_current_version_is_a_412() {
+    let (app, access, path) = one_task("etag_none").await;
+    let change = json!({ "title": "v1" });
+    for (method, tags) in [
+        (Method::PATCH, "\"0\""),
+        (Method::PUT, "\"7\", W/\"0\""),
+        (Method::PATCH, "*"),
+    ] {
+        let refused = with(
+            &app,
+            method.clone(),
+            &path,
+            &access,
+            Some(&change),
+            ("if-none-match", tags),
+        )
+        .await;
+        refused.assert_status(StatusCode::PRECONDITION_FAILED);
+        assert!(refused.json["detail"].is_string(), "{method} {tags}");
+    }
+    let kept = with(
+        &app,
+        Method::DELETE,
+        &path,
+        &access,
+        None,
+        ("if-none-match", "\"0\""),
+    )
+    .await;
+    kept.assert_status(StatusCode::PRECONDITION_FAILED);
+    let stored = app.get(&path, Some(&access)).await;
+    assert_eq!(
+        (stored.json["title"].as_str(), stored.header("etag")),
+        (Some("v0"), Some("\"0\""))
+    );
+
+    let applied = with(
+        &app,
+        Method::PATCH,
+        &path,
+        &access,
+        Some(&change),
+        ("if-none-match", "\"5\""),
+    )
+    .await;
+    applied.assert_status(StatusCode::OK);
+    assert_eq!(applied.header("etag"), Some("\"1\""));
 }
 
 #[tokio::test]
