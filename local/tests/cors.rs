@@ -42,7 +42,7 @@ async fn a_preflight_allows_the_methods_and_headers_a_page_needs(dynamodb: bool)
         .header("access-control-request-method", "PATCH")
         .header(
             "access-control-request-headers",
-            "authorization, content-type, if-match",
+            "authorization, content-type, if-match, if-none-match",
         )
         .send()
         .await
@@ -64,6 +64,7 @@ async fn a_preflight_allows_the_methods_and_headers_a_page_needs(dynamodb: bool)
         "authorization",
         "content-type",
         "if-match",
+        "if-none-match",
         "idempotency-key",
     ] {
         assert!(

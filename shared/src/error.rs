@@ -48,7 +48,7 @@ pub enum Error {
     /// item collection); deleting tasks makes room.
     #[error("task storage full")]
     StorageFull,
-    /// 412: `If-Match` named a version that is no longer current.
+    /// 412: a write's `If-Match` or `If-None-Match` refused the task's current version.
     #[error("precondition failed")]
     PreconditionFailed,
     /// 422: an `Idempotency-Key` already used for a different request.
@@ -176,7 +176,7 @@ impl Error {
             Self::Conflict => detail("The resource was changed by another request; please retry."),
             Self::StorageFull => detail(STORAGE_FULL),
             Self::PreconditionFailed => detail(
-                "The task has changed since the version in If-Match; read it again and reapply your change.",
+                "The task's current version is not one this request's If-Match or If-None-Match allows; read it again before changing it.",
             ),
             Self::IdempotencyKeyReused => detail(
                 "This Idempotency-Key was already used for a different request; use a new key for a new task.",

@@ -1,8 +1,8 @@
 //! Conditional requests on a task (RFC 9110 §13): every task answer carries the task's version as a
 //! strong `ETag`; `If-Match` lets a PUT, PATCH or DELETE happen only to the versions it names, and
 //! `If-None-Match` only to others (412 otherwise); on a GET, `If-None-Match` turns an unchanged
-//! task into a 304 with no body. Without these headers nothing changes. Also `Idempotency-Key`, which makes a create safe to
-//! retry.
+//! task into a 304 with no body. Without these headers nothing changes. Also `Idempotency-Key`,
+//! which makes a create safe to retry.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
@@ -31,7 +31,9 @@ pub struct IfNoneMatch(Option<Versions>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WritePreconditions(pub Preconditions);
 
-/// The entity tags of a list header, `W/` kept or dropped.
+/// The versions a list header's entity tags name, `W/` tags kept or skipped; `*` names any when it
+/// is a whole field (in a list it is malformed, and names none). Read as bytes: a field with other
+/// tags in obs-text still names its versions.
 fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Option<Versions> {
     let values: Vec<&HeaderValue> = headers.get_all(name).iter().collect();
     if values.is_empty() {
@@ -39,24 +41,35 @@ fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Op
     }
     let mut versions = Vec::new();
     for value in values {
-        let Ok(text) = value.to_str() else { continue };
-        for tag in text.split(',').map(str::trim) {
-            if tag == "*" {
-                return Some(Versions::Any);
-            }
-            let tag = match tag.strip_prefix("W/") {
+        let field = value.as_bytes();
+        if field.trim_ascii() == b"*" {
+            return Some(Versions::Any);
+        }
+        for tag in field.split(|&byte| byte == b',').map(<[u8]>::trim_ascii) {
+            let tag = match tag.strip_prefix(b"W/") {
                 Some(weak) if weak_too => weak,
                 Some(_) => continue,
                 None => tag,
             };
-            let version = tag
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .and_then(|t| t.parse::<u64>().ok());
-            versions.extend(version);
+            versions.extend(version_of(tag));
         }
     }
     Some(Versions::These(versions))
+}
+
+/// The version an opaque tag names: its digits exactly as this server writes them (`"3"`; not
+/// `"03"`, `"+3"` or an unquoted `3`, which name none: tags compare character by character).
+fn version_of(tag: &[u8]) -> Option<u64> {
+    let digits = tag.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let canonical = match digits {
+        [] => false,
+        [b'0'] => true,
+        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
+    };
+    if !canonical {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 impl IfNoneMatch {
@@ -148,3 +161,36 @@ pub struct IfNoneMatchWriteParam(
     #[param(value_type = Option<String>, example = "\"3\"")]
     pub Option<String>,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(name: axum::http::HeaderName, fields: &[&[u8]], weak_too: bool) -> Option<Versions> {
+        let mut headers = HeaderMap::new();
+        for field in fields {
+            headers.append(name.clone(), HeaderValue::from_bytes(field).unwrap());
+        }
+        tags(&headers, name, weak_too)
+    }
+
+    #[test]
+    fn tags_name_versions_as_this_server_writes_them() {
+        let these = |versions: &[u64]| Some(Versions::These(versions.to_vec()));
+        assert_eq!(read(IF_MATCH, &[], false), None);
+        assert_eq!(read(IF_MATCH, &[b" * "], false), Some(Versions::Any));
+        // Several fields, and tags in obs-text beside ours.
+        let fields: &[&[u8]] = &[b"\"1\"", b"\"2\", \"\xc3\xa9\""];
+        assert_eq!(read(IF_NONE_MATCH, fields, true), these(&[1, 2]));
+        // `*` in a list is malformed: it names nothing, and the list's other tags still count.
+        assert_eq!(read(IF_MATCH, &[b"\"1\", *"], false), these(&[1]));
+        // Character by character: no leading zero, sign or missing quotes.
+        for other in [&b"\"01\""[..], b"\"+1\"", b"1", b"\"\"", b"\"1", b","] {
+            assert_eq!(read(IF_NONE_MATCH, &[other], true), these(&[]), "{other:?}");
+        }
+        assert_eq!(read(IF_MATCH, &[b"\"0\""], false), these(&[0]));
+        // Weak tags: skipped by If-Match's strong comparison, kept by If-None-Match's weak one.
+        assert_eq!(read(IF_MATCH, &[b"W/\"1\""], false), these(&[]));
+        assert_eq!(read(IF_NONE_MATCH, &[b"W/\"1\""], true), these(&[1]));
+    }
+}

@@ -182,10 +182,10 @@ pub struct Conflict(pub Detail);
 }))]
 pub struct StorageFull(pub Detail);
 
-/// `If-Match` named a version that is no longer current: read the task again.
+/// A write's `If-Match` or `If-None-Match` refused the task's current version: read it again.
 #[derive(ToResponse)]
 #[response(example = json!({
-    "detail": "The task has changed since the version in If-Match; read it again and reapply your change."
+    "detail": "The task's current version is not one this request's If-Match or If-None-Match allows; read it again before changing it."
 }))]
 pub struct PreconditionFailed(pub Detail);
 

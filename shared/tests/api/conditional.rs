@@ -152,7 +152,8 @@ async fn a_write_with_a_stale_if_match_is_a_412_and_changes_nothing() {
 }
 
 /// On a write, `If-None-Match` refuses the versions it names (weakly compared; `*` names any):
-/// a 412 that changes nothing, and a write naming only other versions applies (RFC 9110 §13.1.2).
+/// a 412 that changes nothing; a write naming only other versions applies, and beside `If-Match`
+/// both must allow the current version (RFC 9110 §13.1.2, §13.2.2).
 #[tokio::test]
 async fn a_write_whose_if_none_match_names_the_current_version_is_a_412() {
     let (app, access, path) = one_task("etag_none").await;
@@ -182,18 +183,36 @@ async fn a_write_whose_if_none_match_names_the_current_version_is_a_412() {
         (Some("v0"), Some("\"0\""))
     );
 
-    let other_version = ("if-none-match", "\"5\"");
-    let applied = with(
-        &app,
-        Method::PUT,
-        &path,
-        &access,
-        Some(&change),
-        other_version,
-    )
-    .await;
-    applied.assert_status(StatusCode::OK);
-    assert_eq!(applied.header("etag"), Some("\"1\""));
+    // With both headers a write needs both to allow the current version.
+    let bearer = format!("Bearer {access}");
+    let both = |none_match| {
+        [
+            ("authorization", bearer.as_str()),
+            ("if-match", "\"0\""),
+            ("if-none-match", none_match),
+        ]
+    };
+    let json = Some("application/json");
+    for (none_match, status) in [
+        ("\"0\"", StatusCode::PRECONDITION_FAILED),
+        ("\"5\"", StatusCode::OK),
+    ] {
+        let answer = app
+            .raw(
+                Method::PATCH,
+                &path,
+                json,
+                change.to_string(),
+                &both(none_match),
+            )
+            .await;
+        answer.assert_status(status);
+    }
+    let stored = app.get(&path, Some(&access)).await;
+    assert_eq!(
+        (stored.json["title"].as_str(), stored.header("etag")),
+        (Some("v1"), Some("\"1\""))
+    );
 }
 
 #[tokio::test]
