@@ -97,14 +97,13 @@ pub struct Preconditions {
 impl Preconditions {
     /// Checked against the version the conditional write then requires: one atomic step.
     fn check(&self, task: &Task) -> Result<()> {
-        let named = |versions: &Option<Versions>| {
-            versions
-                .as_ref()
-                .map(|versions| versions.name(task.version))
-        };
-        match (named(&self.if_match), named(&self.if_none_match)) {
-            (Some(false), _) | (_, Some(true)) => Err(Error::PreconditionFailed),
-            _ => Ok(()),
+        let names = |versions: &Versions| versions.name(task.version);
+        let refused = self.if_match.as_ref().is_some_and(|v| !names(v))
+            || self.if_none_match.as_ref().is_some_and(names);
+        if refused {
+            Err(Error::PreconditionFailed)
+        } else {
+            Ok(())
         }
     }
 }

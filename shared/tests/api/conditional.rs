@@ -15,8 +15,21 @@ async fn with(
     body: Option<&Value>,
     header: (&str, &str),
 ) -> Response {
+    with_all(app, method, path, token, body, &[header]).await
+}
+
+/// [`with`] for any number of headers beside the token.
+async fn with_all(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<&Value>,
+    more: &[(&str, &str)],
+) -> Response {
     let bearer = format!("Bearer {token}");
-    let headers = [("authorization", bearer.as_str()), header];
+    let mut headers = vec![("authorization", bearer.as_str())];
+    headers.extend_from_slice(more);
     match body {
         Some(body) => {
             app.raw(
@@ -184,29 +197,14 @@ async fn a_write_whose_if_none_match_names_the_current_version_is_a_412() {
     );
 
     // With both headers a write needs both to allow the current version.
-    let bearer = format!("Bearer {access}");
-    let both = |none_match| {
-        [
-            ("authorization", bearer.as_str()),
-            ("if-match", "\"0\""),
-            ("if-none-match", none_match),
-        ]
-    };
-    let json = Some("application/json");
     for (none_match, status) in [
         ("\"0\"", StatusCode::PRECONDITION_FAILED),
         ("\"5\"", StatusCode::OK),
     ] {
-        let answer = app
-            .raw(
-                Method::PATCH,
-                &path,
-                json,
-                change.to_string(),
-                &both(none_match),
-            )
-            .await;
-        answer.assert_status(status);
+        let both = [("if-match", "\"0\""), ("if-none-match", none_match)];
+        with_all(&app, Method::PATCH, &path, &access, Some(&change), &both)
+            .await
+            .assert_status(status);
     }
     let stored = app.get(&path, Some(&access)).await;
     assert_eq!(
