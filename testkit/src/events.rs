@@ -24,18 +24,32 @@ pub const TASK_TITLE: &str = "Existing task";
 
 /// The registration of [`USERNAME`].
 pub fn events_user() -> NewUser {
+    user_tagged("")
+}
+
+/// The registration of [`USERNAME`] with `tag` after the name and before the email's `@`: the
+/// same user again, under names of its own.
+fn user_tagged(tag: &str) -> NewUser {
     NewUser {
-        username: Username::parse(USERNAME.into()).expect("username"),
-        email: Email::parse(EMAIL.into()).expect("email"),
+        username: Username::parse(format!("{USERNAME}{tag}")).expect("username"),
+        email: Email::parse(tagged_email(EMAIL, tag)).expect("email"),
         password: Password::parse(PASSWORD.into()).expect("password"),
         first_name: PersonName::default(),
         last_name: PersonName::default(),
     }
 }
 
+/// `email` with `tag` just before its `@`.
+fn tagged_email(email: &str, tag: &str) -> String {
+    email.replacen('@', &format!("{tag}@"), 1)
+}
+
 /// What [`seed`] made: the events' user, their tokens and their one task.
 #[derive(Debug, Clone)]
 pub struct Seeded {
+    /// What the user's names carry after [`USERNAME`] and before [`EMAIL`]'s `@`: empty for
+    /// [`seed`]'s user, the tag given to [`seed_tagged`].
+    pub tag: String,
     pub user_id: UserId,
     /// The session of `access` (the user at its first epoch).
     pub session: Session,
@@ -46,9 +60,16 @@ pub struct Seeded {
 
 /// Registers [`USERNAME`] and creates one task of theirs.
 pub async fn seed(state: &AppState) -> Seeded {
+    seed_tagged(state, "").await
+}
+
+/// As [`seed`], a user of names of its own: [`USERNAME`] and [`EMAIL`] with `tag` in them. The
+/// events [`event`] fills in for it name that user (and `register`'s a new one, tagged alike), so a
+/// bench can hand every invocation a user of its own, whose state no earlier one has changed.
+pub async fn seed_tagged(state: &AppState, tag: &str) -> Seeded {
     let (user, pair) = state
         .accounts
-        .register(events_user(), None)
+        .register(user_tagged(tag), None)
         .await
         .expect("registering");
     let task = NewTask {
@@ -68,6 +89,7 @@ pub async fn seed(state: &AppState) -> Seeded {
         .expect("creating task")
         .task;
     Seeded {
+        tag: tag.to_owned(),
         user_id: user.id,
         session,
         access: pair.access,
@@ -76,8 +98,9 @@ pub async fn seed(state: &AppState) -> Seeded {
     }
 }
 
-/// `events/<function>.json`, its placeholders filled in for `seeded` (`register`'s then names
-/// [`NEW_USERNAME`], who does not exist yet); as recorded when nothing was seeded.
+/// `events/<function>.json`, its placeholders and names filled in for `seeded` (`register`'s
+/// then names [`NEW_USERNAME`], who does not exist yet, tagged as `seeded` is); as recorded when
+/// nothing was seeded.
 pub fn event(function: &str, seeded: Option<&Seeded>) -> String {
     let path = repo_root().join("events").join(format!("{function}.json"));
     let event = std::fs::read_to_string(&path)
@@ -85,17 +108,19 @@ pub fn event(function: &str, seeded: Option<&Seeded>) -> String {
     let Some(seeded) = seeded else {
         return event;
     };
-    let event = event
+    let tag = &seeded.tag;
+    let (username, email) = if function == "register" {
+        (NEW_USERNAME, NEW_EMAIL)
+    } else {
+        (USERNAME, EMAIL)
+    };
+    // The names first: a token filled in after them is never searched for one.
+    event
+        .replace(USERNAME, &format!("{username}{tag}"))
+        .replace(EMAIL, &tagged_email(email, tag))
         .replace("<access-token>", &seeded.access)
         .replace("<refresh-token>", &seeded.refresh)
-        .replace("<task-id>", &seeded.task_id);
-    if function == "register" {
-        event
-            .replace(USERNAME, NEW_USERNAME)
-            .replace(EMAIL, NEW_EMAIL)
-    } else {
-        event
-    }
+        .replace("<task-id>", &seeded.task_id)
 }
 
 /// `user`'s connection ids, sorted.
