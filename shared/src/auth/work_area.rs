@@ -106,11 +106,11 @@ static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
 });
 
 /// Begins making the process's first work area while the caller goes on, unless it is made: a
-/// login, which hashes whatever its outcome (unless limited), calls it before its database reads,
-/// so the area's page faults overlap their round trips instead of following them. A call while
-/// the area is being made only waits beside it; outside a Tokio runtime it does nothing, and the
-/// first hash makes the area. Registrations and password changes do not call it: most that are
-/// refused are refused before any hashing, and the area would slow them.
+/// login, a registration and a password change call it before their database work, since each
+/// hashes next unless it is limited (or its session has ended), so the area's page faults overlap
+/// their round trips instead of following them. A call while the area is being made only waits
+/// beside it; outside a Tokio runtime it does nothing, and the first hash makes the area. A
+/// process's first request that is then refused has made the area for the hashes after it.
 pub fn prepare_work_area() {
     if !WORK_AREAS.first.initialized()
         && let Ok(runtime) = tokio::runtime::Handle::try_current()

@@ -75,6 +75,9 @@ impl AccountService {
         new: NewUser,
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair)> {
+        // Every registration that reaches here hashes unless it is limited (a name taken is found
+        // after the hash): the process's first work area is made while the attempt is counted.
+        prepare_work_area();
         self.limits.registration(client).await?;
         let password_hash = hash_password(&new.password).await?;
         let now = Timestamp::now();
@@ -293,6 +296,9 @@ impl AccountService {
         new_password: Result<Password, FieldErrors>,
         client: Option<IpAddr>,
     ) -> Result<TokenPair> {
+        // Unless the session has ended or the attempt is limited, the old password is checked: the
+        // process's first work area is made while the user is read and the attempt counted.
+        prepare_work_area();
         let before = self.profile(session).await?;
         // Guessing the old password is guessing a login: it counts against the limits as one.
         let attempt = self
