@@ -1,19 +1,20 @@
 //! Cold starts, measured from outside: each function's host release binary, and the bare runtime
 //! (`functions/examples/bare-runtime.rs`, same profile), started fresh under the Lambda Runtime API
 //! stand-in of the tests (`local/tests/lambda_runtime/api.rs`) with Lambda's environment, its
-//! event from `events/`, and DynamoDB Local seeded as the tests seed it. Run by `bench/cold-start`,
+//! event from `events/`, and DynamoDB Local seeded with the events' user (below). Run by
+//! `bench/cold-start`,
 //! which builds the binaries first:
 //!
 //!     cargo bench -p taskmaster-local --bench cold_start -- BINARY_DIR [RUNS] [FUNCTION...]
 //!
-//! Per run, one fresh process gets the same event 1 + WARM times, and each run of a function
+//! Per run, one fresh process is handed 1 + WARM invocations of its event, and each run of a function
 //! follows one of the bare runtime, so the two share the moment (this machine's speed drifts from
 //! minute to minute). Printed per function, as medians over the runs:
 //! - init: process start → its first `next` call (what Lambda reports as Init Duration);
 //! - bare init, × bare: the bare runtime's init over the runs paired with this function's, and the
 //!   ratio of the two medians (the bare row, last, pools every pairing);
 //! - first: the first invocation's latency (event handed out → answer posted);
-//! - warm: the same event's latency on the now warm process (median of the WARM repeats);
+//! - warm: the latency of the same request on the now warm process (median of the WARM repeats);
 //! - extra: first − warm, what the first request pays for being first, and its quartiles over the
 //!   runs (how much of it is noise);
 //! - CPU: the process's CPU time per warm invocation (its threads' `/proc/PID/task/*/schedstat`
@@ -22,7 +23,7 @@
 //!   median): what Lambda's memory must hold.
 //!
 //! Every invocation of a function whose event names the events' user (a token, a task, a login
-//! name) gets a user of its own, seeded before its process starts: a registration registers a new
+//! name) gets a user of its own, seeded before the function's runs begin: a registration registers a new
 //! name, a password change changes a password still current, a delete deletes a task that is there,
 //! a refresh presents a token never used. First and warm then time the same path, the one a client's
 //! request takes, which is what `extra` compares. Registering one user per invocation from the
@@ -44,11 +45,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use api::{Invocation, Outcome, RuntimeApi};
-use fixtures::{Tables, USERNAME, event, seed};
+use fixtures::{Tables, USERNAME};
 use process::{Function, lambda_env};
 use shared::domain::{Timestamp, UserId};
 use shared::store::Connection;
-use testkit::events::seed_tagged;
+use testkit::events::{event, seed_tagged};
 
 /// The owner of the task in `events/task-stream.json`.
 const STREAM_OWNER: &str = "6f1c2a9e-8d0b-4c55-9a4e-1b2c3d4e5f60";
@@ -63,8 +64,8 @@ struct Run {
     warm: Duration,
     cpu_per_warm: Duration,
     peak_rss_kib: u64,
-    /// Each answer's `statusCode`, where it has one (not `task-stream`'s).
-    statuses: Vec<u64>,
+    /// Each answer's `statusCode`; `None` for one without (`task-stream`'s).
+    statuses: Vec<Option<u64>>,
 }
 
 /// CPU time so far of every live thread of process `pid`.
@@ -128,7 +129,7 @@ async fn run(
     let mut statuses = Vec::new();
     for i in 0..=WARM {
         match process.outcome(&mut api).await {
-            Outcome::Response { body, .. } => statuses.extend(
+            Outcome::Response { body, .. } => statuses.push(
                 serde_json::from_slice::<serde_json::Value>(&body)
                     .ok()
                     .and_then(|answer| answer["statusCode"].as_u64()),
@@ -160,24 +161,29 @@ async fn run(
 
 /// Whether `function`'s recorded event names the events' user: a token, a task or a login name.
 fn names_the_user(function: &str) -> bool {
-    let recorded = testkit::events::event(function, None);
+    let recorded = event(function, None);
     ["<access-token>", "<refresh-token>", "<task-id>", USERNAME]
         .iter()
         .any(|placeholder| recorded.contains(placeholder))
 }
 
-/// The events of one run of `function`: for one that names the events' user, each for a user of
-/// its own, seeded now (tagged with the run and the invocation); else `event` each time.
-async fn events_of_run(function: &str, run: usize, event: &str, tables: &Tables) -> Vec<String> {
+/// The events of every run of `function` ([`WARM`] + 1 each): for one that names the events'
+/// user, each for a user of its own, seeded now (tagged with the run and the invocation), so that
+/// the seeding's hashing and writes are over before any process is timed; else the recorded event.
+async fn events_of_runs(function: &str, runs: usize, tables: &Tables) -> Vec<Vec<String>> {
     if !names_the_user(function) {
-        return vec![event.to_owned(); WARM + 1];
+        return vec![vec![event(function, None); WARM + 1]; runs];
     }
-    let mut events = Vec::with_capacity(WARM + 1);
-    for i in 0..=WARM {
-        let seeded = seed_tagged(&tables.state, &format!("_{run}_{i}")).await;
-        events.push(fixtures::event(function, &seeded));
+    let mut all = Vec::with_capacity(runs);
+    for r in 0..runs {
+        let mut events = Vec::with_capacity(WARM + 1);
+        for i in 0..=WARM {
+            let seeded = seed_tagged(&tables.state, &format!("_{r}_{i}")).await;
+            events.push(event(function, Some(&seeded)));
+        }
+        all.push(events);
     }
-    events
+    all
 }
 
 /// For `task-stream`: the event's task owner with one open connection, and a management API that
@@ -247,8 +253,8 @@ async fn main() {
     for function in functions {
         let binary = dir.join(&function);
         let tables = Tables::create(&format!("cold-{function}")).await;
-        let seeded = seed(&tables.state).await;
-        let event = event(&function, &seeded);
+        let named = names_the_user(&function);
+        let events_of_runs = events_of_runs(&function, runs, &tables).await;
         let mut extra_env = vec![(
             "TASKMASTER_REGISTRATIONS_PER_ADDRESS".to_owned(),
             "1000000".to_owned(),
@@ -263,14 +269,17 @@ async fn main() {
         // moment of a machine whose speed drifts: × bare compares the two medians of this pairing.
         let (mut measured, mut beside) = (Vec::new(), Vec::new());
         let bare_events = vec!["{}".to_owned(); WARM + 1];
-        for r in 0..runs {
-            let events = events_of_run(&function, r, &event, &tables).await;
+        for events in &events_of_runs {
             beside.push(run(&bare, BARE, &bare_events, &bare_tables, &[]).await);
             tokio::time::sleep(Duration::from_millis(20)).await;
-            let measured_run = run(&binary, &function, &events, &tables, &extra_env).await;
+            let measured_run = run(&binary, &function, events, &tables, &extra_env).await;
             // A user of its own per invocation is for timing what a client's request does.
             assert!(
-                !names_the_user(&function) || measured_run.statuses.iter().all(|s| *s < 300),
+                !named
+                    || measured_run
+                        .statuses
+                        .iter()
+                        .all(|s| s.is_some_and(|s| (200..300).contains(&s))),
                 "{function} answered {:?}: not the path of a client's request",
                 measured_run.statuses
             );

@@ -1,6 +1,7 @@
 //! The recorded API Gateway events in `events/` and the data they are written for: one user
 //! (`ada_lovelace`) owning one task. Every test that replays an event seeds with [`seed`] and
-//! fills the event's placeholders with [`event`].
+//! fills the event's placeholders with [`event`]; the cold-start bench seeds a user per invocation
+//! with [`seed_tagged`].
 
 use shared::AppState;
 use shared::domain::{
@@ -66,6 +67,8 @@ pub async fn seed(state: &AppState) -> Seeded {
 /// As [`seed`], a user of names of its own: [`USERNAME`] and [`EMAIL`] with `tag` in them. The
 /// events [`event`] fills in for it name that user (and `register`'s a new one, tagged alike), so a
 /// bench can hand every invocation a user of its own, whose state no earlier one has changed.
+/// `tag` is lowercase letters, digits and `_`, short enough that [`NEW_USERNAME`] with it stays
+/// a valid username (30 characters at most), as it goes into the names unchanged.
 pub async fn seed_tagged(state: &AppState, tag: &str) -> Seeded {
     let (user, pair) = state
         .accounts

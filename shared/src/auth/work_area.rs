@@ -107,10 +107,12 @@ static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
 
 /// Begins making the process's first work area while the caller goes on, unless it is made: a
 /// login, a registration and a password change call it before their database work, since each
-/// hashes next unless it is limited (or its session has ended), so the area's page faults overlap
-/// their round trips instead of following them. A call while the area is being made only waits
-/// beside it; outside a Tokio runtime it does nothing, and the first hash makes the area. A
-/// process's first request that is then refused has made the area for the hashes after it.
+/// checks or makes an argon2 hash next unless it is limited (or its session has ended; a Django
+/// hash is checked without the area), so the area's page faults overlap their round trips instead
+/// of following them. A call while the area is being made only waits beside it; outside a Tokio
+/// runtime it does nothing, and the first hash makes the area. The cost: a process's first such
+/// request that is refused shares the CPU with the area's page faults (about 10 ms of them), and
+/// leaves the area made for the hashes after it.
 pub fn prepare_work_area() {
     if !WORK_AREAS.first.initialized()
         && let Ok(runtime) = tokio::runtime::Handle::try_current()
