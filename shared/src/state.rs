@@ -2,13 +2,11 @@
 
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
-
 use crate::auth::JwtKeys;
 use crate::config::AuthConfig;
 use crate::domain::{Ended, UserId};
 use crate::realtime::Notifier;
-use crate::service::cursor::CursorKey;
+use crate::service::cursor::CursorKeys;
 use crate::service::limits::Limits;
 use crate::service::{AccountService, TaskService};
 use crate::store::Stores;
@@ -26,14 +24,13 @@ pub struct AppState {
 impl AppState {
     pub fn new(stores: Stores, auth: &AuthConfig) -> Self {
         let jwt = Arc::new(JwtKeys::new(auth));
-        let cursors = CursorKey::new(auth.jwt_secret.expose_secret().as_bytes());
         Self {
             accounts: AccountService::new(
                 &stores,
                 jwt.clone(),
                 Limits::new(stores.limits.clone(), auth.limits.clone()),
             ),
-            tasks: TaskService::new(&stores, cursors),
+            tasks: TaskService::new(&stores, CursorKeys::new(auth)),
             jwt,
             sockets: None,
         }

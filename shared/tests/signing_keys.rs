@@ -1,7 +1,7 @@
 //! The signing keys on AWS, read from Secrets Manager (a stand-in speaking its protocol to the real
 //! SDK client): a cold start reads the current key alone, the other versions are read once, when
 //! a token first names a key other than the current one, and a rotation through the staging labels
-//! logs nobody out.
+//! logs nobody out and breaks no page link.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -12,8 +12,10 @@ use shared::AppState;
 use shared::auth::{Claims, JwtKeys, TokenType, key_id};
 use shared::aws::aws_sdk_config;
 use shared::config::AuthConfig;
-use shared::domain::UserId;
+use shared::domain::{TaskStatus, TaskTitle, UserId};
+use shared::service::tasks::{NewTask, PageRequest};
 use shared::store::{EmbeddedStore, Stores};
+use testkit::events::TASK_TITLE;
 use testkit::secrets_manager::{SECRET_ARN, SecretsManager};
 use tower::ServiceExt;
 
@@ -142,6 +144,77 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
             .await
             .is_none()
     );
+}
+
+/// One page of one task, after `cursor` if any.
+fn one_task_after(cursor: Option<String>) -> PageRequest {
+    PageRequest {
+        status: None,
+        page_size: 1,
+        cursor,
+    }
+}
+
+#[tokio::test]
+async fn a_page_link_outlives_a_rotation_as_a_token_does() {
+    let stores = Stores::new(EmbeddedStore::in_memory().unwrap());
+    let stand_in = SecretsManager::start(&[("AWSCURRENT", OLD)]);
+    let before = state(&stand_in, &stores).await;
+    let seeded = testkit::events::seed(&before).await;
+    for title in ["second", "third"] {
+        let task = NewTask {
+            title: TaskTitle::parse(title.into()).unwrap(),
+            description: Default::default(),
+            status: TaskStatus::ToDo,
+        };
+        before
+            .tasks
+            .create(seeded.session, task, None)
+            .await
+            .unwrap();
+    }
+    let first_page = before
+        .tasks
+        .list(seeded.session, one_task_after(None))
+        .await
+        .unwrap();
+    let old_link = first_page.next.expect("a next page");
+
+    stand_in.set_stages(&[("AWSCURRENT", OLD), ("AWSPENDING", NEW)]);
+    let introduced = state(&stand_in, &stores).await;
+    stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
+    let after = state(&stand_in, &stores).await;
+
+    // The old container's link, followed in a container of the new key.
+    let second = after
+        .tasks
+        .list(seeded.session, one_task_after(Some(old_link)))
+        .await
+        .unwrap();
+    assert_eq!(second.tasks[0].title.as_ref(), "second");
+    // The new container's link, followed in one that still signs with the old key.
+    let new_link = second.next.expect("a next page");
+    let third = introduced
+        .tasks
+        .list(seeded.session, one_task_after(Some(new_link.clone())))
+        .await
+        .unwrap();
+    assert_eq!(third.tasks[0].title.as_ref(), TASK_TITLE, "the oldest task");
+    // A link signed with a key that no version of the secret holds is refused.
+    let stranger = AppState::new(
+        stores.clone(),
+        &AuthConfig::with_secret("a-key-that-no-version-of-the-secret-holds"),
+    );
+    let stranger_page = stranger
+        .tasks
+        .list(seeded.session, one_task_after(None))
+        .await
+        .unwrap();
+    let unknown = after
+        .tasks
+        .list(seeded.session, one_task_after(stranger_page.next))
+        .await;
+    assert!(unknown.is_err(), "{unknown:?}");
 }
 
 /// The keys of a container whose only key is `secret`.

@@ -68,8 +68,9 @@ pub struct KeysUnavailable;
 
 type Make<K> = dyn Fn(&[SecretString]) -> Vec<K> + Send + Sync;
 
-/// Accepted keys of type `K`, made from their secrets by `make` once they are known.
-pub(super) struct Accepted<K> {
+/// Accepted keys of type `K`, made from their secrets by `make` once they are known: the
+/// tokens' keys (`super::jwt`) and the page cursors' (`crate::service::cursor`).
+pub(crate) struct Accepted<K> {
     keys: OnceCell<Vec<K>>,
     load: Option<LoadSecrets>,
     make: Box<Make<K>>,
@@ -113,8 +114,8 @@ impl<K> Accepted<K> {
             };
             tracing::warn!(
                 error = %error,
-                "reading the accepted signing keys failed; requests with tokens naming a key \
-                 other than the current one get 503 until a read succeeds"
+                "reading the accepted signing keys failed; until a read succeeds, a token naming \
+                 a key other than the current one gets a 503, and a page cursor of one a 400"
             );
             *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             Err(KeysUnavailable)

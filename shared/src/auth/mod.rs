@@ -8,6 +8,7 @@ mod work_area;
 
 pub use work_area::prepare_work_area;
 
+pub(crate) use accepted::Accepted;
 pub use accepted::{AcceptedSecrets, KeysUnavailable, LoadSecrets};
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
 pub use password::{

@@ -1,13 +1,20 @@
 //! Opaque page cursors: a small JSON record (a task's list position: its creation time and id; a
 //! direction; the status filter), base64url
 //! encoded and signed with HMAC-SHA256 together with the listing's owner, so a client can follow
-//! them but neither read nor forge them, nor use them in another user's listing.
+//! them but neither read nor forge them, nor use them in another user's listing. A cursor's key
+//! derives from a signing key, and every key a container accepts for tokens (the previous one
+//! after a rotation, a pending one) takes its cursors too: a page link outlives a rotation as a
+//! token does, and works whichever container, old or new, answers it ([`CursorKeys`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+use secrecy::ExposeSecret;
+
+use crate::auth::Accepted;
+use crate::config::AuthConfig;
 use crate::domain::{TaskOrder, TaskStatus, UserId};
 use crate::store::Position;
 
@@ -53,6 +60,54 @@ impl CursorKey {
     }
 }
 
+/// The keys of a container's cursors: the current signing key's, which signs, and those of the
+/// keys accepted besides it, which only check. On Lambda the accepted ones are read when a cursor
+/// first fails the current key, as the tokens' are (`crate::auth`) but by a read of their own:
+/// once a container at most, and only in a container that meets such a cursor.
+pub struct CursorKeys {
+    current: CursorKey,
+    accepted: Accepted<CursorKey>,
+}
+
+impl std::fmt::Debug for CursorKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKeys")
+    }
+}
+
+impl CursorKeys {
+    pub fn new(config: &AuthConfig) -> Self {
+        Self {
+            current: CursorKey::new(config.jwt_secret.expose_secret().as_bytes()),
+            accepted: Accepted::new(&config.accepted_jwt_secrets, |secrets| {
+                secrets
+                    .iter()
+                    .map(|secret| CursorKey::new(secret.expose_secret().as_bytes()))
+                    .collect()
+            }),
+        }
+    }
+
+    /// `cursor` for `owner`, signed with the current key.
+    pub fn encode(&self, cursor: &Cursor, owner: UserId) -> String {
+        cursor.encode(&self.current, owner)
+    }
+
+    /// The cursor `raw` for `owner`, signed with the current key or an accepted one; `None` for
+    /// anything else. When the accepted keys cannot be read just now, a cursor that needs one is
+    /// `None` too: bad input stays a 400, and a client that began with an older container's link
+    /// starts again from the first page.
+    pub async fn decode(&self, raw: &str, owner: UserId) -> Option<Cursor> {
+        if let Some(cursor) = Cursor::decode(raw, &self.current, owner) {
+            return Some(cursor);
+        }
+        let accepted = self.accepted.get().await.ok()?;
+        accepted
+            .iter()
+            .find_map(|key| Cursor::decode(raw, key, owner))
+    }
+}
+
 impl Cursor {
     /// The cursor as `<payload>.<tag>`; the tag also covers `owner`, so the cursor works only in
     /// that user's listing.
@@ -89,7 +144,104 @@ fn signed(owner: UserId, payload: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
+
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::auth::{AcceptedSecrets, LoadSecrets};
+
+    fn a_cursor() -> Cursor {
+        Cursor {
+            direction: Direction::Older,
+            task: TaskOrder {
+                created: crate::domain::Timestamp::now(),
+                id: crate::domain::TaskId::new(),
+            },
+            status: None,
+        }
+    }
+
+    /// Keys signing with `current` and accepting `accepted`.
+    fn keys(current: &str, accepted: AcceptedSecrets) -> CursorKeys {
+        let mut config = AuthConfig::with_secret(current);
+        config.accepted_jwt_secrets = accepted;
+        CursorKeys::new(&config)
+    }
+
+    fn known(secrets: &[&str]) -> AcceptedSecrets {
+        AcceptedSecrets::Known(secrets.iter().map(|s| SecretString::from(*s)).collect())
+    }
+
+    #[tokio::test]
+    async fn a_cursor_of_an_accepted_key_still_pages_after_a_rotation() {
+        let owner = UserId::new();
+        let cursor = a_cursor();
+        let before = keys("the-key-before-the-rotation", known(&[]));
+        let link = before.encode(&cursor, owner);
+
+        let after = keys(
+            "the-key-after-the-rotation",
+            known(&["the-key-before-the-rotation"]),
+        );
+        assert_eq!(after.decode(&link, owner).await, Some(cursor));
+        assert_eq!(
+            after.decode(&link, UserId::new()).await,
+            None,
+            "another user's"
+        );
+        let again = after.encode(&cursor, owner);
+        assert_ne!(again, link, "new cursors are signed with the current key");
+        assert_eq!(after.decode(&again, owner).await, Some(cursor));
+
+        let later = keys("a-third-key", known(&["the-key-after-the-rotation"]));
+        assert_eq!(later.decode(&link, owner).await, None, "no longer accepted");
+        assert_eq!(later.decode("not a cursor", owner).await, None);
+    }
+
+    #[tokio::test]
+    async fn accepted_keys_are_read_only_for_a_cursor_the_current_one_refuses() {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counted = reads.clone();
+        let load = LoadSecrets::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { Ok(vec![SecretString::from("the-key-before-the-rotation")]) }
+        });
+        let owner = UserId::new();
+        let cursor = a_cursor();
+        let after = keys(
+            "the-key-after-the-rotation",
+            AcceptedSecrets::OnFirstNeed(load),
+        );
+        let current = after.encode(&cursor, owner);
+        assert_eq!(after.decode(&current, owner).await, Some(cursor));
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            0,
+            "the current key's cursor reads nothing"
+        );
+
+        let old = keys("the-key-before-the-rotation", known(&[])).encode(&cursor, owner);
+        assert_eq!(after.decode(&old, owner).await, Some(cursor));
+        assert_eq!(after.decode("not a cursor", owner).await, None);
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read, kept");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_needing_keys_that_cannot_be_read_is_refused_not_an_error() {
+        let load = LoadSecrets::new(|| async { anyhow::bail!("Secrets Manager is unreachable") });
+        let owner = UserId::new();
+        let cursor = a_cursor();
+        let old = keys("the-key-before-the-rotation", known(&[])).encode(&cursor, owner);
+        let after = keys(
+            "the-key-after-the-rotation",
+            AcceptedSecrets::OnFirstNeed(load),
+        );
+        assert_eq!(after.decode(&old, owner).await, None);
+        let current = after.encode(&cursor, owner);
+        assert_eq!(after.decode(&current, owner).await, Some(cursor));
+    }
 
     #[test]
     fn a_cursor_round_trips_and_anything_else_is_refused() {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::cursor::{Cursor, CursorKey, Direction};
+use super::cursor::{Cursor, CursorKeys, Direction};
 use crate::domain::{
     Session, Task, TaskDescription, TaskId, TaskStatus, TaskTitle, Timestamp, UserId,
 };
@@ -112,15 +112,15 @@ impl Preconditions {
 pub struct TaskService {
     tasks: Arc<dyn TaskStore>,
     users: Arc<dyn UserStore>,
-    cursors: CursorKey,
+    cursors: Arc<CursorKeys>,
 }
 
 impl TaskService {
-    pub fn new(stores: &Stores, cursors: CursorKey) -> Self {
+    pub fn new(stores: &Stores, cursors: CursorKeys) -> Self {
         Self {
             tasks: stores.tasks.clone(),
             users: stores.users.clone(),
-            cursors,
+            cursors: Arc::new(cursors),
         }
     }
 
@@ -253,7 +253,9 @@ impl TaskService {
         let cursor = match &request.cursor {
             None => None,
             Some(raw) => Some(
-                Cursor::decode(raw, &self.cursors, owner)
+                self.cursors
+                    .decode(raw, owner)
+                    .await
                     .ok_or_else(|| Error::field("cursor", "Invalid cursor."))?,
             ),
         };
@@ -299,7 +301,7 @@ impl TaskService {
                 newer_than(first).filter(|_| page.more),
             ),
         };
-        let encode = |c: Cursor| c.encode(&self.cursors, owner);
+        let encode = |c: Cursor| self.cursors.encode(&c, owner);
         Ok(TaskList {
             count: page.count,
             tasks: page.tasks,
