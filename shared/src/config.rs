@@ -20,8 +20,8 @@ pub struct AuthConfig {
     /// The key new tokens are signed with.
     pub jwt_secret: SecretString,
     /// Keys whose tokens are accepted too, never used to sign: the previous key after a rotation,
-    /// the next one before it. On Lambda, read when a token first names one (and, for the page
-    /// cursors' keys, when a cursor first fails the current key).
+    /// the next one before it. On Lambda, read when a token first names one or a page cursor first
+    /// fails the current key.
     pub accepted_jwt_secrets: AcceptedSecrets,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,

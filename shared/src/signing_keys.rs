@@ -8,8 +8,8 @@
 //!
 //! A cold start reads [`current`] alone: nearly every token names the current key, and each read
 //! is a request (and on AWS a TLS handshake) of its own. A container reads [`every_version`] the
-//! first time a token names another key (`crate::auth`, `AcceptedSecrets::OnFirstNeed`), and
-//! for the page cursors' keys the first time a cursor fails the current one. The
+//! first time a token names another key or a page cursor fails the current one (`crate::auth`,
+//! `AcceptedSecrets::OnFirstNeed`; one read for both). The
 //! functions get the secret's ARN, never its value, and may call only
 //! `secretsmanager:GetSecretValue` on it.
 

@@ -1,7 +1,7 @@
 //! The signing keys on AWS, read from Secrets Manager (a stand-in speaking its protocol to the real
 //! SDK client): a cold start reads the current key alone, the other versions are read once, when
-//! a token first names a key other than the current one, and a rotation through the staging labels
-//! logs nobody out and breaks no page link.
+//! a token first names a key other than the current one (or a page cursor first fails it), and a
+//! rotation through the staging labels logs nobody out and breaks no page link.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -13,6 +13,7 @@ use shared::auth::{Claims, JwtKeys, TokenType, key_id};
 use shared::aws::aws_sdk_config;
 use shared::config::AuthConfig;
 use shared::domain::{TaskStatus, TaskTitle, UserId};
+use shared::error::Error;
 use shared::service::tasks::{NewTask, PageRequest};
 use shared::store::{EmbeddedStore, Stores};
 use testkit::events::TASK_TITLE;
@@ -173,48 +174,70 @@ async fn a_page_link_outlives_a_rotation_as_a_token_does() {
             .await
             .unwrap();
     }
-    let first_page = before
-        .tasks
-        .list(seeded.session, one_task_after(None))
+    let list = |state: &AppState, cursor: Option<String>| {
+        let (tasks, session) = (state.tasks.clone(), seeded.session);
+        async move { tasks.list(session, one_task_after(cursor)).await }
+    };
+    let old_link = list(&before, None)
         .await
-        .unwrap();
-    let old_link = first_page.next.expect("a next page");
-
-    stand_in.set_stages(&[("AWSCURRENT", OLD), ("AWSPENDING", NEW)]);
-    let introduced = state(&stand_in, &stores).await;
-    stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
-    let after = state(&stand_in, &stores).await;
-
-    // The old container's link, followed in a container of the new key.
-    let second = after
-        .tasks
-        .list(seeded.session, one_task_after(Some(old_link)))
-        .await
-        .unwrap();
-    assert_eq!(second.tasks[0].title.as_ref(), "second");
-    // The new container's link, followed in one that still signs with the old key.
-    let new_link = second.next.expect("a next page");
-    let third = introduced
-        .tasks
-        .list(seeded.session, one_task_after(Some(new_link.clone())))
-        .await
-        .unwrap();
-    assert_eq!(third.tasks[0].title.as_ref(), TASK_TITLE, "the oldest task");
-    // A link signed with a key that no version of the secret holds is refused.
+        .unwrap()
+        .next
+        .expect("a next page");
+    // A link signed with a key that no version of the secret holds.
     let stranger = AppState::new(
         stores.clone(),
         &AuthConfig::with_secret("a-key-that-no-version-of-the-secret-holds"),
     );
-    let stranger_page = stranger
-        .tasks
-        .list(seeded.session, one_task_after(None))
-        .await
+    let stranger_link = list(&stranger, None).await.unwrap().next.unwrap();
+
+    // Step 1: a container started now accepts the pending key once it has read the labels, which
+    // it does at the first link its current key refuses.
+    stand_in.set_stages(&[("AWSCURRENT", OLD), ("AWSPENDING", NEW)]);
+    let introduced = state(&stand_in, &stores).await;
+    let calls = stand_in.calls();
+    let refused = list(&introduced, Some(stranger_link.clone())).await;
+    assert!(
+        matches!(refused, Err(Error::Validation(_))),
+        "an invalid cursor, 400: {refused:?}"
+    );
+    assert_eq!(stand_in.calls(), calls + 3, "the three labels, read once");
+
+    // Step 2.
+    stand_in.set_stages(&[("AWSCURRENT", NEW), ("AWSPREVIOUS", OLD)]);
+    let after = state(&stand_in, &stores).await;
+    let calls = stand_in.calls();
+    // The old container's link, followed in a container of the new key, twice: one read.
+    for _ in 0..2 {
+        let second = list(&after, Some(old_link.clone())).await.unwrap();
+        assert_eq!(second.tasks[0].title.as_ref(), "second");
+    }
+    assert_eq!(stand_in.calls(), calls + 3, "the three labels, read once");
+    // A token of the old key needs the same versions: that read is shared.
+    let old_token = before
+        .jwt
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
         .unwrap();
-    let unknown = after
-        .tasks
-        .list(seeded.session, one_task_after(stranger_page.next))
-        .await;
-    assert!(unknown.is_err(), "{unknown:?}");
+    let claims = decoded(&after.jwt, &old_token.access, TokenType::Access).await;
+    assert!(claims.is_some());
+    assert_eq!(
+        stand_in.calls(),
+        calls + 3,
+        "the tokens' keys share the cursors' read"
+    );
+    // The new container's link, followed in the step-1 container: it knows the key as pending.
+    let second = list(&after, Some(old_link)).await.unwrap();
+    let oldest = list(&introduced, second.next).await.unwrap();
+    assert_eq!(
+        oldest.tasks[0].title.as_ref(),
+        TASK_TITLE,
+        "the oldest task"
+    );
+    assert_eq!(stand_in.calls(), calls + 3, "nothing read again");
+    let refused = list(&after, Some(stranger_link)).await;
+    assert!(
+        matches!(refused, Err(Error::Validation(_))),
+        "an invalid cursor, 400: {refused:?}"
+    );
 }
 
 /// The keys of a container whose only key is `secret`.

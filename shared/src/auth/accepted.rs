@@ -1,14 +1,16 @@
 //! The keys a key set accepts besides its signing key: known from the start (taskmaster-local,
-//! tests), or read the first time a token names one the set does not hold (Lambda: the signing
-//! key secret's versions, [`crate::signing_keys::every_version`]). A cold start then reads one
-//! version instead of three, and a container pays for the others only if a token ever needs them:
-//! one signed before the last rotation, or by a container already signing with a newer key.
+//! tests), or read the first time something signed needs one the set does not hold (Lambda: the
+//! signing key secret's versions, [`crate::signing_keys::every_version`]): a token naming another
+//! key, or a page cursor the current key does not verify. A cold start then reads one version
+//! instead of three, and a container pays for the others only if a token or cursor ever needs
+//! them: one signed before the last rotation, or by a container already signing with a newer key.
+//! The tokens' keys and the cursors' share that one read ([`LoadSecrets`]).
 //!
 //! A read that succeeded is kept for the container's life, like the current key. One that failed
-//! or took longer than [`READ_TIMEOUT`] makes the token's request a 503 (the client retries; its
-//! token is not refused for a key the container merely could not read), and the next read waits
-//! [`RETRY_AFTER`]: tokens naming keys nobody holds cannot turn every request into a Secrets
-//! Manager call.
+//! or took longer than [`READ_TIMEOUT`] refuses what needed it (a token's request is a 503, to be
+//! retried: its token is not refused for a key the container merely could not read; a cursor is a
+//! 400, and the client starts its listing again), and the next read waits [`RETRY_AFTER`]: tokens
+//! and cursors naming keys nobody holds cannot turn every request into a Secrets Manager call.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,9 +30,14 @@ type Load = dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<Vec<SecretStr
     + Send
     + Sync;
 
-/// Reads the accepted keys' secrets when they are first needed.
+/// Reads the accepted keys' secrets when they are first needed. A read that succeeded is kept
+/// and shared by every clone (the tokens' keys and the cursors' are made from one read); one that
+/// failed is made again at the next call.
 #[derive(Clone)]
-pub struct LoadSecrets(Arc<Load>);
+pub struct LoadSecrets {
+    load: Arc<Load>,
+    read: Arc<OnceCell<Vec<SecretString>>>,
+}
 
 impl LoadSecrets {
     pub fn new<F, Fut>(load: F) -> Self
@@ -38,7 +45,15 @@ impl LoadSecrets {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<Vec<SecretString>>> + Send + 'static,
     {
-        Self(Arc::new(move || Box::pin(load())))
+        Self {
+            load: Arc::new(move || Box::pin(load())),
+            read: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The secrets: read now, unless a read has succeeded already.
+    async fn read(&self) -> anyhow::Result<Vec<SecretString>> {
+        self.read.get_or_try_init(|| (self.load)()).await.cloned()
     }
 }
 
@@ -61,7 +76,8 @@ impl Default for AcceptedSecrets {
     }
 }
 
-/// The accepted keys could not be read just now: the request is answered 503, to be retried.
+/// The accepted keys could not be read just now: a token's request is answered 503, to be
+/// retried (a cursor is refused as invalid instead).
 #[derive(Debug, thiserror::Error)]
 #[error("the accepted signing keys could not be read")]
 pub struct KeysUnavailable;
@@ -107,15 +123,15 @@ impl<K> Accepted<K> {
             {
                 return Err(KeysUnavailable);
             }
-            let error = match tokio::time::timeout(READ_TIMEOUT, (load.0)()).await {
+            let error = match tokio::time::timeout(READ_TIMEOUT, load.read()).await {
                 Ok(Ok(secrets)) => return Ok((self.make)(&secrets)),
                 Ok(Err(error)) => format!("{error:#}"),
                 Err(_) => format!("no answer within {READ_TIMEOUT:?}"),
             };
             tracing::warn!(
                 error = %error,
-                "reading the accepted signing keys failed; until a read succeeds, a token naming \
-                 a key other than the current one gets a 503, and a page cursor of one a 400"
+                "reading the accepted signing keys failed; until a read succeeds, what needs one \
+                 is refused: a token's request with a 503, a page cursor with a 400"
             );
             *self.failed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
             Err(KeysUnavailable)
@@ -204,5 +220,16 @@ mod tests {
         tokio::time::advance(RETRY_AFTER).await;
         assert_eq!(accepted.get().await.unwrap(), ["previous"]);
         assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn key_sets_made_from_one_loader_share_its_read() {
+        // The tokens' keys and the page cursors' (each a set of its own) read the secret once.
+        let (secrets, reads) = loader(vec![Ok(Some("previous"))]);
+        let tokens = Accepted::new(&secrets, names);
+        let cursors = Accepted::new(&secrets, |secrets: &[SecretString]| vec![secrets.len()]);
+        assert_eq!(tokens.get().await.unwrap(), ["previous"]);
+        assert_eq!(cursors.get().await.unwrap(), [1]);
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
     }
 }
