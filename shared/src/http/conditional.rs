@@ -57,19 +57,12 @@ fn tags(headers: &HeaderMap, name: axum::http::HeaderName, weak_too: bool) -> Op
     Some(Versions::These(versions))
 }
 
-/// The version an opaque tag names: its digits exactly as this server writes them (`"3"`; not
-/// `"03"`, `"+3"` or an unquoted `3`, which name none: tags compare character by character).
+/// The version an opaque tag names: its digits exactly as [`etag`] writes them (`"3"`; not `"03"`,
+/// `"+3"` or an unquoted `3`, which name none: tags compare character by character).
 fn version_of(tag: &[u8]) -> Option<u64> {
     let digits = tag.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
-    let canonical = match digits {
-        [] => false,
-        [b'0'] => true,
-        [first, ..] => *first != b'0' && digits.iter().all(u8::is_ascii_digit),
-    };
-    if !canonical {
-        return None;
-    }
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    let version: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    (version.to_string().as_bytes() == digits).then_some(version)
 }
 
 impl IfNoneMatch {

@@ -152,6 +152,44 @@ mod tests {
 
     use crate::auth::{AcceptedSecrets, LoadSecrets};
 
+    #[test]
+    fn a_cursor_round_trips_and_anything_else_is_refused() {
+        let key = CursorKey::new(b"a-secret");
+        let owner = UserId::new();
+        let position = |id| TaskOrder {
+            created: crate::domain::Timestamp::now(),
+            id,
+        };
+        let cursor = Cursor {
+            direction: Direction::Newer,
+            task: position(crate::domain::TaskId::new()),
+            status: Some(TaskStatus::Done),
+        };
+        let encoded = cursor.encode(&key, owner);
+        assert_eq!(Cursor::decode(&encoded, &key, owner), Some(cursor));
+        assert_eq!(Cursor::decode("not a cursor", &key, owner), None);
+        assert_eq!(
+            Cursor::decode(&encoded, &CursorKey::new(b"another-secret"), owner),
+            None
+        );
+        assert_eq!(
+            Cursor::decode(&encoded, &key, UserId::new()),
+            None,
+            "another user's cursor"
+        );
+
+        let forged = Cursor {
+            task: position(crate::domain::TaskId::new()),
+            ..cursor
+        };
+        let (_, tag) = encoded.split_once('.').unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        assert_eq!(
+            Cursor::decode(&format!("{forged_payload}.{tag}"), &key, owner),
+            None
+        );
+    }
+
     fn a_cursor() -> Cursor {
         Cursor {
             direction: Direction::Older,
