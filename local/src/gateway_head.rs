@@ -5,10 +5,12 @@
 //! cannot be raised. On AWS a larger request never reaches a function; locally it is refused
 //! here, with a JSON 4xx. (API Gateway's own status and body for it are not documented; this
 //! answers 414 when the request line alone is over, else 431.) hyper itself refuses, before any of
-//! this runs and with an empty body, a URI over 64 KiB (414), and a head of more than 100 header
-//! lines or about 400 KiB (431). The 100 lines are hyper's default: raising it makes hyper parse
-//! every request's headers into a heap buffer of that size, a cost on every request for heads no
-//! browser or SDK sends.
+//! this runs and with an empty body, a URI over 64 KiB (414), a head of more than 100 header lines
+//! or about 400 KiB (431), and a request it cannot parse as HTTP/1.1 (400: a malformed request
+//! line or header, a `Content-Length` that is not one non-negative number), which API Gateway
+//! would refuse before any function too. The 100 lines are hyper's default: raising it makes hyper
+//! parse every request's headers into a heap buffer of that size, a cost on every request for
+//! heads no browser or SDK sends.
 //!
 //! **Repeated header lines joined**, for the HTTP API's routes: payload format 2.0 has no
 //! multi-value headers; a header sent on several lines reaches the function as one value, the
