@@ -97,6 +97,7 @@ fn permissions() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
                     statement["Effect"], "Allow",
                     "{binary}: only Allow statements"
                 );
+                let keys = leading_keys(binary, statement);
                 for action in as_list(&statement["Action"]) {
                     for resource in as_list(&statement["Resource"]) {
                         let action = action.as_str().unwrap();
@@ -106,7 +107,7 @@ fn permissions() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
                             &json!("*"),
                             "{binary}: {action} on every resource"
                         );
-                        grants.insert(format!("{action} {}", target(resource)));
+                        grants.insert(format!("{action} {}{keys}", target(resource)));
                     }
                 }
             }
@@ -120,6 +121,20 @@ fn permissions() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
         all.insert(binary.to_owned(), (grants, managed));
     }
     all
+}
+
+/// A statement's condition, as the " keys PATTERN" of [`support::iam::granted`]'s lines: the only
+/// condition a grant may carry is one pattern of the items' partition keys.
+fn leading_keys(binary: &str, statement: &Value) -> String {
+    let Some(condition) = statement.get("Condition") else {
+        return String::new();
+    };
+    let patterns = condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        .as_array()
+        .filter(|_| condition.as_object().unwrap().len() == 1)
+        .unwrap_or_else(|| panic!("{binary}: a condition other than LeadingKeys: {condition}"));
+    assert_eq!(patterns.len(), 1, "{binary}: {condition}");
+    format!(" keys {}", patterns[0].as_str().unwrap())
 }
 
 const KEY: &str = "secretsmanager:GetSecretValue JwtSigningKey";
@@ -287,4 +302,29 @@ fn data_survives_a_delete_but_not_a_failed_first_create() {
             "{id}"
         );
     }
+}
+
+/// A grant limited to some items is held to them: `task-create` may put an Idempotency-Key record
+/// in the users table, in its create's transaction, but no user (the tests' IAM, as the template's
+/// condition has it on AWS).
+#[test]
+fn task_create_may_put_idempotency_records_and_no_user() {
+    let transaction = |pk: &str| {
+        json!({ "TransactItems": [
+            { "Put": { "TableName": "tasks-t", "Item": { "pk": { "S": "USER#1" }, "sk": { "S": "TASK#2" } } } },
+            { "Put": { "TableName": "users-t", "Item": { "pk": { "S": pk } } } },
+        ] })
+    };
+    let denied = |pk| support::iam::denied("task-create", "TransactWriteItems", &transaction(pk));
+    assert!(denied("IDEMPOTENCY#1#key").is_empty());
+    assert_eq!(
+        denied("USER#1"),
+        ["dynamodb:PutItem UsersTable (item USER#1)"]
+    );
+    let put = json!({ "TableName": "users-t", "Item": { "pk": { "S": "USERNAME#ada" } } });
+    assert_eq!(
+        support::iam::denied("task-create", "PutItem", &put).len(),
+        1
+    );
+    assert!(support::iam::denied("register", "PutItem", &put).is_empty());
 }

@@ -17,11 +17,16 @@ use axum::Router;
 use serde_json::Value;
 use shared::http::ENDPOINTS;
 
+/// The only users-table items `task-create` may put: Idempotency-Key records.
+const IDEMPOTENCY_KEYS: &str = "IDEMPOTENCY#*";
+
 tokio::task_local! {
     static FUNCTION: &'static str;
 }
 
-/// What `binary`'s role may do beyond logging and tracing, as "action resource" lines.
+/// What `binary`'s role may do beyond logging and tracing, as "action resource" lines; a grant
+/// limited to items whose partition key matches a pattern (`dynamodb:LeadingKeys`, `*` matching
+/// any rest) ends with " keys PATTERN".
 pub fn granted(binary: &str) -> Vec<String> {
     let (users, tasks, connections) = ("UsersTable", "TasksTable", "ConnectionsTable");
     let on = |table: &'static str, actions: &[&'static str]| -> Vec<String> {
@@ -51,7 +56,12 @@ pub fn granted(binary: &str) -> Vec<String> {
             &["BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"],
         ),
         "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
-        "task-create" => [on(users, &["ConditionCheckItem", "GetItem", "PutItem"]), on(tasks, &["PutItem", "UpdateItem"])].concat(),
+        "task-create" => [
+            on(users, &["ConditionCheckItem", "GetItem"]),
+            vec![format!("dynamodb:PutItem {users} keys {IDEMPOTENCY_KEYS}")],
+            on(tasks, &["PutItem", "UpdateItem"]),
+        ]
+        .concat(),
         "task-delete" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["DeleteItem", "GetItem", "UpdateItem"])].concat(),
         "task-get" => [on(users, &["GetItem"]), on(tasks, &["GetItem"])].concat(),
         "task-update" => [on(users, &["ConditionCheckItem", "GetItem"]), on(tasks, &["GetItem", "PutItem", "UpdateItem"])].concat(),
@@ -123,11 +133,12 @@ fn function_of(method: &axum::http::Method, path: &str) -> Option<&'static str> 
         .map(|endpoint| endpoint.function)
 }
 
-/// The IAM actions a DynamoDB request needs, as "action resource" lines of [`granted`]: a
-/// transaction needs each item's own action on its table (the DynamoDB developer guide, "Using
-/// IAM with DynamoDB transactions"), a batch its action on each table, a query of an index the
-/// action on the table's indexes.
-fn needed(operation: &str, body: &Value) -> BTreeSet<String> {
+/// The IAM actions a DynamoDB request needs, as "action resource" lines of [`granted`], each
+/// with the partition key of the item it acts on where there is one: a transaction needs each
+/// item's own action on its table (the DynamoDB developer guide, "Using IAM with DynamoDB
+/// transactions"), a batch its action on each table, a query of an index the action on the
+/// table's indexes.
+fn needed(operation: &str, body: &Value) -> BTreeSet<(String, Option<String>)> {
     let table = |name: &Value| -> &'static str {
         match name.as_str().unwrap_or("").split('-').next() {
             Some("users") => "UsersTable",
@@ -148,7 +159,8 @@ fn needed(operation: &str, body: &Value) -> BTreeSet<String> {
                     ("Get", "GetItem"),
                 ] {
                     if let Some(one) = item.get(kind) {
-                        needed.insert(format!("dynamodb:{action} {}", table(&one["TableName"])));
+                        let line = format!("dynamodb:{action} {}", table(&one["TableName"]));
+                        needed.insert((line, partition_key(one)));
                     }
                 }
             }
@@ -160,7 +172,7 @@ fn needed(operation: &str, body: &Value) -> BTreeSet<String> {
                 .flat_map(|items| items.keys())
             {
                 let name = Value::String(name.clone());
-                needed.insert(format!("dynamodb:{operation} {}", table(&name)));
+                needed.insert((format!("dynamodb:{operation} {}", table(&name)), None));
             }
         }
         _ => {
@@ -169,10 +181,48 @@ fn needed(operation: &str, body: &Value) -> BTreeSet<String> {
                 Some(_) => format!("${{{table}.Arn}}/index/*"),
                 None => table.to_owned(),
             };
-            needed.insert(format!("dynamodb:{operation} {resource}"));
+            let key = (operation != "Query")
+                .then(|| partition_key(body))
+                .flatten();
+            needed.insert((format!("dynamodb:{operation} {resource}"), key));
         }
     }
     needed
+}
+
+/// The partition key (`pk`) of the item a request or transaction item names.
+fn partition_key(request: &Value) -> Option<String> {
+    let item = request.get("Item").or(request.get("Key"))?;
+    item["pk"]["S"].as_str().map(str::to_owned)
+}
+
+/// Whether `function`'s grants allow `line` on the item of partition key `key`.
+fn allowed(function: &str, line: &str, key: Option<&str>) -> bool {
+    granted(function)
+        .iter()
+        .any(|grant| match grant.split_once(" keys ") {
+            None => grant == line,
+            Some((granted_line, pattern)) => {
+                granted_line == line
+                    && key.is_some_and(|key| match pattern.strip_suffix('*') {
+                        Some(prefix) => key.starts_with(prefix),
+                        None => key == pattern,
+                    })
+            }
+        })
+}
+
+/// The actions of a DynamoDB request (its operation and JSON body) that `function` may not make,
+/// as "action resource" lines, with the item's key where a grant is limited by it.
+pub fn denied(function: &str, operation: &str, body: &Value) -> Vec<String> {
+    needed(operation, body)
+        .into_iter()
+        .filter(|(line, key)| !allowed(function, line, key.as_deref()))
+        .map(|(line, key)| match key {
+            Some(key) => format!("{line} (item {key})"),
+            None => line,
+        })
+        .collect()
 }
 
 /// Refuses a DynamoDB call the calling function's role does not allow, before it is sent.
@@ -202,11 +252,7 @@ impl Intercept for Iam {
             .bytes()
             .and_then(|bytes| serde_json::from_slice(bytes).ok())
             .unwrap_or(Value::Null);
-        let allowed: BTreeSet<String> = granted(function).into_iter().collect();
-        let denied: Vec<String> = needed(operation, &body)
-            .into_iter()
-            .filter(|action| !allowed.contains(action))
-            .collect();
+        let denied = denied(function, operation, &body);
         if denied.is_empty() {
             return Ok(());
         }
