@@ -10,6 +10,7 @@ pub mod embedded;
 mod error;
 pub mod import;
 pub mod limits;
+mod refresh;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use embedded::EmbeddedStore;
 pub use error::{Missing, StoreError};
 pub use import::{IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, ImportStore, Imported};
 pub use limits::{Count, Counter, LimitStore};
+pub(crate) use refresh::RefreshRecord;
 
 /// A live refresh token: single use, revocable, gone at `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,41 +7,20 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use serde::{Deserialize, Serialize};
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::sessions::ENDED;
 use super::users::{key, user_key};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
-use crate::domain::{Ended, Session, SessionId, Timestamp, User, UserId};
-use crate::store::{Logout, Missing, RefreshToken, StoreError, TokenStore};
+use crate::domain::{Ended, Session, Timestamp, User, UserId};
+use crate::store::{Logout, Missing, RefreshRecord, RefreshToken, StoreError, TokenStore};
 
 fn token_key(jti: &str) -> Item {
     key(format!("REFRESH#{jti}"))
 }
 
-/// A stored refresh token; `expires_at` is the table's TTL attribute. A rotated token stays,
-/// `consumed`, until then, so its reuse can be told from a token never issued.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct TokenItem {
-    user_id: UserId,
-    epoch: u64,
-    expires_at: i64,
-    #[serde(default)]
-    consumed: bool,
-    /// Its login session (none for a token stored before sessions had ids).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sid: Option<SessionId>,
-}
-
 pub(super) fn token_item(token: &RefreshToken, epoch: u64) -> anyhow::Result<Item> {
-    let mut item = to_item(&TokenItem {
-        user_id: token.user_id,
-        epoch,
-        expires_at: token.expires_at.unix(),
-        consumed: false,
-        sid: token.sid,
-    })?;
+    let mut item = to_item(&RefreshRecord::new(token, epoch))?;
     item.extend(token_key(&token.jti));
     Ok(item)
 }
@@ -55,7 +34,7 @@ impl DynamoStore {
         &self,
         jti: &str,
         user: UserId,
-    ) -> Result<(Option<TokenItem>, Option<User>), StoreError> {
+    ) -> Result<(Option<RefreshRecord>, Option<User>), StoreError> {
         let keys = KeysAndAttributes::builder()
             .keys(token_key(jti))
             .keys(user_key(user))
@@ -112,7 +91,7 @@ impl DynamoStore {
         &self,
         user: UserId,
         jti: &str,
-        old: &TokenItem,
+        old: &RefreshRecord,
         until: i64,
     ) -> Result<u64, StoreError> {
         let Some(sid) = old.sid else {
@@ -160,8 +139,8 @@ impl TokenStore for DynamoStore {
         else {
             return Err(refused);
         };
-        let old: TokenItem = from_item(item)?;
-        if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
+        let old: RefreshRecord = from_item(item)?;
+        if !old.presentable_by(user, Timestamp::now()) {
             return Err(refused);
         }
         let until = new.expires_at.unix() + 1;
@@ -182,15 +161,7 @@ impl TokenStore for DynamoStore {
                 ],
                 vec![("#consumed", "consumed")],
             )?,
-            self.user_check(
-                user,
-                "session_epoch = :epoch",
-                Session {
-                    user,
-                    epoch: old.epoch,
-                    sid: old.sid,
-                },
-            )?,
+            self.user_check(user, "session_epoch = :epoch", old.session())?,
             tx::put(
                 &self.users,
                 token_item(new, old.epoch)?,
@@ -226,11 +197,7 @@ impl TokenStore for DynamoStore {
         let (Some(token), Some(owner)) = (token, owner) else {
             return Ok(false);
         };
-        Ok(!token.consumed
-            && token.user_id == session.user
-            && token.epoch == owner.session_epoch
-            && !session.is_ended_in(&owner.ended_sessions)
-            && token.expires_at > Timestamp::now().unix())
+        Ok(token.is_live(session, &owner, Timestamp::now()))
     }
 
     async fn revoke_refresh(&self, jti: &str, user: UserId) -> Result<(), StoreError> {

@@ -3,41 +3,16 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use redb::ReadableTable;
-use serde::{Deserialize, Serialize};
 
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
-use crate::domain::{Email, Ended, Session, SessionId, Timestamp, User, UserId, Username};
-use crate::store::{Logout, Missing, RefreshToken, StoreError, TokenStore, UserStore};
-
-/// A stored refresh token: valid while the user's session epoch is still `epoch`. A rotated one
-/// stays, `consumed`, until it expires, so its reuse can be told from a token never issued.
-#[derive(Serialize, Deserialize)]
-struct TokenRecord {
-    user_id: UserId,
-    epoch: u64,
-    expires_at: i64,
-    #[serde(default)]
-    consumed: bool,
-    /// Its login session (none for a token stored before sessions had ids).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    sid: Option<SessionId>,
-}
-
-impl TokenRecord {
-    fn new(token: &RefreshToken, epoch: u64) -> Self {
-        Self {
-            user_id: token.user_id,
-            epoch,
-            expires_at: token.expires_at.unix(),
-            consumed: false,
-            sid: token.sid,
-        }
-    }
-}
+use crate::domain::{Email, Ended, Session, Timestamp, User, UserId, Username};
+use crate::store::{
+    Logout, Missing, RefreshRecord, RefreshToken, StoreError, TokenStore, UserStore,
+};
 
 /// Whether a stored refresh token is past its expiry at `now` (an unreadable one counts as past).
 pub(super) fn token_expired(bytes: &[u8], now: Timestamp) -> bool {
-    !decode::<TokenRecord>(bytes).is_ok_and(|t| t.expires_at > now.unix())
+    !decode::<RefreshRecord>(bytes).is_ok_and(|t| !t.has_expired(now))
 }
 
 pub(super) fn get_user(
@@ -71,7 +46,7 @@ fn put_token(
     tokens
         .insert(
             token.jti.as_str(),
-            encode(&TokenRecord::new(token, epoch))?.as_slice(),
+            encode(&RefreshRecord::new(token, epoch))?.as_slice(),
         )
         .ctx("writing token")?;
     Ok(())
@@ -238,19 +213,15 @@ impl TokenStore for EmbeddedStore {
             .write(move |tx| {
                 let mut owner = get_user(tx, user)?.ok_or_else(refused)?;
                 let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-                let mut old: TokenRecord =
+                let mut old: RefreshRecord =
                     match tokens.get(old_jti.as_str()).ctx("reading token")? {
                         Some(bytes) => decode(bytes.value())?,
                         None => return Err(refused()),
                     };
-                if old.user_id != user || old.expires_at <= Timestamp::now().unix() {
+                if !old.presentable_by(user, Timestamp::now()) {
                     return Err(refused());
                 }
-                let session = Session {
-                    user,
-                    epoch: old.epoch,
-                    sid: old.sid,
-                };
+                let session = old.session();
                 if old.consumed {
                     // A replay ends the token's login session (a token without one: every session
                     // of the user), until the session's newest token has expired.
@@ -280,7 +251,7 @@ impl TokenStore for EmbeddedStore {
                 tokens
                     .insert(
                         new.jti.as_str(),
-                        encode(&TokenRecord::new(&new, old.epoch))?.as_slice(),
+                        encode(&RefreshRecord::new(&new, old.epoch))?.as_slice(),
                     )
                     .ctx("writing token")?;
                 Ok((old.epoch, false))
@@ -304,10 +275,7 @@ impl TokenStore for EmbeddedStore {
             let Some(bytes) = tx.open_table(REFRESH_TOKENS)?.get(jti.as_str())? else {
                 return Ok(false);
             };
-            let token: TokenRecord = decode(bytes.value())?;
-            if token.consumed {
-                return Ok(false);
-            }
+            let token: RefreshRecord = decode(bytes.value())?;
             let Some(bytes) = tx
                 .open_table(USERS)?
                 .get(user.as_uuid().as_bytes().as_slice())?
@@ -315,10 +283,7 @@ impl TokenStore for EmbeddedStore {
                 return Ok(false);
             };
             let owner: User = decode(bytes.value())?;
-            Ok(token.user_id == user
-                && token.epoch == owner.session_epoch
-                && !session.is_ended_in(&owner.ended_sessions)
-                && token.expires_at > Timestamp::now().unix())
+            Ok(token.is_live(session, &owner, Timestamp::now()))
         })
         .await
     }
@@ -362,10 +327,10 @@ fn revoke_if_live(
     tx: &redb::WriteTransaction,
     jti: &str,
     user: UserId,
-) -> Result<Option<TokenRecord>, StoreError> {
+) -> Result<Option<RefreshRecord>, StoreError> {
     let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
     let token = match tokens.get(jti).ctx("reading token")? {
-        Some(bytes) => Some(decode::<TokenRecord>(bytes.value())?),
+        Some(bytes) => Some(decode::<RefreshRecord>(bytes.value())?),
         None => None,
     };
     let token = token.filter(|t| t.user_id == user);
