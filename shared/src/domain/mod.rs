@@ -13,5 +13,7 @@ pub use task::{
     Task, TaskChange, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, TaskView,
 };
 pub use time::Timestamp;
+#[cfg(test)]
+pub(crate) use user::test_user;
 pub use user::{Password, PersonName, User, UserId, Username};
 pub use validation::{FieldErrors, non_null};

@@ -109,21 +109,7 @@ mod tests {
     use super::*;
 
     fn user() -> User {
-        serde_json::from_value(serde_json::json!({
-            "id": UserId::new(),
-            "username": "ada_lovelace",
-            "email": "ada@example.com",
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "password_hash": "x",
-            "is_superuser": false,
-            "date_joined": "2026-12-04T00:00:00Z",
-            "last_updated": "2026-12-04T00:00:00Z",
-            "last_login": null,
-            "version": 3,
-            "session_epoch": 2,
-        }))
-        .expect("a user")
+        crate::domain::test_user()
     }
 
     fn session(user: &User, sid: Option<SessionId>) -> Session {

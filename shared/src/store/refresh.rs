@@ -68,27 +68,9 @@ impl RefreshRecord {
 mod tests {
     use super::*;
 
-    fn owner() -> User {
-        serde_json::from_value(serde_json::json!({
-            "id": UserId::new(),
-            "username": "ada_lovelace",
-            "email": "ada@example.com",
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "password_hash": "x",
-            "is_superuser": false,
-            "date_joined": "2026-12-05T00:00:00Z",
-            "last_updated": "2026-12-05T00:00:00Z",
-            "last_login": null,
-            "version": 1,
-            "session_epoch": 2,
-        }))
-        .expect("a user")
-    }
-
     #[test]
     fn a_record_is_live_only_unconsumed_current_unended_and_unexpired() {
-        let mut owner = owner();
+        let mut owner = crate::domain::test_user();
         let now = Timestamp::now();
         let token = RefreshToken {
             jti: "j".to_owned(),
