@@ -12,7 +12,7 @@ use serde_json::Value;
 use shared::config::AuthConfig;
 use shared::http::app;
 use shared::store::{EmbeddedStore, Stores};
-use testkit::events::{EMAIL, TASK_TITLE, USERNAME};
+use testkit::events::{EXPECTED_ANSWERS, USERNAME, check_answer, expected_answer};
 
 mod support;
 use shared::AppState;
@@ -67,58 +67,20 @@ async fn invoke(
     (status, serde_json::from_slice(&bytes).expect("JSON body"))
 }
 
-/// What each function's event must produce: status and one field of the body. A function with
-/// no row here (a new endpoint) must answer its event with a 2xx.
-fn expected(function: &str) -> Option<(StatusCode, &'static str, Value)> {
-    use serde_json::json;
-    Some(match function {
-        "register" => (StatusCode::CREATED, "/username", json!(USERNAME)),
-        "login" => (StatusCode::OK, "/username", json!(USERNAME)),
-        "token-verify" => (StatusCode::OK, "/message", json!("Token is valid")),
-        "token-refresh" => (StatusCode::OK, "/refresh", Value::Null),
-        "logout" | "logout-all" => (StatusCode::NO_CONTENT, "", Value::Null),
-        "profile-get" => (StatusCode::OK, "/email", json!(EMAIL)),
-        "profile-update" => (StatusCode::OK, "/first_name", json!("Augusta")),
-        "password-update" => (
-            StatusCode::OK,
-            "/detail",
-            json!("password updated successfully"),
-        ),
-        "task-create" => (StatusCode::CREATED, "/title", json!("Write the report")),
-        "task-get" => (StatusCode::OK, "/title", json!(TASK_TITLE)),
-        "task-update" => (StatusCode::OK, "/status_task", json!("DONE")),
-        "task-delete" => (
-            StatusCode::OK,
-            "/message",
-            json!("Task deleted successfully"),
-        ),
-        "task-list" => (StatusCode::OK, "/results/0/title", json!(TASK_TITLE)),
-        "fallback" => (StatusCode::NOT_FOUND, "/detail", json!("Not found.")),
-        _ => return None,
-    })
-}
-
 #[tokio::test]
 async fn every_function_answers_its_api_gateway_event() {
     let rows = support::function_routers()
         .iter()
-        .filter(|(f, _)| expected(f).is_some())
+        .filter(|(f, _)| expected_answer(f, USERNAME).is_some())
         .count();
-    assert_eq!(rows, 15, "a row of expected() names no function: renamed?");
+    assert_eq!(
+        rows, EXPECTED_ANSWERS,
+        "a row of expected_answer() names no function: renamed?"
+    );
     for (function, router) in support::function_routers() {
         let (status, body) = invoke(function, router, function != "register").await;
-        let Some((want_status, pointer, want)) = expected(function) else {
-            assert!(status.is_success(), "{function}: {status} {body}");
-            continue;
-        };
-        assert_eq!(status, want_status, "{function}: {body}");
-        match (pointer, want) {
-            ("", _) => assert_eq!(body, Value::Null, "{function}: empty body"),
-            (pointer, Value::Null) => assert!(
-                body.pointer(pointer).is_some_and(Value::is_string),
-                "{function}: {body}"
-            ),
-            (pointer, want) => assert_eq!(body.pointer(pointer), Some(&want), "{function}: {body}"),
+        if let Err(why) = check_answer(function, USERNAME, status.as_u16(), &body) {
+            panic!("{why}");
         }
     }
 }

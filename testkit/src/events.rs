@@ -11,6 +11,8 @@ use shared::service::accounts::NewUser;
 use shared::service::tasks::NewTask;
 use shared::store::{RefreshToken, Stores};
 
+use serde_json::{Value, json};
+
 use crate::repo_root;
 
 /// The user the events are written for.
@@ -176,4 +178,60 @@ pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
         .await
         .expect("storing the user");
     user
+}
+
+/// What replaying `events/<function>.json` must answer, on every host that replays it: the status,
+/// and a JSON pointer into the body with the value there (`Null`: any string; an empty pointer: no
+/// body). `register` answers with the name it registered, `registered`. `None` for a function with
+/// no row here (a new endpoint): any 2xx will do.
+pub fn expected_answer(function: &str, registered: &str) -> Option<(u16, &'static str, Value)> {
+    Some(match function {
+        "register" => (201, "/username", json!(registered)),
+        "login" => (200, "/username", json!(USERNAME)),
+        "token-verify" => (200, "/message", json!("Token is valid")),
+        "token-refresh" => (200, "/refresh", Value::Null),
+        "logout" | "logout-all" => (204, "", Value::Null),
+        "profile-get" => (200, "/email", json!(EMAIL)),
+        "profile-update" => (200, "/first_name", json!("Augusta")),
+        "password-update" => (200, "/detail", json!("password updated successfully")),
+        "task-create" => (201, "/title", json!("Write the report")),
+        "task-get" => (200, "/title", json!(TASK_TITLE)),
+        "task-update" => (200, "/status_task", json!("DONE")),
+        "task-delete" => (200, "/message", json!("Task deleted successfully")),
+        "task-list" => (200, "/results/0/title", json!(TASK_TITLE)),
+        "fallback" => (404, "/detail", json!("Not found.")),
+        _ => return None,
+    })
+}
+
+/// How many functions [`expected_answer`] has a row for: a test asserts it, so a renamed
+/// function cannot silently lose its row.
+pub const EXPECTED_ANSWERS: usize = 15;
+
+/// Checks a replayed event's answer (its status, and its JSON body or `Null` for none) against
+/// [`expected_answer`]; the error says what differs.
+pub fn check_answer(
+    function: &str,
+    registered: &str,
+    status: u16,
+    body: &Value,
+) -> Result<(), String> {
+    let Some((want_status, pointer, want)) = expected_answer(function, registered) else {
+        return match status {
+            200..300 => Ok(()),
+            _ => Err(format!("{function}: {status} {body}")),
+        };
+    };
+    if status != want_status {
+        return Err(format!("{function}: {status}, not {want_status}: {body}"));
+    }
+    let right = match (pointer, &want) {
+        ("", _) => body.is_null(),
+        (pointer, Value::Null) => body.pointer(pointer).is_some_and(Value::is_string),
+        (pointer, want) => body.pointer(pointer) == Some(want),
+    };
+    match right {
+        true => Ok(()),
+        false => Err(format!("{function}: {body} has not {want} at {pointer:?}")),
+    }
 }

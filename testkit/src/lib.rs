@@ -41,3 +41,11 @@ pub fn function_binaries() -> Vec<String> {
     names.sort();
     names
 }
+
+/// The test process's DynamoDB Local (in memory, fresh each run; [`DynamoDbLocal::per_process`]).
+/// A test that needs it fails loudly when it cannot start: it never skips.
+pub async fn dynamodb_local() -> &'static DynamoDbLocal {
+    DynamoDbLocal::per_process(&repo_root())
+        .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
+}

@@ -4,24 +4,14 @@
 use shared::AppState;
 use shared::config::AuthConfig;
 use shared::store::{DynamoConfig, DynamoStore, Stores};
-use testkit::DynamoDbLocal;
 use testkit::schema::create_tables;
-
-use super::process::repo_root;
 
 /// The JWT signing key the functions read from the Secrets Manager stand-in (at least 32 bytes).
 pub const SECRET: &str = "lambda-runtime-test-secret-of-at-least-32-bytes";
 
-pub use testkit::events::{
-    EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, TASK_TITLE, USERNAME, seed,
-};
+pub use testkit::events::{NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, USERNAME, seed};
 
-/// The test process's DynamoDB Local (in memory); fails the test if it cannot start.
-pub async fn dynamodb_local() -> &'static DynamoDbLocal {
-    DynamoDbLocal::per_process(&repo_root())
-        .await
-        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
-}
+pub use testkit::dynamodb_local;
 
 /// A function's own tables in DynamoDB Local, created from template.yaml, and the state the test
 /// uses to seed and inspect them (the same services the binary runs, on the same tables).

@@ -8,14 +8,13 @@ use shared::AppState;
 use shared::domain::TaskStatus;
 use shared::service::tasks::PageRequest;
 use shared::store::DynamoConfig;
+use testkit::events::{EXPECTED_ANSWERS, check_answer, expected_answer};
 
 use super::api::{Invocation, Outcome, RuntimeApi};
-use super::fixtures::{
-    EMAIL, NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, TASK_TITLE, Tables, USERNAME, event, seed,
-};
+use super::fixtures::{NEW_EMAIL, NEW_USERNAME, PASSWORD, Seeded, Tables, USERNAME, event, seed};
 use super::process::{
-    ANSWER_WITHIN, ApiResponse, Function, Invoked, api_response, function_binaries, invoke,
-    lambda_env, repo_root,
+    ANSWER_WITHIN, Function, Invoked, api_response, function_binaries, invoke, lambda_env,
+    repo_root,
 };
 
 /// The HTTP API functions, each with its event `events/<name>.json`: the endpoint table's, and
@@ -26,62 +25,6 @@ pub(super) fn http_functions() -> Vec<&'static str> {
         .map(|endpoint| endpoint.function)
         .chain(["fallback"])
         .collect()
-}
-
-/// What each function's event must produce: status and one field of the body (`Null`: any
-/// string; empty pointer: no body). The same expectations as shared/tests/lambda_events.rs; a
-/// function with no row here (a new endpoint) must answer its event with a 2xx.
-fn expected(function: &str) -> Option<(u16, &'static str, Value)> {
-    Some(match function {
-        "register" => (201, "/username", json!(NEW_USERNAME)),
-        "login" => (200, "/username", json!(USERNAME)),
-        "token-verify" => (200, "/message", json!("Token is valid")),
-        "token-refresh" => (200, "/refresh", Value::Null),
-        "logout" | "logout-all" => (204, "", Value::Null),
-        "profile-get" => (200, "/email", json!(EMAIL)),
-        "profile-update" => (200, "/first_name", json!("Augusta")),
-        "password-update" => (200, "/detail", json!("password updated successfully")),
-        "task-create" => (201, "/title", json!("Write the report")),
-        "task-get" => (200, "/title", json!(TASK_TITLE)),
-        "task-update" => (200, "/status_task", json!("DONE")),
-        "task-delete" => (200, "/message", json!("Task deleted successfully")),
-        "task-list" => (200, "/results/0/title", json!(TASK_TITLE)),
-        "fallback" => (404, "/detail", json!("Not found.")),
-        _ => return None,
-    })
-}
-
-/// Checks `response` against the function's row of [`expected`].
-fn check_answer(
-    function: &str,
-    response: &ApiResponse,
-    want_status: u16,
-    pointer: &str,
-    want: &Value,
-    output: &str,
-) {
-    assert_eq!(
-        response.status, want_status,
-        "{function}: {response:?}; output:\n{output}"
-    );
-    if pointer.is_empty() {
-        assert_eq!(response.body, Value::Null, "{function}: empty body");
-        return;
-    }
-    assert_eq!(
-        response.content_type.as_deref(),
-        Some("application/json"),
-        "{function}: JSON response"
-    );
-    let got = response.body.pointer(pointer);
-    if want.is_null() {
-        assert!(
-            got.is_some_and(Value::is_string),
-            "{function}: {response:?}"
-        );
-    } else {
-        assert_eq!(got, Some(want), "{function}: {response:?}");
-    }
 }
 
 /// Checks, through the services on the same tables, that the function's write really landed in
@@ -174,14 +117,15 @@ async fn run(function: &str) {
     } = invoke(function, event(function, &seeded), &tables.config, &[]).await;
     let response = api_response(function, &raw);
     let output = process.output();
-    match expected(function) {
-        None => assert!(
-            (200..300).contains(&response.status),
-            "{function}: {response:?}; output:\n{output}"
-        ),
-        Some((want_status, pointer, want)) => {
-            check_answer(function, &response, want_status, pointer, &want, &output);
-        }
+    if let Err(why) = check_answer(function, NEW_USERNAME, response.status, &response.body) {
+        panic!("{why}; {response:?}; output:\n{output}");
+    }
+    if !response.body.is_null() {
+        assert_eq!(
+            response.content_type.as_deref(),
+            Some("application/json"),
+            "{function}: JSON response"
+        );
     }
 
     // The runtime survived the invocation and asks for the next event, as on Lambda.
@@ -201,9 +145,12 @@ async fn run(function: &str) {
 async fn every_bootstrap_answers_its_event_under_the_runtime_api() {
     let rows = http_functions()
         .into_iter()
-        .filter(|f| expected(f).is_some())
+        .filter(|f| expected_answer(f, NEW_USERNAME).is_some())
         .count();
-    assert_eq!(rows, 15, "a row of expected() names no function: renamed?");
+    assert_eq!(
+        rows, EXPECTED_ANSWERS,
+        "a row of expected_answer() names no function: renamed?"
+    );
     let started = Instant::now();
     for function in http_functions() {
         let one = Instant::now();

@@ -11,10 +11,7 @@ use shared::http::ENDPOINTS;
 use std::sync::Arc;
 
 use shared::store::{DynamoConfig, DynamoStore, ImportStore, Stores};
-use testkit::DynamoDbLocal;
 use testkit::schema::create_tables;
-
-use testkit::repo_root;
 
 /// Every HTTP function with the router its main mounts: the endpoint table, and `fallback`.
 pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
@@ -25,13 +22,7 @@ pub fn function_routers() -> Vec<(&'static str, Router<AppState>)> {
         .collect()
 }
 
-/// The test process's DynamoDB Local (in memory, fresh each run). A test that needs it fails
-/// loudly when it cannot start: it never skips.
-pub async fn dynamodb_local() -> &'static DynamoDbLocal {
-    DynamoDbLocal::per_process(&repo_root())
-        .await
-        .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
-}
+pub use testkit::dynamodb_local;
 
 /// Stores on DynamoDB Local, over tables made from template.yaml for this test process, and the
 /// importer over them. The client is built in the calling test's runtime.
