@@ -1,7 +1,18 @@
 //! The AWS SDK configuration every AWS client here is built from, and its HTTPS client: the
 //! environment's credentials and region, an emulator's endpoint, and built-in roots over rustls.
 
-use aws_sdk_dynamodb::config::SharedCredentialsProvider;
+use std::time::Instant;
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{
+    ConfigBag, Intercept, RuntimeComponents, SharedCredentialsProvider,
+};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 
 use crate::config::env;
 
@@ -175,5 +186,65 @@ mod tests {
             })
             .collect();
         assert_eq!(fingerprints, FINGERPRINTS);
+    }
+}
+
+/// Logs each call an AWS client makes, at `debug`: the service and operation
+/// (`DynamoDB`/`TransactWriteItems`, `ApiGatewayManagementApi`/`PostToConnection`, ...), the
+/// attempts it took, whether it succeeded, and `ms` from its start to its outcome. The line is
+/// written inside the request's spans, so it carries the Lambda request id and the route. Off
+/// unless `RUST_LOG` asks for it (`info,shared::aws=debug`): a line per call would cost more in
+/// CloudWatch Logs than the call itself. The SDK logs its calls too, but with the credentials, so
+/// its crates stay at `info` ([`crate::telemetry::QUIET`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CallLog;
+
+/// When the call began, from its first hook to its last.
+#[derive(Debug, Clone)]
+struct Began(Instant);
+
+impl Storable for Began {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            cfg.interceptor_state().store_put(Began(Instant::now()));
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(Began(began)) = cfg.load::<Began>() else {
+            return Ok(());
+        };
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map_or(("?", "?"), |m| (m.service(), m.name()));
+        tracing::debug!(
+            service,
+            operation,
+            attempts = cfg
+                .load::<RequestAttempts>()
+                .map_or(0, RequestAttempts::attempts),
+            ok = matches!(context.output_or_error(), Some(Ok(_))),
+            ms = began.elapsed().as_secs_f64() * 1e3,
+            "AWS call"
+        );
+        Ok(())
     }
 }

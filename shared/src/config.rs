@@ -77,7 +77,10 @@ impl AuthConfig {
         };
         let endpoint = env("TASKMASTER_SECRETSMANAGER_ENDPOINT");
         let config = crate::aws::aws_sdk_config(endpoint.as_deref(), false);
-        Self::from_secrets_manager(&aws_sdk_secretsmanager::Client::new(&config), &arn).await
+        let config = aws_sdk_secretsmanager::config::Builder::from(&config)
+            .interceptor(crate::aws::CallLog)
+            .build();
+        Self::from_secrets_manager(&aws_sdk_secretsmanager::Client::from_conf(config), &arn).await
     }
 
     /// [`AuthConfig::load`] on a task of its own, begun now: a cold start builds its other

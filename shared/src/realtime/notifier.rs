@@ -109,7 +109,10 @@ impl Notifier {
             Some(key) => crate::aws::emulator_sdk_config(endpoint, key),
             None => crate::aws::aws_sdk_config(Some(endpoint), false),
         };
-        aws_sdk_apigatewaymanagement::Client::new(&config)
+        let config = aws_sdk_apigatewaymanagement::config::Builder::from(&config)
+            .interceptor(crate::aws::CallLog)
+            .build();
+        aws_sdk_apigatewaymanagement::Client::from_conf(config)
     }
 
     /// For a Lambda's cold start: the connections table and `TASKMASTER_WS_ENDPOINT`. The two

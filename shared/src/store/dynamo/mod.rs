@@ -76,6 +76,7 @@ impl DynamoConfig {
     pub fn client(&self) -> Client {
         let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk_config())
             .retry_classifier(error::RetryCancelledTransactions)
+            .interceptor(crate::aws::CallLog)
             .build();
         Client::from_conf(config)
     }

@@ -1,0 +1,102 @@
+//! Every AWS call is logged at `debug` with its operation, attempts, outcome and duration, inside
+//! the caller's spans (`shared::aws::CallLog`), and not at all at `info`; against DynamoDB Local.
+
+// Test helpers panic to report a failure.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use shared::domain::UserId;
+use shared::store::{DynamoStore, Stores};
+use tracing::Instrument;
+use tracing_subscriber::fmt::MakeWriter;
+
+mod support;
+
+/// What the subscriber writes, kept for the test to read.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Lines {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Lines {
+    fn json(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap();
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
+/// One user read through the DynamoDB store, in a `request` span, with a JSON subscriber at
+/// `level` on this thread; what it logged.
+async fn logged_reading_a_user(level: tracing::Level) -> Vec<Value> {
+    let config = support::dynamo_config().await;
+    let stores = Stores::new(DynamoStore::new(config.client(), &config));
+    let lines = Lines::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(level)
+        .with_writer(lines.clone())
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let read = stores.users.user(UserId::new());
+    let found = read
+        .instrument(tracing::info_span!("request", request_id = "r-1"))
+        .await
+        .unwrap();
+    assert!(found.is_none());
+    lines.json()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_aws_call_is_logged_with_its_duration_at_debug_in_the_callers_span() {
+    let logged = logged_reading_a_user(tracing::Level::DEBUG).await;
+    let calls: Vec<&Value> = logged
+        .iter()
+        .filter(|line| line["target"] == "shared::aws")
+        .collect();
+    assert_eq!(calls.len(), 1, "{logged:#?}");
+    let fields = &calls[0]["fields"];
+    assert_eq!(fields["message"], "AWS call");
+    assert_eq!(fields["service"], "DynamoDB");
+    assert_eq!(fields["operation"], "GetItem");
+    assert_eq!(fields["attempts"], 1);
+    assert_eq!(fields["ok"], true);
+    assert!(fields["ms"].as_f64().unwrap() > 0.0, "{fields}");
+    let request = calls[0]["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|span| span["name"] == "request");
+    assert_eq!(request.unwrap()["request_id"], "r-1", "{}", calls[0]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn nothing_is_logged_of_aws_calls_at_info() {
+    let logged = logged_reading_a_user(tracing::Level::INFO).await;
+    assert!(
+        logged.iter().all(|line| line["target"] != "shared::aws"),
+        "{logged:#?}"
+    );
+}
