@@ -4,60 +4,25 @@
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use serde_json::Value;
 use shared::domain::UserId;
 use shared::store::{DynamoStore, Stores};
+use testkit::Captured;
 use tracing::Instrument;
-use tracing_subscriber::fmt::MakeWriter;
 
 mod support;
-
-/// What the subscriber writes, kept for the test to read.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Lines {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Lines {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Lines {
-    fn json(&self) -> Vec<Value> {
-        let bytes = self.0.lock().unwrap();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
 
 /// One user read through the DynamoDB store, in a `request` span, with a JSON subscriber at
 /// `level` on this thread; what it logged.
 async fn logged_reading_a_user(level: tracing::Level) -> Vec<Value> {
     let config = support::dynamo_config().await;
     let stores = Stores::new(DynamoStore::new(config.client(), &config));
-    let lines = Lines::default();
+    let lines = Captured::default();
+    let writer = lines.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_max_level(level)
-        .with_writer(lines.clone())
+        .with_writer(move || writer.clone())
         .finish();
     let _default = tracing::subscriber::set_default(subscriber);
     let read = stores.users.user(UserId::new());
@@ -66,7 +31,7 @@ async fn logged_reading_a_user(level: tracing::Level) -> Vec<Value> {
         .await
         .unwrap();
     assert!(found.is_none());
-    lines.json()
+    lines.take_lines()
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -8,8 +8,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use lambda_http::RequestExt;
 use serde_json::Value;
@@ -17,6 +15,7 @@ use shared::AppState;
 use shared::config::AuthConfig;
 use shared::http::{app, auth, tasks};
 use shared::store::{EmbeddedStore, Stores};
+use testkit::Captured;
 use testkit::events::{PASSWORD, seed};
 use tower::ServiceExt;
 
@@ -53,29 +52,6 @@ const UNITS: &[&str] = &[
     "Count/Second",
     "None",
 ];
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn take_lines(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        let text = String::from_utf8(bytes).unwrap();
-        text.lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
 
 /// Checks one line against the EMF specification and returns it.
 fn check_emf(line: &Value) -> &Value {

@@ -49,3 +49,31 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
         .await
         .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
 }
+
+/// What the code under test writes to a sink it is handed (a log subscriber's writer, the metrics'
+/// output), kept for the test to read back as JSON lines.
+#[derive(Clone, Default)]
+pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("the capture").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// The lines written since the last call, each parsed as JSON.
+    pub fn take_lines(&self) -> Vec<serde_json::Value> {
+        let bytes = std::mem::take(&mut *self.0.lock().expect("the capture"));
+        String::from_utf8(bytes)
+            .expect("UTF-8 lines")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a JSON line"))
+            .collect()
+    }
+}
