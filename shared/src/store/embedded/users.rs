@@ -276,6 +276,9 @@ impl TokenStore for EmbeddedStore {
                 return Ok(false);
             };
             let token: RefreshRecord = decode(bytes.value())?;
+            if token.consumed {
+                return Ok(false);
+            }
             let Some(bytes) = tx
                 .open_table(USERS)?
                 .get(user.as_uuid().as_bytes().as_slice())?
