@@ -196,28 +196,28 @@ fn partition_key(request: &Value) -> Option<String> {
     item["pk"]["S"].as_str().map(str::to_owned)
 }
 
-/// Whether `function`'s grants allow `line` on the item of partition key `key`.
-fn allowed(function: &str, line: &str, key: Option<&str>) -> bool {
-    granted(function)
-        .iter()
-        .any(|grant| match grant.split_once(" keys ") {
-            None => grant == line,
-            Some((granted_line, pattern)) => {
-                granted_line == line
-                    && key.is_some_and(|key| match pattern.strip_suffix('*') {
-                        Some(prefix) => key.starts_with(prefix),
-                        None => key == pattern,
-                    })
-            }
-        })
+/// Whether `grants` (a function's lines of [`granted`]) allow `line` on the item of partition key
+/// `key`.
+fn allowed(grants: &[String], line: &str, key: Option<&str>) -> bool {
+    grants.iter().any(|grant| match grant.split_once(" keys ") {
+        None => grant == line,
+        Some((granted_line, pattern)) => {
+            granted_line == line
+                && key.is_some_and(|key| match pattern.strip_suffix('*') {
+                    Some(prefix) => key.starts_with(prefix),
+                    None => key == pattern,
+                })
+        }
+    })
 }
 
 /// The actions of a DynamoDB request (its operation and JSON body) that `function` may not make,
 /// as "action resource" lines, with the item's key where a grant is limited by it.
 pub fn denied(function: &str, operation: &str, body: &Value) -> Vec<String> {
+    let grants = granted(function);
     needed(operation, body)
         .into_iter()
-        .filter(|(line, key)| !allowed(function, line, key.as_deref()))
+        .filter(|(line, key)| !allowed(&grants, line, key.as_deref()))
         .map(|(line, key)| match key {
             Some(key) => format!("{line} (item {key})"),
             None => line,

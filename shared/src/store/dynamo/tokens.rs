@@ -94,18 +94,14 @@ impl DynamoStore {
         old: &RefreshRecord,
         until: i64,
     ) -> Result<u64, StoreError> {
-        let Some(sid) = old.sid else {
+        if old.sid.is_none() {
             self.revoke_sessions(user, old.epoch).await?;
             tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
             return Err(StoreError::Missing(Missing::RefreshToken));
-        };
+        }
         let logout = Logout {
             jti: jti.to_owned(),
-            session: Session {
-                user,
-                epoch: old.epoch,
-                sid: Some(sid),
-            },
+            session: old.session(),
             live_until: until,
             consumed_until: until,
         };
