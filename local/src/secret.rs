@@ -18,7 +18,17 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<String> {
     if let Some(secret) = shared::config::env("TASKMASTER_JWT_SECRET") {
         return Ok(secret);
     }
-    kept(&path, 48)
+    let secret = kept(&path, 48)?;
+    // Named here: the check that follows would name only TASKMASTER_JWT_SECRET, which is unset.
+    anyhow::ensure!(
+        secret.len() >= shared::config::MIN_SECRET_BYTES,
+        "the signing key kept in {} is {} bytes, and must be at least {}: restore the file, or \
+         remove it to make a new key (every token signed with the old one is then refused)",
+        path.display(),
+        secret.len(),
+        shared::config::MIN_SECRET_BYTES
+    );
+    Ok(secret)
 }
 
 /// The key a DynamoDB Local started by the server keeps its tables under (see

@@ -272,6 +272,26 @@ fn an_unusable_data_dir_exits_non_zero_with_a_clear_message() {
     assert!(!failed.stdout.contains("listening"), "{failed:#?}");
 }
 
+#[test]
+fn a_short_kept_signing_key_exits_non_zero_naming_its_file() {
+    let dir = data_dir();
+    let key_file = dir.path().join("jwt-secret");
+    std::fs::write(&key_file, "zz").expect("writing a short key");
+
+    let failed = run_expecting_exit(&["--addr", "127.0.0.1:0"], dir.path());
+
+    assert!(!failed.status.success(), "{failed:#?}");
+    assert!(
+        failed.stderr.contains(&key_file.display().to_string()),
+        "the message names the key's file: {failed:#?}"
+    );
+    assert!(
+        !failed.stderr.contains("TASKMASTER_JWT_SECRET"),
+        "not the variable, which is unset: {failed:#?}"
+    );
+    assert!(!failed.stdout.contains("listening"), "{failed:#?}");
+}
+
 #[tokio::test]
 async fn a_second_server_on_the_same_data_dir_fails_while_the_first_runs() {
     let dir = data_dir();

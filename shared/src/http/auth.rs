@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::client::ClientIp;
 use super::error::Message;
-use super::extract::{AppJson, AuthUser};
+use super::extract::{AppJson, AuthUser, nullable};
 use super::openapi::{
     BearerErrors, Conflict, JsonErrors, LoginFailed, TokenRejected, TooManyRequests,
 };
@@ -17,7 +17,7 @@ use super::profile::UserBody;
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::auth::TokenPair;
-use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username};
+use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username, non_null};
 use crate::error::Result;
 use crate::service::accounts::NewUser;
 
@@ -57,14 +57,17 @@ pub fn logout_all() -> Router<AppState> {
 pub struct RegisterRequest {
     #[schema(value_type = String, required = true, min_length = 4, max_length = 30)]
     #[schema(pattern = "^[A-Za-z0-9_]+$", examples("ada_lovelace"))]
-    username: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    username: Option<Option<String>>,
     #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     #[schema(examples("ada@example.com"))]
-    email: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    email: Option<Option<String>>,
     /// Not entirely digits; never returned.
     #[schema(value_type = String, required = true, format = Password)]
     #[schema(min_length = 8, max_length = 128)]
-    password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    password: Option<Option<String>>,
     #[schema(value_type = String, required = false, max_length = 150, examples("Ada"))]
     first_name: Option<String>,
     #[schema(value_type = String, required = false, max_length = 150, examples("Lovelace"))]
@@ -76,9 +79,9 @@ impl TryFrom<RegisterRequest> for NewUser {
 
     fn try_from(body: RegisterRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let username = errors.required("username", body.username, Username::parse);
-        let email = errors.required("email", body.email, Email::parse);
-        let password = errors.required("password", body.password, Password::parse);
+        let username = errors.required("username", body.username, non_null(Username::parse));
+        let email = errors.required("email", body.email, non_null(Email::parse));
+        let password = errors.required("password", body.password, non_null(Password::parse));
         let first_name = errors
             .optional("first_name", body.first_name, PersonName::parse)
             .flatten();
@@ -161,9 +164,11 @@ pub(crate) async fn register_user(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     #[schema(value_type = String, required = true, examples("ada_lovelace"))]
-    username: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    username: Option<Option<String>>,
     #[schema(value_type = String, required = true, format = Password)]
-    password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    password: Option<Option<String>>,
 }
 
 /// Log in
@@ -188,8 +193,8 @@ pub(crate) async fn login_user(
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Json<AuthBody>> {
     let mut errors = FieldErrors::default();
-    let username = errors.required("username", body.username, Ok);
-    let password = errors.required("password", body.password, Ok);
+    let username = errors.required("username", body.username, non_null(Ok));
+    let password = errors.required("password", body.password, non_null(Ok));
     let (Some(username), Some(password)) = (username, password) else {
         return Err(errors.into());
     };
@@ -209,10 +214,10 @@ pub(crate) async fn login_user(
 }
 
 /// Reads one required string field of a token body.
-fn token_field(field: &str, value: Option<String>) -> Result<String> {
+fn token_field(field: &str, value: Option<Option<String>>) -> Result<String> {
     let mut errors = FieldErrors::default();
     errors
-        .required(field, value, Ok)
+        .required(field, value, non_null(Ok))
         .ok_or_else(|| errors.into())
 }
 
@@ -220,7 +225,8 @@ fn token_field(field: &str, value: Option<String>) -> Result<String> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VerifyRequest {
     #[schema(value_type = String, required = true)]
-    token: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    token: Option<Option<String>>,
 }
 
 /// Verify a token
@@ -254,7 +260,8 @@ pub(crate) async fn verify_token(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     #[schema(value_type = String, required = true)]
-    refresh: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    refresh: Option<Option<String>>,
 }
 
 /// Refresh the token pair

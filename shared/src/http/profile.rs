@@ -168,14 +168,17 @@ pub(crate) async fn update_profile(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordRequest {
     #[schema(value_type = String, required = true, format = Password)]
-    old_password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    old_password: Option<Option<String>>,
     /// Not entirely digits.
     #[schema(value_type = String, required = true, format = Password)]
     #[schema(min_length = 8, max_length = 128)]
-    new_password_1: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    new_password_1: Option<Option<String>>,
     /// Must equal `new_password_1`.
     #[schema(value_type = String, required = true, format = Password)]
-    new_password_2: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    new_password_2: Option<Option<String>>,
 }
 
 /// The password change's answer: its message, and a fresh pair for the new session epoch.
@@ -214,12 +217,17 @@ pub(crate) async fn change_password(
     AppJson(body): AppJson<PasswordRequest>,
 ) -> Result<Json<PasswordChanged>> {
     let mut errors = FieldErrors::default();
-    let mismatch = body.new_password_1.is_some()
-        && body.new_password_2.is_some()
-        && body.new_password_1 != body.new_password_2;
-    let old = errors.required("old_password", body.old_password, Ok);
-    let new = errors.required("new_password_1", body.new_password_1, Password::parse);
-    errors.required("new_password_2", body.new_password_2, Ok);
+    let mismatch = matches!(
+        (&body.new_password_1, &body.new_password_2),
+        (Some(Some(first)), Some(Some(second))) if first != second
+    );
+    let old = errors.required("old_password", body.old_password, non_null(Ok));
+    let new = errors.required(
+        "new_password_1",
+        body.new_password_1,
+        non_null(Password::parse),
+    );
+    errors.required("new_password_2", body.new_password_2, non_null(Ok));
     if mismatch {
         errors.add("new_password_2", "Value should be same as new_password_1");
     }

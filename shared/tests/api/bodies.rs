@@ -5,7 +5,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::helpers::{
-    LOGIN, PROFILE, REGISTER, TASKS, TestApp, assert_json_error, id_of, task_path,
+    LOGIN, LOGOUT, PASSWORD_CHANGE, PROFILE, REGISTER, TASKS, TOKEN_REFRESH, TOKEN_VERIFY, TestApp,
+    assert_json_error, id_of, task_path,
 };
 
 #[tokio::test]
@@ -120,13 +121,52 @@ async fn wrong_types_are_400_naming_each_wrong_field() {
 }
 
 #[tokio::test]
-async fn null_fields_read_as_absent() {
+async fn a_required_field_sent_as_null_is_refused_by_name_on_every_route() {
     let app = TestApp::new().await;
-    let body = json!({ "username": null, "email": null, "password": null });
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let cases: [(&str, Value, &[&str], Option<&str>); 6] = [
+        (
+            REGISTER,
+            json!({ "username": null, "email": null, "password": null }),
+            &["username", "email", "password"],
+            None,
+        ),
+        (
+            LOGIN,
+            json!({ "username": null, "password": null }),
+            &["username", "password"],
+            None,
+        ),
+        (TOKEN_VERIFY, json!({ "token": null }), &["token"], None),
+        (
+            TOKEN_REFRESH,
+            json!({ "refresh": null }),
+            &["refresh"],
+            None,
+        ),
+        (LOGOUT, json!({ "refresh": null }), &["refresh"], None),
+        (
+            PASSWORD_CHANGE,
+            json!({ "old_password": null, "new_password_1": null, "new_password_2": null }),
+            &["old_password", "new_password_1", "new_password_2"],
+            Some(&access),
+        ),
+    ];
 
-    let response = app.post_json(REGISTER, &body, None).await;
+    for (path, body, fields, token) in cases {
+        let response = app.post_json(path, &body, token).await;
 
-    response.assert_field_errors(&["username", "email", "password"]);
+        response.assert_field_errors(fields);
+        for field in fields {
+            assert_eq!(
+                response.json[field],
+                json!(["This field may not be null."]),
+                "{field} at {path}"
+            );
+        }
+    }
+    // Left out, each is still "required", as the original app answered.
+    let response = app.post_json(LOGIN, &json!({}), None).await;
     assert_eq!(
         response.json["username"],
         json!(["This field is required."])
