@@ -32,7 +32,8 @@ pub const SDK_ATTEMPTS: u32 = 3;
 /// the original app; `shared/tests/api/concurrency.rs`). A try lost its race only because another
 /// client's write landed between its read and its write, and the tries of one client do not
 /// overlap, so each of the other 7 writes can beat it once at most. With 6 tries the unluckiest of
-/// 8 was refused now and then (7 runs in 38 of 8 `PATCH`es at once on DynamoDB Local, 2026-12-05).
+/// 8 was refused now and then (in 7 runs of 38 of 8 `PATCH`es at once, on DynamoDB Local behind a
+/// logging proxy, 2026-12-05).
 pub const WRITE_ATTEMPTS: u32 = 8;
 
 /// The most write requests one service call can send.
