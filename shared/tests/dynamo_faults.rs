@@ -272,6 +272,48 @@ async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
     assert_eq!(status, StatusCode::OK, "{json}");
 }
 
+/// A login counts its name and its address in two writes; when one fails on our side, the other
+/// is taken back, or it would hold a place under the name's limit until the window ends (before,
+/// 25 such logins left the name 25 attempts in progress, and the right password got a 429).
+#[tokio::test]
+async fn a_login_whose_address_count_fails_takes_back_its_name_count() {
+    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
+    let app = Faulty::new(Fault::always("UpdateItem", internal).holding("login-addr")).await;
+    let (_, profile, _) = app
+        .clean
+        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
+        .await;
+    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
+    let from_an_address = || {
+        let mut request = testkit::http::request(
+            axum::http::Method::POST,
+            "/api/v1/auth/login/",
+            Some(&body),
+            None,
+        );
+        let address = std::net::IpAddr::from([203, 0, 113, 7]);
+        request
+            .extensions_mut()
+            .insert(shared::http::client::with_source_ip(address));
+        testkit::http::send(&app.faulty.app, request)
+    };
+
+    for response in futures::future::join_all((0..25).map(|_| from_an_address())).await {
+        assert_eq!(
+            response.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            response.json
+        );
+    }
+
+    let (status, json, _) = app
+        .clean
+        .send("POST", "/api/v1/auth/login/", None, Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+}
+
 /// A transaction whose earlier send (same client request token) is still being applied, as after
 /// a send that timed out on our side: sent again by the SDK, then a 503, never a 500.
 #[tokio::test]

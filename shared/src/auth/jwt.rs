@@ -55,11 +55,22 @@ impl Claims {
 }
 
 /// An access token and a refresh token issued together; `refresh_claims` is what gets stored.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TokenPair {
     pub access: String,
     pub refresh: String,
     pub refresh_claims: Claims,
+}
+
+/// The tokens themselves left out: a `?pair` in a log line must not hand out a session.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access", &"[redacted]")
+            .field("refresh", &"[redacted]")
+            .field("refresh_claims", &self.refresh_claims)
+            .finish()
+    }
 }
 
 /// One HMAC key and its id.

@@ -187,3 +187,19 @@ async fn a_token_is_checked_against_the_key_it_names_or_every_key_without_a_kid(
         Some(claims)
     );
 }
+
+#[test]
+fn a_pairs_debug_output_holds_neither_token() {
+    let pair = keys(SECRET)
+        .issue_pair(UserId::new(), 0, SessionId::random())
+        .unwrap();
+
+    let shown = format!("{pair:?}");
+
+    assert!(!shown.contains(&pair.access), "{shown}");
+    assert!(!shown.contains(&pair.refresh), "{shown}");
+    assert!(
+        shown.contains(&pair.refresh_claims.jti),
+        "the claims stay: {shown}"
+    );
+}

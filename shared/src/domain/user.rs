@@ -161,7 +161,7 @@ string_newtype!(Username, PersonName);
 
 /// A user as stored. `version` increases with every profile or password write (optimistic
 /// concurrency); `session_epoch` increases when all of the user's refresh tokens are revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
     pub username: Username,
@@ -179,6 +179,27 @@ pub struct User {
     /// Login sessions ended one by one since, until their last tokens expire.
     #[serde(default, skip_serializing_if = "EndedSessions::is_empty")]
     pub ended_sessions: EndedSessions,
+}
+
+/// The password hash left out: a `?user` in a log line must not hand it to an offline guesser.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("first_name", &self.first_name)
+            .field("last_name", &self.last_name)
+            .field("password_hash", &"[redacted]")
+            .field("is_superuser", &self.is_superuser)
+            .field("date_joined", &self.date_joined)
+            .field("last_updated", &self.last_updated)
+            .field("last_login", &self.last_login)
+            .field("version", &self.version)
+            .field("session_epoch", &self.session_epoch)
+            .field("ended_sessions", &self.ended_sessions)
+            .finish()
+    }
 }
 
 /// A stored user for unit tests: Ada, at session epoch 2, with no session ended.
@@ -233,6 +254,19 @@ mod tests {
         }
         let stored: Username = serde_json::from_str("\"first.last\"").unwrap();
         assert_eq!(stored.as_ref(), "first.last");
+    }
+
+    #[test]
+    fn a_users_debug_output_holds_no_password_hash() {
+        let user = User {
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            ..test_user()
+        };
+
+        let shown = format!("{user:?}");
+
+        assert!(!shown.contains("argon2id"), "{shown}");
+        assert!(shown.contains("ada_lovelace"), "the rest stays: {shown}");
     }
 
     #[test]

@@ -62,10 +62,6 @@ impl FieldErrors {
     pub fn into_result(self) -> Result<(), Self> {
         if self.is_empty() { Ok(()) } else { Err(self) }
     }
-
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
-    }
 }
 
 /// `parse` for a field that may be left out but not sent as `null` (read as `Option<String>`,

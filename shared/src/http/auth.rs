@@ -53,7 +53,7 @@ pub fn logout_all() -> Router<AppState> {
 }
 
 /// A new account. Username and email are case-insensitive: stored lowercased, unique in any case.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     #[schema(value_type = String, required = true, min_length = 4, max_length = 30)]
     #[schema(pattern = "^[A-Za-z0-9_]+$", examples("ada_lovelace"))]
@@ -102,7 +102,7 @@ impl TryFrom<RegisterRequest> for NewUser {
 }
 
 /// A token pair: `access` for `Authorization: Bearer`, `refresh` (single use) for a new pair.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokensBody {
     /// An HS256 JWT, valid for 15 minutes.
     pub access: String,
@@ -120,7 +120,7 @@ impl From<TokenPair> for TokensBody {
 }
 
 /// The user plus a fresh token pair: what register and login answer.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct AuthBody {
     #[serde(flatten)]
     pub user: UserBody,
@@ -161,7 +161,7 @@ pub(crate) async fn register_user(
 }
 
 /// Credentials: `username` takes the username or the email address, in any case.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     #[schema(value_type = String, required = true, examples("ada_lovelace"))]
     #[serde(default, deserialize_with = "nullable")]
@@ -222,7 +222,7 @@ fn token_field(field: &str, value: Option<Option<String>>) -> Result<String> {
 }
 
 /// A token to check: an access token, or a refresh token.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyRequest {
     #[schema(value_type = String, required = true)]
     #[serde(default, deserialize_with = "nullable")]
@@ -257,7 +257,7 @@ pub(crate) async fn verify_token(
 }
 
 /// A refresh token, for refresh and logout.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
     #[schema(value_type = String, required = true)]
     #[serde(default, deserialize_with = "nullable")]

@@ -165,7 +165,7 @@ pub(crate) async fn update_profile(
 }
 
 /// A password change: the current password, and the new one twice.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct PasswordRequest {
     #[schema(value_type = String, required = true, format = Password)]
     #[serde(default, deserialize_with = "nullable")]
@@ -182,7 +182,7 @@ pub struct PasswordRequest {
 }
 
 /// The password change's answer: its message, and a fresh pair for the new session epoch.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct PasswordChanged {
     #[schema(examples("password updated successfully"))]
     pub detail: String,

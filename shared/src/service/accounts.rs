@@ -305,7 +305,16 @@ impl AccountService {
             .limits
             .password_check(session.user, before.username.as_ref(), client)
             .await?;
-        let old_is_right = verify_password(old_password, &before.password_hash).await?;
+        let old_is_right = match verify_password(old_password, &before.password_hash).await {
+            Ok(right) => right,
+            // As at login: our own failure is no guess of the client's, so its count is taken back.
+            Err(error) => {
+                if let Err(undone) = self.limits.login_succeeded(attempt).await {
+                    tracing::warn!(error = %undone, "a password check's count not taken back");
+                }
+                return Err(error.into());
+            }
+        };
         if old_is_right {
             self.limits.login_succeeded(attempt).await?;
         } else {

@@ -166,6 +166,14 @@ impl Fault {
         }
     }
 
+    /// Only the requests whose body holds `text`: one item's write among others, say.
+    pub fn holding(self, text: &'static str) -> Self {
+        Self {
+            holding: text,
+            ..self
+        }
+    }
+
     /// Whether this attempt fails (and, when counted, uses up one failure).
     fn applies(&self, cfg: &ConfigBag) -> bool {
         let operation = cfg

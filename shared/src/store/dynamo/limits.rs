@@ -57,7 +57,22 @@ impl LimitStore for DynamoStore {
                 settled: number(&item, "settled")?,
             })
         });
-        futures::future::try_join_all(hits).await
+        // Every counter or none: a failed one's partners are taken back, else their counts would
+        // hold a place under the limit until the window ends (the embedded store writes all of
+        // them in one transaction).
+        let counted = futures::future::join_all(hits).await;
+        if counted.iter().any(Result::is_err) {
+            let made: Vec<Counter> = counters
+                .iter()
+                .zip(&counted)
+                .filter(|(_, count)| count.is_ok())
+                .map(|(counter, _)| counter.clone())
+                .collect();
+            if let Err(undone) = self.unhit(&made).await {
+                tracing::warn!(error = %undone, "a partly counted attempt not taken back");
+            }
+        }
+        counted.into_iter().collect()
     }
 
     #[tracing::instrument(skip_all)]

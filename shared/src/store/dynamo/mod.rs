@@ -126,10 +126,6 @@ impl DynamoStore {
         }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Writes `items` as one transaction. The SDK sends it again when it was cancelled only by a
     /// conflict with another transaction or by throttling (see [`crate::retry`]).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failure> {
