@@ -48,7 +48,7 @@ fn kept(path: &Path, bytes: usize) -> anyhow::Result<String> {
     }
     let mut random = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut random);
-    let secret: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = hex::encode(&random);
     write_private(path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret)
 }

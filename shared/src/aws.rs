@@ -182,7 +182,7 @@ mod tests {
                     .decode(body.split_whitespace().collect::<String>())
                     .expect("base64 between the PEM markers");
                 let digest = ring::digest::digest(&ring::digest::SHA256, &der);
-                digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+                hex::encode(digest)
             })
             .collect();
         assert_eq!(fingerprints, FINGERPRINTS);

@@ -95,10 +95,7 @@ impl Key {
 /// holding a token can already test guesses of the key against it).
 pub fn key_id(secret: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, secret);
-    digest.as_ref()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&digest.as_ref()[..8])
 }
 
 /// The keys of `secrets` other than the one with id `current`.

@@ -206,10 +206,11 @@ impl Gateway {
     /// Whether the user of `claims` still exists and honours their session (one strongly
     /// consistent read of the user).
     async fn session_is_current(&self, claims: &Claims) -> Result<(), Error> {
-        match self.users.user(claims.user_id).await? {
-            Some(user) if claims.session().is_current(&user) => Ok(()),
-            _ => Err(Error::InvalidToken),
-        }
+        self.users
+            .current_user(claims.session())
+            .await?
+            .map(|_| ())
+            .ok_or(Error::InvalidToken)
     }
 
     /// `$default`: clients mostly listen. `{"action": "ping"}` is answered `{"action": "pong"}`: a

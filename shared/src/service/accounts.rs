@@ -224,15 +224,10 @@ impl AccountService {
     /// conditional on the version read here, and every epoch change bumps the version, so a write
     /// that follows this check cannot commit after a revocation.
     pub async fn profile(&self, session: Session) -> Result<User> {
-        let user = self
-            .users
-            .user(session.user)
+        self.users
+            .current_user(session)
             .await?
-            .ok_or(Error::InvalidToken)?;
-        if !session.is_current(&user) {
-            return Err(Error::InvalidToken);
-        }
-        Ok(user)
+            .ok_or(Error::InvalidToken)
     }
 
     /// Applies `changes`, the fields of the body that parsed; `refused` holds the errors of those

@@ -279,10 +279,7 @@ fn address_key(client: IpAddr) -> String {
 /// Hex SHA-256 of `subject`, shortened to 128 bits: plenty to keep subjects apart.
 fn digest(subject: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, subject.as_bytes());
-    digest.as_ref()[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(&digest.as_ref()[..16])
 }
 
 #[cfg(test)]

@@ -29,11 +29,7 @@ impl AccountService {
     /// Whether `session`'s user exists and still honours it (its epoch, its login session): one
     /// read of the user.
     pub async fn session_is_current(&self, session: Session) -> Result<bool> {
-        Ok(self
-            .users
-            .user(session.user)
-            .await?
-            .is_some_and(|user| session.is_current(&user)))
+        Ok(self.users.current_user(session).await?.is_some())
     }
 
     /// Accepts an access token of an existing user, or a refresh token that would still rotate.

@@ -65,7 +65,7 @@ impl Created {
 fn fingerprint(task: &Task) -> String {
     let fields = serde_json::json!([task.title, task.description, task.status]);
     let digest = ring::digest::digest(&ring::digest::SHA256, fields.to_string().as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 /// The versions a precondition header names: `*` (whatever version is current) or a list.
@@ -127,10 +127,11 @@ impl TaskService {
     /// Whether `session`'s user exists and still honours it: one strongly consistent read of
     /// the user, for reads to run beside their own (writes check inside their transaction).
     async fn check_session(&self, session: Session) -> Result<()> {
-        match self.users.user(session.user).await? {
-            Some(user) if session.is_current(&user) => Ok(()),
-            _ => Err(Error::InvalidToken),
-        }
+        self.users
+            .current_user(session)
+            .await?
+            .map(|_| ())
+            .ok_or(Error::InvalidToken)
     }
 
     /// Creates a task. With an idempotency `key`, a repeat of an earlier request (same key, same

@@ -121,6 +121,14 @@ pub trait UserStore: Send + Sync {
     /// `Taken` names what is already in use, whatever its case.
     async fn create_user(&self, user: &User, token: &RefreshToken) -> Result<(), StoreError>;
     async fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// The user behind `session`, if it exists and still honours the session (its epoch, its
+    /// login session): one strongly consistent read. The one session check of every service.
+    async fn current_user(&self, session: Session) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .user(session.user)
+            .await?
+            .filter(|user| session.is_current(user)))
+    }
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Sets `last_login` and stores a refresh token bound to `user.session_epoch`, atomically;
