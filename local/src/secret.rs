@@ -19,15 +19,11 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<String> {
         return Ok(secret);
     }
     let secret = kept(&path, 48)?;
-    // Named here: the check that follows would name only TASKMASTER_JWT_SECRET, which is unset.
-    anyhow::ensure!(
-        secret.len() >= shared::config::MIN_SECRET_BYTES,
-        "the signing key kept in {} is {} bytes, and must be at least {}: restore the file, or \
-         remove it to make a new key (every token signed with the old one is then refused)",
-        path.display(),
-        secret.len(),
-        shared::config::MIN_SECRET_BYTES
-    );
+    // Checked here, by its file: the check that follows would name TASKMASTER_JWT_SECRET, unset.
+    shared::config::check_length(&path.display().to_string(), &secret).context(
+        "restore the signing key's file, or remove it to make a new key (every token signed \
+         with the old one is then refused)",
+    )?;
     Ok(secret)
 }
 

@@ -203,7 +203,8 @@ fn count(name: &str, default: u64) -> anyhow::Result<u64> {
     }
 }
 
-fn check_length(name: &str, secret: &str) -> anyhow::Result<()> {
+/// Refuses a signing key shorter than [`MIN_SECRET_BYTES`], naming where it came from.
+pub fn check_length(name: &str, secret: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         secret.len() >= MIN_SECRET_BYTES,
         "{name} must be at least {MIN_SECRET_BYTES} bytes"

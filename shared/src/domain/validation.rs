@@ -22,15 +22,17 @@ impl FieldErrors {
             .push(message.into());
     }
 
-    /// Parses a required field, recording "required" when absent or the parser's message when invalid.
+    /// Parses a required field read with `#[serde(default, deserialize_with = "nullable")]`:
+    /// "required" when left out, "may not be null" when sent as `null`, else the parser's message
+    /// when invalid, as the original API answered.
     pub fn required<R, T>(
         &mut self,
         field: &str,
-        raw: Option<R>,
+        raw: Option<Option<R>>,
         parse: impl FnOnce(R) -> Result<T, String>,
     ) -> Option<T> {
         match raw {
-            Some(raw) => self.check(field, parse(raw)),
+            Some(raw) => self.check(field, non_null(parse)(raw)),
             None => {
                 self.add(field, "This field is required.");
                 None
@@ -64,11 +66,11 @@ impl FieldErrors {
     }
 }
 
-/// `parse` for a field that may be left out but not sent as `null` (read as `Option<String>`,
-/// `None` being the `null`), with the original API's message.
-pub fn non_null<T>(
-    parse: impl FnOnce(String) -> Result<T, String>,
-) -> impl FnOnce(Option<String>) -> Result<T, String> {
+/// `parse` for a field that may be left out but not sent as `null` (read as `Option<R>`, `None`
+/// being the `null`), with the original API's message.
+pub fn non_null<R, T>(
+    parse: impl FnOnce(R) -> Result<T, String>,
+) -> impl FnOnce(Option<R>) -> Result<T, String> {
     move |value| parse(value.ok_or_else(|| "This field may not be null.".to_owned())?)
 }
 

@@ -17,7 +17,7 @@ use super::profile::UserBody;
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::auth::TokenPair;
-use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username, non_null};
+use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username};
 use crate::error::Result;
 use crate::service::accounts::NewUser;
 
@@ -79,9 +79,9 @@ impl TryFrom<RegisterRequest> for NewUser {
 
     fn try_from(body: RegisterRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let username = errors.required("username", body.username, non_null(Username::parse));
-        let email = errors.required("email", body.email, non_null(Email::parse));
-        let password = errors.required("password", body.password, non_null(Password::parse));
+        let username = errors.required("username", body.username, Username::parse);
+        let email = errors.required("email", body.email, Email::parse);
+        let password = errors.required("password", body.password, Password::parse);
         let first_name = errors
             .optional("first_name", body.first_name, PersonName::parse)
             .flatten();
@@ -193,8 +193,8 @@ pub(crate) async fn login_user(
     AppJson(body): AppJson<LoginRequest>,
 ) -> Result<Json<AuthBody>> {
     let mut errors = FieldErrors::default();
-    let username = errors.required("username", body.username, non_null(Ok));
-    let password = errors.required("password", body.password, non_null(Ok));
+    let username = errors.required("username", body.username, Ok);
+    let password = errors.required("password", body.password, Ok);
     let (Some(username), Some(password)) = (username, password) else {
         return Err(errors.into());
     };
@@ -217,7 +217,7 @@ pub(crate) async fn login_user(
 fn token_field(field: &str, value: Option<Option<String>>) -> Result<String> {
     let mut errors = FieldErrors::default();
     errors
-        .required(field, value, non_null(Ok))
+        .required(field, value, Ok)
         .ok_or_else(|| errors.into())
 }
 

@@ -221,13 +221,9 @@ pub(crate) async fn change_password(
         (&body.new_password_1, &body.new_password_2),
         (Some(Some(first)), Some(Some(second))) if first != second
     );
-    let old = errors.required("old_password", body.old_password, non_null(Ok));
-    let new = errors.required(
-        "new_password_1",
-        body.new_password_1,
-        non_null(Password::parse),
-    );
-    errors.required("new_password_2", body.new_password_2, non_null(Ok));
+    let old = errors.required("old_password", body.old_password, Ok);
+    let new = errors.required("new_password_1", body.new_password_1, Password::parse);
+    errors.required("new_password_2", body.new_password_2, Ok);
     if mismatch {
         errors.add("new_password_2", "Value should be same as new_password_1");
     }

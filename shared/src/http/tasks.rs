@@ -123,7 +123,7 @@ impl TryFrom<TaskRequest> for NewTask {
 
     fn try_from(body: TaskRequest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let title = errors.required("title", body.title, non_null(TaskTitle::parse));
+        let title = errors.required("title", body.title, TaskTitle::parse);
         let description = errors
             .optional(
                 "description",

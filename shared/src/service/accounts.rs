@@ -140,9 +140,7 @@ impl AccountService {
         let (user, valid) = match checked.await {
             Ok(checked) => checked,
             Err(error) => {
-                if let Err(undone) = self.limits.login_succeeded(attempt).await {
-                    tracing::warn!(error = %undone, "a failed login's count not taken back");
-                }
+                self.limits.abandoned(attempt).await;
                 return Err(error);
             }
         };
@@ -302,11 +300,8 @@ impl AccountService {
             .await?;
         let old_is_right = match verify_password(old_password, &before.password_hash).await {
             Ok(right) => right,
-            // As at login: our own failure is no guess of the client's, so its count is taken back.
             Err(error) => {
-                if let Err(undone) = self.limits.login_succeeded(attempt).await {
-                    tracing::warn!(error = %undone, "a password check's count not taken back");
-                }
+                self.limits.abandoned(attempt).await;
                 return Err(error.into());
             }
         };

@@ -157,6 +157,15 @@ impl Limits {
         Ok(())
     }
 
+    /// Takes back the count of an attempt that ended in our own failure (the store, the hashing),
+    /// which is no guess of the client's; one that cannot be taken back is logged and left to its
+    /// window, and the caller answers with its own failure.
+    pub async fn abandoned(&self, attempt: LoginAttempt) {
+        if let Err(undone) = self.login_succeeded(attempt).await {
+            tracing::warn!(error = %undone, "a failed password check's count not taken back");
+        }
+    }
+
     /// Settles an attempt whose password was wrong: a failure for good.
     #[tracing::instrument(skip_all)]
     pub async fn login_failed(&self, attempt: LoginAttempt) -> Result<()> {
