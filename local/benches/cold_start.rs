@@ -187,6 +187,17 @@ async fn events_of_runs(
     all
 }
 
+/// Whether the template gives `function` the WebSocket API's management endpoint, to close the
+/// sockets of the sessions it ends.
+fn closes_sockets(function: &str) -> bool {
+    testkit::schema::function_has_variable(
+        testkit::schema::TEMPLATE,
+        function,
+        "TASKMASTER_WS_ENDPOINT",
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 /// For `task-stream`: the event's task owner with one open connection, and a management API that
 /// takes every post; its endpoint.
 async fn listening_owner(tables: &Tables) -> String {
@@ -264,6 +275,13 @@ async fn main() {
             extra_env.push((
                 "TASKMASTER_WS_ENDPOINT".to_owned(),
                 listening_owner(&tables).await,
+            ));
+        } else if closes_sockets(&function) {
+            // Set as the template sets it, so that init builds the management API's client as
+            // on AWS; the bench's users have no socket, so nothing is sent to it.
+            extra_env.push((
+                "TASKMASTER_WS_ENDPOINT".to_owned(),
+                "http://127.0.0.1:9".to_owned(),
             ));
         }
         // Each start of the function follows one of the bare runtime, so that both see the same

@@ -1,6 +1,6 @@
 //! Sockets bound to their session, over the running server on both stores: a password change or
 //! a logout-all closes the user's sockets and refuses the old token at the handshake, a logout
-//! the sockets of its one session; a socket
+//! or a replayed refresh token the sockets of its one session; a socket
 //! whose token has expired hears nothing more, unless it renewed its session with `authenticate`;
 //! a handshake its client abandons leaves no connection behind.
 
@@ -117,9 +117,19 @@ async fn logout_all_closes_the_users_sockets_unheard(dynamodb: bool) {
     end_sessions_and_check_sockets(dynamodb, "logout-all").await;
 }
 
-/// A logout ends one session: its socket closes unheard and its token opens no other, while the
-/// user's other session keeps its socket and hears the next change.
-async fn a_logout_closes_that_sessions_sockets_only(dynamodb: bool) {
+/// How one login session is ended.
+#[derive(Clone, Copy)]
+enum OneSessionEnd {
+    /// `auth/logout/` with its refresh token.
+    Logout,
+    /// Its refresh token presented again after it rotated (RFC 9700's reuse detection).
+    Replay,
+}
+
+/// Ends one session as `end` says: the session's sockets (one opened before a rotation and one
+/// after, for a replay) close unheard and its tokens open no other, while the user's other
+/// session keeps its socket and hears the next change.
+async fn ending_one_session_closes_its_sockets_only(dynamodb: bool, end: OneSessionEnd) {
     let dir = tempfile::tempdir().unwrap();
     let server = server_on(dynamodb, dir.path(), &[]).await;
     let api = Api::new(&server);
@@ -127,24 +137,51 @@ async fn a_logout_closes_that_sessions_sockets_only(dynamodb: bool) {
     let answer = api.register(&name, &format!("{name}@example.com")).await;
     let (leaving, leaving_refresh) = tokens(&answer.expect(StatusCode::CREATED));
     let (staying, _) = tokens(&api.login(&name).await.expect(StatusCode::OK));
-    let mut closing = connect(&server, None, &format!("?token={leaving}"))
-        .await
-        .expect("connect");
+    let mut leaving_tokens = vec![leaving];
+    if let OneSessionEnd::Replay = end {
+        let rotated = api
+            .post(
+                "auth/token/refresh/",
+                json!({ "refresh": leaving_refresh }),
+                None,
+            )
+            .await;
+        leaving_tokens.push(rotated.expect(StatusCode::OK).str("access"));
+    }
+    let mut closing = Vec::new();
+    for token in &leaving_tokens {
+        let socket = connect(&server, None, &format!("?token={token}")).await;
+        closing.push(socket.expect("connect"));
+    }
     let mut open = connect(&server, None, &format!("?token={staying}"))
         .await
         .expect("connect");
 
+    let (path, expected) = match end {
+        OneSessionEnd::Logout => ("auth/logout/", StatusCode::NO_CONTENT),
+        OneSessionEnd::Replay => ("auth/token/refresh/", StatusCode::UNAUTHORIZED),
+    };
     let answer = api
-        .post("auth/logout/", json!({ "refresh": leaving_refresh }), None)
+        .post(path, json!({ "refresh": leaving_refresh }), None)
         .await;
-    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    assert_eq!(answer.status, expected, "{}", answer.body);
 
-    assert_closed_without_events(&mut closing).await;
-    assert_refused_at_the_handshake(&server, &leaving).await;
+    for (socket, token) in closing.iter_mut().zip(&leaving_tokens) {
+        assert_closed_without_events(socket).await;
+        assert_refused_at_the_handshake(&server, token).await;
+    }
     api.post("tasks/", json!({ "title": "after" }), Some(&staying))
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(next_message(&mut open).await["title"], "after");
+}
+
+async fn a_logout_closes_that_sessions_sockets_only(dynamodb: bool) {
+    ending_one_session_closes_its_sockets_only(dynamodb, OneSessionEnd::Logout).await;
+}
+
+async fn a_replayed_refresh_token_closes_its_sessions_sockets_only(dynamodb: bool) {
+    ending_one_session_closes_its_sockets_only(dynamodb, OneSessionEnd::Replay).await;
 }
 
 async fn authenticate(socket: &mut Socket, token: &str) -> Value {
@@ -252,6 +289,7 @@ on_both_stores!(
     a_password_change_closes_the_users_sockets_unheard,
     logout_all_closes_the_users_sockets_unheard,
     a_logout_closes_that_sessions_sockets_only,
+    a_replayed_refresh_token_closes_its_sessions_sockets_only,
     an_expired_socket_hears_nothing_unless_it_authenticated_again,
     authenticate_refuses_another_users_token_and_an_invalid_one,
 );

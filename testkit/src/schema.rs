@@ -39,6 +39,22 @@ pub fn function_timeout(template: &str, logical_id: &str) -> anyhow::Result<std:
     Ok(std::time::Duration::from_secs(seconds))
 }
 
+/// Whether the function built from binary `binary` has the environment variable `name` in
+/// `template` (its own `Environment`, not the `Globals`).
+pub fn function_has_variable(template: &str, binary: &str, name: &str) -> anyhow::Result<bool> {
+    let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
+    let resources = doc["Resources"]
+        .as_mapping()
+        .context("template.yaml has no Resources")?;
+    let function = resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .with_context(|| format!("template.yaml builds no function from {binary}"))?;
+    Ok(function["Properties"]["Environment"]["Variables"]
+        .get(name)
+        .is_some())
+}
+
 /// How Lambda's event source mapping hands a DynamoDB stream to a function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamSource {

@@ -18,8 +18,9 @@ use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::auth::TokenPair;
 use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::accounts::NewUser;
+use crate::service::sessions::Refresh;
 
 pub const REGISTER: &str = "/api/v1/auth/register";
 pub const LOGIN: &str = "/api/v1/auth/login";
@@ -267,7 +268,7 @@ pub struct RefreshRequest {
 /// Refresh the token pair
 ///
 /// The refresh token rotates: it is consumed, and a second use is a 401 that ends the token's
-/// login session (its other tokens are refused too).
+/// login session (its other tokens are refused too, and its open WebSockets are closed).
 #[utoipa::path(
     post, path = "/api/v1/auth/token/refresh/", tag = "auth", request_body = RefreshRequest,
     responses(
@@ -281,11 +282,19 @@ pub(crate) async fn refresh_token(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshRequest>,
 ) -> Result<Json<TokensBody>> {
-    let pair = state
+    let refresh = state
         .accounts
         .refresh(&token_field("refresh", body.refresh)?)
         .await?;
-    Ok(Json(pair.into()))
+    match refresh {
+        Refresh::Rotated(pair) => Ok(Json(pair.into())),
+        Refresh::Reused(ended) => {
+            if let Some((user, ended)) = ended {
+                state.close_sockets(user, ended).await;
+            }
+            Err(Error::TokenRejected)
+        }
+    }
 }
 
 /// Log out

@@ -6,7 +6,17 @@ use crate::auth::{TokenPair, TokenType};
 use crate::domain::{Ended, Session, SessionId, Timestamp, UserId};
 use crate::error::{Error, Result};
 use crate::retry;
-use crate::store::Logout;
+use crate::store::{Logout, Rotation};
+
+/// What presenting a refresh token did.
+#[derive(Debug)]
+pub enum Refresh {
+    /// It rotated: the client's new pair.
+    Rotated(TokenPair),
+    /// It had been used before: the reuse is refused, and ended the session of the user named
+    /// (nothing when that had ended already), whose sockets are to be closed.
+    Reused(Option<(UserId, Ended)>),
+}
 
 impl AccountService {
     /// Ends every session of the caller: the user's epoch moves on, so every access and refresh
@@ -51,9 +61,10 @@ impl AccountService {
     }
 
     /// Trades a refresh token for a new pair; the old refresh token is consumed. Presenting a
-    /// consumed one again ends its login session (see [`crate::store::TokenStore::rotate_refresh`]).
+    /// consumed one again ends its login session (see [`crate::store::TokenStore::rotate_refresh`]),
+    /// and answers what ended, for closing its sockets; the client is refused all the same.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh: &str) -> Result<TokenPair> {
+    pub async fn refresh(&self, refresh: &str) -> Result<Refresh> {
         let claims = self
             .jwt
             .decode(refresh, TokenType::Refresh)
@@ -64,16 +75,22 @@ impl AccountService {
         let mut pair = self
             .jwt
             .issue_pair(claims.user_id, claims.session_epoch, sid)?;
-        let epoch = self
+        let rotation = self
             .tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
             .await?;
+        let epoch = match rotation {
+            Rotation::Rotated(epoch) => epoch,
+            Rotation::Reused(ended) => {
+                return Ok(Refresh::Reused(ended.map(|ended| (claims.user_id, ended))));
+            }
+        };
         if epoch != claims.session_epoch {
             // A refresh token issued before tokens carried their epoch: the store's record is
             // the truth, and the access token must carry it.
             pair.access = self.jwt.issue_pair(claims.user_id, epoch, sid)?.access;
         }
-        Ok(pair)
+        Ok(Refresh::Rotated(pair))
     }
 
     /// Ends the login session of a refresh token: the token is revoked, and every other token

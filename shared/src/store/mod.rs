@@ -76,6 +76,16 @@ impl IdempotentCreate {
     pub const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
 }
 
+/// What [`TokenStore::rotate_refresh`] did with the token presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The new token is stored in its place, bound to this session epoch.
+    Rotated(u64),
+    /// It had been rotated before: this reuse stored nothing and ended what it names (nothing
+    /// when that had ended already), so the caller can close that session's sockets.
+    Reused(Option<Ended>),
+}
+
 /// What [`TaskStore::create_task_once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
@@ -168,18 +178,19 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait TokenStore: Send + Sync {
-    /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically;
-    /// answers the session epoch the new token is bound to. `Missing(RefreshToken)` when the old
-    /// one is not live (see [`Missing::RefreshToken`]). A consumed token is remembered until it
-    /// expires: presenting it again is a reuse (RFC 9700 §4.14.2), which also ends its login
-    /// session ([`User::end_session`]), so every token of that session, the thief's and the
-    /// victim's alike, dies; a token without one raises the user's `session_epoch` instead.
+    /// Consumes the refresh token `old_jti` of `user` and stores `new` in its place, atomically
+    /// ([`Rotation::Rotated`]). `Missing(RefreshToken)` when the old one is neither live nor
+    /// consumed (see [`Missing::RefreshToken`]). A consumed token is remembered until it
+    /// expires: presenting it again is a reuse (RFC 9700 §4.14.2, [`Rotation::Reused`]), which
+    /// ends its login session ([`User::end_session`]), so every token of that session, the
+    /// thief's and the victim's alike, dies; a token without one raises the user's
+    /// `session_epoch` instead.
     async fn rotate_refresh(
         &self,
         old_jti: &str,
         user: UserId,
         new: &RefreshToken,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Rotation, StoreError>;
     /// Stores a new refresh token bound to session epoch `epoch` (a token bound to an epoch the
     /// user has already left is stored, but never rotates).
     async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError>;

@@ -20,10 +20,12 @@ mod users;
 use std::collections::BTreeMap;
 
 use shared::domain::{
-    Email, PersonName, Task, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle, Timestamp,
-    User, UserId, Username,
+    Email, Ended, PersonName, Task, TaskDescription, TaskId, TaskOrder, TaskStatus, TaskTitle,
+    Timestamp, User, UserId, Username,
 };
-use shared::store::{ListQuery, Missing, Position, RefreshToken, StoreError, Stores, TaskPage};
+use shared::store::{
+    ListQuery, Missing, Position, RefreshToken, Rotation, StoreError, Stores, TaskPage,
+};
 
 /// A random lowercase hex string of `len` (≤ 32) characters.
 pub fn random_hex(len: usize) -> String {
@@ -225,6 +227,15 @@ pub fn assert_missing<T: std::fmt::Debug>(
     assert!(
         matches!(result, Err(StoreError::Missing(m)) if m == missing),
         "{what}: expected Missing({missing:?}), got {result:?}"
+    );
+}
+
+/// Panics unless `result` is a reuse of a consumed refresh token that ended `ended`.
+#[track_caller]
+pub fn assert_reused(result: Result<Rotation, StoreError>, ended: Option<Ended>, what: &str) {
+    assert!(
+        matches!(result, Ok(Rotation::Reused(e)) if e == ended),
+        "{what}: expected Reused({ended:?}), got {result:?}"
     );
 }
 

@@ -4,10 +4,14 @@
 
 use std::borrow::Borrow;
 
-use shared::domain::{Session, SessionId, TaskStatus, Timestamp, User};
-use shared::store::{IdempotentCreate, ListQuery, Missing, Position, RefreshToken, Stores};
+use shared::domain::{Ended, Session, SessionId, TaskStatus, Timestamp, User};
+use shared::store::{
+    IdempotentCreate, ListQuery, Missing, Position, RefreshToken, Rotation, Stores,
+};
 
-use super::{assert_missing, changed, changed_task, new_task, registered, token_for};
+use super::{
+    assert_missing, assert_reused, changed, changed_task, new_task, registered, token_for,
+};
 
 /// Moves `user` to the next session epoch, as a password change or logout-all does.
 async fn end_sessions(stores: &Stores, user: &User) -> User {
@@ -98,23 +102,28 @@ async fn reusing_a_consumed_refresh_token_without_a_login_session_ends_every_ses
     let stores: &Stores = fixture.borrow();
     let (user, first) = registered(stores).await;
     let second = token_for(&user);
-    let epoch = stores
+    let rotation = stores
         .tokens
         .rotate_refresh(&first.jti, user.id, &second)
         .await
         .expect("rotating");
-    assert_eq!(epoch, user.session_epoch);
+    assert_eq!(rotation, Rotation::Rotated(user.session_epoch));
 
     let replay = stores
         .tokens
         .rotate_refresh(&first.jti, user.id, &token_for(&user))
         .await;
 
-    assert_missing(
+    assert_reused(
         replay,
-        Missing::RefreshToken,
+        Some(Ended::Before(user.session_epoch + 1)),
         "replaying the consumed token",
     );
+    let again = stores
+        .tokens
+        .rotate_refresh(&first.jti, user.id, &token_for(&user))
+        .await;
+    assert_reused(again, None, "replaying it once more: nothing left to end");
     let live = stores
         .tokens
         .refresh_is_live(&second.jti, crate::contract::at(user.id, 0))
@@ -163,15 +172,18 @@ async fn reusing_a_consumed_refresh_token_ends_its_login_session_only() {
     for token in [&first, &elsewhere] {
         stores.tokens.add_refresh(token, 0).await.expect("storing");
     }
-    rotate(stores, &first, &second).await.expect("rotating");
+    let rotation = rotate(stores, &first, &second).await.expect("rotating");
+    assert_eq!(rotation, Rotation::Rotated(0));
 
     let replay = rotate(stores, &first, &of(ended)).await;
 
-    assert_missing(
+    assert_reused(
         replay,
-        Missing::RefreshToken,
+        Some(Ended::Session(ended)),
         "replaying the consumed token",
     );
+    let again = rotate(stores, &first, &of(ended)).await;
+    assert_reused(again, None, "replaying it once more: nothing left to end");
     let next = rotate(stores, &second, &of(ended)).await;
     assert_missing(
         next,
@@ -207,7 +219,7 @@ async fn rotate(
     stores: &Stores,
     old: &RefreshToken,
     new: &RefreshToken,
-) -> Result<u64, shared::store::StoreError> {
+) -> Result<Rotation, shared::store::StoreError> {
     stores
         .tokens
         .rotate_refresh(&old.jti, old.user_id, new)

@@ -2,23 +2,36 @@
 
 use std::borrow::Borrow;
 
-use shared::domain::{PersonName, Timestamp, User};
-use shared::store::{Missing, RefreshToken, StoreError, Stores};
+use shared::domain::{Ended, PersonName, Timestamp, User};
+use shared::store::{Missing, RefreshToken, Rotation, StoreError, Stores};
 
-use super::{assert_missing, changed, expired_token_for, random_hex, registered, token_for};
+use super::{
+    assert_missing, assert_reused, changed, expired_token_for, random_hex, registered, token_for,
+};
 
-/// Rotates `old` of `user` to a fresh token, returning the fresh one.
+/// Rotates `old` of `user` to a fresh token, returning the fresh one (a reuse fails the test).
 async fn rotate(
     stores: &Stores,
     user: &User,
     old: &RefreshToken,
 ) -> Result<RefreshToken, StoreError> {
     let new = token_for(user);
-    stores
+    match stores
         .tokens
         .rotate_refresh(&old.jti, user.id, &new)
-        .await?;
-    Ok(new)
+        .await?
+    {
+        Rotation::Rotated(_) => Ok(new),
+        reused => panic!("a rotation was expected, not {reused:?}"),
+    }
+}
+
+/// Presents `old` of `user` for rotation to a fresh token: what the store did with it.
+async fn present(stores: &Stores, user: &User, old: &RefreshToken) -> Result<Rotation, StoreError> {
+    stores
+        .tokens
+        .rotate_refresh(&old.jti, user.id, &token_for(user))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -53,7 +66,7 @@ async fn rotating_another_users_token_is_not_found_and_leaves_it_live() {
     let (owner, token) = registered(stores).await;
     let (thief, _) = registered(stores).await;
 
-    let result = rotate(stores, &thief, &token).await;
+    let result = present(stores, &thief, &token).await;
 
     assert_missing(
         result,
@@ -78,7 +91,7 @@ async fn an_expired_token_does_not_rotate() {
         .expect("recording a login");
 
     assert_missing(
-        rotate(stores, &user, &expired).await,
+        present(stores, &user, &expired).await,
         Missing::RefreshToken,
         "rotating an expired token",
     );
@@ -95,7 +108,7 @@ async fn an_unknown_token_does_not_rotate() {
     };
 
     assert_missing(
-        rotate(stores, &user, &unknown).await,
+        present(stores, &user, &unknown).await,
         Missing::RefreshToken,
         "rotating an unknown jti",
     );
@@ -124,12 +137,12 @@ async fn a_new_session_epoch_kills_every_older_token() {
         .expect("bumping the session epoch");
 
     assert_missing(
-        rotate(stores, &user, &login).await,
+        present(stores, &user, &login).await,
         Missing::RefreshToken,
         "a login token from before",
     );
     assert_missing(
-        rotate(stores, &user, &rotated).await,
+        present(stores, &user, &rotated).await,
         Missing::RefreshToken,
         "a rotated token from before",
     );
@@ -218,20 +231,31 @@ async fn simultaneous_rotations_of_one_token_succeed_once() {
         results.push(handle.await.expect("rotation task"));
     }
 
+    let rotated =
+        |result: &Result<Rotation, StoreError>| matches!(result, Ok(Rotation::Rotated(_)));
     let winners: Vec<&RefreshToken> = replacements
         .iter()
         .zip(&results)
-        .filter(|(_, result)| result.is_ok())
+        .filter(|(_, result)| rotated(result))
         .map(|(new, _)| new)
         .collect();
     assert_eq!(winners.len(), 1, "exactly one rotation wins: {results:?}");
     let winner = winners[0].clone();
-    for result in results.into_iter().filter(Result::is_err) {
-        assert_missing(result, Missing::RefreshToken, "a losing rotation");
+    // A loser found the token consumed (a reuse, which ended every session unless another
+    // loser's had), or, on DynamoDB, its transaction met a reuse's new epoch first.
+    for result in results.into_iter().filter(|result| !rotated(result)) {
+        assert!(
+            matches!(
+                result,
+                Ok(Rotation::Reused(None | Some(Ended::Before(_))))
+                    | Err(StoreError::Missing(Missing::RefreshToken))
+            ),
+            "a losing rotation: {result:?}"
+        );
     }
     for loser in replacements.iter().filter(|new| new.jti != winner.jti) {
         assert_missing(
-            rotate(stores, &user, loser).await,
+            present(stores, &user, loser).await,
             Missing::RefreshToken,
             "a losing rotation's token",
         );
@@ -239,7 +263,7 @@ async fn simultaneous_rotations_of_one_token_succeed_once() {
     // Racing rotations of one token are reuses: a loser found it consumed, so the family has
     // ended, the winner's token included, with no replay needed.
     assert_missing(
-        rotate(stores, &user, &winner).await,
+        present(stores, &user, &winner).await,
         Missing::RefreshToken,
         "the winner's token, after the race",
     );
@@ -267,13 +291,13 @@ async fn revoking_a_consumed_token_keeps_its_reuse_detected() {
         .await
         .expect("logging the stolen token out");
 
-    assert_missing(
-        rotate(stores, &user, &stolen).await,
-        Missing::RefreshToken,
+    assert_reused(
+        present(stores, &user, &stolen).await,
+        Some(Ended::Before(user.session_epoch + 1)),
         "the victim's replay",
     );
     assert_missing(
-        rotate(stores, &user, &thiefs).await,
+        present(stores, &user, &thiefs).await,
         Missing::RefreshToken,
         "the thief's token, after the replay",
     );
@@ -298,7 +322,7 @@ async fn a_revoked_token_does_not_rotate() {
         .expect("revoking a live token");
 
     assert_missing(
-        rotate(stores, &user, &token).await,
+        present(stores, &user, &token).await,
         Missing::RefreshToken,
         "rotating a revoked token",
     );

@@ -39,10 +39,14 @@ pub fn granted(binary: &str) -> Vec<String> {
         "register" => on(users, &["PutItem", "UpdateItem"]),
         "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem", "Query"])].concat(),
-        "password-update" | "logout-all" | "logout" => [
+        "password-update" | "logout-all" | "logout" | "token-refresh" => [
             match binary {
                 "logout" => on(users, &["BatchGetItem", "DeleteItem", "UpdateItem"]),
                 "password-update" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
+                "token-refresh" => on(
+                    users,
+                    &["BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"],
+                ),
                 _ => on(users, &["GetItem", "UpdateItem"]),
             },
             on(connections, &["DeleteItem", "Query"]),
@@ -51,10 +55,6 @@ pub fn granted(binary: &str) -> Vec<String> {
         .concat(),
         "profile-get" => on(users, &["GetItem"]),
         "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
-        "token-refresh" => on(
-            users,
-            &["BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"],
-        ),
         "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
         "task-create" => [
             on(users, &["ConditionCheckItem", "GetItem"]),

@@ -13,7 +13,9 @@ use super::sessions::ENDED;
 use super::users::{key, user_key};
 use super::{DynamoStore, Item, from_item, n, s, to_item, tx};
 use crate::domain::{Ended, Session, Timestamp, User, UserId};
-use crate::store::{Logout, Missing, RefreshRecord, RefreshToken, StoreError, TokenStore};
+use crate::store::{
+    Logout, Missing, RefreshRecord, RefreshToken, Rotation, StoreError, TokenStore,
+};
 
 fn token_key(jti: &str) -> Item {
     key(format!("REFRESH#{jti}"))
@@ -60,8 +62,12 @@ impl DynamoStore {
     /// Raises `user`'s session epoch past `epoch` (and its version, so a write that read the user
     /// before loses its condition), unless it has already moved on. One that still collides with
     /// transactions after the SDK's sends is `Unavailable`: nothing was revoked, so the request
-    /// must be retried, never answered as a mere conflict.
-    pub(super) async fn revoke_sessions(&self, user: UserId, epoch: u64) -> Result<(), StoreError> {
+    /// must be retried, never answered as a mere conflict. Answers whether it raised the epoch.
+    pub(super) async fn revoke_sessions(
+        &self,
+        user: UserId,
+        epoch: u64,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
@@ -76,7 +82,8 @@ impl DynamoStore {
             .send()
             .await;
         match result.map_err(|e| UpdateItemError::classify(e, "revoking sessions")) {
-            Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(Failure::Condition { .. }) => Ok(false),
             Err(Failure::Store(StoreError::Conflict)) => Err(StoreError::Unavailable),
             Err(other) => Err(other.into()),
         }
@@ -93,11 +100,13 @@ impl DynamoStore {
         jti: &str,
         old: &RefreshRecord,
         until: i64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Rotation, StoreError> {
         if old.sid.is_none() {
-            self.revoke_sessions(user, old.epoch).await?;
+            let raised = self.revoke_sessions(user, old.epoch).await?;
             tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
-            return Err(StoreError::Missing(Missing::RefreshToken));
+            return Ok(Rotation::Reused(
+                raised.then_some(Ended::Before(old.epoch + 1)),
+            ));
         }
         let logout = Logout {
             jti: jti.to_owned(),
@@ -105,13 +114,13 @@ impl DynamoStore {
             live_until: until,
             consumed_until: until,
         };
-        match crate::retry::optimistic(|| self.end_session(&logout)).await {
-            Ok(_) => {}
+        let ended = match crate::retry::optimistic(|| self.end_session(&logout)).await {
+            Ok(ended) => ended,
             Err(StoreError::Conflict) => return Err(StoreError::Unavailable),
             Err(other) => return Err(other),
-        }
+        };
         tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
-        Err(StoreError::Missing(Missing::RefreshToken))
+        Ok(Rotation::Reused(ended))
     }
 }
 
@@ -127,7 +136,7 @@ impl TokenStore for DynamoStore {
         old_jti: &str,
         user: UserId,
         new: &RefreshToken,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Rotation, StoreError> {
         let refused = StoreError::Missing(Missing::RefreshToken);
         let Some(item) = self
             .get(token_key(old_jti), "reading refresh token")
@@ -167,7 +176,7 @@ impl TokenStore for DynamoStore {
             )?,
         ];
         match self.transact(items).await {
-            Ok(()) => Ok(old.epoch),
+            Ok(()) => Ok(Rotation::Rotated(old.epoch)),
             // The token is there but no longer fresh: a concurrent rotation consumed it first.
             Err(failure) if failure.failed_at(0) && failure.existed_at(0) => {
                 self.reused(user, old_jti, &old, until).await

@@ -7,7 +7,7 @@ use redb::ReadableTable;
 use super::{Ctx, EMAILS, EmbeddedStore, REFRESH_TOKENS, USERNAMES, USERS, decode, encode};
 use crate::domain::{Email, Ended, Session, Timestamp, User, UserId, Username};
 use crate::store::{
-    Logout, Missing, RefreshRecord, RefreshToken, StoreError, TokenStore, UserStore,
+    Logout, Missing, RefreshRecord, RefreshToken, Rotation, StoreError, TokenStore, UserStore,
 };
 
 /// Whether a stored refresh token is past its expiry at `now` (an unreadable one counts as past).
@@ -206,10 +206,10 @@ impl TokenStore for EmbeddedStore {
         old_jti: &str,
         user: UserId,
         new: &RefreshToken,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Rotation, StoreError> {
         let (old_jti, new) = (old_jti.to_owned(), new.clone());
         let refused = || StoreError::Missing(Missing::RefreshToken);
-        let (epoch, reused) = self
+        let rotation = self
             .write(move |tx| {
                 let mut owner = get_user(tx, user)?.ok_or_else(refused)?;
                 let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
@@ -225,21 +225,23 @@ impl TokenStore for EmbeddedStore {
                 if old.consumed {
                     // A replay ends the token's login session (a token without one: every session
                     // of the user), until the session's newest token has expired.
-                    if session.is_current(&owner) {
-                        match old.sid {
-                            Some(sid) => {
-                                let until = new.expires_at.unix() + 1;
-                                owner.end_session(sid, until, Timestamp::now().unix());
-                            }
-                            None => {
-                                owner.session_epoch += 1;
-                                owner.version += 1;
-                            }
-                        }
-                        drop(tokens);
-                        put_user(tx, &owner)?;
+                    if !session.is_current(&owner) {
+                        return Ok(Rotation::Reused(None));
                     }
-                    return Ok((owner.session_epoch, true));
+                    let ended = match old.sid {
+                        Some(sid) => {
+                            let until = new.expires_at.unix() + 1;
+                            owner.end_session(sid, until, Timestamp::now().unix())
+                        }
+                        None => {
+                            owner.session_epoch += 1;
+                            owner.version += 1;
+                            Ended::Before(owner.session_epoch)
+                        }
+                    };
+                    drop(tokens);
+                    put_user(tx, &owner)?;
+                    return Ok(Rotation::Reused(Some(ended)));
                 }
                 if old.epoch != owner.session_epoch || !session.is_current(&owner) {
                     return Err(refused());
@@ -254,14 +256,13 @@ impl TokenStore for EmbeddedStore {
                         encode(&RefreshRecord::new(&new, old.epoch))?.as_slice(),
                     )
                     .ctx("writing token")?;
-                Ok((old.epoch, false))
+                Ok(Rotation::Rotated(old.epoch))
             })
             .await?;
-        if reused {
+        if let Rotation::Reused(_) = rotation {
             tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
-            return Err(refused());
         }
-        Ok(epoch)
+        Ok(rotation)
     }
 
     async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError> {
