@@ -6,7 +6,7 @@
 //! giving out fresh areas for a process's first 6–8 hashes before it caches freed ones, so a
 //! process also settles at 100–130 MiB. Kept here, only an area's first use faults, and no more
 //! areas exist than cores: a hash beyond that waits its turn, as it would for a core anyway. The
-//! numbers are in docs/COLD_STARTS.md.
+//! numbers are in docs/WORK_AREA.md.
 
 use std::cell::RefCell;
 use std::sync::{LazyLock, Mutex, PoisonError};
