@@ -13,7 +13,7 @@ fdatasync latency just before it (a create waits for at least one), then one mar
 point. Fails if any response is not 2xx. Needs wrk (Debian: apt-get install wrk) and Python 3
 (standard library).
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.request
 
 LUA = """
 wrk.method = "{method}"
@@ -93,6 +93,10 @@ def main():
     parser.add_argument("--flags", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     points = [(op, int(c)) for op, c in (p.split(":") for p in args.points.split(","))]
+    if shutil.which("wrk") is None:
+        sys.exit("bench/wrk.py: wrk is not installed (Debian: apt-get install wrk)")
+    if not os.access(args.binary, os.X_OK):
+        sys.exit(f"bench/wrk.py: no executable {args.binary} (cargo build --release -p taskmaster-local)")
     print(f"{args.binary}, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}, "
           f"{os.cpu_count()} cores, wrk -t2 -d{args.seconds}s --latency", flush=True)
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as work:
