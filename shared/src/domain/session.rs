@@ -63,9 +63,11 @@ impl Session {
 /// older than an epoch, or one login session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
-    /// Every session whose epoch is older than this one (password change, logout everywhere).
+    /// Every session whose epoch is older than this one (password change, logout everywhere, the
+    /// replay of a refresh token without a session, or a logout or replay past the bound of
+    /// ended sessions).
     Before(u64),
-    /// One login session (a logout).
+    /// One login session (a logout, or the replay of one of its refresh tokens).
     Session(SessionId),
 }
 

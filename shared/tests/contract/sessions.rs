@@ -6,7 +6,7 @@ use std::borrow::Borrow;
 
 use shared::domain::{Ended, Session, SessionId, TaskStatus, Timestamp, User};
 use shared::store::{
-    IdempotentCreate, ListQuery, Missing, Position, RefreshToken, Rotation, Stores,
+    IdempotentCreate, ListQuery, Logout, Missing, Position, RefreshToken, Rotation, Stores,
 };
 
 use super::{
@@ -213,6 +213,51 @@ async fn reusing_a_consumed_refresh_token_ends_its_login_session_only() {
         .expect("rotating the other session's token");
     let now = stores.users.user(user.id).await.expect("reading");
     assert_eq!(now.expect("the user").session_epoch, user.session_epoch);
+}
+
+/// A replay of a session that had already ended (logged out, or left behind by a new epoch) ends
+/// nothing more: there are no sockets of it left to close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replaying_a_token_of_an_already_ended_session_ends_nothing_more() {
+    let fixture = crate::backend::stores().await;
+    let stores: &Stores = fixture.borrow();
+    let (user, _) = registered(stores).await;
+    let sid = SessionId::random();
+    let of = |sid| RefreshToken {
+        sid: Some(sid),
+        ..token_for(&user)
+    };
+    let (first, second) = (of(sid), of(sid));
+    stores.tokens.add_refresh(&first, 0).await.expect("storing");
+    rotate(stores, &first, &second).await.expect("rotating");
+    let now = Timestamp::now().unix();
+    let logout = Logout {
+        jti: second.jti.clone(),
+        session: Session {
+            user: user.id,
+            epoch: 0,
+            sid: Some(sid),
+        },
+        live_until: now + 60,
+        consumed_until: now + 3600,
+    };
+    let ended = stores
+        .tokens
+        .end_session(&logout)
+        .await
+        .expect("logging out");
+    assert_eq!(ended, Some(Ended::Session(sid)));
+
+    let replay = rotate(stores, &first, &of(sid)).await;
+
+    assert_reused(replay, None, "replaying a token of a logged-out session");
+    let (first, second) = (token_for(&user), token_for(&user));
+    stores.tokens.add_refresh(&first, 0).await.expect("storing");
+    rotate(stores, &first, &second).await.expect("rotating");
+    let current = stores.users.user(user.id).await.expect("reading");
+    end_sessions(stores, &current.expect("the user")).await;
+    let replay = rotate(stores, &first, &token_for(&user)).await;
+    assert_reused(replay, None, "replaying a token of an epoch left behind");
 }
 
 async fn rotate(
