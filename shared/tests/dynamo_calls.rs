@@ -64,8 +64,9 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
     };
     let (access, refresh) = sign_in().await;
     let token = Some(access.as_str());
-    // A session of its own for the logout below, which ends it.
+    // Sessions of their own for the logout and the replay below, which end them.
     let (_, leaving) = sign_in().await;
+    let (_, replayed) = sign_in().await;
     let calls = h
         .calls_of("POST", "/api/v1/auth/login/", None, Some(login.clone()))
         .await;
@@ -177,6 +178,32 @@ async fn every_endpoint_makes_its_documented_dynamodb_calls() {
         .await;
     // The token and its user in one read; the session ended and the token revoked in one write.
     assert_eq!(calls, ["BatchGetItem", "TransactWriteItems"], "logout");
+    // A replay: the consumed token read, then it and its user read together, and the session
+    // ended in one write (no sockets are served here, so no connections Query).
+    let (status, _, _) = h
+        .send(
+            "POST",
+            "/api/v1/auth/token/refresh/",
+            None,
+            Some(json!({ "refresh": replayed })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    h.calls.take();
+    let (status, _, _) = h
+        .send(
+            "POST",
+            "/api/v1/auth/token/refresh/",
+            None,
+            Some(json!({ "refresh": replayed })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.calls.take(),
+        ["GetItem", "BatchGetItem", "TransactWriteItems"],
+        "token-refresh, a consumed token replayed"
+    );
 
     let (_, task, _) = h
         .send(

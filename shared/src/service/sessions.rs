@@ -82,6 +82,12 @@ impl AccountService {
         let epoch = match rotation {
             Rotation::Rotated(epoch) => epoch,
             Rotation::Reused(ended) => {
+                let what = match ended {
+                    Some(Ended::Session(_)) => "its login session ended",
+                    Some(Ended::Before(_)) => "every session of the user ended",
+                    None => "its session had ended already",
+                };
+                tracing::warn!(user_id = %claims.user_id, "consumed refresh token reused: {what}");
                 return Ok(Refresh::Reused(ended.map(|ended| (claims.user_id, ended))));
             }
         };

@@ -103,7 +103,6 @@ impl DynamoStore {
     ) -> Result<Rotation, StoreError> {
         if old.sid.is_none() {
             let raised = self.revoke_sessions(user, old.epoch).await?;
-            tracing::warn!(user_id = %user, "consumed refresh token reused: all sessions revoked");
             return Ok(Rotation::Reused(
                 raised.then_some(Ended::Before(old.epoch + 1)),
             ));
@@ -119,7 +118,6 @@ impl DynamoStore {
             Err(StoreError::Conflict) => return Err(StoreError::Unavailable),
             Err(other) => return Err(other),
         };
-        tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
         Ok(Rotation::Reused(ended))
     }
 }

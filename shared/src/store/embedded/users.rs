@@ -209,60 +209,54 @@ impl TokenStore for EmbeddedStore {
     ) -> Result<Rotation, StoreError> {
         let (old_jti, new) = (old_jti.to_owned(), new.clone());
         let refused = || StoreError::Missing(Missing::RefreshToken);
-        let rotation = self
-            .write(move |tx| {
-                let mut owner = get_user(tx, user)?.ok_or_else(refused)?;
-                let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
-                let mut old: RefreshRecord =
-                    match tokens.get(old_jti.as_str()).ctx("reading token")? {
-                        Some(bytes) => decode(bytes.value())?,
-                        None => return Err(refused()),
-                    };
-                if !old.presentable_by(user, Timestamp::now()) {
-                    return Err(refused());
+        self.write(move |tx| {
+            let mut owner = get_user(tx, user)?.ok_or_else(refused)?;
+            let mut tokens = tx.open_table(REFRESH_TOKENS).ctx("opening tokens")?;
+            let mut old: RefreshRecord = match tokens.get(old_jti.as_str()).ctx("reading token")? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Err(refused()),
+            };
+            if !old.presentable_by(user, Timestamp::now()) {
+                return Err(refused());
+            }
+            let session = old.session();
+            if old.consumed {
+                // A replay ends the token's login session (a token without one: every session
+                // of the user), until the session's newest token has expired.
+                if !session.is_current(&owner) {
+                    return Ok(Rotation::Reused(None));
                 }
-                let session = old.session();
-                if old.consumed {
-                    // A replay ends the token's login session (a token without one: every session
-                    // of the user), until the session's newest token has expired.
-                    if !session.is_current(&owner) {
-                        return Ok(Rotation::Reused(None));
+                let ended = match old.sid {
+                    Some(sid) => {
+                        let until = new.expires_at.unix() + 1;
+                        owner.end_session(sid, until, Timestamp::now().unix())
                     }
-                    let ended = match old.sid {
-                        Some(sid) => {
-                            let until = new.expires_at.unix() + 1;
-                            owner.end_session(sid, until, Timestamp::now().unix())
-                        }
-                        None => {
-                            owner.session_epoch += 1;
-                            owner.version += 1;
-                            Ended::Before(owner.session_epoch)
-                        }
-                    };
-                    drop(tokens);
-                    put_user(tx, &owner)?;
-                    return Ok(Rotation::Reused(Some(ended)));
-                }
-                if old.epoch != owner.session_epoch || !session.is_current(&owner) {
-                    return Err(refused());
-                }
-                old.consumed = true;
-                tokens
-                    .insert(old_jti.as_str(), encode(&old)?.as_slice())
-                    .ctx("consuming token")?;
-                tokens
-                    .insert(
-                        new.jti.as_str(),
-                        encode(&RefreshRecord::new(&new, old.epoch))?.as_slice(),
-                    )
-                    .ctx("writing token")?;
-                Ok(Rotation::Rotated(old.epoch))
-            })
-            .await?;
-        if let Rotation::Reused(_) = rotation {
-            tracing::warn!(user_id = %user, "consumed refresh token reused: its session ended");
-        }
-        Ok(rotation)
+                    None => {
+                        owner.session_epoch += 1;
+                        owner.version += 1;
+                        Ended::Before(owner.session_epoch)
+                    }
+                };
+                drop(tokens);
+                put_user(tx, &owner)?;
+                return Ok(Rotation::Reused(Some(ended)));
+            }
+            if old.epoch != owner.session_epoch || !session.is_current(&owner) {
+                return Err(refused());
+            }
+            old.consumed = true;
+            tokens
+                .insert(old_jti.as_str(), encode(&old)?.as_slice())
+                .ctx("consuming token")?;
+            tokens
+                .insert(
+                    new.jti.as_str(),
+                    encode(&RefreshRecord::new(&new, old.epoch))?.as_slice(),
+                )
+                .ctx("writing token")?;
+            Ok(Rotation::Rotated(old.epoch))
+        })
+        .await
     }
 
     async fn add_refresh(&self, token: &RefreshToken, epoch: u64) -> Result<(), StoreError> {
