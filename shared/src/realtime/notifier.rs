@@ -222,8 +222,8 @@ impl Notifier {
     }
 
     /// Closes every open connection of `user` whose session `ended` (a logout, a refresh-token
-    /// replay, a password change, logout everywhere), for at most [`CLOSE_WITHIN`]. Failures are logged: the delivery check
-    /// refuses those connections anyway.
+    /// replay, a password change, logout everywhere), for at most [`CLOSE_WITHIN`]. Failures are
+    /// logged: the delivery check refuses those connections anyway.
     pub async fn close_ended(&self, user: UserId, ended: Ended) {
         let closing = async {
             match self.connections.connections_of(user).await {
