@@ -19,7 +19,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 /// `MaximumRetryAttempts`, the function's `Timeout`), read from the compiled-in template.
 static SOURCE: LazyLock<StreamSource> = LazyLock::new(|| {
     stream_source(TEMPLATE, "TaskStreamFunction")
-        .expect("template.yaml gives TaskStreamFunction a DynamoDB event and a Timeout")
+        .expect("template.yaml gives TaskStreamFunction an event source mapping and a Timeout")
 });
 /// The most records one `GetRecords` answers (a batch may be bigger, up to 10,000).
 const GET_RECORDS_MAX: usize = 1000;

@@ -66,22 +66,28 @@ pub struct StreamSource {
     pub timeout: std::time::Duration,
 }
 
-/// The DynamoDB stream event of the function resource `logical_id` in `template`.
+/// How the one `AWS::Lambda::EventSourceMapping` whose `FunctionName` is `!Ref logical_id` hands
+/// a stream to that function in `template`.
 pub fn stream_source(template: &str, logical_id: &str) -> anyhow::Result<StreamSource> {
     let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
-    let events = doc["Resources"][logical_id]["Properties"]["Events"]
+    let resources = doc["Resources"]
         .as_mapping()
-        .with_context(|| format!("{logical_id} has no Events"))?;
-    let mut streams = events
-        .values()
-        .filter(|event| event["Type"].as_str() == Some("DynamoDB"));
-    let (Some(event), None) = (streams.next(), streams.next()) else {
-        bail!("{logical_id} needs exactly one DynamoDB event");
+        .context("template.yaml has no Resources")?;
+    let names_function = |mapping: &Value| match &mapping["Properties"]["FunctionName"] {
+        Value::Tagged(tagged) => tagged.tag == "Ref" && tagged.value.as_str() == Some(logical_id),
+        _ => false,
+    };
+    let mut mappings = resources.values().filter(|resource| {
+        resource["Type"].as_str() == Some("AWS::Lambda::EventSourceMapping")
+            && names_function(resource)
+    });
+    let (Some(mapping), None) = (mappings.next(), mappings.next()) else {
+        bail!("{logical_id} needs exactly one event source mapping naming it with !Ref");
     };
     let number = |field: &str| {
-        event["Properties"][field]
+        mapping["Properties"][field]
             .as_u64()
-            .with_context(|| format!("{logical_id}'s DynamoDB event has no {field}"))
+            .with_context(|| format!("{logical_id}'s event source mapping has no {field}"))
     };
     Ok(StreamSource {
         batch_size: usize::try_from(number("BatchSize")?)?,
@@ -237,24 +243,26 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Timeout: 45
-      Events:
-        Api:
-          Type: HttpApi
-        Changes:
-          Type: DynamoDB
-          Properties:
-            BatchSize: 25
-            MaximumRetryAttempts: 2
+  StreamerMapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Streamer
+      BatchSize: 25
+      MaximumRetryAttempts: 2
   Plain:
     Type: AWS::Serverless::Function
     Properties:
       Events:
         Api:
           Type: HttpApi
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      FunctionName: !Ref Plain
 "#;
 
     #[test]
-    fn a_stream_source_is_read_from_the_functions_dynamodb_event() {
+    fn a_stream_source_is_read_from_the_mapping_naming_the_function() {
         let source = stream_source(TEMPLATE_WITH_STREAM, "Streamer").unwrap();
         assert_eq!(
             source,

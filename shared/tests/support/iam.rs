@@ -75,6 +75,7 @@ pub fn granted(binary: &str) -> Vec<String> {
         "task-stream" => [
             on(connections, &["DeleteItem", "Query"]),
             on(users, &["GetItem"]),
+            on("${TasksTable.Arn}/stream/*", &["DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"]),
             vec![
                 "sqs:SendMessage TaskStreamFailures".to_owned(),
                 "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/POST/@connections/*".to_owned(),
