@@ -7,15 +7,28 @@ use serde_json::{Value, json};
 
 use crate::{resources, target};
 
-fn mapping() -> &'static Value {
-    let mut mappings = resources().values().filter(|r| {
+/// The logical id and properties of the stream's mapping.
+fn named_mapping() -> (&'static str, &'static Value) {
+    let mut mappings = resources().iter().filter(|(_, r)| {
         r["Type"] == "AWS::Lambda::EventSourceMapping"
             && target(&r["Properties"]["FunctionName"]) == "TaskStreamFunction"
     });
-    let (Some(mapping), None) = (mappings.next(), mappings.next()) else {
+    let (Some((id, mapping)), None) = (mappings.next(), mappings.next()) else {
         panic!("the task-stream function needs exactly one event source mapping");
     };
-    &mapping["Properties"]
+    (id, &mapping["Properties"])
+}
+
+fn mapping() -> &'static Value {
+    named_mapping().1
+}
+
+/// Stacks deployed when the mapping was the function's SAM event have it under SAM's name. Under
+/// another one, CloudFormation would create the new mapping before deleting the old, and Lambda
+/// refuses a second mapping of the same stream to the same function: the update would fail.
+#[test]
+fn the_stream_mapping_keeps_the_name_sam_gave_it() {
+    assert_eq!(named_mapping().0, "TaskStreamFunctionTaskChanges");
 }
 
 #[test]
