@@ -12,6 +12,7 @@ mod connections;
 mod imports;
 mod limits;
 mod listing;
+mod revocation;
 mod sessions;
 mod tasks;
 mod tokens;
