@@ -11,7 +11,8 @@ use super::client::ClientIp;
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, nullable};
 use super::openapi::{
-    BearerErrors, Conflict, JsonErrors, LoginFailed, TokenRejected, TooManyRequests,
+    BearerErrors, Conflict, JsonErrors, LoginFailed, PayloadTooLarge, TokenRejected,
+    TooManyRequests,
 };
 use super::profile::UserBody;
 use super::{carrying_tokens, route};
@@ -328,12 +329,14 @@ pub(crate) async fn logout_user(
 /// Log out everywhere
 ///
 /// Ends every session of the caller: every access and refresh token issued before (this one
-/// included) is refused from now on, on every device, and every open WebSocket is closed. No body.
+/// included) is refused from now on, on every device, and every open WebSocket is closed. No body
+/// (one announced past 64 KiB is refused, as on every route).
 #[utoipa::path(
     post, path = "/api/v1/auth/logout/all/", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every session of the user has ended"),
         (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
         BearerErrors,
     )
 )]

@@ -5,6 +5,8 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -57,14 +59,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned());
         let plain = is_plain(req.headers().get(header::CONTENT_ENCODING));
-        // A body announced past the limit is refused before a byte of it is waited for.
-        let announced = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-        if announced.is_some_and(|length| length > super::BODY_LIMIT as u64) {
-            return Err(Error::PayloadTooLarge);
-        }
+        // A body announced past the limit never gets here (`refuse_announced_large_bodies`); one
+        // sent without a length is cut off at the limit (`DefaultBodyLimit`).
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
@@ -90,6 +86,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             Err(_) => Err(Error::Validation(type_errors::<T>(fields))),
         }
     }
+}
+
+/// Refuses a request whose `Content-Length` announces a body past [`super::BODY_LIMIT`] with a
+/// 413, before a byte of it is waited for, on every route: one that reads no body (a logout,
+/// a read, a delete) too, so the limit is the same everywhere. A body sent without a length is
+/// cut off at the limit where a route reads it ([`AppJson`]).
+pub(crate) async fn refuse_announced_large_bodies(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > super::BODY_LIMIT as u64) {
+        return Error::PayloadTooLarge.into_response();
+    }
+    next.run(request).await
 }
 
 /// Names every field of `fields` whose value has the wrong type, by reading each one alone

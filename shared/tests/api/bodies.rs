@@ -5,8 +5,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::helpers::{
-    LOGIN, LOGOUT, PASSWORD_CHANGE, PROFILE, REGISTER, TASKS, TOKEN_REFRESH, TOKEN_VERIFY, TestApp,
-    assert_json_error, id_of, task_path,
+    LOGIN, LOGOUT, LOGOUT_ALL, PASSWORD_CHANGE, PROFILE, REGISTER, TASKS, TOKEN_REFRESH,
+    TOKEN_VERIFY, TestApp, assert_json_error, id_of, task_path,
 };
 
 #[tokio::test]
@@ -271,6 +271,49 @@ async fn a_body_over_64_kib_is_413() {
             json!({ "detail": "Request body is too large (limit 64 KiB)." })
         );
     }
+}
+
+/// The limit holds on routes that read no body too: one announced past it is refused unread, the
+/// same 413 as anywhere, and the request does nothing (the logout ends no session).
+#[tokio::test]
+async fn a_body_announced_past_64_kib_is_413_on_routes_that_read_none() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    let bearer = format!("Bearer {access}");
+    let big = "x".repeat(64 * 1024 + 1);
+    let length = big.len().to_string();
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-length", length.as_str()),
+    ];
+
+    for (method, path) in [
+        (Method::POST, LOGOUT_ALL),
+        (Method::GET, TASKS),
+        (Method::GET, PROFILE),
+    ] {
+        let response = app
+            .raw(
+                method.clone(),
+                path,
+                Some("application/json"),
+                big.clone(),
+                &headers,
+            )
+            .await;
+        assert_json_error(&response, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            response.json,
+            json!({ "detail": "Request body is too large (limit 64 KiB)." }),
+            "{method} {path}"
+        );
+    }
+    let after = app.get(PROFILE, Some(&access)).await;
+    assert_eq!(
+        after.status,
+        StatusCode::OK,
+        "the refused logout ended nothing"
+    );
 }
 
 #[tokio::test]
