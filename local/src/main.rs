@@ -93,8 +93,14 @@ struct Args {
     )]
     ws_max_duration: u64,
     /// Origins a browser page may call the API from, comma separated, as the stack's
-    /// `CorsAllowOrigins` parameter (default: the template's default, `*`).
-    #[arg(long, env = "TASKMASTER_CORS_ALLOW_ORIGINS", value_delimiter = ',')]
+    /// `CorsAllowOrigins` parameter (default: the template's default, `*`): each `*` or
+    /// http(s)://host[:port], as a browser sends it.
+    #[arg(
+        long,
+        env = "TASKMASTER_CORS_ALLOW_ORIGINS",
+        value_delimiter = ',',
+        value_parser = cors::parse_origin
+    )]
     cors_allow_origins: Option<Vec<String>>,
     /// Directory holding the database and the generated signing key.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]

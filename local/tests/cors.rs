@@ -130,7 +130,8 @@ async fn the_allowed_origins_can_be_narrowed_as_the_stack_parameter_does(dynamod
     let dir = tempfile::tempdir().unwrap();
     let flags = [
         "--cors-allow-origins",
-        "https://one.example,https://two.example",
+        // A space after the comma, as people write lists: dropped, not part of the origin.
+        "https://one.example, https://two.example",
     ];
     let server = server_on(dynamodb, dir.path(), &flags).await;
     let client = reqwest::Client::new();
