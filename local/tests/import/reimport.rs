@@ -2,7 +2,7 @@
 //! and left as it is, and tasks of a user the source no longer has are counted; both exit 2,
 //! in the dry run as in the real run. Ownerless tasks go to the user the first run gave them to.
 
-use shared::domain::{TaskId, User};
+use shared::domain::{TaskId, User, UserId};
 
 use super::fixture::{self, BUSY};
 use super::{IMPORTABLE_TASKS, Setup, all_tasks, assert_run, user_id};
@@ -11,6 +11,7 @@ on_both_stores!(
     a_reimport_lists_rows_changed_in_the_source_and_leaves_them_as_they_are,
     a_reimport_counts_a_users_tasks_that_the_source_no_longer_has,
     ownerless_tasks_stay_with_the_user_an_earlier_run_gave_them,
+    a_name_with_a_dotted_capital_i_is_kept_as_one_that_reads_back,
 );
 
 /// ada's tasks the source keeps in these tests: the source holds 4 users and 12 tasks.
@@ -151,4 +152,35 @@ async fn ownerless_tasks_stay_with_the_user_an_earlier_run_gave_them(dynamodb: b
         assert!(!run.stdout.contains("not removed"), "{}", run.stdout);
     }
     assert_eq!(counts().await, before);
+}
+
+/// Django let `İ` (U+0130) into a username. Lowercased as Unicode does it fully, `i` and a
+/// combining dot, the name could not be read back: the user's every login was a 500, and every
+/// later run failed reading it. It is kept as `admin`, its simple lowercase.
+async fn a_name_with_a_dotted_capital_i_is_kept_as_one_that_reads_back(dynamodb: bool) {
+    let setup = Setup::new(dynamodb).await;
+    fixture::keep_importable(&setup.db, KEPT);
+    let id = "a0000000000000000000000000000130";
+    fixture::add_user(
+        &setup.db,
+        id,
+        "Admİn",
+        "admin@example.com",
+        "2024-06-01 10:00:00",
+    );
+
+    assert_run(
+        &setup.import(&[]),
+        0,
+        &["users: 5 in the source: 5 imported"],
+    );
+    assert_run(
+        &setup.import(&[]),
+        0,
+        &["users: 5 in the source: 0 imported, 5 already there"],
+    );
+
+    let id = UserId::parse("a0000000-0000-0000-0000-000000000130").expect("an id");
+    let user = setup.stores().users.user(id).await.expect("reading");
+    assert_eq!(user.expect("the user").username.as_ref(), "admin");
 }

@@ -78,6 +78,11 @@ impl Username {
     /// A name that may already exist: today's names, and the original app's (Django's rule:
     /// 1–150 letters, digits and `_ . @ + -`), lowercased. For finding and keeping existing
     /// accounts only; a new or changed name must pass [`Username::parse`].
+    ///
+    /// The lowercased name is itself such a name, so what is stored reads back: Unicode lowercases
+    /// `İ` (U+0130) to `i` and a combining dot above (U+0307), which no name may hold, so the dot
+    /// is dropped (`Admİn` is `admin`, as its simple case mapping has it). No other letter or
+    /// digit lowercases to anything but letters and digits.
     pub fn existing(value: String) -> Result<Self, String> {
         check_text(&value, 1, 150)?;
         if !value
@@ -86,7 +91,7 @@ impl Username {
         {
             return Err("Enter a valid username.".into());
         }
-        Ok(Self(value.to_lowercase()))
+        Ok(Self(value.to_lowercase().replace('\u{307}', "")))
     }
 }
 
@@ -254,6 +259,32 @@ mod tests {
         }
         let stored: Username = serde_json::from_str("\"first.last\"").unwrap();
         assert_eq!(stored.as_ref(), "first.last");
+    }
+
+    /// A name is stored lowercased and read back through [`Username::existing`]: the lowercased
+    /// form of every name must pass it again, or the account could never be read (a 500 at its
+    /// every login, and an import that cannot run again). `İ`'s full lowercase holds a combining
+    /// dot, which is not a letter; nothing else lowercases to a character a name may not hold.
+    #[test]
+    fn an_existing_name_lowercased_reads_back_as_itself() {
+        for (name, folded) in [
+            ("Admİn", "admin"),
+            ("İSTANBUL", "istanbul"),
+            ("ΟΔΟΣ", "οδος"),
+        ] {
+            let username = Username::existing(name.into()).unwrap();
+            assert_eq!(username.as_ref(), folded);
+            let stored: Username = serde_json::from_value(serde_json::json!(folded)).unwrap();
+            assert_eq!(stored, username, "{name}");
+        }
+        let lowercases_to_a_mark = (char::MIN..=char::MAX)
+            .filter(|c| c.is_alphanumeric())
+            .filter(|c| {
+                c.to_lowercase()
+                    .any(|l| !l.is_alphanumeric() && l != '\u{307}')
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(lowercases_to_a_mark, Vec::<char>::new());
     }
 
     #[test]
