@@ -27,7 +27,8 @@ pub const UNUSABLE_PASSWORD: &str = "!";
 const MAX_HASH_BYTES: usize = 512;
 
 /// Why a stored password cannot be verified here, if it cannot: only Django's `pbkdf2_sha256`
-/// is, up to the iterations the server verifies ([`shared::auth::MAX_PBKDF2_ITERATIONS`]).
+/// is, of its shape and up to the iterations the server verifies
+/// ([`shared::auth::unverifiable_pbkdf2`]).
 fn unverifiable(hash: &str) -> Option<String> {
     let Some(rest) = hash.strip_prefix("pbkdf2_sha256$") else {
         // Django's `<algorithm>$…`, or a PHC string's `$<algorithm>$…`.
@@ -40,15 +41,7 @@ fn unverifiable(hash: &str) -> Option<String> {
             quoted(algorithm)
         ));
     };
-    let iterations = rest.split('$').next().unwrap_or_default();
-    match iterations.parse::<u32>() {
-        Ok(n) if n <= shared::auth::MAX_PBKDF2_ITERATIONS => None,
-        _ => Some(format!(
-            "its password hash asks for {} iterations, more than the {} this server verifies",
-            quoted(iterations),
-            shared::auth::MAX_PBKDF2_ITERATIONS
-        )),
-    }
+    shared::auth::unverifiable_pbkdf2(rest).map(|why| format!("its password hash: {why}"))
 }
 
 /// The session epoch an inactive user is imported with: past the 0 that the original's access

@@ -194,6 +194,16 @@ async fn passwords_the_server_would_not_verify_come_over_unusable_and_escapes_st
         ),
         ("a0000000000000000000000000000031", "many_rounds", many),
         (
+            "a0000000000000000000000000000033",
+            "bad_rounds",
+            "pbkdf2_sha256$-5$salt$a2V5",
+        ),
+        (
+            "a0000000000000000000000000000034",
+            "bad_key",
+            "pbkdf2_sha256$1000$salt$not base64",
+        ),
+        (
             "a0000000000000000000000000000032",
             "huge_hash",
             &"h".repeat(2000),
@@ -215,7 +225,9 @@ async fn passwords_the_server_would_not_verify_come_over_unusable_and_escapes_st
 
     let lines = [
         "user \"argon_user\": its password hash (\"argon2id\") cannot be checked here: imported, cannot log in",
-        "user \"many_rounds\": its password hash asks for \"20000000\" iterations, more than the 3000000 this server verifies: imported, cannot log in",
+        "user \"many_rounds\": its password hash: it asks for 20000000 iterations, more than the 3000000 this server verifies: imported, cannot log in",
+        "user \"bad_rounds\": its password hash: it is not of Django's shape (iterations$salt$key): imported, cannot log in",
+        "user \"bad_key\": its password hash: it is not of Django's shape (iterations$salt$key): imported, cannot log in",
         "user \"huge_hash\": its password is 2000 bytes long: no hasher makes one over 512",
     ];
     assert_run(&run, 2, &lines);

@@ -13,5 +13,5 @@ pub use accepted::{AcceptedSecrets, KeysUnavailable, LoadSecrets, RETRY_AFTER};
 pub use jwt::{Claims, JwtKeys, TokenPair, TokenType, key_id};
 pub use password::{
     MAX_PBKDF2_ITERATIONS, hash_password, is_argon2_hash, is_legacy_hash, rehash_password,
-    verify_password, verify_password_or_dummy,
+    unverifiable_pbkdf2, verify_password, verify_password_or_dummy,
 };

@@ -116,26 +116,58 @@ fn usable_argon2(hash: &str) -> Option<argon2::PasswordHash> {
     Some(parsed)
 }
 
-/// PBKDF2-HMAC-SHA256 of the UTF-8 password over the salt's ASCII bytes, compared in constant
-/// time with the stored key; `None` for a malformed hash or one of more than
-/// [`MAX_PBKDF2_ITERATIONS`].
-fn verify_django(plain: &str, hash: &str) -> Option<bool> {
+/// A Django `pbkdf2_sha256` hash (after its prefix) this server verifies: its iterations, salt
+/// and 32-byte key.
+struct DjangoHash<'a> {
+    iterations: NonZeroU32,
+    salt: &'a str,
+    key: Vec<u8>,
+}
+
+/// Reads `<iterations>$<salt>$<base64 of the key>`, or says why this server cannot verify it.
+fn django_hash(hash: &str) -> Result<DjangoHash<'_>, String> {
+    let malformed = || "it is not of Django's shape (iterations$salt$key)".to_owned();
     let mut parts = hash.splitn(3, '$');
-    let (iterations, salt, key) = (parts.next()?, parts.next()?, parts.next()?);
-    let iterations = iterations.parse::<NonZeroU32>().ok()?;
-    let key = STANDARD.decode(key).ok()?;
-    // Django's key is one SHA-256 block; ring derives one block per 32 bytes asked for, so a
-    // longer stored key would multiply the work past the bound below.
-    if key.len() != 32 {
-        return None;
-    }
+    let (Some(iterations), Some(salt), Some(key)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let iterations = iterations.parse::<NonZeroU32>().map_err(|_| malformed())?;
     if iterations.get() > MAX_PBKDF2_ITERATIONS {
-        tracing::warn!(
-            iterations,
-            "a stored password hash asks for more work than allowed"
-        );
-        return None;
+        return Err(format!(
+            "it asks for {iterations} iterations, more than the {MAX_PBKDF2_ITERATIONS} this \
+             server verifies"
+        ));
     }
+    // Django's key is one SHA-256 block; ring derives one block per 32 bytes asked for, so a
+    // longer stored key would multiply the work past the bound above.
+    let key = STANDARD.decode(key).map_err(|_| malformed())?;
+    if key.len() != 32 {
+        return Err(malformed());
+    }
+    Ok(DjangoHash {
+        iterations,
+        salt,
+        key,
+    })
+}
+
+/// Why this server cannot verify a Django hash, `hash` being what follows its `pbkdf2_sha256$`
+/// (the importer says so in its report), if it cannot.
+pub fn unverifiable_pbkdf2(hash: &str) -> Option<String> {
+    django_hash(hash).err()
+}
+
+/// PBKDF2-HMAC-SHA256 of the UTF-8 password over the salt's ASCII bytes, compared in constant
+/// time with the stored key; `None` for a hash [`django_hash`] refuses.
+fn verify_django(plain: &str, hash: &str) -> Option<bool> {
+    let DjangoHash {
+        iterations,
+        salt,
+        key,
+    } = django_hash(hash)
+        .inspect_err(|why| tracing::warn!(why, "a stored password hash cannot be verified"))
+        .ok()?;
     let algorithm = pbkdf2::PBKDF2_HMAC_SHA256;
     Some(
         pbkdf2::verify(
@@ -181,6 +213,7 @@ mod tests {
         ];
         for hash in hashes {
             assert!(is_legacy_hash(hash));
+            assert_eq!(unverifiable_pbkdf2(&hash[DJANGO_PBKDF2.len()..]), None);
             assert!(verify_password("lètmein", hash).await.unwrap(), "{hash}");
             assert!(!verify_password("letmein", hash).await.unwrap(), "{hash}");
         }
@@ -188,9 +221,14 @@ mod tests {
             "pbkdf2_sha256$x$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=",
             "pbkdf2_sha256$1000$seasalt",
             "pbkdf2_sha256$1000$seasalt$not base64",
+            "pbkdf2_sha256$0$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=",
+            "pbkdf2_sha256$-5$seasalt$JgZryXe2Ga8ysg6XbzkLpTdyPQrHqsinbL9BnnhgX4A=",
             "!unusable-django-password",
             "",
         ] {
+            if let Some(django) = malformed.strip_prefix(DJANGO_PBKDF2) {
+                assert!(unverifiable_pbkdf2(django).is_some(), "{malformed}");
+            }
             assert!(
                 !verify_password("lètmein", malformed).await.unwrap(),
                 "{malformed}"
