@@ -321,7 +321,9 @@ async fn orphans_to_gives_ownerless_tasks_to_that_user(dynamodb: bool) {
         "{} imported, 0 already there, 1 not imported",
         IMPORTABLE_TASKS + 1
     );
-    assert_run(&run, 2, &[&totals]);
+    // The first run says where they went too, not only the runs after it.
+    let note = "ownerless tasks go to user \"ada\" (--orphans-to)";
+    assert_run(&run, 2, &[&totals, note]);
     let stores = setup.stores();
     let (count, tasks) = all_tasks(&stores, user_id(BUSY)).await;
     assert_eq!(count, BUSY_TASKS as u64 + 1);

@@ -103,11 +103,21 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     if !args.dry_run {
         target.prepare().await?;
     }
-    if let (None, Some(owner)) = (requested, orphans_to) {
-        let name = orphans::name_of(&target.stores, owner).await?;
-        report.note(format!(
-            "ownerless tasks go to user {name}, as an earlier run's --orphans-to gave them"
-        ));
+    match (&args.orphans_to, orphans_to) {
+        // Named as the source names it: on a first run the target does not hold the user yet.
+        (Some(name), Some(_)) => {
+            let name = Username::existing(name.clone()).map_or_else(|_| name.clone(), String::from);
+            report.note(format!(
+                "ownerless tasks go to user {name:?} (--orphans-to)"
+            ));
+        }
+        (None, Some(owner)) => {
+            let name = orphans::name_of(&target.stores, owner).await?;
+            report.note(format!(
+                "ownerless tasks go to user {name}, as an earlier run's --orphans-to gave them"
+            ));
+        }
+        _ => {}
     }
     let mut import = Import {
         dry_run: args.dry_run,

@@ -135,15 +135,21 @@ impl Source {
     }
 }
 
-/// A text column: `None` for NULL; other types are refused.
+/// A text column: `None` for NULL; other types are refused, naming the column.
 fn text(row: &Row, index: usize) -> Result<Option<String>, String> {
+    let column = || {
+        row.as_ref()
+            .column_name(index)
+            .unwrap_or("column")
+            .to_owned()
+    };
     match row.get_ref(index) {
         Ok(ValueRef::Null) => Ok(None),
         Ok(ValueRef::Text(bytes)) => String::from_utf8(bytes.to_vec())
             .map(Some)
-            .map_err(|_| format!("column {index} is not UTF-8")),
+            .map_err(|_| format!("its {} is not UTF-8", column())),
         Ok(ValueRef::Integer(n)) => Ok(Some(n.to_string())),
-        _ => Err(format!("column {index} is not text")),
+        _ => Err(format!("its {} is not text", column())),
     }
 }
 

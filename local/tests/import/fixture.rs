@@ -162,13 +162,15 @@ pub fn add_task(path: &Path, id: &str, owner: Option<&str>, title: &str, created
         .expect("adding a task");
 }
 
+/// A `pbkdf2_sha256` hash of the original's shape (a 32-byte key), of no password the tests use.
+pub const A_HASH: &str = "pbkdf2_sha256$1000$salt$a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=";
+
 /// Adds a user that joined at `joined` to the source, with a password of the original's shape.
 pub fn add_user(path: &Path, id: &str, username: &str, email: &str, joined: &str) {
     open(path)
         .execute(
-            "INSERT INTO accounts_user VALUES (?1, ?2, ?3, 'pbkdf2_sha256$1000$salt$key', '', '', \
-         NULL, ?4, ?4, ?4, 0, 0, 1)",
-            params![id, username, email, joined],
+            "INSERT INTO accounts_user VALUES (?1, ?2, ?3, ?5, '', '', NULL, ?4, ?4, ?4, 0, 0, 1)",
+            params![id, username, email, joined, A_HASH],
         )
         .expect("adding a user");
 }

@@ -44,12 +44,14 @@ async fn a_reimport_lists_rows_changed_in_the_source_and_leaves_them_as_they_are
     drop(users);
     let (ada, grace) = (fixture::source_id(BUSY), fixture::source_id("Grace.Hopper"));
     let renamed = fixture::task_id(&setup.db, &ada, "task 4");
+    // Another hash than the fixture's, of the same shape.
+    let new_hash = fixture::A_HASH.replace("$salt$", "$new$");
     fixture::edit(
         &setup.db,
         &format!(
             "UPDATE accounts_user SET email = 'grace@navy.mil', is_active = 0,
-                password = 'pbkdf2_sha256$1000$new$key' WHERE id = '{grace}';
-             UPDATE accounts_user SET password = 'pbkdf2_sha256$1000$new$key' WHERE id = '{ada}';
+                password = '{new_hash}' WHERE id = '{grace}';
+             UPDATE accounts_user SET password = '{new_hash}' WHERE id = '{ada}';
              UPDATE taskmanager_task SET title = 'renamed', status_task = 'DONE'
                 WHERE id = '{renamed}';"
         ),
