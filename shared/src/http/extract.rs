@@ -4,9 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::{HeaderValue, StatusCode, header, request::Parts};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use serde::de::DeserializeOwned;
 
 use crate::AppState;
@@ -59,8 +57,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or_default().to_owned());
         let plain = is_plain(req.headers().get(header::CONTENT_ENCODING));
-        // A body announced past the limit never gets here (`refuse_announced_large_bodies`); one
-        // sent without a length is cut off at the limit (`DefaultBodyLimit`).
+        within_body_limit(req.headers())?;
+        // A body sent without a length is cut off at the limit (`DefaultBodyLimit`).
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 Error::PayloadTooLarge
@@ -88,19 +86,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
     }
 }
 
-/// Refuses a request whose `Content-Length` announces a body past [`super::BODY_LIMIT`] with a
-/// 413, before a byte of it is waited for, on every route: one that reads no body (a logout,
-/// a read, a delete) too, so the limit is the same everywhere. A body sent without a length is
-/// cut off at the limit where a route reads it ([`AppJson`]).
-pub(crate) async fn refuse_announced_large_bodies(request: Request, next: Next) -> Response {
-    let announced = request
-        .headers()
+/// A 413 for a request whose `Content-Length` announces a body past [`super::BODY_LIMIT`],
+/// before a byte of it is waited for. Every route that takes a body or a caller checks it: a
+/// body's reader ([`AppJson`], where a body sent without a length is also cut off at the limit)
+/// and [`AuthUser`] once the caller is known, so a route that reads no body (a logout, a read, a
+/// delete) refuses one too, and a bad or ended session still gets its 401 first.
+fn within_body_limit(headers: &HeaderMap) -> Result<(), Error> {
+    let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > super::BODY_LIMIT as u64) {
-        return Error::PayloadTooLarge.into_response();
+    match announced {
+        Some(length) if length > super::BODY_LIMIT as u64 => Err(Error::PayloadTooLarge),
+        _ => Ok(()),
     }
-    next.run(request).await
 }
 
 /// Names every field of `fields` whose value has the wrong type, by reading each one alone
@@ -198,6 +196,7 @@ impl FromRequestParts<AppState> for AuthUser {
             // Only the first: a handler has one caller.
             let _ = seen.0.set((session, state.accounts.clone()));
         }
+        within_body_limit(&parts.headers)?;
         Ok(Self(session))
     }
 }

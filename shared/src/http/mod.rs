@@ -75,9 +75,9 @@ pub fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
     })
 }
 
-/// Wraps `routes` in what every host needs: JSON 404/405, the body limit on every route, request
-/// ids, a log line and a metrics line ([`crate::metrics`]) per request, a JSON 503 for a request
-/// past its deadline ([`deadline`]), and a JSON 500 for a panic.
+/// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
+/// line and a metrics line ([`crate::metrics`]) per request, a JSON 503 for a request past its
+/// deadline ([`deadline`]), and a JSON 500 for a panic.
 ///
 /// Every known path is routed (to [`unmatched`]'s empty method router when `routes` does not serve
 /// it), so a Lambda answers a request API Gateway gave it for another endpoint's path exactly as
@@ -122,7 +122,6 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         }))
         .layer(axum::middleware::from_fn(answer_options))
         .layer(axum::middleware::from_fn(ended_sessions_get_401))
-        .layer(axum::middleware::from_fn(extract::refuse_announced_large_bodies))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .service(routed);
     Router::new().fallback_service(layered)

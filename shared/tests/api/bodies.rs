@@ -314,6 +314,31 @@ async fn a_body_announced_past_64_kib_is_413_on_routes_that_read_none() {
         StatusCode::OK,
         "the refused logout ended nothing"
     );
+
+    // The caller is checked first: a bad token, or an ended session's, is the 401 it always is.
+    let send = |bearer: String| {
+        let (app, big, length) = (app.clone(), big.clone(), length.clone());
+        async move {
+            let headers = [
+                ("authorization", bearer.as_str()),
+                ("content-length", &length),
+            ];
+            app.raw(Method::GET, TASKS, Some("application/json"), big, &headers)
+                .await
+        }
+    };
+    assert_json_error(&send("Bearer nope".into()).await, StatusCode::UNAUTHORIZED);
+    let logout = app
+        .raw(
+            Method::POST,
+            LOGOUT_ALL,
+            None,
+            Body::empty(),
+            &[("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+    assert_json_error(&send(bearer.clone()).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
