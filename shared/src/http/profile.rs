@@ -111,16 +111,22 @@ impl ProfileRequest {
     fn parse(self) -> (ProfileChanges, FieldErrors) {
         let mut errors = FieldErrors::default();
         let changes = ProfileChanges {
-            // Checked in full by the service when it changes: an imported account may send
-            // back its own legacy-shaped name unchanged. A name not even of that shape is
-            // nobody's, so it is answered with the rule a new name must pass, as register does.
+            // A name of today's rule, as register takes it; or an imported account's own
+            // legacy-shaped name sent back, which the service refuses if it is a change. A
+            // spelling that only folds into today's rule (`Admİn_x`, a Kelvin sign) is neither:
+            // it gets the rule a new name must pass, as register answers it.
             username: errors
                 .optional(
                     "username",
                     self.username,
-                    non_null(|name: String| {
-                        Username::existing(name.clone())
-                            .map_err(|shape| Username::parse(name).err().unwrap_or(shape))
+                    non_null(|name: String| match Username::parse(name.clone()) {
+                        Ok(name) => Ok(name),
+                        Err(rule) => match Username::existing(name) {
+                            Ok(legacy) if Username::parse(legacy.to_string()).is_err() => {
+                                Ok(legacy)
+                            }
+                            _ => Err(rule),
+                        },
                     }),
                 )
                 .flatten(),

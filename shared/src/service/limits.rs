@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::LimitsConfig;
-use crate::domain::{Email, Timestamp, UserId};
+use crate::domain::{Email, Timestamp, UserId, Username};
 use crate::error::{Error, Result};
 use crate::store::{Counter, LimitStore};
 
@@ -256,10 +256,14 @@ fn window_end(now: Timestamp, window: i64) -> Timestamp {
 
 /// A login name as it is counted: as the account lookup reads it, so that no spelling of a name
 /// that reaches the same account has a count of its own. An email (trimmed, lowercased, as
-/// [`Email::parse`] reads it), or else the name lowercased; a login arrives here trimmed
-/// ([`crate::service::AccountService::login`]).
+/// [`Email::parse`] reads it), else a username as [`Username::existing`] folds it (`Admİn` is
+/// `admin`), else the text lowercased (a name no account can have); a login arrives here
+/// trimmed ([`crate::service::AccountService::login`]).
 fn login_subject(login: &str) -> String {
-    Email::parse(login.to_owned()).map_or_else(|_| login.to_lowercase(), String::from)
+    Email::parse(login.to_owned())
+        .map(String::from)
+        .or_else(|_| Username::existing(login.to_owned()).map(String::from))
+        .unwrap_or_else(|_| login.to_lowercase())
 }
 
 /// The 429 of `counter`: retry once its window has ended (at least 1 second).
@@ -321,6 +325,20 @@ mod tests {
             assert_eq!(login_subject(spelled), plain, "{spelled:?}");
         }
         assert_eq!(login_subject("Ada_Lovelace"), "ada_lovelace");
+    }
+
+    /// `İ` reaches the account of a plain `i` ([`Username::existing`]), so it counts there too:
+    /// a name with k `i`s would otherwise have 2^k counts of its own.
+    #[test]
+    fn every_spelling_that_reaches_a_username_counts_as_one() {
+        for spelled in [
+            "william_smith",
+            "William_Smith",
+            "wİllİam_smİth",
+            "WİLLIAM_SMİTH",
+        ] {
+            assert_eq!(login_subject(spelled), "william_smith", "{spelled:?}");
+        }
     }
 
     #[test]

@@ -103,6 +103,32 @@ async fn legacy_shaped_names_stay_for_imported_accounts_only() {
     registered.assert_field_errors(&["username"]);
 }
 
+/// A new name must pass today's rule as sent: `Admİn_x` and `admin_x` with a Kelvin sign fold
+/// into it (İ to i, K to k), but a registration refuses them, and so does a rename.
+#[tokio::test]
+async fn a_rename_spelled_outside_todays_rule_is_refused_though_it_folds_into_it() {
+    let app = TestApp::new().await;
+    let session = app.register_user("ada_lovelace").await;
+
+    for spelled in ["Adm\u{130}n_x", "adm\u{130}n_x", "\u{212a}ate_x"] {
+        let renamed = app
+            .patch_json(
+                PROFILE,
+                &json!({ "username": spelled }),
+                Some(&session.access),
+            )
+            .await;
+        let mut registration = TestApp::registration("someone_x");
+        registration["username"] = json!(spelled);
+        let registered = app.post_json(REGISTER, &registration, None).await;
+
+        renamed.assert_field_errors(&["username"]);
+        registered.assert_field_errors(&["username"]);
+    }
+    let profile = app.get(PROFILE, Some(&session.access)).await;
+    assert_eq!(profile.json["username"], "ada_lovelace");
+}
+
 #[tokio::test]
 async fn an_access_token_the_original_issued_works_until_it_expires() {
     let app = TestApp::new().await;
