@@ -14,26 +14,38 @@ use testkit::schema::TEMPLATE;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// One entry of `--cors-allow-origins`, held to the rule the stack's `CorsAllowOrigins` parameter
-/// holds each entry to (its `AllowedPattern`): `*`, or an origin exactly as a browser sends it in
-/// `Origin`, `http` or `https` and a lowercase host with an optional port, no path and no trailing
-/// slash. Spaces around an entry are dropped. Anything else would never match a request, so it is
-/// refused at start rather than leaving a page's calls silently without CORS headers.
+/// holds each entry to (its `AllowedPattern`): `*`; `https://*` or `http://*` (every origin of
+/// that scheme, as API Gateway reads them); or an origin exactly as a browser or a webview sends
+/// it in `Origin`: a lowercase scheme (`https`, `capacitor`, `chrome-extension`…) and host with
+/// an optional port, no path and no trailing slash. Spaces around an entry are dropped. Anything
+/// else would never match a request, so it is refused at start rather than leaving a page's
+/// calls silently without CORS headers.
 pub fn parse_origin(entry: &str) -> Result<String, String> {
     let entry = entry.trim();
-    let authority = entry
-        .strip_prefix("https://")
-        .or_else(|| entry.strip_prefix("http://"));
+    let scheme_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c);
     let host_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-.:[]".contains(c);
-    match authority {
-        _ if entry == "*" => Ok(entry.to_owned()),
-        Some(authority) if !authority.is_empty() && authority.chars().all(host_char) => {
-            Ok(entry.to_owned())
-        }
-        _ => Err(format!(
-            "{entry:?} is not an origin: `*`, or http(s)://host[:port] as a browser sends it \
-             (lowercase, no path, no trailing slash)"
-        )),
+    let origin = entry.split_once("://").is_some_and(|(scheme, host)| {
+        scheme.starts_with(|c: char| c.is_ascii_lowercase())
+            && scheme.chars().all(scheme_char)
+            && !host.is_empty()
+            && (host.chars().all(host_char) || (host == "*" && scheme.starts_with("http")))
+    });
+    if entry == "*" || origin {
+        Ok(entry.to_owned())
+    } else {
+        Err(format!(
+            "{entry:?} is not an origin: `*`, `https://*`, or scheme://host[:port] as a browser \
+             sends it (lowercase, no path, no trailing slash)"
+        ))
     }
+}
+
+/// Whether `origin` is one of `allowed`, or of a scheme `allowed` names whole (`https://*`).
+fn allows(allowed: &[String], origin: &[u8]) -> bool {
+    allowed.iter().any(|entry| match entry.strip_suffix('*') {
+        Some(scheme) => origin.starts_with(scheme.as_bytes()),
+        None => origin == entry.as_bytes(),
+    })
 }
 
 /// `app` with the template's CORS settings, with `origins` in place of the `CorsAllowOrigins`
@@ -74,12 +86,8 @@ fn build(settings: &CorsSettings) -> anyhow::Result<CorsLayer> {
     let origin = if settings.allow_origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
-        let origins = settings
-            .allow_origins
-            .iter()
-            .map(|o| HeaderValue::try_from(o.as_str()).context("a CORS origin"))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        AllowOrigin::list(origins)
+        let allowed = settings.allow_origins.clone();
+        AllowOrigin::predicate(move |origin: &HeaderValue, _| allows(&allowed, origin.as_bytes()))
     };
     Ok(CorsLayer::new()
         .allow_origin(origin)
@@ -94,18 +102,24 @@ mod tests {
     use super::*;
 
     /// Entries and whether they are origins, for the local option and the stack's parameter alike.
-    const ENTRIES: [(&str, bool); 12] = [
+    const ENTRIES: [(&str, bool); 18] = [
         ("*", true),
+        ("https://*", true),
+        ("http://*", true),
         ("https://app.example.com", true),
         ("http://localhost:8000", true),
         ("http://[::1]:8000", true),
+        ("capacitor://localhost", true),
+        ("chrome-extension://abcdefghijklmnop", true),
         ("https://app.example.com/", false),
         ("https://app.example.com/path", false),
         ("https://App.Example.com", false),
+        ("HTTPS://app.example.com", false),
         ("app.example.com", false),
-        ("ftp://app.example.com", false),
         ("https://", false),
         ("https://*.example.com", false),
+        ("capacitor://*", false),
+        ("1http://app.example.com", false),
         ("", false),
     ];
 
@@ -116,6 +130,24 @@ mod tests {
             if origin {
                 assert_eq!(parse_origin(&format!(" {entry} ")).as_deref(), Ok(entry));
             }
+        }
+    }
+
+    #[test]
+    fn an_origin_is_allowed_when_listed_or_of_a_scheme_listed_whole() {
+        let allowed = ["https://*".to_owned(), "capacitor://localhost".to_owned()];
+        for (origin, allowed_here) in [
+            ("https://app.example.com", true),
+            ("capacitor://localhost", true),
+            ("http://app.example.com", false),
+            ("capacitor://localhost:1", false),
+            ("null", false),
+        ] {
+            assert_eq!(
+                allows(&allowed, origin.as_bytes()),
+                allowed_here,
+                "{origin}"
+            );
         }
     }
 
