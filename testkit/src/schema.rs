@@ -259,6 +259,22 @@ Resources:
     Type: AWS::SQS::Queue
     Properties:
       FunctionName: !Ref Plain
+      BatchSize: 10
+      MaximumRetryAttempts: 1
+  Twice:
+    Type: AWS::Serverless::Function
+  TwiceFirst:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Twice
+      BatchSize: 10
+      MaximumRetryAttempts: 1
+  TwiceSecond:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Twice
+      BatchSize: 20
+      MaximumRetryAttempts: 1
 "#;
 
     #[test]
@@ -272,7 +288,9 @@ Resources:
                 timeout: std::time::Duration::from_secs(45),
             }
         );
+        // Named only by a resource that is no mapping; by two mappings.
         assert!(stream_source(TEMPLATE_WITH_STREAM, "Plain").is_err());
+        assert!(stream_source(TEMPLATE_WITH_STREAM, "Twice").is_err());
     }
 
     #[test]

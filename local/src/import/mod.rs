@@ -104,7 +104,8 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         target.prepare().await?;
     }
     match (&args.orphans_to, orphans_to) {
-        // Named as the source names it: on a first run the target does not hold the user yet.
+        // Named by the argument, folded as a username: on a first run the target does not hold
+        // the user yet.
         (Some(name), Some(_)) => {
             let name = Username::existing(name.clone()).map_or_else(|_| name.clone(), String::from);
             report.note(format!(
