@@ -10,6 +10,7 @@ mod api {
     pub mod helpers;
 
     mod bodies;
+    mod body_limit;
     mod concurrency;
     mod conditional;
     mod errors;
