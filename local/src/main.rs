@@ -93,8 +93,8 @@ struct Args {
     )]
     ws_max_duration: u64,
     /// Origins a browser page may call the API from, comma separated, as the stack's
-    /// `CorsAllowOrigins` parameter (default: the template's default, `*`): each `*` or
-    /// http(s)://host[:port], as a browser sends it.
+    /// `CorsAllowOrigins` parameter (default: the template's default, `*`): each `*`, `https://*`,
+    /// `http://*`, or scheme://host[:port] as a browser sends it.
     #[arg(
         long,
         env = "TASKMASTER_CORS_ALLOW_ORIGINS",
@@ -114,9 +114,9 @@ struct Args {
         conflicts_with = "start_dynamodb_local"
     )]
     dynamodb_endpoint: Option<String>,
-    /// Start DynamoDB Local (needs Java and `scripts/install-tools`), keeping its data in
-    /// DATA_DIR/dynamodb, and use it. Its jar is looked for in the repository the current
-    /// directory is in, or in $TASKMASTER_DYNAMODB_LOCAL_DIR.
+    /// Start DynamoDB Local (needs Java and `scripts/install-tools --dynamodb-only`), keeping its
+    /// data in DATA_DIR/dynamodb, and use it. Its jar is looked for in the repository the
+    /// current directory is in, or in $TASKMASTER_DYNAMODB_LOCAL_DIR.
     #[arg(long)]
     start_dynamodb_local: bool,
     #[command(flatten)]
@@ -289,7 +289,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // The one line on stdout, so scripts and tests can find the port.
     println!("taskmaster-local listening on http://{addr}");
-    tracing::info!(data_dir = %args.data_dir.display(), "serving the API at http://{addr}/api/v1/");
+    tracing::info!(
+        data_dir = %args.data_dir.display(),
+        "serving the API under http://{addr}/api/v1/, its pages at http://{addr}/api/v1/docs/"
+    );
     tracing::info!("task events at ws://{addr}/ws/tasks/, management API at {management_url}");
     tracing::info!(
         "web client at http://{addr}/, API docs at http://{addr}{}/",
