@@ -28,7 +28,7 @@ pub fn parse_origin(entry: &str) -> Result<String, String> {
         scheme.starts_with(|c: char| c.is_ascii_lowercase())
             && scheme.chars().all(scheme_char)
             && !host.is_empty()
-            && (host.chars().all(host_char) || (host == "*" && scheme.starts_with("http")))
+            && (host.chars().all(host_char) || (host == "*" && matches!(scheme, "http" | "https")))
     });
     if entry == "*" || origin {
         Ok(entry.to_owned())
@@ -102,7 +102,7 @@ mod tests {
     use super::*;
 
     /// Entries and whether they are origins, for the local option and the stack's parameter alike.
-    const ENTRIES: [(&str, bool); 18] = [
+    const ENTRIES: [(&str, bool); 19] = [
         ("*", true),
         ("https://*", true),
         ("http://*", true),
@@ -119,6 +119,7 @@ mod tests {
         ("https://", false),
         ("https://*.example.com", false),
         ("capacitor://*", false),
+        ("httpx://*", false),
         ("1http://app.example.com", false),
         ("", false),
     ];
