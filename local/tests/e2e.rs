@@ -63,26 +63,16 @@ async fn a_new_user_registers_logs_in_creates_lists_and_refreshes() {
     assert_eq!(listed.body["results"], json!([created.body]));
     assert!(listed.body["next"].is_null() && listed.body["previous"].is_null());
 
-    let rotated = api
-        .post("auth/token/refresh/", json!({ "refresh": refresh }), None)
-        .await;
+    let rotated = api.refresh(&refresh).await;
     let rotated = rotated.expect(StatusCode::OK);
     let (new_access, new_refresh) = (rotated.str("access"), rotated.str("refresh"));
     assert_ne!(new_refresh, refresh, "the refresh token rotates");
     let fetched = api.get(&format!("tasks/{id}/"), &new_access).await;
     assert_eq!(fetched.expect(StatusCode::OK).body, created.body);
-    let reused = api
-        .post("auth/token/refresh/", json!({ "refresh": refresh }), None)
-        .await;
+    let reused = api.refresh(&refresh).await;
     reused.expect(StatusCode::UNAUTHORIZED);
     // The replay ended every session of the user: the rotated pair is dead too.
-    let next = api
-        .post(
-            "auth/token/refresh/",
-            json!({ "refresh": new_refresh }),
-            None,
-        )
-        .await;
+    let next = api.refresh(&new_refresh).await;
     next.expect(StatusCode::UNAUTHORIZED);
     let gone = api.get(&format!("tasks/{id}/"), &new_access).await;
     gone.expect(StatusCode::UNAUTHORIZED);
@@ -201,9 +191,7 @@ async fn a_restart_on_the_same_data_dir_keeps_users_tasks_and_the_secret() {
     let listed = api.get("tasks/", &access).await.expect(StatusCode::OK);
     assert_eq!(listed.body["count"], 1);
     api.login(&name).await.expect(StatusCode::OK);
-    let rotated = api
-        .post("auth/token/refresh/", json!({ "refresh": refresh }), None)
-        .await;
+    let rotated = api.refresh(&refresh).await;
     let (_, refresh) = {
         let rotated = rotated.expect(StatusCode::OK);
         (rotated.str("access"), rotated.str("refresh"))
@@ -217,9 +205,7 @@ async fn a_restart_on_the_same_data_dir_keeps_users_tasks_and_the_secret() {
     let api = Api::new(&server);
     let listed = api.get("tasks/", &access).await.expect(StatusCode::OK);
     assert_eq!(listed.body["count"], 1);
-    let rotated = api
-        .post("auth/token/refresh/", json!({ "refresh": refresh }), None)
-        .await;
+    let rotated = api.refresh(&refresh).await;
     rotated.expect(StatusCode::OK);
 }
 

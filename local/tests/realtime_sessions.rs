@@ -139,13 +139,7 @@ async fn ending_one_session_closes_its_sockets_only(dynamodb: bool, end: OneSess
     let (staying, _) = tokens(&api.login(&name).await.expect(StatusCode::OK));
     let mut leaving_tokens = vec![leaving];
     if let OneSessionEnd::Replay = end {
-        let rotated = api
-            .post(
-                "auth/token/refresh/",
-                json!({ "refresh": leaving_refresh }),
-                None,
-            )
-            .await;
+        let rotated = api.refresh(&leaving_refresh).await;
         leaving_tokens.push(rotated.expect(StatusCode::OK).str("access"));
     }
     let mut closing = Vec::new();

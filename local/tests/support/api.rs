@@ -142,6 +142,12 @@ impl Api {
         self.post("auth/register/", body, None).await
     }
 
+    /// Presents `refresh` to `auth/token/refresh/` for a new pair.
+    pub async fn refresh(&self, refresh: &str) -> Answer {
+        self.post("auth/token/refresh/", json!({ "refresh": refresh }), None)
+            .await
+    }
+
     /// Logs in with a username or email and the fixed password.
     pub async fn login(&self, username_or_email: &str) -> Answer {
         let body = json!({ "username": username_or_email, "password": PASSWORD });

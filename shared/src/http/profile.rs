@@ -119,14 +119,13 @@ impl ProfileRequest {
                 .optional(
                     "username",
                     self.username,
-                    non_null(|name: String| match Username::parse(name.clone()) {
-                        Ok(name) => Ok(name),
-                        Err(rule) => match Username::existing(name) {
-                            Ok(legacy) if Username::parse(legacy.to_string()).is_err() => {
-                                Ok(legacy)
-                            }
-                            _ => Err(rule),
-                        },
+                    non_null(|name: String| {
+                        Username::parse(name.clone()).or_else(|rule| {
+                            Username::existing(name)
+                                .ok()
+                                .filter(|legacy| Username::parse(legacy.to_string()).is_err())
+                                .ok_or(rule)
+                        })
                     }),
                 )
                 .flatten(),
