@@ -185,7 +185,8 @@ impl JwtKeys {
     /// type or signed by a key this set does not hold. A token naming its key is checked against
     /// that key only; one without a `kid` (issued before tokens had one) against each key. The
     /// accepted keys are looked at (and first read, when they are read on first need) only for a
-    /// token the current key does not verify; [`KeysUnavailable`] when that read fails.
+    /// token the current key does not verify, unexpired and of the expected type (no key could make
+    /// any other valid); [`KeysUnavailable`] when that read fails.
     pub async fn decode(
         &self,
         token: &str,
@@ -205,8 +206,13 @@ impl JwtKeys {
             && let Some(claims) = verify(&self.current)
         {
             claims
-        } else if kid.as_deref() == Some(self.current.kid.as_str()) {
-            return Ok(None); // it names the current key, which does not verify it
+        } else if kid.as_deref() == Some(self.current.kid.as_str())
+            || header.alg != Algorithm::HS256
+            || !unexpired_of_type(token, expected)
+        {
+            // It names the current key, which does not verify it; or no key could: the accepted
+            // keys are not read (nor their read's failure answered) for a token refused anyway.
+            return Ok(None);
         } else {
             let accepted = self.accepted.get().await?;
             match accepted.iter().filter(|key| names(key)).find_map(verify) {
@@ -239,6 +245,13 @@ impl JwtKeys {
         jsonwebtoken::encode(&header, claims, &self.current.encoding)
             .map_err(|e| anyhow::anyhow!("signing token: {e}"))
     }
+}
+
+/// Whether `token`'s claims, read without checking its signature, are of the `expected` type and
+/// not yet expired: if not, no key could make it valid.
+fn unexpired_of_type(token: &str, expected: TokenType) -> bool {
+    jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token)
+        .is_ok_and(|claims| claims.token_type == expected && claims.exp > Timestamp::now().unix())
 }
 
 #[cfg(test)]

@@ -2,7 +2,10 @@
 
 use super::*;
 
-use crate::auth::AcceptedSecrets;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::auth::{AcceptedSecrets, LoadSecrets};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -202,4 +205,45 @@ fn a_pairs_debug_output_holds_neither_token() {
         shown.contains(&pair.refresh_claims.jti),
         "the claims stay: {shown}"
     );
+}
+
+#[tokio::test]
+async fn a_token_no_key_could_accept_is_refused_without_reading_the_accepted_keys() {
+    let reads = Arc::new(AtomicUsize::new(0));
+    let mut config = AuthConfig::with_secret(SECRET);
+    let counted = reads.clone();
+    config.accepted_jwt_secrets = AcceptedSecrets::OnFirstNeed(LoadSecrets::new(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { anyhow::bail!("Secrets Manager is unreachable") }
+    }));
+    let ours = JwtKeys::new(&config);
+    let theirs = keys(NEXT);
+    let user = UserId::new();
+    let now = Timestamp::now().unix();
+
+    let mut expired = theirs.claims(TokenType::Access, user, now - 3600);
+    expired.exp = now;
+    let refresh = theirs.claims(TokenType::Refresh, user, now);
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS512","typ":"JWT","kid":"k"}"#);
+    let body = URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&theirs.claims(TokenType::Access, user, now)).unwrap());
+    let hs512 = format!("{header}.{body}.c2ln");
+    let junk_claims =
+        format!("{header}.{}.c2ln", URL_SAFE_NO_PAD.encode("[1]")).replace("HS512", "HS256");
+    for (what, token) in [
+        ("expired", theirs.sign(&expired).unwrap()),
+        ("of the other type", theirs.sign(&refresh).unwrap()),
+        ("another algorithm", hs512),
+        ("claims that do not read", junk_claims),
+    ] {
+        let decoded = ours.decode(&token, TokenType::Access).await;
+        assert!(matches!(decoded, Ok(None)), "{what}: {decoded:?}");
+    }
+    assert_eq!(reads.load(Ordering::SeqCst), 0);
+
+    // A token that another key could still make valid waits for the read, which fails.
+    let live = theirs.issue_pair(user, 0, SessionId::random()).unwrap();
+    let decoded = ours.decode(&live.access, TokenType::Access).await;
+    assert!(decoded.is_err(), "{decoded:?}");
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
 }
