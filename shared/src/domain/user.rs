@@ -23,6 +23,11 @@ impl UserId {
         Uuid::parse_str(value).ok().map(Self)
     }
 
+    /// The id from its 16 bytes, as the embedded store keeps it.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Uuid::from_slice(bytes).ok().map(Self)
+    }
+
     pub fn as_uuid(&self) -> &Uuid {
         &self.0
     }

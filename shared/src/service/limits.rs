@@ -4,8 +4,8 @@
 //! ([`crate::store::LimitStore`]), so they hold across Lambda containers.
 //!
 //! Fixed windows, aligned to the Unix epoch, were chosen over sliding ones: a hit is one atomic
-//! write (`UpdateItem ADD` on DynamoDB, one redb transaction) and a check one read, with nothing
-//! to reset. The price: right around a window boundary an attacker may get up to twice a limit
+//! write that answers the new counts (`UpdateItem ADD` on DynamoDB, one redb transaction), with
+//! nothing to reset. The price: right around a window boundary an attacker may get up to twice a limit
 //! in quick succession; the limits are set with that in mind.
 //!
 //! Names are counted as the account lookup reads them (trimmed; an email lowercased, a username
@@ -200,7 +200,10 @@ impl Limits {
         let window = self.config.registration_window_seconds;
         let counter = self.counter(kind, subject, window, now);
         let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
-        if counts[0].hits > self.config.registrations_per_address {
+        if counts
+            .first()
+            .is_some_and(|count| count.hits > self.config.registrations_per_address)
+        {
             tracing::warn!(kind = kind.prefix(), "refused: too many attempts");
             return Err(too_many(&counter, now));
         }

@@ -15,8 +15,8 @@ pub(super) const ENDED: &str = "ended_sessions";
 
 impl DynamoStore {
     /// A transaction's check that `owner`'s user item exists and still honours `session`: its
-    /// epoch (a user written before epochs existed has none: epoch 0) and its login session. On
-    /// failure the user item comes back, which tells a revoked session from a missing user.
+    /// epoch and its login session. On failure the user item comes back, which tells a revoked
+    /// session from a missing user.
     pub(super) fn session_check(
         &self,
         owner: UserId,
@@ -24,7 +24,7 @@ impl DynamoStore {
     ) -> anyhow::Result<TransactWriteItem> {
         self.user_check(
             owner,
-            "attribute_exists(pk) AND (attribute_not_exists(session_epoch) OR session_epoch <= :epoch)",
+            "attribute_exists(pk) AND session_epoch <= :epoch",
             session,
         )
     }
@@ -67,14 +67,14 @@ pub(super) fn no_session(existed: bool) -> StoreError {
 }
 
 /// Refuses a user item (read with its `session_epoch` and `ended_sessions`) that no longer
-/// honours `session`: its epoch is past the session's (a user written before epochs existed has
-/// none: epoch 0), or it ended the session's login session.
+/// honours `session`: its epoch is past the session's (or unreadable), or it ended the session's
+/// login session.
 pub(super) fn check_session(user: &Item, session: Session) -> Result<(), StoreError> {
     let current = user
         .get("session_epoch")
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
+        .unwrap_or(u64::MAX);
     let ended = session.sid.is_some_and(|sid| {
         user.get(ENDED)
             .and_then(|v| v.as_m().ok())

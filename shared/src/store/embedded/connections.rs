@@ -1,5 +1,6 @@
 //! Open WebSocket connections: by user, and a reverse entry by connection id.
 
+use anyhow::Context;
 use async_trait::async_trait;
 use redb::ReadableTable;
 
@@ -70,9 +71,9 @@ impl ConnectionStore for EmbeddedStore {
             let Some(owner) = owners.get(id.as_str())? else {
                 return Ok(None);
             };
-            Ok(uuid::Uuid::from_slice(owner.value())
-                .ok()
-                .and_then(|uuid| UserId::parse(&uuid.to_string())))
+            let owner =
+                UserId::from_bytes(owner.value()).context("connection without a user id")?;
+            Ok(Some(owner))
         })
         .await
     }

@@ -19,8 +19,7 @@ pub(super) const IMPORT: TableDefinition<&str, &[u8]> = TableDefinition::new("im
 const ORPHANS_OWNER: &str = "orphans_owner";
 
 fn user_id(bytes: &[u8]) -> anyhow::Result<UserId> {
-    let uuid = uuid::Uuid::from_slice(bytes)?;
-    UserId::parse(&uuid.to_string()).ok_or_else(|| anyhow::anyhow!("not a user id"))
+    UserId::from_bytes(bytes).ok_or_else(|| anyhow::anyhow!("not a user id"))
 }
 
 #[async_trait]

@@ -208,7 +208,9 @@ impl TaskStore for EmbeddedStore {
                     Some(bytes) => Some(decode(bytes.value())?),
                     None => None,
                 };
-            if let Some(earlier) = earlier.filter(|e| e.expires_at > Timestamp::now()) {
+            // Live through its last whole second, as DynamoDB compares it.
+            let now = Timestamp::now().unix();
+            if let Some(earlier) = earlier.filter(|e| e.expires_at.unix() >= now) {
                 return Ok((Created::Earlier(earlier), None));
             }
             table

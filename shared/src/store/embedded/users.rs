@@ -1,6 +1,5 @@
 //! Users, their name and email guards, and refresh tokens.
 
-use anyhow::Context;
 use async_trait::async_trait;
 use redb::ReadableTable;
 
@@ -96,11 +95,10 @@ impl EmbeddedStore {
             let Some(id) = guard.get(key.as_str())? else {
                 return Ok(None);
             };
+            // As on DynamoDB: a guard whose user is gone names nobody.
             let users = tx.open_table(USERS)?;
-            let user = users
-                .get(id.value())?
-                .context("guard points at a missing user")?;
-            Ok(Some(decode(user.value())?))
+            let user = users.get(id.value())?;
+            user.map(|user| decode(user.value())).transpose()
         })
         .await
     }
