@@ -392,3 +392,23 @@ fn the_stream_function_outlasts_one_records_slowest_delivery() {
         "Timeout {timeout:?}, a record may take {slowest:?}"
     );
 }
+
+#[test]
+fn every_seconds_parameter_stops_where_the_functions_do() {
+    let template = template();
+    let parameters = template["Parameters"].as_mapping().expect("Parameters");
+    let mut checked = 0;
+    for (name, parameter) in parameters {
+        let name = name.as_str().unwrap();
+        if parameter["Type"].as_str() != Some("Number") || !name.ends_with("Seconds") {
+            continue;
+        }
+        assert_eq!(
+            parameter["MaxValue"].as_i64(),
+            Some(shared::config::MAX_SECONDS),
+            "{name}: a larger value would deploy, then fail every cold start"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+}

@@ -123,8 +123,8 @@ fn permissions() -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
     all
 }
 
-/// A statement's condition, as the " keys PATTERN" of [`support::iam::granted`]'s lines: the only
-/// condition a grant may carry is one pattern of the items' partition keys.
+/// A statement's condition, as the " keys PATTERN,…" of [`support::iam::granted`]'s lines: the only
+/// condition a grant may carry is patterns of the items' partition keys.
 fn leading_keys(binary: &str, statement: &Value) -> String {
     let Some(condition) = statement.get("Condition") else {
         return String::new();
@@ -135,8 +135,9 @@ fn leading_keys(binary: &str, statement: &Value) -> String {
         .filter(|_| condition.as_object().unwrap().len() == 1)
         .filter(|_| keys.as_object().is_some_and(|keys| keys.len() == 1))
         .unwrap_or_else(|| panic!("{binary}: a condition other than LeadingKeys: {condition}"));
-    assert_eq!(patterns.len(), 1, "{binary}: {condition}");
-    format!(" keys {}", patterns[0].as_str().unwrap())
+    let patterns: Vec<&str> = patterns.iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(!patterns.is_empty(), "{binary}: {condition}");
+    format!(" keys {}", patterns.join(","))
 }
 
 const KEY: &str = "secretsmanager:GetSecretValue JwtSigningKey";
@@ -330,4 +331,34 @@ fn task_create_may_put_idempotency_records_and_no_user() {
         1
     );
     assert!(support::iam::denied("register", "PutItem", &put).is_empty());
+}
+
+#[test]
+fn the_account_functions_may_put_and_delete_only_the_items_they_write() {
+    let one = |function, operation, pk: &str| {
+        let item = json!({ "pk": { "S": pk } });
+        let body = json!({ "TableName": "users-t", "Item": item, "Key": item });
+        support::iam::denied(function, operation, &body).is_empty()
+    };
+    for function in ["login", "token-refresh", "password-update"] {
+        assert!(one(function, "PutItem", "REFRESH#jti"), "{function}");
+        for other in ["USER#1", "USERNAME#ada", "LIMIT#x", "IDEMPOTENCY#1#k"] {
+            assert!(!one(function, "PutItem", other), "{function} put {other}");
+        }
+    }
+    for pk in ["USER#1", "USERNAME#ada", "EMAIL#a@b.c", "REFRESH#jti"] {
+        assert!(one("register", "PutItem", pk), "register put {pk}");
+    }
+    assert!(!one("register", "PutItem", "IDEMPOTENCY#1#k"));
+    for operation in ["PutItem", "DeleteItem"] {
+        assert!(one("profile-update", operation, "USERNAME#ada"));
+        assert!(one("profile-update", operation, "EMAIL#a@b.c"));
+        assert!(!one("profile-update", operation, "USER#1"), "{operation}");
+        assert!(
+            !one("profile-update", operation, "REFRESH#jti"),
+            "{operation}"
+        );
+    }
+    assert!(one("logout", "DeleteItem", "REFRESH#jti"));
+    assert!(!one("logout", "DeleteItem", "USER#1"));
 }

@@ -19,14 +19,19 @@ use shared::http::ENDPOINTS;
 
 /// The only users-table items `task-create` may put: Idempotency-Key records.
 const IDEMPOTENCY_KEYS: &str = "IDEMPOTENCY#*";
+/// Refresh tokens: the only users-table items a login, a refresh or a password change may put,
+/// and a logout delete.
+const REFRESH_TOKENS: &str = "REFRESH#*";
+/// Username and email guards: the only items a profile change may put or delete.
+const GUARDS: &str = "USERNAME#*,EMAIL#*";
 
 tokio::task_local! {
     static FUNCTION: &'static str;
 }
 
 /// What `binary`'s role may do beyond logging and tracing, as "action resource" lines; a grant
-/// limited to items whose partition key matches a pattern (`dynamodb:LeadingKeys`, `*` matching
-/// any rest) ends with " keys PATTERN".
+/// limited to items whose partition key matches one of some patterns (`dynamodb:LeadingKeys`, `*`
+/// matching any rest) ends with " keys PATTERN,PATTERN…".
 pub fn granted(binary: &str) -> Vec<String> {
     let (users, tasks, connections) = ("UsersTable", "TasksTable", "ConnectionsTable");
     let on = |table: &'static str, actions: &[&'static str]| -> Vec<String> {
@@ -35,18 +40,37 @@ pub fn granted(binary: &str) -> Vec<String> {
             .map(|a| format!("dynamodb:{a} {table}"))
             .collect()
     };
+    let keyed = |actions: &[&'static str], keys: &str| -> Vec<String> {
+        actions
+            .iter()
+            .map(|a| format!("dynamodb:{a} {users} keys {keys}"))
+            .collect()
+    };
     match binary {
-        "register" => on(users, &["PutItem", "UpdateItem"]),
-        "login" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
+        "register" => [
+            on(users, &["UpdateItem"]),
+            keyed(&["PutItem"], "USER#*,USERNAME#*,EMAIL#*,REFRESH#*"),
+        ]
+        .concat(),
+        "login" => [on(users, &["GetItem", "UpdateItem"]), keyed(&["PutItem"], REFRESH_TOKENS)].concat(),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem", "Query"])].concat(),
         "password-update" | "logout-all" | "logout" | "token-refresh" => [
             match binary {
-                "logout" => on(users, &["BatchGetItem", "DeleteItem", "UpdateItem"]),
-                "password-update" => on(users, &["GetItem", "PutItem", "UpdateItem"]),
-                "token-refresh" => on(
-                    users,
-                    &["BatchGetItem", "ConditionCheckItem", "GetItem", "PutItem", "UpdateItem"],
-                ),
+                "logout" => [
+                    on(users, &["BatchGetItem", "UpdateItem"]),
+                    keyed(&["DeleteItem"], REFRESH_TOKENS),
+                ]
+                .concat(),
+                "password-update" => [
+                    on(users, &["GetItem", "UpdateItem"]),
+                    keyed(&["PutItem"], REFRESH_TOKENS),
+                ]
+                .concat(),
+                "token-refresh" => [
+                    on(users, &["BatchGetItem", "ConditionCheckItem", "GetItem", "UpdateItem"]),
+                    keyed(&["PutItem"], REFRESH_TOKENS),
+                ]
+                .concat(),
                 _ => on(users, &["GetItem", "UpdateItem"]),
             },
             on(connections, &["DeleteItem", "Query"]),
@@ -54,11 +78,15 @@ pub fn granted(binary: &str) -> Vec<String> {
         ]
         .concat(),
         "profile-get" => on(users, &["GetItem"]),
-        "profile-update" => on(users, &["DeleteItem", "GetItem", "PutItem", "UpdateItem"]),
+        "profile-update" => [
+            on(users, &["GetItem", "UpdateItem"]),
+            keyed(&["DeleteItem", "PutItem"], GUARDS),
+        ]
+        .concat(),
         "token-verify" => on(users, &["BatchGetItem", "GetItem"]),
         "task-create" => [
             on(users, &["ConditionCheckItem", "GetItem"]),
-            vec![format!("dynamodb:PutItem {users} keys {IDEMPOTENCY_KEYS}")],
+            keyed(&["PutItem"], IDEMPOTENCY_KEYS),
             on(tasks, &["PutItem", "UpdateItem"]),
         ]
         .concat(),
@@ -202,11 +230,15 @@ fn partition_key(request: &Value) -> Option<String> {
 fn allowed(grants: &[String], line: &str, key: Option<&str>) -> bool {
     grants.iter().any(|grant| match grant.split_once(" keys ") {
         None => grant == line,
-        Some((granted_line, pattern)) => {
+        Some((granted_line, patterns)) => {
             granted_line == line
-                && key.is_some_and(|key| match pattern.strip_suffix('*') {
-                    Some(prefix) => key.starts_with(prefix),
-                    None => key == pattern,
+                && key.is_some_and(|key| {
+                    patterns
+                        .split(',')
+                        .any(|pattern| match pattern.strip_suffix('*') {
+                            Some(prefix) => key.starts_with(prefix),
+                            None => key == pattern,
+                        })
                 })
         }
     })
