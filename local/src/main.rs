@@ -12,6 +12,7 @@ mod peer;
 mod secret;
 mod serve;
 mod stream;
+mod whole_body;
 mod ws;
 
 use std::net::SocketAddr;
@@ -309,6 +310,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .layer(axum::middleware::from_fn(gateway_head::join_repeated))
         .merge(ws::routes(gateway, registry.clone(), limits));
     let app = app(routes, state)
+        .layer(axum::middleware::from_fn(whole_body::read_whole))
         .layer(axum::middleware::from_fn(peer::source_ip))
         .layer(axum::middleware::from_fn(gateway_head::refuse_oversized))
         // API Gateway hands a function the whole body; here a client may stop sending it. A body

@@ -69,6 +69,28 @@ async fn a_body_that_stops_short_is_a_400() {
     assert!(waited >= Duration::from_secs(4), "{waited:?}");
 }
 
+/// A body sent slowly, never quiet for the body timeout, and whole only after the request deadline
+/// (9 s) is answered for what it says: API Gateway reads a body before it invokes the function,
+/// so the deadline counts the handler's work, not the client's upload. Before the local server
+/// read bodies first, this was a 503 telling the client to retry, its write perhaps done. The
+/// server code is the same on both stores: run on the embedded one.
+#[tokio::test]
+async fn a_body_sent_slowly_is_answered_for_what_it_says() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(false, dir.path(), &[]).await;
+    let body = r#"{"username": "nobody-here", "password": "not-this-one"}"#;
+    let mut stream = login_begun(server.addr(), body.len() as u64, &body[..10]).await;
+    for part in [&body[10..20], &body[20..30], &body[30..]] {
+        tokio::time::sleep(Duration::from_millis(3_200)).await;
+        stream.write_all(part.as_bytes()).await.expect("sent");
+    }
+
+    let answer = answer_within(&mut stream, Duration::from_secs(5)).await;
+
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}
+
 /// A connection that sends nothing, a head that never ends, or nothing after its last answer is
 /// closed once the head deadline passes (slowloris), instead of being held open for as long as
 /// the client likes. The server code is the same on both stores: run on the embedded one.
