@@ -11,8 +11,7 @@ use super::client::ClientIp;
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, nullable};
 use super::openapi::{
-    BearerErrors, Conflict, JsonErrors, LoginFailed, PayloadTooLarge, TokenRejected,
-    TooManyRequests,
+    BearerErrors, Conflict, JsonErrors, LoginFailed, TokenRejected, TooManyRequests,
 };
 use super::profile::UserBody;
 use super::{carrying_tokens, route};
@@ -336,7 +335,6 @@ pub(crate) async fn logout_user(
     responses(
         (status = 204, description = "Every session of the user has ended"),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
         BearerErrors,
     )
 )]

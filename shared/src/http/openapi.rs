@@ -239,11 +239,14 @@ pub enum JsonErrors {
     Unavailable(#[ref_response] Unavailable),
 }
 
-/// The failures of every endpoint that needs an access token.
+/// The failures of every endpoint that needs an access token: a route that reads no body still
+/// refuses one announced past 64 KiB, once the token is checked.
 #[derive(IntoResponses)]
 pub enum BearerErrors {
     #[response(status = 401)]
     Unauthorized(#[ref_response] Unauthorized),
+    #[response(status = 413)]
+    PayloadTooLarge(#[ref_response] PayloadTooLarge),
     #[response(status = 503)]
     Unavailable(#[ref_response] Unavailable),
 }
