@@ -156,39 +156,6 @@ pub fn local_credentials() -> aws_sdk_dynamodb::config::Credentials {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use base64::Engine;
-
-    /// SHA-256 of each root's DER, as Amazon Trust Services publishes them.
-    const FINGERPRINTS: [&str; 5] = [
-        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
-        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
-        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
-        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
-        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
-    ];
-
-    #[test]
-    fn the_built_in_trust_store_holds_exactly_the_amazon_trust_services_roots() {
-        let fingerprints: Vec<String> = super::AWS_ROOTS_PEM
-            .split("-----BEGIN CERTIFICATE-----")
-            .skip(1)
-            .map(|block| {
-                let (body, _) = block
-                    .split_once("-----END CERTIFICATE-----")
-                    .expect("each certificate ends");
-                let der = base64::engine::general_purpose::STANDARD
-                    .decode(body.split_whitespace().collect::<String>())
-                    .expect("base64 between the PEM markers");
-                let digest = ring::digest::digest(&ring::digest::SHA256, &der);
-                hex::encode(digest)
-            })
-            .collect();
-        assert_eq!(fingerprints, FINGERPRINTS);
-    }
-}
-
 /// Logs each call an AWS client makes, at `debug`: the service and operation
 /// (`DynamoDB`/`TransactWriteItems`, `ApiGatewayManagementApi`/`PostToConnection`, ...), the
 /// attempts it took, whether it succeeded, and `ms` from its start to its outcome. The line is
@@ -246,5 +213,38 @@ impl Intercept for CallLog {
             "AWS call"
         );
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+
+    /// SHA-256 of each root's DER, as Amazon Trust Services publishes them.
+    const FINGERPRINTS: [&str; 5] = [
+        "8ecde6884f3d87b1125ba31ac3fcb13d7016de7f57cc904fe1cb97c6ae98196e", // Amazon Root CA 1
+        "1ba5b2aa8c65401a82960118f80bec4f62304d83cec4713a19c39c011ea46db4", // Amazon Root CA 2
+        "18ce6cfe7bf14e60b2e347b8dfe868cb31d02ebb3ada271569f50343b46db3a4", // Amazon Root CA 3
+        "e35d28419ed02025cfa69038cd623962458da5c695fbdea3c22b0bfb25897092", // Amazon Root CA 4
+        "568d6905a2c88708a4b3025190edcfedb1974a606a13c6e5290fcb2ae63edab5", // Starfield Services G2
+    ];
+
+    #[test]
+    fn the_built_in_trust_store_holds_exactly_the_amazon_trust_services_roots() {
+        let fingerprints: Vec<String> = super::AWS_ROOTS_PEM
+            .split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|block| {
+                let (body, _) = block
+                    .split_once("-----END CERTIFICATE-----")
+                    .expect("each certificate ends");
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(body.split_whitespace().collect::<String>())
+                    .expect("base64 between the PEM markers");
+                let digest = ring::digest::digest(&ring::digest::SHA256, &der);
+                hex::encode(digest)
+            })
+            .collect();
+        assert_eq!(fingerprints, FINGERPRINTS);
     }
 }

@@ -20,7 +20,8 @@ pub struct Counter {
 }
 
 impl Counter {
-    /// The key the stores keep this counter under: its name and its window.
+    /// The counter's name and window as one key, as DynamoDB keeps it (the embedded store keys its
+    /// counters window first, to sweep ended windows in order).
     pub fn key(&self) -> String {
         format!("{}#{}", self.name, self.window_end.unix())
     }

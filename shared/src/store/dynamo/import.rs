@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use super::error::{ConditionalError, Failure};
 use super::tasks::{count_attribute, counts_key, task_item, task_key};
 use super::users::{guard_item, key};
-use super::{DynamoStore, Item, from_item, n, tx};
+use super::{DynamoStore, Item, from_item, n, s, tx};
 use crate::domain::{Task, TaskId, TaskStatus, User, UserId};
 use crate::store::import::{check_batch, check_import};
 use crate::store::{
@@ -169,6 +169,17 @@ impl DynamoStore {
             }),
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// A transaction's check that `owner`'s user item exists.
+    fn owner_check(&self, owner: UserId) -> anyhow::Result<TransactWriteItem> {
+        tx::check(
+            &self.users,
+            Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
+            "attribute_exists(pk)",
+            vec![],
+            vec![],
+        )
     }
 
     /// Adds a batch's counts, in a transaction.

@@ -76,17 +76,6 @@ impl DynamoStore {
         )
     }
 
-    /// A transaction's check that `owner`'s user item exists.
-    pub(super) fn owner_check(&self, owner: UserId) -> anyhow::Result<TransactWriteItem> {
-        tx::check(
-            &self.users,
-            Item::from([("pk".to_owned(), s(format!("USER#{owner}")))]),
-            "attribute_exists(pk)",
-            vec![],
-            vec![],
-        )
-    }
-
     /// Moves one task from one status count to another, in a transaction.
     fn recount(
         &self,

@@ -8,7 +8,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use super::{
     CONNECTION_OWNERS, CONNECTIONS, EmbeddedStore, IDEMPOTENT_CREATES, REFRESH_TOKENS, decode,
-    users,
+    tokens,
 };
 use crate::domain::Timestamp;
 use crate::store::{Connection, StoreError};
@@ -81,7 +81,7 @@ pub(super) fn expired(
     let mut found = Vec::new();
     for entry in tokens.iter()? {
         let (jti, bytes) = entry?;
-        if users::token_expired(bytes.value(), now) {
+        if tokens::token_expired(bytes.value(), now) {
             found.push(Expired::Token(jti.value().to_owned()));
         }
     }
@@ -133,7 +133,7 @@ pub(super) fn delete(
             Expired::Token(jti) => {
                 let gone = tokens
                     .get(jti.as_str())?
-                    .is_some_and(|b| users::token_expired(b.value(), now));
+                    .is_some_and(|b| tokens::token_expired(b.value(), now));
                 if gone {
                     tokens.remove(jti.as_str())?;
                 }

@@ -12,6 +12,7 @@ mod expiry;
 mod import;
 mod limits;
 mod tasks;
+mod tokens;
 mod users;
 
 use std::path::Path;
