@@ -334,7 +334,7 @@ fn task_create_may_put_idempotency_records_and_no_user() {
 }
 
 #[test]
-fn the_account_functions_may_put_and_delete_only_the_items_they_write() {
+fn the_account_functions_may_write_only_the_items_they_write() {
     let one = |function, operation, pk: &str| {
         let item = json!({ "pk": { "S": pk } });
         let body = json!({ "TableName": "users-t", "Item": item, "Key": item });
@@ -361,4 +361,30 @@ fn the_account_functions_may_put_and_delete_only_the_items_they_write() {
     }
     assert!(one("logout", "DeleteItem", "REFRESH#jti"));
     assert!(!one("logout", "DeleteItem", "USER#1"));
+    // An UpdateItem creates an absent item: each may update only the kinds it writes.
+    let updates = [
+        ("register", &["LIMIT#x"][..]),
+        ("login", &["LIMIT#x", "USER#1"]),
+        ("password-update", &["LIMIT#x", "USER#1"]),
+        ("profile-update", &["LIMIT#x", "USER#1"]),
+        ("token-refresh", &["REFRESH#jti", "USER#1"]),
+        ("logout", &["USER#1"]),
+        ("logout-all", &["USER#1"]),
+    ];
+    for (function, allowed) in updates {
+        for pk in [
+            "LIMIT#x",
+            "USER#1",
+            "REFRESH#jti",
+            "USERNAME#ada",
+            "IDEMPOTENCY#1#k",
+        ] {
+            let expected = allowed.contains(&pk);
+            assert_eq!(
+                one(function, "UpdateItem", pk),
+                expected,
+                "{function} update {pk}"
+            );
+        }
+    }
 }

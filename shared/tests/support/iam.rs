@@ -24,6 +24,8 @@ const IDEMPOTENCY_KEYS: &str = "IDEMPOTENCY#*";
 const REFRESH_TOKENS: &str = "REFRESH#*";
 /// Username and email guards: the only items a profile change may put or delete.
 const GUARDS: &str = "USERNAME#*,EMAIL#*";
+/// Limit counters and users: what a login, a password change or a profile change may update.
+const COUNTERS_AND_USERS: &str = "LIMIT#*,USER#*";
 
 tokio::task_local! {
     static FUNCTION: &'static str;
@@ -48,30 +50,38 @@ pub fn granted(binary: &str) -> Vec<String> {
     };
     match binary {
         "register" => [
-            on(users, &["UpdateItem"]),
+            keyed(&["UpdateItem"], "LIMIT#*"),
             keyed(&["PutItem"], "USER#*,USERNAME#*,EMAIL#*,REFRESH#*"),
         ]
         .concat(),
-        "login" => [on(users, &["GetItem", "UpdateItem"]), keyed(&["PutItem"], REFRESH_TOKENS)].concat(),
+        "login" => [
+            on(users, &["GetItem"]),
+            keyed(&["UpdateItem"], COUNTERS_AND_USERS),
+            keyed(&["PutItem"], REFRESH_TOKENS),
+        ]
+        .concat(),
         "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem", "Query"])].concat(),
         "password-update" | "logout-all" | "logout" | "token-refresh" => [
             match binary {
                 "logout" => [
-                    on(users, &["BatchGetItem", "UpdateItem"]),
+                    on(users, &["BatchGetItem"]),
+                    keyed(&["UpdateItem"], "USER#*"),
                     keyed(&["DeleteItem"], REFRESH_TOKENS),
                 ]
                 .concat(),
                 "password-update" => [
-                    on(users, &["GetItem", "UpdateItem"]),
+                    on(users, &["GetItem"]),
+                    keyed(&["UpdateItem"], COUNTERS_AND_USERS),
                     keyed(&["PutItem"], REFRESH_TOKENS),
                 ]
                 .concat(),
                 "token-refresh" => [
-                    on(users, &["BatchGetItem", "ConditionCheckItem", "GetItem", "UpdateItem"]),
+                    on(users, &["BatchGetItem", "ConditionCheckItem", "GetItem"]),
+                    keyed(&["UpdateItem"], "REFRESH#*,USER#*"),
                     keyed(&["PutItem"], REFRESH_TOKENS),
                 ]
                 .concat(),
-                _ => on(users, &["GetItem", "UpdateItem"]),
+                _ => [on(users, &["GetItem"]), keyed(&["UpdateItem"], "USER#*")].concat(),
             },
             on(connections, &["DeleteItem", "Query"]),
             vec!["execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/DELETE/@connections/*".to_owned()],
@@ -79,7 +89,8 @@ pub fn granted(binary: &str) -> Vec<String> {
         .concat(),
         "profile-get" => on(users, &["GetItem"]),
         "profile-update" => [
-            on(users, &["GetItem", "UpdateItem"]),
+            on(users, &["GetItem"]),
+            keyed(&["UpdateItem"], COUNTERS_AND_USERS),
             keyed(&["DeleteItem", "PutItem"], GUARDS),
         ]
         .concat(),
