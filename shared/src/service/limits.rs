@@ -200,10 +200,10 @@ impl Limits {
         let window = self.config.registration_window_seconds;
         let counter = self.counter(kind, subject, window, now);
         let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
-        if counts
+        let count = counts
             .first()
-            .is_some_and(|count| count.hits > self.config.registrations_per_address)
-        {
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("a count missing from a hit")))?;
+        if count.hits > self.config.registrations_per_address {
             tracing::warn!(kind = kind.prefix(), "refused: too many attempts");
             return Err(too_many(&counter, now));
         }

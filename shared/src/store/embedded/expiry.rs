@@ -160,10 +160,11 @@ pub(super) fn delete(
     Ok(())
 }
 
-/// Whether a stored idempotency key is past its expiry (an unreadable one counts as past). Only
-/// its expiry is read: the record holds its whole task, up to ~40 KB of description.
+/// Whether a stored idempotency key is past its expiry (an unreadable one counts as past): after
+/// its last whole second, as a create reads it (and DynamoDB compares it). Only its expiry is
+/// read: the record holds its whole task, up to ~40 KB of description.
 fn key_expired(bytes: &[u8], now: Timestamp) -> bool {
-    !decode::<Expiry>(bytes).is_ok_and(|c| c.expires_at > now)
+    !decode::<Expiry>(bytes).is_ok_and(|c| c.expires_at.unix() >= now.unix())
 }
 
 /// The one field of a stored [`crate::store::IdempotentCreate`] its expiry needs.
