@@ -314,8 +314,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .layer(axum::middleware::from_fn(peer::source_ip))
         .layer(axum::middleware::from_fn(gateway_head::refuse_oversized))
         // API Gateway hands a function the whole body; here a client may stop sending it. A body
-        // that goes quiet for BODY_TIMEOUT is a read error, which the JSON extractor answers with
-        // a 400, well before the request deadline's 503 would blame the server.
+        // that goes quiet for BODY_TIMEOUT is a read error, which `whole_body` answers with a 400
+        // before any route runs.
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             serve::BODY_TIMEOUT,
         ));

@@ -1,21 +1,31 @@
-//! API Gateway reads a request's whole body before it invokes a function, so a function's deadline
-//! (`shared::http::deadline`, 9 s) counts its own work only. Here a client sends its body at its own
-//! pace, and without this layer a slow upload would count against the handler's deadline: the
-//! client would be told 503 (retry) for its own slowness, and its write might be done all the same.
-//! [`read_whole`] reads the body first, as API Gateway does; a body that goes quiet is still cut
-//! off by the router's body timeout (`crate::serve::BODY_TIMEOUT`), and the handler sees that.
+//! API Gateway reads a request's whole body before it invokes a function: a function's deadline
+//! (`shared::http::deadline`, 9 s) counts its own work only, and a request whose body never
+//! arrives whole never reaches a function at all. Here a client sends its body at its own pace, so
+//! [`read_whole`] reads it first, as API Gateway does: a slow upload is not charged to the
+//! handler's deadline (which would tell the client 503, retry, with its write perhaps done), and an
+//! upload that fails is answered 400 without running the route (a `DELETE` or a logout-all whose
+//! body stopped short used to be carried out).
+
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use shared::error::Error;
 use shared::http::BODY_LIMIT;
 
+/// How long a whole body may take to arrive, however steadily it trickles in: a client cannot
+/// hold a request (nor the server's shutdown, which waits for it) longer than this. A body that
+/// goes quiet is cut off sooner, by the router's body timeout (`crate::serve::BODY_TIMEOUT`).
+pub const BODY_READ_LIMIT: Duration = Duration::from_secs(30);
+
 /// Runs the request once its body has arrived. A body past [`BODY_LIMIT`] (announced, or found
-/// while reading), or one that failed to arrive, goes on as it came, what was read of it first:
-/// the routes that read a body refuse it as they would have.
+/// while reading) goes on as it came, what was read of it first: the routes that read a body
+/// refuse it (413), the others ignore it. One that fails to arrive (quiet, too slow, or broken
+/// chunks) is a JSON 400, and the connection closes.
 pub async fn read_whole(request: Request, next: Next) -> Response {
     let announced = request
         .headers()
@@ -27,24 +37,50 @@ pub async fn read_whole(request: Request, next: Next) -> Response {
     }
     let (parts, body) = request.into_parts();
     let mut stream = body.into_data_stream();
+    // What has arrived, as hyper handed it over: at most the limit and one more chunk.
     let mut read = Vec::new();
-    let body = loop {
-        match stream.next().await {
-            None => break Body::from(read),
-            Some(Ok(chunk)) => {
-                read.extend_from_slice(&chunk);
-                if read.len() > BODY_LIMIT {
-                    let read = futures::stream::once(async { Ok(Bytes::from(read)) });
-                    break Body::from_stream(read.chain(stream));
+    let mut length = 0;
+    let reading = async {
+        while length <= BODY_LIMIT {
+            match stream.next().await {
+                Some(Ok(chunk)) => {
+                    length += chunk.len();
+                    read.push(chunk);
                 }
-            }
-            Some(Err(error)) => {
-                break Body::from_stream(futures::stream::iter([
-                    Ok(Bytes::from(read)),
-                    Err(error),
-                ]));
+                Some(Err(_)) => return false,
+                None => break,
             }
         }
+        true
+    };
+    if !tokio::time::timeout(BODY_READ_LIMIT, reading)
+        .await
+        .unwrap_or(false)
+    {
+        return not_arrived();
+    }
+    let arrived = futures::stream::iter(read.into_iter().map(Ok::<Bytes, axum::Error>));
+    let body = if length > BODY_LIMIT {
+        // Past the limit: the rest follows what was read, for a route that reads it to refuse.
+        Body::from_stream(arrived.chain(stream))
+    } else {
+        Body::from_stream(arrived)
     };
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The answer to a body that did not arrive whole, in the API's error shape. The connection is
+/// closed after it: what the client sends next may be the rest of this body.
+fn not_arrived() -> Response {
+    let message = format!(
+        "The request body did not arrive whole: it stopped short of its Content-Length, went quiet \
+         for {} s, took more than {} s, or its chunks were malformed.",
+        crate::serve::BODY_TIMEOUT.as_secs(),
+        BODY_READ_LIMIT.as_secs()
+    );
+    let mut response = Error::BadRequest(message).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
