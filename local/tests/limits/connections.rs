@@ -105,7 +105,11 @@ async fn a_delete_whose_body_stops_short_is_refused_and_not_done() {
     let registered = api.register(&name, &format!("{name}@example.com")).await;
     let (access, _) = support::tokens(&registered.expect(reqwest::StatusCode::CREATED));
     let task = api
-        .post("tasks/", serde_json::json!({ "title": "kept" }), Some(&access))
+        .post(
+            "tasks/",
+            serde_json::json!({ "title": "kept" }),
+            Some(&access),
+        )
         .await
         .expect(reqwest::StatusCode::CREATED)
         .str("id");
