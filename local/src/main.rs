@@ -71,7 +71,12 @@ struct Args {
     /// Have the stream function post to the management API at this URL instead of the built-in
     /// one: a proxy in front of it, for fault runs (`bench/fault-management`). Requests still carry
     /// this run's key, so they reach the built-in one only through such a proxy.
-    #[arg(long, env = "TASKMASTER_MANAGEMENT_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "TASKMASTER_MANAGEMENT_URL",
+        value_name = "URL",
+        value_parser = http_url
+    )]
     management_url: Option<String>,
     /// Close a WebSocket after this many seconds without a message either way (WebSocket pings
     /// do not count), as API Gateway does after 10 minutes (clients keep theirs open with
@@ -112,6 +117,7 @@ struct Args {
         long,
         env = "TASKMASTER_DYNAMODB_ENDPOINT",
         value_name = "URL",
+        value_parser = http_url,
         conflicts_with = "start_dynamodb_local"
     )]
     dynamodb_endpoint: Option<String>,
@@ -328,6 +334,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An `http://` or `https://` URL with a host, checked when the flag is read: the AWS SDK would
+/// take anything, and fail each request with its whole debug output instead.
+fn http_url(value: &str) -> Result<String, String> {
+    let uri: axum::http::Uri = value.parse().map_err(|e| format!("not a URL: {e}"))?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
+        return Err("expected http://host[:port] or https://host[:port]".to_owned());
+    }
+    Ok(value.to_owned())
+}
+
 /// Ctrl-C, or SIGTERM: what `kill`, systemd and container runtimes send to stop a service.
 async fn stop_signal() {
     let terminate = async {
@@ -356,4 +373,20 @@ enum Changes {
         streams: aws_sdk_dynamodbstreams::Client,
         table: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_endpoint_flag_takes_an_http_url_with_a_host() {
+        for good in [
+            "http://127.0.0.1:8000",
+            "https://dynamodb.us-east-1.amazonaws.com",
+        ] {
+            assert_eq!(super::http_url(good).as_deref(), Ok(good));
+        }
+        for bad in ["notaurl", "127.0.0.1:8000", "ftp://host", "http://", ""] {
+            assert!(super::http_url(bad).is_err(), "{bad}");
+        }
+    }
 }

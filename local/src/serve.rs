@@ -23,6 +23,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a request's body may go without a byte before it is refused (a 400): a client that
 /// announced more than it sends. Well within the request deadline (`shared::http::deadline`).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a stopping server waits for the requests in progress: past the request deadline
+/// (9 s), so every request being handled is answered; a client still sending its body or head is
+/// cut off instead of holding the stop for as long as `crate::whole_body` would read it.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 /// A 413 refuses a body without reading it (a client may have announced megabytes), and hyper then
 /// closes the connection rather than read it all: the answer says so (`Connection: close`), so a
@@ -103,7 +107,19 @@ pub async fn serve(
     // No new connection waits in the backlog for an accept that will not come.
     drop(listener);
     stopping.send_replace(true);
-    while connections.join_next().await.is_some() {}
+    let drained = tokio::time::timeout(DRAIN_LIMIT, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        // A client still sending a body (which may take 30 s) or a head: it is cut off.
+        tracing::warn!(
+            connections = connections.len(),
+            "stopped waiting for connections after {} s",
+            DRAIN_LIMIT.as_secs()
+        );
+        connections.shutdown().await;
+    }
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub struct ImportArgs {
     data_dir: PathBuf,
     /// Import into DynamoDB at this endpoint (e.g. DynamoDB Local) instead; the tables are
     /// created from template.yaml if absent (a dry run only says so).
-    #[arg(long, value_name = "URL", conflicts_with = "aws")]
+    #[arg(long, value_name = "URL", value_parser = crate::http_url, conflicts_with = "aws")]
     dynamodb_endpoint: Option<String>,
     /// Import into DynamoDB on AWS: tables and endpoint from the environment exactly as the
     /// Lambdas read them (TASKMASTER_USERS_TABLE, TASKMASTER_TASKS_TABLE,

@@ -163,6 +163,36 @@ async fn a_body_trickling_past_30_s_is_a_400() {
     );
 }
 
+/// A stopping server waits for the requests in progress for 10 s at most: a client still
+/// trickling its body in (which may take 30 s) is cut off, not waited for, and the server exits
+/// cleanly. The server code is the same on both stores: run on the embedded one.
+#[tokio::test]
+async fn a_stop_waits_at_most_10_s_for_a_body_still_arriving() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(false, dir.path(), &[]).await;
+    let mut stream = login_begun(server.addr(), 100, "{").await;
+    let trickle = tokio::spawn(async move {
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if stream.write_all(b" ").await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let started = std::time::Instant::now();
+    let stopped = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .expect("stopped");
+
+    let took = started.elapsed();
+    assert!(stopped.status.success(), "{:?}", stopped.status);
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    trickle.abort();
+}
+
 /// A connection that sends nothing, a head that never ends, or nothing after its last answer is
 /// closed once the head deadline passes (slowloris), instead of being held open for as long as
 /// the client likes. The server code is the same on both stores: run on the embedded one.
