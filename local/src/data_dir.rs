@@ -61,6 +61,28 @@ pub(crate) fn lock_data_dir(data_dir: &std::path::Path) -> anyhow::Result<std::f
     }
 }
 
+/// Warns when `data_dir` holds the other kind of store's data than this run serves (a server
+/// started with `--start-dynamodb-local` on an embedded store's dir, or the other way round): the
+/// run starts on its own, empty data, and the users and tasks seem gone. A run on an outside
+/// DynamoDB (`--dynamodb-endpoint`) does not come here.
+pub(crate) fn warn_of_the_other_store(data_dir: &std::path::Path, dynamodb_local: bool) {
+    let (other, serving) = if dynamodb_local {
+        (
+            data_dir.join(DATABASE_FILE),
+            "DynamoDB Local's data (dynamodb/)",
+        )
+    } else {
+        (data_dir.join("dynamodb"), "the embedded store")
+    };
+    if other.exists() {
+        tracing::warn!(
+            data_dir = %data_dir.display(),
+            "this data dir also holds {}, which this run does not read: it serves {serving}",
+            other.display()
+        );
+    }
+}
+
 /// The embedded store in `data_dir` (which must exist), readable by its owner only: it holds
 /// password hashes and tokens' records.
 pub(crate) fn open_embedded(data_dir: &std::path::Path) -> anyhow::Result<EmbeddedStore> {

@@ -210,6 +210,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Some(lock_data_dir(&args.data_dir)?)
     };
+    data_dir::warn_of_the_other_store(&args.data_dir, jar_dir.is_some());
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
     auth.limits = args.limits.apply(auth.limits)?;

@@ -34,6 +34,9 @@ pub struct Target {
     pub width: usize,
     /// A dry run's copy of the embedded store, removed with the target.
     _scratch: Option<Scratch>,
+    /// The data dir's lock, held while a real run writes into its embedded store: a server running
+    /// on that dir (on either store) would not see the import.
+    _lock: Option<std::fs::File>,
     /// What a real run creates before its first write.
     missing: Option<Missing>,
 }
@@ -54,6 +57,7 @@ impl Target {
             None => {}
             Some(Missing::Embedded(data_dir)) => {
                 crate::private_dir(&data_dir)?;
+                self._lock = Some(crate::data_dir::lock_data_dir(&data_dir)?);
                 (self.stores, self.import) = Stores::with_import(crate::open_embedded(&data_dir)?);
             }
             Some(Missing::Tables(config)) => {
@@ -128,6 +132,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
         notes,
         width: DYNAMODB_IN_FLIGHT,
         _scratch: None,
+        _lock: None,
         missing,
     })
 }
@@ -156,10 +161,12 @@ fn open_embedded(data_dir: &Path, dry_run: bool) -> anyhow::Result<Target> {
         notes: Vec::new(),
         width: 1,
         _scratch: None,
+        _lock: None,
         missing: None,
     };
     if !dry_run && path.exists() {
         crate::private_dir(data_dir)?;
+        target._lock = Some(crate::data_dir::lock_data_dir(data_dir)?);
         (target.stores, target.import) = Stores::with_import(crate::open_embedded(data_dir)?);
     } else if !dry_run {
         target.missing = Some(Missing::Embedded(data_dir.to_owned()));
