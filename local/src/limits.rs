@@ -8,26 +8,26 @@ use shared::config::{LimitsConfig, MAX_SECONDS};
 #[derive(Debug, clap::Args)]
 pub struct LimitArgs {
     /// Failed logins allowed per login name (username or email, any case) per window [default: 20].
-    #[arg(long, env = "TASKMASTER_LOGIN_FAILURES_PER_USERNAME", value_name = "N")]
+    #[arg(long, env = "TASKMASTER_LOGIN_FAILURES_PER_USERNAME", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     login_failures_per_username: Option<u64>,
     /// Failed logins allowed per client address per window [default: 100].
-    #[arg(long, env = "TASKMASTER_LOGIN_FAILURES_PER_ADDRESS", value_name = "N")]
+    #[arg(long, env = "TASKMASTER_LOGIN_FAILURES_PER_ADDRESS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     login_failures_per_address: Option<u64>,
     /// The failed-login window [default: 900].
-    #[arg(long, env = "TASKMASTER_LOGIN_WINDOW", value_name = "SECONDS")]
+    #[arg(long, env = "TASKMASTER_LOGIN_WINDOW", value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(1..=MAX_SECONDS))]
     login_window: Option<i64>,
     /// Registration attempts allowed per client address per window [default: 20].
-    #[arg(long, env = "TASKMASTER_REGISTRATIONS_PER_ADDRESS", value_name = "N")]
+    #[arg(long, env = "TASKMASTER_REGISTRATIONS_PER_ADDRESS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     registrations_per_address: Option<u64>,
     /// The registration window [default: 3600].
-    #[arg(long, env = "TASKMASTER_REGISTRATION_WINDOW", value_name = "SECONDS")]
+    #[arg(long, env = "TASKMASTER_REGISTRATION_WINDOW", value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(1..=MAX_SECONDS))]
     registration_window: Option<i64>,
 }
 
 impl LimitArgs {
-    /// `limits` with the flags given applied; refuses zero and negative values, and windows longer
-    /// than the environment's bound ([`MAX_SECONDS`]).
-    pub fn apply(&self, mut limits: LimitsConfig) -> anyhow::Result<LimitsConfig> {
+    /// `limits` with the flags given applied. Each was checked as it was read (a limit at least 1,
+    /// a window from 1 s to the environment's bound, [`MAX_SECONDS`]), so a refusal names its flag.
+    pub fn apply(&self, mut limits: LimitsConfig) -> LimitsConfig {
         let counts = [
             (
                 self.login_failures_per_username,
@@ -44,7 +44,6 @@ impl LimitArgs {
         ];
         for (flag, slot) in counts {
             if let Some(value) = flag {
-                anyhow::ensure!(value > 0, "a limit must be at least 1");
                 *slot = value;
             }
         }
@@ -57,14 +56,10 @@ impl LimitArgs {
         ];
         for (flag, slot) in windows {
             if let Some(value) = flag {
-                anyhow::ensure!(
-                    (1..=MAX_SECONDS).contains(&value),
-                    "a window must be from 1 to {MAX_SECONDS} seconds, got {value}"
-                );
                 *slot = value;
             }
         }
-        Ok(limits)
+        limits
     }
 }
 
@@ -83,7 +78,7 @@ mod tests {
     fn applied(args: &[&str]) -> anyhow::Result<LimitsConfig> {
         let flags =
             Flags::try_parse_from(std::iter::once("taskmaster-local").chain(args.iter().copied()))?;
-        flags.limits.apply(LimitsConfig::default())
+        Ok(flags.limits.apply(LimitsConfig::default()))
     }
 
     #[test]

@@ -213,7 +213,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     data_dir::warn_of_the_other_store(&args.data_dir, jar_dir.is_some());
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
-    auth.limits = args.limits.apply(auth.limits)?;
+    auth.limits = args.limits.apply(auth.limits);
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
     let mut _dynamodb_local = None;
     let (endpoint, emulator_key) = if let Some(jar_dir) = jar_dir {

@@ -79,6 +79,9 @@ pub struct Source {
 impl Source {
     /// Opens `path` read-only and checks it has the original app's two tables.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        if !path.exists() {
+            bail!("{} does not exist", path.display());
+        }
         if !path.is_file() {
             bail!("{} is not a file", path.display());
         }

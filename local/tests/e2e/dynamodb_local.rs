@@ -133,3 +133,20 @@ async fn list_tables(endpoint: &str, access_key: &str) -> serde_json::Value {
     assert!(body["TableNames"].is_array(), "{body}");
     body["TableNames"].clone()
 }
+
+/// A data dir holding the embedded store's data, started on DynamoDB Local, starts on DynamoDB
+/// Local's own (empty) data: the log says so, and names the file this run does not read.
+#[tokio::test]
+async fn a_data_dir_of_the_other_store_is_named_in_a_warning() {
+    let dir = data_dir();
+    drop(Server::start(dir.path()));
+    assert!(dir.path().join("taskmaster.redb").is_file());
+
+    let server = Server::start_with(dir.path(), &["--start-dynamodb-local"]);
+
+    let log = server.log();
+    assert!(
+        log.contains("also holds") && log.contains("taskmaster.redb"),
+        "{log}"
+    );
+}

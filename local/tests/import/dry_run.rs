@@ -99,7 +99,7 @@ async fn a_missing_or_foreign_database_exits_1_and_says_why() {
     let missing = setup.dir.path().join("missing.sqlite3");
 
     for (path, why) in [
-        (missing, "is not a file"),
+        (missing, "does not exist"),
         (foreign, "is not the original app's database"),
     ] {
         let path = path.display().to_string();
