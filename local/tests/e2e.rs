@@ -364,3 +364,15 @@ async fn a_signing_key_left_open_to_others_is_made_private_at_the_start() {
     let kept = std::fs::read_to_string(&secret_path).expect("the signing key");
     assert_eq!(kept, secret, "the key itself is kept");
 }
+
+/// A SIGTERM sent as soon as the server says it is listening stops it cleanly: its signal handlers
+/// are in place before that line, not at its first wait for them (then the signal's default
+/// action ended it).
+#[tokio::test]
+async fn a_stop_right_after_the_listening_line_is_clean() {
+    let dir = data_dir();
+    for attempt in 0..5 {
+        let stopped = Server::start(dir.path()).terminate();
+        assert!(stopped.status.success(), "attempt {attempt}: {stopped:#?}");
+    }
+}
