@@ -27,11 +27,7 @@ pub const BODY_READ_LIMIT: Duration = Duration::from_secs(30);
 /// refuse it (413), the others ignore it. One that fails to arrive (quiet, too slow, or broken
 /// chunks) is a JSON 400, and the connection closes.
 pub async fn read_whole(request: Request, next: Next) -> Response {
-    let announced = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if announced.is_some_and(|length| length > BODY_LIMIT as u64) {
+    if shared::http::extract::announced_past_limit(request.headers()) {
         // Refused without a byte read (413), as it was announced.
         return next.run(request).await;
     }

@@ -92,13 +92,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
 /// and [`AuthUser`] once the caller is known, so a route that reads no body (a logout, a read, a
 /// delete) refuses one too, and a bad or ended session still gets its 401 first.
 fn within_body_limit(headers: &HeaderMap) -> Result<(), Error> {
-    let announced = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    match announced {
-        Some(length) if length > super::BODY_LIMIT as u64 => Err(Error::PayloadTooLarge),
-        _ => Ok(()),
+    if announced_past_limit(headers) {
+        return Err(Error::PayloadTooLarge);
     }
+    Ok(())
+}
+
+/// Whether a request's `Content-Length` announces a body past [`super::BODY_LIMIT`] (one without
+/// a readable length announces nothing).
+pub fn announced_past_limit(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|length| length > super::BODY_LIMIT as u64)
 }
 
 /// Names every field of `fields` whose value has the wrong type, by reading each one alone
