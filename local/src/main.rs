@@ -295,7 +295,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let gateway = Gateway::new(&stores, state.jwt.clone());
 
     let addr = listener.local_addr()?;
-    let stop = stop_signal();
+    let stop = serve::stop_signal();
     // The one line on stdout, so scripts and tests can find the port.
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(
@@ -345,40 +345,6 @@ fn http_url(value: &str) -> Result<String, String> {
         return Err("expected http://host[:port] or https://host[:port]".to_owned());
     }
     Ok(value.to_owned())
-}
-
-/// Ctrl-C, or SIGTERM: what `kill`, systemd and container runtimes send to stop a service. Both
-/// are watched from this call on (before the server says it is listening: a signal sent as soon
-/// as it does must stop it cleanly, not by the signal's default action); the future ends at the
-/// first of them.
-fn stop_signal() -> impl Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let watch = |kind: SignalKind, name: &'static str| {
-        signal(kind)
-            .inspect_err(|error| tracing::warn!(%error, "cannot watch for {name}"))
-            .ok()
-    };
-    let (mut interrupt, mut terminate) = (
-        watch(SignalKind::interrupt(), "Ctrl-C"),
-        watch(SignalKind::terminate(), "SIGTERM"),
-    );
-    async move {
-        tokio::select! {
-            () = received(interrupt.as_mut()) => {}
-            () = received(terminate.as_mut()) => {}
-        }
-        tracing::info!("stopping: answering the requests in progress");
-    }
-}
-
-/// The next delivery of `watched`; never, if it could not be watched.
-async fn received(watched: Option<&mut tokio::signal::unix::Signal>) {
-    match watched {
-        Some(signal) => {
-            signal.recv().await;
-        }
-        None => std::future::pending::<()>().await,
-    }
 }
 
 /// Where task changes come from.

@@ -130,3 +130,37 @@ fn is_connection_error(error: &std::io::Error) -> bool {
         ConnectionAborted | ConnectionRefused | ConnectionReset
     )
 }
+
+/// Ctrl-C, or SIGTERM: what `kill`, systemd and container runtimes send to stop a service. Both
+/// are watched from this call on (before the server says it is listening: a signal sent as soon
+/// as it does must stop it cleanly, not by the signal's default action); the future ends at the
+/// first of them.
+pub fn stop_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let watch = |kind: SignalKind, name: &'static str| {
+        signal(kind)
+            .inspect_err(|error| tracing::warn!(%error, "cannot watch for {name}"))
+            .ok()
+    };
+    let (mut interrupt, mut terminate) = (
+        watch(SignalKind::interrupt(), "Ctrl-C"),
+        watch(SignalKind::terminate(), "SIGTERM"),
+    );
+    async move {
+        tokio::select! {
+            () = received(interrupt.as_mut()) => {}
+            () = received(terminate.as_mut()) => {}
+        }
+        tracing::info!("stopping: answering the requests in progress");
+    }
+}
+
+/// The next delivery of `watched`; never, if it could not be watched.
+async fn received(watched: Option<&mut tokio::signal::unix::Signal>) {
+    match watched {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}

@@ -375,24 +375,6 @@ async fn old_passwords_log_in_after_the_import_and_are_upgraded(dynamodb: bool) 
     assert!(hash.starts_with("$argon2id$"), "upgraded on login: {hash}");
 }
 
-/// An import into the data dir of a running server is refused, whichever store the server runs
-/// on: one on DynamoDB Local would never see an embedded store written beside it (the import
-/// used to report every row imported into it).
-#[tokio::test]
-async fn an_import_into_a_running_servers_data_dir_is_refused() {
-    let setup = Setup::new(false).await;
-    let _server = Server::start_with(setup.dir.path(), &["--start-dynamodb-local"]);
-
-    let run = setup.import(&[]);
-
-    assert!(!run.status.success(), "{run:#?}");
-    assert!(
-        run.stderr.contains("in use by another taskmaster-local"),
-        "{run:#?}"
-    );
-    assert!(!setup.dir.path().join("taskmaster.redb").exists());
-}
-
 /// An imported user's first session: epoch 0, no login session.
 fn first_session(user: UserId) -> shared::domain::Session {
     shared::domain::Session {

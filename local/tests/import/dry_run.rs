@@ -114,3 +114,21 @@ async fn a_missing_or_foreign_database_exits_1_and_says_why() {
         "{orphans:#?}"
     );
 }
+
+/// An import into the data dir of a running server is refused, whichever store the server runs
+/// on: one on DynamoDB Local would never see an embedded store written beside it (the import
+/// used to report every row imported into it).
+#[tokio::test]
+async fn an_import_into_a_running_servers_data_dir_is_refused() {
+    let setup = Setup::new(false).await;
+    let _server = super::support::Server::start_with(setup.dir.path(), &["--start-dynamodb-local"]);
+
+    let run = setup.import(&[]);
+
+    assert!(!run.status.success(), "{run:#?}");
+    assert!(
+        run.stderr.contains("in use by another taskmaster-local"),
+        "{run:#?}"
+    );
+    assert!(!setup.dir.path().join("taskmaster.redb").exists());
+}

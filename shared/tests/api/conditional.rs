@@ -1,4 +1,4 @@
-//! Conditional requests: a task's `ETag` is its version; `If-Match` and `If-None-Match` guard PUT,
+//! Conditional requests: the version of a task is its `ETag`; `If-Match` and `If-None-Match` guard PUT,
 //! PATCH and DELETE (412 when they refuse the current version, as one conditional write), and
 //! `If-None-Match` makes an unchanged GET a 304.
 

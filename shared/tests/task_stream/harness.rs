@@ -62,8 +62,8 @@ pub fn only(index: usize) -> Event {
     event
 }
 
-/// The messages each task record of the file means, exactly: the task as the REST API returns
-/// it plus `action`, or the id of a deleted task.
+/// The messages each task record of the file means, exactly: the task's REST representation with
+/// an `action` field, or a deleted task's id.
 pub fn expected_create() -> Value {
     json!({
         "id": "01a2120a-623b-7c4d-8e5f-6a7b8c9d0e1f",
