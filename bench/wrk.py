@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The issue-14 table with wrk, the method of ../shared/notes/original-app-facts.md: `wrk -t2 -d10s
---latency` on loopback, a Lua script sending `Authorization: Bearer <access>` (and for creates the
-JSON body and `Content-Type`), one user for creates and another with exactly 100 tasks for list
-pages (10 of 100) and gets, a fresh data directory per run.
+"""The issue-14 table with wrk, measured the way ../shared/notes/original-app-facts.md measured the
+original app: `wrk -t2 -d10s --latency` over loopback, driven by a Lua script that adds the
+`Authorization: Bearer <access>` header (plus, on creates, a JSON body with its `Content-Type`).
+Creates run as a user of their own; list pages (10 of 100) and gets read a second user who holds
+exactly 100 tasks. Every run starts on a fresh data directory.
 
     bench/wrk.py [--binary target/release/taskmaster-local] [--seconds 10] [--runs 2]
                  [--points create:8,create:64,list:8,list:64,get:8,get:64] [--flags ...]
