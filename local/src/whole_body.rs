@@ -23,15 +23,17 @@ use shared::http::BODY_LIMIT;
 pub const BODY_READ_LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs the request once its body has arrived. A body past [`BODY_LIMIT`] (announced, or found
-/// while reading) goes on as it came, what was read of it first: the routes that read a body
-/// refuse it (413), the others ignore it. One that fails to arrive (quiet, too slow, or broken
-/// chunks) is a JSON 400, and the connection closes.
+/// while reading) goes on as it came, what was read of it first, with a `Content-Length` past the
+/// limit: API Gateway hands a function its body's length, so every route refuses it (413) where it
+/// refuses one announced, a route that takes a token once the caller is known (a chunked body
+/// sent to a `DELETE` used to be ignored, and the task deleted). One that fails to arrive (quiet,
+/// too slow, or broken chunks) is a JSON 400, and the connection closes.
 pub async fn read_whole(request: Request, next: Next) -> Response {
     if shared::http::extract::announced_past_limit(request.headers()) {
         // Refused without a byte read (413), as it was announced.
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let mut stream = body.into_data_stream();
     // What has arrived, as hyper handed it over: at most the limit and one more chunk.
     let mut read = Vec::new();
@@ -57,7 +59,10 @@ pub async fn read_whole(request: Request, next: Next) -> Response {
     }
     let arrived = futures::stream::iter(read.into_iter().map(Ok::<Bytes, axum::Error>));
     let body = if length > BODY_LIMIT {
-        // Past the limit: the rest follows what was read, for a route that reads it to refuse.
+        // Past the limit: the length read so far says so; the rest follows what was read, unread.
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         Body::from_stream(arrived.chain(stream))
     } else {
         Body::from_stream(arrived)

@@ -176,6 +176,13 @@ impl JwtKeys {
         (self.access_ttl, self.refresh_ttl)
     }
 
+    fn lifetime(&self, token_type: TokenType) -> i64 {
+        match token_type {
+            TokenType::Access => self.access_ttl,
+            TokenType::Refresh => self.refresh_ttl,
+        }
+    }
+
     /// The id of the key new tokens are signed with.
     pub fn current_kid(&self) -> &str {
         &self.current.kid
@@ -220,14 +227,26 @@ impl JwtKeys {
                 None => return Ok(None),
             }
         };
-        Ok((claims.token_type == expected).then_some(claims))
+        Ok((claims.token_type == expected)
+            .then_some(claims)
+            .and_then(|claims| self.within_current_lifetime(claims)))
+    }
+
+    /// A login session's token lives no longer than its type's lifetime has now, counted from its
+    /// issue: lowering a lifetime shortens the tokens already out, so a session a logout ends for
+    /// that lifetime ([`crate::service::AccountService::logout`]) stays ended while any of its
+    /// tokens could be used. Its `exp` becomes the earlier of the two. Tokens without a session
+    /// (the original app's) keep their own expiry.
+    fn within_current_lifetime(&self, mut claims: Claims) -> Option<Claims> {
+        if claims.sid.is_some() {
+            let ttl = self.lifetime(claims.token_type);
+            claims.exp = claims.exp.min(claims.iat.saturating_add(ttl));
+        }
+        (claims.exp > Timestamp::now().unix()).then_some(claims)
     }
 
     fn claims(&self, token_type: TokenType, user_id: UserId, now: i64) -> Claims {
-        let ttl = match token_type {
-            TokenType::Access => self.access_ttl,
-            TokenType::Refresh => self.refresh_ttl,
-        };
+        let ttl = self.lifetime(token_type);
         Claims {
             token_type,
             user_id,

@@ -247,3 +247,54 @@ async fn a_token_no_key_could_accept_is_refused_without_reading_the_accepted_key
     assert!(decoded.is_err(), "{decoded:?}");
     assert_eq!(reads.load(Ordering::SeqCst), 1);
 }
+
+/// A session's token issued under a longer lifetime lives only the current one from its issue, so
+/// a logout that remembers its session for the current lifetime outlasts every token of it. The
+/// original app's tokens (no session) keep their own expiry.
+#[tokio::test]
+async fn a_lowered_lifetime_shortens_the_tokens_already_issued() {
+    let longer = JwtKeys::new(&AuthConfig {
+        access_ttl_seconds: 600,
+        refresh_ttl_seconds: 1200,
+        ..AuthConfig::with_secret(SECRET)
+    });
+    let shorter = JwtKeys::new(&AuthConfig {
+        access_ttl_seconds: 5,
+        refresh_ttl_seconds: 10,
+        ..AuthConfig::with_secret(SECRET)
+    });
+    let (user, now) = (UserId::new(), Timestamp::now().unix());
+    for (kind, lifetime) in [(TokenType::Access, 5), (TokenType::Refresh, 10)] {
+        for (age, valid) in [
+            (lifetime + 1, false),
+            (lifetime, false),
+            (lifetime - 2, true),
+        ] {
+            let mut claims = longer.claims(kind, user, now - age);
+            claims.sid = Some(SessionId::random());
+            let token = longer.sign(&claims).unwrap();
+            assert!(decoded(&longer, &token, kind).await.is_some(), "{kind:?}");
+            let under_shorter = decoded(&shorter, &token, kind).await;
+            assert_eq!(
+                under_shorter.is_some(),
+                valid,
+                "{kind:?} issued {age} s ago"
+            );
+            if let Some(claims) = under_shorter {
+                assert_eq!(
+                    claims.exp,
+                    now - age + lifetime,
+                    "{kind:?}: the earlier expiry"
+                );
+            }
+        }
+    }
+    let mut original = longer.claims(TokenType::Access, user, now - 60);
+    original.session_epoch = 0;
+    let token = longer.sign(&original).unwrap();
+    assert_eq!(
+        decoded(&shorter, &token, TokenType::Access).await,
+        Some(original),
+        "no session: its own expiry"
+    );
+}

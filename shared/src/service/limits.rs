@@ -278,17 +278,20 @@ fn too_many(counter: &Counter, now: Timestamp) -> Error {
 }
 
 /// An address as it is counted: IPv4 as it is; IPv6 by its /64, the block one subscriber
-/// usually holds whole (counting single IPv6 addresses would let one client make up new ones).
+/// usually holds whole (counting single IPv6 addresses would let one client make up new ones);
+/// every loopback address as one, the machine itself (a local client could otherwise bind a new
+/// one of 127.0.0.0/8 for each fresh count; API Gateway never hands a function one).
 fn address_key(client: IpAddr) -> String {
+    let client = client.to_canonical();
+    if client.is_loopback() {
+        return "loopback".to_owned();
+    }
     match client {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let [a, b, c, d, ..] = v6.segments();
-                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
-            }
-        },
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
     }
 }
 
@@ -309,6 +312,24 @@ mod tests {
         let other: IpAddr = "2001:db8:1:3::1".parse().expect("an address");
         assert_eq!(address_key(a), address_key(b));
         assert_ne!(address_key(a), address_key(other));
+    }
+
+    #[test]
+    fn every_loopback_address_counts_as_one() {
+        for address in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.0.9",
+            "::1",
+            "::ffff:127.0.0.3",
+        ] {
+            let address: IpAddr = address.parse().expect("an address");
+            assert_eq!(address_key(address), "loopback", "{address}");
+        }
+        assert_eq!(
+            address_key("128.0.0.1".parse().expect("an address")),
+            "128.0.0.1"
+        );
     }
 
     #[test]

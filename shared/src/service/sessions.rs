@@ -116,7 +116,8 @@ impl AccountService {
         let logout = Logout {
             jti: claims.jti.clone(),
             session: claims.session(),
-            // A second past the last expiry: a token is valid while now < exp.
+            // A second past the last expiry: a token is valid while now < exp, and no longer than
+            // its type's lifetime has now, counted from its issue (`JwtKeys::decode`).
             live_until: now + access_ttl + 1,
             consumed_until: now + refresh_ttl + 1,
         };
