@@ -1,18 +1,19 @@
 // Live task events over the API's WebSocket (`?token=<access>`, as browsers cannot set headers).
 // API Gateway closes a socket after 10 idle minutes and any socket after 2 hours, so this pings
 // every few minutes, and after any close reconnects with backoff (1 s, 2 s, 4 s, ... up to a
-// minute, with jitter) and a renewed token (`url(true)`: a refresh, which tells a session ended
-// elsewhere, by a password change, a logout-all or the replay of a spent refresh token of this
-// session, from a network fault); `onConnect` then
-// re-lists, since changes made while away were not delivered. A socket hears events only while the token it was opened (or last
-// renewed) with is valid, so each new access token is sent over it (`authenticate`).
+// minute, with jitter) once the session is known to stand (`url(true)`: a read of the profile,
+// which tells a session ended elsewhere, by a password change, a logout-all or the replay of a
+// spent refresh token of this session, from a network fault, and spends no refresh token while
+// the API is out of reach); `onConnect` then re-lists, since changes made while away were not
+// delivered. A socket hears events only while the token it was opened (or last renewed) with is
+// valid, so each new access token is sent over it (`authenticate`).
 
 const PING_EVERY_MS = 4 * 60_000;
 const MAX_BACKOFF_MS = 60_000;
 
 /**
- * Connects and stays connected until `stop()`. `url(renew)` gives the WebSocket URL with a
- * current token, renewed first when `renew` (every connection after the first); `onEvent(message)` gets every task_create, task_update and task_delete; `onStatus(state,
+ * Connects and stays connected until `stop()`. `url(recheck)` gives the WebSocket URL with a
+ * current token, the session checked first when `recheck` (every connection after the first); `onEvent(message)` gets every task_create, task_update and task_delete; `onStatus(state,
  * retryInMs)` is told "connecting", "live" or "offline".
  */
 export function connect({ url, onEvent, onConnect, onStatus }) {
@@ -21,17 +22,17 @@ export function connect({ url, onEvent, onConnect, onStatus }) {
   let retry = null;
   let failures = 0;
   let stopped = false;
-  let renew = false;
+  let recheck = false;
 
   async function open() {
     if (stopped) return;
     onStatus("connecting");
     try {
-      socket = new WebSocket(await url(renew));
+      socket = new WebSocket(await url(recheck));
     } catch {
       return reconnect();
     }
-    renew = true;
+    recheck = true;
     socket.addEventListener("open", () => {
       failures = 0;
       onStatus("live");

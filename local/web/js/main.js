@@ -35,9 +35,9 @@ function signedIn() {
   status.hidden = false;
   status.dataset.connections = "0";
   connection = live.connect({
-    url: async (renew) => {
+    url: async (recheck) => {
       const url = new URL(settings.current().ws);
-      url.searchParams.set("token", renew ? await session.renewedToken() : await session.accessToken());
+      url.searchParams.set("token", recheck ? await session.checkedToken() : await session.accessToken());
       return url.href;
     },
     onEvent: (message) => {

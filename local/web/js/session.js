@@ -11,6 +11,8 @@ import * as settings from "./settings.js";
 const KEY = "taskmaster.session";
 /** Refresh this long before expiry at most (a quarter of a short lifetime at least). */
 const MARGIN_MS = 60_000;
+/** How soon a refresh that got no answer is tried again. */
+const RETRY_MS = 5_000;
 /** How long a reloaded tab waits for its previous page to let go of the session's lock (one that
  * takes longer is taken for a copy: the user logs in again, and nothing is spent twice). */
 const CLAIM_WAIT_MS = 1_000;
@@ -115,10 +117,16 @@ function keep(next) {
   if (!session) unclaim?.();
   if (session) {
     sessionStorage.setItem(KEY, JSON.stringify(session));
-    timer = setTimeout(() => refresh().catch(() => {}), Math.max(1000, refreshAt(session) - Date.now()));
+    schedule(refreshAt(session) - Date.now());
   } else {
     sessionStorage.removeItem(KEY);
   }
+}
+
+/** Refreshes the access token in `ms` (a second at least). */
+function schedule(ms) {
+  clearTimeout(timer);
+  timer = setTimeout(() => refresh().catch(() => {}), Math.max(1000, ms));
 }
 
 /**
@@ -139,12 +147,12 @@ export async function resume() {
 export const COPIED = "This tab is a copy of one that is signed in, which keeps that session: log in to use this tab on its own.";
 
 /**
- * A fresh token pair; the old refresh token is spent. One refresh at a time. A refresh whose
- * answer was lost (no answer, a 5xx) may have spent the token on the server, and sending it again
- * would be taken for a stolen token replayed, ending the session on the server (that login
- * session, on every device it is open in) and signing this tab out: the session ends here
- * instead. Only a refresh that surely never ran (the browser offline, throttled) is tried again
- * later.
+ * A fresh token pair; the old refresh token is spent. One refresh at a time. A refresh that got no
+ * answer (the API unreachable, a 5xx, a 429) is tried again in a few seconds with the same token,
+ * and the session kept meanwhile: if the first never ran (the usual case: the API was down) the
+ * retry is an ordinary refresh; if it ran and only its answer was lost, the server takes the
+ * retry for a stolen token replayed and ends that login session, and the 401 signs this tab out,
+ * as losing the new pair would have anyway.
  */
 function refresh() {
   refreshing ??= call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })
@@ -154,21 +162,25 @@ function refresh() {
       for (const listener of refreshed) listener(data.access);
     })
     .catch((error) => {
-      const neverSent = error.status === 0 && !navigator.onLine;
-      if (neverSent || error.status === 429) throw error;
-      const reason = error.status === 401 ? ENDED : LOST;
-      end(reason);
-      throw new ApiError(401, { detail: reason });
+      if (error.status !== 401) {
+        if (session) schedule(RETRY_MS);
+        throw error;
+      }
+      end(ENDED);
+      throw new ApiError(401, { detail: ENDED });
     })
     .finally(() => (refreshing = null));
   return refreshing;
 }
 
-/** A new access token: a refresh now (it fails with a 401, and ends the session, if the session
- * was ended elsewhere). */
-export async function renewedToken() {
+/**
+ * An access token of a session the API still honours, for reconnecting the live socket: asked with
+ * a read of the profile, which spends nothing (a 401 ends the session here; an API out of reach
+ * throws, and the socket tries again later with the session kept).
+ */
+export async function checkedToken() {
   if (!session) throw new Error("Not logged in.");
-  await refresh();
+  await call("auth/profile/");
   return session.access;
 }
 
@@ -180,7 +192,6 @@ export async function accessToken() {
 }
 
 const ENDED = "Your session has ended: please log in again.";
-const LOST = "The answer to renewing your session was lost, so it has ended here to keep it safe: please log in again.";
 
 function end(reason) {
   keep(null);
