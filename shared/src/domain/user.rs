@@ -69,8 +69,12 @@ impl TryFrom<StoredName> for Username {
 }
 
 impl Username {
+    /// A new or changed name: trimmed of surrounding whitespace (as the original app's serializer
+    /// trimmed every text field, and as a login trims the name it is given), then 4–30 ASCII
+    /// letters, digits and `_`, lowercased.
     pub fn parse(value: String) -> Result<Self, String> {
-        check_text(&value, 4, 30)?;
+        let value = value.trim();
+        check_text(value, 4, 30)?;
         if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(
                 "Enter a valid username. It may contain only letters, numbers and _ characters."
@@ -106,9 +110,11 @@ impl Username {
 pub struct PersonName(String);
 
 impl PersonName {
+    /// Trimmed of surrounding whitespace, as the original app's serializer trimmed it.
     pub fn parse(value: String) -> Result<Self, String> {
-        check_text(&value, 0, 150)?;
-        Ok(Self(value))
+        let value = value.trim();
+        check_text(value, 0, 150)?;
+        Ok(Self(value.to_owned()))
     }
 }
 
@@ -239,12 +245,35 @@ mod tests {
     #[test]
     fn usernames_are_lowercased_and_limited_to_word_characters() {
         assert_eq!(Username::parse("Ada_L0".into()).unwrap().as_ref(), "ada_l0");
-        for bad in ["abc", "has space", "dash-name", "émile_x", &"a".repeat(31)] {
+        assert_eq!(
+            Username::parse(" ada_l0\t".into()).unwrap().as_ref(),
+            "ada_l0"
+        );
+        for bad in [
+            "abc",
+            " abc ",
+            "has space",
+            "dash-name",
+            "émile_x",
+            &"a".repeat(31),
+        ] {
             assert!(
                 Username::parse(bad.into()).is_err(),
                 "{bad} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn person_names_are_trimmed() {
+        assert_eq!(
+            PersonName::parse("  Ann \n".into()).unwrap(),
+            PersonName::parse("Ann".into()).unwrap()
+        );
+        assert_eq!(
+            PersonName::parse("   ".into()).unwrap(),
+            PersonName::default()
+        );
     }
 
     #[test]

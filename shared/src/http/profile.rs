@@ -120,6 +120,7 @@ impl ProfileRequest {
                     "username",
                     self.username,
                     non_null(|name: String| {
+                        let name = name.trim().to_owned();
                         Username::parse(name.clone()).or_else(|rule| {
                             Username::existing(name)
                                 .ok()

@@ -362,3 +362,20 @@ async fn register_ignores_mass_assigned_fields() {
     let profile = app.get(PROFILE, Some(&registered.access)).await;
     assert_eq!(profile.json["is_superuser"], false);
 }
+
+/// Usernames and first and last names are trimmed, as the original app's serializer trimmed text
+/// (and as a login trims the name it is given): a padded name registers, and logs in unpadded.
+#[tokio::test]
+async fn register_trims_the_names_it_is_given() {
+    let app = TestApp::new().await;
+    let mut body = TestApp::registration("padded_user");
+    body["username"] = json!("  Padded_User\t");
+    body["first_name"] = json!(" Ada ");
+
+    let response = app.post_json(REGISTER, &body, None).await;
+
+    response.assert_status(StatusCode::CREATED);
+    let registered = split_auth_body(response.json);
+    assert_eq!(registered.user["username"], "padded_user");
+    assert_eq!(registered.user["first_name"], "Ada");
+}
