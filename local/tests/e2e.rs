@@ -376,3 +376,21 @@ async fn a_stop_right_after_the_listening_line_is_clean() {
         assert!(stopped.status.success(), "attempt {attempt}: {stopped:#?}");
     }
 }
+
+/// DynamoDB Local starts in a data dir given as a relative path, as the default `.taskmaster` is
+/// (it failed with "Invalid directory for database creation": Java ran inside the directory its
+/// relative `-dbPath` named).
+#[tokio::test]
+async fn dynamodb_local_starts_in_a_relative_data_dir() {
+    let here = std::env::current_dir().expect("a working directory");
+    let parent = tempfile::tempdir_in(&here).expect("a directory here");
+    let relative = parent.path().strip_prefix(&here).unwrap().join("data");
+    assert!(relative.is_relative(), "{}", relative.display());
+
+    let server = Server::start_with(&relative, &["--start-dynamodb-local"]);
+
+    Api::new(&server)
+        .register(&unique_name("Relative"), "relative@example.com")
+        .await
+        .expect(StatusCode::CREATED);
+}

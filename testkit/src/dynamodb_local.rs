@@ -119,6 +119,10 @@ impl DynamoDbLocal {
         access_key: Option<&str>,
     ) -> anyhow::Result<Self> {
         check_runnable(jar_dir)?;
+        // Absolute: Java runs in `db_dir` (below), where a relative `-dbPath` (the server's
+        // default `.taskmaster/dynamodb`) would name a directory inside itself.
+        let db_dir = db_dir.map(std::path::absolute).transpose()?;
+        let db_dir = db_dir.as_deref();
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
