@@ -29,9 +29,36 @@ impl Import {
         rows: Vec<UserRow>,
         report: &mut Report,
     ) -> anyhow::Result<()> {
+        // Rows of one id (the same UUID in another case, or with and without dashes) would be
+        // one account: none of them is imported, and the id's tasks are reported as theirs,
+        // never given to one of them.
+        let mut rows_of: HashMap<UserId, Vec<String>> = HashMap::new();
+        for row in &rows {
+            if let Some(id) = row.id {
+                rows_of.entry(id).or_default().push(row.label.clone());
+            }
+        }
         let mut batch: Vec<Pending> = Vec::with_capacity(IMPORT_USERS_BATCH);
         for (at, row) in rows.into_iter().enumerate() {
             self.bar.inc(1);
+            let shared_id = row
+                .id
+                .and_then(|id| rows_of.get(&id))
+                .filter(|rows| rows.len() > 1);
+            if let Some(labels) = shared_id {
+                let others: Vec<&str> = labels
+                    .iter()
+                    .filter(|label| **label != row.label)
+                    .map(String::as_str)
+                    .collect();
+                let why = format!(
+                    "its id is the same UUID as user {}'s (ids are read whatever their case and \
+                     dashes): rows for one account; fix them in the source and run again",
+                    others.join("'s, user ")
+                );
+                self.refuse(row.id, &row.label, &why, report);
+                continue;
+            }
             match row.user {
                 Ok(user) => batch.push(Pending {
                     at,

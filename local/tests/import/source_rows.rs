@@ -8,6 +8,7 @@ use super::{Setup, all_tasks, assert_run, user_id};
 
 on_both_stores!(
     task_ids_alike_but_for_case_or_dashes_are_one_task_and_the_later_rows_are_refused,
+    user_ids_alike_but_for_case_are_refused_with_their_tasks,
     a_users_email_that_is_anothers_username_gets_a_note_naming_that_user,
     titles_with_spaces_around_them_are_trimmed_and_counted_in_a_note,
     long_or_missing_values_are_shown_short_in_the_report,
@@ -59,6 +60,49 @@ async fn task_ids_alike_but_for_case_or_dashes_are_one_task_and_the_later_rows_a
     assert_eq!(kept.expect("the first").title.as_ref(), "first");
     let (graces, _) = all_tasks(&stores, user_id("Grace.Hopper")).await;
     assert_eq!(graces, 2, "not the one with dashes");
+}
+
+/// Two users whose ids are one UUID but for case would be one account: neither is imported, and
+/// the id's tasks (both users') are reported, never given to one of them (the second user's
+/// tasks went to the first, and it was reported as already there).
+async fn user_ids_alike_but_for_case_are_refused_with_their_tasks(dynamodb: bool) {
+    let setup = importable_source(dynamodb).await;
+    let grace = fixture::source_id("Grace.Hopper");
+    let upper = grace.to_uppercase();
+    fixture::add_user(&setup.db, &upper, "mallory", "mallory@example.com", CREATED);
+    fixture::add_task(
+        &setup.db,
+        "d2000000000000000000000000000001",
+        Some(&upper),
+        "hers",
+        CREATED,
+    );
+
+    let run = setup.import(&[]);
+
+    let same = "its id is the same UUID as user";
+    let lines = [
+        "users: 5 in the source: 3 imported, 0 already there, 2 not imported",
+        "tasks: 13 in the source: 10 imported, 0 already there, 3 not imported",
+        &format!("user \"Grace.Hopper\": {same} \"mallory\"'s"),
+        &format!("user \"mallory\": {same} \"Grace.Hopper\"'s"),
+    ];
+    assert_run(&run, 2, &lines);
+    let stores = setup.stores();
+    for name in ["grace.hopper", "mallory"] {
+        let name = Username::existing(name.into()).expect("a name");
+        let found = stores.users.user_by_username(&name).await;
+        assert!(found.expect("reading").is_none(), "{name:?} not imported");
+    }
+    assert!(
+        stores
+            .users
+            .user(user_id("Grace.Hopper"))
+            .await
+            .expect("reading")
+            .is_none(),
+        "no account under the shared id"
+    );
 }
 
 async fn a_users_email_that_is_anothers_username_gets_a_note_naming_that_user(dynamodb: bool) {
