@@ -44,7 +44,8 @@ pub const INCOMPLETE: u8 = 2;
 /// run it again once fixed: it resumes).
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The original app's SQLite database (its `db.sqlite3`), opened read-only.
+    /// The original app's SQLite database (its `db.sqlite3`), opened read-only and copied into
+    /// memory in one step: the import reads that copy, one moment of the source.
     #[arg(long, value_name = "DB.sqlite3")]
     from: PathBuf,
     /// Directory of the embedded store to import into.

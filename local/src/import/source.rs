@@ -2,6 +2,7 @@
 //! writes them, each row turned into our domain values or into the reason it cannot be.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -76,8 +77,15 @@ pub struct Source {
     connection: Connection,
 }
 
+/// How long the copy of a source waits for a writer holding it to let go.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
 impl Source {
-    /// Opens `path` read-only and checks it has the original app's two tables.
+    /// Copies `path`, opened read-only, into memory in one step (SQLite's backup API), and checks
+    /// the copy has the original app's two tables. Every read is then of one moment of the
+    /// source, though the original app may still be writing to it, and holds no lock on it: the
+    /// counts, the users and the tasks agree, and the app's own writes are kept waiting only for
+    /// the copy.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         if !path.exists() {
             bail!("{} does not exist", path.display());
@@ -85,8 +93,10 @@ impl Source {
         if !path.is_file() {
             bail!("{} is not a file", path.display());
         }
-        let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        let source = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .with_context(|| format!("opening {}", path.display()))?;
+        let mut connection = Connection::open_in_memory().context("opening a copy in memory")?;
+        copy(&source, &mut connection).with_context(|| format!("reading {}", path.display()))?;
         for (table, columns) in [
             ("accounts_user", USER_COLUMNS),
             ("taskmanager_task", TASK_COLUMNS),
@@ -179,6 +189,28 @@ pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
     NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S%.f")
         .map(|time| time.and_utc().into())
         .map_err(|_| format!("its {what} {} is not a date and time", quoted(raw)))
+}
+
+/// Copies all of `source` into `copy` at once, waiting up to [`LOCK_WAIT`] for a writer holding it.
+fn copy(source: &Connection, copy: &mut Connection) -> anyhow::Result<()> {
+    use rusqlite::backup::{Backup, StepResult};
+    let backup = Backup::new(source, copy)?;
+    let started = Instant::now();
+    loop {
+        match backup.step(-1)? {
+            StepResult::Done => return Ok(()),
+            StepResult::Busy | StepResult::Locked if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            StepResult::Busy | StepResult::Locked => bail!(
+                "it stayed locked by another process (the original app writing?) for {} s: \
+                 stop it, or import from a copy (sqlite3 db.sqlite3 '.backup copy.sqlite3')",
+                LOCK_WAIT.as_secs()
+            ),
+            // `step(-1)` copies every page at once; anything else is SQLite's to explain.
+            _ => bail!("the copy stopped part-way"),
+        }
+    }
 }
 
 fn user_row(row: &Row) -> UserRow {

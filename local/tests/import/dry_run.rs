@@ -115,6 +115,25 @@ async fn a_missing_or_foreign_database_exits_1_and_says_why() {
     );
 }
 
+/// A source a writer keeps locked (the original app still running, in SQLite's default journal
+/// mode) is waited for 5 s, then refused with a message that says so, and nothing is written:
+/// the import reads a copy it takes at once, never the live file row by row.
+#[tokio::test]
+async fn a_source_kept_locked_by_a_writer_exits_1_and_says_so() {
+    let setup = Setup::new(false).await;
+    let writer = rusqlite::Connection::open(&setup.db).expect("the source");
+    writer
+        .execute_batch("BEGIN EXCLUSIVE")
+        .expect("a writer's lock");
+
+    let run = setup.import(&[]);
+
+    assert_eq!(run.status.code(), Some(1), "{run:#?}");
+    assert!(run.stderr.contains("locked by another process"), "{run:#?}");
+    assert!(!target_exists(&setup).await, "nothing written");
+    writer.execute_batch("COMMIT").expect("the lock let go");
+}
+
 /// An import into the data dir of a running server is refused, whichever store the server runs
 /// on: one on DynamoDB Local would never see an embedded store written beside it (the import
 /// used to report every row imported into it).
