@@ -31,6 +31,27 @@ async fn answer_within(stream: &mut tokio::net::TcpStream, within: Duration) -> 
     String::from_utf8_lossy(&answer[..read]).into_owned()
 }
 
+/// A new user's access token and a task of theirs, on `server`, and a new connection to it.
+async fn a_task_to_delete(server: &support::Server) -> (String, String, tokio::net::TcpStream) {
+    let api = support::Api::new(server);
+    let name = support::unique_name("deleter");
+    let registered = api.register(&name, &format!("{name}@example.com")).await;
+    let (access, _) = support::tokens(&registered.expect(reqwest::StatusCode::CREATED));
+    let task = api
+        .post(
+            "tasks/",
+            serde_json::json!({ "title": "kept" }),
+            Some(&access),
+        )
+        .await
+        .expect(reqwest::StatusCode::CREATED)
+        .str("id");
+    let stream = tokio::net::TcpStream::connect(server.addr())
+        .await
+        .expect("connected");
+    (access, task, stream)
+}
+
 /// A body announced past the 64 KiB limit is a 413 at once, not after the request deadline spent
 /// waiting for bytes that may never come.
 pub async fn a_body_announced_past_the_limit_is_413_at_once(dynamodb: bool) {
@@ -100,22 +121,7 @@ async fn a_delete_whose_body_stops_short_is_refused_and_not_done() {
     use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(false, dir.path(), &[]).await;
-    let api = support::Api::new(&server);
-    let name = support::unique_name("short");
-    let registered = api.register(&name, &format!("{name}@example.com")).await;
-    let (access, _) = support::tokens(&registered.expect(reqwest::StatusCode::CREATED));
-    let task = api
-        .post(
-            "tasks/",
-            serde_json::json!({ "title": "kept" }),
-            Some(&access),
-        )
-        .await
-        .expect(reqwest::StatusCode::CREATED)
-        .str("id");
-    let mut stream = tokio::net::TcpStream::connect(server.addr())
-        .await
-        .expect("connected");
+    let (access, task, mut stream) = a_task_to_delete(&server).await;
     let head = format!(
         "DELETE /api/v1/tasks/{task}/ HTTP/1.1\r\nHost: x\r\nauthorization: Bearer {access}\r\n\
          content-length: 100\r\n\r\nabc"
@@ -126,7 +132,8 @@ async fn a_delete_whose_body_stops_short_is_refused_and_not_done() {
 
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("application/json"), "{answer}");
-    api.get(&format!("tasks/{task}/"), &access)
+    support::Api::new(&server)
+        .get(&format!("tasks/{task}/"), &access)
         .await
         .expect(reqwest::StatusCode::OK);
 }
@@ -140,22 +147,7 @@ async fn a_chunked_body_past_the_limit_is_413_on_a_route_that_reads_none() {
     use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(false, dir.path(), &[]).await;
-    let api = support::Api::new(&server);
-    let name = support::unique_name("chunked");
-    let registered = api.register(&name, &format!("{name}@example.com")).await;
-    let (access, _) = support::tokens(&registered.expect(reqwest::StatusCode::CREATED));
-    let task = api
-        .post(
-            "tasks/",
-            serde_json::json!({ "title": "kept" }),
-            Some(&access),
-        )
-        .await
-        .expect(reqwest::StatusCode::CREATED)
-        .str("id");
-    let mut stream = tokio::net::TcpStream::connect(server.addr())
-        .await
-        .expect("connected");
+    let (access, task, mut stream) = a_task_to_delete(&server).await;
     let head = format!(
         "DELETE /api/v1/tasks/{task}/ HTTP/1.1\r\nHost: x\r\nauthorization: Bearer {access}\r\n\
          transfer-encoding: chunked\r\n\r\n"
@@ -171,7 +163,8 @@ async fn a_chunked_body_past_the_limit_is_413_on_a_route_that_reads_none() {
 
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("application/json"), "{answer}");
-    api.get(&format!("tasks/{task}/"), &access)
+    support::Api::new(&server)
+        .get(&format!("tasks/{task}/"), &access)
         .await
         .expect(reqwest::StatusCode::OK);
 }
