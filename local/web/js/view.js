@@ -42,20 +42,19 @@ export function fail(error) {
 /**
  * Marks the fields of `form` that an API error names (`{"field": ["message", ...]}`): each gets
  * `aria-invalid` and its messages beside it; marks from before are cleared. Answers the first
- * field marked, if any.
+ * field marked in the form's order (the answer's own order is the server's, not the page's), if
+ * any.
  */
 function markFields(form, error) {
   form.querySelectorAll(".field-error").forEach((node) => node.remove());
   form.querySelectorAll("[aria-invalid]").forEach((field) => field.removeAttribute("aria-invalid"));
-  let first = null;
   for (const [name, messages] of Object.entries(error?.body ?? {})) {
     const field = form.elements.namedItem(name);
     if (!Array.isArray(messages) || !(field instanceof HTMLElement)) continue;
     field.setAttribute("aria-invalid", "true");
     field.closest("label")?.append(el("small", { class: "field-error" }, messages.join(" ")));
-    first ??= field;
   }
-  return first;
+  return [...form.elements].find((field) => field.getAttribute("aria-invalid") === "true") ?? null;
 }
 
 /**
