@@ -3,12 +3,17 @@
 password formats) with USERS users of TASKS tasks each, for timing `taskmaster-local import-django`.
 
     bench/django_fixture.py OUT.sqlite3 [USERS, default 100] [TASKS per user, default 1000]
+
+Its users are user0, user1, ... (emails user0@example.com, ...), each with the password s3cret.
+OUT must not exist yet.
 """
 import argparse
 import base64
 import datetime
 import hashlib
+import os
 import sqlite3
+import sys
 import uuid
 
 
@@ -26,6 +31,8 @@ parser.add_argument("tasks", metavar="TASKS", type=count, nargs="?", default=100
                     help="tasks per user, default 1000")
 args = parser.parse_args()
 out, users, tasks = args.out, args.users, args.tasks
+if os.path.exists(out):
+    sys.exit(f"django_fixture: {out} exists already: give a new file")
 db = sqlite3.connect(out)
 db.executescript(
     """
