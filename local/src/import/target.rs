@@ -197,7 +197,11 @@ impl Scratch {
         let held = std::fs::File::open(original)
             .with_context(|| format!("opening {}", original.display()))?;
         if held.try_lock_shared().is_err() {
-            bail!("{} is in use by another process", original.display());
+            bail!(
+                "{} is in use by another process (a taskmaster-local serving it?): stop it, as the \
+                 import itself would be refused beside it",
+                original.display()
+            );
         }
         let dir = tempfile::Builder::new()
             .prefix("taskmaster-dry-run-")

@@ -151,3 +151,19 @@ async fn an_import_into_a_running_servers_data_dir_is_refused() {
     );
     assert!(!setup.dir.path().join("taskmaster.redb").exists());
 }
+
+/// A dry run into an embedded store a running server holds open is refused, saying what to do,
+/// as the import itself would be.
+#[tokio::test]
+async fn a_dry_run_beside_a_running_embedded_server_is_refused() {
+    let setup = Setup::new(false).await;
+    let _server = super::support::Server::start(setup.dir.path());
+
+    let run = setup.import(&["--dry-run"]);
+
+    assert_eq!(run.status.code(), Some(1), "{run:#?}");
+    assert!(
+        run.stderr.contains("a taskmaster-local serving it?"),
+        "{run:#?}"
+    );
+}
