@@ -31,9 +31,15 @@ async fn answer_within(stream: &mut tokio::net::TcpStream, within: Duration) -> 
     String::from_utf8_lossy(&answer[..read]).into_owned()
 }
 
-/// A new user's access token and a task of theirs, on `server`, and a new connection to it.
-async fn a_task_to_delete(server: &support::Server) -> (String, String, tokio::net::TcpStream) {
-    let api = support::Api::new(server);
+/// A user's `DELETE` of a task of theirs, on a new server (the embedded store: this is the
+/// server's code, the same on both stores), sent with the body header `framing` and then `body`:
+/// answers the start of what the server answered within `within`, once it has checked that the
+/// task is still there (a refused `DELETE` must not have been carried out).
+async fn a_refused_delete(framing: &str, body: &[u8], within: Duration) -> String {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(false, dir.path(), &[]).await;
+    let api = support::Api::new(&server);
     let name = support::unique_name("deleter");
     let registered = api.register(&name, &format!("{name}@example.com")).await;
     let (access, _) = support::tokens(&registered.expect(reqwest::StatusCode::CREATED));
@@ -46,10 +52,22 @@ async fn a_task_to_delete(server: &support::Server) -> (String, String, tokio::n
         .await
         .expect(reqwest::StatusCode::CREATED)
         .str("id");
-    let stream = tokio::net::TcpStream::connect(server.addr())
+    let mut stream = tokio::net::TcpStream::connect(server.addr())
         .await
         .expect("connected");
-    (access, task, stream)
+    let head = format!(
+        "DELETE /api/v1/tasks/{task}/ HTTP/1.1\r\nHost: x\r\nauthorization: Bearer {access}\r\n\
+         {framing}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("sent");
+    stream.write_all(body).await.expect("sent");
+
+    let answer = answer_within(&mut stream, within).await;
+
+    api.get(&format!("tasks/{task}/"), &access)
+        .await
+        .expect(reqwest::StatusCode::OK);
+    answer
 }
 
 /// A body announced past the 64 KiB limit is a 413 at once, not after the request deadline spent
@@ -118,24 +136,10 @@ async fn a_body_sent_slowly_is_answered_for_what_it_says() {
 /// both stores: run on the embedded one.
 #[tokio::test]
 async fn a_delete_whose_body_stops_short_is_refused_and_not_done() {
-    use tokio::io::AsyncWriteExt;
-    let dir = tempfile::tempdir().expect("a data dir");
-    let server = support::stores::server_on(false, dir.path(), &[]).await;
-    let (access, task, mut stream) = a_task_to_delete(&server).await;
-    let head = format!(
-        "DELETE /api/v1/tasks/{task}/ HTTP/1.1\r\nHost: x\r\nauthorization: Bearer {access}\r\n\
-         content-length: 100\r\n\r\nabc"
-    );
-    stream.write_all(head.as_bytes()).await.expect("sent");
-
-    let answer = answer_within(&mut stream, Duration::from_secs(8)).await;
+    let answer = a_refused_delete("content-length: 100", b"abc", Duration::from_secs(8)).await;
 
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("application/json"), "{answer}");
-    support::Api::new(&server)
-        .get(&format!("tasks/{task}/"), &access)
-        .await
-        .expect(reqwest::StatusCode::OK);
 }
 
 /// A body past the 64 KiB limit sent in chunks, with no `Content-Length`, to a route that reads
@@ -144,29 +148,18 @@ async fn a_delete_whose_body_stops_short_is_refused_and_not_done() {
 /// embedded one.
 #[tokio::test]
 async fn a_chunked_body_past_the_limit_is_413_on_a_route_that_reads_none() {
-    use tokio::io::AsyncWriteExt;
-    let dir = tempfile::tempdir().expect("a data dir");
-    let server = support::stores::server_on(false, dir.path(), &[]).await;
-    let (access, task, mut stream) = a_task_to_delete(&server).await;
-    let head = format!(
-        "DELETE /api/v1/tasks/{task}/ HTTP/1.1\r\nHost: x\r\nauthorization: Bearer {access}\r\n\
-         transfer-encoding: chunked\r\n\r\n"
-    );
-    stream.write_all(head.as_bytes()).await.expect("sent");
     let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
-    for _ in 0..5 {
-        stream.write_all(chunk.as_bytes()).await.expect("sent");
-    }
-    stream.write_all(b"0\r\n\r\n").await.expect("sent");
+    let body = format!("{}0\r\n\r\n", chunk.repeat(5));
 
-    let answer = answer_within(&mut stream, Duration::from_secs(5)).await;
+    let answer = a_refused_delete(
+        "transfer-encoding: chunked",
+        body.as_bytes(),
+        Duration::from_secs(5),
+    )
+    .await;
 
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("application/json"), "{answer}");
-    support::Api::new(&server)
-        .get(&format!("tasks/{task}/"), &access)
-        .await
-        .expect(reqwest::StatusCode::OK);
 }
 
 /// A body that keeps trickling in, never quiet for the body timeout, is cut off once it has taken
