@@ -191,10 +191,11 @@ pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
         .map_err(|_| format!("its {what} {} is not a date and time", quoted(raw)))
 }
 
-/// Copies all of `source` into `copy` at once, waiting up to [`LOCK_WAIT`] for a writer holding it.
-fn copy(source: &Connection, copy: &mut Connection) -> anyhow::Result<()> {
+/// Copies all of `source` into `target` at once, waiting up to [`LOCK_WAIT`] for a writer
+/// holding it.
+fn copy(source: &Connection, target: &mut Connection) -> anyhow::Result<()> {
     use rusqlite::backup::{Backup, StepResult};
-    let backup = Backup::new(source, copy)?;
+    let backup = Backup::new(source, target)?;
     let started = Instant::now();
     loop {
         match backup.step(-1)? {
