@@ -250,21 +250,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 emulator_key,
                 ..args.tables.dynamo_config(&endpoint)
             };
-            let client = config.client();
-            create_tables(&client, &config).await.with_context(|| {
+            // Setting up, and reading the stream as Lambda's event source would, wait on no
+            // request: a busy DynamoDB Local gets a batch job's patience there.
+            let patient = config.patient_client();
+            create_tables(&patient, &config).await.with_context(|| {
                 format!(
                     "preparing tables on {}",
                     config.endpoint.as_deref().unwrap_or_default()
                 )
             })?;
             tracing::info!(endpoint = config.endpoint.as_deref(), "using DynamoDB");
-            let streams = aws_sdk_dynamodbstreams::Client::new(&config.sdk_config());
+            let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+                aws_sdk_dynamodbstreams::config::Builder::from(&config.sdk_config())
+                    .timeout_config(shared::retry::patient_timeout_config())
+                    .build(),
+            );
             let source = Changes::DynamoDb {
-                client: client.clone(),
+                client: patient,
                 streams,
                 table: config.tasks_table.clone(),
             };
-            (Stores::new(DynamoStore::new(client, &config)), source)
+            (
+                Stores::new(DynamoStore::new(config.client(), &config)),
+                source,
+            )
         }
         None => {
             let store = open_embedded(&args.data_dir)?;

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "realtime/idle.rs"]
 mod idle;
+#[path = "realtime/slow_stream.rs"]
+mod slow_stream;
 
 use std::time::Duration;
 

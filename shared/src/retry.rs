@@ -63,6 +63,20 @@ pub fn sdk_timeout_config() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
+/// Timeouts for work that no request waits on: a command-line run (`import-django`) and the local
+/// host's stand-in for Lambda's stream event source, which on AWS is the service's own poller with
+/// no deadline of ours. 5 s to connect, 60 s a send, 180 s a call: on a busy DynamoDB Local one
+/// transaction of a hundred items, or a `GetRecords` over a stream that holds many thousands of
+/// older records, can take longer than a request's whole budget, and a poller whose every read
+/// times out would never move again.
+pub fn patient_timeout_config() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(60))
+        .operation_timeout(Duration::from_secs(180))
+        .build()
+}
+
 /// An error that says an optimistic write lost its race: the service's [`Error::Conflict`], or a
 /// store's [`StoreError::Conflict`] where a store retries a write of its own.
 pub trait LostRace {

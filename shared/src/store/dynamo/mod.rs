@@ -82,19 +82,14 @@ impl DynamoConfig {
     }
 
     /// A client for a command-line run (`import-django`, and the tests that read what it wrote)
-    /// rather than for a request: 5 s to connect, 60 s a send, 180 s a call. The API's timeouts
-    /// (`crate::retry::sdk_timeout_config`) fit inside a Lambda's 10 s, but one transaction of up to
-    /// a hundred items, or a page read while one runs, on a busy DynamoDB Local can take longer
-    /// than a request's whole budget.
+    /// rather than for a request, with [`crate::retry::patient_timeout_config`].
     pub fn patient_client(&self) -> Client {
-        use std::time::Duration;
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(60))
-            .operation_timeout(Duration::from_secs(180))
-            .build();
-        let config = self.client().config().to_builder().timeout_config(timeouts);
-        Client::from_conf(config.build())
+        let config = self.client().config().to_builder();
+        Client::from_conf(
+            config
+                .timeout_config(crate::retry::patient_timeout_config())
+                .build(),
+        )
     }
 
     /// The AWS configuration of [`Self::client`], for other clients of the same endpoint
