@@ -83,7 +83,7 @@ class Browser:
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
 
-    def wait(self, condition, what: str):
+    def wait(self, condition, what: str, timeout: float = WAIT):
         def attempt(_):
             try:
                 return condition()
@@ -91,7 +91,7 @@ class Browser:
                 return False
 
         try:
-            return WebDriverWait(self.driver, WAIT, poll_frequency=0.1).until(attempt)
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(attempt)
         except TimeoutException:
             raise AssertionError(f"timed out waiting for {what}") from None
 
@@ -149,8 +149,8 @@ class Browser:
     def wait_dialog(self, open_: bool) -> None:
         self.wait(lambda: self.js("return document.querySelector('#editor').open") == open_, "the editor")
 
-    def wait_live(self) -> None:
-        self.wait(lambda: self.text("#live-status") == "Live", "the live status")
+    def wait_live(self, timeout: float = WAIT) -> None:
+        self.wait(lambda: self.text("#live-status") == "Live", "the live status", timeout)
 
     def connections(self) -> int:
         return int(self.js("return document.querySelector('#live-status').dataset.connections"))

@@ -50,6 +50,25 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
         .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
 }
 
+/// Waits, when the next quarter hour is less than half a minute away, until just past it.
+///
+/// The login and registration limits count in windows aligned to the clock (15 minutes and an
+/// hour, `shared::service::limits`): a test that counts attempts up to a limit and crosses a
+/// window's end on the way sees the count start again, and its 429 does not come. Called first,
+/// it leaves such a test the rest of a window.
+pub async fn clear_of_limit_window_ends() {
+    const QUARTER_HOUR: u64 = 15 * 60;
+    const MARGIN: u64 = 30;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    let into_window = now.as_secs() % QUARTER_HOUR;
+    if QUARTER_HOUR - into_window <= MARGIN {
+        let next = std::time::Duration::from_secs(now.as_secs() - into_window + QUARTER_HOUR);
+        tokio::time::sleep(next - now + std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// What the code under test writes to a sink it is handed (a log subscriber's writer, the metrics'
 /// output), kept for the test to read back as JSON lines.
 #[derive(Clone, Default)]

@@ -81,10 +81,13 @@ impl TestApp {
     }
 }
 
-fn limits(change: impl FnOnce(&mut LimitsConfig)) -> LimitsConfig {
+/// A fresh app with the default limits changed by `change`, made clear of a window's end
+/// ([`testkit::clear_of_limit_window_ends`]).
+async fn limited(change: impl FnOnce(&mut LimitsConfig)) -> TestApp {
     let mut limits = LimitsConfig::default();
     change(&mut limits);
-    limits
+    testkit::clear_of_limit_window_ends().await;
+    TestApp::with_limits(limits).await
 }
 
 /// Asserts a 429 with a JSON detail and a `Retry-After` of 1..=`window` seconds; returns it.
@@ -111,7 +114,7 @@ fn assert_throttled(response: &Response, window: i64) -> u64 {
 
 #[tokio::test]
 async fn the_21st_failed_login_of_a_username_is_429_and_so_is_the_right_password() {
-    let app = TestApp::new().await;
+    let app = limited(|_| {}).await;
     app.register("ada_lovelace").await;
     app.fail_logins(HOME, "ada_lovelace", 20).await;
 
@@ -126,7 +129,7 @@ async fn the_21st_failed_login_of_a_username_is_429_and_so_is_the_right_password
 
 #[tokio::test]
 async fn a_locked_username_leaves_a_bystander_at_the_same_address_alone() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     app.register("ada_lovelace").await;
     app.register("grace_hopper").await;
     app.fail_logins(HOME, "ada_lovelace", 3).await;
@@ -139,7 +142,7 @@ async fn a_locked_username_leaves_a_bystander_at_the_same_address_alone() {
 
 #[tokio::test]
 async fn unknown_usernames_lock_exactly_like_known_ones() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     app.register("ada_lovelace").await;
     app.fail_logins(HOME, "ada_lovelace", 3).await;
     app.fail_logins(HOME, "nobody_here", 3).await;
@@ -158,7 +161,7 @@ async fn unknown_usernames_lock_exactly_like_known_ones() {
 
 #[tokio::test]
 async fn too_many_failures_from_one_address_lock_every_name_from_it_but_not_elsewhere() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_address = 4)).await;
+    let app = limited(|l| l.login_failures_per_address = 4).await;
     app.register("ada_lovelace").await;
     for name in ["alpha_one", "bravo_two", "charlie_3", "delta_four"] {
         app.fail_logins(HOME, name, 1).await;
@@ -173,7 +176,7 @@ async fn too_many_failures_from_one_address_lock_every_name_from_it_but_not_else
 
 #[tokio::test]
 async fn registrations_per_address_are_limited() {
-    let app = TestApp::with_limits(limits(|l| l.registrations_per_address = 2)).await;
+    let app = limited(|l| l.registrations_per_address = 2).await;
     for name in ["first_user", "second_user"] {
         app.register_from(HOME, name)
             .await
@@ -196,7 +199,7 @@ async fn registrations_per_address_are_limited() {
 /// names sent unchanged, are not counted.
 #[tokio::test]
 async fn name_changes_are_limited_per_user() {
-    let app = TestApp::with_limits(limits(|l| l.registrations_per_address = 2)).await;
+    let app = limited(|l| l.registrations_per_address = 2).await;
     let (_, access, _) = app.register("prober").await;
     let (_, other, _) = app.register("bystander").await;
     for edit in 0..3 {
@@ -229,10 +232,11 @@ async fn name_changes_are_limited_per_user() {
 
 #[tokio::test]
 async fn login_works_again_once_the_window_has_passed() {
-    let app = TestApp::with_limits(limits(|l| {
+    let app = limited(|l| {
         l.login_failures_per_username = 2;
-        l.login_window_seconds = 2;
-    }))
+        // Short enough to wait out, long enough for two failures on a busy machine.
+        l.login_window_seconds = 5;
+    })
     .await;
     app.register("ada_lovelace").await;
     // Windows are aligned to the clock: failures may straddle a boundary, so fail until locked.
@@ -244,7 +248,7 @@ async fn login_works_again_once_the_window_has_passed() {
             break;
         }
     }
-    let retry_after = assert_throttled(&locked.expect("locked within 10 attempts"), 2);
+    let retry_after = assert_throttled(&locked.expect("locked within 10 attempts"), 5);
 
     tokio::time::sleep(Duration::from_secs(retry_after)).await;
     let after = app.login_from(HOME, "ada_lovelace", PASSWORD).await;
@@ -254,7 +258,7 @@ async fn login_works_again_once_the_window_has_passed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn guesses_sent_at_once_are_held_to_the_limit() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     app.register("ada_lovelace").await;
 
     let guesses = (0..12).map(|_| app.login_from(HOME, "ada_lovelace", "wrong-password"));
@@ -269,7 +273,7 @@ async fn guesses_sent_at_once_are_held_to_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn right_logins_sent_at_once_are_not_refused_for_each_other() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     app.register("ada_lovelace").await;
 
     let logins = (0..6).map(|_| app.login_from(HOME, "ada_lovelace", PASSWORD));
@@ -284,7 +288,7 @@ async fn right_logins_sent_at_once_are_not_refused_for_each_other() {
 
 #[tokio::test]
 async fn right_passwords_do_not_count_as_failures() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 2)).await;
+    let app = limited(|l| l.login_failures_per_username = 2).await;
     app.register("ada_lovelace").await;
     for _ in 0..4 {
         app.login_from(HOME, "ada_lovelace", PASSWORD)
@@ -299,7 +303,7 @@ async fn right_passwords_do_not_count_as_failures() {
 
 #[tokio::test]
 async fn every_spelling_of_an_email_counts_against_the_same_limit() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     app.register("ada_lovelace").await;
     for spelled in [
         " ada_lovelace@example.com",
@@ -323,7 +327,7 @@ fn password_change(old: &str) -> Value {
 
 #[tokio::test]
 async fn wrong_old_passwords_count_against_the_username_and_lock_it() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     let (_, access, _) = app.register("ada_lovelace").await;
     app.fail_password_changes(None, &access, 3).await;
 
@@ -339,7 +343,7 @@ async fn wrong_old_passwords_count_against_the_username_and_lock_it() {
 /// A stolen access token cannot buy a fresh count of old-password guesses by renaming the account.
 #[tokio::test]
 async fn a_new_username_does_not_reset_the_count_of_wrong_old_passwords() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_username = 3)).await;
+    let app = limited(|l| l.login_failures_per_username = 3).await;
     let (_, access, _) = app.register("ada_lovelace").await;
     app.fail_password_changes(None, &access, 3).await;
     app.patch_json(
@@ -359,7 +363,7 @@ async fn a_new_username_does_not_reset_the_count_of_wrong_old_passwords() {
 
 #[tokio::test]
 async fn wrong_old_passwords_count_against_the_address() {
-    let app = TestApp::with_limits(limits(|l| l.login_failures_per_address = 3)).await;
+    let app = limited(|l| l.login_failures_per_address = 3).await;
     let (_, access, _) = app.register("ada_lovelace").await;
     app.register("grace_hopper").await;
     app.fail_password_changes(Some(HOME), &access, 3).await;

@@ -336,7 +336,8 @@ async fn an_idempotency_key_is_used_once_until_it_expires() {
         task,
         expires_at,
     };
-    let soon = Timestamp::now().plus_seconds(2);
+    // Time enough for both creates on a busy machine, then waited out.
+    let soon = Timestamp::now().plus_seconds(5);
     let first = once(new_task(owner, ToDo), soon);
 
     let created = stores
@@ -361,7 +362,7 @@ async fn an_idempotency_key_is_used_once_until_it_expires() {
             .expect("reading"),
         None
     );
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(6100)).await;
     let later = once(new_task(owner, Done), Timestamp::now().plus_seconds(60));
     let reused = stores
         .tasks

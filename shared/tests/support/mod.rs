@@ -51,7 +51,8 @@ async fn tables_named(suffix: &str) -> DynamoConfig {
         endpoint: Some(local.endpoint().to_owned()),
         emulator_key: None,
     };
-    create_tables(&config.client(), &config)
+    // Setting up is not a request: a busy DynamoDB Local gets a batch job's patience.
+    create_tables(&config.patient_client(), &config)
         .await
         .expect("creating tables in DynamoDB Local");
     config
