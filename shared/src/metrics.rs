@@ -4,7 +4,8 @@
 //!
 //! Each line carries, for the function that wrote it (dimension `Function`, the binary's name):
 //! `Requests` (1), `Latency` (ms), `Errors4xx`/`Errors5xx` (0 or 1, for functions that answer with a
-//! status), `ColdStart` (1 on a container's first invocation), and the business counters of
+//! status; a WebSocket message refused inside a 200 frame counts as its error's status,
+//! [`answered`]), `ColdStart` (1 on a container's first invocation), and the business counters of
 //! [`Counter`] recorded during the invocation. Besides the metrics, the line keeps the Lambda
 //! request id, the X-Ray trace id and the status, so Logs Insights can query them.
 //!
@@ -34,16 +35,18 @@ pub enum Counter {
     NotificationsDelivered,
     StaleConnectionsRemoved,
     RecordsFailed,
+    RecordsSkipped,
 }
 
 impl Counter {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::TasksCreated,
         Self::LoginsFailed,
         Self::LoginsThrottled,
         Self::NotificationsDelivered,
         Self::StaleConnectionsRemoved,
         Self::RecordsFailed,
+        Self::RecordsSkipped,
     ];
 
     /// The metric's name in CloudWatch.
@@ -55,17 +58,33 @@ impl Counter {
             Self::NotificationsDelivered => "NotificationsDelivered",
             Self::StaleConnectionsRemoved => "StaleConnectionsRemoved",
             Self::RecordsFailed => "RecordsFailed",
+            Self::RecordsSkipped => "RecordsSkipped",
         }
     }
 }
 
+/// What the invocation in progress recorded.
+#[derive(Default)]
+struct Recorded {
+    counts: [u64; Counter::ALL.len()],
+    status: Option<u16>,
+}
+
 tokio::task_local! {
-    static COUNTS: RefCell<[u64; Counter::ALL.len()]>;
+    static RECORDED: RefCell<Recorded>;
 }
 
 /// Adds `n` to `counter` for the invocation in progress; nothing outside one.
 pub fn count(counter: Counter, n: u64) {
-    let _ = COUNTS.try_with(|counts| counts.borrow_mut()[counter as usize] += n);
+    let _ = RECORDED.try_with(|recorded| recorded.borrow_mut().counts[counter as usize] += n);
+}
+
+/// Records the status the invocation in progress answered with where its output does not carry
+/// it: a WebSocket message refused inside a 200 frame, whose body is the REST API's error. Without
+/// it a `$default` that failed for every client (a 500 or 503 inside each frame) would count as
+/// answering 200. Nothing outside an invocation.
+pub fn answered(status: u16) {
+    let _ = RECORDED.try_with(|recorded| recorded.borrow_mut().status = Some(status));
 }
 
 struct Emitter {
@@ -104,20 +123,19 @@ pub async fn invocation<T>(
     work: impl Future<Output = T>,
 ) -> T {
     let started = Instant::now();
-    let counts = RefCell::new([0; Counter::ALL.len()]);
-    let (output, counts) = COUNTS
-        .scope(counts, async {
+    let (output, recorded) = RECORDED
+        .scope(RefCell::default(), async {
             let output = work.await;
-            (output, COUNTS.with(|c| *c.borrow()))
+            (output, RECORDED.with(RefCell::take))
         })
         .await;
     if let Some(emitter) = EMITTER.get() {
         let line = line(
             emitter,
             context,
-            status(&output),
+            recorded.status.or_else(|| status(&output)),
             started.elapsed().as_secs_f64() * 1000.0,
-            &counts,
+            &recorded.counts,
         );
         let mut sink = emitter.sink.lock().unwrap_or_else(|e| e.into_inner());
         let _ = writeln!(sink, "{line}").and_then(|()| sink.flush());
@@ -207,4 +225,49 @@ pub async fn websocket_route(
 /// [`invocation`] for a stream batch, which has no status.
 pub async fn stream_batch<T>(context: &lambda_http::Context, work: impl Future<Output = T>) -> T {
     invocation(Some(context), |_: &T| None, work).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// The lines written, kept for the test to read.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    // The only test of this binary that turns emitting on (the emitter is per process).
+    #[tokio::test]
+    async fn a_status_answered_inside_the_output_is_the_one_counted_and_only_for_its_invocation() {
+        let lines = Lines::default();
+        init_with_sink("ws-default", "test".to_owned(), Box::new(lines.clone()));
+        let frame = |_: &()| Some(200);
+        invocation(None, frame, async { answered(503) }).await;
+        invocation(None, frame, async {}).await;
+        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = written
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let outcome = |line: &Value| {
+            (
+                line["status"].clone(),
+                line["Errors4xx"].clone(),
+                line["Errors5xx"].clone(),
+            )
+        };
+        assert_eq!(outcome(&lines[0]), (json!(503), json!(0), json!(1)));
+        assert_eq!(outcome(&lines[1]), (json!(200), json!(0), json!(0)));
+    }
 }

@@ -158,7 +158,7 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
     invoke(auth::login(), &state, &wrong, "r-2").await;
     // Another, past the limit of one failure: 429, a throttled login.
     invoke(auth::login(), &state, &wrong, "r-4").await;
-    // A WebSocket route: its response's status.
+    // A WebSocket message refused (no action): a 200 frame carrying a 400, counted as the 400.
     let context = lambda_context("r-3");
     let ws = shared::metrics::websocket_route(&context, gateway.message(Default::default()));
     assert_eq!(ws.await.status_code, 200);
@@ -215,6 +215,10 @@ async fn every_invocation_writes_one_valid_emf_line_with_its_metrics_and_ids() {
 
     assert_eq!(
         (ws["requestId"].clone(), ws["status"].clone()),
-        ("r-3".into(), 200.into())
+        ("r-3".into(), 400.into())
+    );
+    assert_eq!(
+        (ws["Errors4xx"].clone(), ws["Errors5xx"].clone()),
+        (1.into(), 0.into())
     );
 }

@@ -336,8 +336,10 @@ fn token_expiry(claims: &Claims) -> Timestamp {
 }
 
 /// A `$default` message refused: the gateway's error shape (`action: error`, and the body the
-/// REST API gives the same error). The connection stays open.
+/// REST API gives the same error), counted in the metrics as that error's status. The connection
+/// stays open.
 fn refusal(error: &Error) -> ApiGatewayProxyResponse {
+    crate::metrics::answered(error.status().as_u16());
     if let Error::Unexpected(cause) = error {
         tracing::error!(error = format!("{cause:#}"), "WebSocket message failed");
     }

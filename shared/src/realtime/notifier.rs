@@ -182,7 +182,9 @@ impl Notifier {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(()),
             Err(error) => {
-                // Retrying cannot fix a record we cannot read: log it and move on.
+                // Retrying cannot fix a record we cannot read, and failing it would hold up every
+                // later change of the shard for an hour of retries: log it, count it, move on.
+                crate::metrics::count(Counter::RecordsSkipped, 1);
                 tracing::error!(
                     error = format!("{error:#}"),
                     event_id = record.event_id,

@@ -82,14 +82,11 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
             .filter(|(_, n, m, d)| n == namespace && m == name && d == on)
             .count()
     };
-    assert_eq!(
-        watched(
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            "TaskStreamFailures"
-        ),
-        1
-    );
+    // Each message sent to the failure queue, and one left there too long.
+    for name in ["NumberOfMessagesSent", "ApproximateAgeOfOldestMessage"] {
+        assert_eq!(watched("AWS/SQS", name, "TaskStreamFailures"), 1, "{name}");
+    }
+    assert_eq!(watched(namespace, "RecordsSkipped", "task-stream"), 1);
     assert_eq!(
         watched("AWS/Lambda", "IteratorAge", "TaskStreamFunction"),
         1
@@ -104,9 +101,8 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
     );
     assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
     assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
-    // `$default` answers every failure inside a 200 message: its pings would only dilute the rate.
-    assert_eq!(watched(namespace, "Requests", "ws-default"), 0);
-    for route in ["ws-connect", "ws-disconnect"] {
+    // `$default` answers its failures inside 200 messages, but counts each as its error's status.
+    for route in ["ws-connect", "ws-disconnect", "ws-default"] {
         for name in ["Errors5xx", "Requests"] {
             assert_eq!(watched(namespace, name, route), 1, "{name} of {route}");
         }
