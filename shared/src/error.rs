@@ -19,7 +19,8 @@ pub enum Error {
     /// 400 `{"field": ["message", ...]}`.
     #[error("validation failed")]
     Validation(FieldErrors),
-    /// 400 `{"detail": ...}`: a body that is not JSON, or not an object.
+    /// 400 `{"detail": ...}`: a body that is not JSON, a bad query string, a malformed header.
+    /// (A JSON body that is not an object is a [`Error::Validation`] of `non_field_errors`.)
     #[error("bad request: {0}")]
     BadRequest(String),
     /// 401: no credentials at all.

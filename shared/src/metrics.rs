@@ -76,7 +76,11 @@ tokio::task_local! {
 
 /// Adds `n` to `counter` for the invocation in progress; nothing outside one.
 pub fn count(counter: Counter, n: u64) {
-    let _ = RECORDED.try_with(|recorded| recorded.borrow_mut().counts[counter as usize] += n);
+    let _ = RECORDED.try_with(|recorded| {
+        if let Some(count) = recorded.borrow_mut().counts.get_mut(counter as usize) {
+            *count += n;
+        }
+    });
 }
 
 /// Records the status the invocation in progress answered with where its output does not carry
@@ -245,6 +249,15 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn every_counter_is_in_its_place_in_all_with_a_name_of_its_own() {
+        for (place, counter) in Counter::ALL.iter().enumerate() {
+            assert_eq!(*counter as usize, place, "{counter:?}");
+        }
+        let names: std::collections::HashSet<_> = Counter::ALL.map(Counter::name).into();
+        assert_eq!(names.len(), Counter::ALL.len());
     }
 
     // The only test of this binary that turns emitting on (the emitter is per process).

@@ -1,5 +1,6 @@
-//! Every AWS call is logged at `debug` with its operation, attempts, outcome and duration, inside
-//! the caller's spans (`shared::aws::CallLog`), and not at all at `info`; against DynamoDB Local.
+//! A DynamoDB call is logged at `debug` with its operation, attempts, outcome and duration, inside
+//! the caller's spans (`shared::aws::CallLog`, the interceptor every AWS client here carries), and
+//! not at all at `info`; against DynamoDB Local.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]

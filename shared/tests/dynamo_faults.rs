@@ -189,14 +189,15 @@ async fn a_password_change_applied_but_its_answer_lost_still_answers_its_tokens(
     assert_eq!(status, StatusCode::OK, "the new tokens work: {profile}");
 }
 
-/// A password change is one write: whichever call fails, either the change is made and answers
+/// A password change is one write: whichever of its calls fails, either the change is made and answers
 /// working tokens, or it is a 503 and nothing changed (the caller's session still works). It was
 /// two writes, and a failed second one (the new refresh token) left a changed password, every
 /// session ended, and the caller with none.
 #[tokio::test]
 async fn a_password_change_is_whole_or_not_at_all_whichever_write_fails() {
     let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
-    for operation in ["PutItem", "TransactWriteItems", "UpdateItem"] {
+    // The calls a password change makes (each is checked to have been made, and so to have failed).
+    for operation in ["GetItem", "UpdateItem", "TransactWriteItems"] {
         let app = Faulty::new(Fault::always(operation, internal.clone())).await;
         let body = json!({ "old_password": "correct-horse-battery", "new_password_1": "a-new-horse-battery", "new_password_2": "a-new-horse-battery" });
 
@@ -209,6 +210,11 @@ async fn a_password_change_is_whole_or_not_at_all_whichever_write_fails() {
                 Some(body),
             )
             .await;
+        let calls = app.faulty.calls.take();
+        assert!(
+            calls.iter().any(|call| call == operation),
+            "{operation} was never called, so never failed: {calls:?}"
+        );
 
         let (still, _, _) = app
             .clean

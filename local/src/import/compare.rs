@@ -54,13 +54,11 @@ fn active(user: &User) -> bool {
     upgraded(user) || user.session_epoch < INACTIVE_SESSION_EPOCH
 }
 
-/// The Django hash the import wrote, without the marker an inactive user's is kept behind.
+/// The Django hash the import wrote, without the unusable-password marker: an inactive user's
+/// hash comes over behind it, and so does an unverifiable one (which an earlier version wrote
+/// without it: the two are alike).
 fn django_hash(user: &User) -> &str {
-    let hash = user.password_hash.as_str();
-    if active(user) {
-        // An unverifiable hash comes over behind the marker; before it did not: alike.
-        hash.trim_start_matches(UNUSABLE_PASSWORD)
-    } else {
-        hash.trim_start_matches(UNUSABLE_PASSWORD)
-    }
+    user.password_hash
+        .as_str()
+        .trim_start_matches(UNUSABLE_PASSWORD)
 }

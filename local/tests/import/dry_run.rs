@@ -138,7 +138,7 @@ async fn a_source_kept_locked_by_a_writer_exits_1_and_says_so() {
 /// on: one on DynamoDB Local would never see an embedded store written beside it (the import
 /// used to report every row imported into it).
 #[tokio::test]
-async fn an_import_into_a_running_servers_data_dir_is_refused() {
+async fn an_import_into_the_data_dir_of_a_server_on_dynamodb_local_is_refused() {
     let setup = Setup::new(false).await;
     let _server = super::support::Server::start_with(setup.dir.path(), &["--start-dynamodb-local"]);
 

@@ -3,6 +3,8 @@
 //! whose stream holds many older records) neither stops the server from starting nor stops the
 //! changes reaching their sockets.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -22,12 +24,14 @@ const STREAM_READ_DELAY: Duration = Duration::from_millis(3_500);
 
 // Multi-threaded: the proxy runs while the server start blocks this thread.
 #[tokio::test(flavor = "multi_thread")]
-async fn stream_reads_slower_than_a_requests_budget_still_start_the_server_and_notify() {
+async fn on_dynamodb_local_stream_reads_slower_than_a_requests_budget_still_start_the_server_and_notify()
+ {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let local = DynamoDbLocal::per_process(&root)
         .await
         .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
-    let proxy = slow_stream_reads(local.endpoint()).await;
+    let held = Arc::new(AtomicUsize::new(0));
+    let proxy = slow_stream_reads(local.endpoint(), held.clone()).await;
     let suffix = unique_name("s").replace('_', "-");
     let tables = [
         format!("users-{suffix}"),
@@ -65,11 +69,16 @@ async fn stream_reads_slower_than_a_requests_budget_still_start_the_server_and_n
     .expect("the change arrives");
     assert_eq!(message["action"], "task_create");
     assert_eq!(message["title"], "heard late");
+    assert!(
+        held.load(Ordering::Relaxed) >= 2,
+        "the stream reads were held back"
+    );
 }
 
 /// A proxy to `endpoint` that holds each DynamoDB Streams `GetRecords` request back for
-/// [`STREAM_READ_DELAY`] and passes everything else straight on; its own endpoint.
-async fn slow_stream_reads(endpoint: &str) -> String {
+/// [`STREAM_READ_DELAY`], counting them in `held`, and passes everything else straight on; its
+/// own endpoint.
+async fn slow_stream_reads(endpoint: &str, held: Arc<AtomicUsize>) -> String {
     let upstream = endpoint.trim_start_matches("http://").to_owned();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -80,6 +89,7 @@ async fn slow_stream_reads(endpoint: &str) -> String {
             };
             let (mut from_client, mut to_client) = client.into_split();
             let (mut from_server, mut to_server) = server.into_split();
+            let held = held.clone();
             tokio::spawn(async move {
                 let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
             });
@@ -91,6 +101,7 @@ async fn slow_stream_reads(endpoint: &str) -> String {
                     }
                     let chunk = &buffer[..read];
                     if chunk.windows(10).any(|w| w == b"GetRecords") {
+                        held.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(STREAM_READ_DELAY).await;
                     }
                     if to_server.write_all(chunk).await.is_err() {

@@ -211,15 +211,19 @@ impl Notifier {
             .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
             .await;
         let body = message.to_string().into_bytes();
+        let posts = live.len();
         let failures = futures::stream::iter(live)
             .map(|connection| self.post(connection, body.clone()))
             .buffer_unordered(CONCURRENT_POSTS)
             .filter_map(|result| async move { result.err() })
             .collect::<Vec<_>>()
             .await;
+        let failed = failures.len();
         match failures.into_iter().next() {
             None => Ok(()),
-            Some(error) => Err(error),
+            Some(first) => {
+                Err(first.context(format!("{failed} of {posts} posts failed; the first")))
+            }
         }
     }
 

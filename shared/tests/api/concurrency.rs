@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use futures::future::join_all;
 use serde_json::json;
 
-use super::helpers::{PASSWORD, REGISTER, TestApp};
+use super::helpers::{PASSWORD, REGISTER, Response, TestApp};
 
 const RACERS: usize = 8;
 
@@ -270,6 +270,14 @@ async fn simultaneous_edits_without_if_match_all_succeed_and_the_last_one_stands
         statuses.iter().all(|s| *s == StatusCode::OK),
         "without If-Match the last write wins, none is refused: {statuses:?}"
     );
+    // The last write is the one with the highest version: its title is the one stored.
+    let version = |r: &Response| -> u64 {
+        let tag = r.header("etag").expect("an ETag");
+        tag.trim_matches('"').parse().expect("a version")
+    };
+    let last = responses.iter().max_by_key(|r| version(r)).unwrap();
     let stored = app.get(&path, Some(&access)).await;
+    assert_eq!(stored.json["title"], last.json["title"]);
+    assert_eq!(version(&stored), version(last));
     assert!(titles.contains(&stored.json["title"].as_str().unwrap().to_owned()));
 }

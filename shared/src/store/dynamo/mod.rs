@@ -1,6 +1,6 @@
 //! The production store: DynamoDB through `aws-sdk-dynamodb`, items mapped with `serde_dynamo`.
 //!
-//! Two tables, declared once in `template.yaml` (see `docs/DYNAMODB.md` for the model and the cost
+//! Three tables, declared once in `template.yaml` (see `docs/DYNAMODB.md` for the model and the cost
 //! of every endpoint):
 //! - users (`pk`): `USER#<id>` the user; `USERNAME#<name>` and `EMAIL#<email>` uniqueness guards
 //!   written in the same transaction as the user; `REFRESH#<jti>` refresh tokens, kept consumed

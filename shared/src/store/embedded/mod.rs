@@ -124,7 +124,14 @@ impl EmbeddedStore {
         &self,
         work: impl FnOnce(&redb::ReadTransaction) -> anyhow::Result<T>,
     ) -> Result<T, StoreError> {
-        Ok(work(&self.committer.snapshot())?)
+        work(&self.committer.snapshot()).map_err(|error| {
+            if disk_failed(&error) {
+                tracing::error!(error = format!("{error:#}"), "the database's disk failed");
+                StoreError::Unavailable
+            } else {
+                StoreError::Unexpected(error)
+            }
+        })
     }
 
     /// Committed task changes from now on, in commit order. One subscriber; a new call replaces it.
@@ -185,12 +192,26 @@ impl<T, E: Into<redb::Error>> Ctx<T> for Result<T, E> {
     }
 }
 
+/// Whether a read failed on the disk, as a write's [`Ctx`] tells it: the same 503 either way.
+fn disk_failed(error: &anyhow::Error) -> bool {
+    use redb::{Error, StorageError, TableError};
+    let storage = |e: &StorageError| matches!(e, StorageError::Io(_) | StorageError::PreviousIo);
+    error.chain().any(|cause| {
+        cause.downcast_ref::<StorageError>().is_some_and(storage)
+            || matches!(cause.downcast_ref::<TableError>(), Some(TableError::Storage(e)) if storage(e))
+            || matches!(
+                cause.downcast_ref::<Error>(),
+                Some(Error::Io(_) | Error::PreviousIo)
+            )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_failing_disk_is_unavailable_and_anything_else_unexpected() {
+    fn a_failing_disk_is_unavailable_and_anything_else_unexpected_in_writes_and_reads() {
         let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
         let failures = [
             (redb::Error::Io(full), true),
@@ -205,5 +226,14 @@ mod tests {
                 "{mapped:?}"
             );
         }
+        // A read's error, as its closure's `?` wraps it.
+        let read =
+            |error: redb::StorageError| disk_failed(&anyhow::Error::new(error).context("reading"));
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(read(redb::StorageError::Io(full)));
+        assert!(read(redb::StorageError::PreviousIo));
+        assert!(!read(redb::StorageError::Corrupted("a page".to_owned())));
+        let table = redb::TableError::Storage(redb::StorageError::PreviousIo);
+        assert!(disk_failed(&anyhow::Error::new(table)));
     }
 }

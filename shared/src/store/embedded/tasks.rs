@@ -345,7 +345,11 @@ fn collect_ids<V: redb::Value + 'static>(
     >| {
         let (key, _) = entry?;
         let key = key.value();
-        anyhow::Ok(<[u8; 16]>::try_from(&key[key.len() - 16..])?)
+        let id = key.len().checked_sub(16).and_then(|start| key.get(start..));
+        anyhow::Ok(<[u8; 16]>::try_from(anyhow::Context::context(
+            id,
+            "an index key too short",
+        )?)?)
     };
     if descending {
         range.rev().take(limit).map(id_of).collect()
