@@ -78,7 +78,12 @@ pub struct ImportArgs {
 }
 
 pub async fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let source = Source::open(&args.from)?;
+    // Opening copies the source, waiting up to seconds for a writer's lock: not on the runtime.
+    // Every later read is of the copy in memory.
+    let from = args.from.clone();
+    let source = tokio::task::spawn_blocking(move || Source::open(&from))
+        .await
+        .context("opening the source")??;
     let mut target = target::open(&args).await?;
     let (user_count, task_count) = source.counts()?;
     let mut out = Output::default();

@@ -206,11 +206,9 @@ impl Gateway {
     /// Whether the user of `claims` still exists and honours their session (one strongly
     /// consistent read of the user).
     async fn session_is_current(&self, claims: &Claims) -> Result<(), Error> {
-        self.users
-            .current_user(claims.session())
-            .await?
+        crate::service::session_user(self.users.as_ref(), claims.session())
+            .await
             .map(|_| ())
-            .ok_or(Error::InvalidToken)
     }
 
     /// `$default`: clients mostly listen. `{"action": "ping"}` is answered `{"action": "pong"}`: a

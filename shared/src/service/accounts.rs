@@ -222,10 +222,7 @@ impl AccountService {
     /// conditional on the version read here, and every epoch change bumps the version, so a write
     /// that follows this check cannot commit after a revocation.
     pub async fn profile(&self, session: Session) -> Result<User> {
-        self.users
-            .current_user(session)
-            .await?
-            .ok_or(Error::InvalidToken)
+        super::session_user(self.users.as_ref(), session).await
     }
 
     /// Applies `changes`, the fields of the body that parsed; `refused` holds the errors of those

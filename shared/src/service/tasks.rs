@@ -127,11 +127,9 @@ impl TaskService {
     /// Whether `session`'s user exists and still honours it: one strongly consistent read of
     /// the user, for reads to run beside their own (writes check inside their transaction).
     async fn check_session(&self, session: Session) -> Result<()> {
-        self.users
-            .current_user(session)
-            .await?
+        super::session_user(self.users.as_ref(), session)
+            .await
             .map(|_| ())
-            .ok_or(Error::InvalidToken)
     }
 
     /// Creates a task. With an idempotency `key`, a repeat of an earlier request (same key, same
