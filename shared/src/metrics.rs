@@ -233,23 +233,7 @@ pub async fn stream_batch<T>(context: &lambda_http::Context, work: impl Future<O
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-
-    /// The lines written, kept for the test to read.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn every_counter_is_in_its_place_in_all_with_a_name_of_its_own() {
@@ -263,16 +247,12 @@ mod tests {
     // The only test of this binary that turns emitting on (the emitter is per process).
     #[tokio::test]
     async fn a_status_answered_inside_the_output_is_the_one_counted_and_only_for_its_invocation() {
-        let lines = Lines::default();
-        init_with_sink("ws-default", "test".to_owned(), Box::new(lines.clone()));
+        let captured = testkit::Captured::default();
+        init_with_sink("ws-default", "test".to_owned(), Box::new(captured.clone()));
         let frame = |_: &()| Some(200);
         invocation(None, frame, async { answered(503) }).await;
         invocation(None, frame, async {}).await;
-        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<Value> = written
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect();
+        let lines = captured.take_lines();
         let outcome = |line: &Value| {
             (
                 line["status"].clone(),
