@@ -124,14 +124,7 @@ impl EmbeddedStore {
         &self,
         work: impl FnOnce(&redb::ReadTransaction) -> anyhow::Result<T>,
     ) -> Result<T, StoreError> {
-        work(&self.committer.snapshot()).map_err(|error| {
-            if disk_failed(&error) {
-                tracing::error!(error = format!("{error:#}"), "the database's disk failed");
-                StoreError::Unavailable
-            } else {
-                StoreError::Unexpected(error)
-            }
-        })
+        work(&self.committer.snapshot()).map_err(|error| store_error(error, "reading"))
     }
 
     /// Committed task changes from now on, in commit order. One subscriber; a new call replaces it.
@@ -168,31 +161,34 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> anyhow::Result<T> {
     serde_json::from_slice(bytes).context("decoding record")
 }
 
-/// Turns a redb error into a store error, with context: the disk failing under a write (full,
-/// or an I/O error, and every write after it, which redb refuses until the database is opened
-/// again) is `Unavailable`, a 503 and not a bug's 500, and says so in the log; anything else is
-/// unexpected.
+/// Turns a redb error into a store error, with context ([`store_error`]).
 trait Ctx<T> {
     fn ctx(self, what: &'static str) -> Result<T, StoreError>;
 }
 
 impl<T, E: Into<redb::Error>> Ctx<T> for Result<T, E> {
     fn ctx(self, what: &'static str) -> Result<T, StoreError> {
-        self.map_err(|e| match e.into() {
-            error @ (redb::Error::Io(_) | redb::Error::PreviousIo) => {
-                tracing::error!(
-                    %error,
-                    what,
-                    "the database's disk failed (full?): free space, then restart the server"
-                );
-                StoreError::Unavailable
-            }
-            other => StoreError::Unexpected(anyhow::Error::new(other).context(what)),
-        })
+        self.map_err(|e| store_error(anyhow::Error::new(e.into()), what))
     }
 }
 
-/// Whether a read failed on the disk, as a write's [`Ctx`] tells it: the same 503 either way.
+/// The store error of a failed read or write, with context: the disk failing (full, or an I/O
+/// error, and every write after it, which redb refuses until the database is opened again) is
+/// `Unavailable`, a 503 and not a bug's 500, and says so in the log; anything else is unexpected.
+fn store_error(error: anyhow::Error, what: &'static str) -> StoreError {
+    if disk_failed(&error) {
+        tracing::error!(
+            error = format!("{error:#}"),
+            what,
+            "the database's disk failed (full?): free space, then restart the server"
+        );
+        StoreError::Unavailable
+    } else {
+        StoreError::Unexpected(error.context(what))
+    }
+}
+
+/// Whether the disk failed, wherever in `error`'s chain redb says so.
 fn disk_failed(error: &anyhow::Error) -> bool {
     use redb::{Error, StorageError, TableError};
     let storage = |e: &StorageError| matches!(e, StorageError::Io(_) | StorageError::PreviousIo);
