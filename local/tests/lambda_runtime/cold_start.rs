@@ -2,10 +2,8 @@
 //! Manager stand-in once per container (the current version alone, while it builds its DynamoDB
 //! client) and never on a warm invocation, and the other versions once, when a token first names
 //! one; its log lines carry the Lambda request id and the X-Ray trace id, and each
-//! invocation writes its metrics line. Also measures what the key read adds to a cold start:
-//! time from process start to the first request for an event, with the key in the environment
-//! (how taskmaster-local and tests configure it) and from Secrets Manager; and that the read ends
-//! before the first poll.
+//! invocation writes its metrics line; and the read ends before the first poll. What the read
+//! costs a cold start is measured by `bench/cold-start` (docs/COLD_STARTS.md), not here.
 
 use std::time::{Duration, Instant};
 
@@ -31,11 +29,11 @@ fn invocation(request_id: &str, event: &str) -> Invocation {
 /// How long a test waits to see that something does not happen.
 const QUIET: Duration = Duration::from_millis(500);
 
-/// Lambda's environment for [`FUNCTION`] with its key from `secrets`, or in the environment.
+/// Lambda's environment for [`FUNCTION`] with its key from `secrets`, as on AWS.
 fn env_with_key(
     api: &RuntimeApi,
     tables: &Tables,
-    secrets: Option<&SecretsManager>,
+    secrets: &SecretsManager,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = lambda_env(FUNCTION, api, &tables.config)
         .into_iter()
@@ -44,19 +42,14 @@ fn env_with_key(
                 && name != "TASKMASTER_SECRETSMANAGER_ENDPOINT"
         })
         .collect();
-    match secrets {
-        Some(secrets) => {
-            env.push((
-                "TASKMASTER_JWT_SECRET_ARN".to_owned(),
-                testkit::secrets_manager::SECRET_ARN.to_owned(),
-            ));
-            env.push((
-                "TASKMASTER_SECRETSMANAGER_ENDPOINT".to_owned(),
-                secrets.endpoint(),
-            ));
-        }
-        None => env.push(("TASKMASTER_JWT_SECRET".to_owned(), SECRET.to_owned())),
-    }
+    env.push((
+        "TASKMASTER_JWT_SECRET_ARN".to_owned(),
+        testkit::secrets_manager::SECRET_ARN.to_owned(),
+    ));
+    env.push((
+        "TASKMASTER_SECRETSMANAGER_ENDPOINT".to_owned(),
+        secrets.endpoint(),
+    ));
     env
 }
 
@@ -70,7 +63,7 @@ async fn answers_each(
 ) -> Function {
     let invocations = request_ids.map(|id| invocation(id, event)).to_vec();
     let mut api = RuntimeApi::start(invocations).await;
-    let mut process = Function::start(FUNCTION, env_with_key(&api, tables, Some(secrets)));
+    let mut process = Function::start(FUNCTION, env_with_key(&api, tables, secrets));
     for request_id in request_ids {
         match process.outcome(&mut api).await {
             Outcome::Response {
@@ -162,58 +155,6 @@ async fn the_key_is_read_once_per_container_and_every_invocation_is_measured_and
     assert!(!output.contains(SECRET), "the key is never logged");
 }
 
-/// (time to the first `next` poll, time to the first answer), in ms: the cold start up to the
-/// handler, and with the first invocation (whose DynamoDB call sets up the HTTPS client when the
-/// key was not read through one).
-async fn cold_start(
-    tables: &Tables,
-    event: &str,
-    secrets: Option<&SecretsManager>,
-) -> (u128, u128) {
-    let mut api = RuntimeApi::start(vec![invocation("req-timed", event)]).await;
-    let env = env_with_key(&api, tables, secrets);
-    let started = Instant::now();
-    let mut process = Function::start(FUNCTION, env);
-    assert!(
-        api.wait_for_next_polls(1, ANSWER_WITHIN).await,
-        "not ready; output:\n{}",
-        process.output()
-    );
-    let ready = started.elapsed().as_millis();
-    match process.outcome(&mut api).await {
-        Outcome::Response { body, .. } => assert_eq!(api_response(FUNCTION, &body).status, 200),
-        other => panic!("{other:?}; output:\n{}", process.output()),
-    }
-    (ready, started.elapsed().as_millis())
-}
-
-fn median(mut runs: Vec<u128>) -> u128 {
-    runs.sort_unstable();
-    runs[runs.len() / 2]
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn what_reading_the_key_adds_to_a_cold_start() {
-    let (tables, event, secrets) = seeded_with_current_key("cold-start-cost").await;
-    let (mut from_env, mut from_secrets) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        from_env.push(cold_start(&tables, &event, None).await);
-        from_secrets.push(cold_start(&tables, &event, Some(&secrets)).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    for (how, runs) in [
-        ("key in the environment", &from_env),
-        ("key from Secrets Manager", &from_secrets),
-    ] {
-        eprintln!(
-            "{how}: {runs:?} (ms to first poll, ms to first answer); medians {} and {}",
-            median(runs.iter().map(|r| r.0).collect()),
-            median(runs.iter().map(|r| r.1).collect()),
-        );
-    }
-    assert_eq!(secrets.calls(), 5, "one read per cold start");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_of_the_previous_key_makes_the_container_read_the_other_versions_once() {
     let tables = Tables::create("cold-start-previous").await;
@@ -255,7 +196,7 @@ async fn the_key_is_read_before_the_first_poll() {
             seeded_with_current_key(&format!("cold-start-poll-{initialization}")).await;
         secrets.hold();
         let mut api = RuntimeApi::start(vec![invocation("req-first", &event)]).await;
-        let mut env = env_with_key(&api, &tables, Some(&secrets));
+        let mut env = env_with_key(&api, &tables, &secrets);
         env.retain(|(name, _)| name != "AWS_LAMBDA_INITIALIZATION_TYPE");
         env.push((
             "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),

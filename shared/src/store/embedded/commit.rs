@@ -44,6 +44,9 @@ struct Shared {
     /// The state as of the last durable commit.
     snapshot: RwLock<Arc<ReadTransaction>>,
     feed: Mutex<Feed>,
+    /// How many durable commits (fsyncs) were made, for the tests to see batches.
+    #[cfg(test)]
+    durable_commits: std::sync::atomic::AtomicUsize,
 }
 
 /// Where committed task changes go, numbered in commit order.
@@ -75,6 +78,8 @@ impl Committer {
         let shared = Arc::new(Shared {
             snapshot: RwLock::new(Arc::new(snapshot)),
             feed: Mutex::default(),
+            #[cfg(test)]
+            durable_commits: std::sync::atomic::AtomicUsize::new(0),
         });
         let (jobs, queue) = channel();
         let thread = std::thread::Builder::new()
@@ -236,10 +241,87 @@ fn make_durable(db: &Database, shared: &Shared) -> Result<(), StoreError> {
     tx.set_durability(Durability::Immediate)
         .ctx("asking for durability")?;
     tx.commit().ctx("durable commit")?;
+    #[cfg(test)]
+    shared
+        .durable_commits
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let snapshot = db.begin_read().ctx("reading the durable state")?;
     *shared
         .snapshot
         .write()
         .unwrap_or_else(PoisonError::into_inner) = Arc::new(snapshot);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::atomic::Ordering;
+    use std::task::{Context as TaskContext, Waker};
+
+    use redb::{ReadableTableMetadata, TableDefinition};
+
+    use super::*;
+
+    const ROWS: TableDefinition<u64, u64> = TableDefinition::new("rows");
+
+    /// Writes queued while the writer thread is busy share its next durable commit: one fsync
+    /// for all of them, not one each. Each is still its own transaction: the one that fails
+    /// rolls back alone, and its batch-mates are durable and answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_queued_behind_a_commit_share_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let committer = Committer::start(Database::create(dir.path().join("db")).unwrap()).unwrap();
+        // A first write that holds the writer thread until it is let go.
+        let (inside, entered) = std::sync::mpsc::channel();
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let mut first = Box::pin(committer.submit(move |_| {
+            inside.send(()).unwrap();
+            held.recv().unwrap();
+            Ok(((), None))
+        }));
+        let mut cx = TaskContext::from_waker(Waker::noop());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        entered.recv().unwrap();
+
+        // Twenty writes, each queued (polled once) while the thread is held; the fifth fails.
+        let mut queued: Vec<_> = (0..20u64)
+            .map(|row| {
+                Box::pin(committer.submit(move |tx| {
+                    tx.open_table(ROWS)
+                        .ctx("opening")?
+                        .insert(row, row)
+                        .ctx("inserting")?;
+                    if row == 4 {
+                        return Err(StoreError::Conflict);
+                    }
+                    Ok((row, None))
+                }))
+            })
+            .collect();
+        for write in &mut queued {
+            assert!(write.as_mut().poll(&mut cx).is_pending());
+        }
+        release.send(()).unwrap();
+        first.await.unwrap();
+        for (row, write) in (0..).zip(queued) {
+            match write.await {
+                Ok(answered) => assert_eq!(answered, row),
+                Err(StoreError::Conflict) => assert_eq!(row, 4),
+                Err(other) => panic!("row {row}: {other}"),
+            }
+        }
+
+        assert_eq!(
+            committer.shared.durable_commits.load(Ordering::SeqCst),
+            2,
+            "one durable commit for the held write, one for the twenty behind it"
+        );
+        let rows = committer.snapshot().open_table(ROWS).unwrap();
+        assert_eq!(rows.len().unwrap(), 19, "every write but the failed one");
+        assert!(
+            rows.get(4).unwrap().is_none(),
+            "the failed write rolled back"
+        );
+    }
 }
