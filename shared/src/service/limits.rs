@@ -24,7 +24,7 @@ use std::time::Duration;
 use crate::config::LimitsConfig;
 use crate::domain::{Email, Timestamp, UserId, Username};
 use crate::error::{Error, Result};
-use crate::store::{Counter, LimitStore};
+use crate::store::{LimitCounter, LimitStore};
 
 /// What a counter counts.
 #[derive(Debug, Clone, Copy)]
@@ -58,10 +58,10 @@ pub struct Limits {
 /// The counters of one password check, each beside its limit: a login's are its name's and its
 /// address's (when known); a password change's its user's, its name's and its address's.
 #[derive(Debug)]
-struct Guesses(Vec<(Counter, u64)>);
+struct Guesses(Vec<(LimitCounter, u64)>);
 
 impl Guesses {
-    fn counters(&self) -> Vec<Counter> {
+    fn counters(&self) -> Vec<LimitCounter> {
         self.0.iter().map(|(counter, _)| counter.clone()).collect()
     }
 }
@@ -240,8 +240,8 @@ impl Limits {
         )
     }
 
-    fn counter(&self, kind: Kind, subject: &str, window: i64, now: Timestamp) -> Counter {
-        Counter {
+    fn counter(&self, kind: Kind, subject: &str, window: i64, now: Timestamp) -> LimitCounter {
+        LimitCounter {
             name: format!("{}#{}", kind.prefix(), digest(subject)),
             window_end: window_end(now, window),
         }
@@ -270,7 +270,7 @@ fn login_subject(login: &str) -> String {
 }
 
 /// The 429 of `counter`: retry once its window has ended (at least 1 second).
-fn too_many(counter: &Counter, now: Timestamp) -> Error {
+fn too_many(counter: &LimitCounter, now: Timestamp) -> Error {
     let retry_after = (counter.window_end.unix() - now.unix()).max(1);
     Error::TooManyRequests {
         retry_after: u64::try_from(retry_after).unwrap_or(1),

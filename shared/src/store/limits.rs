@@ -13,13 +13,13 @@ use crate::domain::Timestamp;
 /// One counter in one window. `name` says what is counted and for whom, already bounded in
 /// length and free of personal data (see [`crate::service::limits`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Counter {
+pub struct LimitCounter {
     pub name: String,
     /// When this window ends: the counter means nothing after it.
     pub window_end: Timestamp,
 }
 
-impl Counter {
+impl LimitCounter {
     /// The counter's name and window as one key, as DynamoDB keeps it (the embedded store keys its
     /// counters window first, to sweep ended windows in order).
     pub fn key(&self) -> String {
@@ -40,11 +40,11 @@ pub struct Count {
 pub trait LimitStore: Send + Sync {
     /// Adds one to each of `counters`, each atomically (no hit is lost to a concurrent one), and
     /// answers the new counts, in order.
-    async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError>;
+    async fn hit(&self, counters: &[LimitCounter]) -> Result<Vec<Count>, StoreError>;
     /// Takes one back from each of `counters`, each atomically and never below zero: a hit that
     /// turned out not to count (a login attempt whose password was right).
-    async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError>;
+    async fn unhit(&self, counters: &[LimitCounter]) -> Result<(), StoreError>;
     /// Settles one hit of each of `counters`: it turned out to count (a wrong password). Hits
     /// neither taken back nor settled are still in progress.
-    async fn settle(&self, counters: &[Counter]) -> Result<(), StoreError>;
+    async fn settle(&self, counters: &[LimitCounter]) -> Result<(), StoreError>;
 }

@@ -4,19 +4,19 @@
 use std::borrow::Borrow;
 
 use shared::domain::Timestamp;
-use shared::store::{Count, Counter, LimitStore, Stores};
+use shared::store::{Count, LimitCounter, LimitStore, Stores};
 
 use super::random_hex;
 
 /// The hit counts `hit` answers for `counters`.
-async fn hits(limits: &dyn LimitStore, counters: &[Counter]) -> Vec<u64> {
+async fn hits(limits: &dyn LimitStore, counters: &[LimitCounter]) -> Vec<u64> {
     let counts = limits.hit(counters).await.expect("counted");
     counts.iter().map(|count| count.hits).collect()
 }
 
 /// A counter nobody else uses, in a window ending an hour from now (plus `later` seconds).
-fn fresh_counter(later: i64) -> Counter {
-    Counter {
+fn fresh_counter(later: i64) -> LimitCounter {
+    LimitCounter {
         name: format!("test#{}", random_hex(32)),
         window_end: Timestamp::now().plus_seconds(3600 + later),
     }
@@ -59,7 +59,7 @@ async fn the_next_window_of_a_counter_starts_from_zero() {
     let fixture = crate::backend::stores().await;
     let stores: &Stores = fixture.borrow();
     let this_window = fresh_counter(0);
-    let next_window = Counter {
+    let next_window = LimitCounter {
         name: this_window.name.clone(),
         window_end: this_window.window_end.plus_seconds(900),
     };
@@ -102,7 +102,7 @@ async fn settled_hits_are_answered_beside_the_hits_of_their_window() {
     let fixture = crate::backend::stores().await;
     let stores: &Stores = fixture.borrow();
     let (a, b) = (fresh_counter(0), fresh_counter(0));
-    let next_window = Counter {
+    let next_window = LimitCounter {
         name: a.name.clone(),
         window_end: a.window_end.plus_seconds(900),
     };

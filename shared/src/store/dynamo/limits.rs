@@ -11,9 +11,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::error::{ConditionalError, Failure, store_error};
 use super::{DynamoStore, Item, n, s};
-use crate::store::{Count, Counter, LimitStore, StoreError};
+use crate::store::{Count, LimitCounter, LimitStore, StoreError};
 
-fn pk(counter: &Counter) -> String {
+fn pk(counter: &LimitCounter) -> String {
     format!("LIMIT#{}", counter.key())
 }
 
@@ -29,7 +29,7 @@ fn number(item: &Item, name: &str) -> anyhow::Result<u64> {
 impl DynamoStore {
     /// The `UpdateItem` adding one to `counter`'s `attribute`, and setting the window's end again
     /// (an item its TTL already took is not left without one).
-    fn add_one(&self, counter: &Counter, attribute: &str) -> UpdateItemFluentBuilder {
+    fn add_one(&self, counter: &LimitCounter, attribute: &str) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.users)
@@ -43,7 +43,7 @@ impl DynamoStore {
 #[async_trait]
 impl LimitStore for DynamoStore {
     #[tracing::instrument(skip_all)]
-    async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError> {
+    async fn hit(&self, counters: &[LimitCounter]) -> Result<Vec<Count>, StoreError> {
         let hits = counters.iter().map(|counter| async move {
             let output = self
                 .add_one(counter, "hits")
@@ -62,7 +62,7 @@ impl LimitStore for DynamoStore {
         // them in one transaction).
         let counted = futures::future::join_all(hits).await;
         if counted.iter().any(Result::is_err) {
-            let made: Vec<Counter> = counters
+            let made: Vec<LimitCounter> = counters
                 .iter()
                 .zip(&counted)
                 .filter(|(_, count)| count.is_ok())
@@ -76,7 +76,7 @@ impl LimitStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError> {
+    async fn unhit(&self, counters: &[LimitCounter]) -> Result<(), StoreError> {
         let takes = counters.iter().map(|counter| async move {
             let result = self
                 .client
@@ -100,7 +100,7 @@ impl LimitStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn settle(&self, counters: &[Counter]) -> Result<(), StoreError> {
+    async fn settle(&self, counters: &[LimitCounter]) -> Result<(), StoreError> {
         let settles = counters.iter().map(|counter| async move {
             self.add_one(counter, "settled")
                 .send()

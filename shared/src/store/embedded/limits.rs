@@ -7,13 +7,13 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::{Ctx, EmbeddedStore};
 use crate::domain::Timestamp;
-use crate::store::{Count, Counter, LimitStore, StoreError};
+use crate::store::{Count, LimitCounter, LimitStore, StoreError};
 
 pub(super) const LIMITS: TableDefinition<&str, u64> = TableDefinition::new("limits");
 pub(super) const SETTLED: TableDefinition<&str, u64> = TableDefinition::new("limits_settled");
 
 /// The key of `counter`: ordered by its window's end.
-fn key(counter: &Counter) -> String {
+fn key(counter: &LimitCounter) -> String {
     format!("{:020}#{}", counter.window_end.unix().max(0), counter.name)
 }
 
@@ -36,7 +36,7 @@ fn add_one(table: &mut Counts<'_>, key: &str) -> Result<u64, StoreError> {
 
 #[async_trait]
 impl LimitStore for EmbeddedStore {
-    async fn hit(&self, counters: &[Counter]) -> Result<Vec<Count>, StoreError> {
+    async fn hit(&self, counters: &[LimitCounter]) -> Result<Vec<Count>, StoreError> {
         let keys: Vec<String> = counters.iter().map(key).collect();
         self.write(move |tx| {
             let mut limits = tx.open_table(LIMITS).ctx("opening limits")?;
@@ -60,7 +60,7 @@ impl LimitStore for EmbeddedStore {
         .await
     }
 
-    async fn unhit(&self, counters: &[Counter]) -> Result<(), StoreError> {
+    async fn unhit(&self, counters: &[LimitCounter]) -> Result<(), StoreError> {
         let keys: Vec<String> = counters.iter().map(key).collect();
         self.write(move |tx| {
             let mut limits = tx.open_table(LIMITS).ctx("opening limits")?;
@@ -82,7 +82,7 @@ impl LimitStore for EmbeddedStore {
         .await
     }
 
-    async fn settle(&self, counters: &[Counter]) -> Result<(), StoreError> {
+    async fn settle(&self, counters: &[LimitCounter]) -> Result<(), StoreError> {
         let keys: Vec<String> = counters.iter().map(key).collect();
         self.write(move |tx| {
             let mut settled = tx.open_table(SETTLED).ctx("opening settled limits")?;
