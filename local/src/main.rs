@@ -11,6 +11,8 @@ mod pages;
 mod peer;
 mod secret;
 mod serve;
+mod set_password;
+mod store_args;
 mod stream;
 mod whole_body;
 mod ws;
@@ -54,6 +56,8 @@ struct Cli {
 enum Command {
     /// Import the original Django app's database: users (old passwords keep working) and tasks.
     ImportDjango(import::ImportArgs),
+    /// Give a user a new password, read from standard input, and end their sessions.
+    SetPassword(set_password::SetPasswordArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,7 +138,7 @@ struct Args {
 
 /// The DynamoDB table names, for a DynamoDB endpoint.
 #[derive(Debug, clap::Args)]
-struct Tables {
+pub(crate) struct Tables {
     /// Users table name on DynamoDB.
     #[arg(
         long,
@@ -159,7 +163,7 @@ struct Tables {
 }
 
 impl Tables {
-    fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
+    pub(crate) fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
         DynamoConfig {
             users_table: self.users_table.clone(),
             tasks_table: self.tasks_table.clone(),
@@ -182,6 +186,10 @@ async fn main() -> ExitCode {
         Some(Command::ImportDjango(args)) => {
             ("taskmaster-local import-django", import::run(args).await)
         }
+        Some(Command::SetPassword(args)) => (
+            "taskmaster-local set-password",
+            set_password::run(args).await,
+        ),
     };
     result.unwrap_or_else(|error| {
         eprintln!("{name}: {error:#}");

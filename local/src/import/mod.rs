@@ -30,7 +30,6 @@ use shared::store::{IMPORT_TASKS_BATCH, ImportStore, Stores};
 use self::report::{Output, Report};
 use self::source::{Source, TaskRow};
 use self::writer::TaskWriter;
-use crate::Tables;
 
 /// Exit code of a run that finished but whose target does not match the source: rows left out,
 /// rows already there that differ, tasks the source does not have (each listed in its report).
@@ -48,20 +47,8 @@ pub struct ImportArgs {
     /// memory in one step: the import reads that copy, one moment of the source.
     #[arg(long, value_name = "DB.sqlite3")]
     from: PathBuf,
-    /// Directory of the embedded store to import into.
-    #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
-    data_dir: PathBuf,
-    /// Import into DynamoDB at this endpoint (e.g. DynamoDB Local) instead; the tables are
-    /// created from template.yaml if absent (a dry run only says so).
-    #[arg(long, value_name = "URL", value_parser = crate::http_url, conflicts_with = "aws")]
-    dynamodb_endpoint: Option<String>,
-    /// Import into DynamoDB on AWS: tables and endpoint from the environment exactly as the
-    /// Lambdas read them (TASKMASTER_USERS_TABLE, TASKMASTER_TASKS_TABLE,
-    /// TASKMASTER_CONNECTIONS_TABLE), credentials and region from the usual AWS variables.
-    #[arg(long)]
-    aws: bool,
     #[command(flatten)]
-    tables: Tables,
+    store: crate::store_args::StoreArgs,
     /// Print the report only; write nothing, and create neither the data dir, its store nor
     /// tables (a target that does not exist yet is read as empty).
     #[arg(long)]

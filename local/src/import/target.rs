@@ -74,12 +74,8 @@ impl Target {
 }
 
 pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
-    let config = if args.aws {
-        DynamoConfig::from_env()?
-    } else if let Some(endpoint) = &args.dynamodb_endpoint {
-        args.tables.dynamo_config(endpoint)
-    } else {
-        return open_embedded(&args.data_dir, args.dry_run);
+    let Some(config) = args.store.dynamo_config()? else {
+        return open_embedded(&args.store.data_dir, args.dry_run);
     };
     let name = format!(
         "DynamoDB tables {} and {}{}",
@@ -96,7 +92,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
     let mut notes = Vec::new();
     let mut missing = None;
     // Only DynamoDB Local's tables are created by the import; on AWS a missing table is an error.
-    if !args.aws {
+    if !args.store.aws {
         let (empty, empty_import) = Stores::with_import(EmbeddedStore::in_memory()?);
         for (table, is_users, is_tasks) in [
             (&config.users_table, true, false),

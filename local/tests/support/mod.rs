@@ -247,13 +247,34 @@ pub fn run_expecting_exit(args: &[&str], data_dir: &Path) -> Failed {
 
 /// [`run_expecting_exit`], started in the directory `cwd`.
 pub fn run_expecting_exit_in(cwd: &Path, args: &[&str], data_dir: &Path) -> Failed {
+    run_to_exit(cwd, args, data_dir, None)
+}
+
+/// [`run_expecting_exit`], with `input` on its standard input.
+pub fn run_with_input(args: &[&str], data_dir: &Path, input: &str) -> Failed {
+    let cwd = std::env::current_dir().expect("a working directory");
+    run_to_exit(&cwd, args, data_dir, Some(input))
+}
+
+fn run_to_exit(cwd: &Path, args: &[&str], data_dir: &Path, input: Option<&str>) -> Failed {
     let mut child = command(args, data_dir)
         .current_dir(cwd)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starting taskmaster-local");
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        use std::io::Write;
+        // Dropped at the end of this block: the child reads the end of its input.
+        stdin
+            .write_all(input.as_bytes())
+            .expect("writing its input");
+    }
     let (stdout, out_thread) = drain(child.stdout.take().expect("piped stdout"));
     let (stderr, err_thread) = drain(child.stderr.take().expect("piped stderr"));
     let deadline = Instant::now() + EXIT_DEADLINE;

@@ -19,31 +19,36 @@ pub async fn server_with_env(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Server {
+    let mut flags = store_flags(dynamodb).await;
+    flags.extend(extra.iter().map(|flag| (*flag).to_owned()));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    Server::start_with_env(dir, &flags, env)
+}
+
+/// The flags that put a server (or another command) on the embedded store (none), or on fresh
+/// tables of DynamoDB Local (one per test process). DynamoDB Local must start: the test fails,
+/// never skips, without it.
+pub async fn store_flags(dynamodb: bool) -> Vec<String> {
     if !dynamodb {
-        return Server::start_with_env(dir, extra, env);
+        return Vec::new();
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let local = DynamoDbLocal::per_process(&root)
         .await
         .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"));
     let suffix = unique_name("t").replace('_', "-");
-    let (users, tasks, connections) = (
-        format!("users-{suffix}"),
-        format!("tasks-{suffix}"),
-        format!("conns-{suffix}"),
-    );
-    let mut flags = vec![
+    [
         "--dynamodb-endpoint",
         local.endpoint(),
         "--users-table",
-        &users,
+        &format!("users-{suffix}"),
         "--tasks-table",
-        &tasks,
+        &format!("tasks-{suffix}"),
         "--connections-table",
-        &connections,
-    ];
-    flags.extend(extra);
-    Server::start_with_env(dir, &flags, env)
+        &format!("conns-{suffix}"),
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// Expands each `case(dynamodb: bool)` into a test on the embedded store and one on DynamoDB Local.

@@ -1,0 +1,113 @@
+//! `taskmaster-local set-password`: an operator gives a user a new password, on either store or
+//! on AWS. It is how a user who forgot theirs gets back in (the API has no reset by email), and
+//! how one the import brought over unable to log in (an inactive user, a hash of another hasher:
+//! docs/MIGRATING.md) is let in. The password comes on standard input, never as an argument,
+//! which other users of the machine could read in the process list; it is checked by the rules
+//! a registration's is, and hashed as a password change hashes it. The change is one conditional
+//! write and ends every session of the user, as a password change does: their tokens are refused
+//! at once, and their sockets hear nothing more.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use shared::auth::hash_password;
+use shared::domain::{Password, Timestamp, User, Username};
+use shared::retry;
+use shared::store::{DynamoStore, StoreError, UserStore};
+
+use crate::store_args::StoreArgs;
+
+/// Exit code 0: the password is set and the user's sessions are ended; 1: nothing changed (no
+/// such user, a password the rules refuse, a store that cannot be opened).
+#[derive(Debug, clap::Args)]
+pub struct SetPasswordArgs {
+    /// The user whose password to set (a username, in any case).
+    #[arg(long, value_name = "USERNAME")]
+    username: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+pub async fn run(args: SetPasswordArgs) -> anyhow::Result<ExitCode> {
+    let username = Username::existing(args.username.clone())
+        .map_err(|why| anyhow!("--username {:?}: {why}", args.username))?;
+    let password = Password::parse(read_password()?)
+        .map_err(|why| anyhow!("the password is refused: {why}"))?;
+    let (users, _lock) = open(&args)?;
+    let found = users
+        .user_by_username(&username)
+        .await?
+        .with_context(|| format!("no user is named {username}"))?;
+    let password_hash = hash_password(&password).await?;
+    let user = set(users.as_ref(), found, &password_hash).await?;
+    println!(
+        "password set for {}; every session of theirs has ended",
+        user.username
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of standard input, without its line end. A terminal is refused: what is
+/// typed there shows.
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        bail!(
+            "give the password on standard input, not typed here, where it would show: \
+             read -rs P && printf '%s\\n' \"$P\" | taskmaster-local set-password --username NAME"
+        );
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let end = line.trim_end_matches(['\n', '\r']).len();
+    line.truncate(end);
+    Ok(line)
+}
+
+/// The users' store, and the data dir's lock for an embedded one (held until the change is made).
+fn open(args: &SetPasswordArgs) -> anyhow::Result<(Arc<dyn UserStore>, Option<std::fs::File>)> {
+    let Some(config) = args.store.dynamo_config()? else {
+        let data_dir = &args.store.data_dir;
+        let file = data_dir.join(crate::DATABASE_FILE);
+        if !file.exists() {
+            bail!("no embedded store at {}", file.display());
+        }
+        let lock = crate::data_dir::lock_data_dir(data_dir)?;
+        let store = crate::open_embedded(data_dir)?;
+        return Ok((Arc::new(store), Some(lock)));
+    };
+    let store = DynamoStore::new(config.patient_client(), &config);
+    Ok((Arc::new(store), None))
+}
+
+/// Stores `password_hash` as the user's and ends their sessions, in one conditional write; a
+/// write that lost a race (the user changed meanwhile) is made again on the user as they are now.
+async fn set(users: &dyn UserStore, found: User, password_hash: &str) -> anyhow::Result<User> {
+    let id = found.id;
+    let mut read = Some(found);
+    retry::optimistic(|| {
+        let first = read.take();
+        async move {
+            let before = match first {
+                Some(before) => before,
+                None => users.user(id).await?.ok_or_else(|| {
+                    StoreError::Unexpected(anyhow!("the user was deleted meanwhile"))
+                })?,
+            };
+            let mut after = before.clone();
+            after.password_hash = password_hash.to_owned();
+            after.version += 1;
+            after.session_epoch += 1;
+            after.last_updated = Timestamp::now();
+            users.update_user(&before, &after).await?;
+            Ok::<_, StoreError>(after)
+        }
+    })
+    .await
+    .context("storing the new password")
+}
