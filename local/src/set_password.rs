@@ -5,22 +5,25 @@
 //! which other users of the machine could read in the process list; it is checked by the rules
 //! a registration's is, and hashed as a password change hashes it. The change is one conditional
 //! write and ends every session of the user, as a password change does: their tokens are refused
-//! at once, and their sockets hear nothing more.
+//! at once, and their sockets get no more task events. Given the WebSocket API's endpoint
+//! (`--ws-endpoint`), it also closes those sockets at once, as the API's password change does;
+//! without it they close at the user's next task change, or at API Gateway's two-hour limit.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use shared::auth::hash_password;
-use shared::domain::{Password, Timestamp, User, Username};
+use shared::domain::{Ended, Password, Timestamp, User, Username};
+use shared::realtime::Notifier;
 use shared::retry;
-use shared::store::{DynamoStore, StoreError, UserStore};
+use shared::store::{DynamoStore, StoreError, Stores, UserStore};
 
 use crate::store_args::StoreArgs;
 
-/// Exit code 0: the password is set and the user's sessions are ended; 1: nothing changed (no
-/// such user, a password the rules refuse, a store that cannot be opened).
+/// Exit code 0: the password is set and the user's sessions are ended; 1: it failed (no such user,
+/// a password the rules refuse, a store that cannot be opened or did not answer). A store that
+/// did not answer may have made the change: running it again is safe.
 #[derive(Debug, clap::Args)]
 pub struct SetPasswordArgs {
     /// The user whose password to set (a username, in any case).
@@ -28,6 +31,10 @@ pub struct SetPasswordArgs {
     username: String,
     #[command(flatten)]
     store: StoreArgs,
+    /// The WebSocket API (the stack's `WebSocketUrl` output, or its `https://` management
+    /// endpoint): the user's open sockets are closed through it at once. DynamoDB only.
+    #[arg(long, env = "TASKMASTER_WS_ENDPOINT", value_name = "URL")]
+    ws_endpoint: Option<String>,
 }
 
 pub async fn run(args: SetPasswordArgs) -> anyhow::Result<ExitCode> {
@@ -35,18 +42,55 @@ pub async fn run(args: SetPasswordArgs) -> anyhow::Result<ExitCode> {
         .map_err(|why| anyhow!("--username {:?}: {why}", args.username))?;
     let password = Password::parse(read_password()?)
         .map_err(|why| anyhow!("the password is refused: {why}"))?;
-    let (users, _lock) = open(&args)?;
-    let found = users
+    if args.ws_endpoint.is_some() && args.store.dynamo_config()?.is_none() {
+        bail!("--ws-endpoint closes sockets on AWS: it needs --aws (or --dynamodb-endpoint)");
+    }
+    let (stores, lock) = open(&args)?;
+    let found = stores
+        .users
         .user_by_username(&username)
-        .await?
+        .await
+        .context("reading the user")?
         .with_context(|| format!("no user is named {username}"))?;
     let password_hash = hash_password(&password).await?;
-    let user = set(users.as_ref(), found, &password_hash).await?;
-    println!(
-        "password set for {}; every session of theirs has ended",
+    let user = set(stores.users.as_ref(), found, &password_hash).await?;
+    let sockets = match &args.ws_endpoint {
+        Some(endpoint) => {
+            let endpoint = management_endpoint(endpoint);
+            let notifier = Notifier::new(&stores, Notifier::management_client(&endpoint, None));
+            if notifier
+                .close_ended(user.id, Ended::Before(user.session_epoch))
+                .await
+            {
+                "their open sockets are closed"
+            } else {
+                "some of their open sockets could not be closed (the log says why); those get no more task events"
+            }
+        }
+        None => "their open sockets get no more task events",
+    };
+    // The store closes before its data dir is let go: a server started then finds it free.
+    drop(stores);
+    drop(lock);
+    // A closed stdout loses the message, not the exit code.
+    let _ = writeln!(
+        std::io::stdout(),
+        "password set for {}; every session of theirs has ended, and {sockets}",
         user.username
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The management API's endpoint: the WebSocket URL with `https://` for `wss://` (and `http://`
+/// for `ws://`), as the Lambdas' `TASKMASTER_WS_ENDPOINT` has it.
+fn management_endpoint(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("wss://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = url.strip_prefix("ws://") {
+        format!("http://{rest}")
+    } else {
+        url.to_owned()
+    }
 }
 
 /// The first line of standard input, without its line end. A terminal is refused: what is
@@ -56,7 +100,7 @@ fn read_password() -> anyhow::Result<String> {
     if stdin.is_terminal() {
         bail!(
             "give the password on standard input, not typed here, where it would show: \
-             read -rs P && printf '%s\\n' \"$P\" | taskmaster-local set-password --username NAME"
+             IFS= read -rs P && printf '%s\\n' \"$P\" | taskmaster-local set-password --username NAME"
         );
     }
     let mut line = String::new();
@@ -69,8 +113,8 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line)
 }
 
-/// The users' store, and the data dir's lock for an embedded one (held until the change is made).
-fn open(args: &SetPasswordArgs) -> anyhow::Result<(Arc<dyn UserStore>, Option<std::fs::File>)> {
+/// The stores, and the data dir's lock for an embedded one (held until the change is made).
+fn open(args: &SetPasswordArgs) -> anyhow::Result<(Stores, Option<std::fs::File>)> {
     let Some(config) = args.store.dynamo_config()? else {
         let data_dir = &args.store.data_dir;
         let file = data_dir.join(crate::DATABASE_FILE);
@@ -79,10 +123,10 @@ fn open(args: &SetPasswordArgs) -> anyhow::Result<(Arc<dyn UserStore>, Option<st
         }
         let lock = crate::data_dir::lock_data_dir(data_dir)?;
         let store = crate::open_embedded(data_dir)?;
-        return Ok((Arc::new(store), Some(lock)));
+        return Ok((Stores::new(store), Some(lock)));
     };
     let store = DynamoStore::new(config.patient_client(), &config);
-    Ok((Arc::new(store), None))
+    Ok((Stores::new(store), None))
 }
 
 /// Stores `password_hash` as the user's and ends their sessions, in one conditional write; a

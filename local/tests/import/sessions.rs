@@ -51,7 +51,7 @@ async fn set_password_lets_in_a_user_imported_unable_to_log_in() {
 
     let new_password = "a new start for sleeper";
     let args = ["set-password", "--username", "sleeper"];
-    let run = run_with_input(&args, setup.dir.path(), &format!("{new_password}\n"));
+    let run = run_with_input(&args, setup.dir.path(), &format!("{new_password}\n"), &[]);
     assert_eq!(run.status.code(), Some(0), "{run:#?}");
 
     let server = Server::start(setup.dir.path());

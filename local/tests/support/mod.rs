@@ -247,17 +247,24 @@ pub fn run_expecting_exit(args: &[&str], data_dir: &Path) -> Failed {
 
 /// [`run_expecting_exit`], started in the directory `cwd`.
 pub fn run_expecting_exit_in(cwd: &Path, args: &[&str], data_dir: &Path) -> Failed {
-    run_to_exit(cwd, args, data_dir, None)
+    run_to_exit(cwd, args, data_dir, None, &[])
 }
 
-/// [`run_expecting_exit`], with `input` on its standard input.
-pub fn run_with_input(args: &[&str], data_dir: &Path, input: &str) -> Failed {
+/// [`run_expecting_exit`], with `input` on its standard input and `env` in its environment.
+pub fn run_with_input(args: &[&str], data_dir: &Path, input: &str, env: &[(&str, &str)]) -> Failed {
     let cwd = std::env::current_dir().expect("a working directory");
-    run_to_exit(&cwd, args, data_dir, Some(input))
+    run_to_exit(&cwd, args, data_dir, Some(input), env)
 }
 
-fn run_to_exit(cwd: &Path, args: &[&str], data_dir: &Path, input: Option<&str>) -> Failed {
+fn run_to_exit(
+    cwd: &Path,
+    args: &[&str],
+    data_dir: &Path,
+    input: Option<&str>,
+    env: &[(&str, &str)],
+) -> Failed {
     let mut child = command(args, data_dir)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .stdin(if input.is_some() {
             Stdio::piped()

@@ -61,6 +61,8 @@ function signedOut(reason) {
   connection = null;
   editor.close();
   tasks.clear();
+  $("#password-form").reset();
+  $("#account").open = false;
   $("#app").hidden = true;
   $("#who").hidden = true;
   $("#live-status").hidden = true;
@@ -93,6 +95,28 @@ function wire() {
     await session.logout();
     signedOut();
     notify("Logged out.");
+  });
+  $("#password-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    busy(form, async () => {
+      await session.changePassword(values(form));
+      form.reset();
+      notify("Password changed. Your other devices are signed out.");
+    });
+  });
+  $("#logout-all").addEventListener("click", async (event) => {
+    const button = event.target;
+    button.disabled = true;
+    try {
+      await session.logoutAll();
+      signedOut();
+      notify("Signed out on every device.");
+    } catch (error) {
+      fail(error);
+    } finally {
+      button.disabled = false;
+    }
   });
   $("#settings-form").addEventListener("submit", (event) => {
     event.preventDefault();

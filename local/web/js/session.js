@@ -184,8 +184,10 @@ export async function checkedToken() {
   return session.access;
 }
 
-/** An access token that is not about to expire. */
+/** An access token that is not about to expire: the newest, once a refresh or a password change
+ * under way is done. */
 export async function accessToken() {
+  await refreshing?.catch(() => {});
   if (!session) throw new Error("Not logged in.");
   if (Date.now() >= refreshAt(session)) await refresh();
   return session.access;
@@ -211,6 +213,35 @@ export async function logout() {
 }
 
 /**
+ * Changes the password (`{old_password, new_password_1, new_password_2}`). The server ends every
+ * session of the user, this one's too, and answers a fresh pair that this tab keeps, so it stays
+ * signed in (its socket, closed with the old session, reconnects with the new token). A refresh
+ * due meanwhile waits for the change: the token it would spend is ended by it.
+ */
+export async function changePassword(body) {
+  await refreshing?.catch(() => {});
+  await accessToken(); // fresh enough for the change, before any refresh waits on it
+  const change = call("auth/profile/password/", { method: "POST", body }).then(({ data }) => {
+    if (!session) return;
+    keep({ ...session, access: data.access, refresh: data.refresh, receivedAt: Date.now() });
+    for (const listener of refreshed) listener(data.access);
+  });
+  refreshing = change
+    .catch((error) => {
+      if (session) keep(session); // a refresh that waited on a refused change is due again
+      throw error;
+    })
+    .finally(() => (refreshing = null));
+  return refreshing;
+}
+
+/** Ends every session of the user, on every device, this tab's included. */
+export async function logoutAll() {
+  await call("auth/logout/all/", { method: "POST" });
+  keep(null);
+}
+
+/**
  * Calls the API: `path` relative to its base URL, or an absolute link it gave (`next`). Answers
  * `{status, data, etag}`; throws an ApiError for any status but 2xx and 304.
  */
@@ -220,7 +251,8 @@ export async function call(path, { method = "GET", body, headers = {}, auth = tr
   if (url.origin !== base.origin) throw new Error(`Refusing to send a token to ${url.origin}.`);
   const sent = new Headers(headers);
   if (body !== undefined) sent.set("content-type", "application/json");
-  if (auth) sent.set("authorization", `Bearer ${await accessToken()}`);
+  const token = auth ? await accessToken() : null;
+  if (token) sent.set("authorization", `Bearer ${token}`);
   let response;
   try {
     response = await fetch(url, {
@@ -240,6 +272,8 @@ export async function call(path, { method = "GET", body, headers = {}, auth = tr
     data = { detail: `The server answered ${response.status} with something other than JSON.` };
   }
   if (auth && response.status === 401) {
+    // Sent with a token that a password change has since replaced: the new one is tried instead.
+    if (session && session.access !== token) return call(path, { method, body, headers, auth });
     end(ENDED);
     throw new ApiError(401, { detail: ENDED });
   }

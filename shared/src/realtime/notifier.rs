@@ -207,8 +207,11 @@ impl Notifier {
             user.as_ref()
                 .is_some_and(|user| connection.is_live(now, user))
         });
+        // One that stays open hears nothing either: it is not posted to.
         futures::stream::iter(ended)
-            .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
+            .for_each_concurrent(CONCURRENT_POSTS, |connection| async {
+                self.close(connection).await;
+            })
             .await;
         let body = message.to_string().into_bytes();
         let posts = live.len();
@@ -229,30 +232,44 @@ impl Notifier {
 
     /// Closes every open connection of `user` whose session `ended` (a logout, a refresh-token
     /// replay, a password change, logout everywhere), for at most [`CLOSE_WITHIN`]. Failures are
-    /// logged: the delivery check refuses those connections anyway.
-    pub async fn close_ended(&self, user: UserId, ended: Ended) {
+    /// logged: the delivery check refuses those connections anyway. Answers whether every such
+    /// connection was closed (or already gone).
+    pub async fn close_ended(&self, user: UserId, ended: Ended) -> bool {
+        let left_open = std::sync::atomic::AtomicUsize::new(0);
         let closing = async {
             match self.connections.connections_of(user).await {
                 Ok(connections) => {
                     futures::stream::iter(
                         connections.into_iter().filter(|c| ended.ends(&c.session())),
                     )
-                    .for_each_concurrent(CONCURRENT_POSTS, |connection| self.close(connection))
+                    .for_each_concurrent(CONCURRENT_POSTS, |connection| async {
+                        if !self.close(connection).await {
+                            left_open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    })
                     .await;
+                    left_open.load(std::sync::atomic::Ordering::Relaxed) == 0
                 }
-                Err(error) => tracing::warn!(error = %error, "could not list connections to close"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "could not list connections to close");
+                    false
+                }
             }
         };
-        if tokio::time::timeout(CLOSE_WITHIN, closing).await.is_err() {
-            tracing::warn!(
-                within_ms = CLOSE_WITHIN.as_millis() as u64,
-                "closing the ended session's connections stopped: the rest close at the next change"
-            );
-        }
+        tokio::time::timeout(CLOSE_WITHIN, closing)
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!(
+                    within_ms = CLOSE_WITHIN.as_millis() as u64,
+                    "closing the ended session's connections stopped: the rest close at the next change"
+                );
+                false
+            })
     }
 
-    /// Closes one connection (`DeleteConnection`; one already gone is fine) and forgets it.
-    async fn close(&self, connection: Connection) {
+    /// Closes one connection (`DeleteConnection`; one already gone is fine) and forgets it;
+    /// answers whether it is closed.
+    async fn close(&self, connection: Connection) -> bool {
         let id = connection.id;
         let closed = self
             .management
@@ -266,7 +283,7 @@ impl Notifier {
                 .is_some_and(|e| e.is_gone_exception())
         {
             tracing::warn!(error = %error, "could not close a connection whose session ended");
-            return;
+            return false;
         }
         tracing::debug!(connection_id = id, "session ended; connection closed");
         if let Err(error) = self
@@ -276,6 +293,7 @@ impl Notifier {
         {
             tracing::warn!(error = %error, "could not forget a closed connection");
         }
+        true
     }
 
     /// Posts to one connection; a connection that is gone (410) is forgotten, not an error. A
