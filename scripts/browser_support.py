@@ -220,7 +220,13 @@ class Relay:
             if not self.open.is_set():
                 client.close()
                 continue
-            upstream = socket.create_connection(self.target)
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                # The server is away (a restart): this connection fails, as it would through a
+                # real network, and the relay goes on accepting the next ones.
+                client.close()
+                continue
             with self.lock:
                 self.sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):

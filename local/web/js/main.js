@@ -6,7 +6,7 @@ import * as live from "./live.js";
 import * as session from "./session.js";
 import * as settings from "./settings.js";
 import * as tasks from "./tasks.js";
-import { $, busy, clearError, fail, fillStatuses, notify, values } from "./view.js";
+import { $, busy, clearError, fail, fillStatuses, notify, unmark, values } from "./view.js";
 
 let connection = null;
 
@@ -62,6 +62,7 @@ function signedOut(reason) {
   editor.close();
   tasks.clear();
   $("#password-form").reset();
+  unmark($("#password-form"));
   $("#account").open = false;
   $("#app").hidden = true;
   $("#who").hidden = true;

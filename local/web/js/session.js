@@ -155,7 +155,8 @@ export const COPIED = "This tab is a copy of one that is signed in, which keeps 
  * as losing the new pair would have anyway.
  */
 function refresh() {
-  refreshing ??= call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })
+  if (refreshing) return refreshing;
+  const mine = call("auth/token/refresh/", { method: "POST", body: { refresh: session.refresh }, auth: false })
     .then(({ data }) => {
       if (!session) return; // logged out meanwhile
       keep({ ...session, access: data.access, refresh: data.refresh, receivedAt: Date.now() });
@@ -169,8 +170,14 @@ function refresh() {
       end(ENDED);
       throw new ApiError(401, { detail: ENDED });
     })
-    .finally(() => (refreshing = null));
-  return refreshing;
+    .finally(() => settled(mine));
+  refreshing = mine;
+  return mine;
+}
+
+/** Ends `work`'s turn as the refresh under way, unless another has taken it since. */
+function settled(work) {
+  if (refreshing === work) refreshing = null;
 }
 
 /**
@@ -219,20 +226,25 @@ export async function logout() {
  * due meanwhile waits for the change: the token it would spend is ended by it.
  */
 export async function changePassword(body) {
-  await refreshing?.catch(() => {});
-  await accessToken(); // fresh enough for the change, before any refresh waits on it
-  const change = call("auth/profile/password/", { method: "POST", body }).then(({ data }) => {
+  let token;
+  do {
+    await refreshing?.catch(() => {});
+    token = await accessToken();
+  } while (refreshing);
+  // From here to `refreshing = mine` nothing waits, so no refresh can start in between.
+  const change = call("auth/profile/password/", { method: "POST", body, token }).then(({ data }) => {
     if (!session) return;
     keep({ ...session, access: data.access, refresh: data.refresh, receivedAt: Date.now() });
     for (const listener of refreshed) listener(data.access);
   });
-  refreshing = change
+  const mine = change
     .catch((error) => {
       if (session) keep(session); // a refresh that waited on a refused change is due again
       throw error;
     })
-    .finally(() => (refreshing = null));
-  return refreshing;
+    .finally(() => settled(mine));
+  refreshing = mine;
+  return mine;
 }
 
 /** Ends every session of the user, on every device, this tab's included. */
@@ -243,15 +255,17 @@ export async function logoutAll() {
 
 /**
  * Calls the API: `path` relative to its base URL, or an absolute link it gave (`next`). Answers
- * `{status, data, etag}`; throws an ApiError for any status but 2xx and 304.
+ * `{status, data, etag}`; throws an ApiError for any status but 2xx and 304. `token` sends that
+ * access token as it is (the password change's own call), instead of the session's newest.
  */
-export async function call(path, { method = "GET", body, headers = {}, auth = true } = {}) {
+export async function call(path, { method = "GET", body, headers = {}, auth = true, token: given, retried = false } = {}) {
   const base = new URL(settings.current().api);
   const url = new URL(path, base);
   if (url.origin !== base.origin) throw new Error(`Refusing to send a token to ${url.origin}.`);
   const sent = new Headers(headers);
   if (body !== undefined) sent.set("content-type", "application/json");
-  const token = auth ? await accessToken() : null;
+  const sessionId = session?.id;
+  const token = given ?? (auth ? await accessToken() : null);
   if (token) sent.set("authorization", `Bearer ${token}`);
   let response;
   try {
@@ -272,8 +286,14 @@ export async function call(path, { method = "GET", body, headers = {}, auth = tr
     data = { detail: `The server answered ${response.status} with something other than JSON.` };
   }
   if (auth && response.status === 401) {
-    // Sent with a token that a password change has since replaced: the new one is tried instead.
-    if (session && session.access !== token) return call(path, { method, body, headers, auth });
+    // Sent with a token that a password change under way, or done since, replaces: the same
+    // session's new one is tried instead, once.
+    if (given === undefined) await refreshing?.catch(() => {});
+    // Signed out meanwhile, or another session started: that one is not this answer's to end.
+    if (session?.id !== sessionId) throw new ApiError(401, { detail: ENDED });
+    if (session.access !== token && given === undefined && !retried) {
+      return call(path, { method, body, headers, auth, retried: true });
+    }
     end(ENDED);
     throw new ApiError(401, { detail: ENDED });
   }

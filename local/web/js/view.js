@@ -57,6 +57,9 @@ function markFields(form, error) {
   return [...form.elements].find((field) => field.getAttribute("aria-invalid") === "true") ?? null;
 }
 
+/** Takes the marks of an earlier error off `form`'s fields. */
+export const unmark = (form) => markFields(form, null);
+
 /**
  * Runs `action` with the form's buttons disabled; reports a failure instead of throwing, beside
  * the fields it names. Focus goes back where it was (a disabled button drops it), or to the first
