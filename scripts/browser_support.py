@@ -143,8 +143,12 @@ class Browser:
     def click_task(self, task_id: str, action: str, confirm: bool = False) -> None:
         self.click(f"#task-list li[data-id='{task_id}'] button.{action}")
         if confirm:
-            WebDriverWait(self.driver, WAIT).until(expected_conditions.alert_is_present())
-            self.driver.switch_to.alert.accept()
+            self.accept_confirm()
+
+    def accept_confirm(self) -> None:
+        """Answers OK to the page's `confirm()`."""
+        WebDriverWait(self.driver, WAIT).until(expected_conditions.alert_is_present())
+        self.driver.switch_to.alert.accept()
 
     def wait_dialog(self, open_: bool) -> None:
         self.wait(lambda: self.js("return document.querySelector('#editor').open") == open_, "the editor")

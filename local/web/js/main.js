@@ -107,6 +107,7 @@ function wire() {
     });
   });
   $("#logout-all").addEventListener("click", async (event) => {
+    if (!confirm("Sign out on every device, this one included?")) return;
     const button = event.target;
     button.disabled = true;
     try {
