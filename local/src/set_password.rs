@@ -17,7 +17,7 @@ use shared::auth::hash_password;
 use shared::domain::{Ended, Password, Timestamp, User, Username};
 use shared::realtime::Notifier;
 use shared::retry;
-use shared::store::{DynamoStore, StoreError, Stores, UserStore};
+use shared::store::{DynamoConfig, DynamoStore, StoreError, Stores, UserStore};
 
 use crate::store_args::StoreArgs;
 
@@ -42,10 +42,11 @@ pub async fn run(args: SetPasswordArgs) -> anyhow::Result<ExitCode> {
         .map_err(|why| anyhow!("--username {:?}: {why}", args.username))?;
     let password = Password::parse(read_password()?)
         .map_err(|why| anyhow!("the password is refused: {why}"))?;
-    if args.ws_endpoint.is_some() && args.store.dynamo_config()?.is_none() {
+    let dynamo = args.store.dynamo_config()?;
+    if args.ws_endpoint.is_some() && dynamo.is_none() {
         bail!("--ws-endpoint closes sockets on AWS: it needs --aws (or --dynamodb-endpoint)");
     }
-    let (stores, lock) = open(&args)?;
+    let (stores, lock) = open(dynamo, &args.store.data_dir)?;
     let found = stores
         .users
         .user_by_username(&username)
@@ -113,10 +114,13 @@ fn read_password() -> anyhow::Result<String> {
     Ok(line)
 }
 
-/// The stores, and the data dir's lock for an embedded one (held until the change is made).
-fn open(args: &SetPasswordArgs) -> anyhow::Result<(Stores, Option<std::fs::File>)> {
-    let Some(config) = args.store.dynamo_config()? else {
-        let data_dir = &args.store.data_dir;
+/// The stores (DynamoDB's tables, or else the embedded store in `data_dir`), and the data dir's
+/// lock for an embedded one (held until the change is made).
+fn open(
+    dynamo: Option<DynamoConfig>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(Stores, Option<std::fs::File>)> {
+    let Some(config) = dynamo else {
         let file = data_dir.join(crate::DATABASE_FILE);
         if !file.exists() {
             bail!("no embedded store at {}", file.display());
