@@ -148,10 +148,7 @@ async fn set(users: &dyn UserStore, found: User, password_hash: &str) -> anyhow:
                 })?,
             };
             let mut after = before.clone();
-            after.password_hash = password_hash.to_owned();
-            after.version += 1;
-            after.session_epoch += 1;
-            after.last_updated = Timestamp::now();
+            after.change_password_hash(password_hash.to_owned(), Timestamp::now());
             users.update_user(&before, &after).await?;
             Ok::<_, StoreError>(after)
         }

@@ -104,6 +104,17 @@ impl User {
         *remembered = (*remembered).max(until);
         Ended::Session(sid)
     }
+
+    /// Gives the user `password_hash` and ends every session of theirs, as a password change
+    /// does (the API's, or an operator's `set-password`): raises the session epoch, and bumps
+    /// `version`. Answers what ended.
+    pub fn change_password_hash(&mut self, password_hash: String, now: super::Timestamp) -> Ended {
+        self.password_hash = password_hash;
+        self.version += 1;
+        self.session_epoch += 1;
+        self.last_updated = now;
+        Ended::Before(self.session_epoch)
+    }
 }
 
 #[cfg(test)]

@@ -235,20 +235,18 @@ impl Notifier {
     /// logged: the delivery check refuses those connections anyway. Answers whether every such
     /// connection was closed (or already gone).
     pub async fn close_ended(&self, user: UserId, ended: Ended) -> bool {
-        let left_open = std::sync::atomic::AtomicUsize::new(0);
         let closing = async {
             match self.connections.connections_of(user).await {
                 Ok(connections) => {
-                    futures::stream::iter(
+                    let left_open = futures::stream::iter(
                         connections.into_iter().filter(|c| ended.ends(&c.session())),
                     )
-                    .for_each_concurrent(CONCURRENT_POSTS, |connection| async {
-                        if !self.close(connection).await {
-                            left_open.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    })
+                    .map(|connection| self.close(connection))
+                    .buffer_unordered(CONCURRENT_POSTS)
+                    .filter(|closed| std::future::ready(!closed))
+                    .count()
                     .await;
-                    left_open.load(std::sync::atomic::Ordering::Relaxed) == 0
+                    left_open == 0
                 }
                 Err(error) => {
                     tracing::warn!(error = %error, "could not list connections to close");

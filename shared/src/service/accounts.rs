@@ -352,10 +352,7 @@ impl AccountService {
                     }
                 };
                 let mut after = before.clone();
-                after.password_hash = password_hash.clone();
-                after.version += 1;
-                after.session_epoch += 1;
-                after.last_updated = Timestamp::now();
+                after.change_password_hash(password_hash.clone(), Timestamp::now());
                 // The caller's new session is stored with the change, in one write: never a
                 // changed password whose only session is lost with a failed second write.
                 let pair =
