@@ -5,33 +5,42 @@ use serde_json::{Value, json};
 
 use crate::{resources, target};
 
-/// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.
-fn alarm_metrics() -> Vec<(String, String, String, String)> {
+/// (alarm, metric) of every metric every alarm reads: a metric-math alarm's `MetricStat`s, or a
+/// single-metric alarm's own properties (which name it the same way).
+fn alarm_metric_objects() -> Vec<(String, Value)> {
     let mut metrics = Vec::new();
     for (id, alarm) in resources()
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
     {
         let props = &alarm["Properties"];
-        let stats: Vec<Value> = match props["Metrics"].as_array() {
-            Some(queries) => queries
-                .iter()
-                .filter_map(|q| q.get("MetricStat"))
-                .map(|s| s["Metric"].clone())
-                .collect(),
-            None => vec![props.clone()],
-        };
-        for metric in stats {
-            let dimension = metric["Dimensions"][0]["Value"].clone();
-            metrics.push((
-                id.clone(),
-                target(&metric["Namespace"]),
-                metric["MetricName"].as_str().unwrap().to_owned(),
-                target(&dimension),
-            ));
+        match props["Metrics"].as_array() {
+            Some(queries) => metrics.extend(
+                queries
+                    .iter()
+                    .filter_map(|q| q.get("MetricStat"))
+                    .map(|s| (id.clone(), s["Metric"].clone())),
+            ),
+            None => metrics.push((id.clone(), props.clone())),
         }
     }
     metrics
+}
+
+/// (alarm, namespace, metric name, dimension target) of every metric every alarm reads.
+fn alarm_metrics() -> Vec<(String, String, String, String)> {
+    alarm_metric_objects()
+        .into_iter()
+        .map(|(id, metric)| {
+            let dimension = metric["Dimensions"][0]["Value"].clone();
+            (
+                id,
+                target(&metric["Namespace"]),
+                metric["MetricName"].as_str().unwrap().to_owned(),
+                target(&dimension),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -101,6 +110,11 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
     );
     assert_eq!(watched("AWS/ApiGateway", "5xx", "HttpApi"), 1);
     assert_eq!(watched("AWS/ApiGateway", "Count", "HttpApi"), 1);
+    // A route's function that cannot be invoked at all: no handler runs to count it.
+    assert_eq!(
+        watched("AWS/ApiGateway", "ExecutionError", "WebSocketApi"),
+        1
+    );
     // `$default` answers its failures inside 200 messages, but counts each as its error's status.
     for route in ["ws-connect", "ws-disconnect", "ws-default"] {
         for name in ["Errors5xx", "Requests"] {
@@ -127,4 +141,39 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
             );
         }
     }
+}
+
+/// An API Gateway metric names its API and stage; a stage the API does not have is a metric no
+/// request ever writes, and its alarm would stay quiet whatever happened.
+#[test]
+fn api_gateway_alarms_name_the_stage_each_api_really_has() {
+    let websocket_stage = resources()
+        .values()
+        .find(|r| {
+            r["Type"] == "AWS::ApiGatewayV2::Stage"
+                && target(&r["Properties"]["ApiId"]) == "WebSocketApi"
+        })
+        .map(|stage| target(&stage["Properties"]["StageName"]))
+        .expect("the WebSocket API's stage");
+    let mut seen = 0;
+    for (id, metric) in alarm_metric_objects()
+        .iter()
+        .filter(|(_, m)| m["Namespace"] == "AWS/ApiGateway")
+    {
+        let dimension = |name: &str| {
+            metric["Dimensions"]
+                .as_array()
+                .and_then(|ds| ds.iter().find(|d| d["Name"] == name))
+                .map(|d| target(&d["Value"]))
+                .unwrap_or_else(|| panic!("{id}: no {name} dimension"))
+        };
+        let stage = match dimension("ApiId").as_str() {
+            "HttpApi" => "$default".to_owned(),
+            "WebSocketApi" => websocket_stage.clone(),
+            other => panic!("{id}: watches API {other}"),
+        };
+        assert_eq!(dimension("Stage"), stage, "{id}: stage");
+        seen += 1;
+    }
+    assert!(seen >= 3, "{seen} API Gateway metrics checked");
 }
