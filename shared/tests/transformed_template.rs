@@ -1,7 +1,7 @@
 //! `template.yaml` as CloudFormation receives it: the SAM transform, made offline by the pinned
 //! samtranslator (`scripts/transformed-template`, the code `sam validate` runs), checked for what
 //! a deploy must get right and no linter checks: every function's exact permissions, tracing, no
-//! signing key by value anywhere, the alarms' targets and what they watch, the tables' retention.
+//! signing key by value anywhere, the alarms' targets and what they watch, the dashboard's body, the tables' retention.
 //! Needs `.tools/venv` (scripts/install-tools); fails, never skips, without it.
 
 // Test helpers panic to report a failure.
@@ -17,6 +17,7 @@ mod support;
 
 mod transformed_template {
     mod alarms;
+    mod dashboard;
     mod stream;
 }
 
