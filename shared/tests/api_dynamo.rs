@@ -21,6 +21,7 @@ mod api {
     mod list;
     mod login;
     mod logout;
+    mod page_bytes;
     mod pagination;
     mod pagination_deletes;
     mod password;

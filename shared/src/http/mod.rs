@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+mod pages;
 pub mod profile;
 pub mod tasks;
 

@@ -20,7 +20,7 @@ use super::openapi::{
     BearerErrors, Conflict, IdempotencyKeyReused, JsonErrors, PreconditionFailed, StorageFull,
     TaskNotFound,
 };
-use super::route;
+use super::{pages, route};
 use crate::AppState;
 use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, non_null};
 use crate::error::Result;
@@ -281,7 +281,8 @@ pub struct TaskIdParam(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Tasks per page.
+    /// Tasks per page, at most: a page whose tasks would not fit in a 6 MiB answer holds fewer,
+    /// and its `next` goes on from its last one.
     #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
     #[param(default = json!(DEFAULT_PAGE_SIZE))]
     page_size: Option<String>,
@@ -347,50 +348,28 @@ pub(crate) async fn list_tasks(
     headers: HeaderMap,
     LastQuery(params): LastQuery<ListParams>,
 ) -> Result<Json<TaskListBody>> {
-    let request = PageRequest::try_from(params)?;
+    let mut request = PageRequest::try_from(params)?;
     let (page_size, status) = (request.page_size, request.status);
-    let list = state.tasks.list(owner, request).await?;
-    let base = base_url(&headers, &uri);
-    let url = |cursor: String| page_url(&base, page_size, status, &cursor);
+    let (list, results) = loop {
+        let mut list = state.tasks.list(owner, request.clone()).await?;
+        let results: Vec<TaskView> = std::mem::take(&mut list.tasks)
+            .into_iter()
+            .map(TaskView::from)
+            .collect();
+        let fit = pages::fitting(&results);
+        if fit == results.len() || request.page_size == 1 {
+            break (list, results);
+        }
+        // Read the page again cut to what fits, so that its links start from its last task.
+        request.page_size = fit.max(1);
+    };
+    let base = pages::base_url(&headers, &uri);
+    // The links keep the size asked for: the pages after a cut one are cut only if they must be.
+    let url = |cursor: String| pages::page_url(&base, page_size, status, &cursor);
     Ok(Json(TaskListBody {
         count: list.count,
         next: list.next.map(url),
         previous: list.previous.map(url),
-        results: list.tasks.into_iter().map(TaskView::from).collect(),
+        results,
     }))
-}
-
-/// `scheme://host/path` of this request, as the client addressed it (`X-Forwarded-Proto` honoured).
-fn base_url(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let first = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-    };
-    // Only values that make a plain http(s) URL: a forged header cannot turn the links into
-    // `javascript:` ones or point them at a path or a user of its choosing.
-    let scheme = first("x-forwarded-proto")
-        .or(uri.scheme_str())
-        .map(str::to_ascii_lowercase)
-        .filter(|s| s == "http" || s == "https")
-        .unwrap_or_else(|| "http".to_owned());
-    let host = first(header::HOST.as_str())
-        .or(uri.authority().map(|a| a.as_str()))
-        .filter(|host| {
-            !host.is_empty()
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
-        })
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}{}", uri.path())
-}
-
-fn page_url(base: &str, page_size: usize, status: Option<TaskStatus>, cursor: &str) -> String {
-    let status = status
-        .map(|s| format!("&status_task={}", s.as_str().replace(' ', "%20")))
-        .unwrap_or_default();
-    format!("{base}?page_size={page_size}{status}&cursor={cursor}")
 }
