@@ -3,10 +3,10 @@
 //! over the served OpenAPI document. Nothing on either page is fetched from another server.
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::http::header::{
     CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use shared::error::Error;
@@ -51,19 +51,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let client = WEB_CLIENT
         .iter()
         .fold(Router::new(), |router, &(path, bytes)| {
-            let file = get(move || async move {
-                (
-                    [
-                        (CONTENT_TYPE, content_type(path)),
-                        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                        // No other site may frame the client (clickjacking): `frame-ancestors`
-                        // is honoured only in a header, not in the page's own CSP meta tag.
-                        (CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
-                        (X_FRAME_OPTIONS, "DENY"),
-                    ],
-                    bytes,
-                )
-            });
+            let file = get(move || async move { ([(CONTENT_TYPE, content_type(path))], bytes) });
             let router = router.route(&format!("/{path}"), file.clone());
             if path == "index.html" {
                 router.route("/", file)
@@ -76,7 +64,24 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let docs = SwaggerUi::new(DOCS).config(Config::new([OPENAPI]).validator_url("none"));
     // Swagger UI answers a file it does not have with an empty 404; the API answers JSON.
     let docs = Router::from(docs).layer(axum::middleware::map_response(json_not_found));
-    client.merge(docs)
+    client
+        .merge(docs)
+        .layer(axum::middleware::map_response(page_headers))
+}
+
+/// Every page and its files: taken for the type they say, never sniffed, and framed by no other
+/// site (clickjacking). `frame-ancestors` is honoured only in a header, not in a page's own CSP
+/// meta tag; `X-Frame-Options` says the same to older browsers.
+async fn page_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"),
+        (X_FRAME_OPTIONS, "DENY"),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// The API's JSON 404 in place of a bare one.

@@ -180,22 +180,39 @@ fn the_web_client_loads_nothing_from_another_server() {
     );
 }
 
-/// No other site may frame the web client (clickjacking): `frame-ancestors` works only in a
-/// header, not in the page's own CSP meta tag.
+/// No other site may frame the web client or the API docs (clickjacking), and no browser may
+/// sniff their files into another type: `frame-ancestors` works only in a header, not in the
+/// page's own CSP meta tag.
 #[tokio::test]
-async fn no_other_site_may_frame_the_web_client() {
+async fn no_other_site_may_frame_the_pages_and_no_browser_sniffs_them() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
-    let response = reqwest::get(format!("{}/", root(&server))).await.unwrap();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    assert_eq!(
-        header("content-security-policy").as_deref(),
-        Some("frame-ancestors 'none'")
-    );
-    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+    for path in [
+        "/",
+        "/js/main.js",
+        "/api/v1/docs/",
+        "/api/v1/docs/swagger-ui.css",
+    ] {
+        let response = reqwest::get(format!("{}{path}", root(&server)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            header("content-security-policy").as_deref(),
+            Some("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(
+            header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header::CACHE_CONTROL;
+use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -97,7 +97,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         .with_state(state);
     // Outermost first.
     let layered = tower::ServiceBuilder::new()
-        .layer(axum::middleware::map_response(default_cache_policy))
+        .layer(axum::middleware::map_response(default_headers))
         .layer(axum::middleware::map_request(screen_request_id))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(
@@ -189,12 +189,16 @@ async fn screen_request_id<B>(mut request: Request<B>) -> Request<B> {
 }
 
 /// Every answer is one user's data: shared caches must not keep it, and a browser must check
-/// with us before reusing it. Responses that carry tokens are stricter ([`carrying_tokens`]).
-async fn default_cache_policy<B>(mut response: Response<B>) -> Response<B> {
-    response
-        .headers_mut()
+/// with us before reusing it (responses that carry tokens are stricter: [`carrying_tokens`]). And
+/// a browser must take it for the type it says, never sniff a JSON answer into a page or script.
+async fn default_headers<B>(mut response: Response<B>) -> Response<B> {
+    let headers = response.headers_mut();
+    headers
         .entry(CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("private, no-cache"));
+    headers
+        .entry(X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
     response
 }
 

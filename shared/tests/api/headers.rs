@@ -68,6 +68,30 @@ async fn user_data_is_private_and_revalidated() {
     }
 }
 
+/// A browser takes every answer for the type it says (JSON), never sniffs it into a page.
+#[tokio::test]
+async fn no_answer_may_be_sniffed_into_another_type() {
+    let app = TestApp::new().await;
+    let ada = app.register_user("sniff_ada").await;
+    let answers = [
+        app.get(PROFILE, Some(&ada.access)).await,
+        app.get(TASKS, Some(&ada.access)).await,
+        app.get(TASKS, None).await,
+        app.get("/nowhere", None).await,
+        app.delete(TASKS, Some(&ada.access)).await,
+        app.refresh(&ada.refresh).await,
+    ];
+    for response in &answers {
+        assert_eq!(
+            response.header("x-content-type-options"),
+            Some("nosniff"),
+            "{} {}",
+            response.status,
+            response.json
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_plain_client_request_id_is_kept_and_any_other_is_replaced() {
     let app = TestApp::new().await;

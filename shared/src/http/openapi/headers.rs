@@ -1,6 +1,6 @@
 //! The headers every operation shares, declared once in the document's components and referenced
 //! from each operation and response: the request id a client may send and always gets back, and
-//! `Cache-Control` (`super::super::default_cache_policy`, `super::super::carrying_tokens`).
+//! `Cache-Control` (`super::super::default_headers`, `super::super::carrying_tokens`).
 
 use utoipa::Modify;
 use utoipa::openapi::header::HeaderBuilder;
