@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header::{CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
+use axum::http::header::{ALLOW, CACHE_CONTROL, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use axum::routing::MethodRouter;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -131,7 +131,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
 /// `OPTIONS` on any path is a 204 with no body. On AWS the HTTP API answers CORS preflights itself
 /// (its `CorsConfiguration`), and an `OPTIONS` that is no preflight reaches the `fallback`
 /// function through the `$default` route; locally the server's CORS layer answers preflights
-/// before this, as API Gateway does.
+/// before this, as API Gateway does. So a 405's `Allow` names `OPTIONS` beside the route's methods.
 async fn answer_options(
     request: Request<axum::body::Body>,
     next: axum::middleware::Next,
@@ -141,7 +141,14 @@ async fn answer_options(
         *response.status_mut() = axum::http::StatusCode::NO_CONTENT;
         return response;
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let methods = response.headers().get(ALLOW).and_then(|v| v.to_str().ok());
+        if let Some(Ok(allow)) = methods.map(|m| HeaderValue::try_from(format!("{m},OPTIONS"))) {
+            response.headers_mut().insert(ALLOW, allow);
+        }
+    }
+    response
 }
 
 /// An authenticated request refused for what it sent (a 400, 413 or 415), before any store call

@@ -51,6 +51,19 @@ async fn a_wrong_method_is_405_json_naming_it() {
             json!({ "detail": format!("Method \"{method}\" not allowed.") }),
             "{method} {path}"
         );
+        // What the path does take, OPTIONS (answered on every path) included, and not this.
+        let allow: Vec<&str> = response
+            .header("allow")
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow"))
+            .split(',')
+            .map(str::trim)
+            .collect();
+        assert!(allow.contains(&"OPTIONS"), "{method} {path}: {allow:?}");
+        assert!(allow.len() >= 2, "{method} {path}: {allow:?}");
+        assert!(
+            !allow.contains(&method.as_str()),
+            "{method} {path}: {allow:?}"
+        );
     }
 }
 
