@@ -1,7 +1,8 @@
 //! Conditional requests on a task (RFC 9110 §13): every task answer carries the task's version as a
 //! strong `ETag`; `If-Match` lets a PUT, PATCH or DELETE happen only to the versions it names, and
-//! `If-None-Match` only to others (412 otherwise); on a GET, `If-None-Match` turns an unchanged
-//! task into a 304 with no body. Without these headers nothing changes. Also `Idempotency-Key`,
+//! `If-None-Match` only to others (412 otherwise); on a GET, `If-Match` answers only for the
+//! versions it names (412 otherwise), and `If-None-Match` turns an unchanged task into a 304 with
+//! no body. Without these headers nothing changes. Also `Idempotency-Key`,
 //! which makes a create safe to retry.
 
 use axum::extract::FromRequestParts;
@@ -21,10 +22,13 @@ pub fn etag(task: &Task) -> [(axum::http::HeaderName, HeaderValue); 1] {
     [(ETAG, value)]
 }
 
-/// Which versions a GET's `If-None-Match` names (weak comparison); `None` without the header.
-/// `*` matches any current task.
+/// A GET's `If-Match` (strong comparison) and `If-None-Match` (weak comparison); `*` names any
+/// current task.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfNoneMatch(Option<Versions>);
+pub struct ReadPreconditions {
+    if_match: Option<Versions>,
+    if_none_match: Option<Versions>,
+}
 
 /// A write's `If-Match` (strong comparison: a weak or malformed tag names no version, so it never
 /// matches, RFC 9110 §13.1.1) and `If-None-Match` (weak comparison), for the service.
@@ -65,12 +69,15 @@ fn version_of(tag: &[u8]) -> Option<u64> {
     (version.to_string().as_bytes() == digits).then_some(version)
 }
 
-impl IfNoneMatch {
-    /// Whether the client's copy of `task` is current (answer 304).
-    pub fn matches(&self, task: &Task) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|versions| versions.name(task.version))
+impl ReadPreconditions {
+    /// A 412 if `If-Match` names none of `task`'s version; else whether the client's copy is
+    /// current (answer 304), in RFC 9110's order (§13.2.2).
+    pub fn unchanged(&self, task: &Task) -> Result<bool, Error> {
+        let names = |versions: &Versions| versions.name(task.version);
+        if self.if_match.as_ref().is_some_and(|v| !names(v)) {
+            return Err(Error::PreconditionFailed);
+        }
+        Ok(self.if_none_match.as_ref().is_some_and(names))
     }
 }
 
@@ -106,11 +113,14 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+impl<S: Send + Sync> FromRequestParts<S> for ReadPreconditions {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(tags(&parts.headers, IF_NONE_MATCH, true)))
+        Ok(Self {
+            if_match: tags(&parts.headers, IF_MATCH, false),
+            if_none_match: tags(&parts.headers, IF_NONE_MATCH, true),
+        })
     }
 }
 
@@ -135,7 +145,16 @@ pub struct IfMatchParam(
     pub Option<String>,
 );
 
-/// `If-None-Match` on a GET, as documented ([`IfNoneMatch`] reads it).
+/// `If-Match` on a GET, as documented ([`ReadPreconditions`] reads it).
+#[derive(IntoParams)]
+#[into_params(names("If-Match"), parameter_in = Header)]
+pub struct IfMatchReadParam(
+    /// Answer only if the task is still at this version (its `ETag`); 412 otherwise.
+    #[param(value_type = Option<String>, example = "\"3\"")]
+    pub Option<String>,
+);
+
+/// `If-None-Match` on a GET, as documented ([`ReadPreconditions`] reads it).
 #[derive(IntoParams)]
 #[into_params(names("If-None-Match"), parameter_in = Header)]
 pub struct IfNoneMatchParam(

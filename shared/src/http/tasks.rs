@@ -11,8 +11,8 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::conditional::{
-    IdempotencyKey, IdempotencyKeyParam, IfMatchParam, IfNoneMatch, IfNoneMatchParam,
-    IfNoneMatchWriteParam, WritePreconditions, etag,
+    IdempotencyKey, IdempotencyKeyParam, IfMatchParam, IfMatchReadParam, IfNoneMatchParam,
+    IfNoneMatchWriteParam, ReadPreconditions, WritePreconditions, etag,
 };
 use super::error::Message;
 use super::extract::{AppJson, AuthUser, LastQuery, TaskPath, nullable};
@@ -191,11 +191,12 @@ pub(crate) async fn create_task(
 /// Show a task
 #[utoipa::path(
     get, path = "/api/v1/tasks/{id}/", tag = "tasks", security(("bearer" = [])),
-    params(TaskIdParam, IfNoneMatchParam),
+    params(TaskIdParam, IfMatchReadParam, IfNoneMatchParam),
     responses(
         (status = 200, description = "The task", body = TaskView, headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 304, description = "Unchanged since the version in If-None-Match: no body", headers(("ETag" = String, description = "The task's version, for If-Match and If-None-Match"))),
         (status = 404, response = TaskNotFound),
+        (status = 412, response = PreconditionFailed),
         BearerErrors,
     )
 )]
@@ -203,10 +204,10 @@ pub(crate) async fn show_task(
     State(state): State<AppState>,
     AuthUser(owner): AuthUser,
     TaskPath(id): TaskPath,
-    if_none_match: IfNoneMatch,
+    preconditions: ReadPreconditions,
 ) -> Result<Response> {
     let task = state.tasks.get(owner, &id).await?;
-    if if_none_match.matches(&task) {
+    if preconditions.unchanged(&task)? {
         return Ok((StatusCode::NOT_MODIFIED, etag(&task)).into_response());
     }
     Ok((etag(&task), Json(TaskView::from(task))).into_response())

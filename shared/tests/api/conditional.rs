@@ -1,6 +1,6 @@
 //! Conditional requests: the version of a task is its `ETag`; `If-Match` and `If-None-Match` guard PUT,
-//! PATCH and DELETE (412 when they refuse the current version, as one conditional write), and
-//! `If-None-Match` makes an unchanged GET a 304.
+//! PATCH and DELETE (412 when they refuse the current version, as one conditional write); on a
+//! GET, `If-Match` refuses other versions (412) and `If-None-Match` makes an unchanged task a 304.
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -116,6 +116,39 @@ async fn an_unchanged_task_is_a_304_with_no_body_and_a_changed_one_is_sent() {
     .await;
     changed.assert_status(StatusCode::OK);
     assert_eq!(changed.json["title"], "v1");
+}
+
+/// A GET's `If-Match` answers only for the versions it names, compared strongly, and is weighed
+/// before `If-None-Match` (RFC 9110 §13.2.2).
+#[tokio::test]
+async fn a_read_with_a_stale_if_match_is_a_412() {
+    let (app, access, path) = one_task("etag_read_412").await;
+    app.patch_json(&path, &json!({ "title": "v1" }), Some(&access))
+        .await
+        .assert_status(StatusCode::OK);
+    let get = async |headers: &[(&str, &str)]| {
+        with_all(&app, Method::GET, &path, &access, None, headers).await
+    };
+
+    for stale in ["\"0\"", "W/\"1\"", "1"] {
+        let refused = get(&[("if-match", stale)]).await;
+        refused.assert_status(StatusCode::PRECONDITION_FAILED);
+        assert!(
+            refused.json["detail"].is_string(),
+            "{stale}: {}",
+            refused.json
+        );
+    }
+    let refused = get(&[("if-match", "\"0\""), ("if-none-match", "\"1\"")]).await;
+    refused.assert_status(StatusCode::PRECONDITION_FAILED);
+
+    for current in ["\"1\"", "\"0\", \"1\"", "*"] {
+        let read = get(&[("if-match", current)]).await;
+        read.assert_status(StatusCode::OK);
+        assert_eq!(read.json["title"], "v1", "{current}");
+    }
+    let unchanged = get(&[("if-match", "\"1\""), ("if-none-match", "\"1\"")]).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
 }
 
 #[tokio::test]
