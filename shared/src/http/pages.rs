@@ -4,8 +4,8 @@
 //! `lambda_http` puts the body in it as a JSON string, escaping each `"` and `\` once more. A page
 //! of 100 tasks can pass that (a control character in a text is written `\u0001`: six bytes, seven
 //! once escaped again, so a task can take 70 KB), and API Gateway would answer it with a 5xx. So a
-//! page holds only the tasks that fit, and its `next` link goes on from its last one. Every host
-//! keeps the same rule, so a page is the same on each.
+//! page that would not fit holds only the tasks that do, and its `next` link goes on from its last
+//! one. Every host keeps the same rule, so a page is the same on each.
 
 use std::io;
 
@@ -14,17 +14,28 @@ use serde::Serialize;
 
 use crate::domain::TaskStatus;
 
-/// What a page's tasks may take as Lambda counts them. The rest of the answer (its count, its
-/// links, the response's headers: a few KiB) fits in the 64 KiB left.
-pub const PAGE_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
+/// What an answer's body may take as Lambda counts it; the rest of the response (its status and
+/// headers: a few KiB) fits in the 64 KiB left.
+const BODY_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
 
-/// How many of `items`, from the first, fit in [`PAGE_BYTES`] as Lambda counts them: each one's
-/// JSON, its `"` and `\` counted twice, and the comma after it.
+/// What a page's tasks may take, leaving room for its count and links (whose host is at most a
+/// request header's 8 KiB).
+const TASK_BYTES: usize = BODY_BYTES - 32 * 1024;
+
+/// Whether a JSON body fits in a Lambda response once written there as a JSON string: its bytes,
+/// its `"` and `\` counted twice.
+pub fn fits(body: &[u8]) -> bool {
+    let escaped = body.iter().filter(|b| matches!(b, b'"' | b'\\')).count();
+    body.len() + escaped <= BODY_BYTES
+}
+
+/// How many of `items`, from the first, fit in a page as Lambda counts them: each one's JSON, its
+/// `"` and `\` counted twice, and the comma after it.
 pub fn fitting<T: Serialize>(items: &[T]) -> usize {
     let mut size = WireSize(0);
     for (i, item) in items.iter().enumerate() {
         // Writing to a counter cannot fail; a value that cannot be written counts as too big.
-        if serde_json::to_writer(&mut size, item).is_err() || size.0 + 1 > PAGE_BYTES {
+        if serde_json::to_writer(&mut size, item).is_err() || size.0 + 1 > TASK_BYTES {
             return i;
         }
         size.0 += 1;

@@ -348,29 +348,26 @@ pub(crate) async fn list_tasks(
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     LastQuery(params): LastQuery<ListParams>,
-) -> Result<Json<TaskListBody>> {
+) -> Result<Response> {
     let mut request = PageRequest::try_from(params)?;
     let (page_size, status) = (request.page_size, request.status);
-    let (list, results) = loop {
-        let mut list = state.tasks.list(owner, request.clone()).await?;
-        let results: Vec<TaskView> = std::mem::take(&mut list.tasks)
-            .into_iter()
-            .map(TaskView::from)
-            .collect();
-        let fit = pages::fitting(&results);
-        if fit == results.len() || request.page_size == 1 {
-            break (list, results);
-        }
-        // Read the page again cut to what fits, so that its links start from its last task.
-        request.page_size = fit.max(1);
-    };
     let base = pages::base_url(&headers, &uri);
     // The links keep the size asked for: the pages after a cut one are cut only if they must be.
     let url = |cursor: String| pages::page_url(&base, page_size, status, &cursor);
-    Ok(Json(TaskListBody {
-        count: list.count,
-        next: list.next.map(url),
-        previous: list.previous.map(url),
-        results,
-    }))
+    loop {
+        let list = state.tasks.list(owner, request.clone()).await?;
+        let page = TaskListBody {
+            count: list.count,
+            next: list.next.map(url),
+            previous: list.previous.map(url),
+            results: list.tasks.into_iter().map(TaskView::from).collect(),
+        };
+        let body = serde_json::to_vec(&page).map_err(anyhow::Error::from)?;
+        if pages::fits(&body) || request.page_size == 1 {
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+        }
+        // Read the page again cut to what fits, so that its links start from its last task.
+        let fit = pages::fitting(&page.results).min(page.results.len() - 1);
+        request.page_size = fit.max(1);
+    }
 }
