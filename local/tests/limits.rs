@@ -257,6 +257,19 @@ async fn a_text_message_that_is_not_utf8_closes_the_socket_with_1007(dynamodb: b
     assert_closed_with(&mut socket, 1007, Duration::from_secs(10)).await;
 }
 
+/// A frame that breaks the protocol (here a reserved opcode) closes the socket with 1002 (RFC
+/// 6455, 7.4.1), not with a bare close frame, which a browser reports as 1005.
+async fn a_frame_breaking_the_protocol_closes_the_socket_with_1002(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let (_, _, mut socket) = listening(&server).await;
+    let frame = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Reserved(3)), true);
+
+    socket.send(Message::Frame(frame)).await.expect("sent");
+
+    assert_closed_with(&mut socket, 1002, Duration::from_secs(10)).await;
+}
+
 /// A client that reads nothing (its receive window full) while it keeps sending: the server does
 /// not hold every reply for it, without bound; past its queue it drops the connection, and the
 /// server serves others as before.
@@ -344,4 +357,5 @@ on_both_stores!(
     repeated_header_lines_reach_the_app_joined,
     a_frame_over_api_gateways_size_closes_the_socket_with_1009,
     a_text_message_that_is_not_utf8_closes_the_socket_with_1007,
+    a_frame_breaking_the_protocol_closes_the_socket_with_1002,
 );

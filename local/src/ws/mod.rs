@@ -376,11 +376,13 @@ async fn disconnect(state: &WsState, id: &str) {
 }
 
 /// The close a failed read gets: 1009 for a frame or message over [`MAX_FRAME`] or
-/// [`MAX_MESSAGE`], 1007 for a text message that is not UTF-8 (RFC 6455, 7.4.1).
+/// [`MAX_MESSAGE`], 1007 for a text message that is not UTF-8, 1002 for a frame that breaks the
+/// protocol (an unmasked or reserved one, a stray continuation: RFC 6455, 7.4.1).
 fn close_for(error: &axum::Error) -> Option<(u16, &'static str)> {
     match std::error::Error::source(error)?.downcast_ref::<tungstenite::Error>()? {
         tungstenite::Error::Capacity(_) => Some((close_code::SIZE, "Message too big")),
         tungstenite::Error::Utf8(_) => Some((close_code::INVALID, "Invalid UTF-8")),
+        tungstenite::Error::Protocol(_) => Some((close_code::PROTOCOL, "Protocol error")),
         _ => None,
     }
 }
