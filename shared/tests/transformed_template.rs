@@ -56,6 +56,23 @@ fn binaries() -> Vec<String> {
         .collect()
 }
 
+/// The stage an API of this stack really has, by the API's logical id: the HTTP API's `$default`,
+/// or what names the WebSocket API's stage.
+fn api_stage(api: &str) -> String {
+    match api {
+        "HttpApi" => "$default".to_owned(),
+        "WebSocketApi" => resources()
+            .values()
+            .find(|r| {
+                r["Type"] == "AWS::ApiGatewayV2::Stage"
+                    && target(&r["Properties"]["ApiId"]) == "WebSocketApi"
+            })
+            .map(|stage| target(&stage["Properties"]["StageName"]))
+            .expect("the WebSocket API's stage"),
+        other => panic!("no API {other} in this stack"),
+    }
+}
+
 /// The logical id a `Ref`, `Fn::GetAtt` or `Fn::Sub` points at (its text when it names none).
 fn target(value: &Value) -> String {
     if let Some(id) = value["Ref"].as_str() {

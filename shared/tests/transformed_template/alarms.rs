@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{resources, target};
+use crate::{api_stage, resources, target};
 
 /// (alarm, metric) of every metric every alarm reads: a metric-math alarm's `MetricStat`s, or a
 /// single-metric alarm's own properties (which name it the same way).
@@ -147,14 +147,6 @@ fn every_alarm_notifies_the_optional_topic_and_watches_resources_of_this_stack()
 /// request ever writes, and its alarm would stay quiet whatever happened.
 #[test]
 fn api_gateway_alarms_name_the_stage_each_api_really_has() {
-    let websocket_stage = resources()
-        .values()
-        .find(|r| {
-            r["Type"] == "AWS::ApiGatewayV2::Stage"
-                && target(&r["Properties"]["ApiId"]) == "WebSocketApi"
-        })
-        .map(|stage| target(&stage["Properties"]["StageName"]))
-        .expect("the WebSocket API's stage");
     let mut seen = 0;
     for (id, metric) in alarm_metric_objects()
         .iter()
@@ -167,12 +159,8 @@ fn api_gateway_alarms_name_the_stage_each_api_really_has() {
                 .map(|d| target(&d["Value"]))
                 .unwrap_or_else(|| panic!("{id}: no {name} dimension"))
         };
-        let stage = match dimension("ApiId").as_str() {
-            "HttpApi" => "$default".to_owned(),
-            "WebSocketApi" => websocket_stage.clone(),
-            other => panic!("{id}: watches API {other}"),
-        };
-        assert_eq!(dimension("Stage"), stage, "{id}: stage");
+        let api = dimension("ApiId");
+        assert_eq!(dimension("Stage"), api_stage(&api), "{id}: stage");
         seen += 1;
     }
     assert!(seen >= 3, "{seen} API Gateway metrics checked");

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::{TRANSFORMED, resources, target};
+use crate::{TRANSFORMED, api_stage, resources};
 
 /// The body with each `${Name}` or `${Name.Attribute}` replaced by `Name`, and the names.
 fn substituted(body: &str) -> (String, Vec<String>) {
@@ -41,14 +41,6 @@ fn the_dashboard_is_json_of_this_stacks_resources_and_api_stages() {
         );
     }
     let dashboard: Value = serde_json::from_str(&json).expect("the dashboard body is JSON");
-    let websocket_stage = resources()
-        .values()
-        .find(|r| {
-            r["Type"] == "AWS::ApiGatewayV2::Stage"
-                && target(&r["Properties"]["ApiId"]) == "WebSocketApi"
-        })
-        .map(|stage| target(&stage["Properties"]["StageName"]))
-        .expect("the WebSocket API's stage");
     let mut apis = Vec::new();
     for widget in dashboard["widgets"].as_array().expect("widgets") {
         for metric in widget["properties"]["metrics"].as_array().expect("metrics") {
@@ -66,13 +58,9 @@ fn the_dashboard_is_json_of_this_stacks_resources_and_api_stages() {
                 at.map(|i| fields[i + 1].to_owned())
                     .unwrap_or_else(|| panic!("{metric}: no {name}"))
             };
-            let stage = match dimension("ApiId").as_str() {
-                "HttpApi" => "$default".to_owned(),
-                "WebSocketApi" => websocket_stage.clone(),
-                other => panic!("{metric}: API {other}"),
-            };
-            assert_eq!(dimension("Stage"), stage, "{metric}");
-            apis.push(dimension("ApiId"));
+            let api = dimension("ApiId");
+            assert_eq!(dimension("Stage"), api_stage(&api), "{metric}");
+            apis.push(api);
         }
     }
     for api in ["HttpApi", "WebSocketApi"] {
