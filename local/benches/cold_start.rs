@@ -187,9 +187,9 @@ async fn events_of_runs(
     all
 }
 
-/// Whether the template gives `function` the WebSocket API's management endpoint, to close the
-/// sockets of the sessions it ends.
-fn closes_sockets(function: &str) -> bool {
+/// Whether the template gives `function` the WebSocket API's management endpoint: to close the
+/// sockets of the sessions it ends, or (`ws-connect`) to ask which are gone at a user's cap.
+fn manages_sockets(function: &str) -> bool {
     testkit::schema::function_has_variable(
         testkit::schema::TEMPLATE,
         function,
@@ -276,9 +276,9 @@ async fn main() {
                 "TASKMASTER_WS_ENDPOINT".to_owned(),
                 listening_owner(&tables).await,
             ));
-        } else if closes_sockets(&function) {
-            // Set as the template sets it, so that init builds the management API's client as
-            // on AWS; the bench's users have no socket, so nothing is sent to it.
+        } else if manages_sockets(&function) {
+            // Set as the template sets it, so that init does what it does on AWS; the bench's
+            // users have no socket, so nothing is sent to it.
             extra_env.push((
                 "TASKMASTER_WS_ENDPOINT".to_owned(),
                 "http://127.0.0.1:9".to_owned(),

@@ -26,7 +26,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shared::AppState;
-use shared::realtime::{Gateway, Notifier};
+use shared::realtime::{Gateway, Management, Notifier};
 
 pub(crate) use crate::data_dir::{DATABASE_FILE, open_embedded, private_dir};
 use crate::data_dir::{lock_data_dir, owned_private_dir};
@@ -244,7 +244,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .management_url
         .clone()
         .unwrap_or_else(|| management_url.clone());
-    // This run's key to the management API: only our own notifier holds it.
+    // This run's key to the management API: only our own notifier and gateway hold it.
     let management_key = uuid::Uuid::new_v4().simple().to_string();
     tokio::spawn(serve::serve(
         management,
@@ -309,7 +309,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             tokio::spawn(stream.run(notifier));
         }
     }
-    let gateway = Gateway::new(&stores, state.jwt.clone());
+    // `$connect` asks this server's own management API (never a fault run's proxy) which of a
+    // user's connections are gone before it refuses one at the cap.
+    let management = Notifier::management_client(&management_url, Some(&management_key));
+    let gateway = Gateway::new(&stores, state.jwt.clone())
+        .with_management(Management::new(move || management.clone()));
 
     let addr = listener.local_addr()?;
     let stop = serve::stop_signal();

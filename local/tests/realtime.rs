@@ -7,6 +7,8 @@
 
 mod support;
 
+#[path = "realtime/cap.rs"]
+mod cap;
 #[path = "realtime/idle.rs"]
 mod idle;
 #[path = "realtime/slow_stream.rs"]

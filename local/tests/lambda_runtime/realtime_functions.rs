@@ -42,11 +42,12 @@ async fn ws_connect_records_the_connection_of_the_tokens_user() {
     let tables = Tables::create("ws-connect").await;
     let seeded = seed(&tables.state).await;
 
+    // As the template gives it; nothing is asked of it below the user's cap (a closed port).
     let invoked = invoke(
         "ws-connect",
         event("ws-connect", &seeded),
         &tables.config,
-        &[],
+        &[("TASKMASTER_WS_ENDPOINT", "http://127.0.0.1:9".to_owned())],
     )
     .await;
 

@@ -10,23 +10,17 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::event::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde_json::json;
 
+use super::cap::{self, CONNECTIONS_RETRY_AFTER_SECONDS, MAX_CONNECTIONS_PER_USER, Management};
+use super::notifier::Notifier;
 use crate::auth::{Claims, JwtKeys, TokenType};
 use crate::config::AuthConfig;
+use crate::config::required_env;
 use crate::domain::Timestamp;
 use crate::error::Error;
 use crate::store::{Connection, ConnectionStore, Stores, UserStore};
 
 /// API Gateway closes a WebSocket after 2 hours; a connection's record outlives it a little.
 pub const CONNECTION_LIFETIME_SECONDS: i64 = 2 * 60 * 60 + 10 * 60;
-
-/// A user's open connections at most. Every change of a user's tasks is posted to each of them
-/// (16 at a time) before the stream batch goes on, so without a bound one user holding hundreds of
-/// sockets delayed everyone's notifications by seconds (300 sockets: 13–17 s). Twenty leaves room
-/// for every tab and device a person uses.
-pub const MAX_CONNECTIONS_PER_USER: usize = 20;
-
-/// How long a refused connection is told to wait: sockets close at their client's will.
-const CONNECTIONS_RETRY_AFTER_SECONDS: u64 = 60;
 
 /// How long a route may take before it answers 503, as the REST functions' request deadline
 /// does: the WebSocket functions' `Timeout` is 10 s, and a route that ran past it would count as
@@ -42,6 +36,8 @@ pub struct Gateway {
     users: Arc<dyn UserStore>,
     connections: Arc<dyn ConnectionStore>,
     jwt: Arc<JwtKeys>,
+    /// Asked which of a user's connections are gone before one more is refused at the cap.
+    management: Option<Arc<Management>>,
 }
 
 /// A refusal or failure, with the status and body the REST API gives the same [`Error`] (a 500's
@@ -96,14 +92,29 @@ impl Gateway {
             users: stores.users.clone(),
             connections: stores.connections.clone(),
             jwt,
+            management: None,
         }
     }
 
-    /// For `ws-connect`'s cold start: DynamoDB, and the signing keys ([`AuthConfig::load`]).
+    /// With the management API to ask at a user's cap which connections are gone.
+    #[must_use]
+    pub fn with_management(self, management: Management) -> Self {
+        Self {
+            management: Some(Arc::new(management)),
+            ..self
+        }
+    }
+
+    /// For `ws-connect`'s cold start: DynamoDB, the signing keys ([`AuthConfig::load`]), and
+    /// `TASKMASTER_WS_ENDPOINT` for the management API, whose client is made on first use.
     pub async fn from_env() -> anyhow::Result<Self> {
         let auth = AuthConfig::load_in_background();
+        let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
         let stores = Stores::from_env().await?;
-        Ok(Self::new(&stores, Arc::new(JwtKeys::new(&auth.await?))))
+        let gateway = Self::new(&stores, Arc::new(JwtKeys::new(&auth.await?)));
+        Ok(gateway.with_management(Management::new(move || {
+            Notifier::management_client(&endpoint, None)
+        })))
     }
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything
@@ -181,7 +192,7 @@ impl Gateway {
         // the user again after recording this one means either that listing finds it or this
         // read sees the session ended. Beside that read, the user's live connections are
         // counted ([`Self::may_listen`]).
-        let refused = self.may_listen(&claims).await;
+        let refused = self.may_listen(&claims, &connection.id).await;
         match refused {
             Ok(()) => response(200, json!({ "detail": "Connected." })),
             Err(error) => {
@@ -283,7 +294,7 @@ impl Gateway {
         // connection that had stopped counting. Refused, the connection goes back to the session
         // it had (a refused message changes nothing); one left renewed into the ended session
         // hears nothing and is closed at the user's next change.
-        if let Err(refused) = self.may_listen(&claims).await {
+        if let Err(refused) = self.may_listen(&claims, &connection.id).await {
             if let Err(error) = self.connections.renew_connection(&before).await {
                 tracing::warn!(error = %error, "a refused renewal not undone");
             }
@@ -297,17 +308,19 @@ impl Gateway {
     /// one read of the user beside one listing of its connections. A connection whose token has
     /// expired or whose session has ended hears nothing and costs the stream nothing, so it does
     /// not count (a socket that died without its `$disconnect` stops holding a place once its
-    /// token expires). Concurrent connections past the bound may all be refused, never all let in.
-    async fn may_listen(&self, claims: &Claims) -> Result<(), Error> {
+    /// token expires, or once the management API says it is gone: see [`Management`]). Concurrent
+    /// connections past the bound may all be refused, never all let in.
+    async fn may_listen(&self, claims: &Claims, this: &str) -> Result<(), Error> {
         let (user, listed) = tokio::join!(
             self.users.user(claims.user_id),
             self.connections.connections_of(claims.user_id)
         );
         match (user?, listed?) {
             (Some(user), listed) if claims.session().is_current(&user) => {
-                let now = Timestamp::now();
-                let live = listed.iter().filter(|c| c.is_live(now, &user)).count();
-                if live > MAX_CONNECTIONS_PER_USER {
+                let management = self.management.as_deref();
+                let connections = self.connections.as_ref();
+                let counted = cap::counted(&listed, &user, this, management, connections).await;
+                if counted > MAX_CONNECTIONS_PER_USER {
                     tracing::warn!(user_id = %claims.user_id, "connection refused: too many open");
                     return Err(Error::TooManyRequests {
                         retry_after: CONNECTIONS_RETRY_AFTER_SECONDS,

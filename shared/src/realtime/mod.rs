@@ -5,11 +5,12 @@
 //! to its owner's connections through the API Gateway management API. Locally, `taskmaster-local`
 //! plays API Gateway and the stream, calling the very same code.
 
+mod cap;
 mod gateway;
 mod notifier;
 
+pub use cap::{MAX_CONNECTIONS_PER_USER, Management};
 pub use gateway::{
-    CONNECTION_LIFETIME_SECONDS, FORGET_WITHIN, Gateway, MAX_CONNECTIONS_PER_USER, ROUTE_DEADLINE,
-    disconnect,
+    CONNECTION_LIFETIME_SECONDS, FORGET_WITHIN, Gateway, ROUTE_DEADLINE, disconnect,
 };
 pub use notifier::{CLOSE_WITHIN, DEADLINE_MARGIN, Notifier, message_of};

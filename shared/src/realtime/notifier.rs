@@ -26,7 +26,7 @@ const CONCURRENT_POSTS: usize = 16;
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(1);
 
 /// How long after it was recorded a connection that answers 410 is still taken to be opening.
-const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
+pub(super) const HANDSHAKE_GRACE: Duration = Duration::from_secs(10);
 
 /// How long closing an ended session's connections may hold up the request that ended it (a
 /// password change, logout-all): its change is committed by then, and a slow management API or

@@ -60,7 +60,12 @@ pub fn granted(binary: &str) -> Vec<String> {
             keyed(&["PutItem"], REFRESH_TOKENS),
         ]
         .concat(),
-        "ws-connect" => [on(users, &["GetItem"]), on(connections, &["DeleteItem", "PutItem", "Query"])].concat(),
+        "ws-connect" => [
+            on(users, &["GetItem"]),
+            on(connections, &["DeleteItem", "PutItem", "Query"]),
+            vec!["execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/GET/@connections/*".to_owned()],
+        ]
+        .concat(),
         "password-update" | "logout-all" | "logout" | "token-refresh" => [
             match binary {
                 "logout" => [
