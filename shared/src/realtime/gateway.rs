@@ -14,7 +14,6 @@ use super::cap::{self, CONNECTIONS_RETRY_AFTER_SECONDS, MAX_CONNECTIONS_PER_USER
 use super::notifier::Notifier;
 use crate::auth::{Claims, JwtKeys, TokenType};
 use crate::config::AuthConfig;
-use crate::config::required_env;
 use crate::domain::Timestamp;
 use crate::error::Error;
 use crate::store::{Connection, ConnectionStore, Stores, UserStore};
@@ -105,16 +104,20 @@ impl Gateway {
         }
     }
 
-    /// For `ws-connect`'s cold start: DynamoDB, the signing keys ([`AuthConfig::load`]), and
+    /// For `ws-connect`'s and `ws-default`'s cold starts: DynamoDB, the signing keys
+    /// ([`AuthConfig::load`]), and where it is set (`ws-connect`'s template entry sets it)
     /// `TASKMASTER_WS_ENDPOINT` for the management API, whose client is made on first use.
     pub async fn from_env() -> anyhow::Result<Self> {
         let auth = AuthConfig::load_in_background();
-        let endpoint = required_env("TASKMASTER_WS_ENDPOINT")?;
+        let endpoint = std::env::var("TASKMASTER_WS_ENDPOINT").ok();
         let stores = Stores::from_env().await?;
         let gateway = Self::new(&stores, Arc::new(JwtKeys::new(&auth.await?)));
-        Ok(gateway.with_management(Management::new(move || {
-            Notifier::management_client(&endpoint, None)
-        })))
+        Ok(match endpoint.filter(|endpoint| !endpoint.is_empty()) {
+            Some(endpoint) => gateway.with_management(Management::new(move || {
+                Notifier::management_client(&endpoint, None)
+            })),
+            None => gateway,
+        })
     }
 
     /// `$connect`: only a valid access token of an existing user gets a connection; anything
