@@ -123,15 +123,36 @@ impl DynamoDbLocal {
         // default `.taskmaster/dynamodb`) would name a directory inside itself.
         let db_dir = db_dir.map(std::path::absolute).transpose()?;
         let db_dir = db_dir.as_deref();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
         if let Some(dir) = db_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if let Some(key) = access_key {
                 adopt_shared_database(dir, key)?;
             }
         }
+        // The free port is found by binding it and letting it go, so another process may take it
+        // before Java binds it (tests start servers side by side): then Java exits at once with a
+        // `BindException`, and a start on another free port is tried.
+        let mut tries = 3;
+        loop {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            match Self::start_on(jar_dir, db_dir, access_key, port).await {
+                Err(error) if tries > 1 && format!("{error:#}").contains("BindException") => {
+                    tries -= 1;
+                }
+                started => return started,
+            }
+        }
+    }
+
+    /// [`Self::start`] on `port`.
+    async fn start_on(
+        jar_dir: &Path,
+        db_dir: Option<&Path>,
+        access_key: Option<&str>,
+        port: u16,
+    ) -> anyhow::Result<Self> {
         let (log, log_path) = open_log(db_dir, port)?;
         let mut java: Vec<String> = vec![
             "java".into(),
