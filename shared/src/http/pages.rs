@@ -22,11 +22,14 @@ const BODY_BYTES: usize = 6 * 1024 * 1024 - 64 * 1024;
 /// request header's 8 KiB).
 const TASK_BYTES: usize = BODY_BYTES - 32 * 1024;
 
-/// Whether a JSON body fits in a Lambda response once written there as a JSON string: its bytes,
-/// its `"` and `\` counted twice.
+/// Whether a JSON body fits in a Lambda response once written there as a JSON string.
 pub fn fits(body: &[u8]) -> bool {
-    let escaped = body.iter().filter(|b| matches!(b, b'"' | b'\\')).count();
-    body.len() + escaped <= BODY_BYTES
+    wire_len(body) <= BODY_BYTES
+}
+
+/// What `bytes` take inside a JSON string: each `"` and `\` escaped once more.
+fn wire_len(bytes: &[u8]) -> usize {
+    bytes.len() + bytes.iter().filter(|b| matches!(b, b'"' | b'\\')).count()
 }
 
 /// How many of `items`, from the first, fit in a page as Lambda counts them: each one's JSON, its
@@ -48,8 +51,7 @@ struct WireSize(usize);
 
 impl io::Write for WireSize {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let escaped = bytes.iter().filter(|b| matches!(b, b'"' | b'\\')).count();
-        self.0 += bytes.len() + escaped;
+        self.0 += wire_len(bytes);
         Ok(bytes.len())
     }
 
