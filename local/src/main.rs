@@ -14,6 +14,7 @@ mod serve;
 mod set_password;
 mod store_args;
 mod stream;
+mod throttle;
 mod whole_body;
 mod ws;
 
@@ -79,7 +80,7 @@ struct Args {
         long,
         env = "TASKMASTER_MANAGEMENT_URL",
         value_name = "URL",
-        value_parser = http_url
+        value_parser = store_args::http_url
     )]
     management_url: Option<String>,
     /// Close a WebSocket after this many seconds without a message either way (WebSocket pings
@@ -121,7 +122,7 @@ struct Args {
         long,
         env = "TASKMASTER_DYNAMODB_ENDPOINT",
         value_name = "URL",
-        value_parser = http_url,
+        value_parser = store_args::http_url,
         conflicts_with = "start_dynamodb_local"
     )]
     dynamodb_endpoint: Option<String>,
@@ -131,47 +132,11 @@ struct Args {
     #[arg(long)]
     start_dynamodb_local: bool,
     #[command(flatten)]
-    tables: Tables,
+    tables: store_args::Tables,
     #[command(flatten)]
     limits: limits::LimitArgs,
-}
-
-/// The DynamoDB table names, for a DynamoDB endpoint.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Tables {
-    /// Users table name on DynamoDB.
-    #[arg(
-        long,
-        env = "TASKMASTER_USERS_TABLE",
-        default_value = "taskmaster-users"
-    )]
-    users_table: String,
-    /// Tasks table name on DynamoDB.
-    #[arg(
-        long,
-        env = "TASKMASTER_TASKS_TABLE",
-        default_value = "taskmaster-tasks"
-    )]
-    tasks_table: String,
-    /// WebSocket connections table name on DynamoDB.
-    #[arg(
-        long,
-        env = "TASKMASTER_CONNECTIONS_TABLE",
-        default_value = "taskmaster-connections"
-    )]
-    connections_table: String,
-}
-
-impl Tables {
-    pub(crate) fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
-        DynamoConfig {
-            users_table: self.users_table.clone(),
-            tasks_table: self.tasks_table.clone(),
-            connections_table: self.connections_table.clone(),
-            endpoint: Some(endpoint.to_owned()),
-            emulator_key: None,
-        }
-    }
+    #[command(flatten)]
+    throttle: throttle::ThrottleArgs,
 }
 
 #[tokio::main]
@@ -218,6 +183,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Some(lock_data_dir(&args.data_dir)?)
     };
+    // API Gateway's route throttling, if asked for: the local server's own pages and its
+    // WebSocket API are not the HTTP API's.
+    let throttle = args
+        .throttle
+        .throttle(|path| pages::serves(path) || ws::serves(path))?;
     data_dir::warn_of_the_other_store(&args.data_dir, jar_dir.is_some());
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
@@ -348,6 +318,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             serve::BODY_TIMEOUT,
         ));
+    // Before anything else of the API's, as API Gateway throttles before a function runs.
+    let app = match throttle {
+        Some(throttle) => app.layer(axum::middleware::from_fn_with_state(
+            throttle,
+            throttle::throttle,
+        )),
+        None => app,
+    };
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve::serve(listener, app, stop).await?;
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them
@@ -355,17 +333,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     registry.close_all(Duration::from_secs(2)).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// An `http://` or `https://` URL with a host, checked when the flag is read: the AWS SDK would
-/// take anything, and fail each request with its whole debug output instead.
-fn http_url(value: &str) -> Result<String, String> {
-    let uri: axum::http::Uri = value.parse().map_err(|e| format!("not a URL: {e}"))?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    if !scheme_ok || uri.host().is_none_or(str::is_empty) {
-        return Err("expected http://host[:port] or https://host[:port]".to_owned());
-    }
-    Ok(value.to_owned())
 }
 
 /// Where task changes come from.
@@ -376,20 +343,4 @@ enum Changes {
         streams: aws_sdk_dynamodbstreams::Client,
         table: String,
     },
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn an_endpoint_flag_takes_an_http_url_with_a_host() {
-        for good in [
-            "http://127.0.0.1:8000",
-            "https://dynamodb.us-east-1.amazonaws.com",
-        ] {
-            assert_eq!(super::http_url(good).as_deref(), Ok(good));
-        }
-        for bad in ["notaurl", "127.0.0.1:8000", "ftp://host", "http://", ""] {
-            assert!(super::http_url(bad).is_err(), "{bad}");
-        }
-    }
 }

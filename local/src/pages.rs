@@ -36,6 +36,15 @@ const WEB_CLIENT: &[(&str, &[u8])] = web_files![
     "js/view.js",
 ];
 
+/// Whether `path` is one of these pages or their files, which only the local server serves.
+pub fn serves(path: &str) -> bool {
+    path == "/"
+        || path.starts_with(DOCS)
+        || WEB_CLIENT
+            .iter()
+            .any(|(file, _)| path.strip_prefix('/') == Some(file))
+}
+
 /// The content type of a web client file, by its extension.
 fn content_type(path: &str) -> &'static str {
     match path.rsplit_once('.').map(|(_, ext)| ext) {

@@ -2,7 +2,7 @@
 //! by the connection's peer address as API Gateway counts by `sourceIp`; and what API Gateway does to
 //! a request's head: its quota, and repeated header lines joined into one value; and what its
 //! WebSocket API does to a message past its sizes or not in UTF-8; a client that reads nothing; a
-//! connection that never sends a whole head.
+//! connection that never sends a whole head; and, with `--throttle`, API Gateway's route throttling.
 
 mod support;
 
@@ -10,6 +10,11 @@ mod support;
 #[path = "limits/connections.rs"]
 mod connections;
 use connections::a_body_announced_past_the_limit_is_413_at_once;
+
+/// API Gateway's route throttling, with `--throttle`.
+#[path = "limits/throttle.rs"]
+mod throttle;
+use throttle::each_route_past_its_bucket_gets_api_gateways_429;
 
 use std::time::Duration;
 
@@ -358,4 +363,5 @@ on_both_stores!(
     a_frame_over_api_gateways_size_closes_the_socket_with_1009,
     a_text_message_that_is_not_utf8_closes_the_socket_with_1007,
     a_frame_breaking_the_protocol_closes_the_socket_with_1002,
+    each_route_past_its_bucket_gets_api_gateways_429,
 );

@@ -18,16 +18,7 @@ pub struct CorsSettings {
 /// Reads the `CorsConfiguration` of the `AWS::Serverless::HttpApi` in `template`.
 pub fn cors_settings(template: &str) -> anyhow::Result<CorsSettings> {
     let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
-    let resources = doc["Resources"]
-        .as_mapping()
-        .context("template.yaml has no Resources")?;
-    let Some(api) = resources
-        .values()
-        .find(|r| r["Type"].as_str() == Some("AWS::Serverless::HttpApi"))
-    else {
-        bail!("template.yaml has no AWS::Serverless::HttpApi");
-    };
-    let cors = &api["Properties"]["CorsConfiguration"];
+    let cors = &http_api(&doc)?["Properties"]["CorsConfiguration"];
     let list = |field: &str| -> anyhow::Result<Vec<String>> {
         let value = resolve(&doc, &cors[field])?;
         match value {
@@ -55,13 +46,24 @@ pub fn cors_settings(template: &str) -> anyhow::Result<CorsSettings> {
     })
 }
 
+/// The one `AWS::Serverless::HttpApi` resource of the template `doc`.
+pub(crate) fn http_api(doc: &Value) -> anyhow::Result<&Value> {
+    let resources = doc["Resources"]
+        .as_mapping()
+        .context("template.yaml has no Resources")?;
+    resources
+        .values()
+        .find(|r| r["Type"].as_str() == Some("AWS::Serverless::HttpApi"))
+        .context("template.yaml has no AWS::Serverless::HttpApi")
+}
+
 /// `value`, or for `!Ref Parameter` that parameter's default.
-fn resolve(doc: &Value, value: &Value) -> anyhow::Result<Value> {
+pub(crate) fn resolve(doc: &Value, value: &Value) -> anyhow::Result<Value> {
     let Value::Tagged(tagged) = value else {
         return Ok(value.clone());
     };
     if tagged.tag != "Ref" {
-        bail!("unsupported tag {} in CorsConfiguration", tagged.tag);
+        bail!("unsupported tag {} in the HTTP API's settings", tagged.tag);
     }
     let name = tagged.value.as_str().context("!Ref of a non-string")?;
     let default = &doc["Parameters"][name]["Default"];

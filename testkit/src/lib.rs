@@ -2,7 +2,8 @@
 //! [`DynamoDbLocal`] (starts the jar `scripts/install-tools` installed), [`schema`] (the tables as
 //! `template.yaml` declares them, created in DynamoDB Local from that same file), [`http`] (a
 //! router driven in-process), a Secrets Manager stand-in ([`secrets_manager`]), [`original`] (what
-//! the original Django app stored and issued), and where things are in the repository.
+//! the original Django app stored and issued), [`throttle`] (the HTTP API's routes and their
+//! throttling), and where things are in the repository.
 
 pub mod cors;
 mod dynamodb_local;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod original;
 pub mod schema;
 pub mod secrets_manager;
+pub mod throttle;
 
 use std::path::{Path, PathBuf};
 

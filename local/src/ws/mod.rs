@@ -56,6 +56,11 @@ struct WsState {
     limits: Limits,
 }
 
+/// Whether `path` is the WebSocket API's (not the HTTP API's).
+pub fn serves(path: &str) -> bool {
+    matches!(path, "/ws/tasks" | "/ws/tasks/")
+}
+
 /// `GET /ws/tasks` and `/ws/tasks/`, for [`shared::http::app`] to wrap (JSON 405 to other methods).
 pub fn routes<S: Clone + Send + Sync + 'static>(
     gateway: Gateway,

@@ -1,0 +1,244 @@
+//! API Gateway's route throttling, when asked for (`--throttle`): each route of the HTTP API has a
+//! token bucket of its own, as the stack's `DefaultRouteSettings` give every route (login and
+//! register get their `RouteSettings` instead), and a request past its route's bucket is answered
+//! by the gateway, not the API: 429 `{"message": "Too Many Requests"}`, without `Retry-After` or
+//! any header of ours. The routes and the buckets are read from `template.yaml`
+//! ([`testkit::throttle`]), so the local server throttles what the stack throttles, by the same
+//! numbers unless flags say otherwise. A path no route takes counts against the `$default` route,
+//! as on AWS; the WebSocket path and the local server's own pages (which the stack does not serve)
+//! are not throttled.
+//!
+//! Off by default: tests, benchmarks and scripts send far faster than 100 requests a second on
+//! one route, as nothing in front of a deployed stack would let them.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use testkit::throttle::{Bucket, http_api_routes, http_api_throttling};
+
+/// The throttling flags (the defaults are the stack parameters' defaults).
+#[derive(Debug, clap::Args)]
+pub struct ThrottleArgs {
+    /// Throttle each route of the API as the stack's HTTP API does: a token bucket per route
+    /// (by default 100 requests a second with bursts of 200; 20 and 40 on login and on register),
+    /// answering 429 {"message": "Too Many Requests"} past it, as API Gateway does.
+    #[arg(long, env = "TASKMASTER_THROTTLE")]
+    throttle: bool,
+    /// With --throttle: requests a second on each route (HttpApiThrottlingRateLimit) [default: 100].
+    #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
+    throttle_rate: Option<u32>,
+    /// With --throttle: the burst on each route (HttpApiThrottlingBurstLimit) [default: 200].
+    #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
+    throttle_burst: Option<u32>,
+    /// With --throttle: requests a second on login and on register each (AuthThrottlingRateLimit)
+    /// [default: 20].
+    #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
+    auth_throttle_rate: Option<u32>,
+    /// With --throttle: the burst on login and on register each (AuthThrottlingBurstLimit)
+    /// [default: 40].
+    #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
+    auth_throttle_burst: Option<u32>,
+}
+
+impl ThrottleArgs {
+    /// The routes' buckets, if throttling was asked for; `exempt` paths (not the HTTP API's) are
+    /// let through uncounted.
+    pub fn throttle(&self, exempt: fn(&str) -> bool) -> anyhow::Result<Option<Arc<Throttle>>> {
+        if !self.throttle {
+            return Ok(None);
+        }
+        let template = testkit::schema::TEMPLATE;
+        let mut throttling = http_api_throttling(template)?;
+        apply(
+            &mut throttling.every_route,
+            self.throttle_rate,
+            self.throttle_burst,
+        );
+        for (_, bucket) in &mut throttling.routes {
+            apply(bucket, self.auth_throttle_rate, self.auth_throttle_burst);
+        }
+        let routes = http_api_routes(template)?;
+        let throttle = Throttle::new(&routes, throttling.every_route, &throttling.routes)?;
+        Ok(Some(Arc::new(Throttle { exempt, ..throttle })))
+    }
+}
+
+fn apply(bucket: &mut Bucket, rate: Option<u32>, burst: Option<u32>) {
+    bucket.rate = rate.unwrap_or(bucket.rate);
+    bucket.burst = burst.unwrap_or(bucket.burst);
+}
+
+/// Every route's bucket, and which route a request is.
+pub struct Throttle {
+    /// By route path (and the same path with a trailing slash): each method's bucket.
+    paths: matchit::Router<Vec<(Method, usize)>>,
+    buckets: Vec<DefaultDirectRateLimiter>,
+    /// The `$default` route's bucket: requests no route takes.
+    default_route: usize,
+    /// Paths that are not the HTTP API's.
+    exempt: fn(&str) -> bool,
+}
+
+impl Throttle {
+    /// `routes` as `(method, path)`, each with `every_route`'s bucket unless `own` names its route
+    /// key (`"POST /api/v1/auth/login"`).
+    pub fn new(
+        routes: &[(String, String)],
+        every_route: Bucket,
+        own: &[(String, Bucket)],
+    ) -> anyhow::Result<Self> {
+        let limiter = |bucket: Bucket| -> anyhow::Result<DefaultDirectRateLimiter> {
+            let rate = NonZeroU32::new(bucket.rate).context("a rate of 0")?;
+            let burst = NonZeroU32::new(bucket.burst).context("a burst of 0")?;
+            Ok(RateLimiter::direct(
+                Quota::per_second(rate).allow_burst(burst),
+            ))
+        };
+        let mut buckets = vec![limiter(every_route)?];
+        let mut by_path: BTreeMap<&str, Vec<(Method, usize)>> = BTreeMap::new();
+        for (method, path) in routes {
+            let key = format!("{method} {path}");
+            let bucket = own
+                .iter()
+                .find(|(route, _)| *route == key)
+                .map_or(every_route, |(_, bucket)| *bucket);
+            buckets.push(limiter(bucket)?);
+            let method = Method::from_bytes(method.as_bytes()).context("a route's method")?;
+            by_path
+                .entry(path)
+                .or_default()
+                .push((method, buckets.len() - 1));
+        }
+        let mut paths = matchit::Router::new();
+        for (path, methods) in by_path {
+            paths.insert(path, methods.clone())?;
+            paths.insert(format!("{path}/"), methods)?;
+        }
+        Ok(Self {
+            paths,
+            buckets,
+            default_route: 0,
+            exempt: |_| false,
+        })
+    }
+
+    /// The bucket of the route `method` and `path` reach: its own, or `$default`'s.
+    fn bucket(&self, method: &Method, path: &str) -> &DefaultDirectRateLimiter {
+        let route = self.paths.at(path).ok().and_then(|found| {
+            found
+                .value
+                .iter()
+                .find(|(route_method, _)| route_method == method)
+        });
+        &self.buckets[route.map_or(self.default_route, |(_, bucket)| *bucket)]
+    }
+}
+
+/// Answers a request past its route's bucket as API Gateway does; lets any other through.
+pub async fn throttle(
+    State(throttle): State<Arc<Throttle>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if (throttle.exempt)(path) || throttle.bucket(request.method(), path).check().is_ok() {
+        return next.run(request).await;
+    }
+    let mut response = (
+        StatusCode::TOO_MANY_REQUESTS,
+        r#"{"message":"Too Many Requests"}"#,
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle() -> Throttle {
+        let routes = [
+            ("GET", "/api/v1/tasks"),
+            ("GET", "/api/v1/tasks/{id}"),
+            ("DELETE", "/api/v1/tasks/{id}"),
+            ("POST", "/api/v1/auth/login"),
+        ]
+        .map(|(method, path)| (method.to_owned(), path.to_owned()));
+        let own = [(
+            "POST /api/v1/auth/login".to_owned(),
+            Bucket { rate: 1, burst: 1 },
+        )];
+        Throttle::new(&routes, Bucket { rate: 1, burst: 2 }, &own).expect("a throttle")
+    }
+
+    /// How many requests in a row (up to 500) the route of `method` and `path` lets through.
+    fn taken(throttle: &Throttle, method: Method, path: &str) -> usize {
+        let bucket = throttle.bucket(&method, path);
+        (0..500).take_while(|_| bucket.check().is_ok()).count()
+    }
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        throttle: ThrottleArgs,
+    }
+
+    fn parsed(args: &[&str]) -> Result<Option<Arc<Throttle>>, clap::Error> {
+        use clap::Parser;
+        let flags =
+            Flags::try_parse_from(std::iter::once("taskmaster-local").chain(args.iter().copied()))?;
+        Ok(flags
+            .throttle
+            .throttle(|_| false)
+            .expect("the template's throttling"))
+    }
+
+    #[test]
+    fn off_unless_asked_for_and_then_the_templates_numbers() {
+        assert!(parsed(&[]).expect("no flags").is_none());
+        assert!(
+            parsed(&["--throttle-rate", "5"]).is_err(),
+            "needs --throttle"
+        );
+        assert!(parsed(&["--throttle", "--throttle-burst", "0"]).is_err());
+        let throttle = parsed(&["--throttle"]).expect("flags").expect("a throttle");
+        assert_eq!(taken(&throttle, Method::GET, "/api/v1/tasks/"), 200);
+        assert_eq!(taken(&throttle, Method::POST, "/api/v1/auth/register/"), 40);
+        let throttle = parsed(&["--throttle", "--auth-throttle-burst", "3"]).expect("flags");
+        let throttle = throttle.expect("a throttle");
+        assert_eq!(taken(&throttle, Method::POST, "/api/v1/auth/login/"), 3);
+        assert_eq!(taken(&throttle, Method::PATCH, "/api/v1/tasks/x/"), 200);
+    }
+
+    #[test]
+    fn each_route_has_a_bucket_of_its_own() {
+        let throttle = throttle();
+        assert_eq!(taken(&throttle, Method::GET, "/api/v1/tasks/a"), 2);
+        // The same route, whichever task, with or without the trailing slash.
+        assert_eq!(taken(&throttle, Method::GET, "/api/v1/tasks/b/"), 0);
+        // Another method of the same path is another route.
+        assert_eq!(taken(&throttle, Method::DELETE, "/api/v1/tasks/a"), 2);
+        assert_eq!(taken(&throttle, Method::GET, "/api/v1/tasks/"), 2);
+        // Login's settings of its own.
+        assert_eq!(taken(&throttle, Method::POST, "/api/v1/auth/login/"), 1);
+    }
+
+    #[test]
+    fn what_no_route_takes_shares_the_default_routes_bucket() {
+        let throttle = throttle();
+        assert_eq!(taken(&throttle, Method::GET, "/api/v1/nothing"), 2);
+        assert_eq!(taken(&throttle, Method::PATCH, "/api/v1/tasks"), 0);
+        assert_eq!(taken(&throttle, Method::GET, "/api/v1/tasks/a/b"), 0);
+    }
+}
