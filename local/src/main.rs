@@ -21,7 +21,7 @@ mod ws;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -193,7 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut auth = AuthConfig::from_env(Some(secret))?;
     auth.limits = args.limits.apply(auth.limits);
     // Kept alive until the server stops; dropping it stops DynamoDB Local.
-    let mut _dynamodb_local = None;
+    let mut dynamodb_local = None;
     let (endpoint, emulator_key) = if let Some(jar_dir) = jar_dir {
         let db_dir = args.data_dir.join("dynamodb");
         owned_private_dir(&db_dir)?;
@@ -201,7 +201,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let local = DynamoDbLocal::start(&jar_dir, Some(&db_dir), Some(&key)).await?;
         tracing::info!(endpoint = local.endpoint(), "started DynamoDB Local");
         let endpoint = local.endpoint().to_owned();
-        _dynamodb_local = Some(local);
+        dynamodb_local = Some(Arc::new(Mutex::new(local)));
         (Some(endpoint), Some(key))
     } else {
         (args.dynamodb_endpoint.clone(), None)
@@ -286,7 +286,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_management(Management::new(move || management.clone()));
 
     let addr = listener.local_addr()?;
-    let stop = serve::stop_signal();
+    let exited = Arc::new(OnceLock::new());
+    let stop = stop_when(serve::stop_signal(), dynamodb_local, exited.clone());
     // The one line on stdout, so scripts and tests can find the port.
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(
@@ -331,8 +332,47 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them
     // when it goes away, each running its `$disconnect`.
     registry.close_all(Duration::from_secs(2)).await;
+    if let Some(status) = exited.get() {
+        anyhow::bail!(
+            "the DynamoDB Local it started exited ({status}); its output is in {}",
+            args.data_dir.join("dynamodb/dynamodb-local.log").display()
+        );
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What stops the server: `signal` (Ctrl-C, SIGTERM), or the DynamoDB Local it started exiting
+/// (killed, out of memory), without which every request could only be a 503; how that one ended
+/// is then kept in `exited`.
+fn stop_when(
+    signal: impl Future<Output = ()> + Send + 'static,
+    dynamodb_local: Option<Arc<Mutex<DynamoDbLocal>>>,
+    exited: Arc<OnceLock<std::process::ExitStatus>>,
+) -> impl Future<Output = ()> + Send + 'static {
+    let died = async move {
+        let Some(local) = dynamodb_local else {
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let status = local
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .exited();
+            if let Some(status) = status {
+                tracing::error!(%status, "DynamoDB Local exited; stopping: nothing can be read or written without it");
+                let _ = exited.set(status);
+                return;
+            }
+        }
+    };
+    async move {
+        tokio::select! {
+            () = signal => {}
+            () = died => {}
+        }
+    }
 }
 
 /// Where task changes come from.

@@ -9,7 +9,7 @@
 //! (`--ws-endpoint`), it also closes those sockets at once, as the API's password change does;
 //! without it they close at the user's next task change, or at API Gateway's two-hour limit.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
@@ -94,8 +94,8 @@ fn management_endpoint(url: &str) -> String {
     }
 }
 
-/// The first line of standard input, without its line end. A terminal is refused: what is
-/// typed there shows.
+/// Standard input, one line, without its line end. A terminal is refused: what is typed there
+/// shows.
 fn read_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -104,14 +104,20 @@ fn read_password() -> anyhow::Result<String> {
              IFS= read -rs P && printf '%s\\n' \"$P\" | taskmaster-local set-password --username NAME"
         );
     }
-    let mut line = String::new();
+    let mut input = String::new();
+    // A password is far shorter than this; more is not a password.
     stdin
         .lock()
-        .read_line(&mut line)
+        .take(64 * 1024)
+        .read_to_string(&mut input)
         .context("reading the password from standard input")?;
-    let end = line.trim_end_matches(['\n', '\r']).len();
-    line.truncate(end);
-    Ok(line)
+    let line = input.strip_suffix('\n').unwrap_or(&input);
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    // Which line would be meant is a guess: the first, a file's whole text, a blank line's?
+    if line.contains('\n') {
+        bail!("standard input holds more than one line: give the password alone, on one line");
+    }
+    Ok(line.to_owned())
 }
 
 /// The stores (DynamoDB's tables, or else the embedded store in `data_dir`), and the data dir's

@@ -114,6 +114,11 @@ async fn a_refused_run_changes_nothing(dynamodb: bool) {
         (user.as_str(), "12345678901\n", "entirely numeric"),
         (user.as_str(), "", "too short"),
         (
+            user.as_str(),
+            "a fine password\nand another\n",
+            "more than one line",
+        ),
+        (
             "nobody-of-that-name",
             "a fine password\n",
             "no user is named",

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod adopt;
+
 /// DynamoDB Local's CORS allow-list (by default `*`, every page in the user's browser): an origin
 /// no page can have, so no page may read its answers.
 const NO_ORIGIN: &str = "https://no-origin.invalid";
@@ -126,7 +128,7 @@ impl DynamoDbLocal {
         if let Some(dir) = db_dir {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             if let Some(key) = access_key {
-                adopt_shared_database(dir, key)?;
+                adopt::adopt_shared_database(dir, key)?;
             }
         }
         // The free port is found by binding it and letting it go, so another process may take it
@@ -198,6 +200,11 @@ impl DynamoDbLocal {
         };
         local.wait_ready().await?;
         Ok(local)
+    }
+
+    /// How it ended, once it has (Java exited, or was killed); `None` while it runs.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     pub fn endpoint(&self) -> &str {
@@ -353,27 +360,6 @@ fn open_log(db_dir: Option<&Path>, port: u16) -> anyhow::Result<(File, Option<Pa
     }
 }
 
-/// A database directory from before the key held the tables in DynamoDB Local's one shared
-/// database: that file becomes the key's, so nothing is left behind.
-fn adopt_shared_database(db_dir: &Path, key: &str) -> anyhow::Result<()> {
-    let own = format!("{key}_{}.db", shared::aws::EMULATOR_REGION);
-    if !db_dir.join("shared-local-instance.db").exists() || db_dir.join(&own).exists() {
-        return Ok(());
-    }
-    // The database, and the SQLite journal a run killed mid-write may have left beside it.
-    for suffix in ["", "-journal"] {
-        let (from, to) = (
-            db_dir.join(format!("shared-local-instance.db{suffix}")),
-            db_dir.join(format!("{own}{suffix}")),
-        );
-        if from.exists() {
-            std::fs::rename(&from, &to)
-                .with_context(|| format!("moving {} to {}", from.display(), to.display()))?;
-        }
-    }
-    Ok(())
-}
-
 impl Drop for DynamoDbLocal {
     fn drop(&mut self) {
         // Closing stdin makes the wrapper shell kill Java and exit.
@@ -381,36 +367,5 @@ impl Drop for DynamoDbLocal {
             let _ = stdin.flush();
         }
         let _ = self.child.wait();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_older_shared_database_becomes_the_keys_but_never_replaces_it() {
-        let dir = std::env::temp_dir().join(format!("adopt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("shared-local-instance.db"), "old").unwrap();
-        std::fs::write(dir.join("shared-local-instance.db-journal"), "journal").unwrap();
-
-        adopt_shared_database(&dir, "k1").unwrap();
-
-        assert_eq!(
-            std::fs::read_to_string(dir.join("k1_us-east-1.db")).unwrap(),
-            "old"
-        );
-        let journal = std::fs::read_to_string(dir.join("k1_us-east-1.db-journal")).unwrap();
-        assert_eq!(journal, "journal");
-        assert!(!dir.join("shared-local-instance.db").exists());
-        // A key that already has its own database keeps it.
-        std::fs::write(dir.join("shared-local-instance.db"), "older").unwrap();
-        adopt_shared_database(&dir, "k1").unwrap();
-        assert_eq!(
-            std::fs::read_to_string(dir.join("k1_us-east-1.db")).unwrap(),
-            "old"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

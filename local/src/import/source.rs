@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row};
 use shared::domain::{
@@ -181,14 +181,22 @@ fn user_id(raw: &str, what: &str) -> Result<UserId, String> {
     UserId::parse(raw).ok_or_else(|| format!("its {what} {} is not a UUID", quoted(raw)))
 }
 
-/// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; RFC 3339 is read too.
+/// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; RFC 3339 is read too. Only
+/// times Python's `datetime` (and so Django) can hold are taken: years 1 to 9999, and no leap
+/// second (`:60`, which chrono reads and clients' date parsers refuse).
 pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(time.with_timezone(&Utc).into());
+    let time = match DateTime::parse_from_rfc3339(raw) {
+        Ok(time) => Some(time.with_timezone(&Utc)),
+        Err(_) => NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S%.f")
+            .ok()
+            .map(|time| time.and_utc()),
+    };
+    match time {
+        Some(time) if (1..=9999).contains(&time.year()) && time.nanosecond() < 1_000_000_000 => {
+            Ok(time.into())
+        }
+        _ => Err(format!("its {what} {} is not a date and time", quoted(raw))),
     }
-    NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S%.f")
-        .map(|time| time.and_utc().into())
-        .map_err(|_| format!("its {what} {} is not a date and time", quoted(raw)))
 }
 
 /// Copies all of `source` into `target` at once, waiting up to [`LOCK_WAIT`] for a writer
@@ -345,4 +353,34 @@ fn task(row: &Row, owner: UserId) -> Result<Task, String> {
         last_updated,
         version: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+
+    #[test]
+    fn times_django_could_have_written_are_read_and_no_others() {
+        for good in [
+            "2024-05-16 04:17:48.052070",
+            "2024-05-16 04:17:59",
+            "0001-01-01 00:00:00",
+            "9999-12-31 23:59:59.999999",
+            "2024-05-16T06:17:48.052070+02:00",
+        ] {
+            assert!(parse_time(good, "date_created").is_ok(), "{good}");
+        }
+        for bad in [
+            "2024-05-16 04:17:60",
+            "2024-12-31 23:59:60.999999",
+            "2024-12-31T23:59:60Z",
+            "0000-01-01 00:00:00",
+            "2024-02-30 00:00:00",
+            "2024-05-16 24:00:00",
+            "yesterday",
+        ] {
+            let refused = parse_time(bad, "date_created").expect_err(bad);
+            assert!(refused.contains("is not a date and time"), "{refused}");
+        }
+    }
 }

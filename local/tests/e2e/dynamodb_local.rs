@@ -99,6 +99,45 @@ async fn on_dynamodb_local_the_data_survives_a_restart() {
     assert_eq!(listed.body["results"][0], created.body);
 }
 
+/// The server cannot work without the DynamoDB Local it started: when that dies (killed, out of
+/// memory), the server stops too, saying why and with a failure status, for whatever supervises it
+/// to see, instead of answering every request with a 503 for ever.
+#[tokio::test]
+async fn the_server_stops_when_its_dynamodb_local_dies() {
+    let dir = data_dir();
+    let mut server = Server::start_with(dir.path(), &["--start-dynamodb-local"]);
+    let endpoint = dynamodb_local_endpoint(&server.log());
+    let port = endpoint.rsplit(':').next().expect("a port");
+    // Java, whose last argument is its port (`testkit::DynamoDbLocal`).
+    let found = std::process::Command::new("pgrep")
+        .args(["-f", "--", &format!("java .*-port {port}$")])
+        .output()
+        .expect("running pgrep");
+    let pids = String::from_utf8(found.stdout).expect("pids");
+    // The shell around it (and its forks) carries the same arguments.
+    let is_java = |pid: &&str| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim() == "java")
+    };
+    let [java] = pids.split_whitespace().filter(is_java).collect::<Vec<_>>()[..] else {
+        panic!("not one Java listening on {port}: {pids:?}");
+    };
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", java])
+        .status()
+        .expect("running kill");
+    assert!(killed.success());
+
+    let stopped = server.wait(std::time::Duration::from_secs(20));
+
+    assert_eq!(stopped.status.code(), Some(1), "{stopped:#?}");
+    assert!(
+        stopped
+            .stderr
+            .contains("the DynamoDB Local it started exited"),
+        "{stopped:#?}"
+    );
+}
+
 /// The address of the DynamoDB Local the server started, from its log.
 fn dynamodb_local_endpoint(log: &str) -> String {
     let line = log

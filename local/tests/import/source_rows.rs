@@ -13,6 +13,7 @@ on_both_stores!(
     titles_with_spaces_around_them_are_trimmed_and_counted_in_a_note,
     long_or_missing_values_are_shown_short_in_the_report,
     passwords_the_server_would_not_verify_come_over_unusable_and_escapes_stay_escaped,
+    times_no_client_could_read_are_refused_with_their_rows,
 );
 
 /// ada's tasks the source keeps in these tests: with Grace's, 12 tasks of 4 users.
@@ -285,4 +286,35 @@ async fn passwords_the_server_would_not_verify_come_over_unusable_and_escapes_st
     let api = super::support::Api::new(&server);
     let answer = api.login("argon_user").await;
     answer.expect(reqwest::StatusCode::UNAUTHORIZED);
+}
+
+/// A leap second or a year 0 (which Django could not have written) would reach clients whose date
+/// parsers refuse them, the web client's included: the row is refused, as an unreadable date is.
+async fn times_no_client_could_read_are_refused_with_their_rows(dynamodb: bool) {
+    let setup = importable_source(dynamodb).await;
+    let ada = fixture::source_id(BUSY);
+    let leap = (
+        "f0000000000000000000000000000001",
+        "2024-12-31 23:59:60.999999",
+    );
+    let year_zero = ("f0000000000000000000000000000002", "0000-01-01 00:00:00");
+    for (id, created) in [leap, year_zero] {
+        fixture::add_task(&setup.db, id, Some(&ada), "when?", created);
+    }
+
+    let run = setup.import(&[]);
+
+    let totals = "tasks: 14 in the source: 12 imported, 0 already there, 2 not imported";
+    let refused = |(id, created): (&str, &str)| {
+        format!("task {id}: its date_created {created:?} is not a date and time")
+    };
+    assert_run(&run, 2, &[totals, &refused(leap), &refused(year_zero)]);
+    let stores = setup.stores();
+    for (id, _) in [leap, year_zero] {
+        let task = stores
+            .tasks
+            .task(user_id(BUSY), TaskId::parse(id).expect("an id"))
+            .await;
+        assert!(task.expect("reading").is_none(), "{id} imported");
+    }
 }

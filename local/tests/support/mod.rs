@@ -185,7 +185,7 @@ impl Server {
     }
 
     /// Waits up to `limit` for the server to exit, killing it after that.
-    fn wait(&mut self, limit: Duration) -> Stopped {
+    pub fn wait(&mut self, limit: Duration) -> Stopped {
         let mut child = self.child.take().expect("a server not yet stopped");
         let status = wait_or_kill(&mut child, limit);
         // Both pipes are at their end once the child is gone: read them to the last byte.
