@@ -320,6 +320,19 @@ async fn every_spelling_of_an_email_counts_against_the_same_limit() {
     assert_throttled(&right, 900);
 }
 
+/// An email-shaped name with `İ` in its domain reaches the account of the plain one's `i`, so it
+/// is held to that name's count, not to one of its own (the original app's usernames may be
+/// email-shaped; none need exist: an unknown name locks as a known one does).
+#[tokio::test]
+async fn a_dotted_capital_i_in_an_email_shaped_name_counts_against_the_plain_name() {
+    let app = limited(|l| l.login_failures_per_username = 3).await;
+    app.fail_logins(ELSEWHERE, "ada@eximple.com", 3).await;
+
+    let dotted = app.login_from(HOME, "ada@exİmple.com", PASSWORD).await;
+
+    assert_throttled(&dotted, 900);
+}
+
 /// A password change's body, with `old` as the old password.
 fn password_change(old: &str) -> Value {
     json!({ "old_password": old, "new_password_1": "a-new-passw0rd", "new_password_2": "a-new-passw0rd" })
