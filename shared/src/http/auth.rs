@@ -69,9 +69,9 @@ pub struct RegisterRequest {
     #[schema(min_length = 8, max_length = 128)]
     #[serde(default, deserialize_with = "nullable")]
     password: Option<Option<String>>,
-    #[schema(value_type = String, required = false, max_length = 150, examples("Ada"))]
+    #[schema(value_type = Option<String>, required = false, max_length = 150, examples("Ada"))]
     first_name: Option<String>,
-    #[schema(value_type = String, required = false, max_length = 150, examples("Lovelace"))]
+    #[schema(value_type = Option<String>, required = false, max_length = 150, examples("Lovelace"))]
     last_name: Option<String>,
 }
 

@@ -130,7 +130,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ReadPreconditions {
 pub struct IdempotencyKeyParam(
     /// A key of your choosing (1 to 255 visible ASCII characters, e.g. a UUID) that makes this
     /// create safe to retry: the same key and fields within 24 hours create one task.
-    #[param(value_type = Option<String>, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
+    #[param(value_type = String, required = false, example = "5d1c1f0e-8f1e-4c55-9d4b-2a7e3c1a9f00")]
     #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
     pub Option<String>,
 );
@@ -141,7 +141,7 @@ pub struct IdempotencyKeyParam(
 pub struct IfMatchParam(
     /// Apply the change only if the task is still at this version (its `ETag`); 412 otherwise.
     /// Without it, the change applies to whatever version is current.
-    #[param(value_type = Option<String>, example = "\"3\"")]
+    #[param(value_type = String, required = false, example = "\"3\"")]
     pub Option<String>,
 );
 
@@ -150,7 +150,7 @@ pub struct IfMatchParam(
 #[into_params(names("If-Match"), parameter_in = Header)]
 pub struct IfMatchReadParam(
     /// Answer only if the task is still at this version (its `ETag`); 412 otherwise.
-    #[param(value_type = Option<String>, example = "\"3\"")]
+    #[param(value_type = String, required = false, example = "\"3\"")]
     pub Option<String>,
 );
 
@@ -160,7 +160,7 @@ pub struct IfMatchReadParam(
 pub struct IfNoneMatchParam(
     /// The `ETag` of the copy the client holds: if the task is still at that version the answer
     /// is 304 with no body.
-    #[param(value_type = Option<String>, example = "\"3\"")]
+    #[param(value_type = String, required = false, example = "\"3\"")]
     pub Option<String>,
 );
 
@@ -170,7 +170,7 @@ pub struct IfNoneMatchParam(
 pub struct IfNoneMatchWriteParam(
     /// Apply the change only if the task is at none of these versions (weak comparison); 412
     /// otherwise. `*` names every version, so a write with it never applies to a task.
-    #[param(value_type = Option<String>, example = "\"3\"")]
+    #[param(value_type = String, required = false, example = "\"3\"")]
     pub Option<String>,
 );
 

@@ -14,6 +14,7 @@ use utoipa::openapi::{Deprecated, OpenApi as Document};
 use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
 mod headers;
+mod outcomes;
 
 use super::endpoints::EndpointDocs;
 use super::error::{Detail, TokenError, ValidationErrors};
@@ -45,6 +46,7 @@ change, `auth/logout/all/`), hears nothing more and is closed. Every socket ends
 #[derive(OpenApi)]
 #[openapi(
     info(title = "taskmaster", version = env!("CARGO_PKG_VERSION"), description = DESCRIPTION),
+    servers((url = "/", description = "The host that serves this document")),
     components(
         schemas(Detail, TokenError, ValidationErrors),
         responses(
@@ -79,6 +81,7 @@ pub fn document() -> Document {
     doc.merge(EndpointDocs::openapi());
     Aliases.modify(&mut doc);
     headers::CommonHeaders.modify(&mut doc);
+    outcomes::Outcomes.modify(&mut doc);
     doc
 }
 
@@ -106,20 +109,24 @@ pub(crate) async fn serve_document() -> impl axum::response::IntoResponse {
 #[derive(ToSchema)]
 #[serde(untagged)]
 pub enum BadRequestBody {
-    Fields(ValidationErrors),
+    // `detail` first: a client trying each shape in turn would take it for a field's errors.
     Detail(Detail),
+    Fields(ValidationErrors),
 }
 
 /// What a 401 of an authenticated route carries: no credentials, or a bad token.
 #[derive(ToSchema)]
 #[serde(untagged)]
 pub enum AuthFailure {
-    Missing(Detail),
+    // The token's error first: its `code` is what a client refreshes on, and a client trying each
+    // shape in turn would otherwise take it for a bare `detail` and drop the code.
     Token(TokenError),
+    Missing(Detail),
 }
 
 /// Invalid input: every bad field with its messages (`non_field_errors` for a body that is not a
-/// JSON object), or a `detail` for a body or query that cannot be parsed at all.
+/// JSON object), or a `detail` for a body or query that cannot be parsed at all, or a header of
+/// the wrong shape (`Idempotency-Key`).
 #[derive(ToResponse)]
 #[response(examples(
     ("fields" = (value = json!({ "username": ["This field is required."] }))),
@@ -211,7 +218,7 @@ pub struct UnsupportedMediaType(pub Detail);
 #[derive(ToResponse)]
 #[response(
     headers((
-        "Retry-After" = String,
+        "Retry-After" = u32,
         description = "Seconds until the window ends and attempts are accepted again"
     )),
     example = json!({ "detail": "Request was throttled. Expected available in 840 seconds." })
@@ -221,7 +228,7 @@ pub struct TooManyRequests(pub Detail);
 /// The store is throttling; retry after the given delay.
 #[derive(ToResponse)]
 #[response(
-    headers(("Retry-After" = String, description = "Seconds to wait before retrying")),
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying")),
     example = json!({ "detail": "The service is busy; please retry shortly." })
 )]
 pub struct Unavailable(pub Detail);

@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete as delete_method, get as get_method, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Schema};
-use utoipa::openapi::{Ref, RefOr};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::conditional::{
@@ -78,12 +78,16 @@ pub struct TaskRequest {
 pub struct NewTaskRequest;
 
 impl PartialSchema for NewTaskRequest {
+    /// [`TaskRequest`]'s own schema with `title` required, written out whole: an `allOf` of it and
+    /// a bare `required` gives generated clients an intersection no body fits (openapi-typescript
+    /// types the second part `Record<string, never>`).
     fn schema() -> RefOr<Schema> {
-        AllOfBuilder::new()
-            .item(Ref::from_schema_name(TaskRequest::name()))
-            .item(ObjectBuilder::new().required("title"))
-            .description(Some("A new task: `title` is required."))
-            .into()
+        let mut schema = TaskRequest::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.required.push("title".to_owned());
+            object.description = Some("A new task: `title` is required.".to_owned());
+        }
+        schema
     }
 }
 
