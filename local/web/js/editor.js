@@ -8,7 +8,8 @@ import { $, busy, notify, values } from "./view.js";
 
 // `base`: the task as the form was filled with it; `mine`: after a 412, the fields the user had
 // changed from that base, to put back on request.
-const editing = { id: null, etag: null, base: null, mine: null };
+// `saving`: a save is under way, whose own change the socket may report before its answer comes.
+const editing = { id: null, etag: null, base: null, mine: null, saving: false };
 const FIELDS = ["title", "description", "status_task"];
 
 const dialog = () => $("#editor");
@@ -38,9 +39,11 @@ export async function open(id) {
   form().elements.title.focus();
 }
 
-/** A live event about the task being edited: the save will be refused, so say it early. */
+/** A live event about the task being edited: the save will be refused, so say it early. None
+ * while a save is under way: the event may be that save's own, and a change from elsewhere makes
+ * the save's answer a 412 (or a 404), which says so anyway. */
 export function changedElsewhere(message) {
-  if (!dialog().open || message.id !== editing.id) return;
+  if (!dialog().open || message.id !== editing.id || editing.saving) return;
   if (message.action === "task_delete") {
     say("This task was deleted elsewhere: there is nothing left to save.");
     $("#editor-save").disabled = true;
@@ -60,6 +63,7 @@ dialog().addEventListener("close", () => focusEdit(editing.id));
 export async function save() {
   await busy(form(), async () => {
     const { title, description, status_task } = values(form());
+    editing.saving = true;
     try {
       const { data } = await call(`tasks/${editing.id}/`, {
         method: "PATCH",
@@ -76,7 +80,14 @@ export async function save() {
         close();
         throw error;
       }
+      if (error.status === 400) {
+        // The fields it names get their messages beside them, as in the other forms.
+        say("Please correct the fields marked below.");
+        throw error;
+      }
       say(error.message);
+    } finally {
+      editing.saving = false;
     }
   });
 }

@@ -61,8 +61,12 @@ function signedOut(reason) {
   connection = null;
   editor.close();
   tasks.clear();
-  $("#password-form").reset();
-  unmark($("#password-form"));
+  // What was typed in any form, passwords and their error marks included, is not left for the next
+  // person at this screen.
+  for (const id of ["#password-form", "#login-form", "#register-form"]) {
+    $(id).reset();
+    unmark($(id));
+  }
   $("#account").open = false;
   $("#app").hidden = true;
   $("#who").hidden = true;
@@ -135,7 +139,14 @@ function wire() {
     event.preventDefault();
     tasks.create(event.target);
   });
-  $("#status-filter").addEventListener("change", (event) => tasks.filter(event.target.value).catch(fail));
+  // A filter whose first page could not be read is not the one in force: the list still shows the
+  // one before, and so does the menu.
+  $("#status-filter").addEventListener("change", (event) =>
+    tasks.filter(event.target.value).catch((error) => {
+      event.target.value = tasks.currentFilter();
+      fail(error);
+    }),
+  );
   $("#next-page").addEventListener("click", () => tasks.nextPage()?.catch(fail));
   $("#previous-page").addEventListener("click", () => tasks.previousPage()?.catch(fail));
   tasks.onEdit((id) => editor.open(id));
@@ -149,8 +160,11 @@ function wire() {
   session.onRefresh((access) => connection?.authenticate(access));
 }
 
-/** New server settings. Tokens are for the server they came from: log out of it first. */
+/** New server settings. Tokens are for the server they came from: log out of it first, unless
+ * nothing changes. */
 async function use(urls, message) {
+  const { saved } = settings.current();
+  if (urls.api === saved.api && urls.ws === saved.ws) return notify("The settings are as they were.");
   if (session.signedIn()) {
     await session.logout();
     signedOut();

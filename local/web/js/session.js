@@ -26,16 +26,23 @@ const refreshed = new Set();
 
 /** An answer other than 2xx, with the message to show. */
 export class ApiError extends Error {
-  constructor(status, body) {
-    super(describe(status, body));
+  constructor(status, body, retryAfter) {
+    super(describe(status, body, retryAfter));
     this.status = status;
     this.body = body;
   }
 }
 
-/** The API's error bodies as one sentence: `{"detail"}` or `{"field": ["message", ...]}`. */
-function describe(status, body) {
+/** The API's error bodies as one sentence: `{"detail"}` or `{"field": ["message", ...]}`; a
+ * limit's 429 as the wait it asks for (`retryAfter`, seconds); API Gateway's own `{"message"}`. */
+function describe(status, body, retryAfter) {
+  if (status === 429 && retryAfter > 0) {
+    const wait = retryAfter < 90 ? `${retryAfter} seconds` : `${Math.ceil(retryAfter / 60)} minutes`;
+    return `Too many attempts: try again in ${wait}.`;
+  }
+  if (status === 429) return "Too many requests just now: try again in a moment.";
   if (typeof body?.detail === "string") return body.detail;
+  if (typeof body?.message === "string") return `The server answered ${status}: ${body.message}.`;
   if (body && typeof body === "object") {
     const fields = Object.entries(body)
       .filter(([, messages]) => Array.isArray(messages))
@@ -297,6 +304,8 @@ export async function call(path, { method = "GET", body, headers = {}, auth = tr
     end(ENDED);
     throw new ApiError(401, { detail: ENDED });
   }
-  if (!response.ok && response.status !== 304) throw new ApiError(response.status, data);
+  if (!response.ok && response.status !== 304) {
+    throw new ApiError(response.status, data, Number(response.headers.get("retry-after")));
+  }
   return { status: response.status, data, etag: response.headers.get("etag") };
 }

@@ -36,11 +36,20 @@ export async function load(page = state.page ?? firstPage()) {
   render();
 }
 
-/** The first page with another status filter ("" for all). */
-export function filter(status) {
+/** The first page with another status filter ("" for all); the filter stays as it was if that
+ * page cannot be read, and the filter in force is answered either way. */
+export async function filter(status) {
+  const before = state.filter;
   state.filter = status;
-  return load(firstPage());
+  try {
+    await load(firstPage());
+  } catch (error) {
+    state.filter = before;
+    throw error;
+  }
 }
+
+export const currentFilter = () => state.filter;
 
 export const nextPage = () => state.next && load(state.next);
 export const previousPage = () => state.previous && load(state.previous);
