@@ -63,7 +63,7 @@ function signedOut(reason) {
   tasks.clear();
   // What was typed in any form, passwords and their error marks included, is not left for the next
   // person at this screen.
-  for (const id of ["#password-form", "#login-form", "#register-form"]) {
+  for (const id of ["#profile-form", "#password-form", "#login-form", "#register-form"]) {
     $(id).reset();
     unmark($(id));
   }
@@ -100,6 +100,19 @@ function wire() {
     await session.logout();
     signedOut();
     notify("Logged out.");
+  });
+  // The profile as the server has it, each time the panel opens; saved as one PATCH.
+  $("#account").addEventListener("toggle", (event) => {
+    if (event.target.open) showProfile().catch(fail);
+  });
+  $("#profile-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    busy(event.target, async () => {
+      const { data } = await session.call("auth/profile/", { method: "PATCH", body: values(event.target) });
+      session.setUser(data);
+      $("#who-name").textContent = data.username;
+      notify("Profile saved.");
+    });
   });
   $("#password-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -158,6 +171,13 @@ function wire() {
   $("#editor-restore").addEventListener("click", editor.restore);
   session.onEnd(signedOut);
   session.onRefresh((access) => connection?.authenticate(access));
+}
+
+async function showProfile() {
+  const { data } = await session.call("auth/profile/");
+  const fields = $("#profile-form").elements;
+  for (const name of ["username", "email", "first_name", "last_name"]) fields[name].value = data[name] ?? "";
+  unmark($("#profile-form"));
 }
 
 /** New server settings. Tokens are for the server they came from: log out of it first, unless

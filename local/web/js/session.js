@@ -77,6 +77,11 @@ function refreshAt({ access, receivedAt }) {
 }
 
 export const user = () => session?.user ?? null;
+
+/** The signed-in user as a profile change answered it. */
+export function setUser(changed) {
+  if (session) keep({ ...session, user: { ...session.user, ...changed } });
+}
 export const signedIn = () => session !== null;
 
 /** Calls `listener(reason)` when the session ends without a logout (a refresh refused). */
