@@ -287,7 +287,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let addr = listener.local_addr()?;
     let exited = Arc::new(OnceLock::new());
-    let stop = stop_when(serve::stop_signal(), dynamodb_local, exited.clone());
+    let stop = stop_when(serve::stop_signal(), dynamodb_local.clone(), exited.clone());
     // The one line on stdout, so scripts and tests can find the port.
     println!("taskmaster-local listening on http://{addr}");
     tracing::info!(
@@ -332,6 +332,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them
     // when it goes away, each running its `$disconnect`.
     registry.close_all(Duration::from_secs(2)).await;
+    // DynamoDB Local stops only now: the sockets' `$disconnect`s above still had it.
+    drop(dynamodb_local);
     if let Some(status) = exited.get() {
         anyhow::bail!(
             "the DynamoDB Local it started exited ({status}); its output is in {}",

@@ -28,9 +28,14 @@ function fill(task, etag) {
   fields.status_task.value = task.status_task;
 }
 
-/** Opens the dialog on the task as the server has it now. */
+let opening = 0;
+
+/** Opens the dialog on the task as the server has it now; of two Edit clicks in quick
+ * succession, the later one's task, whichever answer comes last. */
 export async function open(id) {
+  const ticket = ++opening;
   const { data, etag } = await call(`tasks/${id}/`);
+  if (ticket !== opening) return;
   say("");
   $("#editor-save").disabled = false;
   $("#editor-restore").hidden = true;

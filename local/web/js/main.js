@@ -73,6 +73,9 @@ function signedOut(reason) {
   $("#live-status").hidden = true;
   $("#auth").hidden = false;
   if (reason) fail(new Error(reason));
+  // The focus was in what is now hidden (or nowhere): it goes where signing in starts.
+  const focused = document.activeElement;
+  if (!focused || focused === document.body || focused.closest("[hidden]")) $("#login-form").elements.username.focus();
 }
 
 /** Register and login both answer the user and a token pair. */
@@ -83,6 +86,8 @@ async function enter(form, path, body, greeting) {
     form.reset();
     signedIn();
     notify(greeting(data));
+    // Off the form now hidden, onto what a signed-in person does first.
+    $("#create-form").elements.title.focus();
   });
 }
 

@@ -118,8 +118,13 @@ function render() {
     state.count === 0
       ? state.filter ? `No tasks are ${state.filter}.` : "No tasks yet: add one above."
       : `${state.count} ${state.count === 1 ? "task" : "tasks"}${state.filter ? ` ${state.filter}` : ""}.`;
-  $("#previous-page").disabled = !state.previous;
-  $("#next-page").disabled = !state.next;
+  // A page button that the new page disables would drop the focus to the page itself: it goes
+  // to the other one (the first and last pages), or to the new task's title if both are off.
+  const pages = [$("#previous-page"), $("#next-page")];
+  const focusedPage = pages.find((page) => page === document.activeElement);
+  pages[0].disabled = !state.previous;
+  pages[1].disabled = !state.next;
+  if (focusedPage?.disabled) (pages.find((page) => !page.disabled) ?? $("#create-form").elements.title).focus();
 }
 
 /** The task button that has the focus, if one has: a redraw puts the focus back on it. */
@@ -140,11 +145,13 @@ function refocus(list, { id, edit, at }) {
   (button ?? $("#create-form").elements.title).focus();
 }
 
-/** Puts the focus on task `id`'s Edit button, if the task is on the page (after its dialog). */
+/** Puts the focus on task `id`'s Edit button after its dialog; on the new task's title if the
+ * task is not on the page (deleted meanwhile), rather than nowhere. */
 export function focusEdit(id) {
   for (const task of $("#task-list").children) {
     if (task.dataset.id === id) return task.querySelector("button.edit").focus();
   }
+  $("#create-form").elements.title.focus();
 }
 
 function item(task) {
