@@ -23,7 +23,8 @@ function showSettings() {
 const LIVE_TEXT = {
   connecting: () => "Connecting…",
   live: () => "Live",
-  offline: (ms) => `Offline: retrying in ${Math.ceil(ms / 1000)} s`,
+  // A time, not a countdown: it stays true without ticking (a live region would announce each tick).
+  offline: (ms) => `Offline: retrying at ${new Date(Date.now() + ms).toLocaleTimeString()}`,
 };
 
 function signedIn() {

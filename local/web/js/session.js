@@ -82,6 +82,7 @@ export const user = () => session?.user ?? null;
 export function setUser(changed) {
   if (session) keep({ ...session, user: { ...session.user, ...changed } });
 }
+
 export const signedIn = () => session !== null;
 
 /** Calls `listener(reason)` when the session ends without a logout (a refresh refused). */
