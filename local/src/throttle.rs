@@ -65,8 +65,8 @@ impl ThrottleArgs {
             apply(bucket, self.auth_throttle_rate, self.auth_throttle_burst);
         }
         let routes = http_api_routes(template)?;
-        let throttle = Throttle::new(&routes, throttling.every_route, &throttling.routes)?;
-        Ok(Some(Arc::new(Throttle { exempt, ..throttle })))
+        let throttle = Throttle::new(&routes, throttling.every_route, &throttling.routes, exempt)?;
+        Ok(Some(Arc::new(throttle)))
     }
 }
 
@@ -79,20 +79,23 @@ fn apply(bucket: &mut Bucket, rate: Option<u32>, burst: Option<u32>) {
 pub struct Throttle {
     /// By route path (and the same path with a trailing slash): each method's bucket.
     paths: matchit::Router<Vec<(Method, usize)>>,
+    /// The `$default` route's first ([`DEFAULT_ROUTE`]), then one per route.
     buckets: Vec<DefaultDirectRateLimiter>,
-    /// The `$default` route's bucket: requests no route takes.
-    default_route: usize,
     /// Paths that are not the HTTP API's.
     exempt: fn(&str) -> bool,
 }
 
+/// Where the `$default` route's bucket is: requests no route takes.
+const DEFAULT_ROUTE: usize = 0;
+
 impl Throttle {
     /// `routes` as `(method, path)`, each with `every_route`'s bucket unless `own` names its route
-    /// key (`"POST /api/v1/auth/login"`).
+    /// key (`"POST /api/v1/auth/login"`); `exempt` paths are not counted at all.
     pub fn new(
         routes: &[(String, String)],
         every_route: Bucket,
         own: &[(String, Bucket)],
+        exempt: fn(&str) -> bool,
     ) -> anyhow::Result<Self> {
         let limiter = |bucket: Bucket| -> anyhow::Result<DefaultDirectRateLimiter> {
             let rate = NonZeroU32::new(bucket.rate).context("a rate of 0")?;
@@ -124,8 +127,7 @@ impl Throttle {
         Ok(Self {
             paths,
             buckets,
-            default_route: 0,
-            exempt: |_| false,
+            exempt,
         })
     }
 
@@ -137,7 +139,7 @@ impl Throttle {
                 .iter()
                 .find(|(route_method, _)| route_method == method)
         });
-        &self.buckets[route.map_or(self.default_route, |(_, bucket)| *bucket)]
+        &self.buckets[route.map_or(DEFAULT_ROUTE, |(_, bucket)| *bucket)]
     }
 }
 
@@ -179,7 +181,7 @@ mod tests {
             "POST /api/v1/auth/login".to_owned(),
             Bucket { rate: 1, burst: 1 },
         )];
-        Throttle::new(&routes, Bucket { rate: 1, burst: 2 }, &own).expect("a throttle")
+        Throttle::new(&routes, Bucket { rate: 1, burst: 2 }, &own, |_| false).expect("a throttle")
     }
 
     /// How many requests in a row (up to 500) the route of `method` and `path` lets through.
