@@ -8,8 +8,11 @@ import { $, busy, el, fail, notify, values } from "./view.js";
 const PAGE_SIZE = 10;
 
 // `page` is the page last asked for (shown, or still loading), which a re-list fetches again: a
-// re-list due while the user moves to another page must not undo the move.
-const state = { page: null, results: [], count: 0, next: null, previous: null, filter: "" };
+// re-list due while the user moves to another page must not undo the move. `place` gives a page's
+// answer its position, `offset` (the index of its first task in the whole list): cursors carry
+// none, so it is counted from the moves that led there ("11–20 of 40").
+const EMPTY = { page: null, place: () => 0, offset: 0, results: [], count: 0, next: null, previous: null };
+const state = { ...EMPTY, filter: "" };
 let relistTimer = null;
 let latestLoad = 0;
 let editHandler = () => {};
@@ -25,16 +28,20 @@ function firstPage() {
 }
 
 /** Fetches a page (the one last asked for by default) and shows it. */
-export async function load(page = state.page ?? firstPage()) {
+export async function load(page = state.page ?? firstPage(), place = state.place) {
   const ticket = ++latestLoad;
-  state.page = page;
+  Object.assign(state, { page, place });
   const { data } = await call(page);
   if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
   // A page emptied by deletes (its last tasks deleted here or elsewhere): show the one before.
-  if (!data.results.length && data.previous) return load(data.previous);
-  Object.assign(state, { results: data.results, count: data.count, next: data.next, previous: data.previous });
+  if (!data.results.length && data.previous) return load(data.previous, before(place(data)));
+  const offset = data.previous ? Math.max(0, place(data)) : 0;
+  Object.assign(state, { offset, results: data.results, count: data.count, next: data.next, previous: data.previous });
   render();
 }
+
+/** The place of a page that ends where `end` begins. */
+const before = (end) => (data) => end - data.results.length;
 
 /** The first page with another status filter ("" for all); the filter stays as it was if that
  * page cannot be read, and the filter in force is answered either way. */
@@ -42,7 +49,7 @@ export async function filter(status) {
   const before = state.filter;
   state.filter = status;
   try {
-    await load(firstPage());
+    await load(firstPage(), () => 0);
   } catch (error) {
     state.filter = before;
     throw error;
@@ -51,12 +58,15 @@ export async function filter(status) {
 
 export const currentFilter = () => state.filter;
 
-export const nextPage = () => state.next && load(state.next);
-export const previousPage = () => state.previous && load(state.previous);
+export function nextPage() {
+  const end = state.offset + state.results.length;
+  return state.next && load(state.next, () => end);
+}
+export const previousPage = () => state.previous && load(state.previous, before(state.offset));
 
 /** Forgets everything (on logout). */
 export function clear() {
-  Object.assign(state, { page: null, results: [], count: 0, next: null, previous: null, filter: "" });
+  Object.assign(state, EMPTY, { filter: "" });
   clearTimeout(relistTimer);
   render();
 }
@@ -114,10 +124,7 @@ function render() {
   const focused = focusedButton(list);
   list.replaceChildren(...state.results.map(item));
   if (focused) refocus(list, focused);
-  $("#task-count").textContent =
-    state.count === 0
-      ? state.filter ? `No tasks are ${state.filter}.` : "No tasks yet: add one above."
-      : `${state.count} ${state.count === 1 ? "task" : "tasks"}${state.filter ? ` ${state.filter}` : ""}.`;
+  $("#task-count").textContent = summary();
   // A page button that the new page disables would drop the focus to the page itself: it goes
   // to the other one (the first and last pages), or to the new task's title if both are off.
   const pages = [$("#previous-page"), $("#next-page")];
@@ -125,6 +132,15 @@ function render() {
   pages[0].disabled = !state.previous;
   pages[1].disabled = !state.next;
   if (focusedPage?.disabled) (pages.find((page) => !page.disabled) ?? $("#create-form").elements.title).focus();
+}
+
+/** What the page shows, announced as it changes: "12 tasks.", or "11–12 of 12 tasks." past one page. */
+function summary() {
+  const { count, offset, results, filter } = state;
+  if (count === 0) return filter ? `No tasks are ${filter}.` : "No tasks yet: add one above.";
+  const tasks = `${count === 1 ? "task" : "tasks"}${filter ? ` ${filter}` : ""}`;
+  if (!results.length || results.length >= count) return `${count} ${tasks}.`;
+  return `${offset + 1}–${Math.min(offset + results.length, count)} of ${count} ${tasks}.`;
 }
 
 /** The task button that has the focus, if one has: a redraw puts the focus back on it. */
