@@ -34,7 +34,7 @@ pub fn parse_origin(entry: &str) -> Result<String, String> {
         Ok(entry.to_owned())
     } else {
         Err(format!(
-            "{entry:?} is not an origin: `*`, `https://*`, or scheme://host[:port] as a browser \
+            "{entry:?} is not an origin: `*`, `https://*`, `http://*`, or scheme://host[:port] as a browser \
              sends it (lowercase, no path, no trailing slash)"
         ))
     }

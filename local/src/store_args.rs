@@ -11,13 +11,16 @@ pub struct StoreArgs {
     /// is one process's at a time.
     #[arg(long, env = "TASKMASTER_DATA_DIR", default_value = ".taskmaster")]
     pub data_dir: PathBuf,
-    /// Use DynamoDB at this endpoint (e.g. DynamoDB Local) instead; `import-django` creates the
-    /// tables from template.yaml if absent (a dry run only says so).
+    /// Use DynamoDB at this endpoint (e.g. DynamoDB Local) instead of the embedded store. Absent
+    /// tables are made from template.yaml by `import-django` (but not by its dry run); the other
+    /// commands need them made.
     #[arg(long, value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
     pub dynamodb_endpoint: Option<String>,
-    /// Use DynamoDB on AWS: tables and endpoint from the environment exactly as the Lambdas read
-    /// them (TASKMASTER_USERS_TABLE, TASKMASTER_TASKS_TABLE, TASKMASTER_CONNECTIONS_TABLE),
-    /// credentials and region from the usual AWS variables.
+    /// Use the deployed stack's tables on AWS, named by the three table flags (or their
+    /// variables; the stack's outputs UsersTableName, TasksTableName and ConnectionsTableName).
+    /// Credentials and region are read from the environment only (AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION), as the Lambdas read them: for a
+    /// profile or SSO, `eval "$(aws configure export-credentials --format env)"` first.
     #[arg(long)]
     pub aws: bool,
     #[command(flatten)]
@@ -28,7 +31,7 @@ impl StoreArgs {
     /// The DynamoDB tables these flags name, or `None` for the embedded store in `data_dir`.
     pub fn dynamo_config(&self) -> anyhow::Result<Option<DynamoConfig>> {
         Ok(if self.aws {
-            Some(DynamoConfig::from_env()?)
+            Some(self.tables.deployed()?)
         } else {
             self.dynamodb_endpoint
                 .as_deref()
@@ -37,41 +40,59 @@ impl StoreArgs {
     }
 }
 
-/// The DynamoDB table names, for a DynamoDB endpoint.
+/// The DynamoDB table names: for an endpoint, each defaults to its `taskmaster-` name; a deployed
+/// stack's are generated, so `--aws` takes none by default.
 #[derive(Debug, clap::Args)]
 pub struct Tables {
-    /// Users table name on DynamoDB.
-    #[arg(
-        long,
-        env = "TASKMASTER_USERS_TABLE",
-        default_value = "taskmaster-users"
-    )]
-    users_table: String,
-    /// Tasks table name on DynamoDB.
-    #[arg(
-        long,
-        env = "TASKMASTER_TASKS_TABLE",
-        default_value = "taskmaster-tasks"
-    )]
-    tasks_table: String,
-    /// WebSocket connections table name on DynamoDB.
-    #[arg(
-        long,
-        env = "TASKMASTER_CONNECTIONS_TABLE",
-        default_value = "taskmaster-connections"
-    )]
-    connections_table: String,
+    /// Users table name on DynamoDB [default at an endpoint: taskmaster-users].
+    #[arg(long, env = "TASKMASTER_USERS_TABLE")]
+    users_table: Option<String>,
+    /// Tasks table name on DynamoDB [default at an endpoint: taskmaster-tasks].
+    #[arg(long, env = "TASKMASTER_TASKS_TABLE")]
+    tasks_table: Option<String>,
+    /// WebSocket connections table name on DynamoDB [default at an endpoint:
+    /// taskmaster-connections].
+    #[arg(long, env = "TASKMASTER_CONNECTIONS_TABLE")]
+    connections_table: Option<String>,
 }
 
 impl Tables {
+    /// The tables at `endpoint`, those not named by their defaults.
     pub fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
+        let named = |name: &Option<String>, default: &str| name.clone().unwrap_or(default.into());
         DynamoConfig {
-            users_table: self.users_table.clone(),
-            tasks_table: self.tasks_table.clone(),
-            connections_table: self.connections_table.clone(),
+            users_table: named(&self.users_table, "taskmaster-users"),
+            tasks_table: named(&self.tasks_table, "taskmaster-tasks"),
+            connections_table: named(&self.connections_table, "taskmaster-connections"),
             endpoint: Some(endpoint.to_owned()),
             emulator_key: None,
         }
+    }
+
+    /// A deployed stack's tables on AWS: each must be named.
+    fn deployed(&self) -> anyhow::Result<DynamoConfig> {
+        let named = |name: &Option<String>, flag: &str, output: &str| {
+            name.clone().ok_or_else(|| {
+                let variable = flag
+                    .trim_start_matches("--")
+                    .replace('-', "_")
+                    .to_uppercase();
+                anyhow::anyhow!(
+                    "--aws needs {flag} (or TASKMASTER_{variable}): the stack's output {output}"
+                )
+            })
+        };
+        Ok(DynamoConfig {
+            users_table: named(&self.users_table, "--users-table", "UsersTableName")?,
+            tasks_table: named(&self.tasks_table, "--tasks-table", "TasksTableName")?,
+            connections_table: named(
+                &self.connections_table,
+                "--connections-table",
+                "ConnectionsTableName",
+            )?,
+            endpoint: None,
+            emulator_key: None,
+        })
     }
 }
 
@@ -88,6 +109,52 @@ pub fn http_url(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    #[derive(Debug, clap::Parser)]
+    struct Command {
+        #[command(flatten)]
+        store: super::StoreArgs,
+    }
+
+    fn tables(args: &[&str]) -> anyhow::Result<Option<super::DynamoConfig>> {
+        let args = std::iter::once("command").chain(args.iter().copied());
+        Command::try_parse_from(args)
+            .expect("parsed")
+            .store
+            .dynamo_config()
+    }
+
+    #[test]
+    fn aws_takes_the_table_flags_and_has_no_default_names() {
+        let names = [
+            "--users-table",
+            "u",
+            "--tasks-table",
+            "t",
+            "--connections-table",
+            "c",
+        ];
+        let deployed = tables(&[&["--aws"], &names[..]].concat())
+            .expect("named")
+            .expect("dynamo");
+        assert_eq!(
+            (deployed.users_table.as_str(), deployed.tasks_table.as_str()),
+            ("u", "t")
+        );
+        assert_eq!(
+            (deployed.connections_table.as_str(), deployed.endpoint),
+            ("c", None)
+        );
+
+        let unnamed = tables(&["--aws", "--users-table", "u", "--tasks-table", "t"]);
+        let error = unnamed.expect_err("a table unnamed").to_string();
+        assert!(error.contains("--connections-table") && error.contains("ConnectionsTableName"));
+
+        let local = tables(&["--dynamodb-endpoint", "http://127.0.0.1:8000"]).expect("ok");
+        assert_eq!(local.expect("dynamo").users_table, "taskmaster-users");
+    }
+
     #[test]
     fn an_endpoint_flag_takes_an_http_url_with_a_host() {
         for good in [

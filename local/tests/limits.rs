@@ -275,6 +275,21 @@ async fn a_frame_breaking_the_protocol_closes_the_socket_with_1002(dynamodb: boo
     assert_closed_with(&mut socket, 1002, Duration::from_secs(10)).await;
 }
 
+/// A binary frame closes the socket with 1003, as API Gateway closes it: it takes text only.
+async fn a_binary_frame_closes_the_socket_with_1003(dynamodb: bool) {
+    let dir = tempfile::tempdir().expect("a data dir");
+    let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
+    let (_, _, mut socket) = listening(&server).await;
+    let ping = br#"{"action": "ping"}"#.to_vec();
+
+    socket
+        .send(Message::Binary(ping.into()))
+        .await
+        .expect("sent");
+
+    assert_closed_with(&mut socket, 1003, Duration::from_secs(10)).await;
+}
+
 /// A client that reads nothing (its receive window full) while it keeps sending: the server does
 /// not hold every reply for it, without bound; past its queue it drops the connection, and the
 /// server serves others as before.
@@ -363,5 +378,6 @@ on_both_stores!(
     a_frame_over_api_gateways_size_closes_the_socket_with_1009,
     a_text_message_that_is_not_utf8_closes_the_socket_with_1007,
     a_frame_breaking_the_protocol_closes_the_socket_with_1002,
+    a_binary_frame_closes_the_socket_with_1003,
     each_route_past_its_bucket_gets_api_gateways_429,
 );

@@ -307,7 +307,12 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
         }
         let body = match message {
             Message::Text(text) => text.to_string(),
-            Message::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            // API Gateway takes no binary frame from a client: it closes with 1003 (its reason
+            // text is not documented).
+            Message::Binary(_) => {
+                close(close_code::UNSUPPORTED, "Binary frames are not supported");
+                break;
+            }
             // tungstenite has queued the close reply of the same code (RFC 6455, 5.5.1); the
             // writer's closing flush sends it.
             Message::Close(_) => break,
