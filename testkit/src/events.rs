@@ -142,16 +142,14 @@ pub async fn connection_ids(stores: &Stores, user: UserId) -> Vec<String> {
     ids
 }
 
-/// Stores a user with the id `id` (named after it, with no usable password) unless one is
-/// stored already: for tests that need an owner only to exist, such as the stream function's,
-/// which delivers only to the connections of an existing user's current session.
-pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
-    let name = id.as_uuid().simple().to_string();
+/// A user not stored yet, joined now, never logged in, with no names and no usable password
+/// (`!`): for a test to store, or to change first.
+pub fn unsaved_user(id: UserId, username: Username, email: Email) -> User {
     let now = Timestamp::now();
-    let user = User {
+    User {
         id,
-        username: Username::existing(format!("owner_{name}")).expect("username"),
-        email: Email::parse(format!("{name}@example.com")).expect("email"),
+        username,
+        email,
         first_name: PersonName::default(),
         last_name: PersonName::default(),
         password_hash: "!".to_owned(),
@@ -162,7 +160,21 @@ pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
         version: 0,
         session_epoch: 0,
         ended_sessions: Default::default(),
-    };
+    }
+}
+
+/// Stores a user with the id `id` (named after it, with no usable password) unless one is
+/// stored already: for tests that need an owner only to exist, such as the stream function's,
+/// which delivers only to the connections of an existing user's current session.
+pub async fn ensure_user(stores: &Stores, id: UserId) -> User {
+    let name = id.as_uuid().simple().to_string();
+    let username = Username::existing(format!("owner_{name}")).expect("username");
+    let user = unsaved_user(
+        id,
+        username,
+        Email::parse(format!("{name}@example.com")).expect("email"),
+    );
+    let now = user.date_joined;
     if let Some(stored) = stores.users.user(id).await.expect("reading the user") {
         return stored;
     }

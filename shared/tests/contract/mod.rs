@@ -50,21 +50,11 @@ pub fn new_user() -> User {
 
 /// A user that is not stored yet, with the given username and email.
 pub fn user_named(username: Username, email: Email) -> User {
-    let now = Timestamp::now();
     User {
-        id: UserId::new(),
-        username,
-        email,
         first_name: PersonName::parse("Ada".into()).expect("a valid name"),
         last_name: PersonName::parse("Lovelace".into()).expect("a valid name"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
-        is_superuser: false,
-        date_joined: now,
-        last_updated: now,
-        last_login: None,
-        version: 0,
-        session_epoch: 0,
-        ended_sessions: Default::default(),
+        ..testkit::events::unsaved_user(UserId::new(), username, email)
     }
 }
 
