@@ -15,4 +15,5 @@ mod task_stream {
     mod closing;
     mod delivery;
     mod messages;
+    mod metrics;
 }
