@@ -57,7 +57,7 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// The tables at `endpoint`, those not named by their defaults.
+    /// The tables at `endpoint`: each flag not given takes its default name.
     pub fn dynamo_config(&self, endpoint: &str) -> DynamoConfig {
         let named = |name: &Option<String>, default: &str| name.clone().unwrap_or(default.into());
         DynamoConfig {

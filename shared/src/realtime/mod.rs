@@ -8,11 +8,9 @@
 mod cap;
 mod gateway;
 mod notifier;
-mod route;
 
 pub use cap::{MAX_CONNECTIONS_PER_USER, Management};
 pub use gateway::{
     CONNECTION_LIFETIME_SECONDS, FORGET_WITHIN, Gateway, ROUTE_DEADLINE, disconnect,
 };
 pub use notifier::{CLOSE_WITHIN, DEADLINE_MARGIN, Notifier, message_of};
-pub use route::run_route;
