@@ -1,12 +1,15 @@
 """What scripts/browser-test drives: headless Chromium over WebDriver, a static site for the web
 client on its own origin, and a TCP relay in front of the WebSocket that the test can cut."""
 
+import base64
 import functools
 import http.server
+import json
 import os
 import socket
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
@@ -27,6 +30,26 @@ TASKS_JS = """return [...document.querySelectorAll('#task-list .task')].map(li =
   status: li.querySelector('.status').textContent,
   description: li.querySelector('.task-description')?.textContent ?? '',
 }));"""
+
+
+def claims(token: str) -> dict:
+    """A JWT's claims (read, not verified: the server verifies them)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def rest(base: str, method: str, path: str, body=None, token=None):
+    """One API call from the test itself (not the page): answers the decoded JSON."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"content-type": "application/json"}
+        | ({"authorization": f"Bearer {token}"} if token else {}),
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read()
+    return json.loads(text) if text else None
 
 
 def die(message: str) -> None:
@@ -83,7 +106,8 @@ class Browser:
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
 
-    def wait(self, condition, what: str, timeout: float = WAIT):
+    def wait(self, condition, what, timeout: float = WAIT):
+        """Waits for `condition`; `what` names it in the failure, or is called then to name it."""
         def attempt(_):
             try:
                 return condition()
@@ -93,13 +117,15 @@ class Browser:
         try:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(attempt)
         except TimeoutException:
-            raise AssertionError(f"timed out waiting for {what}") from None
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}") from None
 
     def text(self, selector: str) -> str:
         return self.js("return document.querySelector(arguments[0]).textContent", selector)
 
-    def wait_text(self, selector: str, text: str) -> None:
-        self.wait(lambda: text in self.text(selector), f"{text!r} in {selector} (it shows {self.text(selector)!r}; #error: {self.text('#error')!r})")
+    def wait_text(self, selector: str, text: str, exact: bool = False) -> None:
+        """Waits until `selector` shows `text`: within its text, or all of it if `exact`."""
+        found = (lambda: self.text(selector).strip() == text) if exact else (lambda: text in self.text(selector))
+        self.wait(found, lambda: f"{text!r} in {selector} (it shows {self.text(selector)!r}; #error: {self.text('#error')!r})")
 
     def fill(self, form: str, **fields: str) -> None:
         for name, value in fields.items():

@@ -109,20 +109,23 @@ pub fn http_url(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
     #[derive(Debug, clap::Parser)]
     struct Command {
         #[command(flatten)]
         store: super::StoreArgs,
     }
 
+    /// The tables `args` name, with the table variables of the shell running the test ignored.
     fn tables(args: &[&str]) -> anyhow::Result<Option<super::DynamoConfig>> {
+        use clap::{CommandFactory, FromArgMatches};
+        let ids = ["users_table", "tasks_table", "connections_table"];
+        let command = ids.into_iter().fold(Command::command(), |command, id| {
+            command.mut_arg(id, |arg| arg.env(None))
+        });
         let args = std::iter::once("command").chain(args.iter().copied());
-        Command::try_parse_from(args)
-            .expect("parsed")
-            .store
-            .dynamo_config()
+        let matches = command.try_get_matches_from(args).expect("parsed");
+        let parsed = Command::from_arg_matches(&matches).expect("read");
+        parsed.store.dynamo_config()
     }
 
     #[test]

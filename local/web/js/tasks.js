@@ -10,9 +10,10 @@ const PAGE_SIZE = 10;
 // `page` is the page last asked for (shown, or still loading), which a re-list fetches again: a
 // re-list due while the user moves to another page must not undo the move. `place` gives a page's
 // answer its position, `offset` (the index of its first task in the whole list): cursors carry
-// none, so it is counted from the moves that led there ("11–20 of 40").
-const EMPTY = { page: null, place: () => 0, offset: 0, results: [], count: 0, next: null, previous: null };
-const state = { ...EMPTY, filter: "" };
+// none, so it is counted from the moves that led there ("11–20 of 40"), and held to what the
+// answer says for sure (the first page starts at 0, the last ends at `count`).
+const empty = () => ({ page: null, place: () => 0, offset: 0, results: [], count: 0, next: null, previous: null });
+const state = { ...empty(), filter: "" };
 let relistTimer = null;
 let latestLoad = 0;
 let editHandler = () => {};
@@ -35,7 +36,8 @@ export async function load(page = state.page ?? firstPage(), place = state.place
   if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
   // A page emptied by deletes (its last tasks deleted here or elsewhere): show the one before.
   if (!data.results.length && data.previous) return load(data.previous, before(place(data)));
-  const offset = data.previous ? Math.max(0, place(data)) : 0;
+  const last = data.count - data.results.length;
+  const offset = !data.previous ? 0 : !data.next ? last : Math.max(0, Math.min(place(data), last));
   Object.assign(state, { offset, results: data.results, count: data.count, next: data.next, previous: data.previous });
   render();
 }
@@ -66,7 +68,8 @@ export const previousPage = () => state.previous && load(state.previous, before(
 
 /** Forgets everything (on logout). */
 export function clear() {
-  Object.assign(state, EMPTY, { filter: "" });
+  Object.assign(state, empty(), { filter: "" });
+  latestLoad++; // a load still under way is not shown
   clearTimeout(relistTimer);
   render();
 }
@@ -139,8 +142,11 @@ function summary() {
   const { count, offset, results, filter } = state;
   if (count === 0) return filter ? `No tasks are ${filter}.` : "No tasks yet: add one above.";
   const tasks = `${count === 1 ? "task" : "tasks"}${filter ? ` ${filter}` : ""}`;
-  if (!results.length || results.length >= count) return `${count} ${tasks}.`;
-  return `${offset + 1}–${Math.min(offset + results.length, count)} of ${count} ${tasks}.`;
+  // A page a live event changed shows up to a task more until its re-list: counted as a page.
+  const shown = Math.min(results.length, PAGE_SIZE);
+  if (!shown || shown >= count) return `${count} ${tasks}.`;
+  const start = Math.max(0, Math.min(offset, count - shown));
+  return `${start + 1}–${start + shown} of ${count} ${tasks}.`;
 }
 
 /** The task button that has the focus, if one has: a redraw puts the focus back on it. */
