@@ -1,5 +1,6 @@
 """What scripts/browser-test drives: headless Chromium over WebDriver, a static site for the web
-client on its own origin, and a TCP relay in front of the WebSocket that the test can cut."""
+client on its own origin, a TCP relay in front of the WebSocket that the test can cut, and the
+test's own calls to the API."""
 
 import base64
 import functools

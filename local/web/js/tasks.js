@@ -48,12 +48,12 @@ const before = (end) => (data) => end - data.results.length;
 /** The first page with another status filter ("" for all); the filter stays as it was if that
  * page cannot be read, and the filter in force is answered either way. */
 export async function filter(status) {
-  const before = state.filter;
+  const was = state.filter;
   state.filter = status;
   try {
     await load(firstPage(), () => 0);
   } catch (error) {
-    state.filter = before;
+    state.filter = was;
     throw error;
   }
 }
