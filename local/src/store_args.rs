@@ -71,23 +71,29 @@ impl Tables {
 
     /// A deployed stack's tables on AWS: each must be named.
     fn deployed(&self) -> anyhow::Result<DynamoConfig> {
-        let named = |name: &Option<String>, flag: &str, output: &str| {
+        // Each flag with its variable, written out so that a search for either finds this message.
+        let named = |name: &Option<String>, flag: &str, variable: &str, output: &str| {
             name.clone().ok_or_else(|| {
-                let variable = flag
-                    .trim_start_matches("--")
-                    .replace('-', "_")
-                    .to_uppercase();
-                anyhow::anyhow!(
-                    "--aws needs {flag} (or TASKMASTER_{variable}): the stack's output {output}"
-                )
+                anyhow::anyhow!("--aws needs {flag} (or {variable}): the stack's output {output}")
             })
         };
         Ok(DynamoConfig {
-            users_table: named(&self.users_table, "--users-table", "UsersTableName")?,
-            tasks_table: named(&self.tasks_table, "--tasks-table", "TasksTableName")?,
+            users_table: named(
+                &self.users_table,
+                "--users-table",
+                "TASKMASTER_USERS_TABLE",
+                "UsersTableName",
+            )?,
+            tasks_table: named(
+                &self.tasks_table,
+                "--tasks-table",
+                "TASKMASTER_TASKS_TABLE",
+                "TasksTableName",
+            )?,
             connections_table: named(
                 &self.connections_table,
                 "--connections-table",
+                "TASKMASTER_CONNECTIONS_TABLE",
                 "ConnectionsTableName",
             )?,
             endpoint: None,
