@@ -76,7 +76,7 @@ impl AccountService {
         client: Option<IpAddr>,
     ) -> Result<(User, TokenPair)> {
         // Every registration that reaches here hashes unless it is limited (a name taken is found
-        // after the hash): the process's first work area is made while the attempt is counted.
+        // after the hash): the process's first work area is begun while the attempt is counted.
         prepare_work_area();
         self.limits.registration(client).await?;
         let password_hash = hash_password(&new.password).await?;
@@ -122,7 +122,7 @@ impl AccountService {
         // word: the name is read without it, as an email already was, and counted so.
         let login = login.trim();
         // Every login but a limited one hashes (a dummy hash for an unknown name): the process's
-        // first work area is made while the user is read, not after.
+        // first work area is begun while the user is read, not after.
         prepare_work_area();
         let (user, attempt) = tokio::join!(
             self.find_login(login),
@@ -287,7 +287,7 @@ impl AccountService {
         client: Option<IpAddr>,
     ) -> Result<TokenPair> {
         // Unless the session has ended or the attempt is limited, the old password is checked: the
-        // process's first work area is made while the user is read and the attempt counted.
+        // process's first work area is begun while the user is read and the attempt counted.
         prepare_work_area();
         let before = self.profile(session).await?;
         // Guessing the old password is guessing a login: it counts against the limits as one.
