@@ -29,12 +29,25 @@ use tokio::sync::{OnceCell, Semaphore};
 /// parameters) is used once and freed.
 const KEPT_BLOCKS: usize = Params::DEFAULT.block_count();
 
+/// Whether this kernel faults pages in on request (`MADV_POPULATE_WRITE`: Linux 5.14 and later),
+/// asked once, of a page mapped for the question.
+static FAULTS_IN_ON_REQUEST: LazyLock<bool> = LazyLock::new(|| {
+    #[cfg(target_os = "linux")]
+    if let Ok(page) = MmapOptions::new().len(1).map_anon() {
+        let page = MmapRaw::from(page);
+        return page
+            .advise_range(memmap2::Advice::PopulateWrite, 0, 1)
+            .is_ok();
+    }
+    false
+});
+
 /// One work area: `blocks` argon2 blocks of memory mapped for it alone.
 struct Area {
     /// Shared only with the thread faulting it in, which never reads or writes it.
     map: Arc<MmapRaw>,
     blocks: usize,
-    /// Whether its pages are faulted in, or being faulted in beside its hash.
+    /// Whether a hash has had it, or its pages were faulted in before one did.
     faulted: bool,
 }
 
@@ -52,55 +65,43 @@ impl Area {
         })
     }
 
-    /// For an area made before its first hash is due ([`prepare_work_area`]): where the kernel
-    /// cannot fault it in beside that hash, its pages are faulted in now, by writing them. Where
-    /// it can, nothing is done yet: faulting an area in beside a login's reads slowed the reads
-    /// more than it saved (docs/WORK_AREA.md).
-    fn fault_in_ahead(&mut self) {
-        if !self.faulted && !can_fault_in_beside(&self.map) {
-            self.blocks_mut().fill(Block::new());
-            self.faulted = true;
-        }
+    /// Faults the area's pages in now, by writing them: the process's first area, made while a
+    /// login reads, where the kernel cannot fault it in beside the hash ([`prepare_work_area`]).
+    fn fault_in_now(&mut self) {
+        self.blocks_mut().fill(Block::new());
+        self.faulted = true;
     }
 
-    /// Before a hash in the area: a thread of its own faults its pages in, front to back, while
-    /// the hash runs; argon2 fills an area from its start, and the thread keeps ahead of it.
-    /// Once per area; where the kernel cannot, the hash faults the pages in as it writes.
+    /// Before a hash in a fresh area: a thread of its own faults the area's pages in, front to
+    /// back, while the hash runs. Argon2 fills an area from its start (ours have one lane), and
+    /// measured, the thread ran ahead of it. Where the kernel cannot, or no thread starts, the
+    /// hash faults the pages in as it writes.
     fn fault_in_beside(&mut self) {
-        if !self.faulted && can_fault_in_beside(&self.map) {
+        if std::mem::replace(&mut self.faulted, true) || !*FAULTS_IN_ON_REQUEST {
+            return;
+        }
+        #[cfg(target_os = "linux")]
+        {
             let map = Arc::clone(&self.map);
-            let spawned = std::thread::Builder::new()
+            let _ = std::thread::Builder::new()
                 .name("argon2-area".to_owned())
                 .spawn(move || fault_in(&map));
-            self.faulted = spawned.is_ok();
         }
     }
 
     /// The area as argon2's blocks.
-    #[allow(unsafe_code)]
+    #[expect(unsafe_code, reason = "argon2 takes its memory as blocks, not bytes")]
     fn blocks_mut(&mut self) -> &mut [Block] {
-        // SAFETY: the mapping is readable and writable, `blocks` blocks long and page-aligned (a
-        // block needs 64), and lives as long as `self.map`. A `Block` is 128 `u64`s, valid at any
-        // bits, and the mapping starts zeroed. `&mut self` makes this the only reference to its
-        // bytes: an area is lent to one hash at a time, and the thread faulting it in only hands
-        // its address range to the kernel, which changes none of its bytes.
+        // SAFETY: the mapping succeeded, so its address is not null and its length, `blocks`
+        // blocks, is within `isize::MAX`. It is readable and writable, page-aligned (a block
+        // needs 64), and lives as long as `self.map`. A `Block` is 128 `u64`s, valid at any bits,
+        // and the mapping starts zeroed. `&mut self` makes this the only reference to its bytes:
+        // an area is lent to one hash at a time, and the thread faulting it in only hands its
+        // address range to the kernel, which changes none of its bytes.
         unsafe {
             std::slice::from_raw_parts_mut(self.map.as_mut_ptr().cast::<Block>(), self.blocks)
         }
     }
-}
-
-/// Whether the kernel faults pages in on request (`MADV_POPULATE_WRITE`: Linux 5.14 and later),
-/// asked of `map`'s first page.
-#[cfg(target_os = "linux")]
-fn can_fault_in_beside(map: &MmapRaw) -> bool {
-    map.advise_range(memmap2::Advice::PopulateWrite, 0, 1)
-        .is_ok()
-}
-
-#[cfg(not(target_os = "linux"))]
-fn can_fault_in_beside(_: &MmapRaw) -> bool {
-    false
 }
 
 /// Faults `map` in, a megabyte at a time: the kernel holds the process's memory map through each
@@ -120,38 +121,39 @@ fn fault_in(map: &MmapRaw) {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
-fn fault_in(_: &MmapRaw) {}
-
 struct WorkAreas {
     /// One turn per core.
     turns: Semaphore,
     /// The areas of finished hashes, at most one per turn.
     idle: Mutex<Vec<Area>>,
+    /// Whether the process's first area is made and faulted in ahead of its hash
+    /// ([`WorkAreas::first`]): where the kernel cannot fault one in beside its hash.
+    ahead: bool,
     /// Set once the process's first area is made ([`WorkAreas::first`]).
     first: OnceCell<()>,
 }
 
 impl WorkAreas {
-    fn new(turns: usize) -> Self {
+    fn new(turns: usize, ahead: bool) -> Self {
         Self {
             turns: Semaphore::new(turns),
+            ahead,
             idle: Mutex::new(Vec::with_capacity(turns)),
             first: OnceCell::const_new(),
         }
     }
 
-    /// Makes the process's first area, once, and leaves it idle for the next hash
-    /// ([`Area::fault_in_ahead`]). Whoever needs it first makes it
+    /// Where the kernel cannot fault an area in beside its hash: makes the process's first area,
+    /// once, faulted in, and leaves it idle for the next hash. Whoever needs it first makes it
     /// ([`prepare_work_area`], or else the first hash), and a hash that arrives meanwhile waits
-    /// for it rather than making an area of its own.
+    /// for it rather than faulting in an area of its own.
     async fn first(&'static self) {
         self.first
             .get_or_init(|| async {
                 // Without the memory the hash itself reports it (`OutOfMemory`).
                 let made = tokio::task::spawn_blocking(|| {
                     let mut area = Area::map(KEPT_BLOCKS).ok()?;
-                    area.fault_in_ahead();
+                    area.fault_in_now();
                     Some(area)
                 });
                 if let Ok(Some(area)) = made.await {
@@ -169,7 +171,9 @@ impl WorkAreas {
         &'static self,
         work: impl FnOnce(&KeptArea) -> R + Send + 'static,
     ) -> anyhow::Result<R> {
-        self.first().await;
+        if self.ahead {
+            self.first().await;
+        }
         // The turn moves into the blocking task: a caller that gives up waiting (a dropped
         // request) does not free it while the hash still runs.
         let turn = self
@@ -206,18 +210,21 @@ impl WorkAreas {
 }
 
 static WORK_AREAS: LazyLock<WorkAreas> = LazyLock::new(|| {
-    WorkAreas::new(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    WorkAreas::new(cores, !*FAULTS_IN_ON_REQUEST)
 });
 
 /// Begins making the process's first work area while the caller goes on, unless it is made: a
 /// login, a registration and a password change call it before their database work, since each
 /// checks or makes an argon2 hash next unless it is limited (or its session has ended; a Django
-/// hash is checked without the area). Where the kernel can fault an area in beside its hash, this
-/// only maps it; elsewhere it faults it in, beside the caller's round trips rather than after
-/// them ([`Area::fault_in_ahead`]). A call while the area is being made only waits beside it;
-/// outside a Tokio runtime it does nothing, and the first hash makes the area.
+/// hash is checked without the area). Where the kernel can fault an area in beside its hash, it
+/// does nothing: faulting the area in beside a login's reads slowed them more than it saved
+/// (docs/WORK_AREA.md). Elsewhere it faults the area in beside the caller's round trips rather
+/// than after them. A call while the area is being made only waits beside it; outside a Tokio
+/// runtime it does nothing, and the first hash makes the area.
 pub fn prepare_work_area() {
-    if !WORK_AREAS.first.initialized()
+    if WORK_AREAS.ahead
+        && !WORK_AREAS.first.initialized()
         && let Ok(runtime) = tokio::runtime::Handle::try_current()
     {
         runtime.spawn(WORK_AREAS.first());
@@ -286,16 +293,23 @@ mod tests {
 
     const SALT: &[u8] = b"a fixed salt for the test";
 
-    /// A private set of `turns` turns, as `'static` as the process's own.
-    fn work_areas(turns: usize) -> &'static WorkAreas {
-        Box::leak(Box::new(WorkAreas::new(turns)))
+    /// A private set of `turns` turns, as `'static` as the process's own, its first area made
+    /// `ahead` or not.
+    fn work_areas(turns: usize, ahead: bool) -> &'static WorkAreas {
+        Box::leak(Box::new(WorkAreas::new(turns, ahead)))
     }
 
     /// However many hashes run at once, no more areas are kept than there are turns; a finished
-    /// hash leaves its area for the next, and work that used none leaves none.
+    /// hash leaves its area for the next, and work that used none leaves none. The same whether
+    /// the first area is made ahead or not.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_more_areas_are_kept_than_turns() {
-        let areas = work_areas(2);
+        for ahead in [false, true] {
+            no_more_areas_than_turns(work_areas(2, ahead)).await;
+        }
+    }
+
+    async fn no_more_areas_than_turns(areas: &'static WorkAreas) {
         let hashes = (0..6).map(|_| {
             tokio::spawn(areas.lend(|area| {
                 area.hash_password_with_params(b"pw", SALT, Params::DEFAULT)
@@ -311,46 +325,62 @@ mod tests {
         assert!(idle.iter().all(|area| area.blocks == KEPT_BLOCKS));
     }
 
-    /// An area is faulted in once, beside its first hash where the kernel can (not ahead of
-    /// it, beside a login's reads, which it slowed), and else ahead of it.
+    /// Where the kernel can, a fresh area is faulted in beside its first hash, by a thread of its
+    /// own, and not before; elsewhere the process's first area is faulted in at once.
     #[cfg(target_os = "linux")]
     #[test]
     fn an_area_is_faulted_in_beside_its_hash_where_the_kernel_can() {
         let mut area = Area::map(KEPT_BLOCKS).unwrap();
-        let whole = area.map.len() / 1024;
-        area.fault_in_ahead();
-        if can_fault_in_beside(&area.map) {
-            assert!(resident_kib(&area.map) < whole / 2, "faulted in ahead");
+        let pages = area.map.len().div_ceil(page_size());
+        assert_eq!(present_pages(&area.map), 0, "pages present when mapped");
+        if *FAULTS_IN_ON_REQUEST {
             area.fault_in_beside();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-            while resident_kib(&area.map) < whole && std::time::Instant::now() < deadline {
+            while present_pages(&area.map) < pages && std::time::Instant::now() < deadline {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
+        } else {
+            area.fault_in_now();
         }
-        assert_eq!(resident_kib(&area.map), whole, "KiB resident of {whole}");
+        assert_eq!(present_pages(&area.map), pages, "pages present of {pages}");
         assert!(area.faulted);
     }
 
-    /// The KiB of `map` in memory, from `/proc/self/smaps`.
+    /// This process's page size, from its auxiliary vector (`AT_PAGESZ`).
     #[cfg(target_os = "linux")]
-    fn resident_kib(map: &MmapRaw) -> usize {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let start = format!("{:x}-", map.as_ptr() as usize);
-        let entry = smaps.split_once(&format!("\n{start}")).unwrap().1;
-        let rss = entry.lines().find_map(|line| line.strip_prefix("Rss:"));
-        rss.unwrap()
-            .trim()
-            .trim_end_matches(" kB")
-            .trim()
-            .parse()
-            .unwrap()
+    fn page_size() -> usize {
+        const AT_PAGESZ: u64 = 6;
+        let word = |bytes: &[u8]| u64::from_ne_bytes(bytes.try_into().unwrap());
+        let auxv = std::fs::read("/proc/self/auxv").unwrap();
+        let size = auxv
+            .chunks_exact(16)
+            .find(|pair| word(&pair[..8]) == AT_PAGESZ);
+        usize::try_from(word(&size.unwrap()[8..])).unwrap()
     }
 
-    /// An area that served hashes with other parameters (more lanes, fewer and then more blocks
-    /// than the default) hashes exactly as argon2 does in fresh memory.
+    /// How many of `map`'s pages are in memory, from `/proc/self/pagemap` (bit 63 of each page's
+    /// entry), which no neighbouring mapping can blur.
+    #[cfg(target_os = "linux")]
+    fn present_pages(map: &MmapRaw) -> usize {
+        use std::io::{Read, Seek, SeekFrom};
+        let page = page_size();
+        let mut pagemap = std::fs::File::open("/proc/self/pagemap").unwrap();
+        let first = (map.as_ptr() as usize / page * 8) as u64;
+        pagemap.seek(SeekFrom::Start(first)).unwrap();
+        let mut entries = vec![0; map.len().div_ceil(page) * 8];
+        pagemap.read_exact(&mut entries).unwrap();
+        let present = |entry: &[u8]| u64::from_ne_bytes(entry.try_into().unwrap()) >> 63 == 1;
+        entries
+            .chunks_exact(8)
+            .filter(|entry| present(entry))
+            .count()
+    }
+
+    /// A work area that served hashes with other parameters (more lanes, then more blocks than it
+    /// had, so that a larger one replaced it) hashes exactly as argon2 does in fresh memory.
     #[tokio::test]
     async fn a_reused_area_hashes_as_fresh_memory_does() {
-        let areas = work_areas(1);
+        let areas = work_areas(1, false);
         let other = |m| Params::new(m, 1, 4, None).unwrap();
         let fresh = |params: &Params| {
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
@@ -372,7 +402,7 @@ mod tests {
         for (params, hash) in reused {
             assert_eq!(hash, fresh(&params), "{params:?}");
         }
-        // The area grew past the default's size, so it was freed, not kept; a default one is.
+        // The last area was larger than the default's, so it was freed, not kept; a default one is.
         assert!(areas.idle.lock().unwrap().is_empty());
         let default =
             areas.lend(|area| area.hash_password_with_params(b"pw", SALT, Params::DEFAULT));
@@ -383,12 +413,12 @@ mod tests {
         assert_eq!(areas.idle.lock().unwrap()[0].blocks, KEPT_BLOCKS);
     }
 
-    /// The first area is made once, and a hash that asks for an area while it is being made
-    /// waits for it and gets it, instead of faulting in one of its own: it starts on a full-size
-    /// area, and afterwards that single area is kept, though two turns would allow two.
+    /// Made ahead, the first area is made once, and a hash that asks for an area while it is
+    /// being made waits for it and gets it, instead of faulting in one of its own: it starts on a
+    /// full-size area, and afterwards that single area is kept, though two turns would allow two.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_hash_waits_for_the_first_area_being_made() {
-        let areas = work_areas(2);
+        let areas = work_areas(2, true);
         let making = tokio::spawn(areas.first());
         let hash = areas.lend(|area| {
             let given = area.0.borrow().as_ref().map_or(0, |area| area.blocks);
