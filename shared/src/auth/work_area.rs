@@ -10,7 +10,7 @@
 //! An area's first use still faults: about 10 ms for 19 MiB on this project's VM, in a process's
 //! first login. So each area is memory mapped for itself, and a thread of its own faults its pages
 //! in (`MADV_POPULATE_WRITE`, Linux 5.14 and later) while the hash already runs in it: argon2 fills
-//! an area from its start, and the thread keeps ahead of it. Where the kernel cannot, the
+//! an area from its start, and, measured, the thread ran ahead of it. Where the kernel cannot, the
 //! process's first area is faulted in while a login reads ([`prepare_work_area`]), and any other
 //! by its hash as it writes. The numbers are in docs/WORK_AREA.md.
 
