@@ -200,7 +200,7 @@ async fn unmatched_requests_get_json_404_and_405() {
             .uri(path)
             .body(axum::body::Body::empty())
             .unwrap();
-        let response = shared::http::app(shared::http::unmatched(), state.clone())
+        let response = shared::http::app(axum::Router::new(), state.clone())
             .oneshot(request)
             .await
             .unwrap();
@@ -298,6 +298,7 @@ async fn every_request_gets_the_same_status_on_aws_as_locally() {
         .chain([&shared::http::openapi::OPENAPI, &"/api/v1/nowhere"])
         .map(|path| path.replace("{id}", id));
     let mut checked = 0;
+    let mut allows = std::collections::BTreeMap::new();
     for path in paths {
         for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
             for path in [path.clone(), format!("{path}/")] {
@@ -314,18 +315,39 @@ async fn every_request_gets_the_same_status_on_aws_as_locally() {
                         .body(axum::body::Body::empty())
                         .unwrap()
                 };
+                // The status, and a 405's `Allow`: what the path takes on any function.
+                let answer = |response: axum::response::Response| {
+                    let allow = response.headers().get("allow").cloned();
+                    (response.status(), allow)
+                };
                 let on_aws = shared::http::app(router.clone(), state.clone())
                     .oneshot(request())
                     .await
-                    .unwrap()
-                    .status();
-                let locally = local.clone().oneshot(request()).await.unwrap().status();
+                    .unwrap();
+                let locally = local.clone().oneshot(request()).await.unwrap();
+                let (on_aws, locally) = (answer(on_aws), answer(locally));
                 assert_eq!(on_aws, locally, "{method} {path} (on AWS: {function})");
+                if on_aws.0 == StatusCode::METHOD_NOT_ALLOWED {
+                    allows.insert(path.trim_end_matches('/').to_owned(), on_aws.1);
+                }
                 checked += 1;
             }
         }
     }
     assert!(checked > 100, "{checked} requests");
+    let allow = |path: &str| {
+        allows[path]
+            .as_ref()
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        allow("/api/v1/tasks/create").as_deref(),
+        Some("POST,OPTIONS")
+    );
+    assert_eq!(
+        allow(&format!("/api/v1/tasks/{id}")).as_deref(),
+        Some("GET,HEAD,PUT,PATCH,DELETE,OPTIONS")
+    );
     assert_eq!(
         aws_route(&routes, "GET", "/api/v1/tasks/create"),
         "task-get"

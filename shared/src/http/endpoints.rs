@@ -47,6 +47,12 @@ macro_rules! endpoints {
             },
         )+];
 
+        /// The methods and paths of [`ENDPOINTS`], row by row, without their routers: what the
+        /// `fallback` function reads to name a path's methods in a 405 ([`PATHS`] says why).
+        pub const METHODS_AND_PATHS: &[(&[&str], &[&str])] = &[$(
+            (&[$(stringify!($method)),+], &[$($path),+]),
+        )+];
+
         /// The operations of [`ENDPOINTS`] (and of the document itself), with every schema they
         /// use; `openapi.rs` merges them into the document and adds the aliases.
         #[derive(utoipa::OpenApi)]

@@ -13,7 +13,7 @@ mod pages;
 pub mod profile;
 pub mod tasks;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Router;
@@ -26,7 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-pub use self::endpoints::{ENDPOINTS, Endpoint, PATHS};
+pub use self::endpoints::{ENDPOINTS, Endpoint, METHODS_AND_PATHS, PATHS};
 use crate::AppState;
 use crate::error::Error;
 
@@ -65,25 +65,49 @@ pub fn all_routes() -> Router<AppState> {
 
 /// What API Gateway's `$default` route serves: requests no other route took. Every known path
 /// answers 405 (its methods are served by other functions), anything else 404, both in JSON, so
-/// clients see the same errors on AWS as locally.
-pub fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    // PATHS, not ENDPOINTS: the table's routers would link every handler into `fallback`.
-    let paths: BTreeSet<&str> = PATHS.into_iter().chain([openapi::OPENAPI]).collect();
+/// clients see the same errors on AWS as locally. A 405's `Allow` names every method the path
+/// takes on any function, as the local server's router does (`HEAD` with `GET`): a Lambda's own
+/// router knows only its own.
+fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    // The router-free table, not ENDPOINTS: its routers would link every handler into `fallback`.
+    let document: (&[&str], &[&str]) = (&["GET"], &[openapi::OPENAPI]);
+    let mut allowed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (methods, paths) in METHODS_AND_PATHS.iter().chain([&document]) {
+        for path in *paths {
+            let list = allowed.entry(path).or_default();
+            for method in *methods {
+                list.push(method);
+                if *method == "GET" {
+                    list.push("HEAD");
+                }
+            }
+        }
+    }
     // One router routed path by path: merging a router per path cost a cold start ~0.3 M
     // instructions (callgrind).
-    paths.into_iter().fold(Router::new(), |router, path| {
-        with_route(router, path, MethodRouter::new())
-    })
+    allowed
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            let allow =
+                HeaderValue::from_str(&methods.join(",")).expect("method names are header-safe");
+            let not_allowed = MethodRouter::new().fallback(move |method: Method| async move {
+                (
+                    [(ALLOW, allow)],
+                    Error::MethodNotAllowed(method.to_string()),
+                )
+            });
+            with_route(router, path, not_allowed)
+        })
 }
 
 /// Wraps `routes` in what every host needs: JSON 404/405, the body limit, request ids, a log
 /// line and a metrics line ([`crate::metrics`]) per request, a JSON 503 for a request past its
 /// deadline ([`deadline`]), and a JSON 500 for a panic.
 ///
-/// Every known path is routed (to [`unmatched`]'s empty method router when `routes` does not serve
-/// it), so a Lambda answers a request API Gateway gave it for another endpoint's path exactly as
-/// the local server does: `GET /tasks/create` matches the `GET /tasks/{id}` route on AWS, and
-/// task-get answers 405, not 404 for a task named "create".
+/// Every known path is routed, with [`unmatched`]'s 405 for the methods `routes` does not serve,
+/// so a Lambda answers a request API Gateway gave it for another endpoint's path exactly as the
+/// local server does: `GET /tasks/create` matches the `GET /tasks/{id}` route on AWS, and
+/// task-get answers 405 with `Allow: POST,OPTIONS`, not 404 for a task named "create".
 ///
 /// The layers wrap the routed app once, as one service: `Router::layer` would wrap each route's
 /// each method on its own, work that a Lambda's cold start paid for every known path.
@@ -91,6 +115,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
     let routed = routes
         .merge(unmatched())
         .fallback(|| async { Error::NotFound("Not found.") })
+        // Paths of no endpoint (the local server's WebSocket path).
         .method_not_allowed_fallback(|method: Method| async move {
             Error::MethodNotAllowed(method.to_string())
         })
