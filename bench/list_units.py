@@ -73,7 +73,8 @@ def main():
     try:
         started.append(subprocess.Popen(
             ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar", f"{jar_dir}/DynamoDBLocal.jar",
-             "-inMemory", "-port", str(ddb_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+             "-inMemory", "-disableTelemetry", "-port", str(ddb_port)],
+            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for(ddb_port, "DynamoDB Local", started[-1])
         env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY="unused", AWS_REGION="us-east-1")
         started.append(subprocess.Popen(
