@@ -141,7 +141,7 @@ pub fn app<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Rou
         .layer(axum::middleware::from_fn(record_metrics))
         .layer(axum::middleware::from_fn(deadline::within_deadline))
         // The local server's guard: one request's panic answers a JSON 500 and the server runs on.
-        // The Lambda bootstraps abort on a panic instead (.cargo/config.toml, docs/BUILD.md).
+        // The Lambda bootstraps abort on a panic instead (scripts/lib/lambda-flags.sh, docs/BUILD.md).
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             axum::response::IntoResponse::into_response(Error::Unexpected(anyhow::anyhow!("panic")))
