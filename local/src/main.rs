@@ -45,7 +45,9 @@ const ONE_YEAR: u64 = 366 * 24 * 60 * 60;
 /// Local) and survives restarts; without TASKMASTER_JWT_SECRET a signing key is generated once and
 /// kept in DATA_DIR.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+// A server flag before a command (`--data-dir X import-django`) is refused, not dropped: the
+// command would work on another store than the one named.
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -14,7 +14,13 @@ pub struct StoreArgs {
     /// Use DynamoDB at this endpoint (e.g. DynamoDB Local) instead of the embedded store. Absent
     /// tables are made from template.yaml by `import-django` (but not by its dry run); the other
     /// commands need them made.
-    #[arg(long, value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
+    #[arg(
+        long,
+        env = "TASKMASTER_DYNAMODB_ENDPOINT",
+        value_name = "URL",
+        value_parser = http_url,
+        conflicts_with = "aws"
+    )]
     pub dynamodb_endpoint: Option<String>,
     /// Use the deployed stack's tables on AWS, named by the three table flags (or their
     /// variables; the stack's outputs UsersTableName, TasksTableName and ConnectionsTableName).

@@ -212,9 +212,15 @@ async fn a_restart_on_the_same_data_dir_keeps_users_tasks_and_the_secret() {
 #[test]
 fn a_bad_flag_exits_non_zero_with_a_clear_message() {
     let dir = data_dir();
-    let cases: [(&[&str], &[&str]); 2] = [
+    let cases: [(&[&str], &[&str]); 3] = [
         (&["--addr", "nonsense"], &["--addr", "nonsense"]),
         (&["--no-such-flag"], &["--no-such-flag"]),
+        // A server flag before a command is refused, not dropped: the command would otherwise
+        // work on another store than the one the flags name.
+        (
+            &["--addr", "127.0.0.1:0", "set-password", "--username", "ada"],
+            &["set-password", "--addr"],
+        ),
     ];
 
     for (args, mentioned) in cases {
