@@ -49,4 +49,51 @@ async fn sockets_gone_with_a_killed_server_free_their_places_at_the_cap(dynamodb
     assert_eq!(next_message(&mut socket).await["title"], "heard");
 }
 
-on_both_stores!(sockets_gone_with_a_killed_server_free_their_places_at_the_cap);
+/// A socket whose token has expired still holds its place until it closes (it may authenticate
+/// again): otherwise a user could open the cap's worth of sockets with a token about to expire,
+/// then as many again with the next one, and so on.
+async fn sockets_whose_tokens_expired_hold_their_places_until_they_close(dynamodb: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = store_flags(dynamodb).await;
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let env = [("TASKMASTER_ACCESS_TOKEN_TTL", "6")];
+    let server = Server::start_with_env(dir.path(), &flags, &env);
+    let api = Api::new(&server);
+    let (lapsing, refresh) = user(&api).await;
+    let lapses = std::time::Instant::now() + Duration::from_secs(7);
+    let mut sockets = Vec::new();
+    for n in 0..shared::realtime::MAX_CONNECTIONS_PER_USER {
+        let socket = connect(&server, None, &format!("?token={lapsing}")).await;
+        sockets.push(socket.unwrap_or_else(|e| panic!("socket {n}: {e}")));
+    }
+    tokio::time::sleep_until(lapses.into()).await;
+    let refreshed = api.refresh(&refresh).await.expect(StatusCode::OK);
+    let fresh = refreshed.body["access"].as_str().expect("an access token");
+    let query = format!("?token={fresh}");
+
+    match connect(&server, None, &query).await {
+        Err(WsError::Http(response)) => {
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        }
+        other => panic!("past the cap: {:?}", other.map(|_| "connected")),
+    }
+    // One closes: its place is free once its `$disconnect` has run.
+    let mut closing = sockets.pop().unwrap();
+    closing.close(None).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match connect(&server, None, &query).await {
+            Ok(_) => break,
+            Err(WsError::Http(response)) if std::time::Instant::now() < deadline => {
+                assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("after one closed: {error}"),
+        }
+    }
+}
+
+on_both_stores!(
+    sockets_gone_with_a_killed_server_free_their_places_at_the_cap,
+    sockets_whose_tokens_expired_hold_their_places_until_they_close,
+);

@@ -193,7 +193,7 @@ impl Gateway {
         // A session ending meanwhile (a logout, logout-all, a password change) is written to the
         // user's record first; the ending request then lists the connections to close. Reading
         // the user again after recording this one means either that listing finds it or this
-        // read sees the session ended. Beside that read, the user's live connections are
+        // read sees the session ended. Beside that read, the user's open connections are
         // counted ([`Self::may_listen`]).
         let refused = self.may_listen(&claims, &connection.id).await;
         match refused {
@@ -307,12 +307,13 @@ impl Gateway {
     }
 
     /// Whether the user of `claims` still honours its session, and holds at most
-    /// [`MAX_CONNECTIONS_PER_USER`] live connections (a just recorded or renewed one among them):
-    /// one read of the user beside one listing of its connections. A connection whose token has
-    /// expired or whose session has ended hears nothing and costs the stream nothing, so it does
-    /// not count (a socket that died without its `$disconnect` stops holding a place once its
-    /// token expires, or once the management API says it is gone: see [`Management`]). Concurrent
-    /// connections past the bound may all be refused, never all let in.
+    /// [`MAX_CONNECTIONS_PER_USER`] open connections (a just recorded or renewed one among them):
+    /// one read of the user beside one listing of its connections. A connection of an ended
+    /// session does not count (ending it closes it); one whose token has expired does, until its
+    /// socket closes (`cap::holds_place` says why). A socket that died without its `$disconnect`
+    /// stops holding a place once the management API says it is gone (see [`Management`]), or
+    /// once its record expires. Concurrent connections past the bound may all be refused, never
+    /// all let in.
     async fn may_listen(&self, claims: &Claims, this: &str) -> Result<(), Error> {
         let (user, listed) = tokio::join!(
             self.users.user(claims.user_id),
