@@ -138,6 +138,75 @@ impl DynamoStore {
             .and_then(|items| items.into_iter().next());
         Ok(counts.map(from_item).transpose()?.unwrap_or_default())
     }
+
+    /// One page of `owner`'s tasks as `query` asks (newest first), and whether more lie beyond it.
+    async fn page_of(
+        &self,
+        owner: UserId,
+        query: &ListQuery,
+    ) -> Result<(Vec<Task>, bool), StoreError> {
+        let (newest_first, from) = match query.position {
+            Position::First => (true, None),
+            Position::After(id) => (true, Some(id)),
+            Position::Before(id) => (false, Some(id)),
+        };
+        let (index, sort_key) = match query.status {
+            Some(_) => ("by_status", "status_sk"),
+            None => ("by_created", "created_sk"),
+        };
+        let mut start = from.map(|order: TaskOrder| {
+            let mut start = task_key(owner, order.id);
+            let position = match query.status {
+                Some(status) => status_sk(status, &order),
+                None => created_sk(&order),
+            };
+            start.insert(sort_key.into(), s(position));
+            start
+        });
+        // The COUNTS item has neither index key, so both indexes hold tasks only.
+        let (condition, prefix) = match query.status {
+            Some(status) => (
+                "pk = :pk AND begins_with(status_sk, :prefix)",
+                Some(format!("{}#", status.as_str())),
+            ),
+            None => ("pk = :pk", None),
+        };
+        let mut values = Item::from([(":pk".to_owned(), s(format!("USER#{owner}")))]);
+        values.extend(prefix.map(|prefix| (":prefix".to_owned(), s(prefix))));
+        let wanted = query.limit + 1;
+        let mut items = Vec::with_capacity(wanted);
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.tasks)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(!newest_first)
+                .consistent_read(true)
+                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(e, "listing tasks"))?;
+            items.extend(output.items.unwrap_or_default());
+            match output.last_evaluated_key {
+                Some(last) if items.len() < wanted => start = Some(last),
+                _ => break,
+            }
+        }
+        let more = items.len() > query.limit;
+        let mut tasks = items
+            .into_iter()
+            .take(query.limit)
+            .map(from_item)
+            .collect::<anyhow::Result<Vec<Task>>>()?;
+        if !newest_first {
+            tasks.reverse();
+        }
+        Ok((tasks, more))
+    }
 }
 
 /// A failed version condition means the task changed, or is gone.
@@ -289,77 +358,23 @@ impl TaskStore for DynamoStore {
         })
     }
 
-    /// One `BatchGetItem` (the counts and the owner) and one `Query` (on the `by_created` index,
-    /// or `by_status` when filtering);
-    /// a second Query page only if DynamoDB's 1 MB page limit cut the first one short.
+    /// One `BatchGetItem` (the counts and the owner) beside one `Query` (on the `by_created`
+    /// index, or `by_status` when filtering): one round trip, not two. The page is dropped unread
+    /// when the owner's session has ended. A second Query page only if DynamoDB's 1 MB page limit
+    /// cut the first one short.
     async fn list_tasks(
         &self,
         owner: UserId,
         session: Session,
         query: &ListQuery,
     ) -> Result<TaskPage, StoreError> {
-        let counts = self.counts_of_existing_owner(owner, session).await?;
-
-        let (newest_first, from) = match query.position {
-            Position::First => (true, None),
-            Position::After(id) => (true, Some(id)),
-            Position::Before(id) => (false, Some(id)),
-        };
-        let (index, sort_key) = match query.status {
-            Some(_) => ("by_status", "status_sk"),
-            None => ("by_created", "created_sk"),
-        };
-        let mut start = from.map(|order: TaskOrder| {
-            let mut start = task_key(owner, order.id);
-            let position = match query.status {
-                Some(status) => status_sk(status, &order),
-                None => created_sk(&order),
-            };
-            start.insert(sort_key.into(), s(position));
-            start
-        });
-        // The COUNTS item has neither index key, so both indexes hold tasks only.
-        let (condition, prefix) = match query.status {
-            Some(status) => (
-                "pk = :pk AND begins_with(status_sk, :prefix)",
-                Some(format!("{}#", status.as_str())),
-            ),
-            None => ("pk = :pk", None),
-        };
-        let mut values = Item::from([(":pk".to_owned(), s(format!("USER#{owner}")))]);
-        values.extend(prefix.map(|prefix| (":prefix".to_owned(), s(prefix))));
-        let wanted = query.limit + 1;
-        let mut items = Vec::with_capacity(wanted);
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.tasks)
-                .index_name(index)
-                .key_condition_expression(condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(!newest_first)
-                .consistent_read(true)
-                .limit(i32::try_from(wanted - items.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error(e, "listing tasks"))?;
-            items.extend(output.items.unwrap_or_default());
-            match output.last_evaluated_key {
-                Some(last) if items.len() < wanted => start = Some(last),
-                _ => break,
-            }
-        }
-        let more = items.len() > query.limit;
-        let mut tasks = items
-            .into_iter()
-            .take(query.limit)
-            .map(from_item)
-            .collect::<anyhow::Result<Vec<Task>>>()?;
-        if !newest_first {
-            tasks.reverse();
-        }
+        let (counts, page) = tokio::join!(
+            self.counts_of_existing_owner(owner, session),
+            self.page_of(owner, query)
+        );
+        // The session's refusal first: a revoked token learns nothing from a failed Query.
+        let counts = counts?;
+        let (tasks, more) = page?;
         Ok(TaskPage {
             count: counts.of(query.status),
             tasks,
