@@ -14,13 +14,10 @@ pub struct StoreArgs {
     /// Use DynamoDB at this endpoint (e.g. DynamoDB Local) instead of the embedded store. Absent
     /// tables are made from template.yaml by `import-django` (but not by its dry run); the other
     /// commands need them made.
-    #[arg(
-        long,
-        env = "TASKMASTER_DYNAMODB_ENDPOINT",
-        value_name = "URL",
-        value_parser = http_url,
-        conflicts_with = "aws"
-    )]
+    /// `TASKMASTER_DYNAMODB_ENDPOINT`, the server's variable, is not read: it would outrank an
+    /// explicit `--data-dir` and clash with `--aws`; a command that finds it set while working on
+    /// the embedded store says so ([`StoreArgs::dynamo_config`]).
+    #[arg(long, value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
     pub dynamodb_endpoint: Option<String>,
     /// Use the deployed stack's tables on AWS, named by the three table flags (or their
     /// variables; the stack's outputs UsersTableName, TasksTableName and ConnectionsTableName).
@@ -34,15 +31,25 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    /// The DynamoDB tables these flags name, or `None` for the embedded store in `data_dir`.
+    /// The DynamoDB tables these flags name, or `None` for the embedded store in `data_dir`. On
+    /// the embedded store with the server's `TASKMASTER_DYNAMODB_ENDPOINT` set, a warning says
+    /// which store this is, and how to name the other.
     pub fn dynamo_config(&self) -> anyhow::Result<Option<DynamoConfig>> {
-        Ok(if self.aws {
-            Some(self.tables.deployed()?)
-        } else {
-            self.dynamodb_endpoint
-                .as_deref()
-                .map(|endpoint| self.tables.dynamo_config(endpoint))
-        })
+        if self.aws {
+            return Ok(Some(self.tables.deployed()?));
+        }
+        let config = self.dynamodb_endpoint.as_deref();
+        let config = config.map(|endpoint| self.tables.dynamo_config(endpoint));
+        let exported = std::env::var("TASKMASTER_DYNAMODB_ENDPOINT").unwrap_or_default();
+        if config.is_none() && !exported.is_empty() {
+            eprintln!(
+                "warning: TASKMASTER_DYNAMODB_ENDPOINT is set, but commands read their store from \
+                 their own flags: this one works on the embedded store in {}; for DynamoDB at \
+                 that endpoint, pass --dynamodb-endpoint {exported}",
+                self.data_dir.display()
+            );
+        }
+        Ok(config)
     }
 }
 

@@ -335,7 +335,7 @@ async fn the_websocket_routes_and_the_stream_function_make_their_documented_call
         h.calls.take(),
         ["GetItem", "Query", "UpdateItem", "GetItem", "Query"],
         "ws-default, authenticate: the session, the user's connections, the renewal, the session \
-         again (a logout landing meanwhile) beside the live connections counted again"
+         again (a logout landing meanwhile) beside the connections counted again"
     );
     assert_eq!(gateway.disconnect(disconnect).await.status_code, 200);
     assert_eq!(

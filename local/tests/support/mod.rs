@@ -34,6 +34,7 @@ fn command(args: &[&str], data_dir: &Path) -> Command {
         "TASKMASTER_JWT_SECRET",
         "TASKMASTER_ADDR",
         "TASKMASTER_DATA_DIR",
+        "TASKMASTER_DYNAMODB_ENDPOINT",
         "TASKMASTER_ACCESS_TOKEN_TTL",
         "TASKMASTER_REFRESH_TOKEN_TTL",
         "AWS_LAMBDA_FUNCTION_NAME",

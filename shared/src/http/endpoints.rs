@@ -47,8 +47,9 @@ macro_rules! endpoints {
             },
         )+];
 
-        /// The methods and paths of [`ENDPOINTS`], row by row, without their routers: what the
-        /// `fallback` function reads to name a path's methods in a 405 ([`PATHS`] says why).
+        /// The methods and paths of [`ENDPOINTS`], row by row (aliases included), without their
+        /// routers: what the `fallback` function reads to answer 404 and 405, since reading
+        /// [`ENDPOINTS`] itself would link every router it points to, and so every handler.
         pub const METHODS_AND_PATHS: &[(&[&str], &[&str])] = &[$(
             (&[$(stringify!($method)),+], &[$($path),+]),
         )+];
@@ -76,34 +77,4 @@ endpoints! {
     "task-get": [GET] [tasks::TASK] => tasks::get, documented by tasks::show_task;
     "task-update": [PUT, PATCH] [tasks::TASK] => tasks::update, documented by tasks::update_task;
     "task-delete": [DELETE] [tasks::TASK] => tasks::delete, documented by tasks::delete_task;
-}
-
-/// Every path of [`ENDPOINTS`], aliases included, worked out at compile time. Code that needs only
-/// the paths (the `fallback` function's 404/405 answers) reads this array, which holds no router,
-/// so its binary links none of the handlers: reading [`ENDPOINTS`] itself would keep every router
-/// it points to.
-pub const PATHS: [&str; path_count()] = all_paths();
-
-const fn path_count() -> usize {
-    let (mut count, mut i) = (0, 0);
-    while i < ENDPOINTS.len() {
-        count += ENDPOINTS[i].paths.len();
-        i += 1;
-    }
-    count
-}
-
-const fn all_paths() -> [&'static str; path_count()] {
-    let mut paths = [""; path_count()];
-    let (mut n, mut i) = (0, 0);
-    while i < ENDPOINTS.len() {
-        let mut j = 0;
-        while j < ENDPOINTS[i].paths.len() {
-            paths[n] = ENDPOINTS[i].paths[j];
-            n += 1;
-            j += 1;
-        }
-        i += 1;
-    }
-    paths
 }

@@ -26,7 +26,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-pub use self::endpoints::{ENDPOINTS, Endpoint, METHODS_AND_PATHS, PATHS};
+pub use self::endpoints::{ENDPOINTS, Endpoint, METHODS_AND_PATHS};
 use crate::AppState;
 use crate::error::Error;
 
@@ -66,8 +66,9 @@ pub fn all_routes() -> Router<AppState> {
 /// What API Gateway's `$default` route serves: requests no other route took. Every known path
 /// answers 405 (its methods are served by other functions), anything else 404, both in JSON, so
 /// clients see the same errors on AWS as locally. A 405's `Allow` names every method the path
-/// takes on any function, as the local server's router does (`HEAD` with `GET`): a Lambda's own
-/// router knows only its own.
+/// takes on any function: a Lambda's own router knows only its own. `HEAD` is left out: the
+/// local router answers it with `GET`'s handler, but no route of the HTTP API takes it, so on AWS
+/// it reaches `fallback` and is refused.
 fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
     // The router-free table, not ENDPOINTS: its routers would link every handler into `fallback`.
     let document: (&[&str], &[&str]) = (&["GET"], &[openapi::OPENAPI]);
@@ -75,12 +76,7 @@ fn unmatched<S: Clone + Send + Sync + 'static>() -> Router<S> {
     for (methods, paths) in METHODS_AND_PATHS.iter().chain([&document]) {
         for path in *paths {
             let list = allowed.entry(path).or_default();
-            for method in *methods {
-                list.push(method);
-                if *method == "GET" {
-                    list.push("HEAD");
-                }
-            }
+            list.extend(methods.iter().copied());
         }
     }
     // One router routed path by path: merging a router per path cost a cold start ~0.3 M

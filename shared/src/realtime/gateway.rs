@@ -293,8 +293,8 @@ impl Gateway {
             return Err(Error::InvalidToken);
         }
         // A session ending meanwhile lists the connections to close before this renewal may
-        // land: read again, as `$connect` does, and count again: a renewal makes live again a
-        // connection that had stopped counting. Refused, the connection goes back to the session
+        // land: read again, as `$connect` does, and count again: a renewal into a current session
+        // makes a connection of an ended one count again. Refused, the connection goes back to the session
         // it had (a refused message changes nothing); one left renewed into the ended session
         // hears nothing and is closed at the user's next change.
         if let Err(refused) = self.may_listen(&claims, &connection.id).await {
