@@ -13,10 +13,9 @@ pub struct StoreArgs {
     pub data_dir: PathBuf,
     /// Use DynamoDB at this endpoint (e.g. DynamoDB Local) instead of the embedded store. Absent
     /// tables are made from template.yaml by `import-django` (but not by its dry run); the other
-    /// commands need them made.
-    /// `TASKMASTER_DYNAMODB_ENDPOINT`, the server's variable, is not read: it would outrank an
-    /// explicit `--data-dir` and clash with `--aws`; a command that finds it set while working on
-    /// the embedded store says so ([`StoreArgs::dynamo_config`]).
+    /// commands need them made. The server's TASKMASTER_DYNAMODB_ENDPOINT is not read here (it
+    /// would outrank --data-dir and clash with --aws): a command on the embedded store that finds
+    /// it set warns.
     #[arg(long, value_name = "URL", value_parser = http_url, conflicts_with = "aws")]
     pub dynamodb_endpoint: Option<String>,
     /// Use the deployed stack's tables on AWS, named by the three table flags (or their

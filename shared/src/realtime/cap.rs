@@ -34,15 +34,15 @@ pub(super) async fn counted(
     connections: &dyn ConnectionStore,
 ) -> usize {
     let now = Timestamp::now();
-    let live: Vec<&Connection> = listed
+    let holding: Vec<&Connection> = listed
         .iter()
         .filter(|c| holds_place(c, now, user))
         .collect();
-    let mut count = live.len();
+    let mut count = holding.len();
     let Some(management) = management.filter(|_| count > MAX_CONNECTIONS_PER_USER) else {
         return count;
     };
-    let others = live.into_iter().filter(|c| c.id != this);
+    let others = holding.into_iter().filter(|c| c.id != this);
     for gone in management.gone(others).await {
         count -= 1;
         if let Err(error) = connections.remove_connection(gone.user_id, &gone.id).await {
