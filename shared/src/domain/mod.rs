@@ -16,4 +16,4 @@ pub use time::Timestamp;
 #[cfg(test)]
 pub(crate) use user::test_user;
 pub use user::{Password, PersonName, User, UserId, Username};
-pub use validation::{FieldErrors, non_null};
+pub use validation::{FieldErrors, Text, non_null, text};

@@ -22,14 +22,14 @@ impl FieldErrors {
             .push(message.into());
     }
 
-    /// Parses a required field read with `#[serde(default, deserialize_with = "nullable")]`:
-    /// "required" when left out, "may not be null" when sent as `null`, else the parser's message
-    /// when invalid, as the original API answered.
-    pub fn required<R, T>(
+    /// Parses a required text field read with `#[serde(default, deserialize_with = "nullable")]`:
+    /// "required" when left out, "may not be null" when sent as `null`, "not a valid string" when
+    /// no text, else the parser's message when invalid, as the original API answered.
+    pub fn required<T>(
         &mut self,
         field: &str,
-        raw: Option<Option<R>>,
-        parse: impl FnOnce(R) -> Result<T, String>,
+        raw: Option<Option<Text>>,
+        parse: impl FnOnce(String) -> Result<T, String>,
     ) -> Option<T> {
         match raw {
             Some(raw) => self.check(field, non_null(parse)(raw)),
@@ -66,12 +66,123 @@ impl FieldErrors {
     }
 }
 
-/// `parse` for a field that may be left out but not sent as `null` (read as `Option<R>`, `None`
-/// being the `null`), with the original API's message.
-pub fn non_null<R, T>(
-    parse: impl FnOnce(R) -> Result<T, String>,
-) -> impl FnOnce(Option<R>) -> Result<T, String> {
-    move |value| parse(value.ok_or_else(|| "This field may not be null.".to_owned())?)
+/// `parse` for a text field that may be left out but not sent as `null` (read as `Option<Text>`,
+/// `None` being the `null`), with the original API's message.
+pub fn non_null<T>(
+    parse: impl FnOnce(String) -> Result<T, String>,
+) -> impl FnOnce(Option<Text>) -> Result<T, String> {
+    move |value| text(parse)(value.ok_or_else(|| "This field may not be null.".to_owned())?)
+}
+
+/// `parse` for a text field: a value that is no text is refused with the original API's message.
+pub fn text<T>(
+    parse: impl FnOnce(String) -> Result<T, String>,
+) -> impl FnOnce(Text) -> Result<T, String> {
+    move |value| match value {
+        Text::Given(text) => parse(text),
+        Text::NotText => Err("Not a valid string.".to_owned()),
+    }
+}
+
+/// A request body's text field as the original app's framework (Django REST framework) read one:
+/// a string, or a number read as its text (`5` is `"5"`, `1.5` is `"1.5"`, and `1e16` is
+/// `"1e+16"`, as Python writes it). Any other value (`true`, a list, an object) is no text. It is
+/// kept as such rather than failing the body, so that one answer names it beside every other bad
+/// field. A `null` is read around it (`Option<Text>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    Given(String),
+    NotText,
+}
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Text, E> {
+        Ok(Text::Given(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Text, E> {
+        Ok(Text::Given(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Text, E> {
+        Ok(Text::Given(value.to_string()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Text, E> {
+        Ok(Text::Given(value.to_string()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Text, E> {
+        Ok(Text::Given(python_float(value)))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Text, E> {
+        Ok(Text::NotText)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Text, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Text::NotText)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Text, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Text::NotText)
+    }
+}
+
+/// A float as Python's `str` writes it: its shortest digits that read back as the same number,
+/// in positional notation when its decimal exponent is from -4 to 15 (`0.0001`, `1.0`,
+/// `1000000000000000.0`), else in scientific notation with a signed exponent of two digits or more
+/// (`1e-05`, `1.5e+16`). Rust's `{:e}` gives the same shortest digits.
+fn python_float(value: f64) -> String {
+    let scientific = format!("{value:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(unsigned) => ("-", unsigned),
+        None => ("", mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if (-4..16).contains(&exponent) {
+        let point = usize::try_from(exponent + 1).unwrap_or(0);
+        if exponent < 0 {
+            let zeros = "0".repeat(exponent.unsigned_abs() as usize - 1);
+            return format!("{sign}0.{zeros}{digits}");
+        }
+        let whole = format!("{digits:0<point$}");
+        let (whole, fraction) = whole.split_at(point);
+        let fraction = if fraction.is_empty() { "0" } else { fraction };
+        return format!("{sign}{whole}.{fraction}");
+    }
+    let (first, rest) = digits.split_at(1);
+    let rest = if rest.is_empty() {
+        String::new()
+    } else {
+        format!(".{rest}")
+    };
+    let exponent_sign = if exponent < 0 { '-' } else { '+' };
+    format!(
+        "{sign}{first}{rest}e{exponent_sign}{:02}",
+        exponent.unsigned_abs()
+    )
 }
 
 /// Checks a text field as the original API's serializers did, with their messages: no NUL
@@ -100,4 +211,80 @@ pub(crate) fn check_no_nul(value: &str) -> Result<(), String> {
         return Err("Null characters are not allowed.".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Text {
+        serde_json::from_str(json).expect("any JSON value reads")
+    }
+
+    #[test]
+    fn numbers_read_as_the_text_python_writes_and_other_values_as_no_text() {
+        // Each expected value printed by Python 3.11: `str(json.loads(json_text))`.
+        let numbers = [
+            ("1.5", "1.5"),
+            ("1.0", "1.0"),
+            ("0.1", "0.1"),
+            ("1e16", "1e+16"),
+            ("1e15", "1000000000000000.0"),
+            ("123456789012345678", "123456789012345678"),
+            ("-7", "-7"),
+            ("1e-5", "1e-05"),
+            ("0.0001", "0.0001"),
+            ("0.00012345", "0.00012345"),
+            ("-0.0", "-0.0"),
+            ("-2.5e-7", "-2.5e-07"),
+            ("1e300", "1e+300"),
+            ("5e-324", "5e-324"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("12345.678", "12345.678"),
+            ("1e2", "100.0"),
+            ("-1e16", "-1e+16"),
+            ("2.5e15", "2500000000000000.0"),
+            ("9999999999999998.0", "9999999999999998.0"),
+            ("1e22", "1e+22"),
+        ];
+        for (json, python) in numbers {
+            assert_eq!(read(json), Text::Given(python.to_owned()), "{json}");
+        }
+        assert_eq!(read(r#""  a b ""#), Text::Given("  a b ".to_owned()));
+        for json in [
+            "true",
+            "false",
+            "[]",
+            r#"["a", {"b": [1]}]"#,
+            r#"{"a": {"b": 1}}"#,
+        ] {
+            assert_eq!(read(json), Text::NotText, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_field_of_no_text_is_named_beside_the_others() {
+        let mut errors = FieldErrors::default();
+        errors.required("a", Some(Some(Text::NotText)), Ok);
+        errors.required("b", Some(None), Ok);
+        errors.required("c", None, Ok);
+        let checked = errors.required("d", Some(Some(Text::Given("x".into()))), |value| {
+            check_text(&value, 2, 5).map(|()| value)
+        });
+        errors.optional("e", Some(Some(Text::NotText)), non_null(Ok));
+        errors.optional("f", Some(Text::NotText), text(Ok));
+
+        assert_eq!(checked, None);
+        assert_eq!(
+            serde_json::to_value(&errors).expect("serializes"),
+            serde_json::json!({
+                "a": ["Not a valid string."],
+                "b": ["This field may not be null."],
+                "c": ["This field is required."],
+                "d": ["Ensure this field has at least 2 characters."],
+                "e": ["Not a valid string."],
+                "f": ["Not a valid string."],
+            })
+        );
+    }
 }

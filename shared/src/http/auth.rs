@@ -17,7 +17,7 @@ use super::profile::UserBody;
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::auth::TokenPair;
-use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, User, Username};
+use crate::domain::{Email, Ended, FieldErrors, Password, PersonName, Text, User, Username, text};
 use crate::error::{Error, Result};
 use crate::service::accounts::NewUser;
 use crate::service::sessions::Refresh;
@@ -59,20 +59,20 @@ pub struct RegisterRequest {
     #[schema(value_type = String, required = true, min_length = 4, max_length = 30)]
     #[schema(pattern = "^[A-Za-z0-9_]+$", examples("ada_lovelace"))]
     #[serde(default, deserialize_with = "nullable")]
-    username: Option<Option<String>>,
+    username: Option<Option<Text>>,
     #[schema(value_type = String, required = true, format = Email, max_length = 254)]
     #[schema(examples("ada@example.com"))]
     #[serde(default, deserialize_with = "nullable")]
-    email: Option<Option<String>>,
+    email: Option<Option<Text>>,
     /// Not entirely digits; never returned.
     #[schema(value_type = String, required = true, format = Password)]
     #[schema(min_length = 8, max_length = 128)]
     #[serde(default, deserialize_with = "nullable")]
-    password: Option<Option<String>>,
+    password: Option<Option<Text>>,
     #[schema(value_type = Option<String>, required = false, max_length = 150, examples("Ada"))]
-    first_name: Option<String>,
+    first_name: Option<Text>,
     #[schema(value_type = Option<String>, required = false, max_length = 150, examples("Lovelace"))]
-    last_name: Option<String>,
+    last_name: Option<Text>,
 }
 
 impl TryFrom<RegisterRequest> for NewUser {
@@ -84,10 +84,10 @@ impl TryFrom<RegisterRequest> for NewUser {
         let email = errors.required("email", body.email, Email::parse);
         let password = errors.required("password", body.password, Password::parse);
         let first_name = errors
-            .optional("first_name", body.first_name, PersonName::parse)
+            .optional("first_name", body.first_name, text(PersonName::parse))
             .flatten();
         let last_name = errors
-            .optional("last_name", body.last_name, PersonName::parse)
+            .optional("last_name", body.last_name, text(PersonName::parse))
             .flatten();
         match (username, email, password) {
             (Some(username), Some(email), Some(password)) if errors.is_empty() => Ok(NewUser {
@@ -166,10 +166,10 @@ pub(crate) async fn register_user(
 pub struct LoginRequest {
     #[schema(value_type = String, required = true, examples("ada_lovelace"))]
     #[serde(default, deserialize_with = "nullable")]
-    username: Option<Option<String>>,
+    username: Option<Option<Text>>,
     #[schema(value_type = String, required = true, format = Password)]
     #[serde(default, deserialize_with = "nullable")]
-    password: Option<Option<String>>,
+    password: Option<Option<Text>>,
 }
 
 /// Log in
@@ -215,7 +215,7 @@ pub(crate) async fn login_user(
 }
 
 /// Reads one required string field of a token body.
-fn token_field(field: &str, value: Option<Option<String>>) -> Result<String> {
+fn token_field(field: &str, value: Option<Option<Text>>) -> Result<String> {
     let mut errors = FieldErrors::default();
     errors
         .required(field, value, Ok)
@@ -227,7 +227,7 @@ fn token_field(field: &str, value: Option<Option<String>>) -> Result<String> {
 pub struct VerifyRequest {
     #[schema(value_type = String, required = true)]
     #[serde(default, deserialize_with = "nullable")]
-    token: Option<Option<String>>,
+    token: Option<Option<Text>>,
 }
 
 /// Verify a token
@@ -262,7 +262,7 @@ pub(crate) async fn verify_token(
 pub struct RefreshRequest {
     #[schema(value_type = String, required = true)]
     #[serde(default, deserialize_with = "nullable")]
-    refresh: Option<Option<String>>,
+    refresh: Option<Option<Text>>,
 }
 
 /// Refresh the token pair

@@ -13,8 +13,8 @@ use crate::domain::{FieldErrors, Session};
 use crate::error::Error;
 use crate::service::AccountService;
 
-/// A JSON object body. Bad JSON, a non-object, a wrong type, a non-JSON content type or an
-/// oversized body each get their own clear 4xx; an empty body reads as `{}` whatever its content
+/// A JSON object body. Bad JSON, a non-object, a non-JSON content type or an oversized body each
+/// get their own clear 4xx (a field of the wrong type is the body's own checks' to name); an empty body reads as `{}` whatever its content
 /// type, as the original app's framework read it (it parses no body of length 0).
 #[derive(Debug)]
 pub struct AppJson<T>(pub T);
@@ -73,16 +73,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
         };
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| Error::BadRequest(format!("JSON parse error - {e}")))?;
-        let serde_json::Value::Object(fields) = &value else {
+        let serde_json::Value::Object(_) = &value else {
             return Err(Error::Validation(FieldErrors::single(
                 "non_field_errors",
                 "Invalid data. Expected a JSON object.",
             )));
         };
-        match T::deserialize(&value) {
-            Ok(body) => Ok(AppJson(body)),
-            Err(_) => Err(Error::Validation(type_errors::<T>(fields))),
-        }
+        // Every body field is read as `Text`, which takes any JSON value: a value of the wrong
+        // type is named by the body's own checks, beside every other bad field.
+        T::deserialize(&value).map(AppJson).map_err(|_| {
+            Error::Validation(FieldErrors::single("non_field_errors", "Invalid data."))
+        })
     }
 }
 
@@ -105,32 +106,6 @@ pub fn announced_past_limit(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         .is_some_and(|length| length > super::BODY_LIMIT as u64)
-}
-
-/// Names every field of `fields` whose value has the wrong type, by reading each one alone
-/// (request bodies have only optional fields, so a lone field reads unless it is the wrong type).
-fn type_errors<T: DeserializeOwned>(
-    fields: &serde_json::Map<String, serde_json::Value>,
-) -> FieldErrors {
-    let mut errors = FieldErrors::default();
-    for (name, value) in fields {
-        let alone =
-            serde_json::Value::Object(serde_json::Map::from_iter([(name.clone(), value.clone())]));
-        if let Err(e) = T::deserialize(&alone) {
-            // In the original app's words, not serde's (which name Rust types): every body field
-            // here is text.
-            let message = if e.to_string().contains("expected a string") {
-                "Not a valid string."
-            } else {
-                "Invalid value."
-            };
-            errors.add(name, message);
-        }
-    }
-    if errors.is_empty() {
-        errors.add("non_field_errors", "Invalid data.");
-    }
-    errors
 }
 
 /// Reads a body field that may be absent (`None`), `null` (`Some(None)`) or a value, for use

@@ -13,7 +13,8 @@ use super::openapi::{BearerErrors, Conflict, JsonErrors, TooManyRequests};
 use super::{carrying_tokens, route};
 use crate::AppState;
 use crate::domain::{
-    Email, Ended, FieldErrors, Password, PersonName, Timestamp, User, UserId, Username, non_null,
+    Email, Ended, FieldErrors, Password, PersonName, Text, Timestamp, User, UserId, Username,
+    non_null,
 };
 use crate::error::Result;
 use crate::service::accounts::ProfileChanges;
@@ -93,16 +94,16 @@ pub struct ProfileRequest {
     #[schema(value_type = String, required = false, min_length = 4, max_length = 30)]
     #[schema(pattern = "^[A-Za-z0-9_]+$")]
     #[serde(default, deserialize_with = "nullable")]
-    username: Option<Option<String>>,
+    username: Option<Option<Text>>,
     #[schema(value_type = String, required = false, format = Email, max_length = 254)]
     #[serde(default, deserialize_with = "nullable")]
-    email: Option<Option<String>>,
+    email: Option<Option<Text>>,
     #[schema(value_type = String, required = false, max_length = 150)]
     #[serde(default, deserialize_with = "nullable")]
-    first_name: Option<Option<String>>,
+    first_name: Option<Option<Text>>,
     #[schema(value_type = String, required = false, max_length = 150)]
     #[serde(default, deserialize_with = "nullable")]
-    last_name: Option<Option<String>>,
+    last_name: Option<Option<Text>>,
 }
 
 impl ProfileRequest {
@@ -175,16 +176,16 @@ pub(crate) async fn update_profile(
 pub struct PasswordRequest {
     #[schema(value_type = String, required = true, format = Password)]
     #[serde(default, deserialize_with = "nullable")]
-    old_password: Option<Option<String>>,
+    old_password: Option<Option<Text>>,
     /// Not entirely digits.
     #[schema(value_type = String, required = true, format = Password)]
     #[schema(min_length = 8, max_length = 128)]
     #[serde(default, deserialize_with = "nullable")]
-    new_password_1: Option<Option<String>>,
+    new_password_1: Option<Option<Text>>,
     /// Must equal `new_password_1`.
     #[schema(value_type = String, required = true, format = Password)]
     #[serde(default, deserialize_with = "nullable")]
-    new_password_2: Option<Option<String>>,
+    new_password_2: Option<Option<Text>>,
 }
 
 /// The password change's answer: its message, and a fresh pair for the new session epoch.

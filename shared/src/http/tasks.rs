@@ -22,7 +22,9 @@ use super::openapi::{
 };
 use super::{pages, route};
 use crate::AppState;
-use crate::domain::{FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, non_null};
+use crate::domain::{
+    FieldErrors, TaskDescription, TaskStatus, TaskTitle, TaskView, Text, non_null,
+};
 use crate::error::Result;
 use crate::service::tasks::{NewTask, PageRequest, TaskChanges};
 
@@ -63,15 +65,15 @@ pub struct TaskRequest {
     #[schema(value_type = String, required = false, min_length = 1, max_length = 100)]
     #[schema(examples("Buy milk"))]
     #[serde(default, deserialize_with = "nullable")]
-    title: Option<Option<String>>,
+    title: Option<Option<Text>>,
     /// `""` when a task is created without one.
     #[schema(value_type = String, required = false, max_length = 10000)]
     #[serde(default, deserialize_with = "nullable")]
-    description: Option<Option<String>>,
+    description: Option<Option<Text>>,
     /// `TO DO` when a task is created without one.
     #[schema(value_type = TaskStatus, required = false)]
     #[serde(default, deserialize_with = "nullable")]
-    status_task: Option<Option<String>>,
+    status_task: Option<Option<Text>>,
 }
 
 /// The create body's schema: a [`TaskRequest`] with `title` required.

@@ -63,52 +63,60 @@ async fn a_json_body_that_is_not_an_object_is_400() {
     }
 }
 
+type Fields = &'static [&'static str];
+
 #[tokio::test]
-async fn wrong_types_are_400_naming_each_wrong_field() {
+async fn values_that_are_no_text_are_named_beside_every_other_bad_field() {
     let app = TestApp::new().await;
     let (_, access, _) = app.register("ada_lovelace").await;
     let task = app.create_task(&access, &json!({ "title": "Typed" })).await;
     let task_path = task_path(id_of(&task));
-    let cases: Vec<(Method, &str, Value, &[&str])> = vec![
+    // The request, the fields that are no text, and the other bad fields.
+    let cases: Vec<(Method, &str, Value, Fields, Fields)> = vec![
         (
             Method::POST,
             REGISTER,
-            json!({ "username": 12345, "email": true, "password": ["x"], "first_name": "ok" }),
-            &["username", "email", "password"],
+            json!({ "username": true, "email": "bad", "password": ["x"], "first_name": {"a": 1} }),
+            &["username", "password", "first_name"],
+            &["email"],
         ),
         (
             Method::POST,
             LOGIN,
-            json!({ "username": {"a": 1}, "password": 1.5 }),
-            &["username", "password"],
+            json!({ "username": {"a": 1}, "password": null }),
+            &["username"],
+            &["password"],
         ),
         (
             Method::POST,
             TASKS,
-            json!({ "title": 7, "description": false, "status_task": ["DONE"] }),
-            &["title", "description", "status_task"],
+            json!({ "title": false, "description": [], "status_task": "bogus" }),
+            &["title", "description"],
+            &["status_task"],
         ),
         (
             Method::PATCH,
             &task_path,
-            json!({ "title": "fine", "status_task": 3 }),
+            json!({ "title": "fine", "status_task": {"DONE": true} }),
             &["status_task"],
+            &[],
         ),
         (
             Method::PUT,
             PROFILE,
-            json!({ "username": ["ada"], "last_name": 0 }),
+            json!({ "username": ["ada"], "last_name": true, "email": "bad" }),
             &["username", "last_name"],
+            &["email"],
         ),
     ];
-    for (method, path, body, fields) in cases {
+    for (method, path, body, no_text, other) in cases {
         let response = app
             .request(method.clone(), path, Some(&body), Some(&access))
             .await;
 
         assert_json_error(&response, StatusCode::BAD_REQUEST);
-        response.assert_field_errors(fields);
-        for field in fields {
+        response.assert_field_errors(&[no_text, other].concat());
+        for field in no_text {
             assert_eq!(
                 response.json[field],
                 json!(["Not a valid string."]),
@@ -119,6 +127,43 @@ async fn wrong_types_are_400_naming_each_wrong_field() {
     app.get(&task_path, Some(&access))
         .await
         .assert_body(StatusCode::OK, task);
+}
+
+#[tokio::test]
+async fn numbers_are_read_as_their_text_as_the_original_app_read_them() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+
+    let refused = app
+        .request(
+            Method::POST,
+            TASKS,
+            Some(&json!({ "title": 7, "status_task": 3 })),
+            Some(&access),
+        )
+        .await;
+    assert_json_error(&refused, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        refused.json,
+        json!({ "status_task": ["\"3\" is not a valid choice."] })
+    );
+
+    let created = app
+        .create_task(&access, &json!({ "title": 7, "description": 1e16 }))
+        .await;
+    assert_eq!(created["title"], "7");
+    assert_eq!(created["description"], "1e+16", "as Python writes it");
+
+    let numeric = app
+        .request(
+            Method::POST,
+            REGISTER,
+            Some(&json!({ "username": 20261206, "email": "n@example.com", "password": 12345678 })),
+            None,
+        )
+        .await;
+    assert_json_error(&numeric, StatusCode::BAD_REQUEST);
+    numeric.assert_field_errors(&["password"]);
 }
 
 #[tokio::test]

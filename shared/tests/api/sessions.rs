@@ -217,7 +217,7 @@ fn malformed_requests(task: &str) -> Vec<(Method, String, Value)> {
             task_path(task),
             json!({ "status_task": "nope" }),
         ),
-        (Method::PUT, task_path(task), json!({ "title": 5 })),
+        (Method::PUT, task_path(task), json!({ "title": true })),
         (Method::POST, PASSWORD_CHANGE.to_owned(), json!({})),
         (
             Method::PATCH,
