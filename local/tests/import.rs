@@ -373,6 +373,15 @@ async fn old_passwords_log_in_after_the_import_and_are_upgraded(dynamodb: bool) 
         .expect("reading");
     let hash = ada.expect("ada").password_hash;
     assert!(hash.starts_with("$argon2id$"), "upgraded on login: {hash}");
+
+    // The source's hash no longer matters: a re-run does not say ada cannot log in.
+    fixture::edit(
+        &setup.db,
+        "UPDATE accounts_user SET password = 'sha1$salt$0123' WHERE username = 'ada'",
+    );
+    let again = setup.import(&[]);
+    assert_run(&again, 2, &["user \"sleeper\": inactive in the original"]);
+    assert!(!again.stdout.contains("user \"ada\": "), "{}", again.stdout);
 }
 
 /// An imported user's first session: epoch 0, no login session.

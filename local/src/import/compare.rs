@@ -43,7 +43,7 @@ fn differing<const N: usize>(checks: [(&'static str, bool); N]) -> Vec<&'static 
 }
 
 /// Whether the user's hash is taskmaster's own (argon2id), not the one the import wrote.
-fn upgraded(user: &User) -> bool {
+pub fn upgraded(user: &User) -> bool {
     shared::auth::is_argon2_hash(&user.password_hash)
 }
 

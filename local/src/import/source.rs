@@ -181,14 +181,17 @@ fn user_id(raw: &str, what: &str) -> Result<UserId, String> {
     UserId::parse(raw).ok_or_else(|| format!("its {what} {} is not a UUID", quoted(raw)))
 }
 
-/// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; RFC 3339 is read too. Only
+/// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; a `T` in place of the space, and
+/// RFC 3339, are read too. Only
 /// times Python's `datetime` (and so Django) can hold are taken: years 1 to 9999, and no leap
 /// second (`:60`, which chrono reads and clients' date parsers refuse).
 pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
     let time = match DateTime::parse_from_rfc3339(raw) {
         Ok(time) => Some(time.with_timezone(&Utc)),
-        Err(_) => NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%d %H:%M:%S%.f")
-            .ok()
+        // Django writes a space between date and time; its reader takes a `T` too.
+        Err(_) => ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+            .into_iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(raw.trim(), format).ok())
             .map(|time| time.and_utc()),
     };
     match time {
@@ -367,6 +370,7 @@ mod tests {
             "0001-01-01 00:00:00",
             "9999-12-31 23:59:59.999999",
             "2024-05-16T06:17:48.052070+02:00",
+            "2024-05-16T04:17:48.532089",
         ] {
             assert!(parse_time(good, "date_created").is_ok(), "{good}");
         }
@@ -374,6 +378,7 @@ mod tests {
             "2024-05-16 04:17:60",
             "2024-12-31 23:59:60.999999",
             "2024-12-31T23:59:60Z",
+            "2024-12-31T23:59:60",
             "0000-01-01 00:00:00",
             "2024-02-30 00:00:00",
             "2024-05-16 24:00:00",

@@ -73,6 +73,25 @@ impl Target {
     }
 }
 
+/// Said when a table is missing at an endpoint: the likeliest cause is a DynamoDB Local that
+/// keeps the tables under another access key (one database per key and region), such as the one
+/// a `--start-dynamodb-local` server runs, whose key this run was not given.
+fn missing_tables_warning(config: &DynamoConfig) -> String {
+    let endpoint = config.endpoint.as_deref().unwrap_or_default();
+    // The key's name only: a --start-dynamodb-local server keeps its key private.
+    let key = match std::env::var("AWS_ACCESS_KEY_ID") {
+        Ok(key) if !key.is_empty() => "the key in AWS_ACCESS_KEY_ID",
+        _ => "the built-in key (AWS_ACCESS_KEY_ID is not set)",
+    };
+    format!(
+        "warning: the tables are not all at {endpoint} under {key}, so this run makes them \
+         there. DynamoDB Local keeps each access key's tables apart: a server started with \
+         --start-dynamodb-local keeps its own under the key in its DATA_DIR/dynamodb/access-key, \
+         and for those, run with AWS_ACCESS_KEY_ID=\"$(cat DATA_DIR/dynamodb/access-key)\" \
+         AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 (docs/MIGRATING.md)"
+    )
+}
+
 pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
     let Some(config) = args.store.dynamo_config()? else {
         return open_embedded(&args.store.data_dir, args.dry_run);
@@ -101,6 +120,9 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
         ] {
             if exists(&client, table).await? {
                 continue;
+            }
+            if missing.is_none() && notes.is_empty() {
+                eprintln!("{}", missing_tables_warning(&config));
             }
             if args.dry_run {
                 notes.push(format!(

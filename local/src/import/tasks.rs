@@ -52,6 +52,14 @@ impl Import {
                     report.refuse_task(&row.label, &why);
                     continue;
                 }
+                // A row that cannot be read (an owner that is not a UUID among its faults) is
+                // refused for that, not as one without an owner.
+                None if row.task.is_err() => {
+                    if let Err(why) = &row.task {
+                        report.refuse_task(&row.label, why);
+                    }
+                    continue;
+                }
                 // The user `--orphans-to` named was checked before the run wrote anything, as the
                 // user step would take it (one an earlier run recorded was in the target then);
                 // should that step have refused it all the same, say so.

@@ -113,7 +113,11 @@ impl Import {
                     };
                     let fields = compare::user_fields(&user, &stored);
                     if fields.is_empty() {
-                        brought();
+                        // The note (why it cannot log in) is the source row's: true of the user
+                        // there only while it holds no password of taskmaster's own.
+                        if !compare::upgraded(&stored) {
+                            brought();
+                        }
                         report.users.present += 1;
                     } else {
                         report.user_differs(&label, &fields);

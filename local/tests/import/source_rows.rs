@@ -14,6 +14,7 @@ on_both_stores!(
     long_or_missing_values_are_shown_short_in_the_report,
     passwords_the_server_would_not_verify_come_over_unusable_and_escapes_stay_escaped,
     times_no_client_could_read_are_refused_with_their_rows,
+    a_task_whose_owner_is_not_a_uuid_is_refused_for_that_and_not_as_ownerless,
 );
 
 /// ada's tasks the source keeps in these tests: with Grace's, 12 tasks of 4 users.
@@ -317,4 +318,19 @@ async fn times_no_client_could_read_are_refused_with_their_rows(dynamodb: bool) 
             .await;
         assert!(task.expect("reading").is_none(), "{id} imported");
     }
+}
+
+/// A user whose id is not a UUID is left out, and its task is refused for its owner's id, not as
+/// one without an owner (which `--orphans-to` would mend: it cannot).
+async fn a_task_whose_owner_is_not_a_uuid_is_refused_for_that_and_not_as_ownerless(dynamodb: bool) {
+    let setup = importable_source(dynamodb).await;
+    let task = "d4000000000000000000000000000001";
+    fixture::add_user(&setup.db, "12345", "odd", "odd@example.com", CREATED);
+    fixture::add_task(&setup.db, task, Some("12345"), "odd task", CREATED);
+
+    let run = setup.import(&[]);
+
+    let refused = format!("task {task}: its owner \"12345\" is not a UUID");
+    assert_run(&run, 2, &["its id \"12345\" is not a UUID", &refused]);
+    assert!(!run.stdout.contains("no owner"), "{}", run.stdout);
 }
