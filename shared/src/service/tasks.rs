@@ -264,13 +264,24 @@ impl TaskService {
                 "This cursor belongs to another listing.",
             ));
         }
-        let position = cursor.map_or(Position::First, |cursor| cursor.position());
-        let query = ListQuery {
+        let mut position = cursor.map_or(Position::First, |cursor| cursor.position());
+        let mut query = ListQuery {
             status,
             limit: request.page_size,
             position,
         };
-        let page = self.tasks.list_tasks(owner, session, &query).await?;
+        let mut page = self.tasks.list_tasks(owner, session, &query).await?;
+        // A `previous` page that reaches the newest task short of a full page (tasks before it
+        // deleted since, or a smaller page size then) is the first page: answered as one, full,
+        // rather than as a page of fewer tasks, or none, whose `previous` is `null`.
+        if matches!(position, Position::Before(_))
+            && !page.more
+            && page.tasks.len() < request.page_size
+        {
+            position = Position::First;
+            query.position = position;
+            page = self.tasks.list_tasks(owner, session, &query).await?;
+        }
 
         let cursor = |direction, task| Cursor {
             direction,

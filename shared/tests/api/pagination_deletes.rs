@@ -1,6 +1,7 @@
 //! Pages and their links when tasks are deleted between one page and the next: no task is
-//! skipped, an emptied page links back to where it came from, and a page that has become an end
-//! of the list links no further that way.
+//! skipped, an emptied page links back to where it came from, a `previous` page that reaches the
+//! newest task short is the first page, full, and a page that has become an end of the list links
+//! no further that way.
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -64,19 +65,38 @@ async fn previous_from_a_page_emptied_by_deletes_skips_no_task() {
     );
 }
 
-/// The mirror case: page two is [T1, T0]; T3 and T2 are then deleted, so `previous` leads to an
-/// empty page, whose `next` must lead back to [T1, T0].
+/// The mirror case: page two is [T1, T0]; T3 and T2 are then deleted, so nothing lies before page
+/// two any more: its `previous` answers the first page, which is now [T1, T0], and links nowhere.
 #[tokio::test]
-async fn next_from_a_page_emptied_by_deletes_skips_no_task() {
+async fn previous_once_every_task_before_was_deleted_answers_the_first_page() {
     let paged = Paged::new(4, 2).await;
     let second = paged.follow(&paged.first, "next").await;
     paged.delete(&paged.tasks[2..]).await;
 
-    let emptied = paged.follow(&second, "previous").await;
-    let forward = paged.follow(&emptied, "next").await;
+    let back = paged.follow(&second, "previous").await;
 
-    assert_eq!(ids(&emptied), Vec::<String>::new());
-    assert_eq!(ids(&forward), ids(&second), "back to the page we came from");
+    assert_eq!(ids(&back), ids(&second), "the first page now");
+    assert_eq!(back["previous"], Value::Null, "{back}");
+    assert_eq!(back["next"], Value::Null, "{back}");
+}
+
+/// T6..T0, three per page: page two is [T3, T2, T1]; T6 and T5 are then deleted, so one task (T4)
+/// lies before page two. Its `previous` is the first page, full: [T4, T3, T2], whose `next` goes on
+/// to [T1, T0] (a page of T4 alone would have been the first page, short, with no way back up).
+#[tokio::test]
+async fn a_previous_page_that_reaches_the_newest_task_short_is_the_first_page_full() {
+    let paged = Paged::new(7, 3).await;
+    let second = paged.follow(&paged.first, "next").await;
+    paged.delete(&paged.tasks[5..]).await;
+
+    let back = paged.follow(&second, "previous").await;
+    let then = paged.follow(&back, "next").await;
+
+    let id = |n: usize| id_of(&paged.tasks[n]).to_owned();
+    assert_eq!(ids(&back), [id(4), id(3), id(2)]);
+    assert_eq!(back["previous"], Value::Null, "{back}");
+    assert_eq!(ids(&then), [id(1), id(0)]);
+    assert_eq!(then["next"], Value::Null, "{then}");
 }
 
 /// T5..T0, three per page: page one [T5, T4, T3] is then deleted, so page two, reached by its
