@@ -141,7 +141,7 @@ async fn main() {
     let jwt = &jwt;
     measure("JWT pair issued + access decoded", 10_000, |_| async move {
         let pair = jwt
-            .issue_pair(user, 0, shared::domain::SessionId::random())
+            .issue_pair(user, 0, shared::domain::SessionId::random(), None)
             .expect("a token pair");
         assert!(
             jwt.decode(&pair.access, TokenType::Access)

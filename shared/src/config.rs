@@ -13,6 +13,7 @@ use crate::auth::{AcceptedSecrets, LoadSecrets};
 /// | `TASKMASTER_JWT_SECRET` | HS256 signing key, at least 32 bytes, when no ARN is set | required then (the local server makes one) |
 /// | `TASKMASTER_ACCESS_TOKEN_TTL` | access token lifetime, seconds | 900 |
 /// | `TASKMASTER_REFRESH_TOKEN_TTL` | refresh token lifetime, seconds | 1209600 (14 days) |
+/// | `TASKMASTER_SESSION_MAX_AGE` | a login session's longest life, refreshes included, seconds | 2592000 (30 days) |
 ///
 /// and the login and registration limits, [`LimitsConfig`].
 #[derive(Debug, Clone)]
@@ -25,6 +26,9 @@ pub struct AuthConfig {
     pub accepted_jwt_secrets: AcceptedSecrets,
     pub access_ttl_seconds: i64,
     pub refresh_ttl_seconds: i64,
+    /// How long a login session may last from its sign-in, however often it is refreshed: then
+    /// its user signs in again (OWASP ASVS 4.0.3, V3.3.2: at most 30 days at level 1).
+    pub session_max_age_seconds: i64,
     /// Failed logins and registrations allowed per window.
     pub limits: LimitsConfig,
 }
@@ -35,6 +39,7 @@ pub const MIN_SECRET_BYTES: usize = 32;
 impl AuthConfig {
     pub const DEFAULT_ACCESS_TTL: i64 = 15 * 60;
     pub const DEFAULT_REFRESH_TTL: i64 = 14 * 24 * 60 * 60;
+    pub const DEFAULT_SESSION_MAX_AGE: i64 = 30 * 24 * 60 * 60;
 
     /// With the given secret and the default lifetimes.
     pub fn with_secret(secret: impl Into<String>) -> Self {
@@ -43,6 +48,7 @@ impl AuthConfig {
             accepted_jwt_secrets: AcceptedSecrets::default(),
             access_ttl_seconds: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl_seconds: Self::DEFAULT_REFRESH_TTL,
+            session_max_age_seconds: Self::DEFAULT_SESSION_MAX_AGE,
             limits: LimitsConfig::default(),
         }
     }
@@ -63,6 +69,10 @@ impl AuthConfig {
             refresh_ttl_seconds: seconds(
                 "TASKMASTER_REFRESH_TOKEN_TTL",
                 Self::DEFAULT_REFRESH_TTL,
+            )?,
+            session_max_age_seconds: seconds(
+                "TASKMASTER_SESSION_MAX_AGE",
+                Self::DEFAULT_SESSION_MAX_AGE,
             )?,
             limits: LimitsConfig::from_env()?,
         })
@@ -131,6 +141,8 @@ impl AuthConfig {
             seconds("TASKMASTER_ACCESS_TOKEN_TTL", Self::DEFAULT_ACCESS_TTL)?;
         config.refresh_ttl_seconds =
             seconds("TASKMASTER_REFRESH_TOKEN_TTL", Self::DEFAULT_REFRESH_TTL)?;
+        config.session_max_age_seconds =
+            seconds("TASKMASTER_SESSION_MAX_AGE", Self::DEFAULT_SESSION_MAX_AGE)?;
         config.limits = LimitsConfig::from_env()?;
         Ok(config)
     }

@@ -112,7 +112,7 @@ proptest! {
     fn a_changed_token_is_refused_or_unchanged(at in any::<prop::sample::Index>(), byte in 0x21u8..0x7f) {
         let keys = keys();
         let user = UserId::new();
-        let pair = keys.issue_pair(user, 0, shared::domain::SessionId::random()).unwrap();
+        let pair = keys.issue_pair(user, 0, shared::domain::SessionId::random(), None).unwrap();
         let mut changed = pair.access.clone().into_bytes();
         let i = at.index(changed.len());
         changed[i] = byte;

@@ -55,7 +55,7 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
     // Tokens signed with the current key need no other.
     let fresh = state
         .jwt
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     assert!(
         decoded(&state.jwt, &fresh.access, TokenType::Access)
@@ -66,7 +66,7 @@ async fn a_cold_start_reads_the_current_key_alone_and_the_others_once_when_a_tok
 
     // One from before the rotation: the three labels are read, once.
     let old = keys_of(OLD)
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     for _ in 0..2 {
         assert!(
@@ -94,13 +94,13 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     let before = state(&stand_in, &stores).await;
     let user = before
         .jwt
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     // This container meets a token naming a key nobody holds: it reads the other labels now
     // (there are none yet) and keeps what it read.
     let stranger = keys_of("a-key-that-no-version-of-the-secret-holds");
     let forged = stranger
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     assert!(
         decoded(&before.jwt, &forged.access, TokenType::Access)
@@ -119,7 +119,7 @@ async fn a_rotation_through_the_staging_labels_logs_nobody_out() {
     assert_eq!(after.jwt.current_kid(), key_id(NEW.as_bytes()));
     let fresh = after
         .jwt
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
 
     // Old tokens work everywhere; new ones in every container that can meet them while step 2
@@ -215,7 +215,7 @@ async fn a_page_link_outlives_a_rotation_as_a_token_does() {
     // A token of the old key needs the same versions: that read is shared.
     let old_token = before
         .jwt
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     let claims = decoded(&after.jwt, &old_token.access, TokenType::Access).await;
     assert!(claims.is_some());
@@ -251,7 +251,7 @@ async fn only_a_token_the_current_key_cannot_vouch_for_makes_a_read() {
     let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
     let claims = state
         .jwt
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap()
         .refresh_claims;
     let sign = |kid: Option<String>, key: &str| {
@@ -281,7 +281,7 @@ async fn while_the_other_versions_cannot_be_read_their_tokens_get_503_and_the_re
     let stand_in = SecretsManager::start(&[("AWSCURRENT", NEW)]);
     let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
     let old = keys_of(OLD)
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     let profile = |token: &str| {
         Request::get("/api/v1/auth/profile/")
@@ -314,7 +314,7 @@ async fn a_version_too_short_to_be_a_key_is_left_out_alone() {
     ]);
     let state = state(&stand_in, &Stores::new(EmbeddedStore::in_memory().unwrap())).await;
     let old = keys_of(OLD)
-        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random())
+        .issue_pair(UserId::new(), 0, shared::domain::SessionId::random(), None)
         .unwrap();
     assert!(
         decoded(&state.jwt, &old.access, TokenType::Access)

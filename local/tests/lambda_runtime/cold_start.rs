@@ -166,6 +166,7 @@ async fn a_token_of_the_previous_key_makes_the_container_read_the_other_versions
             seeded.user_id,
             seeded.session.epoch,
             shared::domain::SessionId::random(),
+            None,
         )
         .expect("a token pair");
     let event = event(

@@ -41,6 +41,12 @@ pub struct Claims {
     /// from tokens issued before it existed, and from the original app's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<SessionId>,
+    /// When the login session began (OpenID Connect's name): its sign-in, kept by its refreshes.
+    /// No token of the session lives past [`AuthConfig::session_max_age_seconds`] from it, so a
+    /// session refreshed for ever still ends. Absent from tokens issued before it existed, whose
+    /// `iat` stands in (such a session's clock starts at its first refresh since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl Claims {
@@ -116,6 +122,7 @@ pub struct JwtKeys {
     validation: Validation,
     access_ttl: i64,
     refresh_ttl: i64,
+    session_max_age: i64,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -144,25 +151,35 @@ impl JwtKeys {
             validation,
             access_ttl: config.access_ttl_seconds,
             refresh_ttl: config.refresh_ttl_seconds,
+            session_max_age: config.session_max_age_seconds,
         }
     }
 
     /// Issues a fresh access + refresh pair for `user` at its session epoch `epoch`, in the
-    /// login session `sid` (a new one at a sign-in, the refresh token's own at a refresh).
+    /// login session `sid` (a new one at a sign-in, the refresh token's own at a refresh), which
+    /// began at `auth_time` (`None`: now, a sign-in). Neither token outlives the session's
+    /// maximum age.
     pub fn issue_pair(
         &self,
         user: UserId,
         epoch: u64,
         sid: SessionId,
+        auth_time: Option<i64>,
     ) -> anyhow::Result<TokenPair> {
         let now = Timestamp::now().unix();
+        let auth_time = auth_time.unwrap_or(now);
+        let session_ends = auth_time.saturating_add(self.session_max_age);
         let mut access = self.claims(TokenType::Access, user, now);
         access.session_epoch = epoch;
         access.sid = Some(sid);
+        access.auth_time = Some(auth_time);
+        access.exp = access.exp.min(session_ends);
         let access = self.sign(&access)?;
         let mut refresh_claims = self.claims(TokenType::Refresh, user, now);
         refresh_claims.session_epoch = epoch;
         refresh_claims.sid = Some(sid);
+        refresh_claims.auth_time = Some(auth_time);
+        refresh_claims.exp = refresh_claims.exp.min(session_ends);
         let refresh = self.sign(&refresh_claims)?;
         Ok(TokenPair {
             access,
@@ -233,14 +250,19 @@ impl JwtKeys {
     }
 
     /// A login session's token lives no longer than its type's lifetime has now, counted from its
-    /// issue: lowering a lifetime shortens the tokens already out, so a session a logout ends for
-    /// that lifetime ([`crate::service::AccountService::logout`]) stays ended while any of its
-    /// tokens could be used. Its `exp` becomes the earlier of the two. Tokens without a session
-    /// (the original app's) keep their own expiry.
+    /// issue, nor than the session's maximum age has now, counted from its sign-in: lowering
+    /// either shortens the tokens already out, so a session a logout ends for that lifetime
+    /// ([`crate::service::AccountService::logout`]) stays ended while any of its tokens could be
+    /// used. Its `exp` becomes the earliest of the three. Tokens without a session (the original
+    /// app's) keep their own expiry.
     fn within_current_lifetime(&self, mut claims: Claims) -> Option<Claims> {
         if claims.sid.is_some() {
             let ttl = self.lifetime(claims.token_type);
-            claims.exp = claims.exp.min(claims.iat.saturating_add(ttl));
+            let began = claims.auth_time.unwrap_or(claims.iat);
+            claims.exp = claims
+                .exp
+                .min(claims.iat.saturating_add(ttl))
+                .min(began.saturating_add(self.session_max_age));
         }
         (claims.exp > Timestamp::now().unix()).then_some(claims)
     }
@@ -255,6 +277,7 @@ impl JwtKeys {
             exp: now + ttl,
             session_epoch: 0,
             sid: None,
+            auth_time: None,
         }
     }
 

@@ -24,7 +24,7 @@ async fn decoded(keys: &JwtKeys, token: &str, kind: TokenType) -> Option<Claims>
 async fn a_token_decodes_only_as_its_own_type() {
     let keys = keys(SECRET);
     let user = UserId::new();
-    let pair = keys.issue_pair(user, 0, SessionId::random()).unwrap();
+    let pair = keys.issue_pair(user, 0, SessionId::random(), None).unwrap();
     let access = decoded(&keys, &pair.access, TokenType::Access)
         .await
         .unwrap();
@@ -58,7 +58,7 @@ async fn another_key_an_expired_token_and_alg_none_are_refused() {
         decoded(
             &ours,
             &theirs
-                .issue_pair(user, 0, SessionId::random())
+                .issue_pair(user, 0, SessionId::random(), None)
                 .unwrap()
                 .access,
             TokenType::Access
@@ -106,7 +106,7 @@ const NEXT: &str = "the-next-signing-key-also-32-bytes-long!";
 async fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key() {
     let before = keys(SECRET);
     let old = before
-        .issue_pair(UserId::new(), 0, SessionId::random())
+        .issue_pair(UserId::new(), 0, SessionId::random(), None)
         .unwrap();
     let after = rotated(NEXT, &[SECRET]);
 
@@ -125,7 +125,7 @@ async fn after_a_rotation_old_tokens_still_verify_and_new_ones_use_the_new_key()
     // New tokens name the new key and are signed with it: a container that only knows the
     // old key refuses them, one that holds both accepts them.
     let new = after
-        .issue_pair(UserId::new(), 0, SessionId::random())
+        .issue_pair(UserId::new(), 0, SessionId::random(), None)
         .unwrap();
     let kid = jsonwebtoken::decode_header(&new.access).unwrap().kid;
     assert_eq!(kid.as_deref(), Some(key_id(NEXT.as_bytes()).as_str()));
@@ -194,7 +194,7 @@ async fn a_token_is_checked_against_the_key_it_names_or_every_key_without_a_kid(
 #[test]
 fn a_pairs_debug_output_holds_neither_token() {
     let pair = keys(SECRET)
-        .issue_pair(UserId::new(), 0, SessionId::random())
+        .issue_pair(UserId::new(), 0, SessionId::random(), None)
         .unwrap();
 
     let shown = format!("{pair:?}");
@@ -242,7 +242,9 @@ async fn a_token_no_key_could_accept_is_refused_without_reading_the_accepted_key
     assert_eq!(reads.load(Ordering::SeqCst), 0);
 
     // A token that another key could still make valid waits for the read, which fails.
-    let live = theirs.issue_pair(user, 0, SessionId::random()).unwrap();
+    let live = theirs
+        .issue_pair(user, 0, SessionId::random(), None)
+        .unwrap();
     let decoded = ours.decode(&live.access, TokenType::Access).await;
     assert!(decoded.is_err(), "{decoded:?}");
     assert_eq!(reads.load(Ordering::SeqCst), 1);
@@ -297,4 +299,51 @@ async fn a_lowered_lifetime_shortens_the_tokens_already_issued() {
         Some(original),
         "no session: its own expiry"
     );
+}
+
+/// A session's tokens never outlive its maximum age from its sign-in: issued near its end, they
+/// expire with it; a token issued before the session's age was capped (or under a longer cap) is
+/// refused once the current cap has passed since the sign-in; and a token without a sign-in time
+/// counts from its own issue.
+#[tokio::test]
+async fn no_token_of_a_session_outlives_its_maximum_age() {
+    let keys = JwtKeys::new(&AuthConfig {
+        session_max_age_seconds: 100,
+        ..AuthConfig::with_secret(SECRET)
+    });
+    let longer = JwtKeys::new(&AuthConfig::with_secret(SECRET));
+    let (user, now) = (UserId::new(), Timestamp::now().unix());
+
+    let near_end = keys
+        .issue_pair(user, 0, SessionId::random(), Some(now - 90))
+        .unwrap();
+    for (token, kind) in [
+        (&near_end.access, TokenType::Access),
+        (&near_end.refresh, TokenType::Refresh),
+    ] {
+        let claims = decoded(&keys, token, kind).await.expect("live");
+        assert_eq!((claims.exp, claims.auth_time), (now + 10, Some(now - 90)));
+    }
+
+    let past = longer
+        .issue_pair(user, 0, SessionId::random(), Some(now - 101))
+        .unwrap();
+    assert!(
+        decoded(&longer, &past.refresh, TokenType::Refresh)
+            .await
+            .is_some()
+    );
+    assert_eq!(
+        decoded(&keys, &past.refresh, TokenType::Refresh).await,
+        None
+    );
+    assert_eq!(decoded(&keys, &past.access, TokenType::Access).await, None);
+
+    for (issued, live) in [(now - 101, false), (now - 50, true)] {
+        let mut claims = longer.claims(TokenType::Refresh, user, issued);
+        claims.sid = Some(SessionId::random());
+        let token = longer.sign(&claims).unwrap();
+        let under_cap = decoded(&keys, &token, TokenType::Refresh).await;
+        assert_eq!(under_cap.is_some(), live, "issued {} s ago", now - issued);
+    }
 }

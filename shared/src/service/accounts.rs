@@ -98,7 +98,7 @@ impl AccountService {
         };
         let pair = self
             .jwt
-            .issue_pair(user.id, user.session_epoch, SessionId::random())?;
+            .issue_pair(user.id, user.session_epoch, SessionId::random(), None)?;
         self.users
             .create_user(&user, &refresh_record(&pair))
             .await?;
@@ -166,7 +166,7 @@ impl AccountService {
         }
         let pair = self
             .jwt
-            .issue_pair(user.id, user.session_epoch, SessionId::random())?;
+            .issue_pair(user.id, user.session_epoch, SessionId::random(), None)?;
         let now = Timestamp::now();
         self.users
             .record_login(&user, now, &refresh_record(&pair))
@@ -355,9 +355,12 @@ impl AccountService {
                 after.change_password_hash(password_hash.clone(), Timestamp::now());
                 // The caller's new session is stored with the change, in one write: never a
                 // changed password whose only session is lost with a failed second write.
-                let pair =
-                    self.jwt
-                        .issue_pair(after.id, after.session_epoch, SessionId::random())?;
+                let pair = self.jwt.issue_pair(
+                    after.id,
+                    after.session_epoch,
+                    SessionId::random(),
+                    None,
+                )?;
                 self.users
                     .update_user_with_token(&before, &after, &refresh_record(&pair))
                     .await?;
@@ -373,7 +376,7 @@ impl AccountService {
         // (its failure leaves the password changed and the caller to log in with it).
         let pair = self
             .jwt
-            .issue_pair(after.id, after.session_epoch, SessionId::random())?;
+            .issue_pair(after.id, after.session_epoch, SessionId::random(), None)?;
         self.tokens
             .add_refresh(&refresh_record(&pair), after.session_epoch)
             .await?;

@@ -70,11 +70,13 @@ impl AccountService {
             .decode(refresh, TokenType::Refresh)
             .await?
             .ok_or(Error::TokenRejected)?;
-        // The login session goes on; a token from before sessions had ids starts one.
+        // The login session goes on; a token from before sessions had ids starts one. Its sign-in
+        // time goes on too: one from before tokens carried it counts from the token's issue.
         let sid = claims.sid.unwrap_or_else(SessionId::random);
-        let mut pair = self
-            .jwt
-            .issue_pair(claims.user_id, claims.session_epoch, sid)?;
+        let began = claims.auth_time.unwrap_or(claims.iat);
+        let mut pair =
+            self.jwt
+                .issue_pair(claims.user_id, claims.session_epoch, sid, Some(began))?;
         let rotation = self
             .tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))
@@ -94,7 +96,10 @@ impl AccountService {
         if epoch != claims.session_epoch {
             // A refresh token issued before tokens carried their epoch: the store's record is
             // the truth, and the access token must carry it.
-            pair.access = self.jwt.issue_pair(claims.user_id, epoch, sid)?.access;
+            pair.access = self
+                .jwt
+                .issue_pair(claims.user_id, epoch, sid, Some(began))?
+                .access;
         }
         Ok(Refresh::Rotated(pair))
     }

@@ -75,9 +75,14 @@ impl TestApp {
 
     /// Like [`TestApp::new`], with these login and registration limits.
     pub async fn with_limits(limits: shared::config::LimitsConfig) -> Self {
+        Self::with_auth(|auth| auth.limits = limits).await
+    }
+
+    /// Like [`TestApp::new`], with the test secret's configuration changed by `change`.
+    pub async fn with_auth(change: impl FnOnce(&mut AuthConfig)) -> Self {
         let (stores, import) = crate::backend::importing().await;
         let mut auth = AuthConfig::with_secret(SECRET);
-        auth.limits = limits;
+        change(&mut auth);
         let state = shared::AppState::new(stores.clone(), &auth);
         Self {
             router: crate::backend::router(shared::http::app(shared::http::all_routes(), state)),
@@ -244,7 +249,7 @@ pub fn forge_tokens(secret: &str, user: &str, access_ttl: i64, refresh_ttl: i64)
     config.refresh_ttl_seconds = refresh_ttl;
     let user = UserId::parse(user).expect("a user id");
     JwtKeys::new(&config)
-        .issue_pair(user, 0, shared::domain::SessionId::random())
+        .issue_pair(user, 0, shared::domain::SessionId::random(), None)
         .expect("signing")
 }
 

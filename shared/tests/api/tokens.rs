@@ -97,6 +97,34 @@ async fn refresh_answers_a_new_pair_that_works() {
     app.refresh(new_refresh).await.assert_status(StatusCode::OK);
 }
 
+/// A session refreshed again and again still ends at its maximum age from its sign-in: its
+/// tokens expire with it, and its user signs in again.
+#[tokio::test]
+async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
+    let app = TestApp::with_auth(|auth| auth.session_max_age_seconds = 3).await;
+    let (user, _, refresh) = app.register("ada_lovelace").await;
+    let signed_in = std::time::Instant::now();
+
+    let renewed = app.refresh(&refresh).await;
+    renewed.assert_status(StatusCode::OK);
+    let (access, refresh) = (renewed.str("access"), renewed.str("refresh"));
+    app.get(PROFILE, Some(access))
+        .await
+        .assert_status(StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_secs(4).saturating_sub(signed_in.elapsed())).await;
+
+    app.refresh(refresh)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    app.get(PROFILE, Some(access))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    let again = app.login_ok("ada_lovelace", PASSWORD).await;
+    let profile = app.get(PROFILE, Some(&again.access)).await;
+    profile.assert_status(StatusCode::OK);
+    assert_eq!(profile.json["id"], user["id"]);
+}
+
 #[tokio::test]
 async fn refresh_accepts_the_path_without_trailing_slash() {
     let app = TestApp::new().await;

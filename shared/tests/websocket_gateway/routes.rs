@@ -265,7 +265,7 @@ async fn connect_with_a_garbage_or_forged_token_is_refused_and_stores_nothing() 
     let user = harness.register().await;
     let forger = AuthConfig::with_secret("another-secret-entirely-of-32-bytes!!");
     let forged = shared::auth::JwtKeys::new(&forger)
-        .issue_pair(user.id, 0, shared::domain::SessionId::random())
+        .issue_pair(user.id, 0, shared::domain::SessionId::random(), None)
         .unwrap()
         .access;
 
@@ -327,7 +327,7 @@ async fn connect_with_a_token_of_a_user_that_does_not_exist_is_refused() {
     let token = harness
         .state
         .jwt
-        .issue_pair(ghost, 0, shared::domain::SessionId::random())
+        .issue_pair(ghost, 0, shared::domain::SessionId::random(), None)
         .unwrap()
         .access;
 
@@ -341,7 +341,7 @@ async fn connect_with_an_expired_access_token_is_refused() {
     let mut expired = AuthConfig::with_secret(SECRET);
     expired.access_ttl_seconds = -60;
     let token = shared::auth::JwtKeys::new(&expired)
-        .issue_pair(user.id, 0, shared::domain::SessionId::random())
+        .issue_pair(user.id, 0, shared::domain::SessionId::random(), None)
         .unwrap()
         .access;
 
