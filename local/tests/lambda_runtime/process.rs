@@ -132,6 +132,7 @@ pub fn lambda_env(
         ),
         ("TASKMASTER_ACCESS_TOKEN_TTL", "900".to_owned()),
         ("TASKMASTER_REFRESH_TOKEN_TTL", "1209600".to_owned()),
+        ("TASKMASTER_SESSION_MAX_AGE", "2592000".to_owned()),
     ];
     if let Some(endpoint) = &config.endpoint {
         env.push(("TASKMASTER_DYNAMODB_ENDPOINT", endpoint.clone()));

@@ -37,6 +37,7 @@ fn command(args: &[&str], data_dir: &Path) -> Command {
         "TASKMASTER_DYNAMODB_ENDPOINT",
         "TASKMASTER_ACCESS_TOKEN_TTL",
         "TASKMASTER_REFRESH_TOKEN_TTL",
+        "TASKMASTER_SESSION_MAX_AGE",
         "AWS_LAMBDA_FUNCTION_NAME",
     ] {
         command.env_remove(name);

@@ -44,7 +44,7 @@ pub struct Claims {
     /// When the login session began (OpenID Connect's name): its sign-in, kept by its refreshes.
     /// No token of the session lives past [`AuthConfig::session_max_age_seconds`] from it, so a
     /// session refreshed for ever still ends. Absent from tokens issued before it existed, whose
-    /// `iat` stands in (such a session's clock starts at its first refresh since).
+    /// own `iat` stands in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
 }

@@ -56,15 +56,6 @@ impl TaskOrder {
             ..*self
         }
     }
-
-    /// The position just after this one (a position, not a task).
-    pub fn successor(&self) -> Self {
-        let id = Uuid::from_u128(self.id.0.as_u128().saturating_add(1));
-        Self {
-            id: TaskId(id),
-            ..*self
-        }
-    }
 }
 
 impl Default for TaskId {

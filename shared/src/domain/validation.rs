@@ -91,7 +91,9 @@ pub fn text<T>(
 /// field. A `null` is read around it (`Option<Text>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
+    /// A string as sent, or a number's text.
     Given(String),
+    /// `true`, `false`, a list or an object.
     NotText,
 }
 
@@ -161,12 +163,12 @@ fn python_float(value: f64) -> String {
         None => ("", mantissa),
     };
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if (-4..16).contains(&exponent) {
+    if (-4..0).contains(&exponent) {
+        let zeros = "0".repeat(exponent.unsigned_abs() as usize - 1);
+        return format!("{sign}0.{zeros}{digits}");
+    }
+    if (0..16).contains(&exponent) {
         let point = usize::try_from(exponent + 1).unwrap_or(0);
-        if exponent < 0 {
-            let zeros = "0".repeat(exponent.unsigned_abs() as usize - 1);
-            return format!("{sign}0.{zeros}{digits}");
-        }
         let whole = format!("{digits:0<point$}");
         let (whole, fraction) = whole.split_at(point);
         let fraction = if fraction.is_empty() { "0" } else { fraction };
@@ -246,6 +248,13 @@ mod tests {
             ("2.5e15", "2500000000000000.0"),
             ("9999999999999998.0", "9999999999999998.0"),
             ("1e22", "1e+22"),
+            // Digits serde_json reads a step off without its `float_roundtrip` feature.
+            ("1e-23", "1e-23"),
+            ("1.1e-25", "1.1e-25"),
+            ("449.49106478873813", "449.49106478873813"),
+            ("2.2250738585072014e-308", "2.2250738585072014e-308"),
+            ("4.9406564584124654e-324", "5e-324"),
+            ("0.30000000000000004", "0.30000000000000004"),
         ];
         for (json, python) in numbers {
             assert_eq!(read(json), Text::Given(python.to_owned()), "{json}");

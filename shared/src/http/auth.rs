@@ -107,7 +107,8 @@ impl TryFrom<RegisterRequest> for NewUser {
 pub struct TokensBody {
     /// An HS256 JWT, valid for 15 minutes.
     pub access: String,
-    /// An HS256 JWT, valid for 14 days, consumed by its first use.
+    /// An HS256 JWT, valid for 14 days (no later than 30 days after its session's sign-in),
+    /// consumed by its first use.
     pub refresh: String,
 }
 

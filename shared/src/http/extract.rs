@@ -14,8 +14,9 @@ use crate::error::Error;
 use crate::service::AccountService;
 
 /// A JSON object body. Bad JSON, a non-object, a non-JSON content type or an oversized body each
-/// get their own clear 4xx (a field of the wrong type is the body's own checks' to name); an empty body reads as `{}` whatever its content
-/// type, as the original app's framework read it (it parses no body of length 0).
+/// get their own clear 4xx (a field of the wrong type is the body's own checks' to name); an
+/// empty body reads as `{}` whatever its content type, as the original app's framework read it
+/// (it parses no body of length 0).
 #[derive(Debug)]
 pub struct AppJson<T>(pub T);
 

@@ -77,6 +77,11 @@ impl AccountService {
         let mut pair =
             self.jwt
                 .issue_pair(claims.user_id, claims.session_epoch, sid, Some(began))?;
+        // The session reached its maximum age between the check of the token and now: a pair
+        // born expired would be a 200 followed by 401s. Refused, and the token not consumed.
+        if pair.refresh_claims.exp <= pair.refresh_claims.iat {
+            return Err(Error::TokenRejected);
+        }
         let rotation = self
             .tokens
             .rotate_refresh(&claims.jti, claims.user_id, &refresh_record(&pair))

@@ -291,10 +291,10 @@ impl TaskService {
         let older_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Older, t.order()));
         let newer_than = |task: Option<&Task>| task.map(|t| cursor(Direction::Newer, t.order()));
         let (first, last) = (page.tasks.first(), page.tasks.last());
-        // A page emptied by deletes still links back to where it came from, including the task
-        // its cursor named (cursors are exclusive, so the bound moves to the neighbouring position),
-        // unless nothing can lie that way: the page holds the whole count and nothing lies beyond
-        // it in the direction it was read (tasks deleted since made it the whole list).
+        // A `next` page emptied by deletes still links back to where it came from, including the
+        // task its cursor named (cursors are exclusive, so the bound moves to the neighbouring
+        // position), unless nothing can lie that way: the page holds the whole count and nothing
+        // lies beyond it in the direction it was read (tasks deleted since made it the whole list).
         let whole = !page.more && page.tasks.len() as u64 >= page.count;
         let (next, previous) = match position {
             Position::First => (older_than(last).filter(|_| page.more), None),
@@ -304,10 +304,9 @@ impl TaskService {
                     .or(Some(cursor(Direction::Newer, from.predecessor())))
                     .filter(|_| !whole),
             ),
-            Position::Before(from) => (
-                older_than(last)
-                    .or(Some(cursor(Direction::Older, from.successor())))
-                    .filter(|_| !whole),
+            // Never empty: a short `previous` page was answered as the first page above.
+            Position::Before(_) => (
+                older_than(last).filter(|_| !whole),
                 newer_than(first).filter(|_| page.more),
             ),
         };

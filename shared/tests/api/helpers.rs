@@ -75,15 +75,28 @@ impl TestApp {
 
     /// Like [`TestApp::new`], with these login and registration limits.
     pub async fn with_limits(limits: shared::config::LimitsConfig) -> Self {
-        Self::with_auth(|auth| auth.limits = limits).await
+        let (stores, import) = crate::backend::importing().await;
+        let auth = AuthConfig {
+            limits,
+            ..AuthConfig::with_secret(SECRET)
+        };
+        Self::over(stores, import, &auth)
     }
 
-    /// Like [`TestApp::new`], with the test secret's configuration changed by `change`.
-    pub async fn with_auth(change: impl FnOnce(&mut AuthConfig)) -> Self {
+    /// Like [`TestApp::new`], with this configuration (signed with [`SECRET`]).
+    pub async fn with_auth(auth: AuthConfig) -> Self {
         let (stores, import) = crate::backend::importing().await;
-        let mut auth = AuthConfig::with_secret(SECRET);
-        change(&mut auth);
-        let state = shared::AppState::new(stores.clone(), &auth);
+        Self::over(stores, import, &auth)
+    }
+
+    /// The app over these stores (not awaited inside the constructors above: a deeper future
+    /// overflows the compiler's layout depth in the DynamoDB suite's limit tests).
+    fn over(
+        stores: shared::store::Stores,
+        import: std::sync::Arc<dyn shared::store::ImportStore>,
+        auth: &AuthConfig,
+    ) -> Self {
+        let state = shared::AppState::new(stores.clone(), auth);
         Self {
             router: crate::backend::router(shared::http::app(shared::http::all_routes(), state)),
             stores,

@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use serde_json::json;
+use shared::config::AuthConfig;
 
 use super::helpers::{
     LOGOUT, OTHER_SECRET, PASSWORD, PROFILE, SECRET, TOKEN_VERIFY, TestApp, assert_unauthorized,
@@ -101,17 +102,27 @@ async fn refresh_answers_a_new_pair_that_works() {
 /// tokens expire with it, and its user signs in again.
 #[tokio::test]
 async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
-    let app = TestApp::with_auth(|auth| auth.session_max_age_seconds = 3).await;
+    let app = TestApp::with_auth(AuthConfig {
+        session_max_age_seconds: 3,
+        ..AuthConfig::with_secret(SECRET)
+    })
+    .await;
     let (user, _, refresh) = app.register("ada_lovelace").await;
     let signed_in = std::time::Instant::now();
+    let since_sign_in = |seconds: f64| {
+        std::time::Duration::from_secs_f64(seconds).saturating_sub(signed_in.elapsed())
+    };
 
+    // Refreshed halfway: a refresh that restarted the session's clock would keep its tokens
+    // alive past the checks below.
+    tokio::time::sleep(since_sign_in(1.5)).await;
     let renewed = app.refresh(&refresh).await;
     renewed.assert_status(StatusCode::OK);
     let (access, refresh) = (renewed.str("access"), renewed.str("refresh"));
     app.get(PROFILE, Some(access))
         .await
         .assert_status(StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_secs(4).saturating_sub(signed_in.elapsed())).await;
+    tokio::time::sleep(since_sign_in(3.5)).await;
 
     app.refresh(refresh)
         .await
