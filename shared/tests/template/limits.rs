@@ -80,5 +80,5 @@ fn every_seconds_parameter_stops_where_the_functions_do() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 4);
+    assert_eq!(checked, 5);
 }
