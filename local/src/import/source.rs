@@ -182,9 +182,9 @@ fn user_id(raw: &str, what: &str) -> Result<UserId, String> {
 }
 
 /// Django on SQLite stores UTC as `YYYY-MM-DD HH:MM:SS[.ffffff]`; a `T` in place of the space, and
-/// RFC 3339, are read too. Only
-/// times Python's `datetime` (and so Django) can hold are taken: years 1 to 9999, and no leap
-/// second (`:60`, which chrono reads and clients' date parsers refuse).
+/// RFC 3339, are read too. Only times Python's `datetime` (and so Django) can hold are taken:
+/// years 1 to 9999, and no leap second (`:60`, which chrono reads and clients' date parsers
+/// refuse).
 pub fn parse_time(raw: &str, what: &str) -> Result<Timestamp, String> {
     let time = match DateTime::parse_from_rfc3339(raw) {
         Ok(time) => Some(time.with_timezone(&Utc)),

@@ -110,6 +110,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
     let (mut stores, mut import) = Stores::with_import(DynamoStore::new(client.clone(), &config));
     let mut notes = Vec::new();
     let mut missing = None;
+    let mut warned = false;
     // Only DynamoDB Local's tables are created by the import; on AWS a missing table is an error.
     if !args.store.aws {
         let (empty, empty_import) = Stores::with_import(EmbeddedStore::in_memory()?);
@@ -121,7 +122,7 @@ pub async fn open(args: &ImportArgs) -> anyhow::Result<Target> {
             if exists(&client, table).await? {
                 continue;
             }
-            if missing.is_none() && notes.is_empty() {
+            if !std::mem::replace(&mut warned, true) {
                 eprintln!("{}", missing_tables_warning(&config));
             }
             if args.dry_run {

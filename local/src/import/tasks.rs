@@ -41,6 +41,14 @@ impl Import {
                     }
                 }
             }
+            // A row that cannot be read (an owner that is not a UUID among its faults) is refused
+            // for that, not as one without an owner.
+            if row.owner.is_none()
+                && let Err(why) = &row.task
+            {
+                report.refuse_task(&row.label, why);
+                continue;
+            }
             let owner = match row.owner {
                 Some(owner) if self.owners.contains_key(&owner) => owner,
                 Some(owner) if self.refused.contains_key(&owner) => {
@@ -50,14 +58,6 @@ impl Import {
                 Some(owner) => {
                     let why = format!("its owner {owner} is not in the source's users");
                     report.refuse_task(&row.label, &why);
-                    continue;
-                }
-                // A row that cannot be read (an owner that is not a UUID among its faults) is
-                // refused for that, not as one without an owner.
-                None if row.task.is_err() => {
-                    if let Err(why) = &row.task {
-                        report.refuse_task(&row.label, why);
-                    }
                     continue;
                 }
                 // The user `--orphans-to` named was checked before the run wrote anything, as the
