@@ -21,7 +21,7 @@ pub struct StoreArgs {
     /// Use the deployed stack's tables on AWS, named by the three table flags (or their
     /// variables; the stack's outputs UsersTableName, TasksTableName and ConnectionsTableName).
     /// Credentials and region are read from the environment only (AWS_ACCESS_KEY_ID,
-    /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION), as the Lambdas read them: for a
+    /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION), as the Lambdas read them: for a
     /// profile or SSO, `eval "$(aws configure export-credentials --format env)"` first.
     #[arg(long)]
     pub aws: bool,
