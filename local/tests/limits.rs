@@ -82,8 +82,8 @@ async fn failed_logins_and_registrations_are_limited_per_name_and_peer_address(d
         "--registrations-per-address",
         "3",
     ];
-    testkit::clear_of_limit_window_ends().await;
     let server = support::stores::server_on(dynamodb, dir.path(), &flags).await;
+    testkit::clear_of_limit_window_ends().await;
     let api = Api::new(&server);
     let (ada, grace) = (unique_name("ada"), unique_name("grace"));
     for name in [&ada, &grace] {

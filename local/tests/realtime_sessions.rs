@@ -16,6 +16,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::sockets::{ARRIVAL, Socket, assert_silent, connect, listening, next_message, ws_url};
 use support::stores::{server_on, server_with_env};
+use support::users::{expiry, sleep_past};
 use support::{Api, Server, tokens, unique_name};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -25,26 +26,6 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 /// first, so it outlives the first by about that much, time enough on a busy machine for a change
 /// to reach its socket.
 const SHORT_TTL: u64 = 12;
-
-/// When `token` expires (its `exp`, in seconds since the epoch).
-fn expiry(token: &str) -> u64 {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("a JWT");
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    let claims: Value = serde_json::from_slice(&payload).expect("JSON claims");
-    claims["exp"].as_u64().expect("an exp")
-}
-
-/// Sleeps until the clock has passed `unix_seconds`.
-async fn sleep_past(unix_seconds: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let until = Duration::from_secs(unix_seconds) + Duration::from_millis(300);
-    tokio::time::sleep(until.saturating_sub(now)).await;
-}
 
 /// Registers a fresh user; answers its name and access token.
 async fn registered(api: &Api) -> (String, String) {
@@ -284,9 +265,10 @@ async fn a_handshake_its_client_abandons_leaves_no_connection_behind(dynamodb: b
         tokio::time::sleep(Duration::from_millis(delay)).await;
         drop(tcp);
     }
-    // Every abandoned `$connect` has ended by now, and its `$disconnect` run (a few store calls
-    // each; generous, the machine may be busy).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every abandoned `$connect` has ended by now, and its `$disconnect` run: the server bounds
+    // a `$connect` and its clean-up by these two, however busy the machine.
+    let bound = shared::realtime::ROUTE_DEADLINE + shared::realtime::FORGET_WITHIN;
+    tokio::time::sleep(bound + Duration::from_secs(1)).await;
 
     let created = api
         .post("/tasks/", json!({ "title": "Once" }), Some(&access))

@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 
 use super::support::sockets::{connect, next_message, user};
 use super::support::stores::store_flags;
+use super::support::users::{expiry, sleep_past};
 use super::support::{Api, Server};
 use crate::on_both_stores;
 
@@ -57,17 +58,16 @@ async fn sockets_whose_tokens_expired_hold_their_places_until_they_close(dynamod
     let flags = store_flags(dynamodb).await;
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     // Long enough for 20 handshakes on a loaded machine.
-    let env = [("TASKMASTER_ACCESS_TOKEN_TTL", "10")];
+    let env = [("TASKMASTER_ACCESS_TOKEN_TTL", "20")];
     let server = Server::start_with_env(dir.path(), &flags, &env);
     let api = Api::new(&server);
     let (lapsing, refresh) = user(&api).await;
-    let lapses = std::time::Instant::now() + Duration::from_secs(11);
     let mut sockets = Vec::new();
     for n in 0..shared::realtime::MAX_CONNECTIONS_PER_USER {
         let socket = connect(&server, None, &format!("?token={lapsing}")).await;
         sockets.push(socket.unwrap_or_else(|e| panic!("socket {n}: {e}")));
     }
-    tokio::time::sleep_until(lapses.into()).await;
+    sleep_past(expiry(&lapsing)).await;
     let refreshed = api.refresh(&refresh).await.expect(StatusCode::OK);
     let fresh = refreshed.body["access"].as_str().expect("an access token");
     let query = format!("?token={fresh}");

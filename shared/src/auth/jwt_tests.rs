@@ -261,16 +261,17 @@ async fn a_lowered_lifetime_shortens_the_tokens_already_issued() {
         ..AuthConfig::with_secret(SECRET)
     });
     let shorter = JwtKeys::new(&AuthConfig {
-        access_ttl_seconds: 5,
-        refresh_ttl_seconds: 10,
+        access_ttl_seconds: 30,
+        refresh_ttl_seconds: 60,
         ..AuthConfig::with_secret(SECRET)
     });
     let (user, now) = (UserId::new(), Timestamp::now().unix());
-    for (kind, lifetime) in [(TokenType::Access, 5), (TokenType::Refresh, 10)] {
+    for (kind, lifetime) in [(TokenType::Access, 30), (TokenType::Refresh, 60)] {
+        // The valid one has seconds to spare however slowly the test runs.
         for (age, valid) in [
             (lifetime + 1, false),
             (lifetime, false),
-            (lifetime - 2, true),
+            (lifetime - 10, true),
         ] {
             let mut claims = longer.claims(kind, user, now - age);
             claims.sid = Some(SessionId::random());

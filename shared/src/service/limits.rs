@@ -19,7 +19,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::config::LimitsConfig;
 use crate::domain::{Email, Timestamp, UserId, Username};
@@ -74,12 +73,11 @@ impl Guesses {
 pub struct LoginAttempt(Guesses);
 
 /// How often an attempt that finds the places held only by attempts still in progress counts
-/// itself, in all, before it is refused anyway...
+/// itself, in all, before it is refused anyway, pausing [`LimitsConfig::in_progress_pause`]
+/// before the second count, a fraction of one password check, and twice as long before each
+/// next one: 40 + 80 + … + 640 ms = 1.24 s, about 15 password checks, so right logins sent at
+/// once get through one after another.
 const IN_PROGRESS_TRIES: u32 = 6;
-/// ...pausing this long before the second count, a fraction of one password check, and twice as
-/// long before each next one: 40 + 80 + … + 640 = 1.24 s, about 15 password checks, so right
-/// logins sent at once get through one after another.
-const IN_PROGRESS_PAUSE: Duration = Duration::from_millis(40);
 
 impl Limits {
     pub fn new(store: Arc<dyn LimitStore>, config: LimitsConfig) -> Self {
@@ -126,7 +124,7 @@ impl Limits {
 
     /// The counting of [`Self::login_attempt`], over the counters `guesses` gives for a moment.
     async fn guess(&self, guesses: impl Fn(Timestamp) -> Guesses) -> Result<LoginAttempt> {
-        let (mut tries, mut pause) = (1, IN_PROGRESS_PAUSE);
+        let (mut tries, mut pause) = (1, self.config.in_progress_pause);
         loop {
             // The window of this try: a wait may cross into the next one, and a count made in a
             // window that has ended would be a count of nothing (the embedded store sweeps it).

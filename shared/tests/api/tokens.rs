@@ -103,26 +103,25 @@ async fn refresh_answers_a_new_pair_that_works() {
 #[tokio::test]
 async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
     let app = TestApp::with_auth(AuthConfig {
-        session_max_age_seconds: 3,
+        session_max_age_seconds: 4,
         ..AuthConfig::with_secret(SECRET)
     })
     .await;
-    let (user, _, refresh) = app.register("ada_lovelace").await;
-    let signed_in = std::time::Instant::now();
-    let since_sign_in = |seconds: f64| {
-        std::time::Duration::from_secs_f64(seconds).saturating_sub(signed_in.elapsed())
-    };
+    let (user, access, refresh) = app.register("ada_lovelace").await;
+    // Timed from the sign-in's own whole second, as the server counts it.
+    let signed_in = auth_time(&access);
 
-    // Refreshed halfway: a refresh that restarted the session's clock would keep its tokens
-    // alive past the checks below.
-    tokio::time::sleep(since_sign_in(1.5)).await;
+    // Refreshed early: a refresh that restarted the session's clock (at a second past the
+    // sign-in at least) would keep its tokens alive past the checks below.
+    sleep_until(signed_in, 1.2).await;
     let renewed = app.refresh(&refresh).await;
     renewed.assert_status(StatusCode::OK);
     let (access, refresh) = (renewed.str("access"), renewed.str("refresh"));
+    assert_eq!(auth_time(access), signed_in);
     app.get(PROFILE, Some(access))
         .await
         .assert_status(StatusCode::OK);
-    tokio::time::sleep(since_sign_in(3.5)).await;
+    sleep_until(signed_in, 4.3).await;
 
     app.refresh(refresh)
         .await
@@ -134,6 +133,25 @@ async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
     let profile = app.get(PROFILE, Some(&again.access)).await;
     profile.assert_status(StatusCode::OK);
     assert_eq!(profile.json["id"], user["id"]);
+}
+
+/// The Unix second a token's login session began (its `auth_time` claim).
+fn auth_time(token: &str) -> u64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON");
+    claims["auth_time"].as_u64().expect("an auth_time")
+}
+
+/// Sleeps until `seconds` past the Unix second `from`.
+async fn sleep_until(from: u64, seconds: f64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970");
+    let until = std::time::Duration::from_secs(from) + std::time::Duration::from_secs_f64(seconds);
+    tokio::time::sleep(until.saturating_sub(now)).await;
 }
 
 #[tokio::test]

@@ -45,7 +45,8 @@ async fn a_close_that_never_ends_holds_the_request_up_no_longer_than_close_withi
     let took = started.elapsed();
 
     assert!(took >= CLOSE_WITHIN, "{took:?}");
-    assert!(took < CLOSE_WITHIN + Duration::from_secs(1), "{took:?}");
+    // Without the bound it would take the SDK's timeouts and retries: 8 s at least.
+    assert!(took < CLOSE_WITHIN + Duration::from_secs(3), "{took:?}");
     let mut asked = harness.closes.0.lock().unwrap().clone();
     asked.sort();
     assert_eq!(asked, ["old=", SLOW]);
