@@ -13,6 +13,8 @@ mod cap;
 mod idle;
 #[path = "realtime/slow_stream.rs"]
 mod slow_stream;
+#[path = "realtime/stalled.rs"]
+mod stalled;
 
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 //! run, with real API Gateway WebSocket events. Served inside the REST app's layers, so a request
 //! that is no handshake gets the API's JSON errors and a request id, as any other path does.
 
+mod activity;
 mod registry;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use tokio::sync::mpsc::channel;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
+use activity::Activity;
 pub use registry::Registry;
 use registry::{Client, Live, close_frame};
 
@@ -253,7 +255,13 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
             while let Some(message) = queue.recv().await {
                 let closing = matches!(message, Message::Close(_));
                 let data = matches!(message, Message::Text(_) | Message::Binary(_));
-                if sink.send(message).await.is_err() || closing {
+                // A client that took nothing for the write timeout (`crate::serve`), perhaps
+                // mid-frame: nothing more can reach it, a close frame included. The session
+                // ends with this task, and the connection with it (the client sees 1006).
+                if sink.send(message).await.is_err() {
+                    return Written::Cut;
+                }
+                if closing {
                     break;
                 }
                 if data {
@@ -264,9 +272,11 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
             // browser reports 1006, an abnormal close. The connection ends once the session drops
             // its reading half, right after `$disconnect`, without waiting for the client.
             let _ = sink.close().await;
+            Written::Flushed
         }
     });
     let end = Instant::now() + state.limits.max_duration;
+    let mut written = false;
     let close = |code, reason: &'static str| {
         state.registry.send(&id, close_frame(code, reason));
         tracing::debug!(connection_id = id, reason, "closing websocket");
@@ -285,6 +295,16 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
             _ = stopping.wait_for(|&stopping| stopping) => None,
             // Its queue overflowed (the registry dropped it): no close frame could get through.
             () = overflow.notified() => break,
+            // The writer gave up on a client that reads nothing; or it sent a close, whose
+            // reply is still read (a socket closed with it unread would send a reset, and the
+            // client might lose the close frame).
+            ended = &mut writer, if !written => {
+                written = true;
+                if matches!(ended, Ok(Written::Cut)) {
+                    break;
+                }
+                continue;
+            }
         };
         let message = match next {
             Some(Some(Ok(message))) => message,
@@ -336,39 +356,19 @@ async fn session(socket: WebSocket, accepted: Accepted, user_agent: String) {
     state.registry.clients().remove(&id);
     // Let a close frame already queued go out, then stop the writer, which a client that reads
     // nothing would hold (and the socket with it) for as long as it kept its end open.
-    let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+    if !written {
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+    }
     writer.abort();
     accepted.disconnect().await;
 }
 
-/// When a connection last carried a message, either way: API Gateway's idle timeout counts from
-/// it (a listener that hears events often stays open; pings, which API Gateway does not treat as
-/// messages, do not keep a connection open).
-#[derive(Clone)]
-struct Activity {
-    started: Instant,
-    /// Milliseconds from `started` to the last message.
-    last: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            started: Instant::now(),
-            last: Arc::default(),
-        }
-    }
-
-    fn now(&self) {
-        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last
-            .fetch_max(elapsed, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn last(&self) -> Instant {
-        let elapsed = self.last.load(std::sync::atomic::Ordering::Relaxed);
-        self.started + Duration::from_millis(elapsed)
-    }
+/// How a connection's writer ended.
+enum Written {
+    /// Its client took nothing for the write timeout: the connection is of no more use.
+    Cut,
+    /// It sent a close, or the session let it go, and flushed what tungstenite held.
+    Flushed,
 }
 
 /// Runs the connection's `$disconnect`.
