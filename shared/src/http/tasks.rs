@@ -296,7 +296,9 @@ pub struct ListParams {
     /// Only tasks with this status (`count` then counts only those).
     #[param(value_type = TaskStatus, required = false)]
     status_task: Option<String>,
-    /// An opaque position: follow `next` and `previous` rather than building it.
+    /// An opaque position: follow `next` and `previous` rather than building it. It belongs to
+    /// its listing: sent with another `status_task` than its own (the links carry it), it is a
+    /// 400.
     #[param(min_length = 1)]
     cursor: Option<String>,
 }
