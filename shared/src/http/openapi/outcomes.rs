@@ -15,8 +15,9 @@ const OTHER: &str = "Other";
 const ALSO_FROM_THE_GATEWAY: [(&str, &str); 2] = [
     (
         "TooManyRequests",
-        " On AWS (and locally with `--throttle`), API Gateway's route throttling also answers 429, in `{\"message\": \"Too Many \
-         Requests\"}` and without `Retry-After` or this API's headers: back off and retry.",
+        " On AWS (and locally with `--throttle`), API Gateway's route throttling also answers \
+         429, in `{\"message\": \"Too Many Requests\"}` and without `Retry-After` or this API's \
+         headers: back off and retry.",
     ),
     (
         "Unavailable",
