@@ -4,7 +4,7 @@
 
 import { call } from "./session.js";
 import { apply, focusEdit } from "./tasks.js";
-import { $, busy, notify, values } from "./view.js";
+import { $, CORRECT_FIELDS, busy, clearAlert, notify, unmark, values } from "./view.js";
 
 // `base`: the task as the form was filled with it; `mine`: after a 412, the fields the user had
 // changed from that base, to put back on request.
@@ -37,6 +37,7 @@ export async function open(id) {
   const { data, etag } = await call(`tasks/${id}/`);
   if (ticket !== opening) return;
   say("");
+  unmark(form()); // an earlier task's refused save
   $("#editor-save").disabled = false;
   $("#editor-restore").hidden = true;
   fill(data, etag);
@@ -62,7 +63,11 @@ export const close = () => dialog().open && dialog().close();
 // However the dialog closes (saved, Cancel, Escape), the focus goes back to the task's Edit button:
 // the one that opened it may have been redrawn meanwhile, and the browser's own return of the
 // focus would find it gone.
-dialog().addEventListener("close", () => focusEdit(editing.id));
+// A refusal's alert above the page goes with the dialog whose fields it pointed to.
+dialog().addEventListener("close", () => {
+  clearAlert(CORRECT_FIELDS);
+  focusEdit(editing.id);
+});
 
 /** The dialog's submit: a conditional PATCH. */
 export async function save() {
@@ -87,7 +92,7 @@ export async function save() {
       }
       if (error.status === 400) {
         // The fields it names get their messages beside them, as in the other forms.
-        say("Please correct the fields marked below.");
+        say(CORRECT_FIELDS);
         throw error;
       }
       say(error.message);

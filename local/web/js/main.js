@@ -6,7 +6,7 @@ import * as live from "./live.js";
 import * as session from "./session.js";
 import * as settings from "./settings.js";
 import * as tasks from "./tasks.js";
-import { $, busy, clearError, fail, fillStatuses, notify, unmark, values } from "./view.js";
+import { $, busy, clearOutage, fail, fillStatuses, notify, unmark, values } from "./view.js";
 
 let connection = null;
 
@@ -47,7 +47,7 @@ function signedIn() {
     },
     onConnect: () => {
       status.dataset.connections = String(Number(status.dataset.connections) + 1);
-      clearError();
+      clearOutage();
       tasks.load().catch(fail);
     },
     onStatus: (state, ms) => {
@@ -64,7 +64,7 @@ function signedOut(reason) {
   tasks.clear();
   // What was typed in any form, passwords and their error marks included, is not left for the next
   // person at this screen.
-  for (const id of ["#profile-form", "#password-form", "#login-form", "#register-form"]) {
+  for (const id of ["#profile-form", "#password-form", "#login-form", "#register-form", "#create-form", "#editor-form"]) {
     $(id).reset();
     unmark($(id));
   }

@@ -31,8 +31,16 @@ function firstPage() {
 /** Fetches a page (the one last asked for by default) and shows it. */
 export async function load(page = state.page ?? firstPage(), place = state.place) {
   const ticket = ++latestLoad;
+  const shown = { page: state.page, place: state.place };
   Object.assign(state, { page, place });
-  const { data } = await call(page);
+  let data;
+  try {
+    ({ data } = await call(page));
+  } catch (error) {
+    // Not read: a re-list fetches the page still shown, not the one that failed.
+    if (ticket === latestLoad) Object.assign(state, shown);
+    throw error;
+  }
   if (ticket !== latestLoad) return; // a later load (another page, a re-list) wins
   // A page emptied by deletes (its last tasks deleted here or elsewhere): show the one before.
   if (!data.results.length && data.previous) return load(data.previous, before(place(data)));

@@ -22,21 +22,36 @@ export function fillStatuses(select, all) {
   select.replaceChildren(...options);
 }
 
+/** What a form's refusal says above it; its fields say the rest. */
+export const CORRECT_FIELDS = "Please correct the fields marked below.";
+
+// Whether the alert shown says the API could not be reached or could not answer (no answer, a
+// 5xx), which a restored connection takes down; any other alert stays until the next action.
+let outageShown = false;
+
 /** A polite message for things that went well. */
 export function notify(text) {
   $("#error").textContent = "";
   $("#notice").textContent = text;
+  outageShown = false;
 }
 
-/** Takes an alert down once what it said no longer holds (the connection is back). */
-export function clearError() {
-  $("#error").textContent = "";
+/** Takes down an alert that said the API was out of reach, once the connection is back. */
+export function clearOutage() {
+  if (outageShown) $("#error").textContent = "";
+  outageShown = false;
+}
+
+/** Takes down the alert if it says `text`. */
+export function clearAlert(text) {
+  if ($("#error").textContent === text) $("#error").textContent = "";
 }
 
 /** An alert for things that did not. */
 export function fail(error) {
   $("#notice").textContent = "";
   $("#error").textContent = error?.message ?? String(error);
+  outageShown = error?.status === 0 || error?.status >= 500;
 }
 
 /**
@@ -76,7 +91,7 @@ export async function busy(form, action) {
     return result;
   } catch (error) {
     invalid = markFields(form, error);
-    fail(invalid ? new Error("Please correct the fields marked below.") : error);
+    fail(invalid ? new Error(CORRECT_FIELDS) : error);
   } finally {
     buttons.forEach((button) => (button.disabled = false));
     const target = invalid ?? (document.activeElement === document.body ? focused : null);
