@@ -80,8 +80,9 @@ pub fn document() -> Document {
     let mut doc = ApiDoc::openapi();
     doc.merge(EndpointDocs::openapi());
     Aliases.modify(&mut doc);
-    headers::CommonHeaders.modify(&mut doc);
+    // The `default` response first, so that it gets the shared headers too.
     outcomes::Outcomes.modify(&mut doc);
+    headers::CommonHeaders.modify(&mut doc);
     doc
 }
 
