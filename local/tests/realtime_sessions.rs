@@ -16,7 +16,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::sockets::{ARRIVAL, Socket, assert_silent, connect, listening, next_message, ws_url};
 use support::stores::{server_on, server_with_env};
-use support::users::{expiry, sleep_past};
 use support::{Api, Server, tokens, unique_name};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,6 +25,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 /// first, so it outlives the first by about that much, time enough on a busy machine for a change
 /// to reach its socket.
 const SHORT_TTL: u64 = 12;
+
+/// When `token` expires (its `exp`, in seconds since the epoch).
+fn expiry(token: &str) -> u64 {
+    testkit::token_claim(token, "exp")
+}
 
 /// Registers a fresh user; answers its name and access token.
 async fn registered(api: &Api) -> (String, String) {
@@ -206,7 +210,7 @@ async fn an_expired_socket_hears_nothing_unless_it_authenticated_again(dynamodb:
     assert_eq!(answer["action"], "authenticated", "{answer}");
     assert!(answer["expires_at"].is_string(), "{answer}");
     // The first token has expired; the renewed one has not (for about another SHORT_TTL / 2 s).
-    sleep_past(expiry(&access)).await;
+    testkit::sleep_until_unix(expiry(&access), Duration::from_millis(300)).await;
     assert!(
         expiry(&newer) > expiry(&access) + 2,
         "the renewed token outlives the first"

@@ -52,6 +52,29 @@ pub async fn dynamodb_local() -> &'static DynamoDbLocal {
         .unwrap_or_else(|e| panic!("DynamoDB Local is required for this test: {e:#}"))
 }
 
+/// The whole-second claim `name` (`exp`, `iat`, `auth_time`) of a JWT, read without checking
+/// its signature: what a test times itself by, as the server counts.
+pub fn token_claim(token: &str, name: &str) -> u64 {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&payload).expect("JSON claims");
+    claims[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a {name} claim"))
+}
+
+/// Sleeps until `after` past the Unix second `unix_seconds`, on the wall clock.
+pub async fn sleep_until_unix(unix_seconds: u64, after: std::time::Duration) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970");
+    let until = std::time::Duration::from_secs(unix_seconds) + after;
+    tokio::time::sleep(until.saturating_sub(now)).await;
+}
+
 /// Waits, when the next quarter hour is less than a minute away, until just past it.
 ///
 /// The login and registration limits count in windows aligned to the clock (15 minutes and an

@@ -10,7 +10,6 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 
 use super::support::sockets::{connect, next_message, user};
 use super::support::stores::store_flags;
-use super::support::users::{expiry, sleep_past};
 use super::support::{Api, Server};
 use crate::on_both_stores;
 
@@ -67,7 +66,8 @@ async fn sockets_whose_tokens_expired_hold_their_places_until_they_close(dynamod
         let socket = connect(&server, None, &format!("?token={lapsing}")).await;
         sockets.push(socket.unwrap_or_else(|e| panic!("socket {n}: {e}")));
     }
-    sleep_past(expiry(&lapsing)).await;
+    let expires = testkit::token_claim(&lapsing, "exp");
+    testkit::sleep_until_unix(expires, Duration::from_millis(300)).await;
     let refreshed = api.refresh(&refresh).await.expect(StatusCode::OK);
     let fresh = refreshed.body["access"].as_str().expect("an access token");
     let query = format!("?token={fresh}");

@@ -6,7 +6,7 @@
 mod api;
 pub mod sockets;
 pub mod stores;
-pub mod users;
+mod users;
 
 pub use api::{Answer, Api};
 pub use users::{PASSWORD, tokens, unique_name};

@@ -23,24 +23,3 @@ pub fn tokens(answer: &Answer) -> (String, String) {
     };
     (field("access"), field("refresh"))
 }
-
-/// When `token` expires (its `exp`, in seconds since the epoch).
-pub fn expiry(token: &str) -> u64 {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).expect("a JWT");
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    let claims: serde_json::Value = serde_json::from_slice(&payload).expect("JSON claims");
-    claims["exp"].as_u64().expect("an exp")
-}
-
-/// Sleeps until the clock has passed `unix_seconds`.
-pub async fn sleep_past(unix_seconds: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    let until =
-        std::time::Duration::from_secs(unix_seconds) + std::time::Duration::from_millis(300);
-    tokio::time::sleep(until.saturating_sub(now)).await;
-}

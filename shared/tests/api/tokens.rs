@@ -1,5 +1,7 @@
 //! Token verify, refresh rotation and logout.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use serde_json::json;
 use shared::config::AuthConfig;
@@ -109,19 +111,19 @@ async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
     .await;
     let (user, access, refresh) = app.register("ada_lovelace").await;
     // Timed from the sign-in's own whole second, as the server counts it.
-    let signed_in = auth_time(&access);
+    let signed_in = testkit::token_claim(&access, "auth_time");
 
     // Refreshed early: a refresh that restarted the session's clock (at a second past the
     // sign-in at least) would keep its tokens alive past the checks below.
-    sleep_until(signed_in, 1.2).await;
+    testkit::sleep_until_unix(signed_in, Duration::from_millis(1200)).await;
     let renewed = app.refresh(&refresh).await;
     renewed.assert_status(StatusCode::OK);
     let (access, refresh) = (renewed.str("access"), renewed.str("refresh"));
-    assert_eq!(auth_time(access), signed_in);
+    assert_eq!(testkit::token_claim(access, "auth_time"), signed_in);
     app.get(PROFILE, Some(access))
         .await
         .assert_status(StatusCode::OK);
-    sleep_until(signed_in, 4.3).await;
+    testkit::sleep_until_unix(signed_in, Duration::from_millis(4300)).await;
 
     app.refresh(refresh)
         .await
@@ -133,25 +135,6 @@ async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
     let profile = app.get(PROFILE, Some(&again.access)).await;
     profile.assert_status(StatusCode::OK);
     assert_eq!(profile.json["id"], user["id"]);
-}
-
-/// The Unix second a token's login session began (its `auth_time` claim).
-fn auth_time(token: &str) -> u64 {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let payload = token.split('.').nth(1).expect("a JWT");
-    let claims: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON");
-    claims["auth_time"].as_u64().expect("an auth_time")
-}
-
-/// Sleeps until `seconds` past the Unix second `from`.
-async fn sleep_until(from: u64, seconds: f64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    let until = std::time::Duration::from_secs(from) + std::time::Duration::from_secs_f64(seconds);
-    tokio::time::sleep(until.saturating_sub(now)).await;
 }
 
 #[tokio::test]
