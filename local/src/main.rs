@@ -185,11 +185,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     } else {
         Some(lock_data_dir(&args.data_dir)?)
     };
-    // API Gateway's route throttling, if asked for: the local server's own pages and its
-    // WebSocket API are not the HTTP API's.
-    let throttle = args
-        .throttle
-        .throttle(|path| pages::serves(path) || ws::serves(path))?;
+    // API Gateway's route throttling, if asked for: the HTTP API's routes, the WebSocket API's
+    // handshakes; the local server's own pages are neither API's.
+    let throttle = args.throttle.throttle(|path| {
+        if ws::serves(path) {
+            throttle::Api::WebSocket
+        } else if pages::serves(path) {
+            throttle::Api::Neither
+        } else {
+            throttle::Api::Http
+        }
+    })?;
     data_dir::warn_of_the_other_store(&args.data_dir, jar_dir.is_some());
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;

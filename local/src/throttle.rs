@@ -5,8 +5,13 @@
 //! any header of ours. The routes and the buckets are read from `template.yaml`
 //! ([`testkit::throttle`]), so the local server throttles what the stack throttles, by the same
 //! numbers unless flags say otherwise. A path no route takes counts against the `$default` route,
-//! as on AWS; the WebSocket path and the local server's own pages (which the stack does not serve)
-//! are not throttled.
+//! as on AWS; the local server's own pages (which the stack does not serve) are not throttled.
+//!
+//! The WebSocket API's stage gives each of its routes a bucket too (`WebSocketThrottling*`). Its
+//! `$connect` is mirrored: a handshake past the bucket is refused with that 429, before any
+//! `$connect` runs. Messages on an open socket (`$default`) are not throttled here: AWS documents
+//! the buckets but not what a client is told of a message past one, and the local server does not
+//! make an answer up.
 //!
 //! Off by default: tests, benchmarks and scripts send far faster than 100 requests a second on
 //! one route, as nothing in front of a deployed stack would let them.
@@ -21,14 +26,15 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use testkit::throttle::{Bucket, http_api_routes, http_api_throttling};
+use testkit::throttle::{Bucket, http_api_routes, http_api_throttling, websocket_throttling};
 
 /// The throttling flags (the defaults are the stack parameters' defaults).
 #[derive(Debug, clap::Args)]
 pub struct ThrottleArgs {
     /// Throttle each route of the API as the stack's HTTP API does: a token bucket per route
     /// (by default 100 requests a second with bursts of 200; 20 and 40 on login and on register),
-    /// answering 429 {"message": "Too Many Requests"} past it, as API Gateway does.
+    /// answering 429 {"message": "Too Many Requests"} past it, as API Gateway does; and WebSocket
+    /// handshakes as its WebSocket API's $connect route (100 and 200, over all clients).
     #[arg(long, env = "TASKMASTER_THROTTLE")]
     throttle: bool,
     /// With --throttle: requests a second on each route (HttpApiThrottlingRateLimit) [default: 100].
@@ -45,12 +51,30 @@ pub struct ThrottleArgs {
     /// [default: 40].
     #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
     auth_throttle_burst: Option<u32>,
+    /// With --throttle: WebSocket handshakes a second, over all clients
+    /// (WebSocketThrottlingRateLimit) [default: 100].
+    #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
+    ws_throttle_rate: Option<u32>,
+    /// With --throttle: the burst of WebSocket handshakes (WebSocketThrottlingBurstLimit)
+    /// [default: 200].
+    #[arg(long, value_name = "N", requires = "throttle", value_parser = clap::value_parser!(u32).range(1..))]
+    ws_throttle_burst: Option<u32>,
+}
+
+/// Which of the stack's APIs a path is, for its throttling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// The HTTP API: its route's bucket.
+    Http,
+    /// The WebSocket API: `$connect`'s bucket.
+    WebSocket,
+    /// Neither (the local server's own pages): never throttled.
+    Neither,
 }
 
 impl ThrottleArgs {
-    /// The routes' buckets, if throttling was asked for; `exempt` paths (not the HTTP API's) are
-    /// let through uncounted.
-    pub fn throttle(&self, exempt: fn(&str) -> bool) -> anyhow::Result<Option<Arc<Throttle>>> {
+    /// The routes' buckets, if throttling was asked for; `api` tells which API a path is.
+    pub fn throttle(&self, api: fn(&str) -> Api) -> anyhow::Result<Option<Arc<Throttle>>> {
         if !self.throttle {
             return Ok(None);
         }
@@ -64,8 +88,19 @@ impl ThrottleArgs {
         for (_, bucket) in &mut throttling.routes {
             apply(bucket, self.auth_throttle_rate, self.auth_throttle_burst);
         }
+        let mut handshakes = websocket_throttling(template)?;
+        apply(
+            &mut handshakes,
+            self.ws_throttle_rate,
+            self.ws_throttle_burst,
+        );
         let routes = http_api_routes(template)?;
-        let throttle = Throttle::new(&routes, throttling.every_route, &throttling.routes, exempt)?;
+        let buckets = Buckets {
+            every_route: throttling.every_route,
+            own: &throttling.routes,
+            handshakes,
+        };
+        let throttle = Throttle::new(&routes, &buckets, api)?;
         Ok(Some(Arc::new(throttle)))
     }
 }
@@ -75,28 +110,44 @@ fn apply(bucket: &mut Bucket, rate: Option<u32>, burst: Option<u32>) {
     bucket.burst = burst.unwrap_or(bucket.burst);
 }
 
+/// The buckets the template gives, before they are filled.
+pub struct Buckets<'a> {
+    /// Each HTTP API route's, unless it is in `own`.
+    pub every_route: Bucket,
+    /// HTTP API routes with settings of their own, by route key (`"POST /api/v1/auth/login"`).
+    pub own: &'a [(String, Bucket)],
+    /// The WebSocket API's `$connect`.
+    pub handshakes: Bucket,
+}
+
 /// Every route's bucket, and which route a request is.
 pub struct Throttle {
     /// By route path (and the same path with a trailing slash): each method's bucket.
     paths: matchit::Router<Vec<(Method, usize)>>,
     /// The `$default` route's first ([`DEFAULT_ROUTE`]), then one per route.
     buckets: Vec<DefaultDirectRateLimiter>,
-    /// Paths that are not the HTTP API's.
-    exempt: fn(&str) -> bool,
+    /// The WebSocket API's `$connect`.
+    handshakes: DefaultDirectRateLimiter,
+    /// Which API a path is.
+    api: fn(&str) -> Api,
 }
 
 /// Where the `$default` route's bucket is: requests no route takes.
 const DEFAULT_ROUTE: usize = 0;
 
 impl Throttle {
-    /// `routes` as `(method, path)`, each with `every_route`'s bucket unless `own` names its route
-    /// key (`"POST /api/v1/auth/login"`); `exempt` paths are not counted at all.
+    /// The HTTP API's `routes` as `(method, path)`, each with its bucket of `buckets`; `api`
+    /// tells which API a path is.
     pub fn new(
         routes: &[(String, String)],
-        every_route: Bucket,
-        own: &[(String, Bucket)],
-        exempt: fn(&str) -> bool,
+        buckets: &Buckets<'_>,
+        api: fn(&str) -> Api,
     ) -> anyhow::Result<Self> {
+        let &Buckets {
+            every_route,
+            own,
+            handshakes,
+        } = buckets;
         let limiter = |bucket: Bucket| -> anyhow::Result<DefaultDirectRateLimiter> {
             let rate = NonZeroU32::new(bucket.rate).context("a rate of 0")?;
             let burst = NonZeroU32::new(bucket.burst).context("a burst of 0")?;
@@ -127,12 +178,23 @@ impl Throttle {
         Ok(Self {
             paths,
             buckets,
-            exempt,
+            handshakes: limiter(handshakes)?,
+            api,
         })
     }
 
-    /// The bucket of the route `method` and `path` reach: its own, or `$default`'s.
-    fn bucket(&self, method: &Method, path: &str) -> &DefaultDirectRateLimiter {
+    /// The bucket a request of `method` to `path` counts against; `None` for a path of neither
+    /// API.
+    fn bucket(&self, method: &Method, path: &str) -> Option<&DefaultDirectRateLimiter> {
+        match (self.api)(path) {
+            Api::Http => Some(self.route_bucket(method, path)),
+            Api::WebSocket => Some(&self.handshakes),
+            Api::Neither => None,
+        }
+    }
+
+    /// The bucket of the HTTP API's route `method` and `path` reach: its own, or `$default`'s.
+    fn route_bucket(&self, method: &Method, path: &str) -> &DefaultDirectRateLimiter {
         let route = self.paths.at(path).ok().and_then(|found| {
             found
                 .value
@@ -143,14 +205,15 @@ impl Throttle {
     }
 }
 
-/// Answers a request past its route's bucket as API Gateway does; lets any other through.
+/// Answers a request past its route's bucket as API Gateway does (a WebSocket handshake too,
+/// refused before its `$connect`); lets any other through.
 pub async fn throttle(
     State(throttle): State<Arc<Throttle>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    if (throttle.exempt)(path) || throttle.bucket(request.method(), path).check().is_ok() {
+    let bucket = throttle.bucket(request.method(), request.uri().path());
+    if bucket.is_none_or(|bucket| bucket.check().is_ok()) {
         return next.run(request).await;
     }
     let mut response = (
@@ -183,7 +246,23 @@ mod tests {
             "POST /api/v1/auth/login".to_owned(),
             Bucket { rate: 1, burst: 1 },
         )];
-        Throttle::new(&routes, Bucket { rate: 1, burst: 2 }, &own, |_| false).expect("a throttle")
+        let buckets = Buckets {
+            every_route: Bucket { rate: 1, burst: 2 },
+            own: &own,
+            handshakes: Bucket { rate: 1, burst: 3 },
+        };
+        Throttle::new(&routes, &buckets, api).expect("a throttle")
+    }
+
+    /// The WebSocket API at `/ws/…`, the local server's own pages at `/` and `/web/…`.
+    fn api(path: &str) -> Api {
+        if path.starts_with("/ws/") {
+            Api::WebSocket
+        } else if path == "/" || path.starts_with("/web/") {
+            Api::Neither
+        } else {
+            Api::Http
+        }
     }
 
     /// Drains routes' buckets and checks what each let through against what it should have,
@@ -210,7 +289,7 @@ mod tests {
             expected: usize,
             rate: u32,
         ) {
-            let bucket = throttle.bucket(&method, path);
+            let bucket = throttle.bucket(&method, path).expect("a throttled path");
             let taken = (0..500).take_while(|_| bucket.check().is_ok()).count();
             let added = (self.began.elapsed().as_secs_f64() * f64::from(rate)).ceil() as usize;
             assert!(
@@ -232,7 +311,7 @@ mod tests {
             Flags::try_parse_from(std::iter::once("taskmaster-local").chain(args.iter().copied()))?;
         Ok(flags
             .throttle
-            .throttle(|_| false)
+            .throttle(api)
             .expect("the template's throttling"))
     }
 
@@ -248,10 +327,18 @@ mod tests {
         let throttle = parsed(&["--throttle"]).expect("flags").expect("a throttle");
         drain.takes(&throttle, Method::GET, "/api/v1/tasks/", 200, 100);
         drain.takes(&throttle, Method::POST, "/api/v1/auth/register/", 40, 20);
-        let throttle = parsed(&["--throttle", "--auth-throttle-burst", "3"]).expect("flags");
-        let throttle = throttle.expect("a throttle");
+        drain.takes(&throttle, Method::GET, "/ws/tasks", 200, 100);
+        let flags = [
+            "--throttle",
+            "--auth-throttle-burst",
+            "3",
+            "--ws-throttle-burst",
+            "4",
+        ];
+        let throttle = parsed(&flags).expect("flags").expect("a throttle");
         drain.takes(&throttle, Method::POST, "/api/v1/auth/login/", 3, 20);
         drain.takes(&throttle, Method::PATCH, "/api/v1/tasks/x/", 200, 100);
+        drain.takes(&throttle, Method::GET, "/ws/tasks/", 4, 100);
     }
 
     #[test]
@@ -275,5 +362,17 @@ mod tests {
         drain.takes(&throttle, Method::GET, "/api/v1/nothing", 2, 1);
         drain.takes(&throttle, Method::PATCH, "/api/v1/tasks", 0, 1);
         drain.takes(&throttle, Method::GET, "/api/v1/tasks/a/b", 0, 1);
+    }
+
+    #[test]
+    fn websocket_handshakes_share_connects_bucket_and_pages_none() {
+        let drain = Drain::new();
+        let throttle = throttle();
+        drain.takes(&throttle, Method::GET, "/ws/tasks", 3, 1);
+        drain.takes(&throttle, Method::GET, "/ws/tasks/", 0, 1);
+        // The HTTP API's buckets are apart from it.
+        drain.takes(&throttle, Method::GET, "/api/v1/tasks/", 2, 1);
+        assert!(throttle.bucket(&Method::GET, "/").is_none());
+        assert!(throttle.bucket(&Method::GET, "/web/app.js").is_none());
     }
 }

@@ -63,7 +63,7 @@ pub(crate) fn resolve(doc: &Value, value: &Value) -> anyhow::Result<Value> {
         return Ok(value.clone());
     };
     if tagged.tag != "Ref" {
-        bail!("unsupported tag {} in the HTTP API's settings", tagged.tag);
+        bail!("unsupported tag {} in an API's settings", tagged.tag);
     }
     let name = tagged.value.as_str().context("!Ref of a non-string")?;
     let default = &doc["Parameters"][name]["Default"];

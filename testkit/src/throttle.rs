@@ -1,5 +1,6 @@
-//! The HTTP API's routes and their throttling as `template.yaml` declares them, read once, so the
-//! local server can throttle each route as the deployed API does (`taskmaster-local --throttle`).
+//! The HTTP API's routes and their throttling, and the WebSocket API's, as `template.yaml` declares
+//! them, read once, so the local server can throttle each route as the deployed APIs do
+//! (`taskmaster-local --throttle`).
 
 use anyhow::{Context, bail};
 use serde_norway::Value;
@@ -27,36 +28,58 @@ pub struct Throttling {
 pub fn http_api_throttling(template: &str) -> anyhow::Result<Throttling> {
     let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
     let properties = &http_api(&doc)?["Properties"];
-    let bucket = |settings: &Value| -> anyhow::Result<Bucket> {
-        let number = |field: &str| -> anyhow::Result<u32> {
-            let value = resolve(&doc, &settings[field])?;
-            let number = value
-                .as_u64()
-                .with_context(|| format!("{field} is not a whole number"))?;
-            if number == 0 {
-                bail!("{field} is 0");
-            }
-            Ok(u32::try_from(number)?)
-        };
-        Ok(Bucket {
-            rate: number("ThrottlingRateLimit")?,
-            burst: number("ThrottlingBurstLimit")?,
-        })
-    };
-    let every_route = bucket(&properties["DefaultRouteSettings"])?;
+    let every_route = bucket(&doc, &properties["DefaultRouteSettings"])?;
     let routes = match properties["RouteSettings"].as_mapping() {
         None => Vec::new(),
         Some(routes) => routes
             .iter()
             .map(|(key, settings)| {
                 let key = key.as_str().context("a route key that is not a string")?;
-                Ok((key.to_owned(), bucket(settings)?))
+                Ok((key.to_owned(), bucket(&doc, settings)?))
             })
             .collect::<anyhow::Result<_>>()?,
     };
     Ok(Throttling {
         every_route,
         routes,
+    })
+}
+
+/// Each WebSocket route's own bucket (`$connect`'s, `$default`'s, `$disconnect`'s): the
+/// `DefaultRouteSettings` of the template's one `AWS::ApiGatewayV2::Stage`, the WebSocket API's.
+pub fn websocket_throttling(template: &str) -> anyhow::Result<Bucket> {
+    let doc: Value = serde_norway::from_str(template).context("parsing template.yaml")?;
+    let resources = doc["Resources"]
+        .as_mapping()
+        .context("template.yaml has no Resources")?;
+    let mut stages = resources
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::ApiGatewayV2::Stage"));
+    let stage = stages
+        .next()
+        .context("template.yaml has no AWS::ApiGatewayV2::Stage")?;
+    if stages.next().is_some() {
+        bail!("template.yaml has more than one AWS::ApiGatewayV2::Stage");
+    }
+    bucket(&doc, &stage["Properties"]["DefaultRouteSettings"])
+}
+
+/// The bucket of a route's `settings` (`ThrottlingRateLimit`, `ThrottlingBurstLimit`), `!Ref`s
+/// resolved to their parameters' defaults.
+fn bucket(doc: &Value, settings: &Value) -> anyhow::Result<Bucket> {
+    let number = |field: &str| -> anyhow::Result<u32> {
+        let value = resolve(doc, &settings[field])?;
+        let number = value
+            .as_u64()
+            .with_context(|| format!("{field} is not a whole number"))?;
+        if number == 0 {
+            bail!("{field} is 0");
+        }
+        Ok(u32::try_from(number)?)
+    };
+    Ok(Bucket {
+        rate: number("ThrottlingRateLimit")?,
+        burst: number("ThrottlingBurstLimit")?,
     })
 }
 
@@ -117,6 +140,18 @@ mod tests {
                 ("POST /api/v1/auth/login".to_owned(), auth),
                 ("POST /api/v1/auth/register".to_owned(), auth),
             ]
+        );
+    }
+
+    #[test]
+    fn the_websocket_stages_throttling_resolves_its_parameters() {
+        let bucket = websocket_throttling(TEMPLATE).expect("readable throttling");
+        assert_eq!(
+            bucket,
+            Bucket {
+                rate: 100,
+                burst: 200
+            }
         );
     }
 

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Error as WsError;
 
 use super::support;
 
@@ -56,6 +57,10 @@ pub async fn each_route_past_its_bucket_gets_api_gateways_429(dynamodb: bool) {
         "--auth-throttle-rate",
         "1",
         "--auth-throttle-burst",
+        "2",
+        "--ws-throttle-rate",
+        "1",
+        "--ws-throttle-burst",
         "2",
     ];
     let server = support::stores::server_on(dynamodb, dir.path(), &flags).await;
@@ -123,6 +128,38 @@ pub async fn each_route_past_its_bucket_gets_api_gateways_429(dynamodb: bool) {
     nothing.assert_took(3, 1.0, StatusCode::NOT_FOUND);
     let (elsewhere, _) = drain(Method::GET, "/elsewhere/").await;
     assert_refilled_at_most(&elsewhere, began);
+
+    // WebSocket handshakes, of every client, share the WebSocket API's `$connect` bucket: each
+    // refused by `$connect` (no token), then the gateway's 429 before any `$connect` runs.
+    let began = Instant::now();
+    let mut refused = Vec::new();
+    let throttled = loop {
+        match support::sockets::connect(&server, None, "").await {
+            Err(WsError::Http(response)) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+                break response;
+            }
+            Err(WsError::Http(response)) => refused.push(response.status()),
+            other => panic!("a refused handshake, not {other:?}"),
+        }
+        assert!(refused.len() <= 10, "no 429 after {refused:?}");
+    };
+    let handshakes = Drained {
+        statuses: refused,
+        took: began.elapsed(),
+    };
+    handshakes.assert_took(2, 1.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(throttled.headers()["content-type"], "application/json");
+    let body = throttled.body().as_deref().unwrap_or_default();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(body).expect("JSON"),
+        json!({ "message": "Too Many Requests" })
+    );
+    // The HTTP API's buckets are apart from it.
+    let profile = send(Method::GET, "/auth/profile/").await;
+    assert_eq!(
+        profile.expect("an answer").status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // The local server's own pages are not the stack's, and are never throttled.
     let origin = server.base.trim_end_matches("/api/v1");
