@@ -5,6 +5,7 @@ mod cors;
 mod data_dir;
 mod gateway_head;
 mod import;
+mod invoke;
 mod limits;
 mod management;
 mod pages;
@@ -187,15 +188,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     // API Gateway's route throttling, if asked for: the HTTP API's routes, the WebSocket API's
     // handshakes; the local server's own pages are neither API's.
-    let throttle = args.throttle.throttle(|path| {
-        if ws::serves(path) {
-            throttle::Api::WebSocket
-        } else if pages::serves(path) {
-            throttle::Api::Neither
-        } else {
-            throttle::Api::Http
-        }
-    })?;
+    let throttle = args.throttle.throttle(throttle::api_of)?;
     data_dir::warn_of_the_other_store(&args.data_dir, jar_dir.is_some());
     let secret = secret::load_or_create(&args.data_dir)?;
     let mut auth = AuthConfig::from_env(Some(secret))?;
@@ -317,7 +310,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .merge(pages::routes())
         .layer(axum::middleware::from_fn(gateway_head::join_repeated))
         .merge(ws::routes(gateway, registry.clone(), limits));
+    // Each request runs to its end once its body is whole, as an invocation does.
+    let invocations = invoke::Invocations::default();
     let app = app(routes, state)
+        .layer(axum::middleware::from_fn_with_state(
+            invocations.clone(),
+            invoke::to_its_end,
+        ))
         .layer(axum::middleware::from_fn(whole_body::read_whole))
         .layer(axum::middleware::from_fn(peer::source_ip))
         .layer(axum::middleware::from_fn(gateway_head::refuse_oversized))
@@ -337,6 +336,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve::serve(listener, app, stop).await?;
+    invocations.wait(serve::DRAIN_LIMIT).await;
     // Requests in progress are answered by now; sockets are closed as API Gateway closes them
     // when it goes away, each running its `$disconnect`.
     registry.close_all(Duration::from_secs(2)).await;

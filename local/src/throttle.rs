@@ -61,6 +61,18 @@ pub struct ThrottleArgs {
     ws_throttle_burst: Option<u32>,
 }
 
+/// Which API `path` is: the WebSocket API's, the local server's own pages (neither), or the
+/// HTTP API's.
+pub fn api_of(path: &str) -> Api {
+    if crate::ws::serves(path) {
+        Api::WebSocket
+    } else if crate::pages::serves(path) {
+        Api::Neither
+    } else {
+        Api::Http
+    }
+}
+
 /// Which of the stack's APIs a path is, for its throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Api {

@@ -2,14 +2,18 @@
 //! by the connection's peer address as API Gateway counts by `sourceIp`; and what API Gateway does to
 //! a request's head: its quota, and repeated header lines joined into one value; and what its
 //! WebSocket API does to a message past its sizes or not in UTF-8; a client that reads nothing; a
-//! connection that never sends a whole head; and, with `--throttle`, API Gateway's route throttling.
+//! connection that never sends a whole head; a client that leaves before its answer; and, with
+//! `--throttle`, API Gateway's route throttling.
 
 mod support;
 
 /// What the server does with HTTP clients that hold a connection without a whole request.
 #[path = "limits/connections.rs"]
 mod connections;
-use connections::a_body_announced_past_the_limit_is_413_at_once;
+use connections::{
+    a_body_announced_past_the_limit_is_413_at_once,
+    a_request_whose_client_left_is_handled_to_its_end,
+};
 
 /// API Gateway's route throttling, with `--throttle`.
 #[path = "limits/throttle.rs"]
@@ -372,6 +376,7 @@ fn resident_mib(pid: u32) -> u64 {
 on_both_stores!(
     a_client_that_reads_nothing_is_dropped_not_buffered,
     a_body_announced_past_the_limit_is_413_at_once,
+    a_request_whose_client_left_is_handled_to_its_end,
     failed_logins_and_registrations_are_limited_per_name_and_peer_address,
     a_request_head_over_api_gateways_quota_gets_a_json_4xx,
     repeated_header_lines_reach_the_app_joined,
