@@ -24,6 +24,8 @@ const IDEMPOTENCY_KEYS: &str = "IDEMPOTENCY#*";
 const REFRESH_TOKENS: &str = "REFRESH#*";
 /// Username and email guards: the only items a profile change may put or delete.
 const GUARDS: &str = "USERNAME#*,EMAIL#*";
+/// `GetConnection`: what `$connect` and a renewal at the cap ask of the management API.
+const GET_CONNECTION: &str = "execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/GET/@connections/*";
 /// Limit counters and users: what a login, a password change or a profile change may update.
 const COUNTERS_AND_USERS: &str = "LIMIT#*,USER#*";
 
@@ -63,7 +65,7 @@ pub fn granted(binary: &str) -> Vec<String> {
         "ws-connect" => [
             on(users, &["GetItem"]),
             on(connections, &["DeleteItem", "PutItem", "Query"]),
-            vec!["execute-api:ManageConnections arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${WebSocketStageName}/GET/@connections/*".to_owned()],
+            vec![GET_CONNECTION.to_owned()],
         ]
         .concat(),
         "password-update" | "logout-all" | "logout" | "token-refresh" => [
@@ -127,7 +129,12 @@ pub fn granted(binary: &str) -> Vec<String> {
             ],
         ]
         .concat(),
-        "ws-default" => [on(users, &["GetItem"]), on(connections, &["Query", "UpdateItem"])].concat(),
+        "ws-default" => [
+            on(users, &["GetItem"]),
+            on(connections, &["DeleteItem", "Query", "UpdateItem"]),
+            vec![GET_CONNECTION.to_owned()],
+        ]
+        .concat(),
         "fallback" => Vec::new(),
         other => panic!("no expected permissions for {other}"),
     }
