@@ -34,17 +34,19 @@ pub enum Counter {
     LoginsThrottled,
     NotificationsDelivered,
     StaleConnectionsRemoved,
+    ConnectionsCutOff,
     RecordsFailed,
     RecordsSkipped,
 }
 
 impl Counter {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::TasksCreated,
         Self::LoginsFailed,
         Self::LoginsThrottled,
         Self::NotificationsDelivered,
         Self::StaleConnectionsRemoved,
+        Self::ConnectionsCutOff,
         Self::RecordsFailed,
         Self::RecordsSkipped,
     ];
@@ -57,6 +59,7 @@ impl Counter {
             Self::LoginsThrottled => "LoginsThrottled",
             Self::NotificationsDelivered => "NotificationsDelivered",
             Self::StaleConnectionsRemoved => "StaleConnectionsRemoved",
+            Self::ConnectionsCutOff => "ConnectionsCutOff",
             Self::RecordsFailed => "RecordsFailed",
             Self::RecordsSkipped => "RecordsSkipped",
         }

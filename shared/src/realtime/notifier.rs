@@ -280,10 +280,10 @@ impl Notifier {
                 .as_service_error()
                 .is_some_and(|e| e.is_gone_exception())
         {
-            tracing::warn!(error = %error, "could not close a connection whose session ended");
+            tracing::warn!(error = %error, "could not close a connection");
             return false;
         }
-        tracing::debug!(connection_id = id, "session ended; connection closed");
+        tracing::debug!(connection_id = id, "connection closed");
         if let Err(error) = self
             .connections
             .remove_connection(connection.user_id, &id)
@@ -297,9 +297,12 @@ impl Notifier {
     /// Posts to one connection; a connection that is gone (410) is forgotten, not an error. A
     /// connection younger than [`HANDSHAKE_GRACE`] is kept and the post fails, so the record is
     /// retried: API Gateway answers 410 until `$connect` has returned, and the connection is
-    /// recorded just before that.
+    /// recorded just before that. A post refused as over a limit (`LimitExceededException`, after
+    /// the SDK's own retries: its client's buffer is full, or the API's rate is spent) closes the
+    /// connection: its client reconnects and lists its tasks again, as after any close, instead of
+    /// the record failing over and over for every connection of the shard.
     async fn post(&self, connection: Connection, body: Vec<u8>) -> anyhow::Result<()> {
-        let id = connection.id;
+        let id = connection.id.clone();
         let sent = self
             .management
             .post_to_connection()
@@ -336,6 +339,20 @@ impl Notifier {
                     }
                 }
                 Ok(())
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_limit_exceeded_exception()) =>
+            {
+                tracing::warn!(error = %error, "a post refused as over a limit: closing its connection");
+                tracing::debug!(connection_id = id, "over a limit; closing it");
+                if self.close(connection).await {
+                    crate::metrics::count(Counter::ConnectionsCutOff, 1);
+                    Ok(())
+                } else {
+                    anyhow::bail!("a connection over a limit could not be closed")
+                }
             }
             Err(error) => {
                 tracing::debug!(connection_id = id, "posting failed");

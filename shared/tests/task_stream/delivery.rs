@@ -139,6 +139,34 @@ async fn a_410_from_a_connection_still_in_its_handshake_keeps_it_and_retries_the
     );
 }
 
+/// A connection whose posts are refused as over a limit (on AWS, its client's buffer is full) is
+/// closed and forgotten: its client reconnects and lists again. The record does not fail, so the
+/// shard's other connections are not posted to again and again.
+#[tokio::test]
+async fn a_connection_over_a_limit_is_closed_and_forgotten_and_fails_nothing() {
+    let harness = Harness::new().await;
+    harness.connect(first_owner(), FULL).await;
+    harness.connect(first_owner(), "first-a=").await;
+
+    let response = harness.handle(recorded_event()).await;
+
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(harness.closes.0.lock().unwrap().clone(), [FULL]);
+    assert_eq!(
+        harness.connections_of(first_owner()).await,
+        set(&["first-a="])
+    );
+    assert_eq!(
+        harness.posts.to(FULL),
+        vec![expected_create()],
+        "tried once, then closed"
+    );
+    assert_eq!(
+        harness.posts.to("first-a="),
+        vec![expected_create(), expected_update(), expected_delete()]
+    );
+}
+
 #[tokio::test]
 async fn a_broken_connection_fails_exactly_its_owners_records_by_sequence_number() {
     let harness = Harness::new().await;

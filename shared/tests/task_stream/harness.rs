@@ -1,6 +1,6 @@
 //! The harness: the recorded event and the messages it means, and a notifier over the test
 //! binary's store (`crate::backend`: embedded in memory, or DynamoDB Local) posting through the real management API client to a small local "management API" that
-//! records every post and answers 200, 410 Gone or 500 per connection id.
+//! records every post and answers 200, 410 Gone, 429 or 500 per connection id.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -35,6 +35,9 @@ pub const SEQUENCE_NUMBERS: [&str; 5] = [
 
 /// A connection id the management API answers with 410 Gone.
 pub const STALE: &str = "stale-conn=";
+/// A connection id whose posts the management API refuses as over a limit (429
+/// `LimitExceededException`: its client's buffer is full).
+pub const FULL: &str = "full-conn=";
 /// A connection id the management API answers with 500.
 pub const BROKEN: &str = "broken-conn=";
 /// A connection id the management API never answers (posts and closes alike).
@@ -145,6 +148,7 @@ pub async fn post_to_connection(
     match id.as_str() {
         SLOW => std::future::pending().await,
         STALE => error(StatusCode::GONE, "GoneException"),
+        FULL => error(StatusCode::TOO_MANY_REQUESTS, "LimitExceededException"),
         BROKEN => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerErrorException",
