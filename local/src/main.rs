@@ -3,6 +3,7 @@
 
 mod cors;
 mod data_dir;
+mod default_route;
 mod gateway_head;
 mod import;
 mod invoke;
@@ -310,9 +311,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .merge(pages::routes())
         .layer(axum::middleware::from_fn(gateway_head::join_repeated))
         .merge(ws::routes(gateway, registry.clone(), limits));
-    // Each request runs to its end once its body is whole, as an invocation does.
+    // HEAD goes where API Gateway sends it; each request runs to its end, as an invocation does.
     let invocations = invoke::Invocations::default();
     let app = app(routes, state)
+        .layer(axum::middleware::from_fn_with_state(
+            default_route::fallback(),
+            default_route::head_to_fallback,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             invocations.clone(),
             invoke::to_its_end,
@@ -337,8 +342,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let app = cors::wrap(app, args.cors_allow_origins.as_deref())?;
     serve::serve(listener, app, stop).await?;
     invocations.wait(serve::DRAIN_LIMIT).await;
-    // Requests in progress are answered by now; sockets are closed as API Gateway closes them
-    // when it goes away, each running its `$disconnect`.
+    // Every request has ended; sockets close as API Gateway closes them, each `$disconnect` run.
     registry.close_all(Duration::from_secs(2)).await;
     // DynamoDB Local stops only now: the sockets' `$disconnect`s above still had it.
     drop(dynamodb_local);

@@ -1,6 +1,7 @@
 //! The pages the running server serves a person: the web client at `/` (every file of
 //! `local/web/`, built into the binary) and the API docs at `/api/v1/docs/`, with their content
-//! types, and nothing in them that would load from another server.
+//! types, and nothing in them that would load from another server. And `HEAD`, which the pages
+//! answer and the HTTP API's routes, on AWS, do not.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -96,6 +97,31 @@ async fn every_web_client_file_is_served_as_built_with_its_content_type_and_the_
         assert_eq!(content_type, expected_type(file), "{path}");
         assert_eq!(body, std::fs::read(web_dir().join(file)).unwrap(), "{path}");
     }
+}
+
+/// `HEAD` on an endpoint's path is what the `fallback` function answers it on AWS (no route of
+/// the HTTP API takes it): 405 with the path's `Allow`, token or not; on the OpenAPI document, as
+/// its `GET`. The local server's pages answer it as their `GET`.
+#[tokio::test]
+async fn head_is_answered_as_api_gateway_routes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (access, _) = support::sockets::user(&support::Api::new(&server)).await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let head = |path: String| client.head(path).bearer_auth(&access).send();
+    for path in ["/tasks/", "/tasks", "/auth/profile/"] {
+        let answer = head(format!("{}{path}", server.base)).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        let allow = answer.headers()["allow"].to_str().unwrap();
+        assert!(
+            allow.contains("GET") && !allow.contains("HEAD"),
+            "{path}: {allow}"
+        );
+    }
+    let document = head(format!("{}/openapi.json", server.base)).await.unwrap();
+    assert_eq!(document.status(), StatusCode::OK);
+    let page = head(format!("{}/", root(&server))).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
 }
 
 #[tokio::test]
