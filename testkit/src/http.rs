@@ -52,7 +52,9 @@ pub fn request(
 }
 
 /// Sends `request` through a clone of `router`. Every answer of this API is JSON or empty; any
-/// other body panics, naming the status and the body.
+/// other body panics, naming the status and the body. So does a header given twice: on AWS the
+/// HTTP API's answer (payload 2.0, `aws_lambda_events`' `serialize_headers`) keeps only its first
+/// value, while the local server would send them all.
 pub async fn send(router: &Router, request: Request<Body>) -> Response {
     let response = router
         .clone()
@@ -60,6 +62,12 @@ pub async fn send(router: &Router, request: Request<Body>) -> Response {
         .await
         .expect("the router is infallible");
     let (parts, body) = response.into_parts();
+    assert_eq!(
+        parts.headers.keys_len(),
+        parts.headers.len(),
+        "a header given twice (AWS would keep only the first): {:?}",
+        parts.headers
+    );
     let bytes = body.collect().await.expect("reading the body").to_bytes();
     let json = if bytes.is_empty() {
         Value::Null
