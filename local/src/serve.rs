@@ -49,8 +49,12 @@ pub async fn serve(
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
+    // A client may close its side once its request is sent (or close at once, leaving): the
+    // request is still read whole and handled, as API Gateway hands a whole request to its
+    // function. Without this, hyper drops a request whose client's end of file it reads first.
     http.timer(TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT);
+        .header_read_timeout(HEAD_TIMEOUT)
+        .half_close(true);
     // Told when the server stops: each connection then finishes its request in progress.
     let (stopping, stopped) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();

@@ -2,7 +2,7 @@
 //! by the connection's peer address as API Gateway counts by `sourceIp`; and what API Gateway does to
 //! a request's head: its quota, and repeated header lines joined into one value; and what its
 //! WebSocket API does to a message past its sizes or not in UTF-8; a client that reads nothing; a
-//! connection that never sends a whole head; a client that leaves before its answer; and, with
+//! connection that never sends a whole head; clients that leave before their answer; and, with
 //! `--throttle`, API Gateway's route throttling.
 
 mod support;
@@ -10,8 +10,13 @@ mod support;
 /// What the server does with HTTP clients that hold a connection without a whole request.
 #[path = "limits/connections.rs"]
 mod connections;
-use connections::{
-    a_body_announced_past_the_limit_is_413_at_once,
+use connections::a_body_announced_past_the_limit_is_413_at_once;
+
+/// Clients that leave before their answer.
+#[path = "limits/left.rs"]
+mod left;
+use left::{
+    a_request_closed_as_soon_as_sent_is_still_handled,
     a_request_whose_client_left_is_handled_to_its_end,
 };
 
@@ -377,6 +382,7 @@ on_both_stores!(
     a_client_that_reads_nothing_is_dropped_not_buffered,
     a_body_announced_past_the_limit_is_413_at_once,
     a_request_whose_client_left_is_handled_to_its_end,
+    a_request_closed_as_soon_as_sent_is_still_handled,
     failed_logins_and_registrations_are_limited_per_name_and_peer_address,
     a_request_head_over_api_gateways_quota_gets_a_json_4xx,
     repeated_header_lines_reach_the_app_joined,
