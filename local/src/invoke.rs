@@ -1,10 +1,10 @@
 //! Each request's handling runs to its end, as a Lambda invocation does. API Gateway invokes a
 //! function once it holds the whole request, and the invocation runs on whether or not the
-//! client waits for the answer. hyper, by contrast, drops a request's handling when its client
-//! closes the connection mid-request, at whatever step the handling had reached: a right login
-//! left counted as a failure (its attempt is taken back only after the hash), enough of them a
-//! locked account. Here the handling is a task of its own; a client that leaves only loses the
-//! answer.
+//! client waits for the answer. hyper, by contrast, drops a request's handling when its
+//! connection ends under it (a reset; any close, before `serve` set `half_close`), at whatever
+//! step the handling had reached: a right login left counted as a failure (its attempt is taken
+//! back only after the hash), enough of them a locked account. Here the handling is a task of its
+//! own; a client that leaves only loses the answer.
 
 use std::sync::Arc;
 use std::time::Duration;
