@@ -6,7 +6,6 @@
 //! back only after the hash), enough of them a locked account. Here the handling is a task of its
 //! own; a client that leaves only loses the answer.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -17,7 +16,7 @@ use tokio_util::task::TaskTracker;
 
 /// The requests being handled, so that a stopping server can wait for those whose clients left.
 #[derive(Clone, Default)]
-pub struct Invocations(Arc<TaskTracker>);
+pub struct Invocations(TaskTracker);
 
 impl Invocations {
     /// Waits, at most `limit`, for every request's handling to end.
