@@ -25,6 +25,45 @@ async fn send_and_leave(addr: &str, request: &str) {
     stream.write_all(request.as_bytes()).await.expect("sent");
 }
 
+/// A new user of `api`: its name, its access token, and its `last_login` as its registration
+/// set it (a registration signs its user in; a login's record moves it on).
+async fn registered(api: &support::Api, prefix: &str) -> (String, String, String) {
+    let name = support::unique_name(prefix);
+    let registered = api.register(&name, &format!("{name}@example.com")).await;
+    let registered = registered.expect(reqwest::StatusCode::CREATED);
+    let (access, _) = support::tokens(&registered);
+    (name, access, registered.str("last_login"))
+}
+
+/// A right login of `name`, as raw HTTP/1.1 for `addr`.
+fn login_request(addr: &str, name: &str) -> String {
+    let body = serde_json::json!({ "username": name, "password": support::PASSWORD }).to_string();
+    raw_request(addr, "POST", "/api/v1/auth/login/", None, &body)
+}
+
+/// Waits until a login of the user of `access` is recorded (its `last_login` is no longer
+/// `signed_up`), failing the test at `deadline`.
+async fn until_a_login_is_recorded(
+    api: &support::Api,
+    access: &str,
+    signed_up: &str,
+    deadline: tokio::time::Instant,
+) {
+    loop {
+        let profile = api.get("auth/profile/", access).await;
+        let profile = profile.expect(reqwest::StatusCode::OK);
+        if profile.str("last_login") != signed_up {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no login recorded: {}",
+            profile.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Clients that each write a whole request and close their connection at once: ten creates make
 /// ten tasks, and a right login is recorded. hyper used to drop such a request once it read the
 /// client's end of file (on DynamoDB, 0 of the 10 creates; on the embedded store, the login).
@@ -32,10 +71,7 @@ pub async fn a_request_closed_as_soon_as_sent_is_still_handled(dynamodb: bool) {
     let dir = tempfile::tempdir().expect("a data dir");
     let server = support::stores::server_on(dynamodb, dir.path(), &[]).await;
     let api = support::Api::new(&server);
-    let name = support::unique_name("leaving");
-    let registered = api.register(&name, &format!("{name}@example.com")).await;
-    let registered = registered.expect(reqwest::StatusCode::CREATED);
-    let (access, _) = support::tokens(&registered);
+    let (name, access, signed_up) = registered(&api, "leaving").await;
     let addr = server.addr();
     for n in 0..10 {
         let body = serde_json::json!({ "title": format!("closed {n}") }).to_string();
@@ -45,12 +81,7 @@ pub async fn a_request_closed_as_soon_as_sent_is_still_handled(dynamodb: bool) {
         )
         .await;
     }
-    let body = serde_json::json!({ "username": name, "password": support::PASSWORD }).to_string();
-    send_and_leave(
-        addr,
-        &raw_request(addr, "POST", "/api/v1/auth/login/", None, &body),
-    )
-    .await;
+    send_and_leave(addr, &login_request(addr, &name)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let list = api
@@ -67,18 +98,7 @@ pub async fn a_request_closed_as_soon_as_sent_is_still_handled(dynamodb: bool) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let signed_up = registered.str("last_login");
-    loop {
-        let profile = api.get("auth/profile/", &access).await;
-        if profile.expect(reqwest::StatusCode::OK).str("last_login") != signed_up {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the login was not recorded"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_a_login_is_recorded(&api, &access, &signed_up, deadline).await;
 }
 
 /// Clients that send a right login and close their connection before the answer (a phone losing
@@ -90,15 +110,9 @@ pub async fn a_request_whose_client_left_is_handled_to_its_end(dynamodb: bool) {
     let flags = ["--login-failures-per-username", "3"];
     let server = support::stores::server_on(dynamodb, dir.path(), &flags).await;
     let api = support::Api::new(&server);
-    let name = support::unique_name("left");
-    let registered = api.register(&name, &format!("{name}@example.com")).await;
-    let registered = registered.expect(reqwest::StatusCode::CREATED);
-    let (access, _) = support::tokens(&registered);
-    // A registration signs its user in: a login's record moves it on.
-    let signed_up = registered.str("last_login");
-    let body = serde_json::json!({ "username": name, "password": support::PASSWORD }).to_string();
+    let (name, access, signed_up) = registered(&api, "left").await;
     let addr = server.addr();
-    let request = raw_request(addr, "POST", "/api/v1/auth/login/", None, &body);
+    let request = login_request(addr, &name);
     // Left before the answer: checked, since a login that answered within the 10 ms proves
     // nothing. Tried again then, up to 20 times.
     let mut left = 0;
@@ -125,19 +139,7 @@ pub async fn a_request_whose_client_left_is_handled_to_its_end(dynamodb: bool) {
     // Recorded: the logins ran to their end (each takes a hash; give them time). Cut short at the
     // client's leaving, none was.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let profile = api.get("auth/profile/", &access).await;
-        let profile = profile.expect(reqwest::StatusCode::OK);
-        if profile.str("last_login") != signed_up {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no login recorded: {}",
-            profile.body
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until_a_login_is_recorded(&api, &access, &signed_up, deadline).await;
     // And none left counted as a failure: the limit of three still lets a right login in.
     tokio::time::sleep(Duration::from_millis(500)).await;
     api.login(&name).await.expect(reqwest::StatusCode::OK);
