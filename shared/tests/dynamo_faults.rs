@@ -2,8 +2,8 @@
 //! interceptor: throttling after the SDK's retries is a 503 with `Retry-After`, a transaction
 //! conflict is retried by the SDK and then a 409, an optimistic write sends at most
 //! `retry::MAX_SENDS_PER_WRITE` transactions, nothing is half-written (a password change
-//! included), and a store that stops
-//! answering is a 503 in bounded time.
+//! included), a store that stops answering is a 503 in bounded time, and a login's counts
+//! (`dynamo_faults/logins.rs`) neither lock out nor hold places for failures of ours.
 
 // Test helpers panic to report a failure.
 #![allow(clippy::unwrap_used)]
@@ -14,6 +14,11 @@ use shared::retry::{MAX_SENDS_PER_WRITE, SDK_ATTEMPTS, SDK_CALL_TIMEOUT, WRITE_A
 use support::dynamo_harness::{Fault, Faulty, Harness, cancelled, silent_app, unreachable_app};
 
 mod support;
+
+/// The login counters' faults.
+mod dynamo_faults {
+    mod logins;
+}
 
 #[tokio::test]
 async fn throttling_after_the_sdk_retries_is_a_503_with_retry_after() {
@@ -248,76 +253,6 @@ async fn a_password_change_is_whole_or_not_at_all_whichever_write_fails() {
             other => panic!("{operation} failing: {other} {json}"),
         }
     }
-}
-
-/// A login that fails on our side (DynamoDB down) is no guess of the client's: its count is taken
-/// back, so a user who kept retrying through an outage is not locked out after it. (The counts
-/// stayed, as attempts in progress, and the right password got a 429 once there were 20.)
-#[tokio::test]
-async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
-    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
-    let app = Faulty::new(Fault::always("GetItem", internal)).await;
-    let (_, profile, _) = app
-        .clean
-        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
-        .await;
-    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
-
-    let logins = (0..25).map(|_| {
-        app.faulty
-            .send("POST", "/api/v1/auth/login/", None, Some(body.clone()))
-    });
-    for (status, json, _) in futures::future::join_all(logins).await {
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
-    }
-
-    let (status, json, _) = app
-        .clean
-        .send("POST", "/api/v1/auth/login/", None, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-}
-
-/// A login counts its name and its address in two writes; when one fails on our side, the other
-/// is taken back, or it would hold a place under the name's limit until the window ends (before,
-/// 25 such logins left the name 25 attempts in progress, and the right password got a 429).
-#[tokio::test]
-async fn a_login_whose_address_count_fails_takes_back_its_name_count() {
-    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
-    let app = Faulty::new(Fault::always("UpdateItem", internal).holding("login-addr")).await;
-    let (_, profile, _) = app
-        .clean
-        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
-        .await;
-    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
-    let from_an_address = || {
-        let mut request = testkit::http::request(
-            axum::http::Method::POST,
-            "/api/v1/auth/login/",
-            Some(&body),
-            None,
-        );
-        let address = std::net::IpAddr::from([203, 0, 113, 7]);
-        request
-            .extensions_mut()
-            .insert(shared::http::client::with_source_ip(address));
-        testkit::http::send(&app.faulty.app, request)
-    };
-
-    for response in futures::future::join_all((0..25).map(|_| from_an_address())).await {
-        assert_eq!(
-            response.status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "{}",
-            response.json
-        );
-    }
-
-    let (status, json, _) = app
-        .clean
-        .send("POST", "/api/v1/auth/login/", None, Some(body.clone()))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
 }
 
 /// A transaction whose earlier send (same client request token) is still being applied, as after

@@ -352,3 +352,46 @@ async fn a_file_of_the_layout_that_listed_by_id_is_reindexed_by_creation_time() 
         .collect();
     assert_eq!(done.expect("listing").tasks, want);
 }
+
+/// A file of the layout that kept throttle counts as numbers opens with those tables gone (they
+/// held at most one window's counts) and counts from nothing.
+#[tokio::test]
+async fn a_file_of_the_layout_with_numbered_counts_drops_them() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("file.redb");
+    drop(EmbeddedStore::open(&path).expect("creating the file"));
+    let numbered = redb::TableDefinition::<&str, u64>::new("limits");
+    {
+        let db = redb::Database::create(&path).expect("opening the file raw");
+        let tx = db.begin_write().expect("a write");
+        let meta = redb::TableDefinition::<&str, u64>::new("meta");
+        tx.open_table(meta).unwrap().insert("layout", 2).unwrap();
+        let key = format!("{:020}#test#a", Timestamp::now().unix() + 3600);
+        tx.open_table(numbered)
+            .unwrap()
+            .insert(key.as_str(), 5)
+            .unwrap();
+        tx.commit().expect("committing");
+    }
+
+    let stores = Stores::new(EmbeddedStore::open(&path).expect("reopening the file"));
+    let counter = shared::store::LimitCounter {
+        name: "test#a".to_owned(),
+        window_end: Timestamp::now().plus_seconds(3600),
+    };
+    let hit = shared::store::HitId::new();
+    let counts = stores.limits.hit(&[counter], &hit).await.expect("counted");
+    assert_eq!(counts[0].hits, 1);
+    drop(stores);
+
+    use redb::{ReadableDatabase, TableHandle};
+    let db = redb::Database::create(&path).expect("opening the file raw");
+    let tx = db.begin_read().expect("a read");
+    let tables: Vec<String> = tx
+        .list_tables()
+        .expect("the tables")
+        .map(|table| table.name().to_owned())
+        .collect();
+    assert!(!tables.contains(&"limits".to_owned()), "{tables:?}");
+    assert!(tables.contains(&"limit_hits".to_owned()), "{tables:?}");
+}

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::config::LimitsConfig;
 use crate::domain::{Email, Timestamp, UserId, Username};
 use crate::error::{Error, Result};
-use crate::store::{LimitCounter, LimitStore};
+use crate::store::{HitId, LimitCounter, LimitStore};
 
 /// What a counter counts.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +70,10 @@ impl Guesses {
 /// ends, holding its place as a failure would.
 #[derive(Debug)]
 #[must_use = "an attempt holds a place against the limits until its outcome is reported"]
-pub struct LoginAttempt(Guesses);
+pub struct LoginAttempt {
+    guesses: Guesses,
+    hit: HitId,
+}
 
 /// How often an attempt that finds the places held only by attempts still in progress counts
 /// itself, in all, before it is refused anyway, pausing [`LimitsConfig::in_progress_pause`]
@@ -129,18 +132,18 @@ impl Limits {
             // The window of this try: a wait may cross into the next one, and a count made in a
             // window that has ended would be a count of nothing (the embedded store sweeps it).
             let now = Timestamp::now();
-            let guesses = guesses(now);
+            let (guesses, hit) = (guesses(now), HitId::new());
             let all = guesses.counters();
-            let counts = self.store.hit(&all).await?;
+            let counts = self.store.hit(&all, &hit).await?;
             let over: Vec<_> = counts
                 .iter()
                 .zip(&guesses.0)
                 .filter(|(count, (_, limit))| count.hits > *limit)
                 .collect();
             if over.is_empty() {
-                return Ok(LoginAttempt(guesses));
+                return Ok(LoginAttempt { guesses, hit });
             }
-            self.store.unhit(&all).await?;
+            self.store.unhit(&all, &hit).await?;
             let locked = over
                 .iter()
                 .any(|(count, (_, limit))| count.settled >= *limit);
@@ -157,7 +160,8 @@ impl Limits {
     /// Takes back the count of an attempt whose password was right.
     #[tracing::instrument(skip_all)]
     pub async fn login_succeeded(&self, attempt: LoginAttempt) -> Result<()> {
-        self.store.unhit(&attempt.0.counters()).await?;
+        let LoginAttempt { guesses, hit } = attempt;
+        self.store.unhit(&guesses.counters(), &hit).await?;
         Ok(())
     }
 
@@ -173,7 +177,8 @@ impl Limits {
     /// Settles an attempt whose password was wrong: a failure for good.
     #[tracing::instrument(skip_all)]
     pub async fn login_failed(&self, attempt: LoginAttempt) -> Result<()> {
-        self.store.settle(&attempt.0.counters()).await?;
+        let LoginAttempt { guesses, hit } = attempt;
+        self.store.settle(&guesses.counters(), &hit).await?;
         Ok(())
     }
 
@@ -198,18 +203,21 @@ impl Limits {
     }
 
     /// Counts one attempt of `kind` by `subject` in the registration window;
-    /// `Err(TooManyRequests)` once over the registration limit's number.
+    /// `Err(TooManyRequests)` once over the registration limit's number. A refused attempt is
+    /// taken back: it changes nothing, and the count stays at the limit until the window ends.
     async fn within_registration_limit(&self, kind: Kind, subject: &str) -> Result<()> {
-        let now = Timestamp::now();
+        let (now, hit) = (Timestamp::now(), HitId::new());
         let window = self.config.registration_window_seconds;
         let counter = self.counter(kind, subject, window, now);
-        let counts = self.store.hit(std::slice::from_ref(&counter)).await?;
+        let counter = std::slice::from_ref(&counter);
+        let counts = self.store.hit(counter, &hit).await?;
         let count = counts
             .first()
             .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("a count missing from a hit")))?;
         if count.hits > self.config.registrations_per_address {
             tracing::warn!(kind = kind.prefix(), "refused: too many attempts");
-            return Err(too_many(&counter, now));
+            self.store.unhit(counter, &hit).await?;
+            return Err(too_many(&counter[0], now));
         }
         Ok(())
     }

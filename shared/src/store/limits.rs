@@ -4,6 +4,10 @@
 //! A counter lives for one window: its key names the window's end, so a new window starts from
 //! zero without any reset write, and the store may forget a counter once its window has ended
 //! (a TTL item on DynamoDB, a table swept on write in the embedded store).
+//!
+//! A count is a set of [`HitId`]s, not a number: every write of a hit names it, so a write that
+//! lands twice (the SDK sends one again when its answer is lost or late, and both sends may land)
+//! counts it once, and its taking back or settling ends it wherever it was counted.
 
 use async_trait::async_trait;
 
@@ -27,6 +31,29 @@ impl LimitCounter {
     }
 }
 
+/// One hit, the id each of its writes names: added to a counter, taken back from it, settled in
+/// it. A fresh one for every hit: one taken back is never counted again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HitId(String);
+
+impl HitId {
+    /// A fresh id: 64 random bits, as 16 hex digits (two hits of one counter's window, a few
+    /// hundred at most, share one with a chance under 10^-14).
+    pub fn new() -> Self {
+        Self(format!("{:016x}", rand::random::<u64>()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for HitId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A counter's state in its window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Count {
@@ -38,13 +65,13 @@ pub struct Count {
 
 #[async_trait]
 pub trait LimitStore: Send + Sync {
-    /// Adds one to each of `counters`, each atomically (no hit is lost to a concurrent one), and
-    /// answers the new counts, in order.
-    async fn hit(&self, counters: &[LimitCounter]) -> Result<Vec<Count>, StoreError>;
-    /// Takes one back from each of `counters`, each atomically and never below zero: a hit that
-    /// turned out not to count (a login attempt whose password was right).
-    async fn unhit(&self, counters: &[LimitCounter]) -> Result<(), StoreError>;
-    /// Settles one hit of each of `counters`: it turned out to count (a wrong password). Hits
-    /// neither taken back nor settled are still in progress.
-    async fn settle(&self, counters: &[LimitCounter]) -> Result<(), StoreError>;
+    /// Counts `hit` in each of `counters`, each atomically (no hit is lost to a concurrent one),
+    /// and answers the new counts, in order. A hit counted already is counted once.
+    async fn hit(&self, counters: &[LimitCounter], hit: &HitId) -> Result<Vec<Count>, StoreError>;
+    /// Takes `hit` back from each of `counters`: it turned out not to count (a login attempt
+    /// whose password was right). One not counted there is nothing to take back.
+    async fn unhit(&self, counters: &[LimitCounter], hit: &HitId) -> Result<(), StoreError>;
+    /// Settles `hit` in each of `counters`: it turned out to count (a wrong password). Hits
+    /// neither taken back nor settled are still in progress. Settling one twice settles it once.
+    async fn settle(&self, counters: &[LimitCounter], hit: &HitId) -> Result<(), StoreError>;
 }

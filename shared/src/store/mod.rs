@@ -25,7 +25,7 @@ pub use dynamo::{DynamoConfig, DynamoStore};
 pub use embedded::EmbeddedStore;
 pub use error::{Missing, StoreError};
 pub use import::{IMPORT_TASKS_BATCH, IMPORT_USERS_BATCH, ImportStore, Imported};
-pub use limits::{Count, LimitCounter, LimitStore};
+pub use limits::{Count, HitId, LimitCounter, LimitStore};
 pub(crate) use refresh::RefreshRecord;
 
 /// A live refresh token: single use, revocable, gone at `expires_at`.

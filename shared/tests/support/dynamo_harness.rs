@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::config::interceptors::{
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use axum::http::{HeaderMap, StatusCode};
@@ -72,6 +73,8 @@ pub struct Fault {
     applied: bool,
     /// Only requests whose body holds this text.
     holding: &'static str,
+    /// Only each call's first send, not the SDK's resends of it.
+    first_sends: bool,
 }
 
 /// Marks an attempt the fault applies to, between its two hooks.
@@ -144,6 +147,7 @@ impl Fault {
             remaining: None,
             applied: false,
             holding: "",
+            first_sends: false,
         }
     }
 
@@ -166,6 +170,17 @@ impl Fault {
         }
     }
 
+    /// Every call of `operation` whose request holds `holding` is applied but the answer to its
+    /// first send is lost: the SDK sends it again, and both sends land, as when DynamoDB is slow
+    /// past the SDK's attempt timeout.
+    pub fn every_first_answer_lost(operation: &'static str, holding: &'static str) -> Self {
+        Self {
+            remaining: None,
+            first_sends: true,
+            ..Self::answer_lost(operation, holding)
+        }
+    }
+
     /// Only the requests whose body holds `text`: one item's write among others, say.
     pub fn holding(self, text: &'static str) -> Self {
         Self {
@@ -179,7 +194,9 @@ impl Fault {
         let operation = cfg
             .load::<Metadata>()
             .is_some_and(|m| m.name() == self.operation);
+        let first_send = || cfg.load::<RequestAttempts>().map(|a| a.attempts()) == Some(1);
         operation
+            && (!self.first_sends || first_send())
             && self.remaining.as_ref().is_none_or(|left| {
                 left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok()

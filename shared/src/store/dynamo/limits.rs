@@ -1,60 +1,87 @@
-//! Throttle counters, in the users table: `LIMIT#<name>#<window end>` with `hits`, `settled` and
-//! the TTL attribute `expires_at` at the window's end. A hit is one `UpdateItem` (`ADD`, atomic,
-//! answering the new counts), and so are taking one back (`ADD -1`, on condition that the count
-//! is above zero) and settling one (`ADD settled`).
+//! Throttle counters, in the users table: `LIMIT#<name>#<window end>` with the string sets
+//! `hit_ids` and `settled_ids`, and the TTL attribute `expires_at` at the window's end. Counting a
+//! hit is one `UpdateItem` (`ADD` its id, atomic, answering the new sets), and so are taking it
+//! back (`DELETE` its id) and settling it (`ADD` its id to `settled_ids`). A set keeps an id once,
+//! so a write the SDK sends again after a lost or late answer changes nothing more.
+//!
+//! Older builds kept the numbers `hits` and `settled`, and a resent `ADD` counted an attempt
+//! twice. The sets have other names, so an item such a build wrote during a deploy is read as no
+//! hits, never as the wrong type, and its window's TTL takes it.
 
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::error::{ConditionalError, Failure, store_error};
+use super::error::store_error;
 use super::{DynamoStore, Item, n, s};
-use crate::store::{Count, LimitCounter, LimitStore, StoreError};
+use crate::store::{Count, HitId, LimitCounter, LimitStore, StoreError};
 
 fn pk(counter: &LimitCounter) -> String {
     format!("LIMIT#{}", counter.key())
 }
 
-/// The number `name` of a counter's item; absent is zero.
-fn number(item: &Item, name: &str) -> anyhow::Result<u64> {
+/// How many ids the set `name` of a counter's item holds; absent is none.
+fn members(item: &Item, name: &str) -> anyhow::Result<u64> {
     match item.get(name) {
         None => Ok(0),
-        Some(AttributeValue::N(value)) => value.parse().with_context(|| format!("counter {name}")),
-        Some(other) => anyhow::bail!("counter {name} is not a number: {other:?}"),
+        Some(AttributeValue::Ss(ids)) => u64::try_from(ids.len()).context(name.to_owned()),
+        Some(other) => anyhow::bail!("counter {name} is not a string set: {other:?}"),
     }
 }
 
 impl DynamoStore {
-    /// The `UpdateItem` adding one to `counter`'s `attribute`, and setting the window's end again
-    /// (an item its TTL already took is not left without one).
-    fn add_one(&self, counter: &LimitCounter, attribute: &str) -> UpdateItemFluentBuilder {
+    /// The `UpdateItem` applying `action` (`ADD` or `DELETE` of `:hit`, one set) to `counter`, and
+    /// setting the window's end again (an item its TTL already took is not left without one).
+    fn counter_update(
+        &self,
+        counter: &LimitCounter,
+        hit: &HitId,
+        action: &str,
+    ) -> UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.users)
             .key("pk", s(pk(counter)))
-            .update_expression(format!("ADD {attribute} :one SET expires_at = :end"))
-            .expression_attribute_values(":one", n(1))
+            .update_expression(format!("{action} SET expires_at = :end"))
+            .expression_attribute_values(":hit", AttributeValue::Ss(vec![hit.as_str().to_owned()]))
             .expression_attribute_values(":end", n(counter.window_end.unix()))
+    }
+
+    /// Applies `action` to each of `counters` at once; fails if any fails.
+    async fn count_all(
+        &self,
+        counters: &[LimitCounter],
+        hit: &HitId,
+        action: &str,
+        doing: &'static str,
+    ) -> Result<(), StoreError> {
+        let writes = counters.iter().map(|counter| async move {
+            self.counter_update(counter, hit, action)
+                .send()
+                .await
+                .map_err(|e| store_error(e, doing))
+        });
+        futures::future::try_join_all(writes).await?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl LimitStore for DynamoStore {
     #[tracing::instrument(skip_all)]
-    async fn hit(&self, counters: &[LimitCounter]) -> Result<Vec<Count>, StoreError> {
+    async fn hit(&self, counters: &[LimitCounter], hit: &HitId) -> Result<Vec<Count>, StoreError> {
         let hits = counters.iter().map(|counter| async move {
             let output = self
-                .add_one(counter, "hits")
+                .counter_update(counter, hit, "ADD hit_ids :hit")
                 .return_values(ReturnValue::AllNew)
                 .send()
                 .await
                 .map_err(|e| store_error(e, "counting a throttle hit"))?;
             let item = output.attributes.unwrap_or_default();
             Ok::<_, StoreError>(Count {
-                hits: number(&item, "hits")?,
-                settled: number(&item, "settled")?,
+                hits: members(&item, "hit_ids")?,
+                settled: members(&item, "settled_ids")?,
             })
         });
         // Every counter or none: a failed one's partners are taken back, else their counts would
@@ -68,7 +95,7 @@ impl LimitStore for DynamoStore {
                 .filter(|(_, count)| count.is_ok())
                 .map(|(counter, _)| counter.clone())
                 .collect();
-            if let Err(undone) = self.unhit(&made).await {
+            if let Err(undone) = self.unhit(&made, hit).await {
                 tracing::warn!(error = %undone, "a partly counted attempt not taken back");
             }
         }
@@ -76,38 +103,24 @@ impl LimitStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn unhit(&self, counters: &[LimitCounter]) -> Result<(), StoreError> {
-        let takes = counters.iter().map(|counter| async move {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.users)
-                .key("pk", s(pk(counter)))
-                .update_expression("ADD hits :less")
-                .condition_expression("hits > :zero")
-                .expression_attribute_values(":less", n(-1))
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await;
-            match result.map_err(|e| UpdateItemError::classify(e, "taking back a throttle hit")) {
-                // Already at zero, or gone with its window: nothing to take back.
-                Ok(_) | Err(Failure::Condition { .. }) => Ok(()),
-                Err(other) => Err(StoreError::from(other)),
-            }
-        });
-        futures::future::try_join_all(takes).await?;
-        Ok(())
+    async fn unhit(&self, counters: &[LimitCounter], hit: &HitId) -> Result<(), StoreError> {
+        self.count_all(
+            counters,
+            hit,
+            "DELETE hit_ids :hit",
+            "taking back a throttle hit",
+        )
+        .await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn settle(&self, counters: &[LimitCounter]) -> Result<(), StoreError> {
-        let settles = counters.iter().map(|counter| async move {
-            self.add_one(counter, "settled")
-                .send()
-                .await
-                .map_err(|e| store_error(e, "settling a throttle hit"))
-        });
-        futures::future::try_join_all(settles).await?;
-        Ok(())
+    async fn settle(&self, counters: &[LimitCounter], hit: &HitId) -> Result<(), StoreError> {
+        self.count_all(
+            counters,
+            hit,
+            "ADD settled_ids :hit",
+            "settling a throttle hit",
+        )
+        .await
     }
 }

@@ -39,7 +39,8 @@ const TASKS_BY_STATUS: TableDefinition<&[u8], ()> = TableDefinition::new("tasks_
 /// The layout version of a database file (`"layout"`); see [`LAYOUT`].
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// 2: tasks are listed by creation time, then id (version 1 listed them by id).
-const LAYOUT: u64 = 2;
+/// 3: throttle counters are sets of hit ids (version 2 kept numbers, in other tables).
+const LAYOUT: u64 = 3;
 const TASK_COUNTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("task_counts");
 /// `owner ++ key` → [`crate::store::IdempotentCreate`].
 const IDEMPOTENT_CREATES: TableDefinition<&[u8], &[u8]> =
@@ -96,14 +97,18 @@ impl EmbeddedStore {
             tx.open_table(TASKS_BY_STATUS)?;
             let mut meta = tx.open_table(META)?;
             let layout = meta.get("layout")?.map(|v| v.value());
-            if layout.is_none_or(|layout| layout < LAYOUT) {
+            let older = |than| layout.is_none_or(|layout| layout < than);
+            if older(2) {
                 tasks::rebuild_indexes(&tx)?;
-                meta.insert("layout", LAYOUT)?;
             }
+            if older(3) {
+                limits::drop_numbered_counts(&tx)?;
+            }
+            meta.insert("layout", LAYOUT)?;
             tx.open_table(TASK_COUNTS)?;
             tx.open_table(CONNECTIONS)?;
             tx.open_table(CONNECTION_OWNERS)?;
-            tx.open_table(limits::LIMITS)?;
+            tx.open_table(limits::HITS)?;
             tx.open_table(limits::SETTLED)?;
             tx.open_table(import::IMPORT)?;
             expiry::sweep(&tx)?;
