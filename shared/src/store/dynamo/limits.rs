@@ -2,7 +2,8 @@
 //! `hit_ids` and `settled_ids`, and the TTL attribute `expires_at` at the window's end. Counting a
 //! hit is one `UpdateItem` (`ADD` its id, atomic, answering the new sets), and so are taking it
 //! back (`DELETE` its id) and settling it (`ADD` its id to `settled_ids`). A set keeps an id once,
-//! so a write the SDK sends again after a lost or late answer changes nothing more.
+//! so a write the SDK sends again after a lost or late answer changes nothing more. A count whose
+//! call failed is taken back into `failed_ids` as well, which a late send of it is refused by.
 //!
 //! Older builds kept the numbers `hits` and `settled`, and a resent `ADD` counted an attempt
 //! twice. The sets have other names, so an item such a build wrote during a deploy is read as no
@@ -74,6 +75,8 @@ impl LimitStore for DynamoStore {
         let hits = counters.iter().map(|counter| async move {
             let output = self
                 .counter_update(counter, hit, "ADD hit_ids :hit")
+                .condition_expression("NOT contains(failed_ids, :id)")
+                .expression_attribute_values(":id", s(hit.as_str().to_owned()))
                 .return_values(ReturnValue::AllNew)
                 .send()
                 .await
@@ -84,19 +87,18 @@ impl LimitStore for DynamoStore {
                 settled: members(&item, "settled_ids")?,
             })
         });
-        // Every counter or none: a failed one's partners are taken back, else their counts would
-        // hold a place under the limit until the window ends (the embedded store writes all of
-        // them in one transaction).
+        // Every counter or none: on a failure every one is taken back, the failed ones too (a
+        // write whose answer never came may have landed, or may land yet, queued behind a
+        // stall), else they would hold places under the limit until the window ends (the
+        // embedded store writes all of them in one transaction). The id is kept as failed too,
+        // so a send of the count that lands after the taking back (sends queued behind a stall
+        // land in any order) fails its condition instead of counting again.
         let counted = futures::future::join_all(hits).await;
         if counted.iter().any(Result::is_err) {
-            let made: Vec<LimitCounter> = counters
-                .iter()
-                .zip(&counted)
-                .filter(|(_, count)| count.is_ok())
-                .map(|(counter, _)| counter.clone())
-                .collect();
-            if let Err(undone) = self.unhit(&made, hit).await {
-                tracing::warn!(error = %undone, "a partly counted attempt not taken back");
+            let failed = "ADD failed_ids :hit DELETE hit_ids :hit";
+            let undone = self.count_all(counters, hit, failed, "taking back a failed throttle hit");
+            if let Err(undone) = undone.await {
+                tracing::warn!(error = %undone, "a failed count not taken back");
             }
         }
         counted.into_iter().collect()
