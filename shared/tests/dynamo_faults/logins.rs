@@ -2,22 +2,33 @@
 //! out, and a count that lands twice counts one attempt.
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::dynamo_harness::{Fault, Faulty};
 
-/// A login that fails on our side (DynamoDB down) is no guess of the client's: its count is taken
-/// back, so a user who kept retrying through an outage is not locked out after it. (The counts
-/// stayed, as attempts in progress, and the right password got a 429 once there were 20.)
-#[tokio::test]
-async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
-    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
-    let app = Faulty::new(Fault::always("GetItem", internal)).await;
+/// The body of a login of `app`'s user with its right password.
+async fn right_login(app: &Faulty) -> Value {
     let (_, profile, _) = app
         .clean
         .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
         .await;
-    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
+    json!({ "username": profile["username"], "password": "correct-horse-battery" })
+}
+
+/// The right login `body` gets in, through the store without faults.
+async fn the_name_is_open(app: &Faulty, body: Value) {
+    let (status, json, _) = app
+        .clean
+        .send("POST", "/api/v1/auth/login/", None, Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+}
+
+/// 25 right logins at once through `fault` each fail on our side (a 503), and the name is still
+/// open after them.
+async fn failed_logins_leave_the_name_open(fault: Fault) {
+    let app = Faulty::new(fault).await;
+    let body = right_login(&app).await;
 
     let logins = (0..25).map(|_| {
         app.faulty
@@ -27,11 +38,16 @@ async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
     }
 
-    let (status, json, _) = app
-        .clean
-        .send("POST", "/api/v1/auth/login/", None, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
+    the_name_is_open(&app, body).await;
+}
+
+/// A login that fails on our side (DynamoDB down) is no guess of the client's: its count is taken
+/// back, so a user who kept retrying through an outage is not locked out after it. (The counts
+/// stayed, as attempts in progress, and the right password got a 429 once there were 20.)
+#[tokio::test]
+async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
+    let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
+    failed_logins_leave_the_name_open(Fault::always("GetItem", internal)).await;
 }
 
 /// A login's count whose first send lands but whose answer is lost is sent again by the SDK and
@@ -42,11 +58,7 @@ async fn logins_that_fail_on_our_side_do_not_lock_the_name_out() {
 async fn a_count_that_lands_twice_counts_one_attempt() {
     // The count is the one `UpdateItem` that asks for the item's new state.
     let app = Faulty::new(Fault::every_first_answer_lost("UpdateItem", "ALL_NEW")).await;
-    let (_, profile, _) = app
-        .clean
-        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
-        .await;
-    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
+    let body = right_login(&app).await;
 
     for login in 1..=25 {
         app.faulty.calls.take();
@@ -71,11 +83,7 @@ async fn a_count_that_lands_twice_counts_one_attempt() {
 async fn a_login_whose_address_count_fails_takes_back_its_name_count() {
     let internal = json!({ "__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "down" });
     let app = Faulty::new(Fault::always("UpdateItem", internal).holding("login-addr")).await;
-    let (_, profile, _) = app
-        .clean
-        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
-        .await;
-    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
+    let body = right_login(&app).await;
     let from_an_address = || {
         let mut request = testkit::http::request(
             axum::http::Method::POST,
@@ -112,28 +120,5 @@ async fn a_login_whose_address_count_fails_takes_back_its_name_count() {
 /// taken back: each such login held a place, and the 20th one after them got a 429.)
 #[tokio::test]
 async fn a_count_that_landed_but_failed_is_taken_back() {
-    let app = Faulty::new(Fault::every_answer_lost("UpdateItem", "ALL_NEW")).await;
-    let (_, profile, _) = app
-        .clean
-        .send("GET", "/api/v1/auth/profile/", Some(&app.access), None)
-        .await;
-    let body = json!({ "username": profile["username"], "password": "correct-horse-battery" });
-
-    for login in 1..=25 {
-        let (status, json, _) = app
-            .faulty
-            .send("POST", "/api/v1/auth/login/", None, Some(body.clone()))
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "login {login}: {json}"
-        );
-    }
-
-    let (status, json, _) = app
-        .clean
-        .send("POST", "/api/v1/auth/login/", None, Some(body))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
+    failed_logins_leave_the_name_open(Fault::every_answer_lost("UpdateItem", "ALL_NEW")).await;
 }
