@@ -74,7 +74,7 @@ impl Harness {
             .interceptor(calls.clone())
             .interceptor(super::iam::Iam);
         if let Some(fault) = fault {
-            builder = builder.interceptor(fault).retry_config(quick_retries());
+            builder = quick_retries(builder.interceptor(fault));
         }
         let client = aws_sdk_dynamodb::Client::from_conf(builder.build());
         let stores = Stores::new(DynamoStore::new(client, &config));
@@ -151,13 +151,8 @@ async fn app_at(endpoint: &str) -> axum::Router {
     let mut config = dynamo_config().await;
     config.endpoint = Some(endpoint.to_owned());
     let client = config.client();
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        client
-            .config()
-            .to_builder()
-            .retry_config(quick_retries())
-            .build(),
-    );
+    let client =
+        aws_sdk_dynamodb::Client::from_conf(quick_retries(client.config().to_builder()).build());
     let state = AppState::new(
         Stores::new(DynamoStore::new(client, &config)),
         &AuthConfig::with_secret(SECRET),
@@ -165,9 +160,18 @@ async fn app_at(endpoint: &str) -> axum::Router {
     app(all_routes(), state)
 }
 
-/// The SDK's own retries, with short pauses so a test is quick.
-fn quick_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
-    shared::retry::sdk_retry_config().with_initial_backoff(std::time::Duration::from_millis(5))
+/// The SDK's own retries, with short pauses so a test is quick, and a retry quota of the client's
+/// own: the SDK shares one per partition name across the process, and the faults of tests
+/// running beside each other (each retry of a 500 takes 5 of its 500) would otherwise empty it,
+/// failing another test's retries.
+fn quick_retries(builder: aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder {
+    use aws_sdk_dynamodb::config::retry::RetryPartition;
+    builder
+        .retry_config(
+            shared::retry::sdk_retry_config()
+                .with_initial_backoff(std::time::Duration::from_millis(5)),
+        )
+        .retry_partition(RetryPartition::new(unique("test-retries")))
 }
 
 pub fn unique(prefix: &str) -> String {
