@@ -47,11 +47,23 @@ pub fn is_argon2_hash(hash: &str) -> bool {
     hash.starts_with("$argon2")
 }
 
-/// Whether `plain` matches `hash`: an argon2id PHC string, or a Django `pbkdf2_sha256` hash.
-/// Anything else stored (Django's unusable `!…` password) matches nothing, after the same work.
-pub async fn verify_password(plain: &str, hash: &str) -> anyhow::Result<bool> {
-    let (plain, hash) = (plain.to_owned(), hash.to_owned());
-    with_work_area(move |area| verify_blocking(area, &plain, &hash)).await?
+/// Whether the password `typed` matches `hash`: an argon2id PHC string, or a Django
+/// `pbkdf2_sha256` hash. Anything else stored (Django's unusable `!…` password) matches nothing,
+/// after the same work.
+///
+/// `typed` is checked trimmed of surrounding whitespace, as every password is set
+/// ([`Password::parse`]) and as the original app read it; one with whitespace at either end is
+/// checked as typed too, when trimmed it does not match, for a password set before passwords were
+/// trimmed (2026-12-07). That second check costs a second hash whatever the account (an unknown
+/// name's dummy too), so its time tells nothing the answer does not.
+pub async fn verify_password(typed: &str, hash: &str) -> anyhow::Result<bool> {
+    let (typed, hash) = (typed.to_owned(), hash.to_owned());
+    with_work_area(move |area| {
+        let trimmed = typed.trim();
+        Ok(verify_blocking(area, trimmed, &hash)?
+            || (trimmed != typed && verify_blocking(area, &typed, &hash)?))
+    })
+    .await?
 }
 
 /// Like [`verify_password`], but with no hash (unknown user) it still spends the same time on a
@@ -189,6 +201,23 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$+Ff1utn2hzR9wJFKC9Xasw$
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A password set before passwords were trimmed may have whitespace at its ends: it is still
+    /// checked as typed, and only as typed.
+    #[tokio::test]
+    async fn a_password_set_with_spaces_before_trimming_still_logs_in_as_typed() {
+        let untrimmed = rehash_password(" correct-horse ").await.unwrap();
+        assert!(
+            verify_password(" correct-horse ", &untrimmed)
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("correct-horse", &untrimmed).await.unwrap());
+        let set = Password::parse(" correct-horse ".into()).unwrap();
+        let trimmed = hash_password(&set).await.unwrap();
+        assert!(verify_password("correct-horse", &trimmed).await.unwrap());
+        assert!(verify_password("\tcorrect-horse ", &trimmed).await.unwrap());
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {

@@ -123,7 +123,11 @@ impl PersonName {
 pub struct Password(SecretString);
 
 impl Password {
+    /// Trimmed of surrounding whitespace, as the original app's serializers trimmed every
+    /// password (at registration, login and password change), so a password typed with a space
+    /// at either end is the same password there and here.
     pub fn parse(value: String) -> Result<Self, String> {
+        let value = value.trim().to_owned();
         check_no_nul(&value)?;
         let len = value.chars().count();
         if len < 8 {

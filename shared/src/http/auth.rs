@@ -64,7 +64,8 @@ pub struct RegisterRequest {
     #[schema(examples("ada@example.com"))]
     #[serde(default, deserialize_with = "nullable")]
     email: Option<Option<Text>>,
-    /// Not entirely digits; never returned.
+    /// Not entirely digits; read without whitespace at either end (so are a login's and a
+    /// password change's); never returned.
     #[schema(value_type = String, required = true, format = Password)]
     #[schema(min_length = 8, max_length = 128)]
     #[serde(default, deserialize_with = "nullable")]

@@ -224,9 +224,16 @@ pub(crate) async fn change_password(
     AppJson(body): AppJson<PasswordRequest>,
 ) -> Result<Json<PasswordChanged>> {
     let mut errors = FieldErrors::default();
+    // Compared as they are set: trimmed (`Password::parse`).
+    fn trimmed(text: &Text) -> Option<&str> {
+        match text {
+            Text::Given(text) => Some(text.trim()),
+            Text::NotText => None,
+        }
+    }
     let mismatch = matches!(
         (&body.new_password_1, &body.new_password_2),
-        (Some(Some(first)), Some(Some(second))) if first != second
+        (Some(Some(first)), Some(Some(second))) if trimmed(first) != trimmed(second)
     );
     let old = errors.required("old_password", body.old_password, Ok);
     let new = errors.required("new_password_1", body.new_password_1, Password::parse);

@@ -162,7 +162,8 @@ impl AccountService {
     /// fresh token pair.
     async fn sign_in(&self, mut user: User, password: &str) -> Result<(User, TokenPair)> {
         if is_legacy_hash(&user.password_hash) {
-            user = self.upgrade_hash(user, password).await?;
+            // As the original app set it, and as it is now checked first.
+            user = self.upgrade_hash(user, password.trim()).await?;
         }
         let pair = self
             .jwt

@@ -66,6 +66,20 @@ async fn an_old_password_logs_in_once_and_is_then_stored_as_argon2id() {
     assert_eq!(stored_hash(&app, user.id).await, upgraded, "upgraded once");
 }
 
+/// The original app trimmed every password it read: an old password typed with whitespace at
+/// either end logs in, and still does once its hash is upgraded.
+#[tokio::test]
+async fn an_old_password_typed_with_spaces_logs_in_as_it_did() {
+    let app = TestApp::new().await;
+    let user = imported(&app, "spaced", "spaced@example.com", DJANGO_ITERATIONS).await;
+
+    app.login_ok("spaced", &format!("{OLD_PASSWORD} ")).await;
+
+    assert!(stored_hash(&app, user.id).await.starts_with("$argon2id$"));
+    app.login_ok("spaced", &format!("\t{OLD_PASSWORD}  ")).await;
+    app.login_ok("spaced", OLD_PASSWORD).await;
+}
+
 #[tokio::test]
 async fn a_username_with_an_at_sign_logs_in_by_name_and_by_email() {
     let app = TestApp::new().await;

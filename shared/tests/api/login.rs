@@ -41,14 +41,11 @@ async fn login_reads_the_name_without_whitespace_around_it() {
         response.assert_status(StatusCode::OK);
         assert_eq!(response.json["id"], registered["id"], "{login:?}");
     }
-    for (login, password) in [
-        ("ada lovelace", PASSWORD),
-        ("ada_lovelace", &format!("{PASSWORD} ")),
-    ] {
-        app.login(login, password)
-            .await
-            .assert_status(StatusCode::UNAUTHORIZED);
-    }
+    // Whitespace inside a name is part of it. (A password is read trimmed too, as the original
+    // app read it: `api::password::passwords_are_read_without_whitespace_at_either_end`.)
+    app.login("ada lovelace", PASSWORD)
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

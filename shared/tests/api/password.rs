@@ -218,3 +218,33 @@ async fn password_change_revokes_refresh_tokens_obtained_by_rotation_too() {
         .await
         .assert_body(StatusCode::UNAUTHORIZED, rejected_token_body());
 }
+
+/// Passwords are read trimmed of surrounding whitespace, as the original app's serializers read
+/// them: a new password set with spaces at either end logs in without them, and with others; its
+/// confirmation is compared trimmed. (A space a phone's keyboard adds locked its user out.)
+#[tokio::test]
+async fn passwords_are_read_without_whitespace_at_either_end() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+
+    let spaced = format!("  {NEW_PASSWORD}\t");
+    let response = app
+        .post_json(
+            PASSWORD_CHANGE,
+            &change(
+                &format!("{PASSWORD} "),
+                &spaced,
+                &format!("{NEW_PASSWORD} "),
+            ),
+            Some(&access),
+        )
+        .await;
+
+    response.assert_status(StatusCode::OK);
+    app.login_ok("ada_lovelace", NEW_PASSWORD).await;
+    app.login_ok("ada_lovelace", &format!(" {NEW_PASSWORD}  "))
+        .await;
+    app.login("ada_lovelace", &format!("{NEW_PASSWORD}x"))
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+}
