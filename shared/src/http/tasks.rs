@@ -293,7 +293,7 @@ pub struct ListParams {
     #[param(value_type = u32, required = false, minimum = 1, maximum = 100)]
     #[param(default = json!(DEFAULT_PAGE_SIZE))]
     page_size: Option<String>,
-    /// Only tasks with this status (`count` then counts only those).
+    /// Only tasks with this status (`count` then counts only those); empty: every status.
     #[param(value_type = TaskStatus, required = false)]
     status_task: Option<String>,
     /// An opaque position: follow `next` and `previous` rather than building it. It belongs to
@@ -329,7 +329,9 @@ impl TryFrom<ListParams> for PageRequest {
                 )),
             }
         });
-        let status = errors.optional("status_task", params.status_task, TaskStatus::parse);
+        // Empty is no filter, as django-filter reads it: a client's "All" choice sends it so.
+        let status_task = params.status_task.filter(|status| !status.is_empty());
+        let status = errors.optional("status_task", status_task, TaskStatus::parse);
         errors.into_result()?;
         Ok(PageRequest {
             status: status.flatten(),

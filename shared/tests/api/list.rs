@@ -244,6 +244,21 @@ async fn list_with_a_bad_status_filter_is_400() {
     response.assert_field_error("status_task", "\"done\" is not a valid choice.");
 }
 
+/// An empty status is no filter, as django-filter (and so a client's "All" choice) reads it.
+#[tokio::test]
+async fn list_with_an_empty_status_filter_lists_every_status() {
+    let app = TestApp::new().await;
+    let (_, access, _) = app.register("ada_lovelace").await;
+    app.create_task(&access, &json!({ "title": "a", "status_task": "DONE" }))
+        .await;
+    app.create_task(&access, &json!({ "title": "b" })).await;
+
+    let response = list(&app, &format!("{TASKS}?status_task="), &access).await;
+
+    response.assert_status(StatusCode::OK);
+    assert_eq!(response.json["count"], 2);
+}
+
 #[tokio::test]
 async fn another_user_sees_none_of_your_tasks() {
     let app = TestApp::new().await;
