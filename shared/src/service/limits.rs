@@ -79,7 +79,9 @@ pub struct LoginAttempt {
 /// itself, in all, before it is refused anyway, pausing [`LimitsConfig::in_progress_pause`]
 /// before the second count, a fraction of one password check, and twice as long before each
 /// next one: 40 + 80 + … + 640 ms = 1.24 s, about 15 password checks, so right logins sent at
-/// once get through one after another.
+/// once get through one after another. Each pause is drawn from half to one and a half times
+/// its length, so attempts sent at once count again at moments of their own; one refused after
+/// all of them is told to retry in a second, since no lock holds it.
 const IN_PROGRESS_TRIES: u32 = 6;
 
 impl Limits {
@@ -149,10 +151,17 @@ impl Limits {
                 .any(|(count, (_, limit))| count.settled >= *limit);
             if locked || tries == IN_PROGRESS_TRIES {
                 tracing::warn!(locked, "login refused: too many failures");
-                // Every counter has the login window, so any lock lasts until it ends.
-                return Err(too_many(&all[0], now));
+                // Every counter has the login window, so any lock lasts until it ends; places
+                // held by checks in progress free within a check or two.
+                return Err(if locked {
+                    too_many(&all[0], now)
+                } else {
+                    Error::TooManyRequests { retry_after: 1 }
+                });
             }
-            tokio::time::sleep(pause).await;
+            // Each its own time: attempts sent at once would otherwise count again at the same
+            // moments, and each round let about one of them take a freed place.
+            tokio::time::sleep(pause.mul_f64(rand::random_range(0.5..1.5))).await;
             (tries, pause) = (tries + 1, pause * 2);
         }
     }

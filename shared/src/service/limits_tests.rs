@@ -101,3 +101,32 @@ fn counter_names_are_short_and_hide_their_subject() {
     assert_eq!(name.len(), "login-name#".len() + 32);
     assert!(!name.contains("ada"));
 }
+
+/// A place held by a check still in progress frees within a check or two: an attempt refused
+/// after waiting for it is told to retry in a second, not at the window's end; a lock's refusal
+/// names the window's end.
+#[tokio::test]
+async fn a_refusal_for_a_check_in_progress_says_retry_in_a_second() {
+    let store = Arc::new(crate::store::EmbeddedStore::in_memory().expect("a store"));
+    let config = LimitsConfig {
+        login_failures_per_username: 1,
+        // So long a window that now is never within a second of its end.
+        login_window_seconds: crate::config::MAX_SECONDS,
+        in_progress_pause: std::time::Duration::from_millis(1),
+        ..LimitsConfig::default()
+    };
+    let limits = Limits::new(store, config);
+    let in_progress = limits.login_attempt("ada", None).await.expect("a place");
+
+    let waited = limits.login_attempt("ada", None).await;
+    assert!(
+        matches!(waited, Err(Error::TooManyRequests { retry_after: 1 })),
+        "{waited:?}"
+    );
+    limits.login_failed(in_progress).await.expect("settled");
+    let locked = limits.login_attempt("ada", None).await;
+    assert!(
+        matches!(locked, Err(Error::TooManyRequests { retry_after }) if retry_after > 1),
+        "{locked:?}"
+    );
+}
