@@ -35,8 +35,11 @@ async fn logged_reading_a_user(level: tracing::Level) -> Vec<Value> {
     lines.take_lines()
 }
 
+/// One test, not two: `tracing` caches whether a call site is enabled across every thread, and
+/// two tests setting subscribers of different levels on threads of their own at once raced on
+/// it (a CI run, 2026-12-07, logged no call at debug).
 #[tokio::test(flavor = "current_thread")]
-async fn an_aws_call_is_logged_with_its_duration_at_debug_in_the_callers_span() {
+async fn an_aws_call_is_logged_with_its_duration_at_debug_in_the_callers_span_and_not_at_info() {
     let logged = logged_reading_a_user(tracing::Level::DEBUG).await;
     let calls: Vec<&Value> = logged
         .iter()
@@ -56,10 +59,7 @@ async fn an_aws_call_is_logged_with_its_duration_at_debug_in_the_callers_span() 
         .iter()
         .find(|span| span["name"] == "request");
     assert_eq!(request.unwrap()["request_id"], "r-1", "{}", calls[0]);
-}
 
-#[tokio::test(flavor = "current_thread")]
-async fn nothing_is_logged_of_aws_calls_at_info() {
     let logged = logged_reading_a_user(tracing::Level::INFO).await;
     assert!(
         logged.iter().all(|line| line["target"] != "shared::aws"),
